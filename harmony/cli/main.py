@@ -1,0 +1,44 @@
+"""Entry point of the ``harmony`` console script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from harmony import __version__
+
+
+def _devnet(_args: argparse.Namespace) -> int:
+    print(
+        "harmony devnet: the node (consensus, p2p, RPC) is not built yet, so there is no network to start.\n"
+        "What exists today: the protocol encodings, cryptography and types; run `make test` to check them.",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="harmony", description="A Python node for the Harmony protocol.")
+    parser.add_argument("--version", action="version", version=f"harmony {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    devnet = sub.add_parser("devnet", help="start a local multi-shard network (not available yet)")
+    devnet.set_defaults(func=_devnet)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    result: int = func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Unit tests of the strict RLP codec beyond the conformance fixtures."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harmony.encoding import rlp
+from harmony.errors import RLPError
+
+items = st.recursive(st.binary(max_size=80), lambda children: st.lists(children, max_size=6), max_leaves=30)
+
+
+@given(items)
+def test_round_trip(item: rlp.DecodedItem) -> None:
+    assert rlp.decode(rlp.encode(item)) == item
+
+
+@given(st.binary(max_size=300))
+def test_random_bytes_raise_only_rlp_error(data: bytes) -> None:
+    try:
+        item = rlp.decode(data)
+    except RLPError:
+        return
+    assert rlp.encode(item) == data  # whatever decodes must be canonical
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x81\x05", b"\xb8\x05hello", b"\xb9\x00\x40" + b"a" * 64, b"\xc2\x01", b"\x83ab", b"\x01\x02"],
+)
+def test_malformed(data: bytes) -> None:
+    with pytest.raises(RLPError):
+        rlp.decode(data)
+
+
+def test_size_and_depth_bounds() -> None:
+    with pytest.raises(RLPError, match="exceeds"):
+        rlp.decode(rlp.encode(b"x" * 100), max_size=50)
+    deep: rlp.Item = []
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(RLPError, match="nested"):
+        rlp.decode(rlp.encode(deep))
+
+
+def test_uint_canonical() -> None:
+    assert rlp.decode_uint(b"\x01\x00") == 256
+    with pytest.raises(RLPError):
+        rlp.decode_uint(b"\x00\x01")
+    with pytest.raises(RLPError):
+        rlp.decode_uint(b"\x01" * 9, bits=64)
