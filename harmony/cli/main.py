@@ -1,4 +1,4 @@
-"""Entry point of the ``harmony`` console script."""
+"""Entry point of the ``harmony`` console script: one subcommand per module in ``harmony.cli``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
+from harmony.cli import address, keys
+from harmony.cli.common import CLIError
+from harmony.errors import HarmonyError
 
 
 def _devnet(_args: argparse.Namespace) -> int:
@@ -23,20 +26,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harmony", description="A Python node for the Harmony protocol.")
     parser.add_argument("--version", action="version", version=f"harmony {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    devnet = sub.add_parser("devnet", help="start a local multi-shard network (not available yet)")
+    address.register(sub)
+    keys.register(sub)
+    devnet = sub.add_parser(
+        "devnet",
+        help="start a local multi-shard network (not available yet)",
+        description="Start a local multi-shard network. Not available until the node is built.",
+    )
     devnet.set_defaults(func=_devnet)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit status."""
+    """Run the command line; returns the process exit status (0 ok, 1 refused input, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 0
-    result: int = func(args)
+    try:
+        result: int = func(args)
+    except (CLIError, HarmonyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return result
 
 

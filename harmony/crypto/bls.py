@@ -1,0 +1,306 @@
+"""BLS12-381 keys and signatures: the IETF proof-of-possession ciphersuite, behind one small typed API.
+
+Rules (design §4, §5; reference §1.3, §1.8, §2.5):
+
+- Ciphersuite ``BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_`` (draft-irtf-cfrg-bls-signature-05): public keys
+  are compressed G1 points (48 bytes), signatures compressed G2 points (96 bytes), messages are hashed to G2
+  with hash-to-curve. blspy's ``PopSchemeMPL`` does the work; nothing outside this module names blspy, so it
+  can be replaced by another binding with the same output bytes.
+- A public key must be a valid, canonical, non-identity point of the prime-order subgroup (KeyValidate).
+  The identity point is refused: it would verify a signature made by nobody and cancels nothing useful.
+- Signatures must be valid, canonical points of the G2 subgroup (the identity is a valid encoding but
+  never verifies under a non-identity key).
+- Aggregation is only safe against rogue keys because every staking key is registered with a proof of
+  possession (:func:`sign_pop` / :func:`verify_pop`); :func:`fast_aggregate_verify` assumes that.
+- The coinbase of a BLS key is the first 20 bytes of SHA-256 of its 48-byte encoding (reference §1.8).
+
+Parsing a point checks it is on the curve and in the subgroup (~0.1 ms); the parsed point is cached in the
+value, so a committee key is checked once and aggregated many times.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from blspy import G1Element, G2Element, PopSchemeMPL
+from blspy import PrivateKey as _BlsPrivateKey
+
+from harmony.crypto.keccak import keccak256, sha256
+from harmony.errors import CryptoError
+
+SECRET_KEY_SIZE = 32
+"""Bytes of a serialized secret key (a big-endian scalar below the group order)."""
+PUBLIC_KEY_SIZE = 48
+"""Bytes of a compressed G1 public key."""
+SIGNATURE_SIZE = 96
+"""Bytes of a compressed G2 signature."""
+CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+"""Order r of the BLS12-381 prime-order subgroups."""
+POP_MESSAGE = keccak256(b"harmony-one")
+"""Harmony's fixed proof-of-possession message (reference §2.5), kept for reference only.
+
+Our proofs of possession do NOT sign it: a signature over a fixed message is public once a validator
+registers, and a rogue key ``x·G - pk`` paired with ``x·H(m) - σ`` then forges a "proof" for a key whose
+secret nobody knows. :func:`sign_pop` signs the public key itself under the IETF POP tag instead.
+"""
+
+_IDENTITY_G1 = bytes([0xC0]) + bytes(PUBLIC_KEY_SIZE - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """A BLS public key: a validated, non-identity compressed G1 point (48 bytes).
+
+    ``PublicKey(data)`` validates the bytes and raises :class:`CryptoError` on anything else. Equality and
+    hashing are by the bytes.
+    """
+
+    data: bytes
+    _point: G1Element = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_point", _parse_g1(self.data))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PublicKey:
+        """Parse and validate a 48-byte compressed G1 point (KeyValidate: on curve, in subgroup, not 0)."""
+        return cls(bytes(data))
+
+    @classmethod
+    def from_hex(cls, text: str) -> PublicKey:
+        """Parse 96 hex digits, with or without 0x."""
+        return cls(_from_hex(text, "public key"))
+
+    @classmethod
+    def _from_point(cls, point: G1Element) -> PublicKey:
+        data = bytes(point)
+        if data == _IDENTITY_G1:
+            raise CryptoError("BLS public key is the identity point")
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "data", data)
+        object.__setattr__(obj, "_point", point)
+        return obj
+
+    def to_bytes(self) -> bytes:
+        """The 48-byte compressed encoding."""
+        return self.data
+
+    def hex(self) -> str:
+        """Lower-case hex of the 48 bytes, without 0x (the form of key file names, reference §10.3)."""
+        return self.data.hex()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PublicKey, (self.data,))
+
+    def __repr__(self) -> str:
+        return f"PublicKey({self.data.hex()})"
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A BLS signature: a validated compressed G2 point (96 bytes). Equality and hashing by the bytes."""
+
+    data: bytes
+    _point: G2Element = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_point", _parse_g2(self.data))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        """Parse and validate a 96-byte compressed G2 point (on curve, in subgroup, canonical)."""
+        return cls(bytes(data))
+
+    @classmethod
+    def from_hex(cls, text: str) -> Signature:
+        """Parse 192 hex digits, with or without 0x."""
+        return cls(_from_hex(text, "signature"))
+
+    @classmethod
+    def _from_point(cls, point: G2Element) -> Signature:
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "data", bytes(point))
+        object.__setattr__(obj, "_point", point)
+        return obj
+
+    def to_bytes(self) -> bytes:
+        """The 96-byte compressed encoding."""
+        return self.data
+
+    def hex(self) -> str:
+        """Lower-case hex of the 96 bytes, without 0x."""
+        return self.data.hex()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Signature, (self.data,))
+
+    def __repr__(self) -> str:
+        return f"Signature({self.data.hex()[:16]}…)"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKey:
+    """A BLS secret key: a scalar in 1 .. r-1, serialized as 32 big-endian bytes. Never printed."""
+
+    data: bytes = field(repr=False)
+    _key: _BlsPrivateKey = field(init=False, repr=False, compare=False, hash=False)
+    _public: PublicKey = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, bytes) or len(self.data) != SECRET_KEY_SIZE:
+            raise CryptoError(f"BLS secret key must be {SECRET_KEY_SIZE} bytes")
+        if not 0 < int.from_bytes(self.data, "big") < CURVE_ORDER:
+            raise CryptoError("BLS secret key is out of range (must be in 1 .. r-1)")
+        try:
+            key = _BlsPrivateKey.from_bytes(self.data)
+        except (RuntimeError, ValueError) as exc:  # pragma: no cover - range checked above
+            raise CryptoError("BLS secret key is invalid") from exc
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_public", PublicKey._from_point(key.get_g1()))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SecretKey:
+        """Parse 32 big-endian bytes; :class:`CryptoError` if not in 1 .. r-1."""
+        return cls(bytes(data))
+
+    @classmethod
+    def from_hex(cls, text: str) -> SecretKey:
+        """Parse 64 hex digits, with or without 0x."""
+        return cls(_from_hex(text, "secret key"))
+
+    @classmethod
+    def key_gen(cls, seed: bytes) -> SecretKey:
+        """KeyGen of the IETF draft (HKDF over ``seed``, at least 32 bytes of key material)."""
+        if len(seed) < 32:
+            raise CryptoError("BLS key generation needs a seed of at least 32 bytes")
+        return cls(bytes(PopSchemeMPL.key_gen(bytes(seed))))
+
+    from_seed = key_gen
+
+    @classmethod
+    def generate(cls) -> SecretKey:
+        """A new key from 32 bytes of the operating system's randomness."""
+        return cls.key_gen(secrets.token_bytes(32))
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The public key ``sk·G1``."""
+        return self._public
+
+    def to_bytes(self) -> bytes:
+        """The 32-byte big-endian scalar."""
+        return self.data
+
+    def sign(self, message: bytes) -> Signature:
+        """Sign ``message`` (any length): ``sk·H(message)`` with the POP ciphersuite's hash-to-G2."""
+        return Signature._from_point(PopSchemeMPL.sign(self._key, bytes(message)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SecretKey, (self.data,))
+
+    def __repr__(self) -> str:
+        return f"SecretKey(public_key={self._public.hex()})"
+
+
+def _from_hex(text: str, what: str) -> bytes:
+    raw = text[2:] if text.startswith(("0x", "0X")) else text
+    try:
+        return bytes.fromhex(raw)
+    except ValueError as exc:
+        raise CryptoError(f"BLS {what} is not valid hex") from exc
+
+
+def _parse_g1(data: object) -> G1Element:
+    if not isinstance(data, bytes) or len(data) != PUBLIC_KEY_SIZE:
+        size = len(data) if isinstance(data, bytes) else type(data).__name__
+        raise CryptoError(f"BLS public key must be {PUBLIC_KEY_SIZE} bytes, got {size}")
+    if data == _IDENTITY_G1:
+        raise CryptoError("BLS public key is the identity point")
+    try:
+        return G1Element.from_bytes(data)
+    except (RuntimeError, ValueError) as exc:
+        raise CryptoError(f"BLS public key is not a valid G1 point: {exc}") from exc
+
+
+def _parse_g2(data: object) -> G2Element:
+    if not isinstance(data, bytes) or len(data) != SIGNATURE_SIZE:
+        size = len(data) if isinstance(data, bytes) else type(data).__name__
+        raise CryptoError(f"BLS signature must be {SIGNATURE_SIZE} bytes, got {size}")
+    try:
+        return G2Element.from_bytes(data)
+    except (RuntimeError, ValueError) as exc:
+        raise CryptoError(f"BLS signature is not a valid G2 point: {exc}") from exc
+
+
+def verify(public_key: PublicKey, message: bytes, signature: Signature) -> bool:
+    """CoreVerify of the POP ciphersuite: whether ``signature`` is ``public_key``'s over ``message``.
+
+    Returns False (never raises) on a wrong signature.
+    """
+    return bool(PopSchemeMPL.verify(public_key._point, bytes(message), signature._point))
+
+
+def aggregate_signatures(signatures: Sequence[Signature]) -> Signature:
+    """Aggregate: the sum of the signature points (reference §1.3); :class:`CryptoError` if empty."""
+    if not signatures:
+        raise CryptoError("cannot aggregate an empty list of BLS signatures")
+    return Signature._from_point(PopSchemeMPL.aggregate([s._point for s in signatures]))
+
+
+def aggregate_public_keys(public_keys: Sequence[PublicKey]) -> PublicKey:
+    """The sum of the public-key points, as the bitmap's aggregate key (reference §1.3).
+
+    :class:`CryptoError` if the list is empty or the sum is the identity point.
+    """
+    if not public_keys:
+        raise CryptoError("cannot aggregate an empty list of BLS public keys")
+    total = public_keys[0]._point
+    for key in public_keys[1:]:
+        total = total + key._point
+    return PublicKey._from_point(total)
+
+
+def fast_aggregate_verify(public_keys: Sequence[PublicKey], message: bytes, signature: Signature) -> bool:
+    """FastAggregateVerify: every key signed the same ``message`` and ``signature`` is their aggregate.
+
+    Safe only for keys whose proofs of possession were checked (design §5). False on an empty list.
+    """
+    if not public_keys:
+        return False
+    points = [k._point for k in public_keys]
+    return bool(PopSchemeMPL.fast_aggregate_verify(points, bytes(message), signature._point))
+
+
+def aggregate_verify(
+    public_keys: Sequence[PublicKey], messages: Sequence[bytes], signature: Signature
+) -> bool:
+    """AggregateVerify: key *i* signed message *i*, and ``signature`` is the aggregate of them all.
+
+    False on empty or mismatched lists (never raises on wrong input of the right types).
+    """
+    if not public_keys or len(public_keys) != len(messages):
+        return False
+    points = [k._point for k in public_keys]
+    return bool(PopSchemeMPL.aggregate_verify(points, [bytes(m) for m in messages], signature._point))
+
+
+def sign_pop(secret_key: SecretKey) -> Signature:
+    """Proof of possession of a staking key (design §5, reference §2.5): PopProve of the IETF draft.
+
+    It signs the key's own 48-byte encoding under the separate ``BLS_POP_…`` tag, so no consensus
+    signature can pass for a proof and a published proof cannot be reused for a rogue key.
+    """
+    return Signature._from_point(PopSchemeMPL.pop_prove(secret_key._key))
+
+
+def verify_pop(public_key: PublicKey, proof: Signature) -> bool:
+    """PopVerify: whether ``proof`` is a proof of possession for ``public_key`` (never raises)."""
+    return bool(PopSchemeMPL.pop_verify(public_key._point, proof._point))
+
+
+def bls_key_address(public_key: PublicKey) -> bytes:
+    """Coinbase of a BLS key (reference §1.8): the first 20 bytes of SHA-256 of its 48-byte encoding."""
+    return sha256(public_key.data)[:20]
