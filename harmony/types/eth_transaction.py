@@ -12,10 +12,9 @@ Istanbul fork, the EVM level Harmony runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from harmony.crypto.keccak import keccak256
-from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding import rlp
 from harmony.encoding.schema import (
     ADDRESS,
@@ -28,7 +27,7 @@ from harmony.encoding.schema import (
 from harmony.errors import InvalidTransaction
 from harmony.types import tx_common
 from harmony.types.chain_ids import shard_from_eth_chain_id
-from harmony.types.tx_common import ChainIdSpec, IntrinsicGasTooLow, UnsupportedTransactionType
+from harmony.types.tx_common import IntrinsicGasTooLow, UnsupportedTransactionType
 
 MAX_TX_SIZE = 2 * 1024 * 1024
 """Largest encoded transaction :meth:`decode` reads: the gossip message cap (design §4)."""
@@ -38,7 +37,7 @@ MAX_NONCE = 2**64 - 2
 
 
 @dataclass(frozen=True, slots=True)
-class EthTransaction(Serializable):
+class EthTransaction(tx_common.SignedTransactionMixin, Serializable):
     """An Ethereum legacy (pre-EIP-2718) transaction, EIP-155 protected or not (reference §2.3)."""
 
     nonce: int
@@ -80,10 +79,6 @@ class EthTransaction(Serializable):
             raise UnsupportedTransactionType(f"typed transaction envelope 0x{data[0]:02x} is not supported")
         return cls.from_rlp(rlp.decode(data, max_size=cls.max_encoded_size))
 
-    def hash(self) -> bytes:
-        """Transaction hash: Keccak-256 of the RLP encoding."""
-        return keccak256(self.encode())
-
     def signing_hash(self, chain_id: int | None) -> bytes:
         """What the sender signs: EIP-155 with ``chain_id``, or the six Homestead fields for ``None``."""
         fields = [sedes.serialize(getattr(self, name)) for name, sedes in self.rlp_schema[:6]]
@@ -91,33 +86,10 @@ class EthTransaction(Serializable):
             fields += [rlp.encode_uint(chain_id), b"", b""]
         return keccak256(rlp.encode(fields))
 
-    def sign(self, key: PrivateKey, chain_id: int | None) -> EthTransaction:
-        """This transaction signed by ``key`` for ``chain_id`` (``None``: unprotected, v = 27/28)."""
-        v, r, s = tx_common.sign_hash(key, self.signing_hash(chain_id), chain_id)
-        return replace(self, v=v, r=r, s=s)
-
-    @property
-    def is_protected(self) -> bool:
-        """Whether the signature is EIP-155 protected (v not 27/28)."""
-        return tx_common.is_protected(self.v)
-
-    @property
-    def chain_id(self) -> int | None:
-        """The chain ID ``v`` carries (``None`` when unprotected); :class:`InvalidChainId` for a bad ``v``."""
-        return tx_common.chain_id_from_v(self.v)
-
     @property
     def is_contract_creation(self) -> bool:
         """Whether the transaction creates a contract (no recipient)."""
         return self.to is None
-
-    def sender(self, chain_id: ChainIdSpec = None) -> bytes:
-        """The signer's address; the signature must be for one of ``chain_id`` (or unprotected).
-
-        Raises :class:`InvalidChainId` or :class:`~harmony.errors.SignatureError`.
-        """
-        signed_for = tx_common.check_chain_id(self.v, chain_id)
-        return tx_common.recover_sender(self.signing_hash(signed_for), self.v, self.r, self.s)
 
     def shard_id(self, base: int) -> int:
         """The Harmony shard this transaction runs on: ``chainID − base`` (reference §2.3)."""

@@ -24,12 +24,11 @@ Semantic rules (minimum self-delegation, rate bounds, key counts, proofs of poss
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, Self
 
 from harmony.crypto.keccak import keccak256
-from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding import rlp
 from harmony.encoding.fixed import DEC, OPTIONAL_DEC, Dec
 from harmony.encoding.rlp import DecodedItem, Item
@@ -303,7 +302,7 @@ def decode_stake_msg(directive: int, item: DecodedItem, field: str = "stakeMsg")
 
 
 @dataclass(frozen=True, slots=True)
-class StakingTransaction:
+class StakingTransaction(tx_common.SignedTransactionMixin):
     """A signed staking message; the directive is the message's (reference §2.4)."""
 
     msg: StakeMsg
@@ -369,23 +368,11 @@ class StakingTransaction:
         """Decode from bytes; malformed input raises :class:`RLPError` (a ``DecodeError``)."""
         return cls.from_rlp(rlp.decode(data, max_size=MAX_STAKING_TX_SIZE))
 
-    def hash(self) -> bytes:
-        """Transaction hash: Keccak-256 of the RLP encoding."""
-        return keccak256(self.encode())
-
-    def signing_hash(self, chain_id: int) -> bytes:
+    def signing_hash(self, chain_id: int | None) -> bytes:
         """Keccak-256 of ``rlp([directive, stakeMsg, nonce, gasPrice, gasLimit, chainID, 0, 0])``."""
+        if chain_id is None:
+            raise InvalidChainId("staking transactions must be signed with an EIP-155 chain ID")
         return keccak256(rlp.encode([*self._payload(), rlp.encode_uint(chain_id), b"", b""]))
-
-    def sign(self, key: PrivateKey, chain_id: int) -> StakingTransaction:
-        """This transaction signed by ``key`` for the Harmony ``chain_id``: ``v = recid + 35 + 2·chainID``."""
-        v, r, s = tx_common.sign_hash(key, self.signing_hash(chain_id), chain_id)
-        return replace(self, v=v, r=r, s=s)
-
-    @property
-    def chain_id(self) -> int | None:
-        """The chain ID ``v`` carries (``None`` for 27/28, which staking never accepts)."""
-        return tx_common.chain_id_from_v(self.v)
 
     def sender(self, chain_id: ChainIdSpec = None) -> bytes:
         """The signer's address; the signature must be EIP-155 for one of ``chain_id`` (``None``: any).

@@ -18,23 +18,21 @@ the hash of the same transaction in Ethereum form: shard fields dropped, signatu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from harmony.crypto.keccak import keccak256
-from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding import rlp
 from harmony.encoding.schema import ADDRESS, BYTES, UINT32, UINT64, UINT256, Optional, Serializable
 from harmony.types import tx_common
 from harmony.types.chain_ids import is_eth_compatible
 from harmony.types.eth_transaction import MAX_TX_SIZE, EthTransaction
-from harmony.types.tx_common import ChainIdSpec
 
 _PAYLOAD_FIELDS = 8
 """Fields before the signature: nonce .. data."""
 
 
 @dataclass(frozen=True, slots=True)
-class Transaction(Serializable):
+class Transaction(tx_common.SignedTransactionMixin, Serializable):
     """A Harmony transaction: an Ethereum transaction plus source and destination shard (reference §2.2)."""
 
     nonce: int
@@ -75,10 +73,6 @@ class Transaction(Serializable):
     )
     max_encoded_size = MAX_TX_SIZE
 
-    def hash(self) -> bytes:
-        """Transaction hash: Keccak-256 of the RLP encoding (``Transaction.Hash``)."""
-        return keccak256(self.encode())
-
     def signing_hash(self, chain_id: int | None) -> bytes:
         """What the sender signs for ``chain_id``: Harmony EIP-155, Ethereum EIP-155, or Homestead (None)."""
         if chain_id is not None and is_eth_compatible(chain_id):
@@ -87,21 +81,6 @@ class Transaction(Serializable):
         if chain_id is not None:
             fields += [rlp.encode_uint(chain_id), b"", b""]
         return keccak256(rlp.encode(fields))
-
-    def sign(self, key: PrivateKey, chain_id: int | None) -> Transaction:
-        """This transaction signed by ``key`` for ``chain_id``: ``V = recid + 35 + 2·chainID``, or 27/28."""
-        v, r, s = tx_common.sign_hash(key, self.signing_hash(chain_id), chain_id)
-        return replace(self, v=v, r=r, s=s)
-
-    @property
-    def is_protected(self) -> bool:
-        """Whether the signature is EIP-155 protected (v not 27/28)."""
-        return tx_common.is_protected(self.v)
-
-    @property
-    def chain_id(self) -> int | None:
-        """The chain ID ``v`` carries (``None`` when unprotected); :class:`InvalidChainId` for a bad ``v``."""
-        return tx_common.chain_id_from_v(self.v)
 
     @property
     def is_cross_shard(self) -> bool:
@@ -118,16 +97,6 @@ class Transaction(Serializable):
         """Whether it was signed for an Ethereum-compatible chain ID (``IsEthCompatible``)."""
         chain_id = self.chain_id
         return chain_id is not None and is_eth_compatible(chain_id)
-
-    def sender(self, chain_id: ChainIdSpec = None) -> bytes:
-        """The signer's address; a protected signature must be for one of ``chain_id`` (``None``: any).
-
-        A node passes its Harmony chain ID and its shard's Ethereum chain ID (Go ``EIP155Signer.Sender``
-        accepts either). Unprotected (27/28) signatures recover over the Homestead hash. Raises
-        :class:`InvalidChainId` or :class:`~harmony.errors.SignatureError` (bad r/s, high s, unrecoverable).
-        """
-        signed_for = tx_common.check_chain_id(self.v, chain_id)
-        return tx_common.recover_sender(self.signing_hash(signed_for), self.v, self.r, self.s)
 
     def to_eth(self) -> EthTransaction:
         """The same transaction in Ethereum form: shard fields dropped, signature kept (``ConvertToEth``)."""

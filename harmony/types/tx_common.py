@@ -16,7 +16,10 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
+from typing import TYPE_CHECKING, Self
 
+from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey, Signature, recover_address
 from harmony.errors import InvalidTransaction, SignatureError
 
@@ -125,3 +128,51 @@ def sign_hash(key: PrivateKey, msg_hash: bytes, chain_id: int | None) -> tuple[i
     """Sign ``msg_hash`` and return ``(v, r, s)`` with ``v`` for ``chain_id`` (EIP-155, or 27/28 for None)."""
     sig = key.sign_hash(msg_hash)
     return v_for(sig.recid, chain_id), sig.r, sig.s
+
+
+class SignedTransactionMixin:
+    """What every ECDSA-signed transaction shares: hash, signing with EIP-155 ``v``, sender recovery.
+
+    A class using it is a frozen dataclass with ``v``, ``r``, ``s`` fields, an ``encode`` method and a
+    ``signing_hash(chain_id)`` method; the mixin adds the rest once for Harmony and Ethereum transactions.
+    """
+
+    __slots__ = ()
+    v: int
+    r: int
+    s: int
+
+    if TYPE_CHECKING:
+
+        def encode(self) -> bytes: ...  # provided by Serializable
+
+        def signing_hash(self, chain_id: int | None) -> bytes: ...  # provided by the class
+
+    def hash(self) -> bytes:
+        """Transaction hash: Keccak-256 of the RLP encoding."""
+        return keccak256(self.encode())
+
+    def sign(self, key: PrivateKey, chain_id: int | None) -> Self:
+        """This transaction signed by ``key`` for ``chain_id``: ``V = recid + 35 + 2·chainID``, or 27/28."""
+        v, r, s = sign_hash(key, self.signing_hash(chain_id), chain_id)
+        return replace(self, v=v, r=r, s=s)  # type: ignore[type-var]
+
+    @property
+    def is_protected(self) -> bool:
+        """Whether the signature is EIP-155 protected (v not 27/28)."""
+        return is_protected(self.v)
+
+    @property
+    def chain_id(self) -> int | None:
+        """The chain ID ``v`` carries (``None`` when unprotected); :class:`InvalidChainId` for a bad ``v``."""
+        return chain_id_from_v(self.v)
+
+    def sender(self, chain_id: ChainIdSpec = None) -> bytes:
+        """The signer's address; a protected signature must be for one of ``chain_id`` (``None``: any).
+
+        A node passes its Harmony chain ID and its shard's Ethereum chain ID (Go ``EIP155Signer.Sender``
+        accepts either). Unprotected (27/28) signatures recover over the Homestead hash. Raises
+        :class:`InvalidChainId` or :class:`~harmony.errors.SignatureError` (bad r/s, high s, unrecoverable).
+        """
+        signed_for = check_chain_id(self.v, chain_id)
+        return recover_sender(self.signing_hash(signed_for), self.v, self.r, self.s)
