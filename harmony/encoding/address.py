@@ -11,7 +11,7 @@ higher ``harmony.crypto`` layer.
 
 from __future__ import annotations
 
-from Crypto.Hash import keccak as _keccak
+from sha3 import keccak_256
 
 from harmony.encoding.bech32 import decode_bytes, encode_bytes
 from harmony.errors import AddressError
@@ -64,7 +64,7 @@ def to_checksum_hex(address: bytes) -> str:
     A hex letter is upper case exactly when the matching nibble of keccak256(lowercase hex) is 8 or more.
     """
     lower = _check_address(address).hex()
-    digest = _keccak.new(digest_bits=256, data=lower.encode("ascii")).hexdigest()
+    digest = keccak_256(lower.encode("ascii")).hexdigest()
     return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest, strict=False))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 
-from Crypto.Hash import keccak as _keccak
+from sha3 import keccak_256
 
 from harmony.encoding.rlp import encode, encode_uint
 from harmony.errors import DecodeError
@@ -28,7 +28,7 @@ class TrieError(DecodeError):
 
 
 def _keccak256(data: bytes) -> bytes:
-    return _keccak.new(digest_bits=256, data=data).digest()
+    return keccak_256(data).digest()
 
 
 EMPTY_TRIE_ROOT = _keccak256(b"\x80")
