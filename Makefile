@@ -23,10 +23,10 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy harmony bench
 
 test: lint
-	$(VENV)/bin/pytest -n 2 -m "not slow" tests
+	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" tests
 
 test-long: $(STAMP)
-	$(VENV)/bin/pytest -n 2 tests
+	$(VENV)/bin/pytest -n 2 --dist worksteal tests
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

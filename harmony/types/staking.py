@@ -160,8 +160,8 @@ class CreateValidator(Serializable):
 
 
 @dataclass(frozen=True, slots=True)
-class _EposStatusSedes:
-    """EditValidator's status byte: a canonical integer naming an :class:`EposStatus`."""
+class EposStatusSedes:
+    """An EPoS status byte (EditValidator, Validator.status): a canonical integer naming an EposStatus."""
 
     def serialize(self, value: EposStatus) -> Item:
         """Encode as a one-byte integer."""
@@ -174,6 +174,9 @@ class _EposStatusSedes:
             return EposStatus(value)
         except ValueError as exc:
             raise RLPError(f"{field}: unknown eligibility status {value}") from exc
+
+
+EPOS_STATUS = EposStatusSedes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +218,7 @@ class EditValidator(Serializable):
         ("slot_key_to_remove", Optional(BLS_PUBLIC_KEY)),
         ("slot_key_to_add", Optional(BLS_PUBLIC_KEY)),
         ("slot_key_to_add_sig", Optional(BLS_SIGNATURE)),
-        ("epos_status", _EposStatusSedes()),
+        ("epos_status", EPOS_STATUS),
     )
 
     def to_rlp(self) -> Item:

@@ -1,0 +1,476 @@
+"""The chain database: blocks, receipts, indexes, cross-shard data and state nodes over a KV store.
+
+The central operation is :meth:`ChainDB.write_block` (design §3.4, in the manner of py-evm's
+``persist_block``): everything about a block (header, body, receipts, canonical index, transaction lookups,
+outgoing cross-shard receipts, spent markers of the incoming ones, crosslinks, commit signatures, shard
+state, validator snapshots, new state trie nodes) **and the head pointer** go into ONE write transaction.
+A crash at any moment therefore leaves either the previous head with all of its data, or the new one with
+all of its data; a write that fails part-way leaves the database exactly as it was.
+
+The chain is append-only: each block must extend the head (FBFT blocks are final, there are no reorgs), so
+no header, number index or lookup of a block above the head ever exists. Key layout: :mod:`.schema`.
+
+Every value read back is checked: headers against their hash key, everything else by the strict decoders
+of :mod:`harmony.types`; bytes that fail raise :class:`~harmony.storage.errors.CorruptData`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from harmony.abc import KVReader, KVStore, KVWriteTxn
+from harmony.crypto.keccak import keccak256
+from harmony.encoding import rlp, tagged
+from harmony.encoding.rlp import DecodedItem
+from harmony.encoding.schema import HASH32, UINT8, UINT64, Sedes, Serializable, as_list
+from harmony.errors import HarmonyError
+from harmony.storage import schema
+from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError
+from harmony.types.block import BLOCK_TAG, Block
+from harmony.types.crosslink import CrossLink, decode_crosslinks
+from harmony.types.cx import CXReceipt, group_by_destination
+from harmony.types.header import COMMIT_SIGNATURE_SIZE, Header
+from harmony.types.receipt import Receipt
+from harmony.types.shard_state import ShardState
+from harmony.types.staking import StakingTransaction
+from harmony.types.transaction import Transaction
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+TX_KIND_PLAIN = 0
+TX_KIND_STAKING = 1
+
+_MAX_STORED_LIST = 64 * 1024 * 1024
+"""Decode bound on a stored receipts or cross-shard receipts list."""
+
+
+@dataclass(frozen=True, slots=True)
+class TxLocation(Serializable):
+    """Where a transaction sits in the canonical chain (Go ``TxLookupEntry``)."""
+
+    block_hash: bytes
+    block_number: int
+    index: int
+    """Position in the block's plain or staking transaction list (see ``kind``)."""
+    kind: int
+    """:data:`TX_KIND_PLAIN` or :data:`TX_KIND_STAKING`."""
+    receipt_index: int
+    """Position of its receipt: plain transactions first, then staking ones (one index space)."""
+
+    rlp_schema: ClassVar[tuple[tuple[str, Sedes[Any]], ...]] = (
+        ("block_hash", HASH32),
+        ("block_number", UINT64),
+        ("index", UINT64),
+        ("kind", UINT8),
+        ("receipt_index", UINT64),
+    )
+
+    @property
+    def staking(self) -> bool:
+        """Whether it is a staking transaction."""
+        return self.kind == TX_KIND_STAKING
+
+
+class StateNodes:
+    """The :class:`harmony.abc.KVReader` the state layer reads trie nodes and code through.
+
+    Keys are bare 32-byte Keccak-256 hashes; this view adds the table prefix. With ``verify`` every value
+    read is hashed and compared with its key, so a corrupted node raises :class:`CorruptData`.
+    """
+
+    __slots__ = ("_kv", "_verify")
+
+    def __init__(self, kv: KVReader, *, verify: bool = False) -> None:
+        self._kv = kv
+        self._verify = verify
+
+    def get(self, key: bytes) -> bytes | None:
+        """The trie node or code whose Keccak-256 hash is ``key``, or ``None``."""
+        value = self._kv.get(schema.STATE_NODE + key)
+        if value is not None and self._verify and keccak256(value) != key:
+            raise CorruptData(f"state node {key.hex()}: stored bytes do not hash to their key")
+        return value
+
+
+class ChainDB:
+    """The chain database over any :class:`harmony.abc.KVStore` (LMDB in the node, memory in tests)."""
+
+    def __init__(self, kv: KVStore) -> None:
+        self.kv = kv
+
+    # -- the block write ------------------------------------------------------------------------------
+
+    def write_block(
+        self,
+        block: Block,
+        receipts: Sequence[Receipt],
+        state_nodes: Mapping[bytes, bytes],
+        *,
+        cx_receipts: Sequence[CXReceipt] = (),
+        commit_sig: tuple[bytes, bytes] | None = None,
+        validator_snapshots: Mapping[tuple[int, bytes], bytes] | None = None,
+    ) -> None:
+        """Store ``block`` and everything it brings, and make it the head, in one write transaction (§3.4).
+
+        ``receipts`` pair with the plain then staking transactions; ``state_nodes`` are the new trie nodes
+        and code keyed by their Keccak-256 hash (``StateDB.commit()``); ``cx_receipts`` the outgoing
+        cross-shard receipts (§6.4); ``commit_sig`` the block's own (signature, bitmap) when known;
+        ``validator_snapshots`` opaque snapshots keyed by (epoch, validator address).
+
+        Derived from the block itself: the parent's commit signature (header ``last_commit_*``), the spent
+        markers of the incoming receipt proofs, the crosslinks of a beacon header, and the shard state an
+        epoch's last block carries (stored for the next epoch; genesis's for its own).
+
+        Raises :class:`NotChildOfHead` unless the block is genesis (number 0) of an empty database or the
+        child of the head, :class:`StorageError` for malformed arguments; on any error nothing is written.
+        """
+        header = block.header
+        n_txs = len(block.transactions) + len(block.staking_transactions)
+        if len(receipts) != n_txs:
+            raise StorageError(f"block {header.number}: {len(receipts)} receipts for {n_txs} transactions")
+        if commit_sig is not None and len(commit_sig[0]) != COMMIT_SIGNATURE_SIZE:
+            raise StorageError(
+                f"commit signature has {len(commit_sig[0])} bytes, not {COMMIT_SIGNATURE_SIZE}"
+            )
+        header_bytes = header.encode()
+        block_hash = keccak256(header_bytes)  # the header hash: Keccak-256 of its tagged RLP (§2.1)
+        number = header.number
+        tx_encodings = [tx.encode() for tx in block.transactions]
+        stx_encodings = [stx.encode() for stx in block.staking_transactions]
+        with self.kv.write() as txn:
+            self._check_extends_head(txn, header)
+            put = txn.put
+            put(schema.header_key(block_hash), header_bytes)
+            put(schema.body_key(block_hash), _encode_body(block, tx_encodings, stx_encodings))
+            put(schema.number_key(block_hash), schema.u64(number))
+            put(schema.canonical_key(number), block_hash)
+            put(schema.receipts_key(block_hash), rlp.encode([r.to_rlp() for r in receipts]))
+            self._put_tx_lookups(txn, block, block_hash, tx_encodings, stx_encodings)
+            for to_shard, sent in group_by_destination(cx_receipts).items():
+                put(schema.outgoing_cx_key(to_shard, number), rlp.encode([r.to_rlp() for r in sent]))
+            for proof in block.incoming_receipts:
+                put(
+                    schema.cx_spent_key(proof.merkle_proof.shard_id, proof.merkle_proof.block_num),
+                    schema.SPENT,
+                )
+            if header.cross_links:
+                self._put_crosslinks(txn, decode_crosslinks(header.cross_links))
+            if number > 0 and header.last_commit_bitmap:
+                put(
+                    schema.commit_sig_key(number - 1),
+                    header.last_commit_signature + header.last_commit_bitmap,
+                )
+            if commit_sig is not None:
+                put(schema.commit_sig_key(number), commit_sig[0] + commit_sig[1])
+            if header.shard_state:
+                epoch = header.epoch if number == 0 else header.epoch + 1
+                put(schema.shard_state_key(epoch), header.shard_state)
+            for (epoch, address), snapshot in (validator_snapshots or {}).items():
+                put(schema.validator_snapshot_key(epoch, address), snapshot)
+            for node_hash, node in state_nodes.items():
+                if len(node_hash) != 32:
+                    raise StorageError(f"state node key must be a 32-byte hash, got {len(node_hash)} bytes")
+                put(schema.state_node_key(node_hash), node)
+            if number == 0:
+                put(schema.GENESIS_KEY, block_hash)
+            put(schema.HEAD_KEY, block_hash)
+
+    def _check_extends_head(self, txn: KVWriteTxn, header: Header) -> None:
+        head = txn.get(schema.HEAD_KEY)
+        if head is None:
+            if header.number != 0:
+                raise NotChildOfHead(f"block {header.number}: the database is empty; write genesis first")
+            return
+        head_number = self._number_of(txn, head)
+        if header.parent_hash != head or header.number != head_number + 1:
+            raise NotChildOfHead(
+                f"block {header.number} (parent {header.parent_hash.hex()}) does not extend head "
+                f"{head_number} ({head.hex()})"
+            )
+
+    @staticmethod
+    def _put_tx_lookups(
+        txn: KVWriteTxn,
+        block: Block,
+        block_hash: bytes,
+        tx_encodings: list[bytes],
+        stx_encodings: list[bytes],
+    ) -> None:
+        """Lookup entries under each transaction's hash (Keccak-256 of its encoding) and eth hash."""
+        number = block.header.number
+        for i, (tx, encoded) in enumerate(zip(block.transactions, tx_encodings, strict=True)):
+            entry = TxLocation(block_hash, number, i, TX_KIND_PLAIN, i).encode()
+            txn.put(schema.tx_lookup_key(keccak256(encoded)), entry)
+            if tx.is_eth_compatible:
+                txn.put(schema.tx_lookup_key(tx.eth_hash()), entry)
+        offset = len(tx_encodings)
+        for i, encoded in enumerate(stx_encodings):
+            entry = TxLocation(block_hash, number, i, TX_KIND_STAKING, offset + i).encode()
+            txn.put(schema.tx_lookup_key(keccak256(encoded)), entry)
+
+    def _put_crosslinks(self, txn: KVWriteTxn, links: Iterable[CrossLink]) -> None:
+        for link in links:
+            encoded = link.encode()
+            txn.put(schema.crosslink_key(link.shard_id, link.block_number), encoded)
+            last_key = schema.last_crosslink_key(link.shard_id)
+            last = txn.get(last_key)
+            if last is None or _decode("crosslink", last_key, last, CrossLink.decode).block_number < (
+                link.block_number
+            ):
+                txn.put(last_key, encoded)
+
+    def write_commit_sig(self, number: int, signature: bytes, bitmap: bytes) -> None:
+        """Record the commit signature of block ``number`` when it arrives after the block (§1.5)."""
+        if len(signature) != COMMIT_SIGNATURE_SIZE:
+            raise StorageError(f"commit signature has {len(signature)} bytes, not {COMMIT_SIGNATURE_SIZE}")
+        with self.kv.write() as txn:
+            txn.put(schema.commit_sig_key(number), signature + bitmap)
+
+    # -- head and blocks ------------------------------------------------------------------------------
+
+    def head_hash(self) -> bytes | None:
+        """Hash of the head block, or ``None`` for an empty database."""
+        value = self.kv.get(schema.HEAD_KEY)
+        if value is not None and len(value) != 32:
+            raise CorruptData(f"head pointer has {len(value)} bytes")
+        return value
+
+    def genesis_hash(self) -> bytes | None:
+        """Hash of block 0, or ``None`` for an empty database."""
+        return self.kv.get(schema.GENESIS_KEY)
+
+    def head_header(self) -> Header | None:
+        """The head block's header."""
+        head = self.head_hash()
+        if head is None:
+            return None
+        header = self.get_header(head)
+        if header is None:
+            raise CorruptData(f"head {head.hex()} has no header")
+        return header
+
+    def head_number(self) -> int | None:
+        """The head block's number, or ``None`` for an empty database."""
+        head = self.head_hash()
+        return None if head is None else self._number_of(self.kv, head)
+
+    def head_block(self) -> Block | None:
+        """The head block."""
+        head = self.head_hash()
+        if head is None:
+            return None
+        block = self.get_block_by_hash(head)
+        if block is None:
+            raise CorruptData(f"head {head.hex()} has no block")
+        return block
+
+    def get_header(self, block_hash: bytes) -> Header | None:
+        """A stored header by hash; its bytes must hash to the key."""
+        key = schema.header_key(block_hash)
+        raw = self.kv.get(key)
+        if raw is None:
+            return None
+        if keccak256(raw) != block_hash:
+            raise CorruptData(f"header {block_hash.hex()}: stored bytes do not hash to their key")
+        return _decode("header", key, raw, Header.decode)
+
+    def get_canonical_hash(self, number: int) -> bytes | None:
+        """Hash of the canonical block at ``number``."""
+        value = self.kv.get(schema.canonical_key(number))
+        if value is not None and len(value) != 32:
+            raise CorruptData(f"canonical hash of block {number} has {len(value)} bytes")
+        return value
+
+    def get_block_number(self, block_hash: bytes) -> int | None:
+        """Number of a stored block by hash."""
+        raw = self.kv.get(schema.number_key(block_hash))
+        return None if raw is None else _number(raw, block_hash)
+
+    def get_header_by_number(self, number: int) -> Header | None:
+        """The canonical header at ``number``."""
+        block_hash = self.get_canonical_hash(number)
+        if block_hash is None:
+            return None
+        header = self.get_header(block_hash)
+        if header is None or header.number != number:
+            raise CorruptData(f"canonical block {number} ({block_hash.hex()}) has no matching header")
+        return header
+
+    def get_block_by_hash(self, block_hash: bytes) -> Block | None:
+        """A stored block (header and body) by hash."""
+        header_raw = self.kv.get(schema.header_key(block_hash))
+        if header_raw is None:
+            return None
+        if keccak256(header_raw) != block_hash:
+            raise CorruptData(f"header {block_hash.hex()}: stored bytes do not hash to their key")
+        body_key = schema.body_key(block_hash)
+        body_raw = self.kv.get(body_key)
+        if body_raw is None:
+            raise CorruptData(f"block {block_hash.hex()} has a header but no body")
+        return _decode("block", body_key, (header_raw, body_raw), _decode_block)
+
+    def get_block_by_number(self, number: int) -> Block | None:
+        """The canonical block at ``number``."""
+        block_hash = self.get_canonical_hash(number)
+        if block_hash is None:
+            return None
+        block = self.get_block_by_hash(block_hash)
+        if block is None or block.header.number != number:
+            raise CorruptData(f"canonical block {number} ({block_hash.hex()}) is missing or misnumbered")
+        return block
+
+    # -- receipts and transactions --------------------------------------------------------------------
+
+    def get_receipts(self, block_hash: bytes) -> tuple[Receipt, ...] | None:
+        """A block's receipts (consensus form), plain transactions' first, then staking ones'."""
+        key = schema.receipts_key(block_hash)
+        raw = self.kv.get(key)
+        if raw is None:
+            return None
+        return _decode("receipts", key, raw, lambda b: _decode_list(b, Receipt.from_rlp))
+
+    def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None:
+        """Where a transaction is, by its hash (or its eth hash for one signed for an Ethereum chain ID)."""
+        key = schema.tx_lookup_key(tx_hash)
+        raw = self.kv.get(key)
+        return None if raw is None else _decode("transaction lookup", key, raw, TxLocation.decode)
+
+    def get_transaction(self, tx_hash: bytes) -> tuple[Transaction | StakingTransaction, TxLocation] | None:
+        """A transaction and its location, by hash."""
+        location = self.get_transaction_location(tx_hash)
+        if location is None:
+            return None
+        block = self.get_block_by_hash(location.block_hash)
+        txs: Sequence[Transaction | StakingTransaction] = (
+            (block.staking_transactions if location.staking else block.transactions)
+            if block is not None
+            else ()
+        )
+        if location.index >= len(txs):
+            raise CorruptData(f"transaction {tx_hash.hex()}: lookup points past its block's transactions")
+        return txs[location.index], location
+
+    def get_receipt_by_tx_hash(self, tx_hash: bytes) -> tuple[Receipt, TxLocation] | None:
+        """A transaction's receipt and location, by transaction hash."""
+        location = self.get_transaction_location(tx_hash)
+        if location is None:
+            return None
+        receipts = self.get_receipts(location.block_hash)
+        if receipts is None or location.receipt_index >= len(receipts):
+            raise CorruptData(f"transaction {tx_hash.hex()}: its block's receipts are missing")
+        return receipts[location.receipt_index], location
+
+    # -- cross-shard, crosslinks, signatures, committees ----------------------------------------------
+
+    def get_outgoing_cx_receipts(self, to_shard: int, number: int) -> tuple[CXReceipt, ...] | None:
+        """Cross-shard receipts block ``number`` sent to ``to_shard`` (§6.4)."""
+        key = schema.outgoing_cx_key(to_shard, number)
+        raw = self.kv.get(key)
+        if raw is None:
+            return None
+        return _decode("cx receipts", key, raw, lambda b: _decode_list(b, CXReceipt.from_rlp))
+
+    def is_cx_spent(self, from_shard: int, number: int) -> bool:
+        """Whether the receipts block ``number`` of ``from_shard`` sent here were already credited (§6.4)."""
+        return self.kv.get(schema.cx_spent_key(from_shard, number)) is not None
+
+    def get_crosslink(self, shard: int, number: int) -> CrossLink | None:
+        """The crosslink of block ``number`` of ``shard`` recorded by the beacon chain (§6.3)."""
+        key = schema.crosslink_key(shard, number)
+        raw = self.kv.get(key)
+        return None if raw is None else _decode("crosslink", key, raw, CrossLink.decode)
+
+    def get_last_crosslink(self, shard: int) -> CrossLink | None:
+        """The crosslink with the highest block number recorded for ``shard``."""
+        key = schema.last_crosslink_key(shard)
+        raw = self.kv.get(key)
+        return None if raw is None else _decode("crosslink", key, raw, CrossLink.decode)
+
+    def get_commit_sig(self, number: int) -> tuple[bytes, bytes] | None:
+        """(aggregate commit signature, bitmap) of block ``number`` (§1.5)."""
+        raw = self.kv.get(schema.commit_sig_key(number))
+        if raw is None:
+            return None
+        if len(raw) < COMMIT_SIGNATURE_SIZE:
+            raise CorruptData(f"commit signature of block {number} has {len(raw)} bytes")
+        return raw[:COMMIT_SIGNATURE_SIZE], raw[COMMIT_SIGNATURE_SIZE:]
+
+    def get_shard_state(self, epoch: int) -> ShardState | None:
+        """The committees of ``epoch`` (§6)."""
+        key = schema.shard_state_key(epoch)
+        raw = self.kv.get(key)
+        return None if raw is None else _decode("shard state", key, raw, ShardState.decode)
+
+    def get_validator_snapshot(self, epoch: int, address: bytes) -> bytes | None:
+        """A validator's snapshot at ``epoch``, as the staking layer encoded it."""
+        return self.kv.get(schema.validator_snapshot_key(epoch, address))
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def state_nodes(self, *, verify: bool = False) -> StateNodes:
+        """The view the state layer reads trie nodes and code through (keys: bare Keccak-256 hashes)."""
+        return StateNodes(self.kv, verify=verify)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _number_of(kv: KVReader, block_hash: bytes) -> int:
+        raw = kv.get(schema.number_key(block_hash))
+        if raw is None:
+            raise CorruptData(f"block {block_hash.hex()} has no number entry")
+        return _number(raw, block_hash)
+
+
+def _number(raw: bytes, block_hash: bytes) -> int:
+    if len(raw) != 8:
+        raise CorruptData(f"number of block {block_hash.hex()} has {len(raw)} bytes")
+    return int.from_bytes(raw, "big")
+
+
+def _decode(what: str, key: bytes, raw: R, decoder: Callable[[R], T]) -> T:
+    """``decoder(raw)``, with any decode failure turned into :class:`CorruptData` naming the table and key."""
+    try:
+        return decoder(raw)
+    except (HarmonyError, ValueError, TypeError, IndexError) as exc:
+        raise CorruptData(f"{what} at key {key.hex()}: {exc}") from exc
+
+
+def _decode_list(raw: bytes, from_rlp: Callable[[Any, str], T]) -> tuple[T, ...]:
+    items = as_list(rlp.decode(raw, max_size=_MAX_STORED_LIST), "stored list")
+    return tuple(from_rlp(item, f"[{i}]") for i, item in enumerate(items))
+
+
+def _rlp_list(encoded_items: Sequence[bytes]) -> bytes:
+    """The RLP list of items already encoded (RLP is compositional: same bytes as encoding the items)."""
+    payload = b"".join(encoded_items)
+    length = len(payload)
+    if length < 56:
+        return bytes([0xC0 + length]) + payload
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0xF7 + len(size)]) + size + payload
+
+
+def _encode_body(block: Block, tx_encodings: list[bytes], stx_encodings: list[bytes]) -> bytes:
+    """The body: RLP ``[txs, staking_txs, uncles, incoming_receipts]``, the block's item minus the header."""
+    return _rlp_list(
+        [
+            _rlp_list(tx_encodings),
+            _rlp_list(stx_encodings),
+            _rlp_list([uncle.encode() for uncle in block.uncles]),
+            _rlp_list([proof.encode() for proof in block.incoming_receipts]),
+        ]
+    )
+
+
+def _decode_block(raw: tuple[bytes, bytes]) -> Block:
+    header_raw, body_raw = raw
+    body = as_list(rlp.decode(body_raw, max_size=Block.max_encoded_size), "body", 4)
+    header_item = rlp.decode(header_raw, max_size=Header.max_encoded_size)
+    item: list[DecodedItem] = [tagged.ENVELOPE_SIGNATURE, BLOCK_TAG.encode(), [header_item, *body]]
+    return Block.from_rlp(item)
+
+
+__all__ = ["TX_KIND_PLAIN", "TX_KIND_STAKING", "ChainDB", "StateNodes", "TxLocation"]

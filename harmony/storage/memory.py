@@ -1,0 +1,66 @@
+"""An in-memory key-value store (design §3.3) for tests and the simulator: same contract as LMDB, no IO.
+
+A write transaction buffers its puts and deletes and applies them all at once when its ``with`` block ends
+normally; an exception inside the block discards them, so a failed write leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from harmony.abc import KVWriteTxn
+from harmony.storage.errors import StoreClosed
+from harmony.storage.write_buffer import WriteBuffer
+
+
+class MemoryStore:
+    """A dict-backed :class:`harmony.abc.KVStore` with atomic write transactions."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, bytes] = {}
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosed("memory store used after close()")
+
+    def get(self, key: bytes) -> bytes | None:
+        """The committed value under ``key``, or ``None``."""
+        self._check_open()
+        return self._data.get(key)
+
+    @contextmanager
+    def write(self) -> Iterator[KVWriteTxn]:
+        """A write transaction: applied atomically when the ``with`` block ends normally, else discarded."""
+        self._check_open()
+        txn = WriteBuffer(self)
+        try:
+            yield txn
+        finally:
+            txn.close()
+        self._check_open()
+        data = self._data
+        for key, value in txn.pending.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every committed (key, value) whose key starts with ``prefix``, in key order (a snapshot)."""
+        self._check_open()
+        items = sorted((k, v) for k, v in self._data.items() if k.startswith(prefix))
+        yield from items
+
+    def __len__(self) -> int:
+        """Number of keys stored."""
+        return len(self._data)
+
+    def close(self) -> None:
+        """Drop the data; later use raises :class:`StoreClosed`."""
+        self._closed = True
+        self._data = {}
+
+
+__all__ = ["MemoryStore"]

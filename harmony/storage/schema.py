@@ -1,0 +1,134 @@
+"""Key layout of the chain database: one prefix byte per table, then fixed-width big-endian fields.
+
+Big-endian numbers make LMDB's byte order the numeric order, so ``iterate(prefix)`` walks a table by
+block number, epoch or shard. Every table and its value:
+
+======  =================================================  ==================================================
+prefix  key after the prefix                               value
+======  =================================================  ==================================================
+``h``   block hash (32)                                    header, tagged RLP (its Keccak-256 is the key)
+``b``   block hash (32)                                    body: RLP ``[txs, staking_txs, uncles, incoming]``
+``N``   block hash (32)                                    block number, 8 bytes
+``n``   block number (8)                                   canonical block hash (32)
+``r``   block hash (32)                                    receipts: RLP list of consensus receipts
+``l``   transaction hash (32)                              location: RLP ``[block_hash, number, index,
+                                                           staking, receipt_index]``; Harmony transactions
+                                                           signed for an Ethereum chain ID also under their
+                                                           eth hash
+``x``   destination shard (4) ‖ block number (8)           outgoing cross-shard receipts: RLP list
+``c``   source shard (4) ‖ source block number (8)         ``01``: that block's receipts to us are spent
+``k``   shard (4) ‖ block number (8)                       crosslink, RLP
+``K``   shard (4)                                          the crosslink with the highest block number
+``g``   block number (8)                                   commit signature (96) ‖ bitmap
+``e``   epoch (8)                                          shard state of that epoch, RLP
+``v``   epoch (8) ‖ validator address (20)                 validator snapshot (opaque to storage)
+``t``   Keccak-256 hash (32)                               state trie node or contract code
+``m``   name                                               metadata: ``mhead`` = head block hash,
+                                                           ``mgenesis`` = genesis block hash
+======  =================================================  ==================================================
+"""
+
+from __future__ import annotations
+
+HEADER = b"h"
+BODY = b"b"
+HASH_TO_NUMBER = b"N"
+CANONICAL = b"n"
+RECEIPTS = b"r"
+TX_LOOKUP = b"l"
+OUTGOING_CX = b"x"
+CX_SPENT = b"c"
+CROSSLINK = b"k"
+LAST_CROSSLINK = b"K"
+COMMIT_SIG = b"g"
+SHARD_STATE = b"e"
+VALIDATOR_SNAPSHOT = b"v"
+STATE_NODE = b"t"
+META = b"m"
+
+HEAD_KEY = META + b"head"
+"""Hash of the head block: written in the same transaction as the block (design §3.4)."""
+GENESIS_KEY = META + b"genesis"
+"""Hash of block 0."""
+
+SPENT = b"\x01"
+
+
+def u32(value: int) -> bytes:
+    """A shard id as 4 big-endian bytes."""
+    return value.to_bytes(4, "big")
+
+
+def u64(value: int) -> bytes:
+    """A block number or epoch as 8 big-endian bytes."""
+    return value.to_bytes(8, "big")
+
+
+def header_key(block_hash: bytes) -> bytes:
+    """Key of a header by hash."""
+    return HEADER + block_hash
+
+
+def body_key(block_hash: bytes) -> bytes:
+    """Key of a body by block hash."""
+    return BODY + block_hash
+
+
+def number_key(block_hash: bytes) -> bytes:
+    """Key of a block's number by its hash."""
+    return HASH_TO_NUMBER + block_hash
+
+
+def canonical_key(number: int) -> bytes:
+    """Key of the canonical hash at ``number``."""
+    return CANONICAL + u64(number)
+
+
+def receipts_key(block_hash: bytes) -> bytes:
+    """Key of a block's receipts."""
+    return RECEIPTS + block_hash
+
+
+def tx_lookup_key(tx_hash: bytes) -> bytes:
+    """Key of a transaction's location."""
+    return TX_LOOKUP + tx_hash
+
+
+def outgoing_cx_key(to_shard: int, number: int) -> bytes:
+    """Key of the cross-shard receipts block ``number`` sent to ``to_shard``."""
+    return OUTGOING_CX + u32(to_shard) + u64(number)
+
+
+def cx_spent_key(from_shard: int, number: int) -> bytes:
+    """Key of the spent marker of source block ``number`` on ``from_shard``."""
+    return CX_SPENT + u32(from_shard) + u64(number)
+
+
+def crosslink_key(shard: int, number: int) -> bytes:
+    """Key of the crosslink of shard block ``number``."""
+    return CROSSLINK + u32(shard) + u64(number)
+
+
+def last_crosslink_key(shard: int) -> bytes:
+    """Key of the latest crosslink of ``shard``."""
+    return LAST_CROSSLINK + u32(shard)
+
+
+def commit_sig_key(number: int) -> bytes:
+    """Key of the commit signature of block ``number``."""
+    return COMMIT_SIG + u64(number)
+
+
+def shard_state_key(epoch: int) -> bytes:
+    """Key of the shard state of ``epoch``."""
+    return SHARD_STATE + u64(epoch)
+
+
+def validator_snapshot_key(epoch: int, address: bytes) -> bytes:
+    """Key of a validator's snapshot at ``epoch``."""
+    return VALIDATOR_SNAPSHOT + u64(epoch) + address
+
+
+def state_node_key(node_hash: bytes) -> bytes:
+    """Key of a trie node or code blob by its Keccak-256 hash."""
+    return STATE_NODE + node_hash

@@ -1,0 +1,383 @@
+"""The state transition: transaction rules, fast path, cross-shard, gas, receipts, build_block."""
+
+from __future__ import annotations
+
+import importlib
+import random
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from harmony.chain import transition
+from harmony.chain.errors import (
+    GasLimitExceeded,
+    InsufficientFunds,
+    InvalidBlock,
+    NonceTooHigh,
+    NonceTooLow,
+    WrongShard,
+)
+from harmony.chain.params import ONE, FeePolicy, FeeRecipient, NetworkParams
+from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
+from harmony.chain.transactions import InvalidSignature, UnsupportedTransaction
+from harmony.chain.transition import (
+    InvalidBlockTransaction,
+    StakingNotSupported,
+    TransitionContext,
+    apply_block,
+    apply_transaction,
+    build_block,
+    state_transition,
+)
+from harmony.chain.validation import validate_body, validate_header, validate_result
+from harmony.crypto.keccak import keccak256
+from harmony.crypto.secp256k1 import N, PrivateKey
+from harmony.encoding import rlp
+from harmony.types import cx
+from harmony.types.block import Block, make_block
+from harmony.types.eth_transaction import EthTransaction
+from harmony.types.header import Header
+from harmony.types.staking import CollectRewards, StakingTransaction
+from harmony.types.transaction import Transaction
+from harmony.types.tx_common import IntrinsicGasTooLow, InvalidChainId
+from tests.unit.chain.support import (
+    KEYS,
+    PARAMS,
+    PRICE,
+    fresh_state,
+    load_evm,
+    no_evm,
+    transfer,
+    with_gas_limit,
+)
+
+EVM = load_evm()
+needs_evm = pytest.mark.skipif(EVM is None, reason="harmony.state.evm is not built yet")
+A, B, C = (k.address for k in KEYS[:3])
+STRANGER = b"\x77" * 20
+COINBASE = b"\xcc" * 20
+
+
+def executor(
+    state: WorldState, msg: Message, env: BlockEnv, /, *, fee_recipient: bytes | None
+) -> ExecutionResult:
+    """The real EVM (adapts its StateDB-typed signature)."""
+    assert EVM is not None
+    result: ExecutionResult = EVM(state, msg, env, fee_recipient=fee_recipient)
+    return result
+
+
+def ctx_for(genesis: Header, params: NetworkParams = PARAMS, coinbase: bytes = COINBASE) -> TransitionContext:
+    header = Header(number=1, time=genesis.time + 2, gas_limit=params.gas_limit(0), shard_id=genesis.shard_id)
+    return TransitionContext.for_header(params, header.replace(coinbase=coinbase))
+
+
+# -- plain transfers ------------------------------------------------------------------------------------
+
+
+def test_plain_transfer_moves_value_and_burns_fee() -> None:
+    state, genesis = fresh_state()
+    before_a, before_b = state.get_balance(A), state.get_balance(B)
+    outcome = apply_transaction(state, transfer(KEYS[0], 0, B, 5 * ONE), ctx_for(genesis.header), no_evm)
+    assert outcome.receipt.status == 1
+    assert outcome.receipt.cumulative_gas_used == outcome.gas_used == 21_000
+    assert outcome.receipt.logs == ()
+    assert outcome.sender == A
+    assert state.get_nonce(A) == 1
+    assert state.get_balance(A) == before_a - 5 * ONE - 21_000 * PRICE
+    assert state.get_balance(B) == before_b + 5 * ONE
+    assert not state.account_exists(COINBASE)  # burned
+
+
+def test_fee_to_coinbase_policy() -> None:
+    params = replace(PARAMS, fee_policy=FeePolicy(FeeRecipient.COINBASE))
+    state, genesis = fresh_state()
+    apply_transaction(state, transfer(KEYS[0], 0, B, 1), ctx_for(genesis.header, params), no_evm)
+    assert state.get_balance(COINBASE) == 21_000 * PRICE
+
+
+def test_zero_value_transfer_creates_no_account() -> None:
+    state, genesis = fresh_state()
+    apply_transaction(state, transfer(KEYS[0], 0, STRANGER, 0), ctx_for(genesis.header), no_evm)
+    assert not state.account_exists(STRANGER)
+
+
+def test_eth_signed_transaction_accepted() -> None:
+    state, genesis = fresh_state()
+    tx = transfer(KEYS[0], 0, B, 1, chain_id=PARAMS.eth_chain_id(0))
+    assert apply_transaction(state, tx, ctx_for(genesis.header), no_evm).sender == A
+
+
+def test_ethereum_format_transaction_runs_on_its_shard() -> None:
+    state, genesis = fresh_state()
+    eth = EthTransaction(0, PRICE, 21_000, B, 9).sign(KEYS[0], PARAMS.eth_chain_id(0))
+    outcome = apply_transaction(state, eth, ctx_for(genesis.header), no_evm)
+    assert outcome.sender == A and state.get_balance(B) > 0
+    other = EthTransaction(1, PRICE, 21_000, B, 9).sign(KEYS[0], PARAMS.eth_chain_id(1))
+    with pytest.raises(WrongShard):
+        apply_transaction(state, other, ctx_for(genesis.header), no_evm)
+    with pytest.raises(InvalidChainId):
+        apply_transaction(
+            state, EthTransaction(1, PRICE, 21_000, B, 9).sign(KEYS[0], None), ctx_for(genesis.header), no_evm
+        )
+
+
+# -- typed rejections ---------------------------------------------------------------------------------
+
+
+def _high_s(tx: Transaction) -> Transaction:
+    """The same signature with s mirrored to the upper half (and the recovery id flipped)."""
+    flipped = tx.v + 1 if (tx.v - 35) % 2 == 0 else tx.v - 1
+    return replace(tx, s=N - tx.s, v=flipped)
+
+
+REJECTIONS: list[tuple[str, Any, type[Exception]]] = [
+    ("nonce too low", lambda: transfer(KEYS[1], 0, B, 1), NonceTooLow),
+    ("nonce too high", lambda: transfer(KEYS[0], 5, B, 1), NonceTooHigh),
+    ("no funds", lambda: transfer(KEYS[0], 0, B, 10**30), InsufficientFunds),
+    ("stranger has nothing", lambda: transfer(_stranger_key(), 0, B, 0), InsufficientFunds),
+    ("intrinsic gas", lambda: transfer(KEYS[0], 0, B, 1, gas=20_999), IntrinsicGasTooLow),
+    ("data gas", lambda: transfer(KEYS[0], 0, B, 1, gas=21_000, data=b"\x01"), IntrinsicGasTooLow),
+    ("block gas", lambda: transfer(KEYS[0], 0, B, 1, gas=PARAMS.gas_limit(0) + 1), GasLimitExceeded),
+    ("chain id", lambda: transfer(KEYS[0], 0, B, 1, chain_id=99), InvalidChainId),
+    ("mainnet chain id", lambda: transfer(KEYS[0], 0, B, 1, chain_id=1), InvalidChainId),
+    ("other shard", lambda: transfer(KEYS[0], 0, B, 1, shard=1), WrongShard),
+    ("eth id of shard 1", lambda: transfer(KEYS[0], 0, B, 1, chain_id=PARAMS.eth_chain_id(1)), WrongShard),
+    ("no such shard", lambda: transfer(KEYS[0], 0, B, 1, to_shard=9), WrongShard),
+    (
+        "cross-shard create",
+        lambda: transfer(KEYS[0], 0, None, 1, to_shard=1, gas=60_000),
+        UnsupportedTransaction,
+    ),
+    (
+        "cross-shard data",
+        lambda: transfer(KEYS[0], 0, B, 1, to_shard=1, data=b"x", gas=30_000),
+        UnsupportedTransaction,
+    ),
+    (
+        "eth cross-shard",
+        lambda: transfer(KEYS[0], 0, B, 1, to_shard=1, chain_id=PARAMS.eth_chain_id(0)),
+        UnsupportedTransaction,
+    ),
+    ("high s", lambda: _high_s(transfer(KEYS[0], 0, B, 1)), InvalidSignature),
+    ("zero r", lambda: replace(transfer(KEYS[0], 0, B, 1), r=0), InvalidSignature),
+    ("bad v", lambda: replace(transfer(KEYS[0], 0, B, 1), v=30), InvalidChainId),
+]
+
+
+def _stranger_key() -> PrivateKey:
+    return PrivateKey(keccak256(b"stranger"))
+
+
+@pytest.mark.parametrize(("name", "make", "error"), REJECTIONS, ids=[r[0] for r in REJECTIONS])
+def test_invalid_transaction_rejected_with_type_and_no_change(name: str, make: Any, error: type) -> None:
+    state, genesis = fresh_state()
+    ctx = ctx_for(genesis.header)
+    apply_transaction(state, transfer(KEYS[1], 0, C, 1), ctx, no_evm)  # KEYS[1] now has nonce 1
+    root = state.state_root()
+    with pytest.raises(error) as info:
+        apply_transaction(state, make(), ctx, no_evm)
+    assert str(info.value)  # a clear reason
+    assert state.state_root() == root
+
+
+def test_invalid_transaction_makes_block_invalid() -> None:
+    state, genesis = fresh_state()
+    txs = (transfer(KEYS[0], 0, B, 1), transfer(KEYS[0], 0, B, 1))
+    block = make_block(Header(number=1, gas_limit=PARAMS.gas_limit(0), time=2000), transactions=txs)
+    with pytest.raises(InvalidBlockTransaction) as info:
+        apply_block(state, block, ctx_for(genesis.header), no_evm)
+    assert info.value.check == "transaction"
+    assert info.value.index == 1
+    assert isinstance(info.value.reason, NonceTooLow)
+    assert "transaction 1" in str(info.value)
+
+
+def test_block_gas_limit_enforced() -> None:
+    params = with_gas_limit(PARAMS, 50_000)
+    state, genesis = fresh_state()
+    txs = tuple(transfer(KEYS[i], 0, C, 1) for i in range(3))
+    block = make_block(Header(number=1, gas_limit=50_000, time=2000), transactions=txs)
+    with pytest.raises(InvalidBlockTransaction) as info:
+        apply_block(state, block, ctx_for(genesis.header, params), no_evm)
+    assert info.value.index == 2 and isinstance(info.value.reason, GasLimitExceeded)
+
+
+def test_staking_transactions_not_supported_yet() -> None:
+    state, genesis = fresh_state()
+    stx = StakingTransaction(CollectRewards(A), 0, PRICE, 30_000)
+    block = Block(Header(number=1), staking_transactions=(stx,))
+    with pytest.raises(StakingNotSupported) as info:
+        apply_block(state, block, ctx_for(genesis.header), no_evm)
+    assert info.value.check == "staking_transactions"
+
+
+# -- cross-shard ---------------------------------------------------------------------------------------
+
+
+def test_cross_shard_debits_and_emits_receipt() -> None:
+    state, genesis = fresh_state()
+    before = state.get_balance(A)
+    tx = transfer(KEYS[0], 0, STRANGER, 3 * ONE, to_shard=1)
+    outcome = apply_transaction(state, tx, ctx_for(genesis.header), no_evm)
+    assert outcome.receipt.status == 1 and outcome.gas_used == 21_000
+    assert state.get_balance(A) == before - 3 * ONE - 21_000 * PRICE
+    assert state.get_nonce(A) == 1
+    assert not state.account_exists(STRANGER)
+    assert outcome.cx_receipt == cx.CXReceipt(tx.hash(), A, STRANGER, 0, 1, 3 * ONE)
+
+
+# -- build_block and the whole transition ----------------------------------------------------------
+
+
+def test_build_block_skips_invalid_and_validates() -> None:
+    state, genesis = fresh_state()
+    candidates = [
+        transfer(KEYS[0], 0, B, 1),
+        transfer(KEYS[0], 0, B, 1),  # duplicate nonce: skipped
+        transfer(KEYS[1], 0, STRANGER, 2 * ONE, to_shard=1),
+        transfer(KEYS[2], 0, C, 10**30),  # no funds: skipped
+        transfer(KEYS[0], 1, C, 7),
+    ]
+    built = build_block(state, genesis.header, candidates, PARAMS, no_evm, coinbase=COINBASE, timestamp=1002)
+    assert [type(e) for _, e in built.skipped] == [NonceTooLow, InsufficientFunds]
+    block = built.block
+    assert len(block.transactions) == 3
+    assert block.header.gas_used == 63_000 == built.result.gas_used
+    assert [r.cumulative_gas_used for r in built.result.receipts] == [21_000, 42_000, 63_000]
+    assert block.header.outgoing_receipt_hash == cx.outgoing_receipts_root(built.result.outgoing_cx_receipts)
+    validate_header(block.header, genesis.header, PARAMS, now=1002)
+    validate_body(block, PARAMS)
+    r = built.result
+    validate_result(block.header, r.receipts, r.gas_used, r.state_root, r.outgoing_cx_receipts)
+
+    # a validator replays it on its own state from genesis
+    replay, _ = fresh_state()
+    result = state_transition(replay, Block.decode(block.encode()), genesis.header, PARAMS, no_evm)
+    assert result.state_root == block.header.root
+
+
+def test_state_transition_rejects_wrong_root() -> None:
+    state, genesis = fresh_state()
+    built = build_block(
+        state, genesis.header, [transfer(KEYS[0], 0, B, 1)], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002
+    )
+    bad = built.block.with_header(built.block.header.replace(root=b"\x01" * 32))
+    with pytest.raises(InvalidBlock) as info:
+        state_transition(fresh_state()[0], bad, genesis.header, PARAMS, no_evm)
+    assert info.value.check == "state_root"
+
+
+def test_build_block_needs_shard_state_at_beacon_epoch_end() -> None:
+    state, genesis = fresh_state()
+    parent = genesis.header.replace(number=PARAMS.epoch_last_block(0) - 1, shard_state=b"")
+    with pytest.raises(ValueError, match="shard state"):
+        build_block(state, parent, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=5000)
+
+
+def test_chain_of_blocks() -> None:
+    state, genesis = fresh_state()
+    parent = genesis.header
+    nonce = 0
+    for n in range(1, 5):
+        txs = [transfer(KEYS[0], nonce + i, B, n) for i in range(3)]
+        nonce += 3
+        built = build_block(state, parent, txs, PARAMS, no_evm, coinbase=COINBASE, timestamp=parent.time + 2)
+        assert not built.skipped
+        validate_header(built.block.header, parent, PARAMS)
+        parent = built.block.header
+    assert parent.number == 4 and state.get_nonce(A) == 12
+
+
+# -- with the EVM ---------------------------------------------------------------------------------------
+
+
+def _deploy_code(runtime: bytes) -> bytes:
+    """Init code returning ``runtime`` (at most 32 bytes): PUSHn R, MSTORE at 0, RETURN its last n bytes."""
+    n = len(runtime)
+    return bytes([0x5F + n]) + runtime + bytes([0x60, 0, 0x52, 0x60, n, 0x60, 32 - n, 0xF3])
+
+
+def _contract_address(sender: bytes, nonce: int) -> bytes:
+    """keccak(rlp([sender, nonce]))[12:] (YP §7)."""
+    return keccak256(rlp.encode([sender, rlp.encode_uint(nonce)]))[12:]
+
+
+REVERT = bytes.fromhex("60006000fd")  # PUSH1 0 PUSH1 0 REVERT
+LOOP = bytes.fromhex("5b600056")  # JUMPDEST PUSH1 0 JUMP
+LOG_AA = bytes.fromhex("60aa60005260206000a000")  # MSTORE 0xaa; LOG0(0, 32); STOP
+
+
+@needs_evm
+def test_contracts_through_executor_status_gas_logs() -> None:
+    params = replace(PARAMS, fee_policy=FeePolicy(FeeRecipient.COINBASE))
+    state, genesis = fresh_state()
+    txs = [
+        transfer(KEYS[0], i, None, 0, gas=200_000, data=_deploy_code(code))
+        for i, code in enumerate([REVERT, LOOP, LOG_AA])
+    ]
+    reverter, looper, logger = (_contract_address(A, i) for i in range(3))
+    txs += [
+        transfer(KEYS[1], 0, reverter, 5, gas=50_000),
+        transfer(KEYS[1], 1, looper, 0, gas=50_000),
+        transfer(KEYS[1], 2, logger, 0, gas=50_000),
+    ]
+    before = state.get_balance(B)
+    built = build_block(state, genesis.header, txs, params, executor, coinbase=COINBASE, timestamp=1002)
+    assert not built.skipped
+    outcomes = built.result.outcomes
+    assert [o.receipt.status for o in outcomes] == [1, 1, 1, 0, 0, 1]
+    assert outcomes[0].contract_address == reverter
+    assert state.get_code(logger) == LOG_AA
+    assert outcomes[4].gas_used == 50_000  # out of gas consumes everything
+    assert outcomes[3].error and outcomes[4].error
+    spent = sum(o.gas_used for o in outcomes[3:])
+    assert state.get_balance(B) == before - spent * PRICE  # the reverted value came back
+    assert state.get_balance(COINBASE) == built.result.gas_used * PRICE
+    log_receipt = outcomes[5].receipt
+    assert len(log_receipt.logs) == 1 and log_receipt.logs[0].address == logger
+    assert log_receipt.logs[0].data == (0xAA).to_bytes(32, "big")
+    assert built.block.header.bloom == log_receipt.bloom != bytes(256)
+    replay, _ = fresh_state()
+    assert (
+        state_transition(replay, built.block, genesis.header, params, executor).state_root
+        == built.block.header.root
+    )
+
+
+def _random_transfers(seed: int) -> list[Transaction]:
+    rng = random.Random(seed)
+    nonces = [0] * len(KEYS)
+    targets = [k.address for k in KEYS] + [bytes([rng.randrange(256)]) * 20 for _ in range(4)] + [COINBASE]
+    txs = []
+    for _ in range(40):
+        i = rng.randrange(len(KEYS))
+        value = rng.choice([0, 1, rng.randrange(10**18), rng.randrange(10**21)])
+        price = rng.choice([0, 1, PRICE])
+        gas = rng.choice([21_000, 21_000, 30_000])
+        txs.append(transfer(KEYS[i], nonces[i], rng.choice(targets), value, gas=gas, price=price))
+        nonces[i] += 1
+    return txs
+
+
+@needs_evm
+@pytest.mark.parametrize("policy", [FeePolicy(), FeePolicy(FeeRecipient.COINBASE)], ids=["burn", "coinbase"])
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_path_equals_evm_path(seed: int, policy: FeePolicy, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = replace(PARAMS, fee_policy=policy)
+    txs = _random_transfers(seed)
+    fast_state, genesis = fresh_state()
+    fast = build_block(fast_state, genesis.header, txs, params, no_evm, coinbase=COINBASE, timestamp=1002)
+
+    # force every transfer through the EVM interpreter: no fast path in the chain nor in the bridge
+    evm_module = importlib.import_module("harmony.state.evm")
+    monkeypatch.setattr(transition.transfers, "is_plain_transfer", lambda state, tx: False)
+    if hasattr(evm_module, "_is_plain_transfer"):
+        monkeypatch.setattr(evm_module, "_is_plain_transfer", lambda state, to: False)
+    slow_state, _ = fresh_state()
+    slow = build_block(slow_state, genesis.header, txs, params, executor, coinbase=COINBASE, timestamp=1002)
+    assert [(t.hash(), type(e)) for t, e in fast.skipped] == [(t.hash(), type(e)) for t, e in slow.skipped]
+    assert fast.result.receipts == slow.result.receipts
+    assert fast.result.state_root == slow.result.state_root
+    assert fast.block.hash() == slow.block.hash()
