@@ -33,7 +33,7 @@ from eth.vm.transaction_context import BaseTransactionContext
 from eth_typing import Address, BlockNumber, Hash32
 
 from harmony.chain.errors import GasLimitExceeded, InsufficientFunds, NonceTooHigh, NonceTooLow
-from harmony.chain.state_api import BlockEnv, ExecutionResult, Message
+from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp
 from harmony.state.account import EMPTY_CODE_HASH
@@ -331,3 +331,12 @@ def _error_text(computation: ComputationAPI) -> str:
     error = computation.error
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def execute(
+    state: WorldState, msg: Message, env: BlockEnv, /, *, fee_recipient: bytes | None
+) -> ExecutionResult:
+    """The chain layer's ``Executor`` (harmony.chain.transition): :func:`apply_message` over a StateDB."""
+    if not isinstance(state, StateDB):
+        raise TypeError(f"the EVM bridge runs over a StateDB, not {type(state).__name__}")
+    return apply_message(state, msg, env, fee_recipient=fee_recipient)
