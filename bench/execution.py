@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,12 +43,11 @@ from eth_keys.datatypes import PrivateKey as EthPrivateKey
 from eth_typing import Address
 
 from harmony.chain.params import GWEI, LOCALNET, ONE, FeePolicy, FeeRecipient, NetworkParams
-from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.chain.transition import TransitionContext, apply_block, apply_transaction, build_block
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding import rlp
-from harmony.state.evm import apply_message
+from harmony.state.evm import execute as executor
 from harmony.state.statedb import StateDB
 from harmony.types.block import Block
 from harmony.types.header import Header
@@ -67,13 +66,6 @@ PARAMS: NetworkParams = replace(
     fee_policy=FeePolicy(FeeRecipient.COINBASE),  # as py-evm: fees to the coinbase, so the roots compare
 )
 SHARD = 0
-
-
-def executor(
-    state: WorldState, msg: Message, env: BlockEnv, /, *, fee_recipient: bytes | None
-) -> ExecutionResult:
-    """The state layer's EVM bridge as a :class:`harmony.chain.transition.Executor`."""
-    return apply_message(cast(StateDB, state), msg, env, fee_recipient=fee_recipient)
 
 
 def median_seconds(fn: Callable[[], object], runs: int = RUNS) -> float:
