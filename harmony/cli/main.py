@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, keys
+from harmony.cli import address, genesis, keys
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     address.register(sub)
     keys.register(sub)
+    genesis.register(sub)
     devnet = sub.add_parser(
         "devnet",
         help="start a local multi-shard network (not available yet)",
