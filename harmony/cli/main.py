@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, genesis, keys
+from harmony.cli import address, genesis, keys, sim
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     address.register(sub)
     keys.register(sub)
     genesis.register(sub)
+    sim.register(sub)
     devnet = sub.add_parser(
         "devnet",
         help="start a local multi-shard network (not available yet)",

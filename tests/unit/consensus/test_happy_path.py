@@ -1,0 +1,76 @@
+import itertools
+import random
+
+from tests.unit.consensus.harness import Net
+
+
+def test_four_nodes_finalize_blocks() -> None:
+    net = Net(4)
+    net.start()
+    net.run(5_000, stop=lambda: min(net.heights()) >= 5)
+    assert min(net.heights()) >= 5
+    net.assert_safe()
+    # each block's header carries the parent's commit aggregate (reference §1.5)
+    chain = net.nodes[0].chain
+    for prev, cur in itertools.pairwise(chain):
+        assert cur.block.header.last_commit_signature == prev.commit_signature
+        assert cur.block.header.last_commit_bitmap == prev.bitmap
+    # only late votes (after quorum) are dropped
+    assert all(set(n.core.drops) <= {"stale_height"} for n in net.nodes), [n.core.drops for n in net.nodes]
+
+
+def test_silent_leader_view_change() -> None:
+    net = Net(4, phase_timeout=500)
+    net.nodes[1].up = False  # leader of view 1 (first block) is down
+    net.start()
+    net.run(60_000, stop=lambda: min(net.heights()[i] for i in (0, 2, 3)) >= 3)
+    assert min(net.heights()[i] for i in (0, 2, 3)) >= 3
+    net.assert_safe()
+    views = [c.view_id for c in net.nodes[0].chain]
+    assert views[0] > 1  # the first block needed a view change
+
+
+def test_lossy_network_stays_safe_and_live() -> None:
+    rng = random.Random(7)
+    net = Net(4, phase_timeout=300)
+    net.drop = lambda src, dst, msg: rng.random() < 0.25
+    net.start()
+    net.run(20_000)
+    net.assert_safe()
+    net.drop = lambda src, dst, msg: False
+    target = max(net.heights()) + 3
+    net.run(net.now + 60_000, stop=lambda: min(net.heights()) >= target)
+    assert min(net.heights()) >= target
+    net.assert_safe()
+
+
+def test_multi_key_nodes() -> None:
+    # 7 keys on 3 nodes: node 0 holds 3, node 1 holds 2, node 2 holds 2
+    net = Net(7, key_owner=[0, 0, 0, 1, 1, 2, 2])
+    net.start()
+    net.run(10_000, stop=lambda: min(net.heights()) >= 4)
+    assert min(net.heights()) >= 4
+    net.assert_safe()
+    bitmap = net.nodes[0].chain[-1].bitmap
+    assert bitmap  # several keys per vote, one bitmap
+
+
+def test_crash_and_restart_resumes() -> None:
+    net = Net(4, phase_timeout=400)
+    net.start()
+    net.run(2_000, stop=lambda: min(net.heights()) >= 2)
+    net.nodes[2].up = False
+    net.run(net.now + 3_000)
+    net.restart(2)
+    target = max(net.heights()) + 3
+    net.run(net.now + 60_000, stop=lambda: min(net.heights()) >= target)
+    assert min(net.heights()) >= target
+    net.assert_safe()
+
+
+def test_staked_voting_power() -> None:
+    # one big staker holding > 2/3 of the external power with a Harmony share of 0.68
+    net = Net(4, stakes=[100, 100, 100, 100])
+    net.start()
+    net.run(5_000, stop=lambda: min(net.heights()) >= 2)
+    assert min(net.heights()) >= 2
