@@ -192,6 +192,9 @@ class ConsensusConfig:
     """A run of failed view changes doubles the view-change timeout up to 2**this times."""
     block_time_ms: int = 0
     """The leader waits this long after the previous commit before asking for a proposal."""
+    clock_origin_unix_ms: int = 0
+    """The Unix time (ms) at which the ``now`` given to the core reads 0: 0 when the driver passes Unix
+    milliseconds. Lets the core compare ``now`` with header times for its view schedule."""
     resend_interval_ms: int = 2_000
     """While a round is unfinished, this node rebroadcasts its own messages of the round this often, so
     that messages lost in the network are replaced and nodes meet in one view once it heals (0: never)."""

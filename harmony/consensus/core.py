@@ -199,6 +199,42 @@ class ConsensusCore:
         """Committee index of the leader of ``view``."""
         return leader_index(self.candidates, view)
 
+    # The view schedule (Harmony's time-based view IDs, reference §1.7): view ``first + i`` of a height owns
+    # the time slot ``i`` after the tip's header time, slot lengths doubling from the view-change timeout up
+    # to ``2**max_backoff_exponent`` times it. Every node computes the same slots from the same header, and
+    # both timers end at slot boundaries, so nodes whose views drifted apart (a restart, lost NEWVIEWs) meet
+    # again: a timeout never moves a node below the scheduled view, and a node beyond it waits there.
+
+    def _slot_start(self, index: int) -> int:
+        """Milliseconds from the tip's header time to the start of slot ``index``."""
+        base, cap = self.config.view_change_timeout_ms, self.config.max_backoff_exponent
+        if index <= cap:
+            return base * ((1 << index) - 1)
+        return base * ((1 << cap) - 1) + (index - cap) * (base << cap)
+
+    def _schedule_origin(self) -> int:
+        """The tip's header time on the core's clock (ms)."""
+        return self.tip.header.time * 1000 - self.config.clock_origin_unix_ms
+
+    def scheduled_view(self, now: int) -> int:
+        """The view whose slot contains ``now``."""
+        elapsed = now - self._schedule_origin()
+        base, cap = self.config.view_change_timeout_ms, self.config.max_backoff_exponent
+        if elapsed < 0:
+            index = 0
+        elif elapsed >= self._slot_start(cap):
+            index = cap + (elapsed - self._slot_start(cap)) // (base << cap)
+        else:
+            index = 0
+            while self._slot_start(index + 1) <= elapsed:
+                index += 1
+        return self.tip.view_id + 1 + index
+
+    def _slot_end(self, view: int, now: int) -> int:
+        """When the slot of ``view`` ends (at least 1 ms after ``now``)."""
+        index = max(0, view - (self.tip.view_id + 1))
+        return max(now + 1, self._schedule_origin() + self._slot_start(index + 1))
+
     def is_leader(self, view: int | None = None) -> bool:
         """Whether this node holds the leader key of ``view`` (default: the current view)."""
         return self.leader_of(self.view if view is None else view) in self.my_indices
@@ -296,9 +332,13 @@ class ConsensusCore:
         if timer.height != self.height or timer.view_id != self.view:
             return []
         if timer.kind is TimerKind.PHASE and self.mode is Mode.NORMAL:
-            return self._start_view_change(self.view + 1, now)
+            return self._start_view_change(max(self.view + 1, self.scheduled_view(now)), now)
         if timer.kind is TimerKind.VIEW_CHANGE and self.mode is Mode.VIEW_CHANGING:
-            return self._start_view_change(self.view + 1, now)
+            target = self.scheduled_view(now)
+            if target <= self.view:  # ahead of the schedule: wait here for the others
+                deadline = self._slot_end(self.view, now)
+                return [SetTimer(Timer(TimerKind.VIEW_CHANGE, self.height, self.view), deadline)]
+            return self._start_view_change(target, now)
         if timer.kind is TimerKind.PROPOSE and self.mode is Mode.NORMAL and self.block is None:
             return self._request_proposal()
         return []
@@ -615,12 +655,8 @@ class ConsensusCore:
         self.failed_views += 1
         self._enter_view(view, Mode.VIEW_CHANGING)
         self.wal.append(WalRecord(KIND_VIEW, self.height, view))
-        exponent = min(self.failed_views - 1, self.config.max_backoff_exponent)
         out: list[Effect] = [
-            SetTimer(
-                Timer(TimerKind.VIEW_CHANGE, self.height, view),
-                now + (self.config.view_change_timeout_ms << exponent),
-            )
+            SetTimer(Timer(TimerKind.VIEW_CHANGE, self.height, view), self._slot_end(view, now))
         ]
         leader = self.leader_of(view)
         m3 = payloads.m3_payload(view)
@@ -835,8 +871,11 @@ class ConsensusCore:
         return out + self._request_proposal()
 
     def _phase_timer(self, now: int) -> list[Effect]:
-        exponent = min(self.failed_views, self.config.max_backoff_exponent)
-        deadline = now + (self.config.phase_timeout_ms << exponent)
+        """The phase timeout of the current view: the end of its slot in the view schedule, and at least
+        one phase timeout from now the first time round (a height's first view starts at the tip)."""
+        deadline = self._slot_end(max(self.view, self.scheduled_view(now)), now)
+        if self.failed_views == 0:
+            deadline = max(deadline, now + self.config.phase_timeout_ms)
         return [SetTimer(Timer(TimerKind.PHASE, self.height, self.view), deadline)]
 
     def _request_proposal(self) -> list[Effect]:

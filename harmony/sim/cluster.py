@@ -215,6 +215,7 @@ class Cluster:
             view_change_timeout_ms=view_change,
             block_time_ms=block_time,
             max_backoff_exponent=backoff,
+            clock_origin_unix_ms=GENESIS_TIME_S * 1000,
         )
 
     def _tip(self, node: SimNode) -> ChainTip:
