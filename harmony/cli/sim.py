@@ -7,15 +7,22 @@ exactly with ``harmony sim consensus --seed S --nodes K``.
 from __future__ import annotations
 
 import argparse
-import sys
 
+from harmony.cli.common import CLIError
 from harmony.sim.consensus_sim import DEFAULT_NODES, SimOptions, replay_command, run_seed
+
+MAX_NODES = 100
+"""Largest simulated committee: each node is a full core with real BLS, so larger runs take minutes."""
+MAX_SEEDS = 1_000_000
 
 
 def _consensus(args: argparse.Namespace) -> int:
-    if args.nodes < 1:
-        print("error: --nodes must be at least 1", file=sys.stderr)
-        return 2
+    if not 1 <= args.nodes <= MAX_NODES:
+        raise CLIError(f"--nodes {args.nodes}: must be between 1 and {MAX_NODES}")
+    if args.seeds is not None and not 1 <= args.seeds <= MAX_SEEDS:
+        raise CLIError(f"--seeds {args.seeds}: must be between 1 and {MAX_SEEDS}")
+    if args.seed is not None and args.seed < 0:
+        raise CLIError(f"--seed {args.seed}: must not be negative")
     count = args.seeds if args.seeds is not None else (1 if args.seed is not None else 100)
     first = args.seed if args.seed is not None else 0
     options = SimOptions(nodes=args.nodes, faults=not args.no_faults)

@@ -11,6 +11,7 @@ import argparse
 import pytest
 
 from harmony.cli import sim as sim_cli
+from harmony.cli.main import main
 from harmony.sim import consensus_sim
 from harmony.sim.consensus_sim import SeedResult, SimOptions, replay_command, run_seed
 
@@ -99,3 +100,17 @@ def test_cli_exits_non_zero_and_prints_the_replay_command(
     assert "seed 6: FAIL" in out
     assert "harmony sim consensus --seed 6 --nodes 4 --no-faults" in out
     assert "VIOLATION: two blocks finalized at height 1 (injected)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--nodes", "0"], "--nodes"),
+        (["--nodes", "100000", "--seed", "1"], "--nodes"),
+        (["--seeds", "-5"], "--seeds"),
+        (["--seed", "-1"], "--seed"),
+    ],
+)
+def test_cli_rejects_bad_arguments(argv: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "consensus", *argv]) == 1
+    assert named in capsys.readouterr().err
