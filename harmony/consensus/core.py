@@ -203,7 +203,9 @@ class ConsensusCore:
     # the time slot ``i`` after the tip's header time, slot lengths doubling from the view-change timeout up
     # to ``2**max_backoff_exponent`` times it. Every node computes the same slots from the same header, and
     # both timers end at slot boundaries, so nodes whose views drifted apart (a restart, lost NEWVIEWs) meet
-    # again: a timeout never moves a node below the scheduled view, and a node beyond it waits there.
+    # again: a timeout never moves a node below the scheduled view, and a node beyond it waits there. The
+    # schedule counts from the tip header's own view, which every node agrees on (the view a node saw the
+    # tip committed in may differ: a re-proposed locked block keeps its header view).
 
     def _slot_start(self, index: int) -> int:
         """Milliseconds from the tip's header time to the start of slot ``index``."""
@@ -228,11 +230,11 @@ class ConsensusCore:
             index = 0
             while self._slot_start(index + 1) <= elapsed:
                 index += 1
-        return self.tip.view_id + 1 + index
+        return self.tip.header.view_id + 1 + index
 
     def _slot_end(self, view: int, now: int) -> int:
         """When the slot of ``view`` ends (at least 1 ms after ``now``)."""
-        index = max(0, view - (self.tip.view_id + 1))
+        index = max(0, view - (self.tip.header.view_id + 1))
         return max(now + 1, self._schedule_origin() + self._slot_start(index + 1))
 
     def is_leader(self, view: int | None = None) -> bool:
