@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from blspy import G1Element, G2Element, PopSchemeMPL
 from blspy import PrivateKey as _BlsPrivateKey
@@ -50,95 +50,128 @@ secret nobody knows. :func:`sign_pop` signs the public key itself under the IETF
 _IDENTITY_G1 = bytes([0xC0]) + bytes(PUBLIC_KEY_SIZE - 1)
 
 
-@dataclass(frozen=True, slots=True)
-class PublicKey:
-    """A BLS public key: a validated, non-identity compressed G1 point (48 bytes).
+def _from_hex(text: str, what: str) -> bytes:
+    raw = text[2:] if text.startswith(("0x", "0X")) else text
+    try:
+        return bytes.fromhex(raw)
+    except ValueError as exc:
+        raise CryptoError(f"BLS {what} is not valid hex") from exc
 
-    ``PublicKey(data)`` validates the bytes and raises :class:`CryptoError` on anything else. Equality and
-    hashing are by the bytes.
+
+def _parse_g1_bytes(data: object) -> G1Element:
+    if not isinstance(data, bytes) or len(data) != PUBLIC_KEY_SIZE:
+        size = len(data) if isinstance(data, bytes) else type(data).__name__
+        raise CryptoError(f"BLS public key must be {PUBLIC_KEY_SIZE} bytes, got {size}")
+    if data == _IDENTITY_G1:
+        raise CryptoError("BLS public key is the identity point")
+    try:
+        return G1Element.from_bytes(data)
+    except (RuntimeError, ValueError) as exc:
+        raise CryptoError(f"BLS public key is not a valid G1 point: {exc}") from exc
+
+
+def _parse_g2_bytes(data: object) -> G2Element:
+    if not isinstance(data, bytes) or len(data) != SIGNATURE_SIZE:
+        size = len(data) if isinstance(data, bytes) else type(data).__name__
+        raise CryptoError(f"BLS signature must be {SIGNATURE_SIZE} bytes, got {size}")
+    try:
+        return G2Element.from_bytes(data)
+    except (RuntimeError, ValueError) as exc:
+        raise CryptoError(f"BLS signature is not a valid G2 point: {exc}") from exc
+
+
+class _Point:
+    """What the two point wrappers share: validation on construction, hex, pickling by bytes.
+
+    A subclass is a frozen slots dataclass with ``data`` and ``_point`` fields and sets ``_what`` (the name
+    errors use), ``_parse`` (bytes → validated point) and ``_hex_digits``.
     """
 
+    __slots__ = ()
     data: bytes
-    _point: G1Element = field(init=False, repr=False, compare=False, hash=False)
+    _what: ClassVar[str]
+    _hex_digits: ClassVar[int]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_point", _parse_g1(self.data))
+    if TYPE_CHECKING:
+
+        def __init__(self, data: bytes) -> None: ...
+
+    @staticmethod
+    def _parse(data: object) -> Any:
+        raise NotImplementedError
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> PublicKey:
-        """Parse and validate a 48-byte compressed G1 point (KeyValidate: on curve, in subgroup, not 0)."""
+    def _check(cls, data: bytes) -> None:
+        """Refuse an encoding the type never holds (the identity public key); nothing by default."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_point", self._parse(self.data))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Parse and validate a compressed point (on curve, in subgroup, canonical)."""
         return cls(bytes(data))
 
     @classmethod
-    def from_hex(cls, text: str) -> PublicKey:
-        """Parse 96 hex digits, with or without 0x."""
-        return cls(_from_hex(text, "public key"))
+    def from_hex(cls, text: str) -> Self:
+        """Parse the hex of the compressed point, with or without 0x."""
+        return cls(_from_hex(text, cls._what))
 
     @classmethod
-    def _from_point(cls, point: G1Element) -> PublicKey:
+    def _from_point(cls, point: Any) -> Self:
         data = bytes(point)
-        if data == _IDENTITY_G1:
-            raise CryptoError("BLS public key is the identity point")
+        cls._check(data)
         obj = object.__new__(cls)
         object.__setattr__(obj, "data", data)
         object.__setattr__(obj, "_point", point)
         return obj
 
     def to_bytes(self) -> bytes:
-        """The 48-byte compressed encoding."""
+        """The compressed encoding."""
         return self.data
 
     def hex(self) -> str:
-        """Lower-case hex of the 48 bytes, without 0x (the form of key file names, reference §10.3)."""
+        """Lower-case hex of the encoding, without 0x (public keys: the form of key file names, §10.3)."""
         return self.data.hex()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (PublicKey, (self.data,))
+        return (type(self), (self.data,))
 
     def __repr__(self) -> str:
-        return f"PublicKey({self.data.hex()})"
+        text = self.data.hex()
+        shown = text if len(text) <= self._hex_digits else text[: self._hex_digits] + "…"
+        return f"{type(self).__name__}({shown})"
 
 
-@dataclass(frozen=True, slots=True)
-class Signature:
+@dataclass(frozen=True, slots=True, repr=False)
+class PublicKey(_Point):
+    """A BLS public key: a validated, non-identity compressed G1 point (48 bytes).
+
+    ``PublicKey(data)`` validates the bytes (KeyValidate: on curve, in subgroup, not the identity) and raises
+    :class:`CryptoError` on anything else. Equality and hashing are by the bytes.
+    """
+
+    data: bytes
+    _point: G1Element = field(init=False, repr=False, compare=False, hash=False)
+    _what: ClassVar[str] = "public key"
+    _hex_digits: ClassVar[int] = 2 * PUBLIC_KEY_SIZE
+    _parse = staticmethod(_parse_g1_bytes)
+
+    @classmethod
+    def _check(cls, data: bytes) -> None:
+        if data == _IDENTITY_G1:
+            raise CryptoError("BLS public key is the identity point")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Signature(_Point):
     """A BLS signature: a validated compressed G2 point (96 bytes). Equality and hashing by the bytes."""
 
     data: bytes
     _point: G2Element = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_point", _parse_g2(self.data))
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Signature:
-        """Parse and validate a 96-byte compressed G2 point (on curve, in subgroup, canonical)."""
-        return cls(bytes(data))
-
-    @classmethod
-    def from_hex(cls, text: str) -> Signature:
-        """Parse 192 hex digits, with or without 0x."""
-        return cls(_from_hex(text, "signature"))
-
-    @classmethod
-    def _from_point(cls, point: G2Element) -> Signature:
-        obj = object.__new__(cls)
-        object.__setattr__(obj, "data", bytes(point))
-        object.__setattr__(obj, "_point", point)
-        return obj
-
-    def to_bytes(self) -> bytes:
-        """The 96-byte compressed encoding."""
-        return self.data
-
-    def hex(self) -> str:
-        """Lower-case hex of the 96 bytes, without 0x."""
-        return self.data.hex()
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Signature, (self.data,))
-
-    def __repr__(self) -> str:
-        return f"Signature({self.data.hex()[:16]}…)"
+    _what: ClassVar[str] = "signature"
+    _hex_digits: ClassVar[int] = 16
+    _parse = staticmethod(_parse_g2_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,36 +236,6 @@ class SecretKey:
 
     def __repr__(self) -> str:
         return f"SecretKey(public_key={self._public.hex()})"
-
-
-def _from_hex(text: str, what: str) -> bytes:
-    raw = text[2:] if text.startswith(("0x", "0X")) else text
-    try:
-        return bytes.fromhex(raw)
-    except ValueError as exc:
-        raise CryptoError(f"BLS {what} is not valid hex") from exc
-
-
-def _parse_g1(data: object) -> G1Element:
-    if not isinstance(data, bytes) or len(data) != PUBLIC_KEY_SIZE:
-        size = len(data) if isinstance(data, bytes) else type(data).__name__
-        raise CryptoError(f"BLS public key must be {PUBLIC_KEY_SIZE} bytes, got {size}")
-    if data == _IDENTITY_G1:
-        raise CryptoError("BLS public key is the identity point")
-    try:
-        return G1Element.from_bytes(data)
-    except (RuntimeError, ValueError) as exc:
-        raise CryptoError(f"BLS public key is not a valid G1 point: {exc}") from exc
-
-
-def _parse_g2(data: object) -> G2Element:
-    if not isinstance(data, bytes) or len(data) != SIGNATURE_SIZE:
-        size = len(data) if isinstance(data, bytes) else type(data).__name__
-        raise CryptoError(f"BLS signature must be {SIGNATURE_SIZE} bytes, got {size}")
-    try:
-        return G2Element.from_bytes(data)
-    except (RuntimeError, ValueError) as exc:
-        raise CryptoError(f"BLS signature is not a valid G2 point: {exc}") from exc
 
 
 def verify(public_key: PublicKey, message: bytes, signature: Signature) -> bool:
