@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+SOLC   := .tools/node_modules/solc/package.json
+SOLC_VERSION := 0.8.37
 
 .PHONY: devnet test test-long bench lint install clean
 
@@ -14,6 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# solc-js from npm, for the end-to-end tests that compile and deploy a contract
+$(SOLC):
+	npm install --no-audit --no-fund --silent --prefix .tools solc@$(SOLC_VERSION)
+
 devnet: $(STAMP)
 	$(VENV)/bin/harmony devnet
 
@@ -22,14 +28,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check harmony tests bench
 	$(VENV)/bin/mypy harmony bench
 
-test: lint
+test: lint $(SOLC)
 	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" tests
 
-test-long: $(STAMP)
+test-long: $(STAMP) $(SOLC)
 	$(VENV)/bin/pytest -n 2 --dist worksteal tests
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

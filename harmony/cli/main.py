@@ -7,18 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, genesis, keys, sim
+from harmony.cli import address, devnet, genesis, keys, node, sim
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
-
-
-def _devnet(_args: argparse.Namespace) -> int:
-    print(
-        "harmony devnet: the node (consensus, p2p, RPC) is not built yet, so there is no network to start.\n"
-        "What exists today: the protocol encodings, cryptography and types; run `make test` to check them.",
-        file=sys.stderr,
-    )
-    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,12 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(sub)
     genesis.register(sub)
     sim.register(sub)
-    devnet = sub.add_parser(
-        "devnet",
-        help="start a local multi-shard network (not available yet)",
-        description="Start a local multi-shard network. Not available until the node is built.",
-    )
-    devnet.set_defaults(func=_devnet)
+    node.register(sub)
+    devnet.register(sub)
     return parser
 
 

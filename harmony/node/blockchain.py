@@ -9,7 +9,8 @@ block raises the :class:`~harmony.chain.errors.InvalidBlock` naming the failed c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
@@ -21,6 +22,7 @@ from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import ChainDB
 from harmony.types.block import Block
 from harmony.types.header import Header
+from harmony.types.shard_state import ShardState
 from harmony.types.transaction import Transaction
 
 BLOCKHASH_WINDOW = 256
@@ -29,6 +31,34 @@ BLOCKHASH_WINDOW = 256
 
 class GenesisMismatch(HarmonyError):
     """The database holds another chain than the genesis the node was started with."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedBlock:
+    """A block that passed every check on its parent's state, with what storing it needs.
+
+    Validators verify a proposal once (when it is announced) and store the same result when it is finalized,
+    instead of executing it twice.
+    """
+
+    block: Block
+    result: BlockResult
+    state_nodes: Mapping[bytes, bytes]
+
+
+class HeadAccounts:
+    """Nonces and balances at one state (the pool's :class:`~harmony.node.txpool.AccountReader`)."""
+
+    def __init__(self, state: StateDB) -> None:
+        self.state = state
+
+    def nonce(self, address: bytes) -> int:
+        """The account's nonce."""
+        return self.state.get_nonce(address)
+
+    def balance(self, address: bytes) -> int:
+        """The account's balance."""
+        return self.state.get_balance(address)
 
 
 class Blockchain:
@@ -73,6 +103,10 @@ class Blockchain:
         """A fresh state over ``root`` (default: the head's); changes stay in memory until imported."""
         return StateDB(self.db.state_nodes(), self.head.root if root is None else root)
 
+    def accounts(self) -> HeadAccounts:
+        """Nonces and balances at the head (re-read it after each new block)."""
+        return HeadAccounts(self.state())
+
     def block_hashes(self, number: int) -> tuple[bytes, ...]:
         """Hashes of the up to 256 canonical blocks before ``number``, oldest first (for BLOCKHASH)."""
         hashes = []
@@ -83,13 +117,10 @@ class Blockchain:
             hashes.append(block_hash)
         return tuple(hashes)
 
-    def import_block(
-        self, block: Block, *, commit_sig: tuple[bytes, bytes] | None = None, now: int | None = None
-    ) -> BlockResult:
-        """Validate, execute and store ``block`` as the new head (reference §1.5, design §3.4).
+    def verify(self, block: Block, *, now: int | None = None) -> VerifiedBlock:
+        """Validate and execute ``block`` on the head's state without storing anything (reference §1.5).
 
-        Raises :class:`InvalidBlock` naming the failed check (``parent`` when it does not extend the head);
-        the database is then unchanged.
+        Raises :class:`InvalidBlock` naming the failed check (``parent`` when it does not extend the head).
         """
         parent = self.head
         if block.header.parent_hash != parent.hash() or block.header.number != parent.number + 1:
@@ -109,16 +140,73 @@ class Blockchain:
             now=now,
         )
         _, nodes = state.commit()
-        self.db.write_block(
-            block, result.receipts, nodes, cx_receipts=result.outgoing_cx_receipts, commit_sig=commit_sig
-        )
-        return result
+        return VerifiedBlock(block, result, nodes)
 
-    def propose(self, candidates: Iterable[Transaction], *, coinbase: bytes, timestamp: int) -> BuiltBlock:
-        """A block on the head from ``candidates``, invalid ones skipped with their reason; not stored."""
+    def store(self, verified: VerifiedBlock, *, commit_sig: tuple[bytes, bytes] | None = None) -> None:
+        """Write a verified block as the new head, in one write transaction (design §3.4)."""
+        self.db.write_block(
+            verified.block,
+            verified.result.receipts,
+            verified.state_nodes,
+            cx_receipts=verified.result.outgoing_cx_receipts,
+            commit_sig=commit_sig,
+        )
+
+    def import_block(
+        self, block: Block, *, commit_sig: tuple[bytes, bytes] | None = None, now: int | None = None
+    ) -> BlockResult:
+        """Validate, execute and store ``block`` as the new head (reference §1.5, design §3.4).
+
+        Raises :class:`InvalidBlock` naming the failed check (``parent`` when it does not extend the head);
+        the database is then unchanged.
+        """
+        verified = self.verify(block, now=now)
+        self.store(verified, commit_sig=commit_sig)
+        return verified.result
+
+    def propose(
+        self,
+        candidates: Iterable[Transaction],
+        *,
+        coinbase: bytes,
+        timestamp: int,
+        view_id: int = 0,
+        last_commit: tuple[bytes, bytes] | None = None,
+        shard_state: ShardState | None = None,
+        extra: bytes = b"",
+    ) -> BuiltBlock:
+        """A block on the head from ``candidates``, invalid ones skipped with their reason; not stored.
+
+        ``view_id`` and ``last_commit`` (the parent's commit signature and bitmap, reference §1.5) go into the
+        header for consensus; the beacon chain's last block of an epoch needs ``shard_state``.
+        """
+        built, _ = self.propose_verified(
+            candidates,
+            coinbase=coinbase,
+            timestamp=timestamp,
+            view_id=view_id,
+            last_commit=last_commit,
+            shard_state=shard_state,
+            extra=extra,
+        )
+        return built
+
+    def propose_verified(
+        self,
+        candidates: Iterable[Transaction],
+        *,
+        coinbase: bytes,
+        timestamp: int,
+        view_id: int = 0,
+        last_commit: tuple[bytes, bytes] | None = None,
+        shard_state: ShardState | None = None,
+        extra: bytes = b"",
+    ) -> tuple[BuiltBlock, VerifiedBlock]:
+        """:meth:`propose`, plus the block ready for :meth:`store` once it is final (no second execution)."""
         parent = self.head
-        return build_block(
-            self.state(parent.root),
+        state = self.state(parent.root)
+        built = build_block(
+            state,
             parent,
             candidates,
             self.params,
@@ -126,4 +214,12 @@ class Blockchain:
             coinbase=coinbase,
             timestamp=timestamp,
             block_hashes=self.block_hashes(parent.number + 1),
+            view_id=view_id,
+            extra=extra,
+            shard_state=shard_state,
         )
+        _, nodes = state.commit()
+        if last_commit is not None:
+            header = built.block.header.with_last_commit(*last_commit)
+            built = BuiltBlock(built.block.with_header(header), built.result, built.skipped)
+        return built, VerifiedBlock(built.block, built.result, nodes)

@@ -131,8 +131,10 @@ def test_console_script_in_a_real_process(tmp_path: Path) -> None:
         check=False,
     )
     assert no_tty.returncode == 1 and "--passphrase-file" in no_tty.stderr
-    devnet = subprocess.run([exe, "devnet"], capture_output=True, text=True, env=env, check=False)
-    assert devnet.returncode != 0 and "not built yet" in devnet.stderr
+    devnet = subprocess.run(
+        [exe, "devnet", "--shards", "9"], capture_output=True, text=True, env=env, check=False
+    )
+    assert devnet.returncode == 1 and "--shards" in devnet.stderr
     usage = subprocess.run([exe, "keys", "frobnicate"], capture_output=True, text=True, env=env, check=False)
     assert usage.returncode == 2
 

@@ -1,0 +1,225 @@
+"""Transfer load against a real local devnet: finalized TPS, latency to finality, block time, CPU and RSS.
+
+Starts ``harmony devnet`` (1 shard, 4 validator processes by default) with many funded accounts, pre-signs
+Harmony-format transfers (our own signer), and submits them for ``--seconds`` in JSON-RPC batches spread
+over the nodes' HTTP endpoints at ``--rate`` transactions per second. A watcher polls the new blocks and
+records, for each transaction, the time from its submission to the block that includes it being final.
+
+Prints the figures and, last, one JSON object: ``tps`` (finalized transactions per second over the load
+window), ``p50_latency_s``, ``p99_latency_s``, ``block_time_s`` (median), ``cpu_percent`` and ``rss_mb``
+per node (median and max over the nodes), ``submitted``, ``finalized``, ``rejected``.
+
+    .venv/bin/python bench/devnet.py --seconds 60 --rate 1500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harmony.chain.genesis import dev_account_key
+from harmony.chain.params import LOCALNET
+from harmony.crypto.secp256k1 import PrivateKey
+from harmony.types.transaction import Transaction
+from tests.e2e.devnet_fixture import Devnet, rpc, start_devnet
+
+GWEI = 10**9
+BATCH = 100
+
+
+def post(url: str, body: list[dict[str, Any]], timeout: float = 30) -> list[dict[str, Any]]:
+    """One JSON-RPC batch."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        reply: list[dict[str, Any]] = json.loads(response.read())
+    return reply
+
+
+def presign(accounts: int, per_account: int, shard: int) -> list[list[Transaction]]:
+    """``per_account`` transfers from each of ``accounts`` dev accounts, in nonce order."""
+    out = []
+    for a in range(accounts):
+        key = dev_account_key(a)
+        to = PrivateKey((a + 1).to_bytes(32, "big")).address
+        out.append(
+            [
+                Transaction(n, 2 * GWEI, 21_000, shard, shard, to, 1, b"").sign(key, LOCALNET.chain_id)
+                for n in range(per_account)
+            ]
+        )
+    return out
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds, RSS MB) of a process from /proc."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return cpu, rss
+
+
+def main() -> int:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=1500, help="submitted transactions per second")
+    parser.add_argument("--accounts", type=int, default=400)
+    parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument("--block-time-ms", type=int, default=2000)
+    args = parser.parse_args()
+    per_account = max(1, int(args.rate * args.seconds / args.accounts) + 1)
+    print(f"pre-signing {args.accounts * per_account} transfers …", flush=True)
+    txs = presign(args.accounts, per_account, 0)
+    # interleave accounts so that every batch carries many senders, nonces in order per sender
+    order = [txs[a][n] for n in range(per_account) for a in range(args.accounts)]
+    root = Path(tempfile.mkdtemp(prefix="bench-devnet-"))
+    net = start_devnet(
+        root,
+        "--shards",
+        "1",
+        "--validators",
+        str(args.validators),
+        "--accounts",
+        str(args.accounts),
+        "--block-time-ms",
+        str(args.block_time_ms),
+    )
+    try:
+        return run(net, order, args)
+    finally:
+        net.stop()
+
+
+def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
+    """Load, watch, report."""
+    urls = [n["http"] for n in net.nodes(0)]
+    pids = {n["name"]: net.pid_of(n["name"]) for n in net.nodes(0)}
+    submitted: dict[str, float] = {}
+    finalized: dict[str, float] = {}
+    block_times: list[float] = []
+    rejected = 0
+    stop = threading.Event()
+    start_height = net.height(urls[0])
+
+    def watch() -> None:
+        height = start_height
+        last_seen: float | None = None
+        while not stop.is_set():
+            try:
+                head = net.height(urls[0])
+            except OSError:
+                time.sleep(0.1)
+                continue
+            while height < head:
+                height += 1
+                block = rpc(urls[0], "hmyv2_getBlockByNumber", [height, {"fullTx": False, "inclTx": True}])
+                now = time.monotonic()
+                for tx_hash in block.get("transactions", []):
+                    h = tx_hash if isinstance(tx_hash, str) else tx_hash["hash"]
+                    finalized.setdefault(h, now)
+                if last_seen is not None:
+                    block_times.append(now - last_seen)
+                last_seen = now
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    cpu0 = {name: proc_stats(pid)[0] for name, pid in pids.items()}
+    t0 = time.monotonic()
+    sent = 0
+    i = 0
+    print(f"submitting at {args.rate:.0f} tx/s for {args.seconds:.0f} s to {len(urls)} nodes …", flush=True)
+    while time.monotonic() - t0 < args.seconds and sent < len(order):
+        due = int((time.monotonic() - t0) * args.rate)
+        while sent < min(due, len(order)):
+            batch = order[sent : sent + BATCH]
+            body = [
+                {
+                    "jsonrpc": "2.0",
+                    "id": k,
+                    "method": "hmyv2_sendRawTransaction",
+                    "params": ["0x" + tx.encode().hex()],
+                }
+                for k, tx in enumerate(batch)
+            ]
+            url = urls[i % len(urls)]
+            i += 1
+            now = time.monotonic()
+            try:
+                replies = post(url, body)
+            except OSError as exc:
+                print(f"submit failed: {exc}", flush=True)
+                rejected += len(batch)
+                sent += len(batch)
+                continue
+            for tx, reply in zip(batch, replies, strict=False):
+                if "error" in reply:
+                    rejected += 1
+                else:
+                    submitted["0x" + tx.hash().hex()] = now
+            sent += len(batch)
+        time.sleep(0.01)
+    load_end = time.monotonic()
+    # let the pool drain for up to 10 block times
+    deadline = load_end + 10 * args.block_time_ms / 1000
+    while time.monotonic() < deadline and len(set(submitted) & set(finalized)) < len(submitted):
+        time.sleep(0.2)
+    stop.set()
+    watcher.join(5)
+    elapsed = time.monotonic() - t0
+    cpu1 = {name: proc_stats(pid) for name, pid in pids.items()}
+    done = [finalized[h] - submitted[h] for h in submitted if h in finalized]
+    in_window = sum(1 for h in submitted if h in finalized and finalized[h] <= load_end)
+    tps = in_window / (load_end - t0)
+    lat = sorted(done)
+    p50 = statistics.median(lat) if lat else float("nan")
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")
+    cpu = {name: 100 * (cpu1[name][0] - cpu0[name]) / elapsed for name in pids}
+    rss = {name: cpu1[name][1] for name in pids}
+    block_time = statistics.median(block_times) if block_times else float("nan")
+    print(f"submitted {len(submitted)} ({rejected} rejected), finalized {len(done)}")
+    print(f"finalized TPS over the load window: {tps:.0f}")
+    print(
+        f"latency submission→finality: p50 {p50:.2f} s, p99 {p99:.2f} s; median block time {block_time:.2f} s"
+    )
+    for name in pids:
+        print(f"  {name}: CPU {cpu[name]:.0f} %, RSS {rss[name]:.0f} MB")
+    print(
+        json.dumps(
+            {
+                "tps": round(tps, 1),
+                "p50_latency_s": round(p50, 3),
+                "p99_latency_s": round(p99, 3),
+                "block_time_s": round(block_time, 3),
+                "cpu_percent_median": round(statistics.median(cpu.values()), 1),
+                "rss_mb_max": round(max(rss.values()), 1),
+                "submitted": len(submitted),
+                "finalized": len(done),
+                "rejected": rejected,
+                "validators": len(pids),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""``harmony node``: run one node (consensus, p2p, sync, JSON-RPC) from a TOML file and flags (design §8).
+
+Flags override the file (reference §10.1 names, e.g. ``--p2p.port``). The node stops cleanly on Ctrl-C or
+SIGTERM: the consensus state is on disk before every signature, and the chain database is closed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harmony import __version__
+from harmony.cli.common import CLIError
+from harmony.errors import HarmonyError
+from harmony.node.config import NodeConfig, check, load_config
+
+if TYPE_CHECKING:
+    from harmony.node.runtime import Node
+
+log = logging.getLogger("harmony.cli.node")
+
+_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+    ("--datadir", "data_dir", Path, "data directory (default ./harmony-data)"),
+    ("--shard", "shard_id", int, "shard to run (default 0)"),
+    ("--genesis", "genesis", Path, "the network's genesis file (required unless in the config)"),
+    ("--p2p.ip", "p2p_host", str, "address the p2p host listens on (default 127.0.0.1)"),
+    ("--p2p.port", "p2p_port", int, "p2p TCP port (default 9000)"),
+    ("--http.ip", "rpc_host", str, "address the HTTP and WebSocket RPC bind to (default 127.0.0.1)"),
+    ("--http.port", "http_port", int, "HTTP JSON-RPC port (default 9500)"),
+    ("--ws.port", "ws_port", int, "WebSocket JSON-RPC port (default 9800)"),
+    ("--rpc.ratelimit", "rate_limit", int, "RPC requests per second per client (default 1000)"),
+    ("--bls.pass.file", "bls_pass_file", Path, "file whose first line is the BLS keystores' passphrase"),
+    ("--log.level", "log_level", str, "debug, info, warning or error (default info)"),
+    ("--consensus.phase-timeout-ms", "phase_timeout_ms", int, "phase timeout before a view change"),
+    ("--consensus.view-change-timeout-ms", "view_change_timeout_ms", int, "view change timeout"),
+    ("--consensus.block-time-ms", "block_time_ms", int, "block time (default: the network preset's)"),
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``node`` subcommand."""
+    node = sub.add_parser("node", help="run a node", description=__doc__)
+    node.add_argument("--config", type=Path, help="TOML configuration file (see harmony.node.config)")
+    for flag, dest, kind, text in _FLAGS:
+        node.add_argument(flag, dest=dest, type=kind, default=None, help=text)
+    node.add_argument("--bootnodes", default=None, help="comma-separated multiaddrs of bootnodes")
+    node.add_argument("--bls.keys", dest="bls_keys", default=None, help="comma-separated BLS keystore files")
+    node.add_argument(
+        "--no-rpc", dest="rpc_enabled", action="store_false", default=None, help="no RPC server"
+    )
+    node.set_defaults(func=run_node)
+
+
+def config_from_args(args: argparse.Namespace) -> NodeConfig:
+    """The configuration: defaults, then ``--config``, then each flag given."""
+    config = NodeConfig()
+    if args.config is not None:
+        config = load_config(args.config)
+    changes: dict[str, Any] = {}
+    for _, dest, _, _ in _FLAGS:
+        value = getattr(args, dest)
+        if value is not None:
+            changes[dest] = value
+    if args.bootnodes is not None:
+        changes["bootnodes"] = tuple(a.strip() for a in args.bootnodes.split(",") if a.strip())
+    if args.bls_keys is not None:
+        changes["bls_keys"] = tuple(Path(p.strip()) for p in args.bls_keys.split(",") if p.strip())
+    if args.rpc_enabled is not None:
+        changes["rpc_enabled"] = args.rpc_enabled
+    return check(config.with_changes(**changes)) if changes else check(config)
+
+
+def setup_logging(level: str) -> None:
+    """One line per event on stderr, with the time."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for noisy in ("libp2p", "multiaddr", "hypercorn", "async_service", "trio-websocket"):
+        if level != "debug":
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def serve(node: Node) -> None:
+    """Run ``node`` with its RPC server until cancelled or signalled."""
+    import trio  # noqa: PLC0415 - the networking stack loads only for commands that run a node
+
+    from harmony.rpc.backend import RPCBackend  # noqa: PLC0415
+    from harmony.rpc.server import RPCConfig, RPCServer  # noqa: PLC0415
+
+    config = node.config
+
+    async def services(nursery: Any) -> None:
+        if not config.rpc_enabled:
+            return
+        backend = RPCBackend(node.chain, node.pool, node, client_version=f"Harmony (python)/v{__version__}")
+        server = RPCServer(
+            backend,
+            RPCConfig(
+                http_host=config.rpc_host,
+                http_port=config.http_port,
+                ws_host=config.rpc_host,
+                ws_port=config.ws_port,
+                rate_limit_per_s=config.rate_limit,
+            ),
+        )
+        http_port, ws_port = await nursery.start(server.serve)
+        if node.driver is not None:
+            node.driver.block_listeners.append(server.notify_block)
+        log.info("RPC: http://%s:%d  ws://%s:%d", config.rpc_host, http_port, config.rpc_host, ws_port)
+
+    async with trio.open_nursery() as nursery:
+
+        async def stop_on_signal() -> None:
+            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("%s: stopping", signal.Signals(signum).name)
+                    nursery.cancel_scope.cancel()
+                    return
+
+        nursery.start_soon(stop_on_signal)
+        await nursery.start(lambda task_status: node.run(services=services, task_status=task_status))
+
+
+def run_node(args: argparse.Namespace) -> int:
+    """``harmony node``."""
+    try:
+        config = config_from_args(args)
+    except HarmonyError as exc:
+        raise CLIError(str(exc)) from exc
+    setup_logging(config.log_level)
+    import trio  # noqa: PLC0415
+
+    from harmony.node.runtime import Node  # noqa: PLC0415
+
+    try:
+        node = Node(config)
+    except HarmonyError as exc:
+        raise CLIError(str(exc)) from exc
+    try:
+        trio.run(serve, node)
+    finally:
+        node.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,316 @@
+"""The consensus driver: one FBFT core (design §3.2) on trio with real time, gossip, the chain and the pool.
+
+The core is a sans-IO state machine; this module is the node's side of the contract in
+:mod:`harmony.consensus.api`. One task owns the core. It takes inputs from an inbox (topic messages, blocks
+fetched by sync) and from its timers, and carries out the effects the core returns, in order:
+
+* ``Broadcast`` and ``Send``: packed as :data:`~harmony.node.wire.KIND_CONSENSUS` and handed to the
+  publisher task (all consensus traffic goes over the shard topic, as in Harmony; a ``Send`` reaches everyone
+  and the core of each node ignores what is not for it). The core has already written its signer state and
+  WAL record to disk before returning the effect (design §3.4), so a signature leaves only after that.
+* ``SetTimer`` / ``CancelTimer``: kept in a table; the loop waits for the earliest deadline or the next input.
+* ``RequestProposal``: the block proposer fills a block from the pool's executable transactions
+  (:meth:`Blockchain.propose_verified`) and hands it back; the executed result is kept for the commit.
+* ``Commit``: the block is stored with its commit aggregate in one write transaction, then the pool, the
+  RPC subscribers and the peers (a head announcement) hear of it.
+* ``RequestSync``: wakes the sync task.
+* ``DoubleSignDetected``: the evidence is logged and kept for the beacon chain (staking, a later issue).
+
+Validators verify an announced block by executing it (:meth:`Blockchain.verify`) and keep the result, so a
+finalized block is executed once per node. Time given to the core is Unix milliseconds
+(``clock_origin_unix_ms = 0``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from harmony.chain.errors import InvalidBlock
+from harmony.consensus.api import (
+    Broadcast,
+    CancelTimer,
+    ChainTip,
+    Commit,
+    ConsensusConfig,
+    DoubleSignDetected,
+    Effect,
+    LogStore,
+    RequestProposal,
+    RequestSync,
+    Send,
+    SetTimer,
+    SignerStore,
+    Timer,
+    TimerKind,
+    create_core,
+    genesis_tip,
+)
+from harmony.consensus.core import ConsensusCore
+from harmony.errors import HarmonyError
+from harmony.node.blockchain import Blockchain, VerifiedBlock
+from harmony.node.txpool import TxPool
+from harmony.node.wire import KIND_CONSENSUS, pack, pack_head
+from harmony.types.block import Block
+from harmony.types.shard_state import ShardState
+from harmony.types.slash import Evidence
+
+log = logging.getLogger("harmony.node.consensus")
+
+VERIFIED_CACHE = 16
+"""Executed proposals kept for their commit (a few views' worth)."""
+OUTBOX_SIZE = 4096
+"""Topic messages waiting for the publisher; when full, new ones are dropped (the core resends its own)."""
+
+
+def unix_ms() -> int:
+    """The wall clock in Unix milliseconds (the core's ``now``)."""
+    return time.time_ns() // 1_000_000
+
+
+def chain_tip(chain: Blockchain) -> ChainTip:
+    """Where consensus resumes: the stored head with its commit aggregate (genesis: no aggregate)."""
+    head = chain.head
+    if head.number == 0:
+        return genesis_tip(head)
+    sig = chain.db.get_commit_sig(head.number)
+    if sig is None:
+        raise HarmonyError(
+            f"block {head.number} is stored without its commit signature: the data directory is damaged"
+        )
+    return ChainTip(head, sig[0], sig[1], head.view_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ProposerLimits:
+    """How much the leader puts in a block (beyond the gas limit the chain enforces)."""
+
+    max_transactions: int = 5_000
+
+
+class ConsensusDriver:
+    """Owns a :class:`ConsensusCore` and carries out its effects (module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        chain: Blockchain,
+        pool: TxPool | None,
+        config: ConsensusConfig,
+        signer_store: SignerStore,
+        log_store: LogStore,
+        clock_ms: Callable[[], int] = unix_ms,
+        limits: ProposerLimits | None = None,
+    ) -> None:
+        self.chain = chain
+        self.pool = pool
+        self.config = config
+        self.clock_ms = clock_ms
+        self.limits = limits or ProposerLimits()
+        self.core: ConsensusCore = create_core(
+            config, signer_store, log_store, chain_tip(chain), validator=self._validate
+        )
+        self._inbox_send, self._inbox = trio.open_memory_channel[bytes](1024)
+        self.outbox_send, self.outbox = trio.open_memory_channel[bytes](OUTBOX_SIZE)
+        self._timers: dict[TimerKind, tuple[Timer, int]] = {}
+        self._verified: OrderedDict[bytes, VerifiedBlock] = OrderedDict()
+        self.block_listeners: list[Callable[[Block], None]] = []
+        self.sync_wanted = trio.Event()
+        self.evidence: list[Evidence] = []
+        self.counters: Counter[str] = Counter()
+        self.started = False
+
+    # ------------------------------------------------------------------------------------------ inputs
+
+    def deliver(self, data: bytes) -> None:
+        """A consensus message from a peer (hostile bytes); dropped when the inbox is full."""
+        try:
+            self._inbox_send.send_nowait(data)
+        except trio.WouldBlock:
+            self.counters["inbox_full"] += 1
+
+    def sync_block(self, block: Block, commit_signature: bytes, commit_bitmap: bytes) -> bool:
+        """A finalized block fetched by sync: the core checks its aggregate and commits it. True if stored."""
+        before = self.chain.head.number
+        self._run(self.core.on_sync_block(block, commit_signature, commit_bitmap, self.clock_ms()))
+        return self.chain.head.number > before
+
+    # --------------------------------------------------------------------------------------------- loop
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Start the core and serve its inputs and timers until cancelled."""
+        self._run(self.core.start(self.clock_ms()))
+        self.started = True
+        task_status.started()
+        while True:
+            delay = self._next_timer_delay()
+            data: bytes | None = None
+            with trio.move_on_after(delay):
+                data = await self._inbox.receive()
+            if data is not None:
+                self._run(self.core.on_message(data, self.clock_ms()))
+            self._fire_due_timers()
+
+    def _next_timer_delay(self) -> float:
+        if not self._timers:
+            return 1.0
+        at = min(at for _, at in self._timers.values())
+        return max(0.0, (at - self.clock_ms()) / 1000)
+
+    def _fire_due_timers(self) -> None:
+        now = self.clock_ms()
+        for kind, (timer, at) in sorted(self._timers.items(), key=lambda item: item[1][1]):
+            if at <= now and self._timers.get(kind) == (timer, at):
+                del self._timers[kind]
+                self._run(self.core.on_timer(timer, self.clock_ms()))
+
+    # ------------------------------------------------------------------------------------------ effects
+
+    def _run(self, effects: list[Effect]) -> None:
+        queue = list(effects)
+        while queue:
+            effect = queue.pop(0)
+            if isinstance(effect, (Broadcast, Send)):
+                self._publish(pack(KIND_CONSENSUS, effect.message.encode()))
+            elif isinstance(effect, SetTimer):
+                self._timers[effect.timer.kind] = (effect.timer, effect.at)
+            elif isinstance(effect, CancelTimer):
+                self._timers.pop(effect.kind, None)
+            elif isinstance(effect, Commit):
+                self._commit(effect)
+            elif isinstance(effect, RequestProposal):
+                block = self._propose(effect)
+                if block is not None:
+                    queue.extend(self.core.on_proposal(block, self.clock_ms()))
+            elif isinstance(effect, RequestSync):
+                self.counters["sync_requested"] += 1
+                self.sync_wanted.set()
+            elif isinstance(effect, DoubleSignDetected):
+                self.evidence.append(effect.evidence)
+                moment = effect.evidence.moment
+                log.warning(
+                    "double sign detected at height %d view %d: evidence kept for the beacon chain",
+                    moment.height,
+                    moment.view_id,
+                )
+
+    def _publish(self, data: bytes) -> None:
+        try:
+            self.outbox_send.send_nowait(data)
+        except trio.WouldBlock:
+            self.counters["outbox_full"] += 1
+
+    # ------------------------------------------------------------------------------------------ blocks
+
+    def _validate(self, block: Block) -> bool:
+        """The application check of an announced block: execute it on the head's state (design §3.4)."""
+        block_hash = block.hash()
+        if block_hash in self._verified:
+            return True
+        try:
+            verified = self.chain.verify(block, now=self.clock_ms() // 1000)
+        except InvalidBlock as exc:
+            log.warning("rejecting block %d 0x%s: %s", block.number, block_hash.hex()[:16], exc)
+            self.counters[f"invalid_block_{exc.check}"] += 1
+            return False
+        self._remember(verified)
+        return True
+
+    def _remember(self, verified: VerifiedBlock) -> None:
+        self._verified[verified.block.hash()] = verified
+        while len(self._verified) > VERIFIED_CACHE:
+            self._verified.popitem(last=False)
+
+    def _propose(self, request: RequestProposal) -> Block | None:
+        head = self.chain.head
+        if request.parent.hash() != head.hash():
+            log.error("asked to propose on block %d, but the head is %d", request.parent.number, head.number)
+            self.counters["propose_not_on_head"] += 1
+            return None
+        started = time.perf_counter()
+        candidates = self.pool.executable(self.limits.max_transactions) if self.pool is not None else []
+        committee = self.config.committee
+        try:
+            coinbase = committee.address_for_bls_key(request.leader_key)
+        except HarmonyError:
+            coinbase = b"\x00" * 20
+        built, verified = self.chain.propose_verified(
+            candidates,
+            coinbase=coinbase,
+            timestamp=max(self.clock_ms() // 1000, head.time),
+            view_id=request.view_id,
+            last_commit=(request.last_commit_signature, request.last_commit_bitmap),
+            shard_state=self._next_shard_state(head.number + 1, head.epoch),
+        )
+        self._remember(verified)
+        log.info(
+            "proposing block %d (view %d) with %d transactions (%d skipped) in %.0f ms",
+            request.height,
+            request.view_id,
+            len(built.block.transactions),
+            len(built.skipped),
+            (time.perf_counter() - started) * 1000,
+        )
+        return built.block
+
+    def _next_shard_state(self, number: int, epoch: int) -> ShardState | None:
+        """The beacon chain's last block of an epoch carries the next epoch's committees (reference §6.2).
+
+        Until the staking election exists (a later issue) the committees carry over unchanged.
+        """
+        params = self.chain.params
+        if not (params.is_beacon(self.chain.shard_id) and params.is_last_block(number)):
+            return None
+        current = self.chain.db.get_shard_state(epoch)
+        if current is None:
+            raise HarmonyError(f"no shard state stored for epoch {epoch}")
+        return ShardState(epoch + 1, current.shards)
+
+    def _commit(self, effect: Commit) -> None:
+        head = self.chain.head
+        block = effect.block
+        block_hash = block.hash()
+        if effect.height <= head.number:
+            stored = self.chain.db.get_canonical_hash(effect.height)
+            if stored != block_hash:
+                log.critical(
+                    "consensus finalized 0x%s at height %d but 0x%s is stored",
+                    block_hash.hex(),
+                    effect.height,
+                    (stored or b"").hex(),
+                )
+            return
+        if effect.height != head.number + 1:
+            log.error("commit of block %d skips the head %d: waiting for sync", effect.height, head.number)
+            self.sync_wanted.set()
+            return
+        verified = self._verified.pop(block_hash, None)
+        try:
+            if verified is None or verified.block.header.parent_hash != head.hash():
+                verified = self.chain.verify(block)
+            self.chain.store(verified, commit_sig=(effect.commit_signature, effect.bitmap))
+        except HarmonyError as exc:
+            log.critical("finalized block %d 0x%s cannot be stored: %s", block.number, block_hash.hex(), exc)
+            self.counters["commit_failed"] += 1
+            return
+        self.counters["blocks_committed"] += 1
+        log.info(
+            "block %d 0x%s… final in view %d: %d transactions, %d gas",
+            block.number,
+            block_hash.hex()[:12],
+            effect.view_id,
+            len(block.transactions),
+            block.header.gas_used,
+        )
+        self._publish(pack_head(block.number, block_hash))
+        for listener in self.block_listeners:
+            try:
+                listener(block)
+            except Exception:
+                log.exception("a block listener failed on block %d", block.number)

@@ -1,0 +1,293 @@
+"""One node process: chain, pool, consensus, p2p and sync on one trio loop (design §8).
+
+:class:`Node` opens the data directory (``chain/`` LMDB, ``consensus/`` signer state and WAL, ``p2p.key``),
+the chain from the genesis file, the BLS keys it signs with, the libp2p host on the shard's topic, and
+runs the consensus driver, the gossip reader, the publisher and the sync loop in one nursery. Services of
+higher layers (the RPC server) are started by the caller in :meth:`Node.run`'s ``services`` hook, since
+this layer does not import them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from harmony.chain.genesis import Genesis, load_genesis
+from harmony.consensus.api import ConsensusConfig
+from harmony.consensus.files import FileLogStore, FileSignerStore
+from harmony.crypto.bls import SecretKey
+from harmony.crypto.bls_keystore import decrypt_bls_key, load_bls_keystore
+from harmony.errors import HarmonyError
+from harmony.node.blockchain import Blockchain
+from harmony.node.config import ConfigError, NodeConfig
+from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.sync import ChainSyncSource, Syncer
+from harmony.node.txpool import TxPool, TxPoolConfig, TxPoolError
+from harmony.node.wire import KIND_CONSENSUS, KIND_HEAD, KIND_TRANSACTION, WireError, pack, split, unpack_head
+from harmony.p2p.host import GossipMessage, P2PConfig, P2PHost, open_host
+from harmony.p2p.sync_protocol import serve_sync
+from harmony.p2p.topics import shard_topic, sync_protocol_id
+from harmony.storage.chaindb import ChainDB
+from harmony.storage.lmdb_store import LMDBStore
+from harmony.types.block import Block
+from harmony.types.shard_state import Committee
+from harmony.types.transaction import Transaction
+
+log = logging.getLogger("harmony.node")
+
+
+class NodeError(HarmonyError):
+    """The node cannot start; the message says what to fix."""
+
+
+def load_bls_keys(paths: tuple[Path, ...], pass_file: Path | None) -> tuple[SecretKey, ...]:
+    """Decrypt the EIP-2335 keystores in ``paths`` with the passphrase in ``pass_file`` (its first line)."""
+    if not paths:
+        return ()
+    if pass_file is None:
+        raise ConfigError("bls.pass_file", "BLS keystores need a passphrase file (--bls.pass.file)")
+    try:
+        lines = pass_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("bls.pass_file", f"cannot read {pass_file}: {exc}") from exc
+    passphrase = lines[0] if lines else ""
+    keys = []
+    for path in paths:
+        try:
+            keys.append(decrypt_bls_key(load_bls_keystore(path), passphrase))
+        except (OSError, HarmonyError) as exc:
+            raise ConfigError("bls.keys", f"{path}: {exc}") from exc
+    return tuple(keys)
+
+
+class Node:
+    """A running node (module docstring)."""
+
+    def __init__(self, config: NodeConfig, *, genesis: Genesis | None = None) -> None:
+        self.config = config
+        if genesis is None:
+            if config.genesis is None:
+                raise ConfigError("general.genesis", "a genesis file is required (--genesis FILE)")
+            genesis = load_genesis(config.genesis)
+        self.genesis = genesis
+        self.params = genesis.params
+        if config.shard_id >= self.params.shard_count:
+            raise ConfigError(
+                "general.shard_id",
+                f"shard {config.shard_id} does not exist: {self.params.name} has {self.params.shard_count}",
+            )
+        self.keys = load_bls_keys(config.bls_keys, config.bls_pass_file)
+        self._stack = ExitStack()
+        self.host: P2PHost | None = None
+        self.driver: ConsensusDriver | None = None
+        self.syncer: Syncer | None = None
+        self.transaction_listeners: list[Callable[[Transaction], None]] = []
+        data = config.data_dir
+        try:
+            (data / "consensus").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError("general.data_dir", f"cannot create {data}: {exc.strerror or exc}") from exc
+        self.store = LMDBStore(data / "chain")
+        self._stack.callback(self.store.close)
+        self.chain = Blockchain.open(ChainDB(self.store), genesis, config.shard_id)
+        self.committee = self._committee()
+        mine = {slot.bls_public_key for slot in self.committee.slots}
+        for key in self.keys:
+            if key.public_key.to_bytes() not in mine:
+                log.warning(
+                    "BLS key %s… is not in shard %d's committee: it will not sign",
+                    key.public_key.to_bytes().hex()[:16],
+                    config.shard_id,
+                )
+        self.pool = TxPool(
+            self.params,
+            config.shard_id,
+            self.chain.accounts(),
+            TxPoolConfig(
+                min_gas_price=config.min_gas_price or None,
+                global_slots=config.global_slots,
+                account_slots=config.account_slots,
+            ),
+        )
+
+    def _committee(self) -> Committee:
+        state = self.chain.db.get_shard_state(self.chain.head.epoch) or self.chain.db.get_shard_state(0)
+        if state is None:
+            raise NodeError("the chain has no shard state: the genesis block must carry one")
+        for committee in state.shards:
+            if committee.shard_id == self.config.shard_id:
+                return committee
+        raise NodeError(f"the shard state has no committee for shard {self.config.shard_id}")
+
+    def close(self) -> None:
+        """Close the database."""
+        self._stack.close()
+
+    @property
+    def peer_id(self) -> str:
+        """The libp2p peer ID (after start)."""
+        return self.host.peer_id if self.host is not None else ""
+
+    def consensus_config(self) -> ConsensusConfig:
+        """The FBFT configuration of this node (reference §1.6)."""
+        return ConsensusConfig(
+            shard_id=self.config.shard_id,
+            epoch=self.chain.head.epoch,
+            committee=self.committee,
+            keys=self.keys,
+            harmony_vote_share=self.params.harmony_vote_share,
+            phase_timeout_ms=self.config.phase_timeout_ms,
+            view_change_timeout_ms=self.config.view_change_timeout_ms,
+            block_time_ms=self.config.block_time_ms or self.params.block_time_ms,
+            clock_origin_unix_ms=0,
+        )
+
+    # ------------------------------------------------------------------ what the RPC server asks (NodeHooks)
+
+    def peer_count(self) -> int:
+        """Connected peers."""
+        return self.host.peer_count() if self.host is not None else 0
+
+    def syncing(self) -> tuple[int, int] | None:
+        """(current, highest) while catching up, else ``None``."""
+        status = self.syncer.status if self.syncer is not None else None
+        if status is None or not status.syncing:
+            return None
+        return status.current, status.highest
+
+    def on_transaction(self, tx: Transaction) -> None:
+        """The pool accepted ``tx`` from RPC: gossip it."""
+        self.submit_transaction(tx)
+
+    def sharding_structure(self) -> list[dict[str, object]]:
+        """This node's shard and its endpoints (reference §9.3 ``getShardingStructure``)."""
+        host = self.config.rpc_host
+        return [
+            {
+                "current": True,
+                "shardID": self.config.shard_id,
+                "http": f"http://{host}:{self.config.http_port}",
+                "ws": f"ws://{host}:{self.config.ws_port}",
+            }
+        ]
+
+    def metadata(self) -> dict[str, object]:
+        """What ``hmy_getNodeMetadata`` shows (reference §9.2)."""
+        driver = self.driver
+        return {
+            "blskey": [k.public_key.to_bytes().hex() for k in self.keys],
+            "version": "harmony-python",
+            "network": self.params.name,
+            "chain-config": {"chain-id": self.params.chain_id},
+            "is-leader": bool(driver is not None and driver.core.is_leader()),
+            "shard-id": self.config.shard_id,
+            "current-epoch": self.chain.head.epoch,
+            "blocks-per-epoch": self.params.epochs.blocks_in_epoch(self.chain.head.epoch),
+            "role": "Validator" if self.keys else "ExplorerNode",
+            "peerid": self.peer_id,
+            "consensus": {
+                "viewId": driver.core.view if driver is not None else 0,
+                "blocknum": driver.core.height if driver is not None else 0,
+                "finality": 0,
+            },
+            "sync-peers": self.syncer.status.peer_heads if self.syncer is not None else {},
+        }
+
+    def submit_transaction(self, tx: Transaction) -> None:
+        """Gossip a transaction our pool accepted (from RPC) to the shard's other pools (reference §8.4)."""
+        if self.driver is not None:
+            try:
+                self.driver.outbox_send.send_nowait(pack(KIND_TRANSACTION, tx.encode()))
+            except trio.WouldBlock:
+                log.warning("outbox full: transaction 0x%s not gossiped", tx.hash().hex())
+
+    async def run(
+        self,
+        *,
+        services: Callable[[trio.Nursery], Awaitable[None]] | None = None,
+        task_status: Any = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run until cancelled: p2p host, consensus, gossip, sync, then ``services(nursery)``."""
+        config = self.config
+        p2p = P2PConfig(
+            key_path=config.data_dir / "p2p.key",
+            listen_host=config.p2p_host,
+            port=config.p2p_port,
+            bootnodes=config.bootnodes,
+        )
+        topic = shard_topic(self.params.name, config.shard_id)
+        protocol = sync_protocol_id(self.params.name, config.shard_id)
+        async with open_host(p2p) as host:
+            self.host = host
+            driver = ConsensusDriver(
+                chain=self.chain,
+                pool=self.pool,
+                config=self.consensus_config(),
+                signer_store=FileSignerStore(config.data_dir / "consensus" / "signer.state"),
+                log_store=FileLogStore(config.data_dir / "consensus" / "wal.log"),
+            )
+            self.driver = driver
+            driver.block_listeners.append(self._after_block)
+            serve_sync(host, protocol, ChainSyncSource(self.chain))
+            self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0)
+            inbox = await host.subscribe(topic)
+            log.info(
+                "node %s on shard %d: head %d, %d BLS key(s), listening on %s",
+                host.peer_id,
+                config.shard_id,
+                self.chain.head.number,
+                len(self.keys),
+                ", ".join(host.listen_addrs()),
+            )
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._publisher, host, topic, driver)
+                nursery.start_soon(self._reader, host, inbox, driver)
+                nursery.start_soon(self.syncer.run)
+                await nursery.start(driver.run)
+                if services is not None:
+                    await services(nursery)
+                task_status.started(self)
+
+    def _after_block(self, block: Block) -> None:
+        self.pool.set_state(self.chain.accounts(), gas_limit=block.header.gas_limit)
+
+    async def _publisher(self, host: P2PHost, topic: str, driver: ConsensusDriver) -> None:
+        async for data in driver.outbox:
+            try:
+                await host.publish(topic, data)
+            except HarmonyError as exc:
+                log.warning("publish failed: %s", exc)
+
+    async def _reader(
+        self, host: P2PHost, inbox: trio.MemoryReceiveChannel[GossipMessage], driver: ConsensusDriver
+    ) -> None:
+        async for message in inbox:
+            try:
+                kind, payload = split(message.data)
+            except WireError as exc:
+                host.penalize(message.from_peer, f"topic: {exc}")
+                continue
+            if kind == KIND_CONSENSUS:
+                driver.deliver(payload)
+            elif kind == KIND_TRANSACTION:
+                self._gossiped_transaction(host, message.from_peer, payload)
+            elif kind == KIND_HEAD:
+                try:
+                    number, _ = unpack_head(payload)
+                except WireError as exc:
+                    host.penalize(message.from_peer, f"topic: {exc}")
+                    continue
+                if self.syncer is not None:
+                    self.syncer.heard_head(message.from_peer, number)
+
+    def _gossiped_transaction(self, host: P2PHost, peer: str, payload: bytes) -> None:
+        try:
+            self.pool.add_raw(payload, eth=False)
+        except TxPoolError as exc:
+            if exc.reason in ("malformed", "oversized", "invalid-signature"):
+                host.penalize(peer, f"transaction: {exc.reason}")

@@ -1,0 +1,180 @@
+"""Block sync: a node behind its peers fetches finalized blocks and commits them through consensus.
+
+Every fetched block goes to the consensus core's ``on_sync_block``, which commits it only if its commit
+aggregate is a valid quorum of the committee (reference §1.5, §8.5): a peer cannot make us store a block the
+committee did not finalize. A peer that answers with undecodable blocks or blocks that fail that check is
+penalized on the host, and the round moves on to another peer.
+
+The loop runs when consensus asks (``RequestSync``: a message from a later height arrived), when a peer
+announces a higher head, and every ``interval`` seconds; it prints its progress while it catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import trio
+
+from harmony.errors import HarmonyError
+from harmony.node.blockchain import Blockchain
+from harmony.node.consensus_driver import ConsensusDriver
+from harmony.p2p.host import P2PHost
+from harmony.p2p.sync_protocol import SyncClient, SyncSource
+from harmony.types.block import Block
+
+log = logging.getLogger("harmony.node.sync")
+
+BATCH = 10
+"""Blocks per request (the protocol's cap, reference §8.5)."""
+PEERS_ASKED = 3
+"""Peers whose head is asked each round."""
+
+
+class ChainSyncSource(SyncSource):
+    """Serves our stored chain to peers over the sync protocol."""
+
+    def __init__(self, chain: Blockchain) -> None:
+        self.chain = chain
+
+    def head_number(self) -> int:
+        """The head's number."""
+        return self.chain.head.number
+
+    def canonical_hash(self, number: int) -> bytes | None:
+        """The canonical hash at ``number``."""
+        return self.chain.db.get_canonical_hash(number)
+
+    def block_with_commit(self, number: int) -> tuple[bytes, bytes, bytes] | None:
+        """The block at ``number`` with its commit aggregate; ``None`` if either is missing."""
+        block = self.chain.db.get_block_by_number(number)
+        sig = self.chain.db.get_commit_sig(number)
+        if block is None or sig is None:
+            return None
+        return block.encode(), sig[0], sig[1]
+
+
+@dataclass
+class SyncStatus:
+    """What the RPC's ``syncing`` reports."""
+
+    syncing: bool = False
+    current: int = 0
+    highest: int = 0
+    peer_heads: dict[str, int] = field(default_factory=dict)
+
+
+class Syncer:
+    """The sync loop of one shard (module docstring)."""
+
+    def __init__(
+        self,
+        host: P2PHost,
+        protocol_id: str,
+        chain: Blockchain,
+        driver: ConsensusDriver,
+        *,
+        interval: float = 2.0,
+    ) -> None:
+        self.host = host
+        self.client = SyncClient(host, protocol_id)
+        self.chain = chain
+        self.driver = driver
+        self.interval = interval
+        self.status = SyncStatus()
+        self.wake = trio.Event()
+
+    def heard_head(self, peer_id: str, number: int) -> None:
+        """A peer announced its head: sync now if it is ahead of us."""
+        self.status.peer_heads[peer_id] = number
+        if number > self.chain.head.number:
+            self.wake.set()
+
+    async def run(self) -> None:
+        """Sync rounds until cancelled."""
+        while True:
+            with trio.move_on_after(self.interval):
+                await _either(self.wake, self.driver.sync_wanted)
+            self.wake = trio.Event()
+            self.driver.sync_wanted = trio.Event()
+            try:
+                await self.round()
+            except HarmonyError as exc:
+                log.warning("sync round failed: %s", exc)
+
+    async def round(self) -> int:
+        """Ask a few peers for their head and fetch what we miss from the highest; the blocks stored."""
+        peers = self.host.connected_peers()[:PEERS_ASKED]
+        heads: dict[str, int] = {}
+        for peer in peers:
+            try:
+                with trio.move_on_after(5):
+                    heads[peer] = await self.client.head_number(peer)
+            except HarmonyError as exc:
+                log.debug("peer %s did not give its head: %s", peer, exc)
+        self.status.peer_heads.update(heads)
+        ours = self.chain.head.number
+        ahead = sorted((n, p) for p, n in heads.items() if n > ours)
+        if not ahead:
+            self.status.syncing = False
+            self.status.current = self.status.highest = ours
+            return 0
+        target, peer = ahead[-1]
+        return await self._fetch(peer, target)
+
+    async def _fetch(self, peer: str, target: int) -> int:
+        start_number = self.chain.head.number
+        self.status.syncing = True
+        self.status.highest = target
+        started = time.monotonic()
+        last_report = started
+        stored = 0
+        if target - start_number > BATCH:
+            log.info("syncing from block %d to %d from peer %s", start_number + 1, target, peer[-8:])
+        while self.chain.head.number < target:
+            first = self.chain.head.number + 1
+            numbers = list(range(first, min(target, first + BATCH - 1) + 1))
+            triples = await self.client.blocks(peer, numbers)
+            if not triples:
+                break
+            progress = False
+            for raw, sig, bitmap in triples:
+                try:
+                    block = Block.decode(raw)
+                except HarmonyError:
+                    self.host.penalize(peer, "sync: undecodable block", 5)
+                    return stored
+                if block.number != self.chain.head.number + 1:
+                    continue
+                if not self.driver.sync_block(block, sig, bitmap):
+                    self.host.penalize(peer, "sync: block without a valid commit quorum", 5)
+                    return stored
+                stored += 1
+                progress = True
+            self.status.current = self.chain.head.number
+            now = time.monotonic()
+            if now - last_report >= 5:
+                last_report = now
+                rate = stored / (now - started)
+                log.info("sync: block %d of %d (%.0f blocks/s)", self.chain.head.number, target, rate)
+            if not progress:
+                break
+            await trio.lowlevel.checkpoint()
+        if stored > BATCH:
+            log.info("sync: caught up to block %d (%d blocks)", self.chain.head.number, stored)
+        self.status.syncing = False
+        self.status.current = self.chain.head.number
+        return stored
+
+
+async def _either(a: trio.Event, b: trio.Event) -> None:
+    """Return when either event is set."""
+    async with trio.open_nursery() as nursery:
+
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(wait, a)
+        nursery.start_soon(wait, b)

@@ -1,0 +1,568 @@
+"""The node's libp2p host: TCP + Noise + Yamux, GossipSub, Kademlia discovery, request/response streams.
+
+Implements harmony-reference.md §8.1-8.3 on py-libp2p: GossipSub with D=5, Dlo=4, Dhi=8, a 1 s heartbeat,
+fanout TTL 10 s, history 2/2 and messages up to 2 MiB; py-libp2p's defaults (32-entry queues, 1 MiB RPCs,
+10 messages/s per peer and topic) would drop consensus traffic, so they are raised here (design.md §4).
+Peer scoring and bans (design.md §3 rule 5) are in :mod:`harmony.p2p.scoring`; discovery in
+:mod:`harmony.p2p.discovery`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import multiaddr
+import trio
+from libp2p import create_yamux_muxer_option, new_host
+from libp2p.abc import INotifee
+from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.kad_dht.kad_dht import DHTMode, KadDHT
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.tools.anyio_service import background_trio_service
+
+from harmony.p2p import discovery, libp2p_limits
+from harmony.p2p.errors import (
+    P2PBadRequest,
+    P2PBadResponse,
+    P2PConfigError,
+    P2PConnectionError,
+    P2PError,
+    P2PPeerBanned,
+    P2PRemoteError,
+    P2PTimeout,
+    P2PTooLarge,
+)
+from harmony.p2p.framing import (
+    STATUS_BAD_REQUEST,
+    STATUS_ERROR,
+    STATUS_OK,
+    FrameTooLarge,
+    error_text,
+    read_frame,
+    read_response,
+    write_frame,
+    write_response,
+)
+from harmony.p2p.keys import load_or_create_peer_key
+from harmony.p2p.scoring import PeerScores
+
+log = logging.getLogger(__name__)
+
+RequestHandler = Callable[[str, bytes], Awaitable[bytes]]
+"""A request handler: ``handler(peer_id, request) -> response``."""
+
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class P2PConfig:
+    """Settings of one p2p host (reference §8.1-8.3 for the protocol values)."""
+
+    key_path: Path
+    listen_host: str = "127.0.0.1"
+    port: int = 9000
+    """TCP port; 0 picks an ephemeral one (tests)."""
+    bootnodes: tuple[str, ...] = ()
+    """Full multiaddrs ``/ip4/<ip>/tcp/<port>/p2p/<peer id>``."""
+    max_message_bytes: int = 2 * 1024 * 1024
+    max_peers: int = 64
+    gossip_d: int = 5
+    gossip_d_low: int = 4
+    gossip_d_high: int = 8
+    gossip_heartbeat_seconds: int = 1
+    gossip_fanout_ttl_seconds: int = 10
+    gossip_history_length: int = 2
+    gossip_history_gossip: int = 2
+    gossip_queue_size: int = 4096
+    """Per-peer outbound RPC queue of GossipSub (py-libp2p default: 32)."""
+    subscription_buffer: int = 4096
+    """Messages buffered per subscriber before new ones are dropped (counted in ``dropped_messages``)."""
+    publish_timeout: float = 10.0
+    dial_timeout: float = 5.0
+    bootnode_retry_seconds: float = 5.0
+    discovery_interval_seconds: float = 10.0
+    discovery_timeout: float = 10.0
+    request_handler_timeout: float = 30.0
+    """How long an inbound request may take (reading, handling, answering) before the stream is reset."""
+    ban_threshold: int = 100
+    ban_seconds: float = 600.0
+    score_decay_seconds: float = 10.0
+    log_level: int = logging.WARNING
+    """Level for py-libp2p's loggers, which are chatty."""
+
+
+@dataclass(frozen=True)
+class GossipMessage:
+    """One gossip message received from another peer."""
+
+    topic: str
+    from_peer: str
+    """Peer ID (base58) of the peer that published it (the message signature is checked by GossipSub)."""
+    data: bytes
+
+
+def _peer_id(peer_id: str) -> ID:
+    try:
+        return ID.from_base58(peer_id)
+    except Exception as exc:
+        raise P2PError(f"invalid peer ID {peer_id!r}") from exc
+
+
+def parse_peer_addr(addr: str) -> PeerInfo:
+    """Parse a full multiaddr ``/ip4/<ip>/tcp/<port>/p2p/<peer id>`` into a libp2p ``PeerInfo``."""
+    try:
+        return info_from_p2p_addr(multiaddr.Multiaddr(addr))
+    except Exception as exc:
+        raise P2PConfigError(
+            f"invalid peer address {addr!r}: expected /ip4/<ip>/tcp/<port>/p2p/<peer id> ({exc})"
+        ) from exc
+
+
+class _Notifee(INotifee):
+    """Network events: refuse banned peers and peers above ``max_peers`` as soon as they connect."""
+
+    def __init__(self, host: P2PHost) -> None:
+        self._host = host
+
+    async def connected(self, network: Any, conn: Any) -> None:
+        peer = getattr(getattr(conn, "muxed_conn", None), "peer_id", None)
+        if peer is not None:
+            self._host._on_connected(peer)
+
+    async def disconnected(self, network: Any, conn: Any) -> None:
+        return None
+
+    async def opened_stream(self, network: Any, stream: Any) -> None:
+        return None
+
+    async def closed_stream(self, network: Any, stream: Any) -> None:
+        return None
+
+    async def listen(self, network: Any, multiaddr: Any) -> None:
+        return None
+
+    async def listen_close(self, network: Any, multiaddr: Any) -> None:
+        return None
+
+
+class P2PHost:
+    """A running host: gossip, request/response, peer scoring. Made by :func:`open_host`."""
+
+    def __init__(
+        self,
+        *,
+        config: P2PConfig,
+        libp2p_host: Any,
+        pubsub: Pubsub,
+        dht: KadDHT,
+        nursery: trio.Nursery,
+        bootnodes: list[PeerInfo],
+    ) -> None:
+        self.config = config
+        self._host = libp2p_host
+        self._pubsub = pubsub
+        self.dht = dht
+        self._nursery = nursery
+        self.bootnodes = bootnodes
+        self._bootnode_ids = {info.peer_id for info in bootnodes}
+        self._id: ID = libp2p_host.get_id()
+        self.peer_id: str = self._id.to_base58()
+        self._scores = PeerScores(
+            ban_threshold=config.ban_threshold,
+            ban_seconds=config.ban_seconds,
+            decay_seconds=config.score_decay_seconds,
+        )
+        self.penalties: Counter[str] = self._scores.penalties
+        """Total penalty weight by reason (for metrics)."""
+        self.dropped_messages = 0
+        """Gossip messages dropped because a subscriber did not keep up."""
+        self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
+
+    # -- addresses and peers -------------------------------------------------------------------------
+
+    def listen_addrs(self) -> list[str]:
+        """Full multiaddrs of this host including ``/p2p/<id>``, usable as bootnode addresses."""
+        out = []
+        for addr in self._host.get_addrs():
+            text = str(addr)
+            out.append(text if "/p2p/" in text else f"{text}/p2p/{self.peer_id}")
+        return out
+
+    def connected_peers(self) -> list[str]:
+        """Peer IDs (base58) of the peers with an open connection."""
+        return [peer.to_base58() for peer in self._host.get_connected_peers()]
+
+    def peer_count(self) -> int:
+        """Number of connected peers."""
+        return len(self._host.get_connected_peers())
+
+    def is_connected(self, peer_id: str) -> bool:
+        """Whether a connection to the peer is open."""
+        return _peer_id(peer_id) in self._host.get_connected_peers()
+
+    async def connect(self, addr: str, *, timeout: float | None = None) -> str:
+        """Dial a peer by full multiaddr; returns its peer ID. Raises :class:`P2PError` on failure."""
+        info = parse_peer_addr(addr)
+        await self._dial(info, timeout if timeout is not None else self.config.dial_timeout)
+        return info.peer_id.to_base58()
+
+    async def _dial(self, info: PeerInfo, timeout: float) -> None:
+        if info.peer_id == self._id:
+            raise P2PConnectionError("refusing to dial ourselves")
+        if self._scores.is_banned(info.peer_id.to_base58(), trio.current_time()):
+            raise P2PPeerBanned(f"peer {info.peer_id.to_base58()} is banned")
+        try:
+            with trio.fail_after(timeout):
+                await self._host.connect(info)
+        except trio.TooSlowError:
+            raise P2PTimeout(f"dialing {info.peer_id.to_base58()} took over {timeout} s") from None
+        except Exception as exc:
+            raise P2PConnectionError(f"cannot connect to {info.peer_id.to_base58()}: {exc!r}") from exc
+
+    def _on_connected(self, peer: ID) -> None:
+        name = peer.to_base58()
+        if self._scores.is_banned(name, trio.current_time()):
+            log.info("refusing banned peer %s", name)
+            self._nursery.start_soon(self._disconnect, peer)
+        elif self.peer_count() > self.config.max_peers and peer not in self._bootnode_ids:
+            log.info("refusing peer %s: %d peers already", name, self.config.max_peers)
+            self._nursery.start_soon(self._disconnect, peer)
+
+    async def _disconnect(self, peer: ID) -> None:
+        with trio.move_on_after(5):
+            try:
+                await self._host.disconnect(peer)
+            except Exception as exc:
+                log.debug("disconnecting %s: %r", peer, exc)
+
+    # -- scoring ---------------------------------------------------------------------------------------
+
+    def penalize(self, peer_id: str, reason: str, weight: int = 1) -> None:
+        """Record bad behaviour of a peer (design.md §3 rule 5); past ``ban_threshold`` the peer is
+        disconnected, its gossip refused and new connections to or from it refused for ``ban_seconds``."""
+        if peer_id == self.peer_id:
+            return
+        if self._scores.penalize(peer_id, reason, weight, trio.current_time()):
+            log.warning("banning peer %s (last offence: %s)", peer_id, reason)
+            try:
+                peer = ID.from_base58(peer_id)
+            except Exception:
+                return
+            self._pubsub.add_to_blacklist(peer)
+            try:
+                self.dht.routing_table.remove_peer(peer)
+            except Exception as exc:
+                log.debug("removing %s from the routing table: %r", peer_id, exc)
+            self._nursery.start_soon(self._disconnect, peer)
+
+    def banned_peers(self) -> set[str]:
+        """Peers banned now; expired bans are lifted (and the peer's gossip accepted again)."""
+        now = trio.current_time()
+        banned = self._scores.banned(now)
+        for peer in list(self._pubsub.blacklisted_peers):
+            if peer.to_base58() not in banned:
+                self._pubsub.remove_from_blacklist(peer)
+        return banned
+
+    def is_banned(self, peer_id: str) -> bool:
+        """Whether the peer is banned now."""
+        return self._scores.is_banned(peer_id, trio.current_time())
+
+    def score(self, peer_id: str) -> int:
+        """The peer's current penalty score."""
+        return self._scores.score(peer_id, trio.current_time())
+
+    # -- gossip ----------------------------------------------------------------------------------------
+
+    async def subscribe(self, topic: str) -> trio.MemoryReceiveChannel[GossipMessage]:
+        """Join a GossipSub topic; the channel yields messages published by other peers (reference §8.3)."""
+        if not topic or len(topic) > 256:
+            raise P2PError(f"invalid topic {topic!r}")
+        send, receive = trio.open_memory_channel[GossipMessage](self.config.subscription_buffer)
+        first = topic not in self._subscribers
+        self._subscribers.setdefault(topic, []).append(send)
+        if first:
+            raw_send, raw_receive = trio.open_memory_channel[Any](self.config.subscription_buffer)
+            await self._pubsub.subscribe(topic)
+            # py-libp2p hands messages over with send_nowait into a 32-entry channel: swap in ours.
+            self._pubsub.subscribed_topics_send[topic] = raw_send
+            self._nursery.start_soon(self._pump, topic, raw_receive)
+        return receive
+
+    async def _pump(self, topic: str, raw: trio.MemoryReceiveChannel[Any]) -> None:
+        async with raw:
+            async for msg in raw:
+                try:
+                    origin = ID(msg.from_id)
+                except Exception:
+                    continue
+                if origin == self._id:
+                    continue
+                name = origin.to_base58()
+                if self.is_banned(name):
+                    continue
+                message = GossipMessage(topic=topic, from_peer=name, data=bytes(msg.data))
+                alive = []
+                for channel in self._subscribers.get(topic, []):
+                    try:
+                        channel.send_nowait(message)
+                    except trio.WouldBlock:
+                        self.dropped_messages += 1
+                        alive.append(channel)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        continue
+                    else:
+                        alive.append(channel)
+                self._subscribers[topic] = alive
+
+    async def publish(self, topic: str, data: bytes) -> None:
+        """Publish on a GossipSub topic; data above ``max_message_bytes`` raises :class:`P2PTooLarge`,
+        and a publish that cannot finish within ``publish_timeout`` raises :class:`P2PTimeout`."""
+        if len(data) > self.config.max_message_bytes:
+            raise P2PTooLarge(f"message of {len(data)} bytes is above {self.config.max_message_bytes}")
+        if not topic or len(topic) > 256:
+            raise P2PError(f"invalid topic {topic!r}")
+        try:
+            with trio.fail_after(self.config.publish_timeout):
+                await self._pubsub.publish(topic, bytes(data))
+        except trio.TooSlowError:
+            raise P2PTimeout(f"publishing on {topic} took over {self.config.publish_timeout} s") from None
+        except P2PError:
+            raise
+        except Exception as exc:
+            raise P2PError(f"cannot publish on {topic}: {exc!r}") from exc
+
+    def topic_peers(self, topic: str) -> list[str]:
+        """Peers known to be subscribed to ``topic``."""
+        return [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
+
+    # -- request/response ------------------------------------------------------------------------------
+
+    def set_request_handler(
+        self,
+        protocol_id: str,
+        handler: RequestHandler,
+        *,
+        max_request_bytes: int,
+        max_response_bytes: int,
+    ) -> None:
+        """Serve ``protocol_id``: one length-prefixed request per stream, capped at ``max_request_bytes``
+        before reading, answered by ``handler`` (framing in :mod:`harmony.p2p.framing`). A handler raising
+        :class:`P2PBadRequest` and an oversized request penalize the peer; other handler errors only
+        answer an error frame."""
+
+        async def on_stream(stream: Any) -> None:
+            try:
+                peer = stream.muxed_conn.peer_id.to_base58()
+            except Exception:
+                await _reset(stream)
+                return
+            if self.is_banned(peer):
+                await _reset(stream)
+                return
+            try:
+                with trio.move_on_after(self.config.request_handler_timeout):
+                    await self._serve_one(stream, peer, handler, max_request_bytes, max_response_bytes)
+            except Exception as exc:  # never let a peer's stream take the host down
+                log.debug("request stream from %s on %s failed: %r", peer, protocol_id, exc)
+            finally:
+                await _close(stream)
+
+        self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
+
+    async def _serve_one(
+        self,
+        stream: Any,
+        peer: str,
+        handler: RequestHandler,
+        max_request_bytes: int,
+        max_response_bytes: int,
+    ) -> None:
+        try:
+            request = await read_frame(stream, max_request_bytes)
+        except FrameTooLarge as exc:
+            await self._refuse(stream, peer, "oversized_request", str(exc))
+            return
+        except P2PConnectionError:
+            return
+        try:
+            response = await handler(peer, request)
+        except P2PBadRequest as exc:
+            await self._refuse(stream, peer, "bad_request", str(exc))
+            return
+        except Exception as exc:
+            log.info("request handler failed for %s: %r", peer, exc)
+            await write_response(stream, STATUS_ERROR, f"{type(exc).__name__}: {exc}".encode())
+            return
+        if len(response) > max_response_bytes:
+            log.warning("handler answer of %d bytes is above its cap %d", len(response), max_response_bytes)
+            await write_response(stream, STATUS_ERROR, b"response too large")
+            return
+        await write_response(stream, STATUS_OK, response)
+
+    async def _refuse(self, stream: Any, peer: str, reason: str, message: str) -> None:
+        """Answer a bad-request frame, then penalize (a ban closes the connection, so answer first)."""
+        try:
+            await write_response(stream, STATUS_BAD_REQUEST, message.encode())
+        finally:
+            self.penalize(peer, reason)
+
+    async def request(
+        self,
+        peer_id: str,
+        protocol_id: str,
+        payload: bytes,
+        *,
+        timeout: float = 10.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> bytes:
+        """Send one request on a fresh stream and return the answer. Raises :class:`P2PTimeout`,
+        :class:`P2PRemoteError` (error frame), :class:`P2PBadResponse` (malformed or oversized answer; the
+        peer is penalized), :class:`P2PPeerBanned` or :class:`P2PConnectionError`."""
+        peer = _peer_id(peer_id)
+        if self.is_banned(peer_id):
+            raise P2PPeerBanned(f"peer {peer_id} is banned")
+        stream: Any = None
+        try:
+            with trio.fail_after(timeout):
+                try:
+                    stream = await self._host.new_stream(peer, [TProtocol(protocol_id)])
+                except Exception as exc:
+                    raise P2PConnectionError(f"cannot open {protocol_id} to {peer_id}: {exc!r}") from exc
+                await write_frame(stream, payload)
+                status, body = await read_response(stream, max_response_bytes)
+        except trio.TooSlowError:
+            raise P2PTimeout(f"{peer_id} did not answer {protocol_id} within {timeout} s") from None
+        except FrameTooLarge as exc:
+            self.penalize(peer_id, "oversized_response")
+            raise P2PBadResponse(f"{peer_id}: {exc}") from exc
+        except P2PBadResponse:
+            self.penalize(peer_id, "garbage_response")
+            raise
+        finally:
+            if stream is not None:
+                await _close(stream)
+        if status == STATUS_OK:
+            return body
+        raise P2PRemoteError(f"{peer_id} refused {protocol_id}: {error_text(body)}")
+
+
+async def _close(stream: Any) -> None:
+    with trio.move_on_after(1) as scope:
+        scope.shield = True
+        try:
+            await stream.close()
+        except Exception:
+            await _reset(stream)
+
+
+async def _reset(stream: Any) -> None:
+    with trio.move_on_after(1) as scope:
+        scope.shield = True
+        try:
+            await stream.reset()
+        except Exception as exc:
+            log.debug("stream reset failed: %r", exc)
+
+
+def _listen_multiaddr(config: P2PConfig) -> multiaddr.Multiaddr:
+    try:
+        ip = ipaddress.ip_address(config.listen_host)
+    except ValueError:
+        raise P2PConfigError(f"listen host {config.listen_host!r} is not an IP address") from None
+    if not 0 <= config.port <= 65535:
+        raise P2PConfigError(f"port {config.port} is out of range")
+    family = "ip4" if ip.version == 4 else "ip6"
+    return multiaddr.Multiaddr(f"/{family}/{ip}/tcp/{config.port}")
+
+
+@asynccontextmanager
+async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
+    """Start a host (reference §8.1-8.3): TCP + Noise + Yamux, GossipSub with the configured parameters,
+    bootnode dialing retried in the background, Kademlia discovery; everything stops on exit."""
+    logging.getLogger("libp2p").setLevel(config.log_level)
+    # The DHT warns on every stream a peer closes after its answer; keep only its errors.
+    logging.getLogger("libp2p.kad_dht").setLevel(max(config.log_level, logging.ERROR))
+    if config.max_message_bytes < 1 or config.max_peers < 1:
+        raise P2PConfigError("max_message_bytes and max_peers must be positive")
+    libp2p_limits.raise_gossip_queue_limits(config.gossip_queue_size, config.max_message_bytes)
+    key_pair = load_or_create_peer_key(config.key_path)
+    listen = _listen_multiaddr(config)
+    bootnodes = [parse_peer_addr(addr) for addr in config.bootnodes]
+    libp2p_host = new_host(
+        key_pair=key_pair,
+        sec_opt={
+            NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)
+        },
+        muxer_opt=create_yamux_muxer_option(),
+        listen_addrs=[listen],
+    )
+    libp2p_limits.disable_auto_connector(libp2p_host.get_network())
+    gossipsub = GossipSub(
+        protocols=[PROTOCOL_ID_V11, PROTOCOL_ID],
+        degree=config.gossip_d,
+        degree_low=config.gossip_d_low,
+        degree_high=config.gossip_d_high,
+        time_to_live=config.gossip_fanout_ttl_seconds,
+        gossip_window=config.gossip_history_gossip,
+        gossip_history=config.gossip_history_length,
+        heartbeat_interval=config.gossip_heartbeat_seconds,
+        adaptive_gossip_enabled=False,
+        # Our own scoring (harmony.p2p.scoring) judges peers; libp2p's per-topic rate limit (10 msgs/s by
+        # default) and IP-diversity grafting (all devnet peers share 127.0.0.1) would drop consensus traffic.
+        spam_protection_enabled=False,
+        eclipse_protection_enabled=False,
+    )
+    gossipsub.gossip_factor = 0.15
+    pubsub = Pubsub(
+        libp2p_host,
+        gossipsub,
+        max_inbound_rpc_size=config.max_message_bytes + libp2p_limits.RPC_OVERHEAD_BYTES,
+    )
+    dht = KadDHT(libp2p_host, DHTMode.SERVER, enable_random_walk=False)
+    body_failed = False
+    try:
+        async with (
+            libp2p_host.run([listen]),
+            background_trio_service(pubsub),
+            background_trio_service(gossipsub),
+        ):
+            await pubsub.wait_until_ready()
+            async with background_trio_service(dht), trio.open_nursery() as nursery:
+                host = P2PHost(
+                    config=config,
+                    libp2p_host=libp2p_host,
+                    pubsub=pubsub,
+                    dht=dht,
+                    nursery=nursery,
+                    bootnodes=bootnodes,
+                )
+                libp2p_host.get_network().register_notifee(_Notifee(host))
+                nursery.start_soon(discovery.bootnode_loop, host)
+                nursery.start_soon(discovery.discovery_loop, host)
+                try:
+                    yield host
+                except BaseException:
+                    body_failed = True
+                    raise
+                finally:
+                    nursery.cancel_scope.cancel()
+    except Exception as exc:
+        if body_failed:
+            raise
+        # py-libp2p sometimes trips over its own teardown (a task spawned into a closing nursery);
+        # the host is down either way, so report it without failing the caller's clean exit.
+        log.warning("p2p host teardown: %r", exc)

@@ -1,0 +1,223 @@
+"""The block sync wire protocol (harmony-reference.md §8.5), in our own compact RLP.
+
+Requests, one per stream, ``rlp([kind, [numbers…]])``:
+
+* ``GET_BLOCK_NUMBER`` (no numbers) → ``rlp([head])``;
+* ``GET_BLOCK_HASHES`` (at most :data:`MAX_HASHES` numbers) → ``rlp([hash_or_empty, …])``, one 32-byte
+  hash per asked number, empty bytes for a number the server does not have;
+* ``GET_BLOCKS_BY_NUMBER`` (at most :data:`MAX_BLOCKS` numbers) → ``rlp([[block, commit_sig, bitmap], …])``
+  for the longest prefix of the asked numbers the server has (so it may be shorter, never longer).
+
+Both sides bound sizes before decoding and check the shape; a server answers garbage requests with a bad-
+request frame (the peer is penalized), a client penalizes a server that answers garbage or more items than
+asked. Checking the blocks and their commit signatures is the node's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from harmony.encoding import rlp
+from harmony.errors import RLPError
+from harmony.p2p.errors import P2PBadRequest, P2PBadResponse
+from harmony.p2p.host import P2PHost
+
+GET_BLOCK_NUMBER = 1
+GET_BLOCK_HASHES = 2
+GET_BLOCKS_BY_NUMBER = 3
+
+MAX_HASHES = 50
+"""Cap on numbers in one GetBlockHashes request (reference §8.5)."""
+MAX_BLOCKS = 10
+"""Cap on numbers in one GetBlocksByNumber request (reference §8.5)."""
+MAX_BLOCK_BYTES = 2 * 1024 * 1024
+"""Largest encoded block accepted in a sync answer (the gossip cap, reference §8.3)."""
+COMMIT_SIG_BYTES = 96
+MAX_BITMAP_BYTES = 1024
+"""A commit bitmap has one bit per committee slot; 8,192 slots is far above any committee."""
+MAX_REQUEST_BYTES = 1024
+MAX_HEAD_RESPONSE_BYTES = 64
+MAX_HASHES_RESPONSE_BYTES = 8 + MAX_HASHES * 34
+MAX_BLOCKS_RESPONSE_BYTES = 16 + MAX_BLOCKS * (MAX_BLOCK_BYTES + COMMIT_SIG_BYTES + MAX_BITMAP_BYTES + 32)
+MAX_BLOCK_NUMBER_BITS = 64
+
+
+class SyncSource(Protocol):
+    """What a node provides to serve sync."""
+
+    def head_number(self) -> int:
+        """Number of the current canonical head block."""
+        ...
+
+    def canonical_hash(self, number: int) -> bytes | None:
+        """Hash of the canonical block at ``number``, or None."""
+        ...
+
+    def block_with_commit(self, number: int) -> tuple[bytes, bytes, bytes] | None:
+        """``(Block.encode(), commit signature, commit bitmap)`` of the canonical block, or None."""
+        ...
+
+
+def encode_request(kind: int, numbers: Sequence[int] = ()) -> bytes:
+    """Encode a sync request; refuses counts above the caps before anything is sent."""
+    cap = {GET_BLOCK_NUMBER: 0, GET_BLOCK_HASHES: MAX_HASHES, GET_BLOCKS_BY_NUMBER: MAX_BLOCKS}.get(kind)
+    if cap is None:
+        raise ValueError(f"unknown sync request kind {kind}")
+    if len(numbers) > cap:
+        raise ValueError(f"at most {cap} numbers per request of kind {kind}, got {len(numbers)}")
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 1 << 64:
+            raise ValueError(f"invalid block number {number!r}")
+    return rlp.encode([rlp.encode_uint(kind), [rlp.encode_uint(n) for n in numbers]])
+
+
+def decode_request(data: bytes) -> tuple[int, list[int]]:
+    """Decode and shape-check a sync request; raises :class:`P2PBadRequest` on anything malformed."""
+    try:
+        item = rlp.decode(data, max_size=MAX_REQUEST_BYTES, max_depth=2)
+        if not isinstance(item, list) or len(item) != 2:
+            raise P2PBadRequest("sync request: expected [kind, numbers]")
+        raw_kind, raw_numbers = item
+        if not isinstance(raw_kind, bytes) or not isinstance(raw_numbers, list):
+            raise P2PBadRequest("sync request: expected [kind, numbers]")
+        kind = rlp.decode_uint(raw_kind, bits=8, field="kind")
+        numbers = []
+        for raw in raw_numbers:
+            if not isinstance(raw, bytes):
+                raise P2PBadRequest("sync request: a block number is a list")
+            numbers.append(rlp.decode_uint(raw, bits=MAX_BLOCK_NUMBER_BITS, field="number"))
+    except RLPError as exc:
+        raise P2PBadRequest(f"sync request: {exc}") from exc
+    cap = {GET_BLOCK_NUMBER: 0, GET_BLOCK_HASHES: MAX_HASHES, GET_BLOCKS_BY_NUMBER: MAX_BLOCKS}.get(kind)
+    if cap is None:
+        raise P2PBadRequest(f"sync request: unknown kind {kind}")
+    if len(numbers) > cap:
+        raise P2PBadRequest(f"sync request: {len(numbers)} numbers, at most {cap} allowed")
+    return kind, numbers
+
+
+def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
+    """The server's answer to a decoded request (reference §8.5)."""
+    if kind == GET_BLOCK_NUMBER:
+        return rlp.encode([rlp.encode_uint(source.head_number())])
+    if kind == GET_BLOCK_HASHES:
+        return rlp.encode([source.canonical_hash(n) or b"" for n in numbers])
+    triples: list[rlp.Item] = []
+    for number in numbers:
+        found = source.block_with_commit(number)
+        if found is None:
+            break
+        triples.append(list(found))
+    return rlp.encode(triples)
+
+
+def serve_sync(host: P2PHost, protocol_id: str, source: SyncSource) -> None:
+    """Register the sync request handler for ``protocol_id`` on ``host``."""
+
+    async def handler(peer_id: str, request: bytes) -> bytes:
+        kind, numbers = decode_request(request)
+        return answer(source, kind, numbers)
+
+    host.set_request_handler(
+        protocol_id,
+        handler,
+        max_request_bytes=MAX_REQUEST_BYTES,
+        max_response_bytes=MAX_BLOCKS_RESPONSE_BYTES,
+    )
+
+
+def decode_head_response(data: bytes) -> int:
+    """Decode a GetBlockNumber answer; raises :class:`P2PBadResponse`."""
+    try:
+        item = rlp.decode(data, max_size=MAX_HEAD_RESPONSE_BYTES, max_depth=1)
+        if not isinstance(item, list) or len(item) != 1 or not isinstance(item[0], bytes):
+            raise P2PBadResponse("head answer: expected [number]")
+        return rlp.decode_uint(item[0], bits=MAX_BLOCK_NUMBER_BITS, field="head")
+    except RLPError as exc:
+        raise P2PBadResponse(f"head answer: {exc}") from exc
+
+
+def decode_hashes_response(data: bytes, asked: int) -> list[bytes | None]:
+    """Decode a GetBlockHashes answer for ``asked`` numbers; raises :class:`P2PBadResponse`."""
+    try:
+        item = rlp.decode(data, max_size=MAX_HASHES_RESPONSE_BYTES, max_depth=1)
+    except RLPError as exc:
+        raise P2PBadResponse(f"hashes answer: {exc}") from exc
+    if not isinstance(item, list) or len(item) != asked:
+        raise P2PBadResponse(f"hashes answer: expected a list of {asked} hashes")
+    out: list[bytes | None] = []
+    for entry in item:
+        if not isinstance(entry, bytes) or len(entry) not in (0, 32):
+            raise P2PBadResponse("hashes answer: each entry must be 32 bytes or empty")
+        out.append(entry or None)
+    return out
+
+
+def decode_blocks_response(data: bytes, asked: int) -> list[tuple[bytes, bytes, bytes]]:
+    """Decode a GetBlocksByNumber answer for ``asked`` numbers; raises :class:`P2PBadResponse`."""
+    try:
+        item = rlp.decode(data, max_size=MAX_BLOCKS_RESPONSE_BYTES, max_depth=2)
+    except RLPError as exc:
+        raise P2PBadResponse(f"blocks answer: {exc}") from exc
+    if not isinstance(item, list) or len(item) > asked:
+        raise P2PBadResponse(f"blocks answer: expected a list of at most {asked} blocks")
+    out = []
+    for entry in item:
+        if not isinstance(entry, list) or len(entry) != 3 or not all(isinstance(x, bytes) for x in entry):
+            raise P2PBadResponse("blocks answer: each entry must be [block, signature, bitmap]")
+        block, sig, bitmap = entry
+        assert isinstance(block, bytes) and isinstance(sig, bytes) and isinstance(bitmap, bytes)
+        if not 0 < len(block) <= MAX_BLOCK_BYTES:
+            raise P2PBadResponse(f"blocks answer: block of {len(block)} bytes")
+        if len(sig) != COMMIT_SIG_BYTES:
+            raise P2PBadResponse(f"blocks answer: commit signature of {len(sig)} bytes, expected 96")
+        if not 0 < len(bitmap) <= MAX_BITMAP_BYTES:
+            raise P2PBadResponse(f"blocks answer: commit bitmap of {len(bitmap)} bytes")
+        out.append((block, sig, bitmap))
+    return out
+
+
+class SyncClient:
+    """Ask peers for their head, block hashes and blocks (reference §8.5)."""
+
+    def __init__(self, host: P2PHost, protocol_id: str, *, timeout: float = 10.0) -> None:
+        self.host = host
+        self.protocol_id = protocol_id
+        self.timeout = timeout
+
+    async def _ask(self, peer_id: str, request: bytes, max_response_bytes: int) -> bytes:
+        return await self.host.request(
+            peer_id, self.protocol_id, request, timeout=self.timeout, max_response_bytes=max_response_bytes
+        )
+
+    def _garbage(self, peer_id: str, exc: P2PBadResponse) -> P2PBadResponse:
+        self.host.penalize(peer_id, "bad_sync_response")
+        return exc
+
+    async def head_number(self, peer_id: str) -> int:
+        """The peer's head block number."""
+        data = await self._ask(peer_id, encode_request(GET_BLOCK_NUMBER), MAX_HEAD_RESPONSE_BYTES)
+        try:
+            return decode_head_response(data)
+        except P2PBadResponse as exc:
+            raise self._garbage(peer_id, exc) from None
+
+    async def block_hashes(self, peer_id: str, numbers: Sequence[int]) -> list[bytes | None]:
+        """The peer's canonical hashes at ``numbers`` (None where it has no block); at most 50 numbers."""
+        request = encode_request(GET_BLOCK_HASHES, numbers)
+        data = await self._ask(peer_id, request, MAX_HASHES_RESPONSE_BYTES)
+        try:
+            return decode_hashes_response(data, len(numbers))
+        except P2PBadResponse as exc:
+            raise self._garbage(peer_id, exc) from None
+
+    async def blocks(self, peer_id: str, numbers: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
+        """``(block RLP, commit signature, bitmap)`` for the longest prefix of ``numbers`` the peer has;
+        at most 10 numbers."""
+        request = encode_request(GET_BLOCKS_BY_NUMBER, numbers)
+        data = await self._ask(peer_id, request, MAX_BLOCKS_RESPONSE_BYTES)
+        try:
+            return decode_blocks_response(data, len(numbers))
+        except P2PBadResponse as exc:
+            raise self._garbage(peer_id, exc) from None

@@ -1,0 +1,234 @@
+"""Harmony-only methods in ``hmy_`` (V1, hex) and ``hmyv2_`` (V2, plain numbers) (reference §9.2, §9.3).
+
+Network (protocolVersion, getNodeMetadata, inSync), blockchain (getBlocks, getEpoch, getShardingStructure,
+getShardID, latestHeader, getHeaderByNumber, getBlockSigners, getBlockSignerKeys, isBlockSigner,
+epochLastBlock, isLastBlock, getLeader), transaction (getAccountNonce) and pool (getPoolStats,
+pendingTransactions, getCurrentTransactionErrorSink). Staking and cross-shard methods are not registered
+(a later issue), nor ``getTransactionsHistory``/``getTransactionsCount``, which need an address index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from harmony.encoding.address import to_bech32
+from harmony.rpc.context import MAX_BLOCKS_PER_REQUEST, Method, MethodContext, MethodTable
+from harmony.rpc.errors import InvalidParams, ServerError
+from harmony.rpc.formats import (
+    JSON,
+    Style,
+    TxInBlock,
+    header_json,
+    hex_data,
+    latest_header_json,
+    qty,
+    transaction_json,
+)
+from harmony.rpc.methods_shared import LATEST, block_options, format_block
+from harmony.rpc.params import Params, address, block_ref, uint64
+
+PROTOCOL_VERSION = 1
+"""Harmony's ``proto.ProtocolVersion`` as the RPC reports it."""
+
+
+def protocol_version(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``protocolVersion``."""
+    return qty(style, PROTOCOL_VERSION)
+
+
+def node_metadata(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getNodeMetadata``: the hooks' metadata over chain facts (version, network, shard, config)."""
+    backend = ctx.backend
+    params = backend.chain.params
+    head = backend.chain.head
+    out: dict[str, object] = {
+        "version": backend.client_version,
+        "network": params.name,
+        "shard-id": backend.shard_id,
+        "current-block-number": head.number,
+        "current-epoch": head.epoch,
+        "blocks-per-epoch": params.epochs.blocks_in_epoch(head.epoch),
+        "chain-config": {
+            "chain-id": params.chain_id,
+            "eth-compatible-chain-id": backend.eth_chain_id,
+            "eth-compatible-shard-0-chain-id": params.eth_chain_id(0),
+            "staking-epoch": 0,
+            "prestaking-epoch": 0,
+        },
+        "is-archival": True,
+        "node-unix-start-time": 0,
+        "peerid": "",
+        "blskey": [],
+        "is-leader": False,
+        "role": "Validator",
+    }
+    out.update(backend.hooks.metadata())
+    return out
+
+
+def in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``inSync``: whether the node is not syncing."""
+    return ctx.backend.hooks.syncing() is None
+
+
+def sharding_structure(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getShardingStructure``: ``[{current, shardID, http, ws}]`` (§9.3)."""
+    return ctx.backend.hooks.sharding_structure()
+
+
+def shard_id(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getShardID``."""
+    return ctx.backend.shard_id
+
+
+def get_epoch(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getEpoch``: the head's epoch."""
+    return qty(style, ctx.backend.chain.head.epoch)
+
+
+def get_leader(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getLeader``: the head block's coinbase, bech32."""
+    return to_bech32(ctx.backend.chain.head.coinbase)
+
+
+def latest_header(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``latestHeader``: Harmony's ``HeaderInformation`` of the head."""
+    head = ctx.backend.chain.head
+    return latest_header_json(head, to_bech32(head.coinbase))
+
+
+def header_by_number(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getHeaderByNumber(block)``: every header field, or an error when there is no such block."""
+    header = ctx.backend.header_at(p.get(0, "block", block_ref))
+    if header is None:
+        raise ServerError("header not found")
+    return header_json(style, header)
+
+
+def get_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getBlocks(start, end, options)``: blocks ``start..end`` that exist, at most 1024 (§9.2)."""
+    start = p.get(0, "start", block_ref)
+    end = p.get(1, "end", block_ref)
+    full, incl_tx, signers, staking = p.get(2, "options", block_options, (False, True, False, True))
+    backend = ctx.backend
+    if isinstance(start, int) and isinstance(end, int) and end - start + 1 > MAX_BLOCKS_PER_REQUEST:
+        raise InvalidParams(f"invalid argument 1 (end): at most {MAX_BLOCKS_PER_REQUEST} blocks per request")
+    first = backend.resolve_number(start)
+    last = backend.resolve_number(end)
+    if first is None:
+        return []
+    last = backend.head_number() if last is None else last
+    if last - first + 1 > MAX_BLOCKS_PER_REQUEST:
+        raise InvalidParams(f"invalid argument 1 (end): at most {MAX_BLOCKS_PER_REQUEST} blocks per request")
+    out: list[JSON] = []
+    for number in range(first, last + 1):
+        block = backend.block_at(number)
+        if block is None:
+            break
+        out.append(
+            format_block(
+                ctx, style, block, full=full, incl_tx=incl_tx, with_signers=signers, incl_staking=staking
+            )
+        )
+    return out
+
+
+def _signer_block(ctx: MethodContext, p: Params) -> int:
+    number = ctx.backend.resolve_number(p.get(0, "block", block_ref))
+    if number is None:
+        raise ServerError("header not found")
+    return number
+
+
+def block_signers(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getBlockSigners(block)``: bech32 addresses of the committee members who signed the block."""
+    return [to_bech32(s.ecdsa_address) for s in ctx.backend.block_signers(_signer_block(ctx, p))]
+
+
+def block_signer_keys(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getBlockSignerKeys(block)``: hex BLS public keys of the signers (no 0x, as Go)."""
+    return [s.bls_public_key.hex() for s in ctx.backend.block_signers(_signer_block(ctx, p))]
+
+
+def is_block_signer(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``isBlockSigner(block, address)``."""
+    number = _signer_block(ctx, p)
+    account = p.get(1, "address", address)
+    return any(s.ecdsa_address == account for s in ctx.backend.block_signers(number))
+
+
+def epoch_last_block(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``epochLastBlock(epoch)``: the last block number of ``epoch``."""
+    epoch = p.get(0, "epoch", uint64)
+    return qty(style, ctx.backend.chain.params.epoch_last_block(epoch))
+
+
+def is_last_block(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``isLastBlock(block)``: whether the block number ends its epoch."""
+    return ctx.backend.chain.params.is_last_block(p.get(0, "block", uint64))
+
+
+def account_nonce(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getAccountNonce(address, block)``: the nonce at the block, a plain number in both versions (Go)."""
+    account = p.get(0, "address", address)
+    ref = p.get(1, "block", block_ref, LATEST)
+    if ref == "pending":
+        return ctx.backend.pool.pending_nonce(account)
+    return ctx.backend.state_at(ref).get_nonce(account)
+
+
+def pool_stats(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getPoolStats``: ``{executable-count, non-executable-count}``."""
+    executable, non_executable = ctx.backend.pool.stats()
+    return {"executable-count": executable, "non-executable-count": non_executable}
+
+
+def pending_transactions(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``pendingTransactions``: the pool's executable and queued plain transactions."""
+    backend = ctx.backend
+    txs = backend.pool.pending() + backend.pool.queued()
+    return [transaction_json(style, TxInBlock(tx, backend.sender(tx))) for tx in txs]
+
+
+def error_sink(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getCurrentTransactionErrorSink``: ``[{tx-hash-id, time-at-rejection, error-message}]``."""
+    return [
+        {
+            "tx-hash-id": hex_data(entry.tx_hash),
+            "time-at-rejection": int(entry.time_at),
+            "error-message": entry.message,
+        }
+        for entry in ctx.backend.pool.errors()
+    ]
+
+
+HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
+    ("protocolVersion", protocol_version, 0),
+    ("getNodeMetadata", node_metadata, 0),
+    ("inSync", in_sync, 0),
+    ("getShardingStructure", sharding_structure, 0),
+    ("getShardID", shard_id, 0),
+    ("getEpoch", get_epoch, 0),
+    ("getLeader", get_leader, 0),
+    ("latestHeader", latest_header, 0),
+    ("getHeaderByNumber", header_by_number, 1),
+    ("getBlocks", get_blocks, 3),
+    ("getBlockSigners", block_signers, 1),
+    ("getBlockSignerKeys", block_signer_keys, 1),
+    ("isBlockSigner", is_block_signer, 2),
+    ("epochLastBlock", epoch_last_block, 1),
+    ("isLastBlock", is_last_block, 1),
+    ("getAccountNonce", account_nonce, 2),
+    ("getPoolStats", pool_stats, 0),
+    ("pendingTransactions", pending_transactions, 0),
+    ("getCurrentTransactionErrorSink", error_sink, 0),
+)
+"""``(name, handler(style, ctx, params), max params)`` registered in hmy_ and hmyv2_."""
+
+
+def register_hmy(table: MethodTable) -> None:
+    """Register :data:`HMY` under ``hmy_`` and ``hmyv2_``."""
+    for style in (Style.V1, Style.V2):
+        for name, handler, max_params in HMY:
+            table[f"{style.value}_{name}"] = Method(partial(handler, style), max_params)

@@ -1,0 +1,217 @@
+"""Reading method parameters from untrusted JSON (reference §9.3, §9.4; Ethereum JSON-RPC encoding).
+
+Every reader takes a decoded JSON value and the parameter's name, checks its type, size and range, and
+returns a typed Python value or raises :class:`InvalidParams` naming the parameter. Quantities are ``0x``
+hex without leading zeros in eth_ style, but hmyv2_ clients send plain JSON integers, so both are read;
+addresses are bech32 ``one1…`` or ``0x`` hex (§9.4); block parameters are numbers or the tags
+``latest``/``earliest``/``pending`` (``safe``/``finalized`` read as ``latest``: blocks are final at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from harmony.encoding.address import parse_address
+from harmony.errors import AddressError
+from harmony.rpc.errors import InvalidParams
+
+T = TypeVar("T")
+
+MAX_QUANTITY_BITS = 256
+"""Quantities are at most 256-bit (u256 amounts)."""
+MAX_HEX_QUANTITY_DIGITS = 64
+BLOCK_TAGS = frozenset({"latest", "earliest", "pending", "safe", "finalized"})
+
+BlockRef = int | str | bytes
+"""A block named by number, by tag (``latest``/``earliest``/``pending``) or by 32-byte hash."""
+
+
+def _hex_digits(text: str, name: str) -> str:
+    if not text.startswith(("0x", "0X")):
+        raise InvalidParams(f"invalid argument {name}: hex string without 0x prefix")
+    return text[2:]
+
+
+def quantity(value: object, name: str, *, bits: int = MAX_QUANTITY_BITS) -> int:
+    """A non-negative integer: ``0x`` hex or a JSON integer, below ``2**bits``."""
+    if isinstance(value, bool):
+        raise InvalidParams(f"invalid argument {name}: expected a number, got a boolean")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        digits = _hex_digits(value, name)
+        if not digits or len(digits) > MAX_HEX_QUANTITY_DIGITS:
+            raise InvalidParams(f"invalid argument {name}: hex quantity must have 1 to 64 digits")
+        try:
+            number = int(digits, 16)
+        except ValueError:
+            raise InvalidParams(f"invalid argument {name}: not a hex number") from None
+    else:
+        raise InvalidParams(f"invalid argument {name}: expected a hex string or an integer")
+    if number < 0:
+        raise InvalidParams(f"invalid argument {name}: must not be negative")
+    if number >= 1 << bits:
+        raise InvalidParams(f"invalid argument {name}: larger than {bits} bits")
+    return number
+
+
+def uint64(value: object, name: str) -> int:
+    """A quantity that fits 64 bits (block numbers, indexes, gas, nonces)."""
+    return quantity(value, name, bits=64)
+
+
+def hex_bytes(value: object, name: str, *, max_len: int) -> bytes:
+    """``0x`` hex data of at most ``max_len`` bytes."""
+    if not isinstance(value, str):
+        raise InvalidParams(f"invalid argument {name}: expected a 0x hex string")
+    digits = _hex_digits(value, name)
+    if len(digits) > 2 * max_len:
+        raise InvalidParams(f"invalid argument {name}: longer than {max_len} bytes")
+    if len(digits) % 2:
+        raise InvalidParams(f"invalid argument {name}: hex string of odd length")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise InvalidParams(f"invalid argument {name}: not hex") from None
+
+
+def hash32(value: object, name: str) -> bytes:
+    """A 32-byte hash in ``0x`` hex."""
+    data = hex_bytes(value, name, max_len=32)
+    if len(data) != 32:
+        raise InvalidParams(f"invalid argument {name}: a hash is 32 bytes, got {len(data)}")
+    return data
+
+
+def address(value: object, name: str) -> bytes:
+    """A 20-byte address: bech32 ``one1…``/``tone1…`` or ``0x`` hex (reference §9.4)."""
+    if not isinstance(value, str) or len(value) > 100:
+        raise InvalidParams(f"invalid argument {name}: expected an address string")
+    try:
+        return parse_address(value)
+    except AddressError as exc:
+        raise InvalidParams(f"invalid argument {name}: {exc}") from None
+
+
+def boolean(value: object, name: str) -> bool:
+    """A JSON boolean."""
+    if not isinstance(value, bool):
+        raise InvalidParams(f"invalid argument {name}: expected a boolean")
+    return value
+
+
+def block_ref(value: object, name: str) -> BlockRef:
+    """A block parameter: number, tag, or (EIP-1898) ``{"blockNumber"}`` / ``{"blockHash"}`` object."""
+    if isinstance(value, str) and value in BLOCK_TAGS:
+        return "latest" if value in ("safe", "finalized") else value
+    if isinstance(value, dict):
+        if "blockHash" in value:
+            return hash32(value["blockHash"], f"{name}.blockHash")
+        if "blockNumber" in value:
+            return block_ref(value["blockNumber"], f"{name}.blockNumber")
+        raise InvalidParams(f"invalid argument {name}: object needs blockNumber or blockHash")
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        # hmy clients send -1 for "latest" in a few methods; anything else negative is refused
+        if value == -1:
+            return "latest"
+        raise InvalidParams(f"invalid argument {name}: block number must not be negative")
+    return uint64(value, name)
+
+
+def block_number_or_hash(value: object, name: str) -> BlockRef:
+    """A block named by number/tag or by its hash (a 66-character hex string)."""
+    if isinstance(value, str) and len(value) == 66:
+        return hash32(value, name)
+    return block_ref(value, name)
+
+
+@dataclass(frozen=True, slots=True)
+class CallArgs:
+    """The transaction object of ``eth_call`` / ``eth_estimateGas`` (geth ``TransactionArgs``)."""
+
+    sender: bytes | None
+    to: bytes | None
+    gas: int | None
+    gas_price: int | None
+    value: int
+    data: bytes
+    nonce: int | None
+
+
+_CALL_FIELDS = frozenset(
+    {
+        "from",
+        "to",
+        "gas",
+        "gasPrice",
+        "value",
+        "data",
+        "input",
+        "nonce",
+        "chainId",
+        "type",
+        "maxFeePerGas",
+        "maxPriorityFeePerGas",
+        "accessList",
+        "shardID",
+        "toShardID",
+    }
+)
+
+
+def call_args(value: object, name: str, *, max_data: int) -> CallArgs:
+    """A call object: ``from``, ``to``, ``gas``, ``gasPrice``, ``value``, ``data``/``input``, ``nonce``."""
+    if not isinstance(value, dict):
+        raise InvalidParams(f"invalid argument {name}: expected a transaction object")
+    unknown = [key for key in value if key not in _CALL_FIELDS]
+    if unknown:
+        raise InvalidParams(f"invalid argument {name}: unknown field {str(unknown[0])[:40]!r}")
+
+    def opt(key: str, read: Callable[[object, str], T]) -> T | None:
+        raw = value.get(key)
+        return None if raw is None else read(raw, f"{name}.{key}")
+
+    data_raw = value.get("input", value.get("data"))
+    data = b"" if data_raw is None else hex_bytes(data_raw, f"{name}.input", max_len=max_data)
+    if "input" in value and "data" in value and value["input"] != value["data"]:
+        raise InvalidParams(f"invalid argument {name}: both data and input given and they differ")
+    gas_price = opt("gasPrice", quantity)
+    if gas_price is None:
+        gas_price = opt("maxFeePerGas", quantity)
+    return CallArgs(
+        sender=opt("from", address),
+        to=opt("to", address),
+        gas=opt("gas", uint64),
+        gas_price=gas_price,
+        value=opt("value", quantity) or 0,
+        data=data,
+        nonce=opt("nonce", uint64),
+    )
+
+
+_MISSING: Any = object()
+
+
+class Params:
+    """The positional parameters of one call, read one by one with a reader and a name."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Sequence[Any], max_count: int) -> None:
+        if len(values) > max_count:
+            raise InvalidParams(f"too many arguments, want at most {max_count}")
+        self._values = values
+
+    def get(self, index: int, name: str, read: Callable[[object, str], T], default: T = _MISSING) -> T:
+        """Parameter ``index`` read by ``read``; ``default`` when absent or null (required without one)."""
+        if index >= len(self._values) or self._values[index] is None:
+            if default is _MISSING:
+                raise InvalidParams(f"missing value for required argument {index} ({name})")
+            return default
+        return read(self._values[index], f"{index} ({name})")
+
+    def raw(self, index: int) -> object:
+        """The raw JSON value at ``index`` (``None`` when absent)."""
+        return self._values[index] if index < len(self._values) else None

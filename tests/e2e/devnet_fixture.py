@@ -1,0 +1,190 @@
+"""A real devnet for end-to-end tests: ``harmony devnet`` in its own process group, nodes as processes.
+
+:func:`start_devnet` runs the command exactly as a user would (``python -m harmony.cli.main devnet``), waits
+for "devnet is up" and reads the manifest. :class:`Devnet` has the helpers the tests share: JSON-RPC calls,
+waiting for heights, killing and restarting one node with the same command line the launcher used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STARTUP_TIMEOUT = 240.0
+
+
+def free_base_port(span: int = 900) -> int:
+    """A base port with p2p, HTTP and WS ranges free right now (devnet uses base .. base + 800 + nodes)."""
+    for _ in range(200):
+        base = 20_000 + (os.getpid() * 7919 + int(time.time() * 1000)) % 30_000
+        if all(
+            _port_free(base + off)
+            for off in (0, 1, 2, 3, 4, 500, 501, 502, 503, 504, 800, 801, 802, 803, 804)
+        ):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 10.0) -> Any:
+    """One JSON-RPC call; raises RuntimeError carrying the error object."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        reply = json.loads(response.read())
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return reply["result"]
+
+
+@dataclass
+class Devnet:
+    """A running devnet."""
+
+    root: Path
+    proc: subprocess.Popen[str]
+    manifest: dict[str, Any]
+    restarted: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def nodes(self, shard: int = 0) -> list[dict[str, Any]]:
+        """The shard's nodes from the manifest."""
+        return list(self.manifest["shards"][shard]["nodes"])
+
+    def url(self, shard: int = 0, index: int = 0) -> str:
+        """A node's HTTP RPC URL."""
+        return str(self.nodes(shard)[index]["http"])
+
+    def height(self, url: str) -> int:
+        """A node's head number."""
+        return int(rpc(url, "eth_blockNumber"), 16)
+
+    def wait_height(self, url: str, height: int, timeout: float = 120.0) -> int:
+        """Wait until the node at ``url`` reaches ``height``; its head."""
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                head = self.height(url)
+                if head >= height:
+                    return head
+            except (OSError, RuntimeError) as exc:
+                last = exc
+            time.sleep(0.5)
+        raise AssertionError(f"{url} did not reach block {height} in {timeout} s (last error: {last})")
+
+    def pid_of(self, name: str) -> int:
+        """The process ID of node ``name`` (e.g. ``s0n1``) from its command line."""
+        if name in self.restarted:
+            return self.restarted[name].pid
+        config = str(self.root / name / "node.toml")
+        out = subprocess.run(["pgrep", "-f", config], capture_output=True, text=True, check=False).stdout
+        pids = [int(p) for p in out.split()]
+        if not pids:
+            raise AssertionError(f"node {name} is not running")
+        return pids[0]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL node ``name``."""
+        os.kill(self.pid_of(name), signal.SIGKILL)
+        self.restarted.pop(name, None)
+
+    def restart(self, name: str) -> None:
+        """Start node ``name`` again with its own configuration (as the launcher did)."""
+        data = self.root / name
+        out = (data / "node.log").open("ab")
+        self.restarted[name] = subprocess.Popen(
+            [sys.executable, "-m", "harmony.cli.main", "node", "--config", str(data / "node.toml")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=data,
+            start_new_session=True,
+        )
+
+    def log(self, name: str) -> str:
+        """Node ``name``'s log so far."""
+        return (self.root / name / "node.log").read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        """Ctrl-C the launcher (it stops its nodes) and stop what this fixture restarted."""
+        for proc in self.restarted.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        for proc in self.restarted.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def start_devnet(root: Path, *args: str) -> Devnet:
+    """Run ``harmony devnet --dir root args…`` and wait until it is up."""
+    base = free_base_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "harmony.cli.main",
+        "devnet",
+        "--dir",
+        str(root),
+        "--base-port",
+        str(base),
+        *args,
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, bufsize=1
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if "devnet is up" in line:
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not ready.wait(0.5):
+        if proc.poll() is not None:
+            time.sleep(0.5)
+            raise AssertionError("devnet exited:\n" + "\n".join(lines) + _logs(root))
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("devnet did not come up:\n" + "\n".join(lines) + _logs(root))
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    return Devnet(root, proc, manifest)
+
+
+def _logs(root: Path) -> str:
+    out = []
+    for log in sorted(root.glob("*/node.log")):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        out.append(f"\n--- {log} (last 3000 chars)\n{text[-3000:]}")
+    return "".join(out)

@@ -1,0 +1,263 @@
+"""End to end on real processes: ``harmony devnet`` (4 validators, libp2p, FBFT, LMDB) used by real clients.
+
+One devnet serves the tests of this module, in order: web3.py transfers, pyhmy reads of Harmony-format
+transfers our own code signs, a validator killed with SIGKILL that restarts and catches up, the leader killed
+and the chain going on after a view change.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from pyhmy import account, blockchain, transaction
+from web3 import Web3
+
+from harmony.chain.genesis import dev_account_key
+from harmony.chain.params import LOCALNET
+from harmony.crypto.secp256k1 import PrivateKey
+from harmony.encoding.address import to_bech32
+from harmony.types.transaction import Transaction
+
+from .devnet_fixture import Devnet, free_base_port, rpc, start_devnet
+
+pytestmark = pytest.mark.e2e
+
+GWEI = 10**9
+CONTRACTS = Path(__file__).parent / "contracts"
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    root: Path = tmp_path_factory.mktemp("devnet")
+    net = start_devnet(
+        root, "--shards", "1", "--validators", "4", "--block-time-ms", "1000", "--phase-timeout-ms", "5000"
+    )
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+def _wait_receipt(
+    url: str, tx_hash: str, method: str = "eth_getTransactionReceipt", timeout: float = 60
+) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        receipt = rpc(url, method, [tx_hash])
+        if receipt:
+            return receipt
+        time.sleep(0.3)
+    raise AssertionError(f"no receipt for {tx_hash} after {timeout} s")
+
+
+def test_web3_transfer_is_finalized_and_readable(devnet: Devnet) -> None:
+    url = devnet.url(0, 1)
+    w3 = Web3(Web3.HTTPProvider(url))
+    assert w3.eth.chain_id == LOCALNET.eth_chain_id(0)
+    sender = Account.from_key(devnet.manifest["funded_accounts"][0]["private_key"])
+    receiver = Account.create()
+    nonce = w3.eth.get_transaction_count(sender.address)
+    value = 12_345 * GWEI
+    signed = sender.sign_transaction(
+        {
+            "nonce": nonce,
+            "to": receiver.address,
+            "value": value,
+            "gas": 21_000,
+            "gasPrice": 2 * GWEI,
+            "chainId": LOCALNET.eth_chain_id(0),
+        }
+    )
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.3)
+    assert receipt["status"] == 1 and receipt["gasUsed"] == 21_000
+    # every node of the shard stored the same block and state
+    for node in devnet.nodes(0):
+        other = Web3(Web3.HTTPProvider(node["http"]))
+        devnet.wait_height(node["http"], receipt["blockNumber"])
+        assert other.eth.get_balance(receiver.address) == value
+        assert other.eth.get_block(receipt["blockNumber"])["hash"] == receipt["blockHash"]
+    assert w3.eth.get_transaction(tx_hash)["from"] == sender.address
+    assert w3.eth.get_transaction_count(sender.address) == nonce + 1
+
+
+def test_pyhmy_reads_a_harmony_format_transfer_signed_by_our_code(devnet: Devnet) -> None:
+    url = devnet.url(0, 2)
+    key: PrivateKey = dev_account_key(1)
+    to = PrivateKey(b"\x07" * 32).address
+    nonce = account.get_account_nonce(to_bech32(key.address), endpoint=url)
+    tx = Transaction(nonce, 2 * GWEI, 21_000, 0, 0, to, 777, b"").sign(key, LOCALNET.chain_id)
+    tx_hash = rpc(url, "hmyv2_sendRawTransaction", ["0x" + tx.encode().hex()])
+    assert tx_hash == "0x" + tx.hash().hex()
+    _wait_receipt(url, tx_hash, "hmyv2_getTransactionReceipt")
+    receipt = transaction.get_transaction_receipt(tx_hash, endpoint=url)
+    assert receipt["status"] == 1
+    assert account.get_balance(to_bech32(to), endpoint=url) == 777
+    block = blockchain.get_block_by_number(
+        receipt["blockNumber"], full_tx=True, include_tx=True, include_signers=True, endpoint=url
+    )
+    assert any(t["hash"] == tx_hash for t in block["transactions"])
+    assert blockchain.get_shard(endpoint=url) == 0
+    assert len(block["signers"]) >= 3  # a quorum of the 4 keys signed it
+
+
+def test_a_validator_killed_with_sigkill_restarts_and_catches_up(devnet: Devnet) -> None:
+    victim = devnet.nodes(0)[3]
+    devnet.kill(victim["name"])
+    survivor = devnet.url(0, 0)
+    before = devnet.height(survivor)
+    devnet.wait_height(survivor, before + 3, timeout=90)  # 3 of 4 keys are still a quorum
+    devnet.restart(victim["name"])
+    target = devnet.height(survivor) + 2
+    devnet.wait_height(victim["http"], target, timeout=120)
+    # it signs again: its key appears in the commit bitmap of later blocks (a leader finalizes with the
+    # first quorum, so a slow node may miss some blocks: look over a window)
+    first = devnet.height(survivor) + 1
+    devnet.wait_height(survivor, first + 12, timeout=120)
+    signed = [
+        n
+        for n in range(first, first + 12)
+        if victim["bls_public_key"]
+        in [s.removeprefix("0x") for s in rpc(survivor, "hmyv2_getBlockSignerKeys", [n])]
+    ]
+    assert signed, f"{victim['name']} signed none of blocks {first}..{first + 11}"
+
+
+def test_killing_the_leader_leads_to_a_view_change(devnet: Devnet) -> None:
+    url = devnet.url(0, 0)
+    meta = {n["name"]: rpc(n["http"], "hmyv2_getNodeMetadata") for n in devnet.nodes(0)}
+    leader = next(name for name, m in meta.items() if m["is-leader"])
+    devnet.kill(leader)
+    alive = next(n for n in devnet.nodes(0) if n["name"] != leader)
+    before = devnet.height(alive["http"])
+    devnet.wait_height(alive["http"], before + 3, timeout=120)
+    devnet.restart(leader)
+    assert url
+
+
+def _compile_counter() -> tuple[list[dict[str, object]], str]:
+    source = (CONTRACTS / "Counter.sol").read_text(encoding="utf-8")
+    request = {
+        "language": "Solidity",
+        "sources": {"Counter.sol": {"content": source}},
+        "settings": {
+            "evmVersion": "istanbul",  # Harmony's EVM level (reference §2.3)
+            "optimizer": {"enabled": True, "runs": 200},
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+        },
+    }
+    out = subprocess.run(
+        ["node", str(CONTRACTS / "solc_compile.js")],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(out.stdout)
+    errors = [e for e in result.get("errors", []) if e["severity"] == "error"]
+    assert not errors, errors
+    contract = result["contracts"]["Counter.sol"]["Counter"]
+    return contract["abi"], "0x" + contract["evm"]["bytecode"]["object"]
+
+
+def test_a_solidity_contract_is_deployed_called_and_its_event_read(devnet: Devnet) -> None:
+    abi, bytecode = _compile_counter()
+    url = devnet.url(0, 0)
+    w3 = Web3(Web3.HTTPProvider(url))
+    owner = Account.from_key(devnet.manifest["funded_accounts"][2]["private_key"])
+    chain_id = LOCALNET.eth_chain_id(0)
+    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
+    deploy = factory.constructor().build_transaction(
+        {
+            "from": owner.address,
+            "nonce": w3.eth.get_transaction_count(owner.address),
+            "gasPrice": 2 * GWEI,
+            "chainId": chain_id,
+        }
+    )
+    tx_hash = w3.eth.send_raw_transaction(owner.sign_transaction(deploy).raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.3)
+    assert receipt["status"] == 1 and receipt["contractAddress"]
+    counter = w3.eth.contract(address=receipt["contractAddress"], abi=abi)
+    assert w3.eth.get_code(counter.address) != b""
+    call = counter.functions.increment(5).build_transaction(
+        {
+            "from": owner.address,
+            "nonce": w3.eth.get_transaction_count(owner.address),
+            "gasPrice": 2 * GWEI,
+            "chainId": chain_id,
+        }
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(owner.sign_transaction(call).raw_transaction),
+        timeout=60,
+        poll_latency=0.3,
+    )
+    assert receipt["status"] == 1
+    assert counter.functions.count().call() == 5
+    events = counter.events.Incremented().process_receipt(receipt)
+    assert [(e["args"]["by"], e["args"]["amount"], e["args"]["total"]) for e in events] == [
+        (owner.address, 5, 5)
+    ]
+    logs = w3.eth.get_logs({"address": counter.address, "fromBlock": 0, "toBlock": "latest"})
+    assert len(logs) == 1 and logs[0]["transactionHash"] == receipt["transactionHash"]
+    # a revert is reported with its reason, and estimating it fails the same way
+    with pytest.raises(Exception, match="amount must be positive"):
+        counter.functions.increment(0).call({"from": owner.address})
+
+
+def test_a_late_node_with_only_a_bootnode_finds_its_peers_and_syncs(devnet: Devnet, tmp_path: Path) -> None:
+    bootnode = devnet.nodes(0)[0]["p2p"]
+    base = free_base_port()
+    data = tmp_path / "late"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harmony.cli.main",
+            "node",
+            "--genesis",
+            devnet.manifest["genesis"],
+            "--datadir",
+            str(data),
+            "--p2p.port",
+            str(base),
+            "--http.port",
+            str(base + 500),
+            "--ws.port",
+            str(base + 800),
+            "--bootnodes",
+            bootnode,
+        ],
+        stdout=(tmp_path / "late.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{base + 500}"
+        head = devnet.height(devnet.url(0, 0))
+        devnet.wait_height(url, head, timeout=120)
+        deadline = time.monotonic() + 60
+        while int(rpc(url, "net_peerCount"), 16) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert int(rpc(url, "net_peerCount"), 16) >= 2, "the late node found no peer beyond the bootnode"
+        assert (
+            rpc(url, "eth_getBlockByNumber", [hex(head), False])["hash"]
+            == rpc(devnet.url(0, 0), "eth_getBlockByNumber", [hex(head), False])["hash"]
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print((tmp_path / "late.log").read_text(errors="replace")[-2000:])

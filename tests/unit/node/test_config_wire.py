@@ -1,0 +1,118 @@
+"""The node's configuration file and flags, and the topic message envelope: good and hostile input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harmony.cli.main import main
+from harmony.node.config import ConfigError, NodeConfig, load_config, parse_config
+from harmony.node.wire import (
+    KIND_CONSENSUS,
+    KIND_HEAD,
+    MAX_WIRE_SIZE,
+    WireError,
+    pack,
+    pack_head,
+    split,
+    unpack_head,
+)
+
+
+def test_a_full_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text(
+        """
+[general]
+data_dir = "data"
+shard_id = 1
+genesis = "genesis.json"
+[p2p]
+port = 9100
+bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2HAm"]
+[rpc]
+http_port = 9600
+ws_port = 9900
+[bls]
+keys = ["k/a.json"]
+pass_file = "k/pass.txt"
+[consensus]
+phase_timeout_ms = 5000
+[txpool]
+min_gas_price = 2000000000
+[log]
+level = "debug"
+""",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.data_dir == tmp_path / "data" and config.genesis == tmp_path / "genesis.json"
+    assert config.shard_id == 1 and config.p2p_port == 9100 and config.http_port == 9600
+    assert config.bls_keys == (tmp_path / "k/a.json",) and config.bls_pass_file == tmp_path / "k/pass.txt"
+    assert config.phase_timeout_ms == 5000 and config.min_gas_price == 2 * 10**9
+    assert config.bootnodes == ("/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2HAm",)
+
+
+def test_defaults_follow_harmony() -> None:
+    config = NodeConfig()
+    assert (config.p2p_port, config.http_port, config.ws_port) == (9000, 9500, 9800)
+    assert config.rpc_host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"nope": {}}, "nope"),
+        ({"general": 3}, "general"),
+        ({"general": {"shard": 1}}, "general.shard"),
+        ({"general": {"shard_id": "1"}}, "general.shard_id"),
+        ({"general": {"shard_id": True}}, "general.shard_id"),
+        ({"general": {"shard_id": -1}}, "general.shard_id"),
+        ({"p2p": {"port": 70000}}, "p2p.port"),
+        ({"p2p": {"bootnodes": "x"}}, "p2p.bootnodes"),
+        ({"p2p": {"bootnodes": [1]}}, "p2p.bootnodes"),
+        ({"p2p": {"bootnodes": ["127.0.0.1:9000"]}}, "p2p.bootnodes"),
+        ({"rpc": {"rate_limit": 0}}, "rate_limit"),
+        ({"bls": {"keys": [3]}}, "bls.keys"),
+        ({"consensus": {"phase_timeout_ms": 1}}, "consensus.phase_timeout_ms"),
+        ({"txpool": {"min_gas_price": -1}}, "txpool.min_gas_price"),
+        ({"log": {"level": "loud"}}, "log.level"),
+    ],
+)
+def test_bad_values_name_their_field(doc: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(doc, Path("."))  # type: ignore[arg-type]
+    assert caught.value.field == field or field in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["[general\n", "\xff\xfe", "a = 1\na = 2\n"])
+def test_unreadable_files_are_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "node.toml"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_node_command_names_the_bad_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["node", "--datadir", str(tmp_path), "--p2p.port", "99999"]) == 1
+    assert "p2p.port" in capsys.readouterr().err
+    assert main(["node", "--datadir", str(tmp_path)]) == 1
+    assert "genesis" in capsys.readouterr().err
+    assert main(["node", "--config", str(tmp_path / "none.toml")]) == 1
+    assert "none.toml" in capsys.readouterr().err
+
+
+def test_wire_envelope_round_trips_and_refuses_garbage() -> None:
+    assert split(pack(KIND_CONSENSUS, b"abc")) == (KIND_CONSENSUS, b"abc")
+    kind, payload = split(pack_head(7, b"\x11" * 32))
+    assert kind == KIND_HEAD and unpack_head(payload) == (7, b"\x11" * 32)
+    for bad in (b"", b"\x09abc", b"\x00", bytes([KIND_CONSENSUS]) + bytes(MAX_WIRE_SIZE)):
+        with pytest.raises(WireError):
+            split(bad)
+    with pytest.raises(WireError):
+        unpack_head(b"\x00" * 39)
+    with pytest.raises(ValueError):
+        pack(99, b"")

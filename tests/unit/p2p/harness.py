@@ -1,0 +1,53 @@
+"""Helpers for the p2p tests: real hosts on 127.0.0.1 with ephemeral ports, run under trio."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from harmony.p2p.host import P2PConfig, P2PHost, open_host
+
+HANG_LIMIT = 30.0
+"""Bound on waits that only guard against hangs (never a timing assertion)."""
+
+
+def run(fn: Callable[[], Awaitable[Any]]) -> Any:
+    """Run an async test body under trio, bounded so a hang fails instead of blocking the suite."""
+
+    async def main() -> Any:
+        with trio.fail_after(90):
+            return await fn()
+
+    return trio.run(main)
+
+
+def config(tmp: Path, name: str, **overrides: Any) -> P2PConfig:
+    """A test host config: ephemeral port, fast retries and discovery."""
+    base = P2PConfig(
+        key_path=tmp / f"{name}.key",
+        port=0,
+        bootnode_retry_seconds=0.5,
+        discovery_interval_seconds=1.0,
+        dial_timeout=5.0,
+    )
+    return replace(base, **overrides)
+
+
+@asynccontextmanager
+async def hosts(*configs: P2PConfig) -> AsyncIterator[list[P2PHost]]:
+    """Open several hosts at once."""
+    async with AsyncExitStack() as stack:
+        out = [await stack.enter_async_context(open_host(c)) for c in configs]
+        yield out
+
+
+async def wait_until(predicate: Callable[[], bool], limit: float = HANG_LIMIT, step: float = 0.05) -> None:
+    """Poll until ``predicate()`` holds; fail after ``limit`` seconds (a hang guard)."""
+    with trio.fail_after(limit):
+        while not predicate():
+            await trio.sleep(step)

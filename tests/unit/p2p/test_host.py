@@ -1,0 +1,245 @@
+"""Real hosts on 127.0.0.1: discovery, gossip, request/response, scoring and bans (reference §8)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+import trio
+
+from harmony.p2p.errors import (
+    P2PBadRequest,
+    P2PConfigError,
+    P2PError,
+    P2PPeerBanned,
+    P2PRemoteError,
+    P2PTimeout,
+    P2PTooLarge,
+)
+from harmony.p2p.host import GossipMessage, P2PHost, open_host
+from tests.unit.p2p.harness import config, hosts, run, wait_until
+
+PROTO = "/harmony/test/echo/1.0.0"
+
+
+def test_discovery_via_one_bootnode_and_gossip_reaches_all(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with open_host(config(tmp_path, "a")) as a:
+            boot = tuple(a.listen_addrs())
+            assert boot and all(f"/p2p/{a.peer_id}" in addr for addr in boot)
+            async with hosts(config(tmp_path, "b", bootnodes=boot)) as [b]:
+                await wait_until(lambda: b.is_connected(a.peer_id))
+                async with hosts(config(tmp_path, "c", bootnodes=boot)) as [c]:
+                    # C was told only about A and must find B through the DHT.
+                    await wait_until(lambda: c.is_connected(b.peer_id))
+                    topic = "hmy/localnet/0.0.1/node/beacon"
+                    inbox_a, inbox_b = await a.subscribe(topic), await b.subscribe(topic)
+                    inbox_c = await c.subscribe(topic)
+                    await wait_until(lambda: len(c.topic_peers(topic)) == 2)
+                    # Publish until both got one (the first may precede the mesh); bounded by wait_until.
+                    got: dict[str, GossipMessage] = {}
+
+                    async def drain(name: str, inbox: trio.MemoryReceiveChannel[GossipMessage]) -> None:
+                        got[name] = await inbox.receive()
+
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(drain, "a", inbox_a)
+                        nursery.start_soon(drain, "b", inbox_b)
+                        with trio.fail_after(30):
+                            while len(got) < 2:
+                                await c.publish(topic, b"hello from c")
+                                await trio.sleep(0.5)
+                    for message in got.values():
+                        assert message == GossipMessage(topic, c.peer_id, b"hello from c")
+                    # A host never hears its own messages.
+                    with pytest.raises(trio.WouldBlock):
+                        inbox_c.receive_nowait()
+
+    run(body)
+
+
+def test_gossip_burst_of_300_all_arrive(tmp_path: Path) -> None:
+    async def body() -> None:
+        slow = {"discovery_interval_seconds": 60.0}
+        async with (
+            open_host(config(tmp_path, "a", **slow)) as a,
+            hosts(config(tmp_path, "b", bootnodes=tuple(a.listen_addrs()), **slow)) as [b],
+        ):
+            topic = "burst"
+            inbox = await a.subscribe(topic)
+            await b.subscribe(topic)
+            await wait_until(lambda: a.peer_id in b.topic_peers(topic) and b.peer_id in a.topic_peers(topic))
+            await trio.sleep(1.5)  # a heartbeat grafts the mesh
+            sent = [i.to_bytes(4, "big") + bytes(196) for i in range(300)]
+            for data in sent:
+                await b.publish(topic, data)
+            received = []
+            with trio.fail_after(60):
+                while len(received) < len(sent):
+                    received.append((await inbox.receive()).data)
+            assert sorted(received) == sent
+            assert a.dropped_messages == 0
+
+    run(body)
+
+
+def test_publish_limits_and_request_response(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "a", max_message_bytes=1000)) as a,
+            hosts(config(tmp_path, "b", bootnodes=tuple(a.listen_addrs()))) as [b],
+        ):
+            await wait_until(lambda: b.is_connected(a.peer_id))
+            with pytest.raises(P2PTooLarge):
+                await a.publish("t", bytes(1001))
+            await a.publish("t", bytes(1000))
+
+            async def echo(peer: str, request: bytes) -> bytes:
+                if request == b"boom":
+                    raise RuntimeError("handler broke")
+                if request == b"garbage":
+                    raise P2PBadRequest("not a request")
+                if request == b"big":
+                    return bytes(5000)
+                return peer.encode() + b":" + request
+
+            a.set_request_handler(PROTO, echo, max_request_bytes=100, max_response_bytes=1000)
+            assert await b.request(a.peer_id, PROTO, b"ping") == f"{b.peer_id}:ping".encode()
+            assert await b.request(a.peer_id, PROTO, b"") == f"{b.peer_id}:".encode()
+            # A handler that fails answers an error frame and penalizes nobody.
+            with pytest.raises(P2PRemoteError, match="handler broke"):
+                await b.request(a.peer_id, PROTO, b"boom")
+            assert a.score(b.peer_id) == 0
+            # An answer above the handler's own cap is refused by the server.
+            with pytest.raises(P2PRemoteError, match="too large"):
+                await b.request(a.peer_id, PROTO, b"big")
+            # A request above the cap is refused before it is read, and penalized.
+            with pytest.raises(P2PRemoteError, match="above the cap"):
+                await b.request(a.peer_id, PROTO, bytes(101))
+            assert a.penalties["oversized_request"] == 1
+            with pytest.raises(P2PRemoteError, match="not a request"):
+                await b.request(a.peer_id, PROTO, b"garbage")
+            assert a.penalties["bad_request"] == 1
+            assert a.score(b.peer_id) == 2
+            # The client caps the answer it reads.
+            with pytest.raises(P2PError):
+                await b.request(a.peer_id, PROTO, b"x" * 50, max_response_bytes=10)
+            assert b.penalties["oversized_response"] == 1
+            # Unknown protocol, unknown peer, bad peer ID: typed errors.
+            with pytest.raises(P2PError):
+                await b.request(a.peer_id, "/nobody/serves/this", b"x", timeout=10)
+            with pytest.raises(P2PError):
+                await b.request("not-a-peer-id", PROTO, b"x")
+            async with hosts(config(tmp_path, "lonely")) as [lonely]:
+                with pytest.raises(P2PError):
+                    await b.request(lonely.peer_id, PROTO, b"x", timeout=5)
+
+    run(body)
+
+
+def test_slow_handler_times_out(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "a")) as a,
+            hosts(config(tmp_path, "b", bootnodes=tuple(a.listen_addrs()))) as [b],
+        ):
+            await wait_until(lambda: b.is_connected(a.peer_id))
+
+            async def stall(peer: str, request: bytes) -> bytes:
+                await trio.sleep(3600)
+                return b""
+
+            a.set_request_handler(PROTO, stall, max_request_bytes=10, max_response_bytes=10)
+            with pytest.raises(P2PTimeout):
+                await b.request(a.peer_id, PROTO, b"x", timeout=1.0)
+
+    run(body)
+
+
+def test_garbage_peer_is_banned_and_disconnected(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "a", ban_threshold=3)) as a,
+            hosts(config(tmp_path, "b", bootnodes=tuple(a.listen_addrs()))) as [b],
+        ):
+            await wait_until(lambda: b.is_connected(a.peer_id))
+
+            async def strict(peer: str, request: bytes) -> bytes:
+                raise P2PBadRequest("garbage")
+
+            a.set_request_handler(PROTO, strict, max_request_bytes=10, max_response_bytes=10)
+            for _ in range(2):
+                with pytest.raises(P2PRemoteError):
+                    await b.request(a.peer_id, PROTO, b"\xff\x00")
+            # The third offence bans B; the ban may close the link before B reads the answer.
+            with pytest.raises(P2PError):
+                await b.request(a.peer_id, PROTO, b"\xff\x00")
+            assert a.banned_peers() == {b.peer_id}
+            await wait_until(lambda: not a.is_connected(b.peer_id))
+            with pytest.raises(P2PPeerBanned):
+                await a.request(b.peer_id, PROTO, b"x")
+            # Neither inbound (B redials, also through its bootnode loop) nor gossip gets through.
+            inbox = await a.subscribe("t")
+            with trio.move_on_after(3):
+                while True:
+                    with contextlib.suppress(P2PError):
+                        await b.connect(a.listen_addrs()[0])
+                    await b.publish("t", b"spam")
+                    await trio.sleep(0.3)
+            # A redial may be up for an instant before A's notifee drops it.
+            await wait_until(lambda: not a.is_connected(b.peer_id))
+            with pytest.raises(trio.WouldBlock):
+                inbox.receive_nowait()
+            # Our own penalties of ourselves are ignored.
+            a.penalize(a.peer_id, "self", 100)
+            assert a.peer_id not in a.banned_peers()
+
+    run(body)
+
+
+def test_unreachable_bootnode_does_not_block_startup(tmp_path: Path) -> None:
+    async def body() -> None:
+        with trio.socket.socket() as sock:  # a port that is surely closed: bound, never listening
+            await sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            dead = f"/ip4/127.0.0.1/tcp/{port}/p2p/12D3KooWEfY2TmhEWp1scTkNTgGcB6sBdaeicFJXJjeBmUpFMyg8"
+            async with open_host(config(tmp_path, "a")) as a:
+                live = a.listen_addrs()[0]
+                with trio.fail_after(10):  # a hang guard, not a timing assertion
+                    async with open_host(config(tmp_path, "b", bootnodes=(dead, live))) as b:
+                        await wait_until(lambda: b.is_connected(a.peer_id))
+                        assert b.peer_count() == 1
+
+    run(body)
+
+
+def test_bad_config_is_refused(tmp_path: Path) -> None:
+    async def body() -> None:
+        for bad in (
+            config(tmp_path, "x", bootnodes=("not a multiaddr",)),
+            config(tmp_path, "x", bootnodes=("/ip4/127.0.0.1/tcp/9000",)),
+            config(tmp_path, "x", listen_host="localhost"),
+            config(tmp_path, "x", port=70000),
+            config(tmp_path, "x", max_peers=0),
+        ):
+            with pytest.raises(P2PConfigError):
+                async with open_host(bad):
+                    pass
+
+    run(body)
+
+
+def test_host_attributes(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with open_host(config(tmp_path, "a")) as a:
+            assert isinstance(a, P2PHost)
+            assert a.peer_count() == 0 and a.connected_peers() == []
+            assert a.banned_peers() == set()
+            with pytest.raises(P2PError):
+                await a.subscribe("")
+        # Same key file, same identity after a restart.
+        async with open_host(config(tmp_path, "a")) as again:
+            assert again.peer_id == a.peer_id
+
+    run(body)
