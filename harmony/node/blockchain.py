@@ -143,13 +143,19 @@ class Blockchain:
         return VerifiedBlock(block, result, nodes)
 
     def store(self, verified: VerifiedBlock, *, commit_sig: tuple[bytes, bytes] | None = None) -> None:
-        """Write a verified block as the new head, in one write transaction (design §3.4)."""
+        """Write a verified block as the new head, in one write transaction (design §3.4).
+
+        The senders the execution recovered go along for the address index (no second recovery).
+        """
+        outcomes = verified.result.outcomes
+        senders = [o.sender for o in outcomes] if len(outcomes) == len(verified.block.transactions) else None
         self.db.write_block(
             verified.block,
             verified.result.receipts,
             verified.state_nodes,
             cx_receipts=verified.result.outgoing_cx_receipts,
             commit_sig=commit_sig,
+            senders=senders,
         )
 
     def import_block(

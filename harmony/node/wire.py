@@ -3,7 +3,8 @@
 Harmony's Go node prefixes its topic messages with a message category and type; ours is one byte:
 
 * :data:`KIND_CONSENSUS`: an encoded :class:`~harmony.consensus.messages.Message` (the core checks it);
-* :data:`KIND_TRANSACTION`: a Harmony-format transaction's RLP (relayed from a node's RPC to every pool);
+* :data:`KIND_TRANSACTION`: an RLP list of Harmony-format transactions' encodings (what a node's RPC took in
+  the last few milliseconds, relayed to every pool in one message);
 * :data:`KIND_HEAD`: a node's head number and hash, announced after each block it stores, so that nodes behind
   learn that they should sync.
 
@@ -12,8 +13,11 @@ Everything here is a hostile peer's bytes: :func:`split` bounds the size and rej
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from harmony.consensus.messages import MAX_MESSAGE_SIZE
-from harmony.errors import DecodeError
+from harmony.encoding import rlp
+from harmony.errors import DecodeError, HarmonyError
 
 KIND_CONSENSUS = 1
 KIND_TRANSACTION = 2
@@ -23,6 +27,10 @@ KINDS = frozenset({KIND_CONSENSUS, KIND_TRANSACTION, KIND_HEAD})
 MAX_WIRE_SIZE = MAX_MESSAGE_SIZE + 1
 """The largest topic message a node reads (a consensus message carrying a full block, plus the kind byte)."""
 HEAD_SIZE = 8 + 32
+MAX_BATCH_TRANSACTIONS = 4096
+"""Transactions in one relayed batch."""
+MAX_BATCH_BYTES = 1024 * 1024
+"""Bytes of one relayed batch (a sender splits larger ones)."""
 
 
 class WireError(DecodeError):
@@ -58,3 +66,24 @@ def unpack_head(payload: bytes) -> tuple[int, bytes]:
     if len(payload) != HEAD_SIZE:
         raise WireError(f"head announcement of {len(payload)} bytes, expected {HEAD_SIZE}")
     return int.from_bytes(payload[:8], "big"), payload[8:]
+
+
+def pack_transactions(encoded: Sequence[bytes]) -> bytes:
+    """A transaction batch: the RLP list of the transactions' encodings."""
+    return pack(KIND_TRANSACTION, rlp.encode(list(encoded)))
+
+
+def unpack_transactions(payload: bytes) -> list[bytes]:
+    """The encodings in a transaction batch; :class:`WireError` unless a bounded list of byte strings."""
+    try:
+        item = rlp.decode(payload, max_size=MAX_BATCH_BYTES + 16, max_depth=2)
+    except HarmonyError as exc:
+        raise WireError(f"transaction batch: {exc}") from exc
+    if not isinstance(item, list) or len(item) > MAX_BATCH_TRANSACTIONS:
+        raise WireError("transaction batch: expected a list of at most 4096 transactions")
+    out: list[bytes] = []
+    for tx in item:
+        if not isinstance(tx, bytes):
+            raise WireError("transaction batch: every entry must be a transaction's encoding")
+        out.append(tx)
+    return out

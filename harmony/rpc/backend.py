@@ -15,15 +15,16 @@ from harmony.crypto.bitmap import decode_bitmap
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.rpc.errors import ServerError
-from harmony.rpc.formats import LogInBlock, ReceiptInBlock, TxInBlock, receipt_logs
+from harmony.rpc.formats import LogInBlock, ReceiptInBlock, StakingInBlock, TxInBlock, receipt_logs
 from harmony.rpc.logs import LogFilter
 from harmony.rpc.params import BlockRef
 from harmony.state.evm import contract_address
 from harmony.state.statedb import StateDB
-from harmony.storage.chaindb import TX_KIND_PLAIN
+from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING
 from harmony.types.block import Block
 from harmony.types.header import Header
 from harmony.types.shard_state import Slot
+from harmony.types.staking import CreateValidator, EditValidator
 from harmony.types.transaction import Transaction
 
 SENDER_CACHE_SIZE = 16_384
@@ -235,6 +236,42 @@ class RPCBackend:
             if pooled is not None:
                 return TxInBlock(pooled, self.sender(pooled))
         return None
+
+    def mined_transactions(
+        self, tx_hashes: Sequence[bytes], *, staking: bool
+    ) -> list[TxInBlock] | list[StakingInBlock]:
+        """The mined plain (or staking) transactions of ``tx_hashes`` in order, each block read once.
+
+        A hash not found, or of the other kind, is skipped (Go drops what ``GetTransactionByHash`` fails on).
+        """
+        blocks: dict[bytes, Block | None] = {}
+        plain: list[TxInBlock] = []
+        stakes: list[StakingInBlock] = []
+        want = TX_KIND_STAKING if staking else TX_KIND_PLAIN
+        for tx_hash in tx_hashes:
+            location = self.chain.db.get_transaction_location(tx_hash)
+            if location is None or location.kind != want:
+                continue
+            if location.block_hash not in blocks:
+                blocks[location.block_hash] = self.chain.db.get_block_by_hash(location.block_hash)
+            block = blocks[location.block_hash]
+            if block is None:
+                continue
+            where = (location.block_hash, location.block_number, location.index, block.header.time)
+            if staking:
+                if location.index < len(block.staking_transactions):
+                    stx = block.staking_transactions[location.index]
+                    msg = stx.msg
+                    owner = (
+                        msg.validator_address
+                        if isinstance(msg, (CreateValidator, EditValidator))
+                        else msg.delegator_address
+                    )
+                    stakes.append(StakingInBlock(stx, owner, *where))
+            elif location.index < len(block.transactions):
+                tx = block.transactions[location.index]
+                plain.append(TxInBlock(tx, self.sender(tx), *where))
+        return stakes if staking else plain
 
     def block_receipts(self, block: Block) -> list[ReceiptInBlock]:
         """The receipts of ``block``'s plain transactions with their own gas, contract and log index."""

@@ -21,6 +21,15 @@ from harmony.encoding.address import to_bech32
 from harmony.types.block import Block
 from harmony.types.header import Header
 from harmony.types.receipt import Log, Receipt
+from harmony.types.staking import (
+    CollectRewards,
+    CreateValidator,
+    Delegate,
+    Directive,
+    EditValidator,
+    StakingTransaction,
+    Undelegate,
+)
 from harmony.types.transaction import Transaction
 
 JSON = object
@@ -74,6 +83,18 @@ class TxInBlock:
     block_number: int | None = None
     index: int | None = None
     timestamp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StakingInBlock:
+    """A mined staking transaction with where it sits and the account it acts for (its signer)."""
+
+    tx: StakingTransaction
+    sender: bytes
+    block_hash: bytes
+    block_number: int
+    index: int
+    timestamp: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +206,54 @@ def transaction_json(style: Style, item: TxInBlock) -> dict[str, JSON]:
         "v": hex_q(tx.v),
         "r": hex_q(tx.r),
         "s": hex_q(tx.s),
+    }
+
+
+_DIRECTIVE_NAMES = {
+    Directive.CREATE_VALIDATOR: "CreateValidator",
+    Directive.EDIT_VALIDATOR: "EditValidator",
+    Directive.DELEGATE: "Delegate",
+    Directive.UNDELEGATE: "Undelegate",
+    Directive.COLLECT_REWARDS: "CollectRewards",
+}
+
+
+def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
+    """The ``msg`` of a staking transaction (Go ``v2.NewStakingTransaction``): bech32 addresses, plain
+    amounts. Validator creation and edits show their validator and amounts only (issue 6 adds the rest)."""
+    msg = stx.msg
+    if isinstance(msg, (Delegate, Undelegate)):
+        return {
+            "delegatorAddress": to_bech32(msg.delegator_address),
+            "validatorAddress": to_bech32(msg.validator_address),
+            "amount": msg.amount,
+        }
+    if isinstance(msg, CollectRewards):
+        return {"delegatorAddress": to_bech32(msg.delegator_address)}
+    if isinstance(msg, CreateValidator):
+        return {"validatorAddress": to_bech32(msg.validator_address), "amount": msg.amount}
+    assert isinstance(msg, EditValidator)
+    return {"validatorAddress": to_bech32(msg.validator_address)}
+
+
+def staking_transaction_json(style: Style, item: StakingInBlock) -> dict[str, JSON]:
+    """A mined staking transaction: Harmony's ``StakingTransaction`` (v1 hex quantities, v2 numbers)."""
+    stx = item.tx
+    return {
+        "blockHash": hex_data(item.block_hash),
+        "blockNumber": qty(style, item.block_number),
+        "from": to_bech32(item.sender),
+        "timestamp": qty(style, item.timestamp),
+        "gas": qty(style, stx.gas_limit),
+        "gasPrice": qty(style, stx.gas_price),
+        "hash": hex_data(stx.hash()),
+        "nonce": qty(style, stx.nonce),
+        "transactionIndex": qty(style, item.index),
+        "v": hex_q(stx.v),
+        "r": hex_q(stx.r),
+        "s": hex_q(stx.s),
+        "type": _DIRECTIVE_NAMES[stx.directive],
+        "msg": staking_msg_json(stx),
     }
 
 

@@ -2,9 +2,10 @@
 
 Network (protocolVersion, getNodeMetadata, inSync), blockchain (getBlocks, getEpoch, getShardingStructure,
 getShardID, latestHeader, getHeaderByNumber, getBlockSigners, getBlockSignerKeys, isBlockSigner,
-epochLastBlock, isLastBlock, getLeader), transaction (getAccountNonce) and pool (getPoolStats,
-pendingTransactions, getCurrentTransactionErrorSink). Staking and cross-shard methods are not registered
-(a later issue), nor ``getTransactionsHistory``/``getTransactionsCount``, which need an address index.
+epochLastBlock, isLastBlock, getLeader), transaction (getAccountNonce, getTransactionsHistory,
+getStakingTransactionsHistory, getTransactionsCount, getStakingTransactionsCount: over the chain
+database's address index) and pool (getPoolStats, pendingTransactions, getCurrentTransactionErrorSink).
+The other staking methods and the cross-shard ones are not registered (a later issue).
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from harmony.rpc.context import MAX_BLOCKS_PER_REQUEST, Method, MethodContext, M
 from harmony.rpc.errors import InvalidParams, ServerError
 from harmony.rpc.formats import (
     JSON,
+    StakingInBlock,
     Style,
     TxInBlock,
     header_json,
     hex_data,
     latest_header_json,
     qty,
+    staking_transaction_json,
     transaction_json,
 )
 from harmony.rpc.methods_shared import LATEST, block_options, format_block
-from harmony.rpc.params import Params, address, block_ref, uint64
+from harmony.rpc.params import Params, address, block_ref, history_args, tx_type, uint64
+from harmony.storage.chaindb import TxDirection
 
 PROTOCOL_VERSION = 1
 """Harmony's ``proto.ProtocolVersion`` as the RPC reports it."""
@@ -178,6 +182,47 @@ def account_nonce(style: Style, ctx: MethodContext, p: Params) -> JSON:
     return ctx.backend.state_at(ref).get_nonce(account)
 
 
+def _history(staking: bool, style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``get(Staking)TransactionsHistory({address, pageIndex, pageSize, fullTx, txType, order})``.
+
+    Go ``GetTransactionsHistory``: the page ``pageIndex`` of size ``pageSize`` (default 100, at most 1000
+    here) of the address's transactions of ``txType`` in chain order (``DESC``: newest first), as hashes or,
+    with ``fullTx``, as ``getTransactionByHash`` objects; ``{"transactions": […]}`` (staking:
+    ``{"staking_transactions": […]}``), the same in both versions apart from the objects' quantities.
+    """
+    args = p.get(0, "args", history_args)
+    db = ctx.backend.chain.db
+    hashes = db.address_transactions(
+        args.address,
+        staking=staking,
+        direction=args.direction,
+        start=args.start,
+        limit=args.page_size,
+        newest_first=args.newest_first,
+    )
+    key = "staking_transactions" if staking else "transactions"
+    if not args.full_tx:
+        return {key: [hex_data(h) for h in hashes]}
+    found = ctx.backend.mined_transactions(hashes, staking=staking)
+    return {
+        key: [
+            staking_transaction_json(style, item)
+            if isinstance(item, StakingInBlock)
+            else transaction_json(style, item)
+            for item in found
+        ]
+    }
+
+
+def _count(staking: bool, style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``get(Staking)TransactionsCount(address, txType)``: how many transactions of ``txType`` (``ALL``,
+    ``SENT``, ``RECEIVED``) involve the address; a plain number in both versions (Go: "the same for all
+    versions")."""
+    account = p.get(0, "address", address)
+    direction = p.get(1, "txType", tx_type, TxDirection.ALL)
+    return ctx.backend.chain.db.address_transaction_count(account, staking=staking, direction=direction)
+
+
 def pool_stats(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getPoolStats``: ``{executable-count, non-executable-count}``."""
     executable, non_executable = ctx.backend.pool.stats()
@@ -220,6 +265,10 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("epochLastBlock", epoch_last_block, 1),
     ("isLastBlock", is_last_block, 1),
     ("getAccountNonce", account_nonce, 2),
+    ("getTransactionsHistory", partial(_history, False), 1),
+    ("getStakingTransactionsHistory", partial(_history, True), 1),
+    ("getTransactionsCount", partial(_count, False), 2),
+    ("getStakingTransactionsCount", partial(_count, True), 2),
     ("getPoolStats", pool_stats, 0),
     ("pendingTransactions", pending_transactions, 0),
     ("getCurrentTransactionErrorSink", error_sink, 0),

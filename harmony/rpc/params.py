@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from harmony.encoding.address import parse_address
 from harmony.errors import AddressError
 from harmony.rpc.errors import InvalidParams
+from harmony.storage.chaindb import TxDirection
 
 T = TypeVar("T")
 
@@ -188,6 +189,77 @@ def call_args(value: object, name: str, *, max_data: int) -> CallArgs:
         value=opt("value", quantity) or 0,
         data=data,
         nonce=opt("nonce", uint64),
+    )
+
+
+MAX_HISTORY_PAGE = 1000
+"""Largest ``pageSize`` of ``getTransactionsHistory`` (Harmony caps pages at 1000)."""
+DEFAULT_HISTORY_PAGE = 100
+"""``pageSize`` when absent or 0 (Go ``defaultPageSize``)."""
+
+_TX_TYPES = {
+    "": TxDirection.ALL,
+    "ALL": TxDirection.ALL,
+    "SENT": TxDirection.SENT,
+    "RECEIVED": TxDirection.RECEIVED,
+}
+
+
+def tx_type(value: object, name: str) -> TxDirection:
+    """Harmony's ``txType``: ``ALL`` (also empty), ``SENT`` or ``RECEIVED``, any letter case."""
+    if not isinstance(value, str) or value.upper() not in _TX_TYPES:
+        raise InvalidParams(f"invalid argument {name}: txType must be ALL, SENT or RECEIVED")
+    return _TX_TYPES[value.upper()]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryArgs:
+    """The object of ``getTransactionsHistory`` / ``getStakingTransactionsHistory`` (Go ``TxHistoryArgs``)."""
+
+    address: bytes
+    page_index: int
+    page_size: int
+    full_tx: bool
+    direction: TxDirection
+    newest_first: bool
+
+    @property
+    def start(self) -> int:
+        """Position of the page's first entry."""
+        return self.page_index * self.page_size
+
+
+def history_args(value: object, name: str) -> HistoryArgs:
+    """``{address, pageIndex?, pageSize?, fullTx?, txType?, order?}``; other members are ignored (as Go).
+
+    ``pageIndex`` is a 32-bit number (Go ``uint32``); ``pageSize`` 0 or absent means 100, above
+    :data:`MAX_HISTORY_PAGE` is refused; ``order`` is ``ASC`` (default) or ``DESC``.
+    """
+    if not isinstance(value, dict):
+        raise InvalidParams(f"invalid argument {name}: expected an object with an address")
+    if value.get("address") is None:
+        raise InvalidParams(f"invalid argument {name}: address is required")
+
+    def opt(key: str, read: Callable[[object, str], T], default: T) -> T:
+        raw = value.get(key)
+        return default if raw is None else read(raw, f"{name}.{key}")
+
+    def uint32(raw: object, field: str) -> int:
+        return quantity(raw, field, bits=32)
+
+    page_size = opt("pageSize", uint32, 0) or DEFAULT_HISTORY_PAGE
+    if page_size > MAX_HISTORY_PAGE:
+        raise InvalidParams(f"invalid argument {name}.pageSize: at most {MAX_HISTORY_PAGE}")
+    order = value.get("order")
+    if order is not None and (not isinstance(order, str) or order.upper() not in ("", "ASC", "DESC")):
+        raise InvalidParams(f"invalid argument {name}.order: order must be ASC or DESC")
+    return HistoryArgs(
+        address=address(value["address"], f"{name}.address"),
+        page_index=opt("pageIndex", uint32, 0),
+        page_size=page_size,
+        full_tx=opt("fullTx", boolean, False),
+        direction=opt("txType", tx_type, TxDirection.ALL),
+        newest_first=isinstance(order, str) and order.upper() == "DESC",
     )
 
 

@@ -3,7 +3,8 @@
 The central operation is :meth:`ChainDB.write_block` (design §3.4, in the manner of py-evm's
 ``persist_block``): everything about a block (header, body, receipts, canonical index, transaction lookups,
 outgoing cross-shard receipts, spent markers of the incoming ones, crosslinks, commit signatures, shard
-state, validator snapshots, new state trie nodes) **and the head pointer** go into ONE write transaction.
+state, validator snapshots, new state trie nodes, the per-address transaction index) **and the head
+pointer** go into ONE write transaction.
 A crash at any moment therefore leaves either the previous head with all of its data, or the new one with
 all of its data; a write that fails part-way leaves the database exactly as it was.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
 
 from harmony.abc import KVReader, KVStore, KVWriteTxn
@@ -34,7 +36,7 @@ from harmony.types.cx import CXReceipt, group_by_destination
 from harmony.types.header import COMMIT_SIGNATURE_SIZE, Header
 from harmony.types.receipt import Receipt
 from harmony.types.shard_state import ShardState
-from harmony.types.staking import StakingTransaction
+from harmony.types.staking import CreateValidator, Delegate, EditValidator, StakingTransaction, Undelegate
 from harmony.types.transaction import Transaction
 
 T = TypeVar("T")
@@ -45,6 +47,21 @@ TX_KIND_STAKING = 1
 
 _MAX_STORED_LIST = 64 * 1024 * 1024
 """Decode bound on a stored receipts or cross-shard receipts list."""
+
+MAX_ADDRESS_PAGE = 100_000
+"""Most entries :meth:`ChainDB.address_transactions` reads in one call (the RPC caps pages at 1000)."""
+
+
+class TxDirection(IntEnum):
+    """Which of an address's transactions (Harmony's ``txType``: ``ALL``, ``SENT``, ``RECEIVED``)."""
+
+    ALL = schema.STREAM_ALL
+    SENT = schema.STREAM_SENT
+    RECEIVED = schema.STREAM_RECEIVED
+
+
+def _stream(direction: TxDirection, staking: bool) -> int:
+    return int(direction) | (schema.STREAM_STAKING if staking else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +129,17 @@ class ChainDB:
         cx_receipts: Sequence[CXReceipt] = (),
         commit_sig: tuple[bytes, bytes] | None = None,
         validator_snapshots: Mapping[tuple[int, bytes], bytes] | None = None,
+        senders: Sequence[bytes] | None = None,
     ) -> None:
         """Store ``block`` and everything it brings, and make it the head, in one write transaction (§3.4).
 
         ``receipts`` pair with the plain then staking transactions; ``state_nodes`` are the new trie nodes
         and code keyed by their Keccak-256 hash (``StateDB.commit()``); ``cx_receipts`` the outgoing
         cross-shard receipts (§6.4); ``commit_sig`` the block's own (signature, bitmap) when known;
-        ``validator_snapshots`` opaque snapshots keyed by (epoch, validator address).
+        ``validator_snapshots`` opaque snapshots keyed by (epoch, validator address); ``senders`` the
+        recovered sender of each plain transaction (the state transition's ``TxOutcome.sender``), for the
+        address index. Without ``senders`` each sender is recovered here from the signature (any chain ID:
+        the block was validated for the shard's accepted ones before it got here).
 
         Derived from the block itself: the parent's commit signature (header ``last_commit_*``), the spent
         markers of the incoming receipt proofs, the crosslinks of a beacon header, and the shard state an
@@ -131,6 +152,12 @@ class ChainDB:
         n_txs = len(block.transactions) + len(block.staking_transactions)
         if len(receipts) != n_txs:
             raise StorageError(f"block {header.number}: {len(receipts)} receipts for {n_txs} transactions")
+        if senders is not None and (
+            len(senders) != len(block.transactions) or any(len(s) != 20 for s in senders)
+        ):
+            raise StorageError(
+                f"block {header.number}: senders must be {len(block.transactions)} addresses of 20 bytes"
+            )
         if commit_sig is not None and len(commit_sig[0]) != COMMIT_SIGNATURE_SIZE:
             raise StorageError(
                 f"commit signature has {len(commit_sig[0])} bytes, not {COMMIT_SIGNATURE_SIZE}"
@@ -149,6 +176,7 @@ class ChainDB:
             put(schema.canonical_key(number), block_hash)
             put(schema.receipts_key(block_hash), rlp.encode([r.to_rlp() for r in receipts]))
             self._put_tx_lookups(txn, block, block_hash, tx_encodings, stx_encodings)
+            self._put_address_index(txn, _address_entries(block, tx_encodings, stx_encodings, senders))
             for to_shard, sent in group_by_destination(cx_receipts).items():
                 put(schema.outgoing_cx_key(to_shard, number), rlp.encode([r.to_rlp() for r in sent]))
             for proof in block.incoming_receipts:
@@ -210,6 +238,21 @@ class ChainDB:
         for i, encoded in enumerate(stx_encodings):
             entry = TxLocation(block_hash, number, i, TX_KIND_STAKING, offset + i).encode()
             txn.put(schema.tx_lookup_key(keccak256(encoded)), entry)
+
+    @staticmethod
+    def _put_address_index(txn: KVWriteTxn, entries: Iterable[tuple[int, bytes, bytes]]) -> None:
+        """Append each ``(stream, address, tx hash)`` to its stream, in order, and store the new counts."""
+        counts: dict[tuple[int, bytes], int] = {}
+        for stream, address, tx_hash in entries:
+            slot = (stream, address)
+            count = counts.get(slot)
+            if count is None:
+                key = schema.address_tx_count_key(stream, address)
+                count = _count(key, txn.get(key))
+            txn.put(schema.address_tx_key(stream, address, count), tx_hash)
+            counts[slot] = count + 1
+        for (stream, address), count in counts.items():
+            txn.put(schema.address_tx_count_key(stream, address), schema.u64(count))
 
     def _put_crosslinks(self, txn: KVWriteTxn, links: Iterable[CrossLink]) -> None:
         for link in links:
@@ -363,6 +406,46 @@ class ChainDB:
             raise CorruptData(f"transaction {tx_hash.hex()}: its block's receipts are missing")
         return receipts[location.receipt_index], location
 
+    # -- the address index (reference §9.2 getTransactionsHistory / getTransactionsCount) --------------
+
+    def address_transaction_count(
+        self, address: bytes, *, staking: bool = False, direction: TxDirection = TxDirection.ALL
+    ) -> int:
+        """How many (plain or staking) transactions of ``direction`` involve ``address``: one read."""
+        key = schema.address_tx_count_key(_stream(direction, staking), _address(address))
+        return _count(key, self.kv.get(key))
+
+    def address_transactions(
+        self,
+        address: bytes,
+        *,
+        staking: bool = False,
+        direction: TxDirection = TxDirection.ALL,
+        start: int = 0,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[bytes]:
+        """Hashes of ``address``'s transactions ``start .. start+limit-1`` in chain order (or newest first).
+
+        Entries are numbered in their stream, so a page costs ``limit`` point reads wherever it starts; a
+        ``start`` past the end gives ``[]``. ``limit`` is at most :data:`MAX_ADDRESS_PAGE`.
+        """
+        if start < 0 or not 0 <= limit <= MAX_ADDRESS_PAGE:
+            raise StorageError(f"address page: start {start} and limit {limit} out of range")
+        stream = _stream(direction, staking)
+        address = _address(address)
+        count = self.address_transaction_count(address, staking=staking, direction=direction)
+        end = min(count, start + limit)
+        positions = range(start, end) if not newest_first else range(count - 1 - start, count - 1 - end, -1)
+        out: list[bytes] = []
+        for sequence in positions:
+            key = schema.address_tx_key(stream, address, sequence)
+            value = self.kv.get(key)
+            if value is None or len(value) != 32:
+                raise CorruptData(f"address index at key {key.hex()}: missing or not a 32-byte hash")
+            out.append(value)
+        return out
+
     # -- cross-shard, crosslinks, signatures, committees ----------------------------------------------
 
     def get_outgoing_cx_receipts(self, to_shard: int, number: int) -> tuple[CXReceipt, ...] | None:
@@ -424,6 +507,74 @@ class ChainDB:
         return _number(raw, block_hash)
 
 
+def _address(address: bytes) -> bytes:
+    if len(address) != 20:
+        raise StorageError(f"an address is 20 bytes, got {len(address)}")
+    return address
+
+
+def _count(key: bytes, raw: bytes | None) -> int:
+    if raw is None:
+        return 0
+    if len(raw) != 8:
+        raise CorruptData(f"address index count at key {key.hex()} has {len(raw)} bytes")
+    return int.from_bytes(raw, "big")
+
+
+def _staking_addresses(stx: StakingTransaction) -> tuple[bytes, bytes | None]:
+    """(the account a staking message acts for, which signs it; the validator it names, if another)."""
+    msg = stx.msg
+    if isinstance(msg, (CreateValidator, EditValidator)):
+        return msg.validator_address, None
+    if isinstance(msg, (Delegate, Undelegate)):
+        return msg.delegator_address, msg.validator_address
+    return msg.delegator_address, None
+
+
+def _directed(
+    stream_base: int, tx_hash: bytes, sender: bytes | None, recipient: bytes | None
+) -> list[tuple[int, bytes, bytes]]:
+    """Index entries of one transaction: ALL once per distinct address, SENT and RECEIVED as they apply."""
+    out: list[tuple[int, bytes, bytes]] = []
+    if sender is not None:
+        out.append((stream_base | schema.STREAM_ALL, sender, tx_hash))
+        out.append((stream_base | schema.STREAM_SENT, sender, tx_hash))
+    if recipient is not None:
+        if recipient != sender:
+            out.append((stream_base | schema.STREAM_ALL, recipient, tx_hash))
+        out.append((stream_base | schema.STREAM_RECEIVED, recipient, tx_hash))
+    return out
+
+
+def _address_entries(
+    block: Block,
+    tx_encodings: Sequence[bytes],
+    stx_encodings: Sequence[bytes],
+    senders: Sequence[bytes] | None,
+) -> list[tuple[int, bytes, bytes]]:
+    """``(stream, address, tx hash)`` of every transaction of ``block`` in block order (schema ``a``/``A``).
+
+    A plain transaction is listed under its sender and its recipient (a contract creation under its sender
+    only); a staking transaction under the account it acts for (its signer) and, for a delegation or an
+    undelegation, under the validator too (as received).
+    """
+    entries: list[tuple[int, bytes, bytes]] = []
+    for i, (tx, encoded) in enumerate(zip(block.transactions, tx_encodings, strict=True)):
+        sender: bytes | None
+        if senders is not None:
+            sender = senders[i]
+        else:
+            try:
+                sender = tx.sender()
+            except HarmonyError:
+                sender = None  # unreachable for a validated block; index the recipient alone
+        entries.extend(_directed(0, keccak256(encoded), sender, tx.to))
+    for stx, encoded in zip(block.staking_transactions, stx_encodings, strict=True):
+        owner, validator = _staking_addresses(stx)
+        entries.extend(_directed(schema.STREAM_STAKING, keccak256(encoded), owner, validator))
+    return entries
+
+
 def _number(raw: bytes, block_hash: bytes) -> int:
     if len(raw) != 8:
         raise CorruptData(f"number of block {block_hash.hex()} has {len(raw)} bytes")
@@ -473,4 +624,12 @@ def _decode_block(raw: tuple[bytes, bytes]) -> Block:
     return Block.from_rlp(item)
 
 
-__all__ = ["TX_KIND_PLAIN", "TX_KIND_STAKING", "ChainDB", "StateNodes", "TxLocation"]
+__all__ = [
+    "MAX_ADDRESS_PAGE",
+    "TX_KIND_PLAIN",
+    "TX_KIND_STAKING",
+    "ChainDB",
+    "StateNodes",
+    "TxDirection",
+    "TxLocation",
+]

@@ -23,9 +23,18 @@ prefix  key after the prefix                               value
 ``e``   epoch (8)                                          shard state of that epoch, RLP
 ``v``   epoch (8) ‖ validator address (20)                 validator snapshot (opaque to storage)
 ``t``   Keccak-256 hash (32)                               state trie node or contract code
+``a``   stream (1) ‖ address (20) ‖ sequence (8)           transaction hash (32): the address's
+                                                           ``sequence``-th transaction of that stream
+``A``   stream (1) ‖ address (20)                          how many entries the stream holds, 8 bytes
 ``m``   name                                               metadata: ``mhead`` = head block hash,
                                                            ``mgenesis`` = genesis block hash
 ======  =================================================  ==================================================
+
+The address index (``a``/``A``, reference §9.2 ``getTransactionsHistory``/``getTransactionsCount``): every
+transaction is listed under each address it involves, in one *stream* per (plain or staking) × (all, sent,
+received). Entries of a stream are numbered 0, 1, 2… in chain order (block number, then position in the
+block: the chain is append-only), so page ``k`` of size ``s`` is the ``s`` point reads at sequence ``k·s``
+onwards, from either end, whatever the page number; the count is one read.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ COMMIT_SIG = b"g"
 SHARD_STATE = b"e"
 VALIDATOR_SNAPSHOT = b"v"
 STATE_NODE = b"t"
+ADDRESS_TX = b"a"
+ADDRESS_TX_COUNT = b"A"
 META = b"m"
 
 HEAD_KEY = META + b"head"
@@ -52,6 +63,15 @@ GENESIS_KEY = META + b"genesis"
 """Hash of block 0."""
 
 SPENT = b"\x01"
+
+STREAM_ALL = 0
+"""Address-index stream of every transaction involving the address (a self-transfer once)."""
+STREAM_SENT = 1
+"""Address-index stream of the transactions the address sent (staking: signed)."""
+STREAM_RECEIVED = 2
+"""Address-index stream of the transactions sent to the address (staking: naming it as validator)."""
+STREAM_STAKING = 0x10
+"""Added to a stream number for the staking-transaction streams."""
 
 
 def u32(value: int) -> bytes:
@@ -132,3 +152,13 @@ def validator_snapshot_key(epoch: int, address: bytes) -> bytes:
 def state_node_key(node_hash: bytes) -> bytes:
     """Key of a trie node or code blob by its Keccak-256 hash."""
     return STATE_NODE + node_hash
+
+
+def address_tx_key(stream: int, address: bytes, sequence: int) -> bytes:
+    """Key of the ``sequence``-th transaction of ``address`` in ``stream``."""
+    return ADDRESS_TX + bytes([stream]) + address + u64(sequence)
+
+
+def address_tx_count_key(stream: int, address: bytes) -> bytes:
+    """Key of the number of transactions of ``address`` in ``stream``."""
+    return ADDRESS_TX_COUNT + bytes([stream]) + address

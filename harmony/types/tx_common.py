@@ -15,6 +15,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Self
@@ -116,10 +117,18 @@ def check_chain_id(v: int, accepted: ChainIdSpec) -> int | None:
     return chain_id
 
 
+SENDER_CACHE_SIZE = 1 << 16
+"""Recovered senders remembered per process: a node recovers a transaction's sender when its pool takes it
+and again when the block carrying it is verified and executed; the second time is a cache hit."""
+
+
+@functools.lru_cache(maxsize=SENDER_CACHE_SIZE)
 def recover_sender(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
     """The 20-byte address that signed ``msg_hash`` with ``(v, r, s)`` (Go ``recoverPlain``, homestead rules).
 
-    Raises :class:`SignatureError` if r/s are out of range, s is high (EIP-2), or nothing recovers.
+    Raises :class:`SignatureError` if r/s are out of range, s is high (EIP-2), or nothing recovers (failures
+    are not cached). Results are memoized (:data:`SENDER_CACHE_SIZE`): the address is a pure function of the
+    arguments.
     """
     return recover_address(msg_hash, Signature(recid_from_v(v), r, s))
 

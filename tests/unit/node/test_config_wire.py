@@ -7,16 +7,20 @@ from pathlib import Path
 import pytest
 
 from harmony.cli.main import main
+from harmony.encoding import rlp
 from harmony.node.config import ConfigError, NodeConfig, load_config, parse_config
 from harmony.node.wire import (
     KIND_CONSENSUS,
     KIND_HEAD,
+    KIND_TRANSACTION,
     MAX_WIRE_SIZE,
     WireError,
     pack,
     pack_head,
+    pack_transactions,
     split,
     unpack_head,
+    unpack_transactions,
 )
 
 
@@ -116,3 +120,11 @@ def test_wire_envelope_round_trips_and_refuses_garbage() -> None:
         unpack_head(b"\x00" * 39)
     with pytest.raises(ValueError):
         pack(99, b"")
+
+
+def test_transaction_batches_round_trip_and_refuse_garbage() -> None:
+    kind, payload = split(pack_transactions([b"\x01\x02", b"\x03"]))
+    assert kind == KIND_TRANSACTION and unpack_transactions(payload) == [b"\x01\x02", b"\x03"]
+    for bad in (b"", b"\x01", rlp.encode(b"x"), rlp.encode([[b"x"]]), rlp.encode([b""] * 5000), b"\xff" * 9):
+        with pytest.raises(WireError):
+            unpack_transactions(bad)

@@ -137,6 +137,20 @@ def test_pyhmy(running: Running, built: ChainFixture) -> None:
     assert hmy_transaction.get_pool_stats(endpoint=url) is not None
 
 
+def test_pyhmy_history(running: Running, built: ChainFixture) -> None:
+    url = running.url
+    key1 = to_bech32(KEYS[1].address)
+    first, second = ("0x" + tx.hash().hex() for tx in built.blocks[0].transactions)
+    assert hmy_account.get_transaction_history(key1, endpoint=url) == [first, second]
+    assert hmy_account.get_transaction_history(key1, order="DESC", tx_type="SENT", endpoint=url) == [second]
+    full = hmy_account.get_transaction_history(key1, include_full_tx=True, page_size=1, page=1, endpoint=url)
+    assert [tx["hash"] for tx in full] == [second] and full[0]["to"] == to_bech32(SINK)
+    assert hmy_account.get_transactions_count(key1, "ALL", endpoint=url) == 2
+    assert hmy_account.get_transactions_count(key1, "RECEIVED", endpoint=url) == 1
+    assert hmy_account.get_staking_transactions_count(key1, "ALL", endpoint=url) == 0
+    assert hmy_account.get_staking_transaction_history(key1, endpoint=url) == []
+
+
 def test_http_edges(running: Running) -> None:
     port = running.http_port
     ok = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}).encode()
