@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
     finalized: dict[str, float] = {}
     block_times: list[float] = []
     rejected = 0
+    reasons: Counter[str] = Counter()
     stop = threading.Event()
     start_height = net.height(urls[0])
 
@@ -144,12 +146,15 @@ def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
     cpu0 = {name: proc_stats(pid)[0] for name, pid in pids.items()}
     t0 = time.monotonic()
     sent = 0
+    retried = 0
     i = 0
     print(f"submitting at {args.rate:.0f} tx/s for {args.seconds:.0f} s to {len(urls)} nodes …", flush=True)
-    while time.monotonic() - t0 < args.seconds and sent < len(order):
+    backlog: deque[Transaction] = deque(order)
+    while time.monotonic() - t0 < args.seconds and backlog:
         due = int((time.monotonic() - t0) * args.rate)
-        while sent < min(due, len(order)):
-            batch = order[sent : sent + BATCH]
+        full = False
+        while sent < due and backlog and not full:
+            batch = [backlog.popleft() for _ in range(min(BATCH, len(backlog)))]
             body = [
                 {
                     "jsonrpc": "2.0",
@@ -166,16 +171,23 @@ def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
                 replies = post(url, body)
             except OSError as exc:
                 print(f"submit failed: {exc}", flush=True)
-                rejected += len(batch)
-                sent += len(batch)
-                continue
+                backlog.extendleft(reversed(batch))
+                break
+            retry = []
             for tx, reply in zip(batch, replies, strict=False):
-                if "error" in reply:
-                    rejected += 1
-                else:
+                if "error" not in reply:
                     submitted["0x" + tx.hash().hex()] = now
-            sent += len(batch)
-        time.sleep(0.01)
+                    sent += 1
+                elif "pool is full" in str(reply["error"].get("message", "")):
+                    retry.append(tx)  # a real client resubmits: try again shortly, same nonce order
+                else:
+                    rejected += 1
+                    reasons[str(reply["error"].get("message", ""))[:60]] += 1
+            if retry:
+                backlog.extendleft(reversed(retry))
+                retried += len(retry)
+                full = True
+        time.sleep(0.05 if full else 0.01)
     load_end = time.monotonic()
     # let the pool drain for up to 10 block times
     deadline = load_end + 10 * args.block_time_ms / 1000
@@ -194,7 +206,10 @@ def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
     cpu = {name: 100 * (cpu1[name][0] - cpu0[name]) / elapsed for name in pids}
     rss = {name: cpu1[name][1] for name in pids}
     block_time = statistics.median(block_times) if block_times else float("nan")
-    print(f"submitted {len(submitted)} ({rejected} rejected), finalized {len(done)}")
+    print(f"submitted {len(submitted)} ({rejected} rejected, {retried} resubmissions after 'pool full')")
+    print(f"finalized {len(done)}")
+    for reason, count in reasons.most_common(5):
+        print(f"  rejected {count}: {reason}")
     print(f"finalized TPS over the load window: {tps:.0f}")
     print(
         f"latency submission→finality: p50 {p50:.2f} s, p99 {p99:.2f} s; median block time {block_time:.2f} s"

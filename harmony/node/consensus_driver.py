@@ -60,6 +60,7 @@ from harmony.node.wire import KIND_CONSENSUS, pack, pack_head
 from harmony.types.block import Block
 from harmony.types.shard_state import ShardState
 from harmony.types.slash import Evidence
+from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
 
@@ -234,7 +235,10 @@ class ConsensusDriver:
             self.counters["propose_not_on_head"] += 1
             return None
         started = time.perf_counter()
-        candidates = self.pool.executable(self.limits.max_transactions) if self.pool is not None else []
+        # no block holds more than gas limit / 21,000 transactions: do not try the rest
+        fit = self.chain.params.gas_limit(head.epoch) // TX_GAS
+        limit = min(self.limits.max_transactions, fit)
+        candidates = self.pool.executable(limit) if self.pool is not None else []
         committee = self.config.committee
         try:
             coinbase = committee.address_for_bls_key(request.leader_key)
@@ -243,7 +247,9 @@ class ConsensusDriver:
         built, verified = self.chain.propose_verified(
             candidates,
             coinbase=coinbase,
-            timestamp=max(self.clock_ms() // 1000, head.time),
+            # a header's time must be after its parent's (reference §2.1): a second block within one second
+            # takes the next second (the chain then runs up to ALLOWED_FUTURE_SECONDS ahead of the clock)
+            timestamp=max(self.clock_ms() // 1000, head.time + 1),
             view_id=request.view_id,
             last_commit=(request.last_commit_signature, request.last_commit_bitmap),
             shard_state=self._next_shard_state(head.number + 1, head.epoch),

@@ -224,6 +224,12 @@ class P2PHost:
             raise P2PConnectionError("refusing to dial ourselves")
         if self._scores.is_banned(info.peer_id.to_base58(), trio.current_time()):
             raise P2PPeerBanned(f"peer {info.peer_id.to_base58()} is banned")
+        # py-libp2p's swarm refuses to redial a peer for 60 s after a failed dial (its "negative cache"); a
+        # bootnode that was not up yet when we started would stay out of reach for a minute. Our callers
+        # pace their own retries, so clear that mark before each deliberate dial.
+        unblock = getattr(self._host.get_network(), "unblock_peer", None)
+        if unblock is not None:
+            unblock(info.peer_id)
         try:
             with trio.fail_after(timeout):
                 await self._host.connect(info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from harmony.p2p.errors import (
     P2PTooLarge,
 )
 from harmony.p2p.host import GossipMessage, P2PHost, open_host
+from harmony.p2p.keys import load_or_create_peer_key, peer_id_of
 from tests.unit.p2p.harness import config, hosts, run, wait_until
 
 PROTO = "/harmony/test/echo/1.0.0"
@@ -241,5 +243,24 @@ def test_host_attributes(tmp_path: Path) -> None:
         # Same key file, same identity after a restart.
         async with open_host(config(tmp_path, "a")) as again:
             assert again.peer_id == a.peer_id
+
+    run(body)
+
+
+def test_a_bootnode_that_starts_later_is_reached(tmp_path: Path) -> None:
+    """A node started before its bootnode keeps retrying and connects once the bootnode is up (py-libp2p's
+    60-second negative dial cache must not keep it away)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    boot_key = tmp_path / "boot.key"
+    boot_id = peer_id_of(load_or_create_peer_key(boot_key))
+    boot_addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{boot_id}"
+
+    async def body() -> None:
+        async with open_host(config(tmp_path, "late", bootnodes=(boot_addr,))) as late:
+            await trio.sleep(2)  # several failed dials first
+            async with open_host(config(tmp_path, "boot", key_path=boot_key, port=port)):
+                await wait_until(lambda: late.is_connected(boot_id))
 
     run(body)
