@@ -64,6 +64,23 @@ from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
 
+HOSTILE_DROPS = frozenset(
+    {
+        "malformed",
+        "oversized",
+        "bad_signature",
+        "bad_senders",
+        "bad_aggregate",
+        "bad_block_hash",
+        "bad_justification",
+        "malformed_block",
+        "invalid_block",
+        "wrong_shard",
+        "far_future",
+    }
+)
+"""Core drop reasons that only a faulty or hostile sender causes (not lateness or a view change in flight):
+the publishing peer is penalized for each (design §2 hostile input; the p2p host bans past a threshold)."""
 VERIFIED_CACHE = 16
 """Executed proposals kept for their commit (a few views' worth)."""
 OUTBOX_SIZE = 4096
@@ -117,7 +134,7 @@ class ConsensusDriver:
         self.core: ConsensusCore = create_core(
             config, signer_store, log_store, chain_tip(chain), validator=self._validate
         )
-        self._inbox_send, self._inbox = trio.open_memory_channel[bytes](1024)
+        self._inbox_send, self._inbox = trio.open_memory_channel[tuple[bytes, str | None]](1024)
         self.outbox_send, self.outbox = trio.open_memory_channel[bytes](OUTBOX_SIZE)
         self._timers: dict[TimerKind, tuple[Timer, int]] = {}
         self._verified: OrderedDict[bytes, VerifiedBlock] = OrderedDict()
@@ -126,13 +143,15 @@ class ConsensusDriver:
         self.evidence: list[Evidence] = []
         self.counters: Counter[str] = Counter()
         self.started = False
+        self.penalize: Callable[[str, str], None] | None = None
+        """Called with (peer, reason) when a peer's message was dropped for a hostile reason."""
 
     # ------------------------------------------------------------------------------------------ inputs
 
-    def deliver(self, data: bytes) -> None:
-        """A consensus message from a peer (hostile bytes); dropped when the inbox is full."""
+    def deliver(self, data: bytes, peer: str | None = None) -> None:
+        """A consensus message from ``peer`` (hostile bytes); dropped when the inbox is full."""
         try:
-            self._inbox_send.send_nowait(data)
+            self._inbox_send.send_nowait((data, peer))
         except trio.WouldBlock:
             self.counters["inbox_full"] += 1
 
@@ -151,12 +170,22 @@ class ConsensusDriver:
         task_status.started()
         while True:
             delay = self._next_timer_delay()
-            data: bytes | None = None
+            item: tuple[bytes, str | None] | None = None
             with trio.move_on_after(delay):
-                data = await self._inbox.receive()
-            if data is not None:
-                self._run(self.core.on_message(data, self.clock_ms()))
+                item = await self._inbox.receive()
+            if item is not None:
+                self._on_message(*item)
             self._fire_due_timers()
+
+    def _on_message(self, data: bytes, peer: str | None) -> None:
+        drops = self.core.drops
+        before = {reason: drops[reason] for reason in HOSTILE_DROPS}
+        self._run(self.core.on_message(data, self.clock_ms()))
+        if peer is None or self.penalize is None:
+            return
+        for reason in HOSTILE_DROPS:
+            if drops[reason] > before[reason]:
+                self.penalize(peer, f"consensus: {reason}")
 
     def _next_timer_delay(self) -> float:
         if not self._timers:

@@ -265,6 +265,7 @@ class Node:
             )
             self.driver = driver
             driver.block_listeners.append(self._after_block)
+            driver.penalize = lambda peer, reason: host.penalize(peer, reason, 10)
             serve_sync(host, protocol, ChainSyncSource(self.chain))
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0)
             inbox = await host.subscribe(topic)
@@ -306,7 +307,7 @@ class Node:
                 host.penalize(message.from_peer, f"topic: {exc}")
                 continue
             if kind == KIND_CONSENSUS:
-                driver.deliver(payload)
+                driver.deliver(payload, message.from_peer)
             elif kind == KIND_TRANSACTION:
                 self._gossiped_transactions(host, message.from_peer, payload)
             elif kind == KIND_HEAD:

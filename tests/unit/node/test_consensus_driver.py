@@ -130,3 +130,25 @@ def test_a_driver_resumes_from_the_stored_head() -> None:
     net.drivers = [net.make(i) for i in range(4)]  # restart: same stores, same chains
     assert isinstance(net.drivers[0].core, ConsensusCore)
     trio.run(run_until, tip.header.number + 2)
+
+
+def test_hostile_consensus_messages_penalize_their_sender_and_change_nothing() -> None:
+    net = Net()
+    driver = net.drivers[0]
+    penalties: list[tuple[str, str]] = []
+    driver.penalize = lambda peer, reason: penalties.append((peer, reason))
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(driver.run)
+            tip = driver.core.height
+            driver.deliver(b"\xc0" * 10, "peer-a")  # not a message
+            driver.deliver(b"\x01" * 300_000, "peer-b")  # oversized
+            driver.deliver(b"", None)  # no sender known: counted only
+            await _until(lambda: len(penalties) >= 2, timeout=10)
+            assert driver.core.height == tip and net.chains[0].head.number == 0
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert {peer for peer, _ in penalties} == {"peer-a", "peer-b"}
+    assert all(reason.startswith("consensus: ") for _, reason in penalties)
