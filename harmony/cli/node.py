@@ -82,7 +82,7 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         force=True,
     )
-    for noisy in ("libp2p", "multiaddr", "hypercorn", "async_service", "trio-websocket"):
+    for noisy in ("libp2p", "multiaddr", "async_service"):
         if level != "debug":
             logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -10,6 +10,8 @@ this layer does not import them.
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -53,6 +55,12 @@ log = logging.getLogger("harmony.node")
 
 TX_RELAY_INTERVAL = 0.05
 """Seconds between relayed transaction batches."""
+REANNOUNCE_INTERVAL = 5.0
+"""A transaction our RPC took that is still pending this long after its last relay is relayed again."""
+REANNOUNCE_MAX = 2048
+"""Transactions re-relayed per round at most."""
+LOCAL_TRACKED = 65_536
+"""Locally submitted transactions remembered for re-relaying."""
 
 
 class NodeError(HarmonyError):
@@ -102,6 +110,8 @@ class Node:
         self.syncer: Syncer | None = None
         self._relay: list[bytes] = []
         self._relay_bytes = 0
+        self._local: OrderedDict[bytes, float] = OrderedDict()
+        """Hashes of the transactions our RPC took, oldest relay first, with the time of their last relay."""
         data = config.data_dir
         try:
             (data / "consensus").mkdir(parents=True, exist_ok=True)
@@ -221,6 +231,9 @@ class Node:
         """
         self._relay.append(tx.encode())
         self._relay_bytes += len(self._relay[-1])
+        self._local[tx.hash()] = time.monotonic()
+        while len(self._local) > LOCAL_TRACKED:
+            self._local.popitem(last=False)
         if self._relay_bytes >= MAX_BATCH_BYTES // 2 or len(self._relay) >= MAX_BATCH_TRANSACTIONS:
             self._flush_relay()
 
@@ -234,8 +247,38 @@ class Node:
             log.warning("outbox full: %d transactions not relayed", len(batch))
 
     async def _relayer(self) -> None:
+        last_reannounce = time.monotonic()
         while True:
             await trio.sleep(TX_RELAY_INTERVAL)
+            self._flush_relay()
+            if time.monotonic() - last_reannounce >= REANNOUNCE_INTERVAL:
+                last_reannounce = time.monotonic()
+                self._reannounce()
+
+    def _reannounce(self) -> None:
+        """Relay again the transactions our RPC took that are still pending after a while.
+
+        A peer whose pool was full when the first relay came dropped them, leaving nonce gaps that keep the
+        sender's later transactions out of its blocks when it leads; peers that have them answer "known"
+        cheaply (before any signature check).
+        """
+        now = time.monotonic()
+        stale = []
+        for tx_hash, at in list(self._local.items()):
+            if now - at < REANNOUNCE_INTERVAL:
+                break
+            tx = self.pool.get(tx_hash)
+            if tx is None:
+                del self._local[tx_hash]
+                continue
+            stale.append(tx)
+            self._local.move_to_end(tx_hash)
+            self._local[tx_hash] = now
+            if len(stale) >= REANNOUNCE_MAX:
+                break
+        for tx in stale:
+            self._relay.append(tx.encode())
+        if stale:
             self._flush_relay()
 
     async def run(

@@ -1,27 +1,25 @@
 """The JSON-RPC servers: HTTP on 9500 and WebSocket on 9800, on the node's trio loop (reference §9.1,
 design §4 "async runtime", §8).
 
-Both are small raw ASGI apps served by hypercorn's trio worker inside :meth:`RPCServer.serve`, so the RPC
-shares the loop with p2p and consensus. HTTP takes ``POST`` only (``OPTIONS`` answers CORS preflight,
-anything else 405), JSON bodies only (415), and refuses a body over ``max_request_bytes`` from its
-Content-Length before reading it, or as soon as the bytes read pass the cap (413). Every response allows any
-origin. Each client IP gets ``rate_limit_per_s`` requests per second (HTTP request or WebSocket message);
-beyond that the answer is JSON-RPC error -32005. The WebSocket server speaks the same methods plus
-``eth_subscribe``/``eth_unsubscribe`` (``newHeads``, ``logs``).
+Both are :class:`harmony.rpc.transport.RPCTransport` (h11 and wsproto on trio, one task per connection)
+inside :meth:`RPCServer.serve`, so the RPC shares the loop with p2p and consensus; the transport also
+guards against hostile clients (read timeout, header cap, connection cap). HTTP takes ``POST`` only
+(``OPTIONS`` answers CORS preflight, anything else 405), JSON bodies only (415), and refuses a body over
+``max_request_bytes`` from its Content-Length before reading it, or as soon as the bytes read pass the cap
+(413). Every response allows any origin. Each client IP gets ``rate_limit_per_s`` requests per second
+(HTTP request or WebSocket message); beyond that the answer is JSON-RPC error -32005. The WebSocket server
+speaks the same methods plus ``eth_subscribe``/``eth_unsubscribe`` (``newHeads``, ``logs``), and answers
+plain HTTP POSTs too.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, cast
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 
 from harmony.rpc.backend import RPCBackend
 from harmony.rpc.context import Method, MethodContext
@@ -31,21 +29,13 @@ from harmony.rpc.logs import LogFilter, parse_log_filter
 from harmony.rpc.params import Params
 from harmony.rpc.ratelimit import RateLimiter
 from harmony.rpc.subscriptions import Subscriber, SubscriptionHub
+from harmony.rpc.transport import RPCTransport, WebSocket
 from harmony.types.block import Block
 
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 WS_QUEUE_SIZE = 256
 """Messages queued for one WebSocket client before it counts as too slow and is dropped."""
-CORS_HEADERS = [
-    (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-methods", b"POST, OPTIONS"),
-    (b"access-control-allow-headers", b"Content-Type"),
-]
 
 
 @dataclass(frozen=True)
@@ -65,25 +55,6 @@ class RPCConfig:
 
 def _rate_limited() -> bytes:
     return json.dumps(error_response(None, LimitExceeded("rate limit exceeded"))).encode()
-
-
-def _client(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
-def _hypercorn_config(host: str, port: int, max_bytes: int) -> HypercornConfig:
-    config = HypercornConfig()
-    config.bind = [f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    config.websocket_max_message_size = max_bytes
-    config.keep_alive_timeout = 30
-    return config
-
-
-def _port(binds: list[str]) -> int:
-    return int(binds[0].rsplit(":", 1)[1])
 
 
 class RPCServer:
@@ -108,24 +79,12 @@ class RPCServer:
     ) -> None:
         """Run both servers on the current trio loop until cancelled; reports ``(http_port, ws_port)``."""
         cfg = self.config
+        http = RPCTransport(self._http_body, max_request_bytes=cfg.max_request_bytes)
+        ws = RPCTransport(self._http_body, self._ws_session, max_request_bytes=cfg.max_request_bytes)
         async with trio.open_nursery() as nursery:
-            http_binds = await nursery.start(
-                partial(
-                    hypercorn_serve,
-                    cast(Any, self.http_app),
-                    _hypercorn_config(cfg.http_host, cfg.http_port, cfg.max_request_bytes),
-                    mode="asgi",
-                )
-            )
-            ws_binds = await nursery.start(
-                partial(
-                    hypercorn_serve,
-                    cast(Any, self.ws_app),
-                    _hypercorn_config(cfg.ws_host, cfg.ws_port, cfg.max_request_bytes),
-                    mode="asgi",
-                )
-            )
-            task_status.started((_port(http_binds), _port(ws_binds)))
+            http_port = await nursery.start(http.serve, cfg.http_host, cfg.http_port)
+            ws_port = await nursery.start(ws.serve, cfg.ws_host, cfg.ws_port)
+            task_status.started((http_port, ws_port))
 
     def notify_block(self, block: Block) -> None:
         """Notify ``newHeads`` and ``logs`` subscribers of an imported block; never blocks."""
@@ -134,109 +93,67 @@ class RPCServer:
         except Exception:  # a notification must never break block import
             log.exception("notifying subscribers of block %d failed", block.header.number)
 
-    # -- ASGI apps ------------------------------------------------------------------------------------
+    # -- transport callbacks ----------------------------------------------------------------------------
 
-    async def http_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The HTTP server's ASGI app (lifespan and http scopes)."""
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-        elif scope["type"] == "http":
-            await self._http(scope, receive, send)
+    def _http_body(self, client: str, body: bytes) -> bytes:
+        """The response body of one JSON POST from ``client`` (rate limited)."""
+        if not self.limiter.allow(client):
+            return _rate_limited()
+        return self.dispatcher.handle(body) or b""
 
-    async def ws_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The WebSocket server's ASGI app; plain HTTP POSTs are answered too."""
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-        elif scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-        elif scope["type"] == "http":
-            await self._http(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope.get("method", "")
-        if method == "OPTIONS":
-            await _respond(send, 204, b"")
-            return
-        if method != "POST":
-            await _respond(send, 405, b'{"error":"use POST for JSON-RPC requests"}', [(b"allow", b"POST")])
-            return
-        headers = {k.lower(): v for k, v in scope.get("headers", [])}
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type != b"application/json":
-            await _respond(send, 415, b'{"error":"Content-Type must be application/json"}')
-            return
-        limit = self.config.max_request_bytes
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _respond(send, 413, b'{"error":"request body too large"}')
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await _respond(send, 413, b'{"error":"request body too large"}')
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        if not self.limiter.allow(_client(scope)):
-            await _respond(send, 200, _rate_limited())
-            return
-        body = self.dispatcher.handle(b"".join(chunks))
-        await _respond(send, 200, body or b"")
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        first = await receive()
-        if first["type"] != "websocket.connect":
-            return
-        await send({"type": "websocket.accept"})
+    async def _ws_session(self, ws: WebSocket) -> None:
+        """Serve one WebSocket connection: requests, and subscription notifications queued by the hub."""
         outbox_send, outbox_receive = trio.open_memory_channel[str | None](WS_QUEUE_SIZE)
+        session = trio.CancelScope()
 
         def push(message: str) -> bool:
             try:
                 outbox_send.send_nowait(message)
             except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+                session.cancel()  # too slow: end the connection even while its writer is stuck
                 return False
             return True
 
         subscriber = Subscriber(push)
         self.hub.attach(subscriber)
         methods = self._ws_methods(subscriber)
-        client = _client(scope)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._ws_writer, send, outbox_receive, nursery.cancel_scope, subscriber)
-                while True:
-                    message = await receive()
-                    if message["type"] != "websocket.receive":
-                        break
-                    data = message.get("text")
-                    if data is None:
-                        data = message.get("bytes") or b""
-                    if not self.limiter.allow(client):
-                        reply: bytes | None = _rate_limited()
-                    else:
-                        reply = self.dispatcher.handle(data, methods)
-                    if reply is not None and not push(reply.decode()):
-                        subscriber.dropped = True
-                    if subscriber.dropped:
-                        break
-                nursery.cancel_scope.cancel()
+            with session:
+                await self._ws_loop(ws, subscriber, methods, push, outbox_receive)
         finally:
             self.hub.detach(subscriber)
             outbox_send.close()
         if subscriber.dropped:
             with trio.move_on_after(1):
-                await send({"type": "websocket.close", "code": 1008})
+                await ws.close(1008)
+
+    async def _ws_loop(
+        self,
+        ws: WebSocket,
+        subscriber: Subscriber,
+        methods: dict[str, Method],
+        push: Callable[[str], bool],
+        outbox_receive: trio.MemoryReceiveChannel[str | None],
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._ws_writer, ws, outbox_receive, nursery.cancel_scope, subscriber)
+            while True:
+                data = await ws.receive()
+                if data is None:
+                    break
+                if not self.limiter.allow(ws.client):
+                    reply: bytes | None = _rate_limited()
+                else:
+                    reply = self.dispatcher.handle(data, methods)
+                if reply is not None and not push(reply.decode()):
+                    subscriber.dropped = True
+                if subscriber.dropped:
+                    break
+            nursery.cancel_scope.cancel()
 
     @staticmethod
     async def _ws_writer(
-        send: Send,
+        ws: WebSocket,
         outbox: trio.MemoryReceiveChannel[str | None],
         scope: trio.CancelScope,
         subscriber: Subscriber,
@@ -244,7 +161,7 @@ class RPCServer:
         async for message in outbox:
             if message is None:
                 break
-            await send({"type": "websocket.send", "text": message})
+            await ws.send(message)
             if subscriber.dropped:
                 break
         scope.cancel()
@@ -293,26 +210,3 @@ def _sub_id(value: object, name: str) -> str:
     if not isinstance(value, str) or len(value) > 100:
         raise InvalidParams(f"invalid argument {name}: expected a subscription id")
     return value
-
-
-async def _respond(
-    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *CORS_HEADERS,
-        *(extra or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

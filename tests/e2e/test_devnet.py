@@ -140,6 +140,8 @@ def test_killing_the_leader_leads_to_a_view_change(devnet: Devnet) -> None:
     before = devnet.height(alive["http"])
     devnet.wait_height(alive["http"], before + 3, timeout=120)
     devnet.restart(leader)
+    restarted = next(n for n in devnet.nodes(0) if n["name"] == leader)
+    devnet.wait_height(restarted["http"], before + 3, timeout=120)  # back and caught up
     assert url
 
 

@@ -18,7 +18,7 @@ from eth_account import Account
 from pyhmy import account as hmy_account
 from pyhmy import blockchain as hmy_blockchain
 from pyhmy import transaction as hmy_transaction
-from trio_websocket import open_websocket_url
+from trio_websocket import ConnectionClosed, open_websocket_url
 from web3 import HTTPProvider, Web3
 
 from harmony.chain.params import LOCALNET
@@ -279,5 +279,9 @@ def test_slow_subscriber_dropped(running: Running, built: ChainFixture) -> None:
                 assert not running.server.hub._subscribers or all(
                     s.dropped for s in running.server.hub._subscribers
                 )
+                # and the server ends the connection, even though its writer was stuck on this client
+                with pytest.raises(ConnectionClosed):
+                    while True:
+                        await ws.get_message()
 
     trio.run(client)
