@@ -7,7 +7,6 @@ gives the same peer ID after a restart.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
+from harmony.consensus.files import atomic_write
 from harmony.p2p.errors import P2PConfigError
 
 KEY_FILE_TAG = "harmony-p2p-ed25519-v1"
@@ -40,22 +40,6 @@ def _parse(path: Path, text: str) -> KeyPair:
     if len(seed) != 32:
         raise P2PConfigError(f"{path}: the key must be 32 bytes, found {len(seed)}; {hint}")
     return create_new_key_pair(seed)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def load_or_create_peer_key(path: Path) -> KeyPair:
@@ -86,7 +70,7 @@ def load_or_create_peer_key(path: Path) -> KeyPair:
     seed = secrets.token_bytes(32)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, f"{KEY_FILE_TAG} {seed.hex()}\n".encode("ascii"))
+        atomic_write(path, f"{KEY_FILE_TAG} {seed.hex()}\n".encode("ascii"))
     except OSError as exc:
         raise P2PConfigError(f"{path}: cannot write the p2p key file: {exc}") from exc
     return create_new_key_pair(seed)
