@@ -39,8 +39,8 @@ class ChainSyncSource(SyncSource):
         self.chain = chain
 
     def head_number(self) -> int:
-        """The head's number."""
-        return self.chain.head.number
+        """The head's number (from the number index: no header decode per request)."""
+        return self.chain.db.head_number() or 0
 
     def canonical_hash(self, number: int) -> bytes | None:
         """The canonical hash at ``number``."""

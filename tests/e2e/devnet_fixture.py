@@ -15,10 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harmony.cli.devnet import rpc_call
 
 STARTUP_TIMEOUT = 240.0
 
@@ -45,14 +46,9 @@ def _port_free(port: int) -> bool:
 
 
 def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 10.0) -> Any:
-    """One JSON-RPC call; raises RuntimeError carrying the error object."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        reply = json.loads(response.read())
-    if "error" in reply:
-        raise RuntimeError(reply["error"])
-    return reply["result"]
+    """One JSON-RPC call with the launcher's own client (a JSON-RPC error raises ValueError), patient enough
+    for a loaded machine."""
+    return rpc_call(url, method, params, timeout)
 
 
 @dataclass
@@ -85,7 +81,7 @@ class Devnet:
                 head = self.height(url)
                 if head >= height:
                     return head
-            except (OSError, RuntimeError) as exc:
+            except (OSError, ValueError) as exc:
                 last = exc
             time.sleep(0.5)
         raise AssertionError(f"{url} did not reach block {height} in {timeout} s (last error: {last})")
