@@ -223,6 +223,25 @@ class Node:
             "sync-peers": self.syncer.status.peer_heads if self.syncer is not None else {},
         }
 
+    def peer_info(self) -> dict[str, object]:
+        """What ``hmy_getPeerInfo`` shows: our peer id, banned peers, and the peers of the shard topic."""
+        host = self.host
+        if host is None:
+            return {
+                "peerid": self.peer_id,
+                "blocked-peers": [],
+                "peers": [],
+                "c": {"total-known-peers": 0, "connected": 0, "not-connected": 0},
+            }
+        topic = shard_topic(self.params.name, self.config.shard_id)
+        connected = host.connected_peers()
+        return {
+            "peerid": self.peer_id,
+            "blocked-peers": sorted(host.banned_peers()),
+            "peers": [{"topic": topic, "peers": sorted(host.topic_peers(topic))}],
+            "c": {"total-known-peers": len(connected), "connected": len(connected), "not-connected": 0},
+        }
+
     def submit_transaction(self, tx: Transaction) -> None:
         """Gossip a transaction our pool accepted (from RPC) to the shard's other pools (reference §8.4).
 

@@ -8,13 +8,14 @@ hands raw transactions to the pool. It holds no JSON: the method modules format 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from harmony.crypto.bitmap import decode_bitmap
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.rpc.errors import ServerError
+from harmony.rpc.filters import FilterStore
 from harmony.rpc.formats import LogInBlock, ReceiptInBlock, StakingInBlock, TxInBlock, receipt_logs
 from harmony.rpc.logs import LogFilter
 from harmony.rpc.params import BlockRef
@@ -85,6 +86,11 @@ class NodeHooks(Protocol):
         """Node metadata (``hmyv2_getNodeMetadata``)."""
         ...
 
+    def peer_info(self) -> dict[str, object]:
+        """``{peerid, blocked-peers, peers: [{topic, peers}], c: {total-known-peers, connected,
+        not-connected}}`` (``hmyv2_getPeerInfo``)."""
+        ...
+
 
 class StandaloneHooks:
     """Hooks of a node with no network: no peers, never syncing, one shard endpoint on localhost."""
@@ -119,6 +125,15 @@ class StandaloneHooks:
         """The metadata a key-less, standalone node can state."""
         return {"blskey": [], "is-leader": False, "peerid": "", "node-unix-start-time": 0}
 
+    def peer_info(self) -> dict[str, object]:
+        """No network: no peers."""
+        return {
+            "peerid": "",
+            "blocked-peers": [],
+            "peers": [],
+            "c": {"total-known-peers": 0, "connected": 0, "not-connected": 0},
+        }
+
 
 class RPCBackend:
     """The node as the RPC methods see it: chain, pool, hooks, and the client version string."""
@@ -136,6 +151,10 @@ class RPCBackend:
         self.hooks: NodeHooks = hooks if hooks is not None else StandaloneHooks(chain)
         self.client_version = client_version
         self._senders: OrderedDict[bytes, bytes] = OrderedDict()
+        self.filters = FilterStore()
+        self.pending_listeners: list[Callable[[Sequence[tuple[bytes, bytes]]], None]] = []
+        """Told the hashes of transactions the pool accepted (the WebSocket hub's
+        ``newPendingTransactions``)."""
 
     # -- identities -----------------------------------------------------------------------------------
 
@@ -340,7 +359,20 @@ class RPCBackend:
         tx = self.pool.get(tx_hash)
         if tx is not None:
             self.hooks.on_transaction(tx)
+            self.notify_pending((tx,))
         return tx_hash
+
+    def notify_pending(self, txs: Sequence[Transaction]) -> None:
+        """Tell pending-transaction filters and subscribers that the pool accepted ``txs``.
+
+        The node calls it for transactions from peers; :meth:`send_raw` for those from clients.
+        """
+        if not txs:
+            return
+        hashes = [(tx.hash(), tx.hash_by_type()) for tx in txs]
+        self.filters.notify_pending(hashes)
+        for listener in self.pending_listeners:
+            listener(hashes)
 
     # -- committees -----------------------------------------------------------------------------------
 

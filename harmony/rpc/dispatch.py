@@ -28,6 +28,7 @@ from harmony.rpc.errors import (
     ServerError,
 )
 from harmony.rpc.methods_eth import register_eth
+from harmony.rpc.methods_filters import register_filters
 from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
 from harmony.rpc.params import Params
@@ -50,6 +51,7 @@ def build_method_table() -> MethodTable:
     register_shared(table)
     register_eth(table)
     register_hmy(table)
+    register_filters(table)
     return table
 
 

@@ -71,6 +71,11 @@ def node_metadata(style: Style, ctx: MethodContext, p: Params) -> JSON:
     return out
 
 
+def peer_info(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getPeerInfo``: this node's peer id, its banned peers and its peers per topic."""
+    return ctx.backend.hooks.peer_info()
+
+
 def in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``inSync``: whether the node is not syncing."""
     return ctx.backend.hooks.syncing() is None
@@ -254,6 +259,7 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("inSync", in_sync, 0),
     ("getShardingStructure", sharding_structure, 0),
     ("getShardID", shard_id, 0),
+    ("getPeerInfo", peer_info, 0),
     ("getEpoch", get_epoch, 0),
     ("getLeader", get_leader, 0),
     ("latestHeader", latest_header, 0),

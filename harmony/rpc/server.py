@@ -8,7 +8,8 @@ guards against hostile clients (read timeout, header cap, connection cap). HTTP 
 ``max_request_bytes`` from its Content-Length before reading it, or as soon as the bytes read pass the cap
 (413). Every response allows any origin. Each client IP gets ``rate_limit_per_s`` requests per second
 (HTTP request or WebSocket message); beyond that the answer is JSON-RPC error -32005. The WebSocket server
-speaks the same methods plus ``eth_subscribe``/``eth_unsubscribe`` (``newHeads``, ``logs``), and answers
+speaks the same methods plus ``eth_subscribe``/``eth_unsubscribe`` (``newHeads``, ``logs``,
+``newPendingTransactions``), and answers
 plain HTTP POSTs too.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -71,6 +72,7 @@ class RPCServer:
         )
         self.limiter = RateLimiter(config.rate_limit_per_s)
         self.hub = SubscriptionHub(backend)
+        backend.pending_listeners.append(self._notify_pending)
 
     async def serve(
         self,
@@ -92,6 +94,12 @@ class RPCServer:
             self.hub.notify_block(block)
         except Exception:  # a notification must never break block import
             log.exception("notifying subscribers of block %d failed", block.header.number)
+
+    def _notify_pending(self, tx_hashes: Sequence[tuple[bytes, bytes]]) -> None:
+        try:
+            self.hub.notify_pending(tx_hashes)
+        except Exception:  # a notification must never break transaction intake
+            log.exception("notifying pending-transaction subscribers failed")
 
     # -- transport callbacks ----------------------------------------------------------------------------
 
@@ -175,25 +183,24 @@ class RPCServer:
             if kind == "logs":
                 log_filter = p.get(1, "filter", _log_filter, LogFilter())
             elif p.raw(1) is not None:
-                raise InvalidParams("invalid argument 1: newHeads takes no options")
-            sub_id = self.hub.subscribe(subscriber, log_filter)
+                raise InvalidParams(f"invalid argument 1: {kind} takes no options")
+            sub_id = self.hub.subscribe(subscriber, log_filter, pending=kind == "newPendingTransactions")
             if sub_id is None:
                 raise ServerError("too many subscriptions on this connection")
             return sub_id
 
         def unsubscribe(ctx: MethodContext, p: Params) -> object:
             sub_id = p.get(0, "id", _sub_id)
-            return subscriber.subscriptions.pop(sub_id, _ABSENT) is not _ABSENT
+            return self.hub.unsubscribe(subscriber, sub_id)
 
         return {"eth_subscribe": Method(subscribe, 2), "eth_unsubscribe": Method(unsubscribe, 1)}
 
 
-_ABSENT = object()
-
-
 def _kind(value: object, name: str) -> str:
-    if value not in ("newHeads", "logs"):
-        raise InvalidParams(f"invalid argument {name}: subscriptions are newHeads and logs")
+    if value not in ("newHeads", "logs", "newPendingTransactions"):
+        raise InvalidParams(
+            f"invalid argument {name}: subscriptions are newHeads, logs and newPendingTransactions"
+        )
     return str(value)
 
 

@@ -1,4 +1,5 @@
-"""WebSocket subscriptions ``newHeads`` and ``logs`` (geth ``eth_subscribe``, reference §9.2 "Filters").
+"""WebSocket subscriptions ``newHeads``, ``logs`` and ``newPendingTransactions`` (geth ``eth_subscribe``,
+reference §9.2 "Filters").
 
 A subscriber is a connection's outgoing queue. :meth:`SubscriptionHub.notify_block` runs on the trio loop
 right after a block is imported; it formats the header and the block's logs once, then puts each
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harmony.rpc.backend import RPCBackend
@@ -20,6 +21,7 @@ from harmony.types.block import Block
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 64
 _HEADER_ONLY = ("transactions", "uncles", "size", "totalDifficulty")
+_ABSENT = object()
 
 
 @dataclass(eq=False)
@@ -29,7 +31,9 @@ class Subscriber:
     push: Callable[[str], bool]
     """Queue a message; ``False`` when the queue is full (the subscriber is then dropped)."""
     subscriptions: dict[str, LogFilter | None] = field(default_factory=dict)
-    """Subscription id -> log filter (``None`` for newHeads)."""
+    """Subscription id -> log filter (``None`` for newHeads) of the block subscriptions."""
+    pending: set[str] = field(default_factory=set)
+    """Ids of ``newPendingTransactions`` subscriptions."""
     dropped: bool = False
 
 
@@ -66,13 +70,48 @@ class SubscriptionHub:
         self._subscribers.discard(subscriber)
 
     @staticmethod
-    def subscribe(subscriber: Subscriber, log_filter: LogFilter | None) -> str | None:
-        """A new subscription id (``None`` when the connection holds too many already)."""
-        if len(subscriber.subscriptions) >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+    def subscribe(
+        subscriber: Subscriber, log_filter: LogFilter | None, *, pending: bool = False
+    ) -> str | None:
+        """A new subscription id (``None`` when the connection holds too many already).
+
+        ``pending`` subscribes to ``newPendingTransactions``; otherwise ``log_filter`` ``None`` means
+        ``newHeads`` and a filter means ``logs``.
+        """
+        if len(subscriber.subscriptions) + len(subscriber.pending) >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
             return None
         sub_id = "0x" + secrets.token_hex(16)
-        subscriber.subscriptions[sub_id] = log_filter
+        if pending:
+            subscriber.pending.add(sub_id)
+        else:
+            subscriber.subscriptions[sub_id] = log_filter
         return sub_id
+
+    @staticmethod
+    def unsubscribe(subscriber: Subscriber, sub_id: str) -> bool:
+        """End one subscription of the connection; whether it existed."""
+        if sub_id in subscriber.pending:
+            subscriber.pending.discard(sub_id)
+            return True
+        return subscriber.subscriptions.pop(sub_id, _ABSENT) is not _ABSENT
+
+    def notify_pending(self, tx_hashes: Sequence[tuple[bytes, bytes]]) -> None:
+        """Queue a ``newPendingTransactions`` notification per transaction (its Ethereum-style hash, what
+        ``eth_sendRawTransaction`` answered); drop full subscribers."""
+        wanted = [s for s in self._subscribers if s.pending and not s.dropped]
+        if not wanted:
+            return
+        results = ["0x" + eth.hex() for _, eth in tx_hashes]
+        for subscriber in wanted:
+            for sub_id in list(subscriber.pending):
+                for result in results:
+                    if not subscriber.push(_notification(sub_id, result)):
+                        subscriber.dropped = True
+                        break
+                if subscriber.dropped:
+                    break
+            if subscriber.dropped:
+                self.detach(subscriber)
 
     def notify_block(self, block: Block) -> None:
         """Queue ``newHeads`` and matching ``logs`` notifications of ``block``; drop full subscribers."""

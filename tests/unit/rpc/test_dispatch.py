@@ -276,6 +276,8 @@ def test_hmy_network_methods(built: ChainFixture) -> None:
     structure = result(d, "hmyv2_getShardingStructure")
     assert [s["shardID"] for s in structure] == [0, 1] and structure[1]["current"] is True
     assert result(d, "hmyv2_inSync") is True
+    peers = result(d, "hmy_getPeerInfo")
+    assert peers["peers"] == [] and peers["c"] == {"total-known-peers": 0, "connected": 0, "not-connected": 0}
     assert result(d, "hmyv2_epochLastBlock", 0) == GENESIS.params.epoch_last_block(0)
     assert result(d, "hmyv2_isLastBlock", GENESIS.params.epoch_last_block(0)) is True
     assert result(d, "web3_clientVersion").startswith("Harmony")
