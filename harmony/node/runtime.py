@@ -49,6 +49,7 @@ from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block
 from harmony.types.shard_state import Committee
+from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
 
 log = logging.getLogger("harmony.node")
@@ -188,6 +189,10 @@ class Node:
     def on_transaction(self, tx: Transaction) -> None:
         """The pool accepted ``tx`` from RPC: gossip it."""
         self.submit_transaction(tx)
+
+    def on_staking_transaction(self, tx: StakingTransaction) -> None:
+        """The staking pool accepted ``tx`` from RPC (gossip of staking transactions comes with the beacon
+        wiring; until then a client sends it to the leader's node or to every beacon node)."""
 
     def sharding_structure(self) -> list[dict[str, object]]:
         """This node's shard and its endpoints (reference §9.3 ``getShardingStructure``)."""

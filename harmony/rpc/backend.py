@@ -14,6 +14,7 @@ from typing import Protocol
 from harmony.crypto.bitmap import decode_bitmap
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
+from harmony.node.staking_pool import StakingPool
 from harmony.rpc.errors import ServerError
 from harmony.rpc.filters import FilterStore
 from harmony.rpc.formats import LogInBlock, ReceiptInBlock, StakingInBlock, TxInBlock, receipt_logs
@@ -25,7 +26,7 @@ from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING
 from harmony.types.block import Block
 from harmony.types.header import Header
 from harmony.types.shard_state import Slot
-from harmony.types.staking import CreateValidator, EditValidator
+from harmony.types.staking import CreateValidator, EditValidator, StakingTransaction
 from harmony.types.transaction import Transaction
 
 SENDER_CACHE_SIZE = 16_384
@@ -78,6 +79,10 @@ class NodeHooks(Protocol):
         """Called after the pool accepted ``tx`` from a client (the node gossips it)."""
         ...
 
+    def on_staking_transaction(self, tx: StakingTransaction) -> None:
+        """Called after the staking pool accepted ``tx`` from a client (the node gossips it)."""
+        ...
+
     def sharding_structure(self) -> list[dict[str, object]]:
         """``[{current, shardID, http, ws}]`` (``hmyv2_getShardingStructure``)."""
         ...
@@ -109,6 +114,9 @@ class StandaloneHooks:
     def on_transaction(self, tx: Transaction) -> None:
         """Nothing to gossip to."""
 
+    def on_staking_transaction(self, tx: StakingTransaction) -> None:
+        """Nothing to gossip to."""
+
     def sharding_structure(self) -> list[dict[str, object]]:
         """Every shard, with this one marked current and local endpoints for it."""
         return [
@@ -135,6 +143,14 @@ class StandaloneHooks:
         }
 
 
+def staking_owner(tx: StakingTransaction) -> bytes:
+    """The account a staking message acts for, which must be its signer (validator or delegator)."""
+    msg = tx.msg
+    return (
+        msg.validator_address if isinstance(msg, (CreateValidator, EditValidator)) else msg.delegator_address
+    )
+
+
 class RPCBackend:
     """The node as the RPC methods see it: chain, pool, hooks, and the client version string."""
 
@@ -145,9 +161,12 @@ class RPCBackend:
         hooks: NodeHooks | None = None,
         *,
         client_version: str = "Harmony (python)/v0.1.0",
+        staking_pool: StakingPool | None = None,
     ) -> None:
         self.chain = chain
         self.pool = pool
+        self.staking_pool = staking_pool
+        """The beacon chain's staking pool (``None`` on other shards: staking RPC answers an error)."""
         self.hooks: NodeHooks = hooks if hooks is not None else StandaloneHooks(chain)
         self.client_version = client_version
         self._senders: OrderedDict[bytes, bytes] = OrderedDict()
@@ -281,13 +300,7 @@ class RPCBackend:
             if staking:
                 if location.index < len(block.staking_transactions):
                     stx = block.staking_transactions[location.index]
-                    msg = stx.msg
-                    owner = (
-                        msg.validator_address
-                        if isinstance(msg, (CreateValidator, EditValidator))
-                        else msg.delegator_address
-                    )
-                    stakes.append(StakingInBlock(stx, owner, *where))
+                    stakes.append(StakingInBlock(stx, staking_owner(stx), *where))
             elif location.index < len(block.transactions):
                 tx = block.transactions[location.index]
                 plain.append(TxInBlock(tx, self.sender(tx), *where))
@@ -361,6 +374,34 @@ class RPCBackend:
             self.hooks.on_transaction(tx)
             self.notify_pending((tx,))
         return tx_hash
+
+    def send_raw_staking(self, raw: bytes) -> bytes:
+        """Hand a signed staking transaction to the staking pool; its hash, or :class:`ServerError`."""
+        if self.staking_pool is None:
+            raise ServerError(
+                "staking transactions are processed on the beacon chain: send them to a shard 0 node"
+            )
+        try:
+            tx_hash = self.staking_pool.add_raw(raw)
+        except HarmonyError as exc:
+            raise ServerError(str(exc)) from None
+        tx = self.staking_pool.get(tx_hash)
+        if tx is not None:
+            self.hooks.on_staking_transaction(tx)
+        return tx_hash
+
+    def find_staking_transaction(self, tx_hash: bytes) -> StakingInBlock | None:
+        """A staking transaction by hash: mined, else pooled."""
+        mined = self.mined_transactions([tx_hash], staking=True)
+        if mined:
+            found = mined[0]
+            assert isinstance(found, StakingInBlock)
+            return found
+        if self.staking_pool is not None:
+            pooled = self.staking_pool.get(tx_hash)
+            if pooled is not None:
+                return StakingInBlock(pooled, staking_owner(pooled), b"", 0, 0, 0)
+        return None
 
     def notify_pending(self, txs: Sequence[Transaction]) -> None:
         """Tell pending-transaction filters and subscribers that the pool accepted ``txs``.

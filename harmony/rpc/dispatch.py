@@ -31,6 +31,7 @@ from harmony.rpc.methods_eth import register_eth
 from harmony.rpc.methods_filters import register_filters
 from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
+from harmony.rpc.methods_staking import register_staking
 from harmony.rpc.params import Params
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def build_method_table() -> MethodTable:
     register_eth(table)
     register_hmy(table)
     register_filters(table)
+    register_staking(table)
     return table
 
 

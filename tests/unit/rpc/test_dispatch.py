@@ -310,7 +310,7 @@ def test_hmy_network_methods(built: ChainFixture) -> None:
         ("eth_getLogs", ["x"], -32602, "filter object"),
         ("hmyv2_getBlocks", [0, 5000, {}], -32602, "at most 1024"),
         ("eth_nonexistent", [], -32601, "does not exist"),
-        ("hmyv2_getValidators", [0], -32601, "does not exist"),
+        ("hmyv2_traceChain", [0], -32601, "does not exist"),
     ],
 )
 def test_bad_params(built: ChainFixture, method: str, params: list[Any], code: int, needle: str) -> None:
