@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from harmony.p2p.topics import shard_topic, sync_protocol_id
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block
+from harmony.types.cx import CXReceiptsProof
 from harmony.types.shard_state import Committee
 from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
@@ -227,6 +228,18 @@ class Node:
             },
             "sync-peers": self.syncer.status.peer_heads if self.syncer is not None else {},
         }
+
+    def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
+        """Outgoing proofs not yet credited (the cross-shard relay is wired with the beacon follower)."""
+        return ()
+
+    def resend_cx_proof(self, proof: CXReceiptsProof) -> bool:
+        """Publishing proofs to other shards comes with the cross-shard relay; nothing is sent yet."""
+        return False
+
+    def pending_crosslink_count(self) -> int:
+        """Crosslinks waiting for a beacon block (the crosslink pool comes with the beacon wiring)."""
+        return 0
 
     def peer_info(self) -> dict[str, object]:
         """What ``hmy_getPeerInfo`` shows: our peer id, banned peers, and the peers of the shard topic."""

@@ -24,6 +24,7 @@ from harmony.state.evm import contract_address
 from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING
 from harmony.types.block import Block
+from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Slot
 from harmony.types.staking import CreateValidator, EditValidator, StakingTransaction
@@ -96,6 +97,18 @@ class NodeHooks(Protocol):
         not-connected}}`` (``hmyv2_getPeerInfo``)."""
         ...
 
+    def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
+        """Outgoing cross-shard proofs not yet credited by their destination (``getPendingCXReceipts``)."""
+        ...
+
+    def resend_cx_proof(self, proof: CXReceiptsProof) -> bool:
+        """Publish ``proof`` to its destination shard again (``resendCx``); whether it was sent."""
+        ...
+
+    def pending_crosslink_count(self) -> int:
+        """Crosslinks received and not yet included (``getNumPendingCrossLinks``)."""
+        ...
+
 
 class StandaloneHooks:
     """Hooks of a node with no network: no peers, never syncing, one shard endpoint on localhost."""
@@ -132,6 +145,18 @@ class StandaloneHooks:
     def metadata(self) -> dict[str, object]:
         """The metadata a key-less, standalone node can state."""
         return {"blskey": [], "is-leader": False, "peerid": "", "node-unix-start-time": 0}
+
+    def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
+        """No relay: nothing pending."""
+        return ()
+
+    def resend_cx_proof(self, proof: CXReceiptsProof) -> bool:
+        """No network: nothing can be sent."""
+        return False
+
+    def pending_crosslink_count(self) -> int:
+        """No crosslink pool."""
+        return 0
 
     def peer_info(self) -> dict[str, object]:
         """No network: no peers."""

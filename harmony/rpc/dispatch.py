@@ -27,6 +27,7 @@ from harmony.rpc.errors import (
     RPCError,
     ServerError,
 )
+from harmony.rpc.methods_cx import register_cx
 from harmony.rpc.methods_eth import register_eth
 from harmony.rpc.methods_filters import register_filters
 from harmony.rpc.methods_hmy import register_hmy
@@ -54,6 +55,7 @@ def build_method_table() -> MethodTable:
     register_hmy(table)
     register_filters(table)
     register_staking(table)
+    register_cx(table)
     return table
 
 
