@@ -44,6 +44,8 @@ MIN_COMMISSION_RATE = Dec.from_str("0.07")
 """Commission floor since HIP-30 (reference §2.5)."""
 MAX_COMMISSION_RATE = Dec.one()
 """Rates are at most 1 (reference §2.5)."""
+NO_SLOTS_LIMIT = Dec(0)
+"""A zero HIP-16 share: no per-shard limit on a validator's keys."""
 SIGNING_THRESHOLD = Dec.from_int(2).quo(Dec.from_int(3))
 """2/3 as Go computes it, ``NewDec(2).Quo(NewDec(3))`` = 0.666666666666666667 (reference §5.1)."""
 EFFECTIVE_STAKE_BAND = Dec.from_str("0.35")
@@ -215,6 +217,9 @@ class NetworkParams:
     """Availability threshold 2/3 (§5.1): below it a validator is made inactive."""
     effective_stake_band: Dec = EFFECTIVE_STAKE_BAND
     """c of the effective-stake clamp [(1 − c)·median, (1 + c)·median] (§3.4)."""
+    slots_limit_share: Dec = NO_SLOTS_LIMIT
+    """HIP-16 (§3.1): a validator's keys count in the auction up to ``int(share × external seats per
+    shard)`` per shard (shard = key mod shard count); 0 means no limit."""
     reward_frequency: int = 64
     """Beacon blocks between two reward payouts (§4.2 ``RewardFrequency``)."""
     min_gas_price: int = 100 * GWEI
@@ -249,6 +254,11 @@ class NetworkParams:
     def external_seats_per_shard(self) -> int:
         """Seats per shard open to elected validators."""
         return self.seats_per_shard - self.harmony_seats_per_shard
+
+    @property
+    def slots_limit_per_shard(self) -> int:
+        """HIP-16: most keys of one validator counted per shard in the auction; 0 is no limit (§3.1)."""
+        return self.slots_limit_share.mul_int(self.external_seats_per_shard).truncate_int()
 
     @property
     def external_seats(self) -> int:
@@ -315,6 +325,7 @@ MAINNET = NetworkParams(
     harmony_seats_per_shard=150,
     harmony_vote_share=Dec.from_str("0.6"),
     block_reward_schedule=((0, 28 * ONE), (230, 17_500_000_000_000_000_000), (366, 7 * ONE)),
+    slots_limit_share=Dec.from_str("0.06"),
 )
 """The seeds' network (design §6): 4 × 250 seats, 40 % external, Harmony mainnet's epochs and gas limits.
 

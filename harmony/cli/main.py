@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, devnet, genesis, keys, node, sim
+from harmony.cli import address, devnet, genesis, keys, node, sim, staking
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     address.register(sub)
     keys.register(sub)
+    staking.register(sub)
     genesis.register(sub)
     sim.register(sub)
     node.register(sub)

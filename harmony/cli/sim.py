@@ -1,14 +1,23 @@
-"""``harmony sim consensus``: run the deterministic FBFT simulator over many seeds (issue 4, item 6).
+"""``harmony sim``: the deterministic simulators.
 
-Each seed's run is a pure function of the seed and the options, so a failing seed printed here replays
-exactly with ``harmony sim consensus --seed S --nodes K``.
+* ``harmony sim consensus``: the FBFT simulator over many seeds (issue 4, item 6). Each seed's run is a pure
+  function of the seed and the options, so a failing seed printed here replays exactly with
+  ``harmony sim consensus --seed S --nodes K``.
+* ``harmony sim resharding``: an adaptive join-leave adversary against the key-mod, random and Cuckoo
+  assignment rules (issue 8, design §7); prints and writes a table and a plot.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
+from pathlib import Path
 
 from harmony.cli.common import CLIError
+from harmony.encoding.fixed import Dec
+from harmony.errors import HarmonyError
+from harmony.sim import resharding
 from harmony.sim.consensus_sim import DEFAULT_NODES, SimOptions, replay_command, run_seed
 
 MAX_NODES = 100
@@ -50,11 +59,53 @@ def _consensus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resharding(args: argparse.Namespace) -> int:
+    options = resharding.QUICK if args.quick else resharding.ReshardingOptions()
+    changes: dict[str, object] = {"seed": args.seed}
+    if args.epochs is not None:
+        if not 1 <= args.epochs <= 10_000:
+            raise CLIError(f"--epochs {args.epochs}: must be between 1 and 10000")
+        changes["epochs"] = args.epochs
+    if args.trials is not None:
+        if not 1 <= args.trials <= 100_000:
+            raise CLIError(f"--trials {args.trials}: must be between 1 and 100000")
+        changes["trials"] = (args.trials,) * len(options.sizes)
+    if not 0.0 <= args.fraction < 1.0:
+        raise CLIError(f"--fraction {args.fraction}: must be in [0, 1)")
+    changes["fraction"] = args.fraction
+    if not 0.0 <= args.churn <= 1.0:
+        raise CLIError(f"--churn {args.churn}: must be in [0, 1]")
+    changes["churn"] = args.churn
+    if args.move_fraction is not None:
+        try:
+            move = Dec.from_str(args.move_fraction)
+        except (HarmonyError, ValueError) as exc:
+            raise CLIError(f"--move-fraction {args.move_fraction}: {exc}") from None
+        if move.is_negative() or (Dec.one() - move).is_negative():
+            raise CLIError(f"--move-fraction {args.move_fraction}: must be in [0, 1]")
+        changes["move_fraction"] = move
+    if args.evictions is not None:
+        if not 0 <= args.evictions <= 1000:
+            raise CLIError(f"--evictions {args.evictions}: must be between 0 and 1000")
+        changes["evictions_per_join"] = args.evictions
+    options = dataclasses.replace(options, **changes)  # type: ignore[arg-type]
+
+    def progress(line: str) -> None:
+        print(f"  {line}", file=sys.stderr, flush=True)
+
+    results = resharding.run_resharding(options, progress)
+    print(resharding.format_table(results))
+    if args.out is not None:
+        for path in resharding.write_report(results, options, Path(args.out)):
+            print(f"wrote {path}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``sim`` subcommand with its ``consensus`` simulator."""
     parser = sub.add_parser(
         "sim",
-        help="deterministic simulations (consensus)",
+        help="deterministic simulations (consensus, resharding)",
         description="Deterministic, seeded simulations of the protocol.",
     )
     sims = parser.add_subparsers(dest="sim", metavar="SIMULATION", required=True)
@@ -77,3 +128,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     consensus.add_argument("--no-faults", action="store_true", help="run without any fault (a baseline)")
     consensus.add_argument("--verbose", action="store_true", help="print each seed's fault plan and counters")
     consensus.set_defaults(func=_consensus)
+
+    reshard = sims.add_parser(
+        "resharding",
+        help="how far a join-leave adversary concentrates under key-mod, random and Cuckoo assignment",
+        description=(
+            "Simulate many epochs of seat assignment at the mainnet size (4 shards x 250 seats) and at "
+            "100 shards x 400 seats. An adversary holding a fraction of the seats withdraws them from every "
+            "shard but its strongest each epoch and rejoins under fresh keys; honest seats churn too. For "
+            "each rule (key mod shards, random vacancies, the Cuckoo rule) report the largest adversarial "
+            "share seen in any shard and the estimated probability that some shard reaches 1/3."
+        ),
+    )
+    reshard.add_argument("--epochs", type=int, metavar="N", help="epochs per trial (default 50)")
+    reshard.add_argument(
+        "--trials", type=int, metavar="N", help="trials per network size (default 200 at 4x250, 8 at 100x400)"
+    )
+    reshard.add_argument(
+        "--fraction", type=float, default=0.25, metavar="F", help="adversary's share of seats (default 0.25)"
+    )
+    reshard.add_argument(
+        "--churn",
+        type=float,
+        default=0.02,
+        metavar="F",
+        help="honest seats replaced per epoch (default 0.02)",
+    )
+    reshard.add_argument("--move-fraction", metavar="F", help="Cuckoo move fraction (default 0.125)")
+    reshard.add_argument("--evictions", type=int, metavar="K", help="Cuckoo evictions per join (default 4)")
+    reshard.add_argument("--seed", type=int, default=0, metavar="S", help="simulation seed (default 0)")
+    reshard.add_argument(
+        "--out", metavar="DIR", help="write resharding.md, resharding.csv and resharding.png"
+    )
+    reshard.add_argument("--quick", action="store_true", help="a small, seconds-long run (for tests)")
+    reshard.set_defaults(func=_resharding)

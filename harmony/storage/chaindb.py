@@ -32,10 +32,10 @@ from harmony.storage import schema
 from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError
 from harmony.types.block import BLOCK_TAG, Block
 from harmony.types.crosslink import CrossLink, decode_crosslinks
-from harmony.types.cx import CXReceipt, group_by_destination
+from harmony.types.cx import CXReceipt, CXReceiptsProof, build_receipts_proof, group_by_destination
 from harmony.types.header import COMMIT_SIGNATURE_SIZE, Header
 from harmony.types.receipt import Receipt
-from harmony.types.shard_state import ShardState
+from harmony.types.shard_state import Committee, ShardState, ShardStateError
 from harmony.types.staking import CreateValidator, Delegate, EditValidator, StakingTransaction, Undelegate
 from harmony.types.transaction import Transaction
 
@@ -89,6 +89,15 @@ class TxLocation(Serializable):
     def staking(self) -> bool:
         """Whether it is a staking transaction."""
         return self.kind == TX_KIND_STAKING
+
+
+@dataclass(frozen=True, slots=True)
+class CXReceiptLocation:
+    """A cross-shard receipt this shard emitted and the block that emitted it."""
+
+    receipt: CXReceipt
+    block_hash: bytes
+    block_number: int
 
 
 class StateNodes:
@@ -456,6 +465,54 @@ class ChainDB:
             return None
         return _decode("cx receipts", key, raw, lambda b: _decode_list(b, CXReceipt.from_rlp))
 
+    def get_block_outgoing_cx_receipts(self, number: int) -> tuple[CXReceipt, ...] | None:
+        """Every cross-shard receipt canonical block ``number`` sent, destinations ascending (§6.4).
+
+        ``None`` if the block is not stored. The destinations are those of the block's cross-shard
+        transactions (the only source of receipts), each read from its ``x`` entry.
+        """
+        block = self.get_block_by_number(number)
+        if block is None:
+            return None
+        shard = block.header.shard_id
+        destinations = sorted({tx.to_shard_id for tx in block.transactions if tx.to_shard_id != shard})
+        out: list[CXReceipt] = []
+        for to_shard in destinations:
+            out.extend(self.get_outgoing_cx_receipts(to_shard, number) or ())
+        return tuple(out)
+
+    def get_cx_receipts_proof(self, to_shard: int, number: int) -> CXReceiptsProof | None:
+        """The proof that canonical block ``number`` sent receipts to ``to_shard`` (§6.4, ``hmyv2_resendCx``).
+
+        Built from the block's header, all its outgoing receipts and its commit signature; ``None`` when
+        the block is not stored, sent nothing to ``to_shard``, or its commit signature is not known yet.
+        """
+        if not self.get_outgoing_cx_receipts(to_shard, number):
+            return None
+        header = self.get_header_by_number(number)
+        receipts = self.get_block_outgoing_cx_receipts(number)
+        commit = self.get_commit_sig(number)
+        if header is None or receipts is None or commit is None:
+            return None
+        return build_receipts_proof(header, receipts, to_shard, commit[0], commit[1])
+
+    def get_cx_receipt_by_tx_hash(self, tx_hash: bytes) -> CXReceiptLocation | None:
+        """The cross-shard receipt a transaction of this shard emitted, with its block (§9.2
+        ``hmyv2_getCXReceiptByHash``); ``None`` for an unknown or same-shard transaction, or one that
+        emitted no receipt.
+        """
+        found = self.get_transaction(tx_hash)
+        if found is None:
+            return None
+        tx, location = found
+        if location.staking or not isinstance(tx, Transaction) or not tx.is_cross_shard:
+            return None
+        sent = self.get_outgoing_cx_receipts(tx.to_shard_id, location.block_number) or ()
+        for receipt in sent:
+            if receipt.tx_hash == tx.hash():
+                return CXReceiptLocation(receipt, location.block_hash, location.block_number)
+        return None
+
     def is_cx_spent(self, from_shard: int, number: int) -> bool:
         """Whether the receipts block ``number`` of ``from_shard`` sent here were already credited (§6.4)."""
         return self.kv.get(schema.cx_spent_key(from_shard, number)) is not None
@@ -472,6 +529,14 @@ class ChainDB:
         raw = self.kv.get(key)
         return None if raw is None else _decode("crosslink", key, raw, CrossLink.decode)
 
+    def read_crosslink(self, shard: int, number: int) -> CrossLink | None:
+        """Same as :meth:`get_crosslink` (the name the cross-shard issue uses)."""
+        return self.get_crosslink(shard, number)
+
+    def last_crosslink(self, shard: int) -> CrossLink | None:
+        """Same as :meth:`get_last_crosslink`."""
+        return self.get_last_crosslink(shard)
+
     def get_commit_sig(self, number: int) -> tuple[bytes, bytes] | None:
         """(aggregate commit signature, bitmap) of block ``number`` (§1.5)."""
         raw = self.kv.get(schema.commit_sig_key(number))
@@ -486,6 +551,23 @@ class ChainDB:
         key = schema.shard_state_key(epoch)
         raw = self.kv.get(key)
         return None if raw is None else _decode("shard state", key, raw, ShardState.decode)
+
+    def committee_for(self, shard: int, epoch: int) -> Committee | None:
+        """The committee of ``shard`` in ``epoch`` from the stored shard state, or ``None`` when unknown.
+
+        The lookup the cross-shard and crosslink checks take (``harmony.consensus.crosslinks``).
+        """
+        state = self.get_shard_state(epoch)
+        if state is None:
+            return None
+        try:
+            return state.committee(shard)
+        except ShardStateError:
+            return None
+
+    def shard_state_for_epoch(self, epoch: int) -> ShardState | None:
+        """Same as :meth:`get_shard_state`: the shard state an epoch's committees are read from."""
+        return self.get_shard_state(epoch)
 
     def get_validator_snapshot(self, epoch: int, address: bytes) -> bytes | None:
         """A validator's snapshot at ``epoch``, as the staking layer encoded it."""
@@ -628,6 +710,7 @@ __all__ = [
     "MAX_ADDRESS_PAGE",
     "TX_KIND_PLAIN",
     "TX_KIND_STAKING",
+    "CXReceiptLocation",
     "ChainDB",
     "StateNodes",
     "TxDirection",

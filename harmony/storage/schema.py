@@ -30,6 +30,12 @@ prefix  key after the prefix                               value
                                                            ``mgenesis`` = genesis block hash
 ======  =================================================  ==================================================
 
+Cross-shard reads need no table of their own: a block's outgoing receipts are its ``x`` entries for the
+destinations of its cross-shard transactions, a receipt by transaction hash is found through ``l`` and then
+``x``, and the proof a node resends (``hmyv2_resendCx``) is built from ``h``, ``x`` and ``g``. The ``c``
+markers are written by the block that credits the receipts, in its own write transaction; ``K`` only moves
+to a crosslink of a higher block number.
+
 The address index (``a``/``A``, reference §9.2 ``getTransactionsHistory``/``getTransactionsCount``): every
 transaction is listed under each address it involves, in one *stream* per (plain or staking) × (all, sent,
 received). Entries of a stream are numbered 0, 1, 2… in chain order (block number, then position in the

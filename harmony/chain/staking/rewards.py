@@ -1,0 +1,313 @@
+"""Block rewards: who earns what for a signed block (reference §4.2), supply bookkeeping and APR (§4.3).
+
+Read top to bottom:
+
+1. :func:`voting_power` (§1.4): each seat's share of the committee's vote, the same formula as the quorum
+   rule (:mod:`harmony.consensus.quorum`): Harmony-operated seats share ``H`` equally, staked seats share
+   ``1 − H`` by effective stake, rounding dust to the last staked seat.
+2. :func:`distribute_block_reward` (§4.2, Go ``processOneCrossLink``): each **staked** signer earns
+   ``reward × (its power / power of all staked signers)``, truncated to an atto integer; Harmony-operated
+   seats earn nothing (:func:`block_dues`). A validator's seats are summed, then :func:`add_reward`
+   credits the validator once; :func:`distribute_aggregated_rewards` does the same over many blocks (the
+   beacon's 64-block payout).
+3. :func:`add_reward` (§4.2, Go ``AddReward``): the lifetime ``block_reward`` grows by the amount; the
+   commission ``round(rate × amount)`` goes to delegation 0 (the self-delegation); the rest is split pro
+   rata to each delegation's share of the total delegation, each share rounded half to even, never paying
+   out more than what is left; whatever is left goes to delegation 0. Banned validators get nothing.
+
+Rewards are credited to :attr:`Delegation.reward` (collected later by CollectRewards). What is not credited
+(the Harmony-operated share, truncation, banned validators) is returned as
+:attr:`RewardPayout.unpaid`, so the caller mints exactly :attr:`RewardPayout.paid` and supply accounting
+stays exact. When to pay (every block, or every ``params.reward_frequency`` beacon blocks through
+:func:`distribute_aggregated_rewards`) is the caller's choice; HIP-30's recovery-address split is not used
+on our networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from harmony.chain.staking.records import get_validator_wrapper, set_validator_wrapper, validator_addresses
+from harmony.chain.state_api import WorldState
+from harmony.encoding.fixed import Dec
+from harmony.errors import HarmonyError
+from harmony.types.shard_state import Committee
+from harmony.types.staking import EposStatus
+from harmony.types.validator import Delegation
+
+__all__ = [
+    "SECONDS_PER_YEAR",
+    "RewardError",
+    "RewardPayout",
+    "SupplyBreakdown",
+    "add_reward",
+    "block_dues",
+    "circulating_supply",
+    "distribute_aggregated_rewards",
+    "distribute_block_reward",
+    "staked_supply",
+    "total_supply",
+    "validator_apr",
+    "voting_power",
+]
+
+SECONDS_PER_YEAR = 31_557_600
+"""A Julian year, 365.25 days (Go ``oneYear`` in ``staking/apr``)."""
+
+
+class RewardError(HarmonyError):
+    """A reward rule was given inconsistent inputs; :attr:`reason` names the check."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RewardPayout:
+    """What one block's reward did: ``paid + unpaid == reward``."""
+
+    reward: int
+    """The block reward offered, atto."""
+    paid: int
+    """Atto credited to delegations (the amount the caller adds to the supply)."""
+    unpaid: int
+    """Atto not credited: Harmony-operated seats, truncation, banned validators."""
+    credited: tuple[tuple[bytes, int], ...]
+    """``(validator address, atto credited)`` per validator paid, in address order."""
+
+
+def voting_power(committee: Committee, harmony_vote_share: Dec) -> tuple[Dec, ...]:
+    """Each seat's voting power, summing to exactly 1 (reference §1.4, Go ``votepower.Compute``).
+
+    Harmony-operated seats (no effective stake) share ``harmony_vote_share`` equally (all of 1 if there is
+    no staked seat); staked seats share the rest (all of 1 if there is no Harmony seat) by
+    ``effective stake / total effective stake``; the rounding dust goes to the last staked seat (the last
+    Harmony seat if none is staked). Empty committees have no power.
+    """
+    slots = committee.slots
+    if not slots:
+        return ()
+    harmony = [i for i, s in enumerate(slots) if s.effective_stake is None]
+    staked = [i for i, s in enumerate(slots) if s.effective_stake is not None]
+    total_stake = committee.total_effective_stake()
+    h_share = harmony_vote_share if staked else Dec.one()
+    e_share = Dec.one() - h_share if harmony else Dec.one()
+    power = [Dec.zero()] * len(slots)
+    for i in harmony:
+        power[i] = h_share.quo_int(len(harmony))
+    for i in staked:
+        stake = slots[i].effective_stake
+        if stake is not None and not total_stake.is_zero():
+            power[i] = e_share.mul(stake.quo(total_stake))
+    dust = Dec.one() - sum(power, Dec.zero())
+    last = staked[-1] if staked else harmony[-1]
+    power[last] = power[last] + dust
+    return tuple(power)
+
+
+def _check_signers(committee: Committee, signer_indices: Iterable[int]) -> list[int]:
+    signers = sorted(set(signer_indices))
+    for index in signers:
+        if not 0 <= index < len(committee.slots):
+            raise RewardError(
+                "signer_index",
+                f"signer index {index} outside the {len(committee.slots)} seats"
+                f" of shard {committee.shard_id}",
+            )
+    return signers
+
+
+def block_dues(
+    committee: Committee, signer_indices: Iterable[int], reward: int, harmony_vote_share: Dec
+) -> dict[bytes, int]:
+    """What each validator is due for one signed block (reference §4.2, Go ``processOneCrossLink``).
+
+    ``signer_indices`` are the committee seats that signed (bitmap order). Each staked signing seat with
+    voting power is due ``truncate(reward × power / staked signers' power)``; a validator's seats are
+    summed. Raises :class:`RewardError` for a negative reward (``negative_reward``) or a signer index
+    outside the committee (``signer_index``).
+    """
+    if reward < 0:
+        raise RewardError("negative_reward", f"block reward {reward} is negative")
+    signers = _check_signers(committee, signer_indices)
+    power = voting_power(committee, harmony_vote_share)
+    staked = [i for i in signers if committee.slots[i].effective_stake is not None]
+    all_share = sum((power[i] for i in staked), Dec.zero())
+    dues: dict[bytes, int] = {}
+    if all_share.is_zero():
+        return dues
+    offered = Dec.from_int(reward)
+    for i in staked:
+        if power[i].is_zero():
+            continue
+        due = offered.mul(power[i].quo(all_share)).truncate_int()
+        address = committee.slots[i].ecdsa_address
+        dues[address] = dues.get(address, 0) + due
+    return dues
+
+
+def _credit(state: WorldState, reward: int, dues: dict[bytes, int]) -> RewardPayout:
+    credited: list[tuple[bytes, int]] = []
+    paid = 0
+    for address in sorted(dues):
+        amount = add_reward(state, address, dues[address])
+        if amount:
+            credited.append((address, amount))
+            paid += amount
+    return RewardPayout(reward=reward, paid=paid, unpaid=reward - paid, credited=tuple(credited))
+
+
+def distribute_block_reward(
+    state: WorldState,
+    committee: Committee,
+    signer_indices: Iterable[int],
+    reward: int,
+    harmony_vote_share: Dec,
+) -> RewardPayout:
+    """Pay one signed block's ``reward`` to its staked signers (reference §4.2, Go ``processOneCrossLink``).
+
+    The dues of :func:`block_dues` are credited by :func:`add_reward`, one validator at a time in address
+    order. The signing counters are a separate step
+    (:func:`harmony.chain.staking.availability.record_signing`).
+    """
+    return _credit(state, reward, block_dues(committee, signer_indices, reward, harmony_vote_share))
+
+
+def distribute_aggregated_rewards(
+    state: WorldState,
+    signed_blocks: Sequence[tuple[Committee, Iterable[int]]],
+    reward_per_block: int,
+    harmony_vote_share: Dec,
+) -> RewardPayout:
+    """Pay several signed blocks at once (reference §4.2 aggregation, Go
+    ``distributeRewardAfterAggregateEpoch``): the beacon's 64-block payout.
+
+    ``signed_blocks`` holds each block's (or crosslink's) committee and signer indices. Every block's dues
+    (:func:`block_dues`, ``reward_per_block`` each) are summed per validator, then each validator is
+    credited once, so commission and delegator shares are rounded once per payout. The offered reward is
+    ``reward_per_block × len(signed_blocks)``.
+    """
+    dues: dict[bytes, int] = {}
+    for committee, signers in signed_blocks:
+        for address, due in block_dues(committee, signers, reward_per_block, harmony_vote_share).items():
+            dues[address] = dues.get(address, 0) + due
+    return _credit(state, reward_per_block * len(signed_blocks), dues)
+
+
+def add_reward(state: WorldState, address: bytes, amount: int) -> int:
+    """Credit ``amount`` atto earned by the validator at ``address`` (reference §4.2, Go ``AddReward``).
+
+    ``block_reward`` grows by ``amount``; delegation 0 gets the commission ``round(rate × amount)`` (capped
+    at ``amount``); each delegation gets ``round(amount_left × its amount / total delegation)``, capped at
+    what is still left; the remainder goes to delegation 0. Returns the atto credited: ``amount``, or 0 for
+    a banned validator, a missing record or one without delegations.
+    """
+    if amount < 0:
+        raise RewardError("negative_reward", f"reward {amount} is negative")
+    wrapper = get_validator_wrapper(state, address)
+    if amount == 0 or wrapper is None or not wrapper.delegations:
+        return 0
+    if wrapper.validator.status == EposStatus.BANNED:
+        return 0
+    credit = [0] * len(wrapper.delegations)
+    rate = wrapper.validator.commission.commission_rates.rate
+    commission = min(max(rate.mul_int(amount).round_int(), 0), amount)
+    credit[0] += commission
+    pool = amount - commission
+    left = pool
+    total = wrapper.total_delegation
+    if total > 0:
+        total_dec = Dec.from_int(total)
+        for i, delegation in enumerate(wrapper.delegations):
+            share = Dec.from_int(delegation.amount).quo(total_dec)
+            part = min(share.mul_int(pool).round_int(), left)
+            credit[i] += part
+            left -= part
+    credit[0] += left
+    delegations = tuple(
+        replace(d, reward=d.reward + c) if c else d for d, c in zip(wrapper.delegations, credit, strict=True)
+    )
+    set_validator_wrapper(
+        state,
+        address,
+        replace(wrapper, delegations=delegations, block_reward=wrapper.block_reward + amount),
+    )
+    return amount
+
+
+@dataclass(frozen=True, slots=True)
+class SupplyBreakdown:
+    """Where the tokens are (atto): account balances and what staking holds."""
+
+    balances: int
+    """Balances of the accounts counted."""
+    delegated: int
+    """Staked in delegations."""
+    undelegating: int
+    """Pending undelegations, not yet paid out."""
+    pending_rewards: int
+    """Rewards credited and not yet collected."""
+
+    @property
+    def total(self) -> int:
+        """All of it."""
+        return self.balances + self.delegated + self.undelegating + self.pending_rewards
+
+
+def _delegation_parts(delegation: Delegation) -> tuple[int, int, int]:
+    return delegation.amount, sum(u.amount for u in delegation.undelegations), delegation.reward
+
+
+def staked_supply(state: WorldState) -> tuple[int, int, int]:
+    """``(delegated, undelegating, pending rewards)`` summed over every registered validator (§4.3)."""
+    delegated = undelegating = pending = 0
+    for address in validator_addresses(state):
+        wrapper = get_validator_wrapper(state, address)
+        if wrapper is None:
+            continue
+        for delegation in wrapper.delegations:
+            amount, locked, reward = _delegation_parts(delegation)
+            delegated += amount
+            undelegating += locked
+            pending += reward
+    return delegated, undelegating, pending
+
+
+def total_supply(state: WorldState, accounts: Iterable[bytes]) -> SupplyBreakdown:
+    """The supply held by ``accounts`` (their balances) plus everything staking holds (reference §4.3).
+
+    The world state cannot list its accounts, so the caller names them (every funded account); each is
+    counted once.
+    """
+    balances = sum(state.get_balance(address) for address in set(accounts))
+    delegated, undelegating, pending = staked_supply(state)
+    return SupplyBreakdown(balances, delegated, undelegating, pending)
+
+
+def circulating_supply(genesis_supply: int, rewards_paid: int, burned: int, inaccessible: int = 0) -> int:
+    """Circulating supply (reference §4.3, adapted): the genesis allocation, plus every reward minted
+    (Harmony's ``BlockRewardAccumulator``), minus what slashing and fees burned, minus balances of
+    inaccessible addresses. Our networks release the whole genesis allocation at once (no unlock table)."""
+    if min(genesis_supply, rewards_paid, burned, inaccessible) < 0:
+        raise RewardError("negative_supply", "supply figures are non-negative")
+    return genesis_supply + rewards_paid - burned - inaccessible
+
+
+def validator_apr(
+    block_reward_now: int, block_reward_before: int, seconds_elapsed: int, total_delegation: int
+) -> Dec:
+    """A validator's annual percentage rate (reference §4.3, Go ``staking/apr``).
+
+    ``(block_reward_now − block_reward_before) / seconds_elapsed × 31,557,600 / total_delegation``, where
+    ``before`` is the validator snapshot's lifetime reward and ``seconds_elapsed`` the time between the two
+    headers. Computed in one exact quotient (Go first truncates the reward per second to an integer). Zero
+    when there is no delegation or no time elapsed; a negative difference raises :class:`RewardError`.
+    """
+    earned = block_reward_now - block_reward_before
+    if earned < 0 or seconds_elapsed < 0 or total_delegation < 0:
+        raise RewardError("negative_apr_input", "reward difference, time and delegation are non-negative")
+    if seconds_elapsed == 0 or total_delegation == 0:
+        return Dec.zero()
+    return Dec.from_int(earned * SECONDS_PER_YEAR).quo(Dec.from_int(seconds_elapsed * total_delegation))
