@@ -274,6 +274,18 @@ class ChainDB:
             ):
                 txn.put(last_key, encoded)
 
+    def write_shard_state(self, epoch: int, encoded: bytes) -> None:
+        """Record the committees of ``epoch`` learnt from the beacon chain before this shard's own chain
+        carries them (a non-beacon node following the beacon, §6.2); a malformed state is refused."""
+        try:
+            state = ShardState.decode(encoded)
+        except HarmonyError as exc:
+            raise StorageError(f"shard state of epoch {epoch}: {exc}") from None
+        if state.epoch is not None and state.epoch != epoch:
+            raise StorageError(f"shard state of epoch {state.epoch} stored as epoch {epoch}")
+        with self.kv.write() as txn:
+            txn.put(schema.shard_state_key(epoch), encoded)
+
     def write_commit_sig(self, number: int, signature: bytes, bitmap: bytes) -> None:
         """Record the commit signature of block ``number`` when it arrives after the block (§1.5)."""
         if len(signature) != COMMIT_SIGNATURE_SIZE:

@@ -211,3 +211,17 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
 def link_of(data: BlockData) -> CrossLink:
     (item,) = decode_crosslinks(data.block.header.cross_links)
     return item
+
+
+def test_shard_state_learnt_from_the_beacon_chain() -> None:
+    """A non-beacon node stores a committee the beacon announced before its own chain carries it."""
+    from harmony.storage.errors import StorageError  # noqa: PLC0415
+
+    db = ChainDB(MemoryStore())
+    db.write_shard_state(4, shard_state(4).encode())
+    assert db.committee_for(1, 4) == shard_state(4).committee(1)
+    with pytest.raises(StorageError, match="epoch 5 stored as epoch 6"):
+        db.write_shard_state(6, shard_state(5).encode())
+    with pytest.raises(StorageError, match="shard state of epoch 7"):
+        db.write_shard_state(7, b"\xc1\x80garbage")
+    assert db.shard_state_for_epoch(6) is None and db.shard_state_for_epoch(7) is None
