@@ -9,15 +9,38 @@ Read top to bottom, as ethereum/execution-specs' ``fork.py``:
   plain transfer on the fast path (:mod:`harmony.chain.transfers`), a cross-shard transfer as a debit and
   a :class:`CXReceipt`, everything else (contract creation, calls) through the injected EVM
   :class:`Executor`; it ends with the receipt (status, cumulative gas, logs, bloom);
-* :func:`build_block` is the proposer's side: it applies candidate transactions, skips the invalid ones,
-  and seals every header root.
+* :func:`apply_staking_transaction` checks and applies one staking transaction (beacon chain only,
+  reference §2.4): signature for the Harmony chain ID, nonce, gas; it charges ``intrinsic gas × gas price``
+  (paid per the fee policy, as plain transactions), bumps the nonce and applies the message
+  (:mod:`harmony.chain.staking.transactions`); its receipt has status 1 and no logs (Harmony's staking
+  receipts carry a log only for CollectRewards; we keep none);
+* after the staking transactions, the block's incoming cross-shard receipts are credited
+  (:mod:`harmony.chain.cx_credit`, reference §6.4);
+* :func:`finalize_block` then runs the beacon chain's economy (:mod:`harmony.chain.staking.economy`): slash
+  records, the block reward for the parent from ``last_commit_bitmap``, the rewards of the crosslinks; and at
+  the last beacon block of an epoch :func:`harmony.chain.staking.epoch.end_of_epoch` (availability,
+  undelegation payout, the election's side effects, the counter snapshot);
+* the election (check ``shard_state``): the last beacon block of an epoch carries the next epoch's
+  committees, :func:`harmony.chain.staking.epoch.next_shard_state` over the **parent's** state; the
+  proposer computes it before executing anything and every validator recomputes it the same way
+  (when the context has the operator seats, :attr:`TransitionContext.operator_slots`);
+* :func:`build_block` is the proposer's side: it applies candidate transactions, then candidate staking
+  transactions on the beacon chain, skips the invalid ones, credits the incoming receipts, finalizes and
+  seals every header root.
+
+What the economy needs from outside this layer is injected through :class:`TransitionContext` (and the
+same keyword arguments of :func:`state_transition` and :func:`build_block`): the genesis operator seats,
+``committee_for(shard, epoch)``, the seat assignment and the slash-vote check. Left out, the block pays no
+rewards and the chain cannot elect (the caller then passes the next shard state itself).
 
 A transaction that fails while executing (revert, out of gas) still pays for its gas and gets a status-0
 receipt. A transaction that is invalid (bad nonce, funds, chain ID, gas) makes the whole block invalid:
 :class:`InvalidBlockTransaction`, an :class:`InvalidBlock` naming the transaction's index and reason. An
 invalid block leaves the state part-applied: the caller drops it (``harmony.state.StateDB`` keeps changes
-in memory until ``commit``, so nothing reaches the database). Staking transactions are not executed yet
-(the staking issue adds them): a block carrying one is invalid (:class:`StakingNotSupported`).
+in memory until ``commit``, so nothing reaches the database). Staking transactions run after the plain
+ones, as Harmony orders them, with receipts after theirs (one index space, reference §2.1); an invalid one
+makes the block invalid (:class:`InvalidBlockStakingTransaction`, check ``staking_transaction``) and a
+staking transaction outside the beacon chain is refused (check ``staking_shard``).
 
 Fees go where :attr:`NetworkParams.fee_policy` says (burned on both presets).
 """
@@ -29,17 +52,41 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from harmony.chain import transactions, transfers, validation
-from harmony.chain.errors import InvalidBlock
+from harmony.chain.cx_credit import check_incoming_limits, credit_incoming_receipts
+from harmony.chain.errors import (
+    GasLimitExceeded,
+    InsufficientFunds,
+    InvalidBlock,
+    NonceTooHigh,
+    NonceTooLow,
+    WrongShard,
+)
 from harmony.chain.params import NetworkParams
+from harmony.chain.staking.economy import (
+    CommitteeFor,
+    VerifyVotes,
+    apply_slashes,
+    pay_crosslinks,
+    pay_parent_commit,
+)
+from harmony.chain.staking.election import AssignFn, key_mod_assign
+from harmony.chain.staking.epoch import EpochEnd, end_of_epoch, next_shard_state
+from harmony.chain.staking.rewards import RewardPayout
+from harmony.chain.staking.slashing import SlashResult
+from harmony.chain.staking.transactions import StakingContext, apply_staking_message
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
-from harmony.errors import InvalidTransaction
+from harmony.errors import DecodeError, HarmonyError, InvalidTransaction, SignatureError
 from harmony.types.block import Block, make_block
-from harmony.types.cx import CXReceipt
+from harmony.types.crosslink import CrossLink, decode_crosslinks, encode_crosslinks, sort_crosslinks
+from harmony.types.cx import CXReceipt, CXReceiptsProof
 from harmony.types.eth_transaction import EthTransaction
 from harmony.types.header import Header
 from harmony.types.receipt import Log, Receipt, receipts_bloom
-from harmony.types.shard_state import ShardState
+from harmony.types.shard_state import ShardState, Slot
+from harmony.types.slash import Record, decode_records, encode_records
+from harmony.types.staking import StakingTransaction, check_signer
 from harmony.types.transaction import Transaction, from_eth
+from harmony.types.tx_common import IntrinsicGasTooLow
 
 
 class Executor(Protocol):
@@ -66,21 +113,44 @@ class InvalidBlockTransaction(InvalidBlock):
         self.reason = reason
 
 
-class StakingNotSupported(InvalidBlock):
-    """A block carries staking transactions, which are not executed yet (the staking issue adds them)."""
+class InvalidBlockStakingTransaction(InvalidBlock):
+    """A block carries an invalid staking transaction; ``index`` (among the staking transactions) and
+    ``reason`` (a :class:`~harmony.chain.staking.errors.StakingError` or a shared transaction check) say
+    which and why."""
 
-    def __init__(self, count: int) -> None:
-        super().__init__("staking_transactions", f"{count} staking transaction(s): not supported yet")
+    def __init__(self, index: int, reason: InvalidTransaction) -> None:
+        super().__init__(
+            "staking_transaction", f"staking transaction {index}: {type(reason).__name__}: {reason}"
+        )
+        self.index = index
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
 class TransitionContext:
-    """What the rules need besides the state and the block: the network, the shard and the EVM's view."""
+    """What the rules need besides the state and the block: the network, the shard, the EVM's view, and
+    what the beacon chain's economy needs from outside this layer (all optional)."""
 
     params: NetworkParams
     shard_id: int
     env: BlockEnv
     """The block as the EVM sees it; ``env.chain_id`` is the shard's Ethereum chain ID (EIP-1344)."""
+    epoch: int = 0
+    """The block's epoch (staking: undelegation dates, commission changes; the end-of-epoch hook)."""
+    reserved_bls_keys: frozenset[bytes] = frozenset()
+    """BLS keys of Harmony-operated seats, which validators may not register (reference §2.5); the keys of
+    :attr:`operator_slots` are always added."""
+    operator_slots: tuple[tuple[Slot, ...], ...] = ()
+    """The Harmony-operated seats of every shard (the genesis committees, :func:`operator_seats`); the
+    election places them first. Empty: the chain cannot elect, and does not check the header's shard
+    state against an election."""
+    committee_for: CommitteeFor | None = None
+    """``committee_for(shard, epoch)``: the committee that signs ``shard``'s blocks in ``epoch`` (``None``
+    when unknown). Without it the beacon chain pays no block rewards and counts no signatures."""
+    assign: AssignFn = key_mod_assign
+    """Places the elected seats in shards (:data:`harmony.chain.staking.election.AssignFn`)."""
+    verify_votes: VerifyVotes | None = None
+    """The BLS check of a slash record's two votes; without it a block carrying slashes is invalid."""
     accepted_chain_ids: frozenset[int] = field(init=False, default=frozenset())
     """Chain IDs transactions may be signed for: the network's Harmony ID and the shard's Ethereum ID."""
     fee_recipient: bytes | None = field(init=False, default=None)
@@ -89,10 +159,22 @@ class TransitionContext:
     def __post_init__(self) -> None:
         object.__setattr__(self, "accepted_chain_ids", self.params.accepted_chain_ids(self.shard_id))
         object.__setattr__(self, "fee_recipient", self.params.fee_policy.fee_recipient(self.env.coinbase))
+        if self.operator_slots:
+            operator_keys = frozenset(s.bls_public_key for seats in self.operator_slots for s in seats)
+            object.__setattr__(self, "reserved_bls_keys", self.reserved_bls_keys | operator_keys)
 
     @classmethod
     def for_header(
-        cls, params: NetworkParams, header: Header, block_hashes: tuple[bytes, ...] = ()
+        cls,
+        params: NetworkParams,
+        header: Header,
+        block_hashes: tuple[bytes, ...] = (),
+        *,
+        reserved_bls_keys: frozenset[bytes] = frozenset(),
+        operator_slots: Sequence[Sequence[Slot]] = (),
+        committee_for: CommitteeFor | None = None,
+        assign: AssignFn = key_mod_assign,
+        verify_votes: VerifyVotes | None = None,
     ) -> TransitionContext:
         """The context for executing the block whose header is ``header``."""
         env = BlockEnv(
@@ -103,7 +185,34 @@ class TransitionContext:
             chain_id=params.eth_chain_id(header.shard_id),
             block_hashes=block_hashes,
         )
-        return cls(params, header.shard_id, env)
+        return cls(
+            params,
+            header.shard_id,
+            env,
+            header.epoch,
+            reserved_bls_keys,
+            operator_slots=tuple(tuple(seats) for seats in operator_slots),
+            committee_for=committee_for,
+            assign=assign,
+            verify_votes=verify_votes,
+        )
+
+    @property
+    def staking(self) -> StakingContext:
+        """The context the staking rules run in."""
+        return StakingContext(self.params, self.epoch, self.env.number, self.reserved_bls_keys)
+
+    @property
+    def ends_epoch_on_beacon(self) -> bool:
+        """Whether this block is the beacon chain's last block of its epoch (the election block)."""
+        number = self.env.number
+        return self.params.is_beacon(self.shard_id) and number > 0 and self.params.is_last_block(number)
+
+
+def operator_seats(shard_state: ShardState) -> tuple[tuple[Slot, ...], ...]:
+    """The seats of every committee of ``shard_state`` in shard order, as :attr:`TransitionContext.
+    operator_slots` takes them: pass the genesis shard state (``Genesis.shard_state()``)."""
+    return tuple(committee.slots for committee in sorted(shard_state.shards, key=lambda c: c.shard_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +229,18 @@ class TxOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Finalized:
+    """What :func:`finalize_block` did after the transactions and incoming receipts."""
+
+    rewards: tuple[RewardPayout, ...] = ()
+    """Block rewards paid: the parent's commit first (when paid), then each paid crosslink in header order."""
+    slashes: tuple[SlashResult, ...] = ()
+    """Slash records applied, in header order."""
+    epoch_end: EpochEnd | None = None
+    """What the end-of-epoch hook did, on the beacon chain's last block of an epoch; else ``None``."""
+
+
+@dataclass(frozen=True, slots=True)
 class BlockResult:
     """What applying a block produced: the values its header commits to (YP §4.3.2)."""
 
@@ -129,7 +250,22 @@ class BlockResult:
     bloom: bytes
     state_root: bytes
     outcomes: tuple[TxOutcome, ...] = ()
-    """Per-transaction detail (sender, contract address, error) for storage and RPC."""
+    """Per-transaction detail (sender, contract address, error) for storage and RPC; staking transactions
+    follow the plain ones."""
+    epoch_end: EpochEnd | None = None
+    """What the end-of-epoch hook did, on the beacon chain's last block of an epoch; else ``None``."""
+    rewards: tuple[RewardPayout, ...] = ()
+    """Block rewards paid by this (beacon) block (:attr:`Finalized.rewards`)."""
+    slashes: tuple[SlashResult, ...] = ()
+    """Slash records applied by this (beacon) block."""
+    incoming_credited: int = 0
+    """Atto credited to recipients of incoming cross-shard receipts."""
+
+    @property
+    def minted(self) -> int:
+        """Atto created by this block: the rewards paid (the supply grows by exactly this, less slashes'
+        and fees' burns)."""
+        return sum(payout.paid for payout in self.rewards)
 
 
 def state_transition(
@@ -141,16 +277,31 @@ def state_transition(
     *,
     block_hashes: tuple[bytes, ...] = (),
     now: int | None = None,
+    reserved_bls_keys: frozenset[bytes] = frozenset(),
+    operator_slots: Sequence[Sequence[Slot]] = (),
+    committee_for: CommitteeFor | None = None,
+    assign: AssignFn = key_mod_assign,
+    verify_votes: VerifyVotes | None = None,
 ) -> BlockResult:
     """Validate ``block`` on top of ``parent`` and apply it (YP §4.3.4, Go ``ValidateBody``/``Process``/
     ``ValidateState``); :class:`InvalidBlock` naming the failed check.
 
+    The keyword arguments after ``now`` are the economy's injected parts (:class:`TransitionContext`).
     On an invalid block ``state`` may be part-applied: the caller executes each block on a fresh state over
     its parent's root (``harmony.state.StateDB``) and drops it on failure, so nothing reaches the database.
     """
     validation.validate_header(block.header, parent, params, now=now)
     validation.validate_body(block, params)
-    ctx = TransitionContext.for_header(params, block.header, block_hashes)
+    ctx = TransitionContext.for_header(
+        params,
+        block.header,
+        block_hashes,
+        reserved_bls_keys=reserved_bls_keys,
+        operator_slots=operator_slots,
+        committee_for=committee_for,
+        assign=assign,
+        verify_votes=verify_votes,
+    )
     result = apply_block(state, block, ctx, executor)
     validation.validate_result(
         block.header, result.receipts, result.gas_used, result.state_root, result.outgoing_cx_receipts
@@ -159,13 +310,20 @@ def state_transition(
 
 
 def apply_block(state: WorldState, block: Block, ctx: TransitionContext, executor: Executor) -> BlockResult:
-    """Apply every transaction of ``block`` in order and compute the state root (YP §4.3.2).
+    """Apply ``block`` (YP §4.3.2; reference §2.4, §2.5, §4.2, §6.4): on the beacon chain's last block of an
+    epoch first check its shard state against the election over the parent's state (:func:`check_election`);
+    then every transaction in order, its staking transactions, its incoming cross-shard receipts
+    (limits, then credit), :func:`finalize_block`; and compute the state root.
 
-    Raises :class:`InvalidBlockTransaction` for an invalid transaction (the block gas limit included) and
-    :class:`StakingNotSupported` for staking transactions; the state is then part-applied: drop it.
+    Raises :class:`InvalidBlockTransaction` or :class:`InvalidBlockStakingTransaction` for an invalid
+    (staking) transaction (the block gas limit included), and :class:`InvalidBlock` for a broken block rule
+    (``staking_shard``, ``shard_state``, ``incoming_*``, ``cross_links``, ``slashes``,
+    ``last_commit_bitmap``); the state is then part-applied: drop it.
     """
-    if block.staking_transactions:
-        raise StakingNotSupported(len(block.staking_transactions))
+    header = block.header
+    if block.staking_transactions and not ctx.params.is_beacon(ctx.shard_id):
+        raise InvalidBlock("staking_shard", "staking transactions are only processed on the beacon chain")
+    check_election(state, header, ctx)
     gas_used = 0
     outcomes: list[TxOutcome] = []
     for index, tx in enumerate(block.transactions):
@@ -175,11 +333,101 @@ def apply_block(state: WorldState, block: Block, ctx: TransitionContext, executo
             raise InvalidBlockTransaction(index, exc) from exc
         gas_used += outcome.gas_used
         outcomes.append(outcome)
-    return _block_result(state, outcomes)
+    for index, stx in enumerate(block.staking_transactions):
+        try:
+            outcome = apply_staking_transaction(state, stx, ctx, block_gas_used=gas_used)
+        except InvalidTransaction as exc:
+            raise InvalidBlockStakingTransaction(index, exc) from exc
+        gas_used += outcome.gas_used
+        outcomes.append(outcome)
+    credited = credit_incoming(state, block.incoming_receipts)
+    return _block_result(state, outcomes, finalize_block(state, ctx, header), credited)
 
 
-def _block_result(state: WorldState, outcomes: Sequence[TxOutcome]) -> BlockResult:
+def check_election(state: WorldState, header: Header, ctx: TransitionContext) -> None:
+    """On the beacon chain's last block of an epoch, with :attr:`TransitionContext.operator_slots` known,
+    the header's shard state must be exactly :func:`~harmony.chain.staking.epoch.next_shard_state` over
+    ``state``, the **parent's** state (reference §3.6); :class:`InvalidBlock` ``shard_state`` otherwise.
+    (Whether a shard state is present at all is :func:`harmony.chain.validation.validate_header`'s rule.)
+    """
+    if not (ctx.ends_epoch_on_beacon and ctx.operator_slots):
+        return
+    try:
+        expected = next_shard_state(state, ctx.params, ctx.epoch, ctx.operator_slots, assign=ctx.assign)
+    except HarmonyError as exc:
+        raise InvalidBlock("shard_state", f"the election failed: {exc}") from exc
+    if header.shard_state != expected.encode():
+        raise InvalidBlock(
+            "shard_state", f"the shard state differs from the election for epoch {ctx.epoch + 1}"
+        )
+
+
+def credit_incoming(state: WorldState, proofs: Sequence[CXReceiptsProof]) -> int:
+    """Check the block limits on incoming proofs and credit their receipts (reference §6.4,
+    :mod:`harmony.chain.cx_credit`); returns the atto credited. The proofs' commit signatures and spent
+    markers are the node's to check before the transition."""
+    if not proofs:
+        return 0
+    check_incoming_limits(proofs)
+    return credit_incoming_receipts(state, proofs)
+
+
+def finalize_block(state: WorldState, ctx: TransitionContext, header: Header) -> Finalized:
+    """After the transactions and incoming receipts, on the beacon chain (Go ``Finalize``): apply the
+    header's slash records, pay the parent's commit and the header's crosslinks
+    (:mod:`harmony.chain.staking.economy`), and on the last block of an epoch run
+    :func:`harmony.chain.staking.epoch.end_of_epoch` with the header's shard state.
+
+    Another shard's block carrying crosslinks or slashes is invalid (``cross_links``, ``slashes``); it pays
+    nothing itself (its blocks are paid through crosslinks on the beacon chain).
+    """
+    params = ctx.params
+    if not params.is_beacon(ctx.shard_id):
+        if header.cross_links:
+            raise InvalidBlock("cross_links", "crosslinks are only processed on the beacon chain")
+        if header.slashes:
+            raise InvalidBlock("slashes", "slash records are only processed on the beacon chain")
+        return Finalized()
+    try:
+        records = decode_records(header.slashes)
+    except DecodeError as exc:
+        raise InvalidBlock("slashes", f"undecodable slash records: {exc}") from exc
+    try:
+        links = decode_crosslinks(header.cross_links)
+    except DecodeError as exc:
+        raise InvalidBlock("cross_links", f"undecodable crosslinks: {exc}") from exc
+    slashes = apply_slashes(state, records, ctx.epoch, ctx.verify_votes, ctx.committee_for)
+    rewards: list[RewardPayout] = []
+    if ctx.committee_for is not None:
+        parent = pay_parent_commit(
+            state,
+            params,
+            header.number,
+            ctx.epoch,
+            last_commit_bitmap=header.last_commit_bitmap,
+            committee_for=ctx.committee_for,
+        )
+        if parent is not None:
+            rewards.append(parent)
+    rewards.extend(pay_crosslinks(state, params, ctx.epoch, links, ctx.committee_for))
+    epoch_end = None
+    if ctx.ends_epoch_on_beacon:
+        try:
+            next_state = header.get_shard_state()
+        except DecodeError as exc:
+            raise InvalidBlock("shard_state", f"undecodable shard state: {exc}") from exc
+        epoch_end = end_of_epoch(state, ctx.epoch, params, next_state=next_state)
+    return Finalized(tuple(rewards), slashes, epoch_end)
+
+
+def _block_result(
+    state: WorldState,
+    outcomes: Sequence[TxOutcome],
+    finalized: Finalized | None = None,
+    incoming_credited: int = 0,
+) -> BlockResult:
     receipts = tuple(o.receipt for o in outcomes)
+    done = finalized if finalized is not None else Finalized()
     return BlockResult(
         receipts=receipts,
         gas_used=receipts[-1].cumulative_gas_used if receipts else 0,
@@ -187,6 +435,10 @@ def _block_result(state: WorldState, outcomes: Sequence[TxOutcome]) -> BlockResu
         bloom=receipts_bloom(receipts),
         state_root=state.state_root(),
         outcomes=tuple(outcomes),
+        epoch_end=done.epoch_end,
+        rewards=done.rewards,
+        slashes=done.slashes,
+        incoming_credited=incoming_credited,
     )
 
 
@@ -242,6 +494,62 @@ def apply_transaction(
     )
 
 
+def apply_staking_transaction(
+    state: WorldState,
+    stx: StakingTransaction,
+    ctx: TransitionContext,
+    *,
+    block_gas_used: int = 0,
+) -> TxOutcome:
+    """Check and apply one staking transaction after ``block_gas_used`` gas of the block (reference §2.4,
+    §2.5; Go ``ApplyStakingTransaction``).
+
+    Checks, in order: beacon chain (:class:`WrongShard`); signature for the network's Harmony chain ID by
+    the message's validator or delegator; nonce; block gas; intrinsic gas (5,300,000 for CreateValidator,
+    else 21,000, plus data); a balance covering ``gasLimit × gasPrice``. Then it charges ``intrinsic gas ×
+    gasPrice`` (to the fee recipient, or burned), bumps the nonce and applies the message against the
+    balance left. Raises an :class:`InvalidTransaction` subclass (a
+    :class:`~harmony.chain.staking.errors.StakingError` for a broken staking rule) with the state unchanged.
+    """
+    if not ctx.params.is_beacon(ctx.shard_id):
+        raise WrongShard(f"staking transactions run on the beacon chain only, this is shard {ctx.shard_id}")
+    try:
+        sender = check_signer(stx, ctx.params.chain_id)
+    except SignatureError as exc:
+        raise transactions.InvalidSignature(f"bad signature: {exc}") from exc
+    nonce = state.get_nonce(sender)
+    if stx.nonce < nonce:
+        raise NonceTooLow(f"nonce {stx.nonce} is below the account nonce {nonce}")
+    if stx.nonce > nonce:
+        raise NonceTooHigh(f"nonce {stx.nonce} is above the account nonce {nonce}")
+    block_gas_left = ctx.env.gas_limit - block_gas_used
+    if stx.gas_limit > block_gas_left:
+        raise GasLimitExceeded(
+            f"gas limit {stx.gas_limit} exceeds the {block_gas_left} gas left in the block"
+        )
+    gas_used = stx.intrinsic_gas()
+    if stx.gas_limit < gas_used:
+        raise IntrinsicGasTooLow(f"gas limit {stx.gas_limit} is below the intrinsic gas {gas_used}")
+    balance = state.get_balance(sender)
+    if balance < stx.gas_limit * stx.gas_price:
+        raise InsufficientFunds(
+            f"balance {balance} does not cover gas × price = {stx.gas_limit * stx.gas_price}"
+        )
+    snapshot = state.snapshot()
+    try:
+        fee = gas_used * stx.gas_price
+        state.set_nonce(sender, stx.nonce + 1)
+        state.set_balance(sender, balance - fee)
+        recipient = ctx.fee_recipient
+        if recipient is not None and fee:
+            state.set_balance(recipient, state.get_balance(recipient) + fee)
+        apply_staking_message(state, stx.msg, ctx.staking)
+    except BaseException:
+        state.revert(snapshot)
+        raise
+    return _outcome(sender, block_gas_used, gas_used, success=True)
+
+
 def _outcome(
     sender: bytes,
     block_gas_used: int,
@@ -266,6 +574,8 @@ class BuiltBlock:
     block: Block
     result: BlockResult
     skipped: tuple[tuple[Transaction, InvalidTransaction], ...]
+    skipped_staking: tuple[tuple[StakingTransaction, InvalidTransaction], ...] = ()
+    """Candidate staking transactions left out, with the reason."""
 
 
 def child_header(
@@ -277,10 +587,15 @@ def child_header(
     view_id: int = 0,
     extra: bytes = b"",
     shard_state: ShardState | None = None,
+    last_commit: tuple[bytes, bytes] | None = None,
+    crosslinks: Sequence[CrossLink] = (),
+    slash_records: Sequence[Record] = (),
 ) -> Header:
-    """The unsealed header of ``parent``'s child: number, epoch and gas limit per the rules (§2.1, §6)."""
+    """The unsealed header of ``parent``'s child: number, epoch and gas limit per the rules (§2.1, §6);
+    ``last_commit`` is the parent's commit (signature, bitmap; reference §1.5), ``crosslinks`` go in
+    beacon-header order (:func:`~harmony.types.crosslink.sort_crosslinks`)."""
     epoch = validation.expected_epoch(params, parent)
-    return Header(
+    header = Header(
         parent_hash=parent.hash(),
         coinbase=coinbase,
         number=parent.number + 1,
@@ -291,7 +606,10 @@ def child_header(
         epoch=epoch,
         shard_id=parent.shard_id,
         shard_state=b"" if shard_state is None else shard_state.encode(),
+        cross_links=encode_crosslinks(sort_crosslinks(crosslinks)),
+        slashes=encode_records(slash_records),
     )
+    return header if last_commit is None else header.with_last_commit(*last_commit)
 
 
 def build_block(
@@ -307,12 +625,39 @@ def build_block(
     view_id: int = 0,
     extra: bytes = b"",
     shard_state: ShardState | None = None,
+    staking_candidates: Iterable[StakingTransaction] = (),
+    reserved_bls_keys: frozenset[bytes] = frozenset(),
+    incoming_proofs: Sequence[CXReceiptsProof] = (),
+    last_commit: tuple[bytes, bytes] | None = None,
+    crosslinks: Sequence[CrossLink] = (),
+    slash_records: Sequence[Record] = (),
+    operator_slots: Sequence[Sequence[Slot]] = (),
+    committee_for: CommitteeFor | None = None,
+    assign: AssignFn = key_mod_assign,
+    verify_votes: VerifyVotes | None = None,
 ) -> BuiltBlock:
-    """Propose a block on ``parent``: apply ``candidates`` in order, skip each invalid one (with its reason),
-    and seal every root (transactions, receipts, bloom, outgoing receipts, state, gas used).
+    """Propose a block on ``parent``: apply ``candidates`` in order, then (beacon chain only)
+    ``staking_candidates``, skip each invalid one (with its reason), credit ``incoming_proofs``, finalize
+    (slashes, rewards, crosslinks, the end-of-epoch hook) and seal every root (transactions, receipts,
+    bloom, outgoing and incoming receipts, state, gas used).
 
-    On the beacon chain the last block of an epoch needs ``shard_state``, the next epoch's committees.
+    ``last_commit``, ``crosslinks`` and ``slash_records`` go into the header **before** execution, since
+    the rewards and slashes depend on them: the caller passes already verified ones (an invalid one raises
+    :class:`InvalidBlock`, as it would for every validator); the same holds for ``incoming_proofs``.
+
+    The beacon chain's last block of an epoch carries the next epoch's committees: with ``operator_slots``
+    the chain elects them itself (:func:`~harmony.chain.staking.epoch.next_shard_state` over ``state``
+    before anything executes) and ``shard_state`` is ignored; without, ``shard_state`` is required. Another
+    shard takes ``shard_state`` as given (the beacon's, copied). Staking candidates given to another shard
+    are all skipped (:class:`WrongShard`).
     """
+    number = parent.number + 1
+    ends_epoch = params.is_beacon(parent.shard_id) and params.is_last_block(number)
+    if ends_epoch and operator_slots:
+        epoch = validation.expected_epoch(params, parent)
+        shard_state = next_shard_state(state, params, epoch, operator_slots, assign=assign)
+    elif ends_epoch and shard_state is None:
+        raise ValueError(f"beacon block {number} ends an epoch: the next shard state is required")
     header = child_header(
         params,
         parent,
@@ -321,10 +666,20 @@ def build_block(
         view_id=view_id,
         extra=extra,
         shard_state=shard_state,
+        last_commit=last_commit,
+        crosslinks=crosslinks,
+        slash_records=slash_records,
     )
-    if params.is_beacon(header.shard_id) and params.is_last_block(header.number) and shard_state is None:
-        raise ValueError(f"beacon block {header.number} ends an epoch: the next shard state is required")
-    ctx = TransitionContext.for_header(params, header, block_hashes)
+    ctx = TransitionContext.for_header(
+        params,
+        header,
+        block_hashes,
+        reserved_bls_keys=reserved_bls_keys,
+        operator_slots=operator_slots,
+        committee_for=committee_for,
+        assign=assign,
+        verify_votes=verify_votes,
+    )
     included: list[Transaction] = []
     outcomes: list[TxOutcome] = []
     skipped: list[tuple[Transaction, InvalidTransaction]] = []
@@ -340,28 +695,48 @@ def build_block(
         included.append(tx)
         outcomes.append(outcome)
         gas_used += outcome.gas_used
-    result = _block_result(state, outcomes)
+    included_staking: list[StakingTransaction] = []
+    skipped_staking: list[tuple[StakingTransaction, InvalidTransaction]] = []
+    for stx in staking_candidates:
+        try:  # apply_staking_transaction changes nothing when it refuses
+            outcome = apply_staking_transaction(state, stx, ctx, block_gas_used=gas_used)
+        except InvalidTransaction as exc:
+            skipped_staking.append((stx, exc))
+            continue
+        included_staking.append(stx)
+        outcomes.append(outcome)
+        gas_used += outcome.gas_used
+    credited = credit_incoming(state, incoming_proofs)
+    result = _block_result(state, outcomes, finalize_block(state, ctx, header), credited)
     sealed = header.replace(root=result.state_root, gas_used=result.gas_used)
     block = make_block(
         sealed,
         transactions=included,
+        staking_transactions=included_staking,
         receipts=result.receipts,
         outgoing_receipts=result.outgoing_cx_receipts,
+        incoming_receipts=incoming_proofs,
     )
-    return BuiltBlock(block, result, tuple(skipped))
+    return BuiltBlock(block, result, tuple(skipped), tuple(skipped_staking))
 
 
 __all__ = [
     "BlockResult",
     "BuiltBlock",
     "Executor",
+    "Finalized",
+    "InvalidBlockStakingTransaction",
     "InvalidBlockTransaction",
-    "StakingNotSupported",
     "TransitionContext",
     "TxOutcome",
     "apply_block",
+    "apply_staking_transaction",
     "apply_transaction",
     "build_block",
+    "check_election",
     "child_header",
+    "credit_incoming",
+    "finalize_block",
+    "operator_seats",
     "state_transition",
 ]

@@ -18,30 +18,45 @@ from harmony.chain.errors import (
     NonceTooLow,
     WrongShard,
 )
+from harmony.chain.genesis import genesis_block
 from harmony.chain.params import ONE, FeePolicy, FeeRecipient, NetworkParams
+from harmony.chain.staking.errors import StakingError
+from harmony.chain.staking.records import get_validator_wrapper
+from harmony.chain.staking.undelegation import Payout
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.chain.transactions import InvalidSignature, UnsupportedTransaction
 from harmony.chain.transition import (
+    InvalidBlockStakingTransaction,
     InvalidBlockTransaction,
-    StakingNotSupported,
     TransitionContext,
     apply_block,
+    apply_staking_transaction,
     apply_transaction,
     build_block,
+    child_header,
+    finalize_block,
+    operator_seats,
     state_transition,
 )
 from harmony.chain.validation import validate_body, validate_header, validate_result
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import N, PrivateKey
 from harmony.encoding import rlp
+from harmony.errors import InvalidTransaction
+from harmony.state.statedb import StateDB
 from harmony.types import cx
 from harmony.types.block import Block, make_block
+from harmony.types.crosslink import CrossLink, decode_crosslinks
 from harmony.types.eth_transaction import EthTransaction
 from harmony.types.header import Header
-from harmony.types.staking import CollectRewards, StakingTransaction
+from harmony.types.shard_state import ShardState
+from harmony.types.staking import CollectRewards, Delegate, StakeMsg, StakingTransaction, Undelegate
 from harmony.types.transaction import Transaction
 from harmony.types.tx_common import IntrinsicGasTooLow, InvalidChainId
+from tests.unit.chain.staking.test_transactions import create_msg
 from tests.unit.chain.support import (
+    BALANCE,
+    GENESIS,
     KEYS,
     PARAMS,
     PRICE,
@@ -204,13 +219,169 @@ def test_block_gas_limit_enforced() -> None:
     assert info.value.index == 2 and isinstance(info.value.reason, GasLimitExceeded)
 
 
-def test_staking_transactions_not_supported_yet() -> None:
+def _stx(key: PrivateKey, nonce: int, msg: StakeMsg, gas: int = 100_000) -> StakingTransaction:
+    return StakingTransaction(msg, nonce, PRICE, gas).sign(key, PARAMS.chain_id)
+
+
+def _create(key_index: int = 0, bls_index: int = 0) -> StakingTransaction:
+    msg = create_msg(KEYS[key_index].address, (bls_index,))
+    return _stx(KEYS[key_index], 0, msg, gas=6_000_000)
+
+
+def test_beacon_block_applies_staking_transactions_after_plain_ones() -> None:
     state, genesis = fresh_state()
-    stx = StakingTransaction(CollectRewards(A), 0, PRICE, 30_000)
-    block = Block(Header(number=1), staking_transactions=(stx,))
-    with pytest.raises(StakingNotSupported) as info:
+    create = _create()
+    delegate = _stx(KEYS[1], 1, Delegate(B, A, 500 * ONE))
+    undelegate = _stx(KEYS[1], 2, Undelegate(B, A, 100 * ONE))
+    plain = transfer(KEYS[1], 0, C, 5)
+    built = build_block(
+        state,
+        genesis.header,
+        [plain],
+        PARAMS,
+        no_evm,
+        coinbase=COINBASE,
+        timestamp=1002,
+        staking_candidates=[create, delegate, undelegate, _stx(KEYS[2], 0, CollectRewards(C))],
+    )
+    assert [type(e) for _, e in built.skipped_staking] == [StakingError]
+    assert built.skipped_staking[0][1].reason == "no_rewards"  # type: ignore[attr-defined]
+    block = built.block
+    assert block.transactions == (plain,) and block.staking_transactions == (create, delegate, undelegate)
+    gases = [21_000, create.intrinsic_gas(), delegate.intrinsic_gas(), undelegate.intrinsic_gas()]
+    assert create.intrinsic_gas() > 5_300_000
+    receipts = built.result.receipts
+    assert [r.status for r in receipts] == [1, 1, 1, 1] and all(not r.logs for r in receipts)
+    assert [r.cumulative_gas_used for r in receipts] == [sum(gases[: i + 1]) for i in range(4)]
+    assert block.header.gas_used == sum(gases)
+    assert state.get_nonce(A) == 1 and state.get_nonce(B) == 3
+    assert state.get_balance(A) == BALANCE - 20_000 * ONE - gases[1] * PRICE  # fee burned
+    assert state.get_balance(B) == BALANCE - 5 - 500 * ONE - (21_000 + gases[2] + gases[3]) * PRICE
+    w = get_validator_wrapper(state, A)
+    assert w is not None and w.total_delegation == 20_400 * ONE
+    assert w.delegations[1].undelegations[0].amount == 100 * ONE
+
+    # a validator replays it from genesis; the header's transactions root covers the staking ones
+    replay, _ = fresh_state()
+    result = state_transition(replay, Block.decode(block.encode()), genesis.header, PARAMS, no_evm)
+    assert result.state_root == block.header.root
+    assert len(result.outcomes) == 4 and result.outcomes[1].sender == A
+
+
+def test_staking_fee_follows_fee_policy() -> None:
+    state, genesis = fresh_state()
+    params = replace(PARAMS, fee_policy=FeePolicy(FeeRecipient.COINBASE))
+    stx = _stx(KEYS[1], 0, Delegate(B, A, 500 * ONE))
+    apply_staking_transaction(state, _create(), ctx_for(genesis.header, params))
+    outcome = apply_staking_transaction(state, stx, ctx_for(genesis.header, params))
+    assert state.get_balance(COINBASE) == (_create().intrinsic_gas() + outcome.gas_used) * PRICE
+
+
+def test_staking_transactions_refused_outside_beacon() -> None:
+    state, genesis = fresh_state(1)
+    stx = _create()
+    with pytest.raises(WrongShard):
+        apply_staking_transaction(state, stx, ctx_for(genesis.header))
+    block = Block(Header(number=1, shard_id=1), staking_transactions=(stx,))
+    with pytest.raises(InvalidBlock) as info:
         apply_block(state, block, ctx_for(genesis.header), no_evm)
-    assert info.value.check == "staking_transactions"
+    assert info.value.check == "staking_shard"
+    built = build_block(
+        state, genesis.header, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002, staking_candidates=[stx]
+    )
+    assert not built.block.staking_transactions and isinstance(built.skipped_staking[0][1], WrongShard)
+
+
+def _bad_signer() -> StakingTransaction:
+    return _stx(KEYS[1], 0, Delegate(A, A, 500 * ONE))  # B signs for A's delegation
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "error"),
+    [
+        ("nonce_low", lambda: _stx(KEYS[1], 0, Delegate(B, A, 500 * ONE)), NonceTooLow),
+        ("nonce_high", lambda: _stx(KEYS[0], 5, Delegate(A, A, 500 * ONE)), NonceTooHigh),
+        ("intrinsic", lambda: _stx(KEYS[0], 1, Delegate(A, A, 500 * ONE), gas=21_000), IntrinsicGasTooLow),
+        ("block_gas", lambda: _stx(KEYS[0], 1, Delegate(A, A, 500 * ONE), gas=10**9), GasLimitExceeded),
+        ("signer", _bad_signer, InvalidTransaction),
+        (
+            "chain_id",
+            lambda: StakingTransaction(CollectRewards(A), 1, PRICE, 50_000).sign(KEYS[0], 1),
+            InvalidChainId,
+        ),
+        (
+            "funds_for_gas",
+            lambda: StakingTransaction(Delegate(A, A, 500 * ONE), 1, 10**20, 10**6).sign(
+                KEYS[0], PARAMS.chain_id
+            ),
+            InsufficientFunds,
+        ),
+        ("rule", lambda: _stx(KEYS[0], 1, Delegate(A, A, 99 * ONE)), StakingError),
+        ("balance", lambda: _stx(KEYS[0], 1, Delegate(A, A, BALANCE)), StakingError),
+    ],
+)
+def test_invalid_staking_transaction_changes_nothing(name: str, make: Any, error: type) -> None:
+    state, genesis = fresh_state()
+    ctx = ctx_for(genesis.header)
+    apply_staking_transaction(state, _create(), ctx)
+    apply_staking_transaction(state, _stx(KEYS[1], 0, Delegate(B, A, 500 * ONE)), ctx)
+    root = state.state_root()
+    with pytest.raises(error):
+        apply_staking_transaction(state, make(), ctx, block_gas_used=0)
+    assert state.state_root() == root
+
+
+def test_invalid_staking_transaction_makes_block_invalid() -> None:
+    store: dict[bytes, bytes] = {}
+    state = StateDB(store)
+    genesis = genesis_block(GENESIS, 0, state)
+    store.update(state.commit()[1])
+    nodes = dict(store)
+    state = StateDB(store, genesis.header.root)
+    good = build_block(
+        StateDB(store, genesis.header.root),
+        genesis.header,
+        [],
+        PARAMS,
+        no_evm,
+        coinbase=COINBASE,
+        timestamp=1002,
+        staking_candidates=[_create()],
+    ).block
+    bad_stx = _stx(KEYS[1], 0, Delegate(B, A, 99 * ONE))
+    bad = make_block(good.header, staking_transactions=(*good.staking_transactions, bad_stx))
+    with pytest.raises(InvalidBlockStakingTransaction) as info:
+        state_transition(state, bad, genesis.header, PARAMS, no_evm)
+    assert info.value.check == "staking_transaction" and info.value.index == 1
+    assert isinstance(info.value.reason, StakingError) and info.value.reason.reason == "delegation_too_small"
+    assert store == nodes  # nothing reached the database
+
+
+def test_end_of_epoch_hook_pays_undelegations_on_beacon_last_block() -> None:
+    state, genesis = fresh_state()
+    ctx = ctx_for(genesis.header)
+    apply_staking_transaction(state, _create(), ctx)
+    apply_staking_transaction(state, _stx(KEYS[1], 0, Delegate(B, A, 500 * ONE)), ctx)
+    apply_staking_transaction(state, _stx(KEYS[1], 1, Undelegate(B, A, 200 * ONE)), ctx)  # epoch 0
+    before = state.get_balance(B)
+
+    def head(number: int, shard: int = 0) -> Header:
+        return Header(
+            number=number, epoch=PARAMS.epoch_of(number), shard_id=shard, gas_limit=PARAMS.gas_limit(0)
+        )
+
+    def at(number: int, shard: int = 0) -> TransitionContext:
+        return TransitionContext.for_header(PARAMS, head(number, shard))
+
+    last_of_6 = PARAMS.epoch_last_block(6)
+    last_of_7 = PARAMS.epoch_last_block(7)
+    assert finalize_block(state, at(last_of_7 - 1), head(last_of_7 - 1)).epoch_end is None  # not the last
+    assert finalize_block(state, at(last_of_7, 1), head(last_of_7, 1)).epoch_end is None  # not the beacon
+    end6 = finalize_block(state, at(last_of_6), head(last_of_6)).epoch_end
+    assert end6 is not None and end6.payouts == () and state.get_balance(B) == before
+    result = apply_block(state, Block(Header(number=last_of_7, epoch=7)), at(last_of_7), no_evm)
+    assert result.epoch_end is not None and result.epoch_end.payouts == (Payout(A, B, 200 * ONE),)
+    assert state.get_balance(B) == before + 200 * ONE
 
 
 # -- cross-shard ---------------------------------------------------------------------------------------
@@ -274,6 +445,69 @@ def test_build_block_needs_shard_state_at_beacon_epoch_end() -> None:
     parent = genesis.header.replace(number=PARAMS.epoch_last_block(0) - 1, shard_state=b"")
     with pytest.raises(ValueError, match="shard state"):
         build_block(state, parent, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=5000)
+
+
+def test_build_block_elects_the_next_shard_state_with_operator_seats() -> None:
+    state, genesis = fresh_state()
+    parent = genesis.header.replace(number=PARAMS.epoch_last_block(0) - 1, shard_state=b"")
+    operators = operator_seats(GENESIS.shard_state())
+    explicit = ShardState(1, ())  # ignored: the chain elects
+    built = build_block(
+        state,
+        parent,
+        [],
+        PARAMS,
+        no_evm,
+        coinbase=COINBASE,
+        timestamp=5000,
+        shard_state=explicit,
+        operator_slots=operators,
+    )
+    assert built.block.header.get_shard_state() == ShardState(1, GENESIS.shard_state().shards)
+    assert built.result.epoch_end is not None and built.result.epoch_end.elected == ()
+
+
+def test_other_shard_takes_the_shard_state_as_given() -> None:
+    state, genesis = fresh_state(1)
+    given = ShardState(1, GENESIS.shard_state().shards)
+    operators = operator_seats(GENESIS.shard_state())
+    built = build_block(
+        state,
+        genesis.header,
+        [],
+        PARAMS,
+        no_evm,
+        coinbase=COINBASE,
+        timestamp=1002,
+        shard_state=given,
+        operator_slots=operators,
+    )
+    assert built.block.header.get_shard_state() == given and built.result.epoch_end is None
+
+
+def test_child_header_carries_last_commit_crosslinks_and_slashes() -> None:
+    _, genesis = fresh_state()
+    link_b = CrossLink(b"\x02" * 32, 9, 0, b"\x00" * 96, b"", 1, 0)
+    link_a = CrossLink(b"\x01" * 32, 8, 0, b"\x00" * 96, b"", 1, 0)
+    header = child_header(
+        PARAMS,
+        genesis.header,
+        coinbase=COINBASE,
+        timestamp=1002,
+        last_commit=(b"\x05" * 96, b"\x0f"),
+        crosslinks=[link_b, link_a],
+    )
+    assert header.last_commit_signature == b"\x05" * 96 and header.last_commit_bitmap == b"\x0f"
+    assert decode_crosslinks(header.cross_links) == (link_a, link_b)  # beacon-header order
+    assert header.slashes == b""
+    plain = child_header(PARAMS, genesis.header, coinbase=COINBASE, timestamp=1002)
+    assert plain.cross_links == b"" and plain.last_commit_bitmap == b""
+
+
+def test_block_without_committees_pays_no_rewards() -> None:
+    state, genesis = fresh_state()
+    built = build_block(state, genesis.header, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002)
+    assert built.result.rewards == () and built.result.minted == 0 and built.result.incoming_credited == 0
 
 
 def test_chain_of_blocks() -> None:
