@@ -590,10 +590,13 @@ def child_header(
     last_commit: tuple[bytes, bytes] | None = None,
     crosslinks: Sequence[CrossLink] = (),
     slash_records: Sequence[Record] = (),
+    vrf: bytes = b"",
+    vdf: bytes = b"",
 ) -> Header:
     """The unsealed header of ``parent``'s child: number, epoch and gas limit per the rules (§2.1, §6);
     ``last_commit`` is the parent's commit (signature, bitmap; reference §1.5), ``crosslinks`` go in
-    beacon-header order (:func:`~harmony.types.crosslink.sort_crosslinks`)."""
+    beacon-header order (:func:`~harmony.types.crosslink.sort_crosslinks`); ``vrf`` and ``vdf`` are the
+    leader's VRF (β ‖ π) and an epoch VDF field (reference §7, :mod:`harmony.chain.randomness`)."""
     epoch = validation.expected_epoch(params, parent)
     header = Header(
         parent_hash=parent.hash(),
@@ -608,6 +611,8 @@ def child_header(
         shard_state=b"" if shard_state is None else shard_state.encode(),
         cross_links=encode_crosslinks(sort_crosslinks(crosslinks)),
         slashes=encode_records(slash_records),
+        vrf=vrf,
+        vdf=vdf,
     )
     return header if last_commit is None else header.with_last_commit(*last_commit)
 
@@ -635,6 +640,8 @@ def build_block(
     committee_for: CommitteeFor | None = None,
     assign: AssignFn = key_mod_assign,
     verify_votes: VerifyVotes | None = None,
+    vrf: bytes = b"",
+    vdf: bytes = b"",
 ) -> BuiltBlock:
     """Propose a block on ``parent``: apply ``candidates`` in order, then (beacon chain only)
     ``staking_candidates``, skip each invalid one (with its reason), credit ``incoming_proofs``, finalize
@@ -669,6 +676,8 @@ def build_block(
         last_commit=last_commit,
         crosslinks=crosslinks,
         slash_records=slash_records,
+        vrf=vrf,
+        vdf=vdf,
     )
     ctx = TransitionContext.for_header(
         params,

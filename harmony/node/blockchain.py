@@ -9,20 +9,35 @@ block raises the :class:`~harmony.chain.errors.InvalidBlock` naming the failed c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
 from harmony.chain.params import NetworkParams
-from harmony.chain.transition import BlockResult, BuiltBlock, Executor, build_block, state_transition
+from harmony.chain.randomness import InvalidRandomness, check_header_vrf
+from harmony.chain.staking.election import AssignFn, key_mod_assign
+from harmony.chain.transition import (
+    BlockResult,
+    BuiltBlock,
+    Executor,
+    build_block,
+    operator_seats,
+    state_transition,
+)
+from harmony.consensus.crosslinks import InvalidCrossLink, verify_block_crosslinks, verify_incoming_proofs
+from harmony.consensus.evidence import record_votes_valid
 from harmony.errors import HarmonyError
 from harmony.state.evm import execute
 from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import ChainDB
 from harmony.types.block import Block
+from harmony.types.crosslink import CrossLink, decode_crosslinks
+from harmony.types.cx import CXReceiptsProof, InvalidCXProof
 from harmony.types.header import Header
-from harmony.types.shard_state import ShardState
+from harmony.types.shard_state import Committee, ShardState, Slot
+from harmony.types.slash import Record
+from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
 
 BLOCKHASH_WINDOW = 256
@@ -65,12 +80,27 @@ class Blockchain:
     """The chain of one shard: a :class:`ChainDB`, the network's parameters and the EVM."""
 
     def __init__(
-        self, db: ChainDB, params: NetworkParams, shard_id: int, executor: Executor = execute
+        self,
+        db: ChainDB,
+        params: NetworkParams,
+        shard_id: int,
+        executor: Executor = execute,
+        *,
+        operator_slots: tuple[tuple[Slot, ...], ...] = (),
     ) -> None:
         self.db = db
         self.params = params
         self.shard_id = shard_id
         self.executor = executor
+        self.operator_slots = operator_slots
+        """The genesis (operator-run) seats of every shard: with them the beacon chain elects its next
+        committees itself and refuses their keys to external validators (reference §3.5)."""
+        self.require_vrf = False
+        """Whether every block after genesis must carry its leader's VRF (reference §7; the node sets it)."""
+        self.assigner: Callable[[Header], AssignFn] | None = None
+        """The seat assignment the election at the end of the epoch of the given parent header uses (the
+        node injects the Cuckoo rule over the epoch randomness, :mod:`harmony.node.randomness_service`);
+        ``None``: key mod shards."""
 
     @classmethod
     def open(cls, db: ChainDB, genesis: Genesis, shard_id: int, executor: Executor = execute) -> Blockchain:
@@ -89,7 +119,75 @@ class Blockchain:
                 f"the database holds genesis 0x{stored.hex()}, not 0x{block.hash().hex()} of the given "
                 "genesis: use another data directory or the genesis it was created with"
             )
-        return cls(db, genesis.params, shard_id, executor)
+        return cls(
+            db, genesis.params, shard_id, executor, operator_slots=operator_seats(genesis.shard_state())
+        )
+
+    # -- what the rules get injected ------------------------------------------------------------------
+
+    def committee_for(self, shard: int, epoch: int) -> Committee | None:
+        """The committee of ``shard`` in ``epoch`` from the stored shard states (``None`` when unknown)."""
+        try:
+            return self.db.committee_for(shard, epoch)
+        except HarmonyError:
+            return None
+
+    def _assign(self, parent: Header) -> AssignFn:
+        return key_mod_assign if self.assigner is None else self.assigner(parent)
+
+    def _is_stored_crosslink(self, shard: int, number: int) -> bool:
+        return self.db.get_crosslink(shard, number) is not None
+
+    def check_cross_shard(self, block: Block) -> None:
+        """The signature checks the state transition leaves to the node (reference §6.3, §6.4): every
+        incoming receipt proof against its source committee and unspent here; on the beacon chain every
+        crosslink against its shard's committee and not yet recorded; on another shard a carried shard state
+        must be the one the beacon chain announced. Raises :class:`InvalidBlock`."""
+        header = block.header
+        share = self.params.harmony_vote_share
+        if block.incoming_receipts:
+            try:
+                verify_incoming_proofs(
+                    block.incoming_receipts, self.shard_id, self.committee_for, share, self.db.is_cx_spent
+                )
+            except (InvalidCXProof, InvalidBlock) as exc:
+                raise InvalidBlock("incoming_receipts", str(exc)) from exc
+        if header.cross_links:
+            try:
+                links = decode_crosslinks(header.cross_links)
+                verify_block_crosslinks(links, self.committee_for, share, is_stored=self._is_stored_crosslink)
+            except (InvalidCrossLink, HarmonyError) as exc:
+                raise InvalidBlock("cross_links", str(exc)) from exc
+        if header.shard_state and not self.params.is_beacon(self.shard_id):
+            known = self.db.get_shard_state(header.epoch + 1)
+            if known is None or known.encode() != header.shard_state:
+                raise InvalidBlock(
+                    "shard_state",
+                    f"shard state for epoch {header.epoch + 1} is not the one the beacon chain announced",
+                )
+
+    def check_vrf(self, header: Header, parent: Header) -> None:
+        """The leader's VRF (reference §7): a BLS signature over the parent hash by a key of this epoch's
+        committee whose account is the coinbase. Raises :class:`InvalidBlock` (``InvalidRandomness``)."""
+        if not header.vrf and not self.require_vrf:
+            return
+        committee = self.committee_for(self.shard_id, header.epoch)
+        keys = (
+            []
+            if committee is None
+            else [s.bls_public_key for s in committee.slots if s.ecdsa_address == header.coinbase]
+        )
+        if not keys:
+            raise InvalidRandomness("vrf_proof", f"no committee key of coinbase 0x{header.coinbase.hex()}")
+        last: InvalidRandomness | None = None
+        for key in keys:
+            try:
+                check_header_vrf(header, parent.hash(), key)
+                return
+            except InvalidRandomness as exc:
+                last = exc
+        assert last is not None
+        raise last
 
     @property
     def head(self) -> Header:
@@ -129,6 +227,8 @@ class Blockchain:
                 f"block {block.header.number} with parent 0x{block.header.parent_hash.hex()[:16]}… does not "
                 f"extend the head {parent.number} (0x{parent.hash().hex()[:16]}…)",
             )
+        self.check_vrf(block.header, parent)
+        self.check_cross_shard(block)
         state = self.state(parent.root)
         result = state_transition(
             state,
@@ -138,6 +238,10 @@ class Blockchain:
             self.executor,
             block_hashes=self.block_hashes(block.header.number),
             now=now,
+            operator_slots=self.operator_slots,
+            committee_for=self.committee_for,
+            assign=self._assign(parent),
+            verify_votes=record_votes_valid,
         )
         _, nodes = state.commit()
         return VerifiedBlock(block, result, nodes)
@@ -207,10 +311,24 @@ class Blockchain:
         last_commit: tuple[bytes, bytes] | None = None,
         shard_state: ShardState | None = None,
         extra: bytes = b"",
+        staking_candidates: Iterable[StakingTransaction] = (),
+        incoming_proofs: Sequence[CXReceiptsProof] = (),
+        crosslinks: Sequence[CrossLink] = (),
+        slash_records: Sequence[Record] = (),
+        vrf: bytes = b"",
+        vdf: bytes = b"",
     ) -> tuple[BuiltBlock, VerifiedBlock]:
-        """:meth:`propose`, plus the block ready for :meth:`store` once it is final (no second execution)."""
+        """:meth:`propose`, plus the block ready for :meth:`store` once it is final (no second execution).
+
+        ``staking_candidates`` (beacon chain), ``incoming_proofs``, ``crosslinks`` (beacon chain) and
+        ``slash_records`` must be verified already (the pools do); ``vrf``/``vdf`` are the leader's header
+        randomness fields (reference §7). The parent's commit (``last_commit``) goes into the header before
+        execution, since the beacon chain pays rewards by it.
+        """
         parent = self.head
         state = self.state(parent.root)
+        if last_commit is not None and parent.number == 0:
+            last_commit = None  # genesis is never signed
         built = build_block(
             state,
             parent,
@@ -223,9 +341,17 @@ class Blockchain:
             view_id=view_id,
             extra=extra,
             shard_state=shard_state,
+            staking_candidates=staking_candidates,
+            incoming_proofs=incoming_proofs,
+            last_commit=last_commit,
+            crosslinks=crosslinks,
+            slash_records=slash_records,
+            operator_slots=self.operator_slots,
+            committee_for=self.committee_for,
+            assign=self._assign(parent),
+            verify_votes=record_votes_valid,
+            vrf=vrf,
+            vdf=vdf,
         )
         _, nodes = state.commit()
-        if last_commit is not None:
-            header = built.block.header.with_last_commit(*last_commit)
-            built = BuiltBlock(built.block.with_header(header), built.result, built.skipped)
         return built, VerifiedBlock(built.block, built.result, nodes)

@@ -27,12 +27,13 @@ import logging
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import trio
 
 from harmony.chain.errors import InvalidBlock
+from harmony.chain.randomness import make_header_vrf
 from harmony.consensus.api import (
     Broadcast,
     CancelTimer,
@@ -53,13 +54,18 @@ from harmony.consensus.api import (
     genesis_tip,
 )
 from harmony.consensus.core import ConsensusCore
+from harmony.crypto.bls import SecretKey
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain, VerifiedBlock
 from harmony.node.txpool import TxPool
 from harmony.node.wire import KIND_CONSENSUS, pack, pack_head
 from harmony.types.block import Block
-from harmony.types.shard_state import ShardState
-from harmony.types.slash import Evidence
+from harmony.types.crosslink import CrossLink
+from harmony.types.cx import CXReceiptsProof
+from harmony.types.header import Header
+from harmony.types.shard_state import Committee, ShardState
+from harmony.types.slash import Evidence, Record
+from harmony.types.staking import StakingTransaction
 from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
@@ -106,6 +112,31 @@ def chain_tip(chain: Blockchain) -> ChainTip:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposalInputs:
+    """What a proposal carries besides the pool's transactions, each already verified by its pool."""
+
+    staking: tuple[StakingTransaction, ...] = ()
+    incoming_proofs: tuple[CXReceiptsProof, ...] = ()
+    crosslinks: tuple[CrossLink, ...] = ()
+    slash_records: tuple[Record, ...] = ()
+    vdf: bytes = b""
+    shard_state: ShardState | None = None
+    """A non-beacon shard's copy of the next committees the beacon chain announced (reference §6.2)."""
+
+
+class BlockExtras(Protocol):
+    """The node's cross-shard, staking and randomness parts, as the driver sees them."""
+
+    def proposal_inputs(self, parent: Header) -> ProposalInputs:
+        """What the next block on ``parent`` should carry besides plain transactions."""
+        ...
+
+    def on_commit(self, block: Block, signature: bytes, bitmap: bytes, proposed_here: bool) -> None:
+        """``block`` is final and stored with its commit aggregate (relay proofs, crosslinks, headers)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ProposerLimits:
     """How much the leader puts in a block (beyond the gas limit the chain enforces)."""
 
@@ -125,9 +156,19 @@ class ConsensusDriver:
         log_store: LogStore,
         clock_ms: Callable[[], int] = unix_ms,
         limits: ProposerLimits | None = None,
+        extras: BlockExtras | None = None,
+        all_keys: tuple[SecretKey, ...] | None = None,
     ) -> None:
         self.chain = chain
         self.pool = pool
+        self.extras = extras
+        self.all_keys = config.keys if all_keys is None else all_keys
+        """Every BLS key this node holds; each epoch's core signs with those in that epoch's committee."""
+        self._signer_store = signer_store
+        self._log_store = log_store
+        self._reconfigure: ConsensusConfig | None = None
+        self._proposed: set[bytes] = set()
+        config = self._config_for(config, config.committee, config.epoch)
         self.config = config
         self.clock_ms = clock_ms
         self.limits = limits or ProposerLimits()
@@ -202,7 +243,36 @@ class ConsensusDriver:
 
     # ------------------------------------------------------------------------------------------ effects
 
+    def _config_for(self, base: ConsensusConfig, committee: Committee, epoch: int) -> ConsensusConfig:
+        members = set(committee.bls_public_keys())
+        keys = tuple(k for k in self.all_keys if k.public_key.to_bytes() in members)
+        return replace(base, committee=committee, epoch=epoch, keys=keys)
+
     def _run(self, effects: list[Effect]) -> None:
+        self._run_effects(effects)
+        if self._reconfigure is not None:
+            self._start_epoch_core()
+
+    def _start_epoch_core(self) -> None:
+        """A new epoch with another committee (reference §6.2): a fresh core over the same signer state and
+        WAL (so nothing already signed can be signed differently), resuming after the stored head."""
+        config, self._reconfigure = self._reconfigure, None
+        assert config is not None
+        self.config = config
+        self._timers.clear()
+        self._verified.clear()
+        self.core = create_core(
+            config, self._signer_store, self._log_store, chain_tip(self.chain), validator=self._validate
+        )
+        log.info(
+            "epoch %d: committee of %d keys, %d of them ours",
+            config.epoch,
+            len(config.committee.slots),
+            len(config.keys),
+        )
+        self._run_effects(self.core.start(self.clock_ms()))
+
+    def _run_effects(self, effects: list[Effect]) -> None:
         queue = list(effects)
         while queue:
             effect = queue.pop(0)
@@ -214,6 +284,8 @@ class ConsensusDriver:
                 self._timers.pop(effect.kind, None)
             elif isinstance(effect, Commit):
                 self._commit(effect)
+                if self._reconfigure is not None:
+                    return  # the old core's remaining effects belong to an epoch that is over
             elif isinstance(effect, RequestProposal):
                 block = self._propose(effect)
                 if block is not None:
@@ -273,17 +345,32 @@ class ConsensusDriver:
             coinbase = committee.address_for_bls_key(request.leader_key)
         except HarmonyError:
             coinbase = b"\x00" * 20
-        built, verified = self.chain.propose_verified(
-            candidates,
-            coinbase=coinbase,
-            # a header's time must be after its parent's (reference §2.1): a second block within one second
-            # takes the next second (the chain then runs up to ALLOWED_FUTURE_SECONDS ahead of the clock)
-            timestamp=max(self.clock_ms() // 1000, head.time + 1),
-            view_id=request.view_id,
-            last_commit=(request.last_commit_signature, request.last_commit_bitmap),
-            shard_state=self._next_shard_state(head.number + 1, head.epoch),
-        )
+        inputs = self.extras.proposal_inputs(head) if self.extras is not None else ProposalInputs()
+        leader = next((k for k in self.config.keys if k.public_key.to_bytes() == request.leader_key), None)
+        vrf = make_header_vrf(leader, head.hash()) if leader is not None else b""
+        try:
+            built, verified = self.chain.propose_verified(
+                candidates,
+                coinbase=coinbase,
+                # a header's time must be after its parent's (reference §2.1): a second block within one
+                # second takes the next second (the chain then runs up to ALLOWED_FUTURE_SECONDS ahead)
+                timestamp=max(self.clock_ms() // 1000, head.time + 1),
+                view_id=request.view_id,
+                last_commit=(request.last_commit_signature, request.last_commit_bitmap),
+                shard_state=inputs.shard_state,
+                staking_candidates=inputs.staking,
+                incoming_proofs=inputs.incoming_proofs,
+                crosslinks=inputs.crosslinks,
+                slash_records=inputs.slash_records,
+                vrf=vrf,
+                vdf=inputs.vdf,
+            )
+        except HarmonyError as exc:
+            log.error("cannot build block %d: %s", request.height, exc)
+            self.counters["propose_failed"] += 1
+            return None
         self._remember(verified)
+        self._proposed.add(built.block.hash())
         log.info(
             "proposing block %d (view %d) with %d transactions (%d skipped) in %.0f ms",
             request.height,
@@ -294,18 +381,24 @@ class ConsensusDriver:
         )
         return built.block
 
-    def _next_shard_state(self, number: int, epoch: int) -> ShardState | None:
-        """The beacon chain's last block of an epoch carries the next epoch's committees (reference §6.2).
-
-        Until the staking election exists (a later issue) the committees carry over unchanged.
-        """
-        params = self.chain.params
-        if not (params.is_beacon(self.chain.shard_id) and params.is_last_block(number)):
-            return None
-        current = self.chain.db.get_shard_state(epoch)
-        if current is None:
-            raise HarmonyError(f"no shard state stored for epoch {epoch}")
-        return ShardState(epoch + 1, current.shards)
+    def _maybe_new_epoch(self, block: Block) -> None:
+        """After an epoch's last block, the next block belongs to the committee it announced (reference
+        §6.2): switch cores when that committee differs from ours."""
+        if not block.header.shard_state:
+            return
+        try:
+            next_state = block.header.get_shard_state()
+            if next_state is None:
+                return
+            committee = next_state.committee(self.chain.shard_id)
+        except HarmonyError as exc:
+            log.error("block %d carries an unusable shard state: %s", block.number, exc)
+            return
+        epoch = block.header.epoch + 1
+        if committee == self.config.committee:
+            self.config = replace(self.config, epoch=epoch)
+            return
+        self._reconfigure = self._config_for(self.config, committee, epoch)
 
     def _commit(self, effect: Commit) -> None:
         head = self.chain.head
@@ -344,6 +437,14 @@ class ConsensusDriver:
             block.header.gas_used,
         )
         self._publish(pack_head(block.number, block_hash))
+        proposed_here = block_hash in self._proposed
+        self._proposed.clear()
+        if self.extras is not None:
+            try:
+                self.extras.on_commit(block, effect.commit_signature, effect.bitmap, proposed_here)
+            except Exception:
+                log.exception("cross-shard work after block %d failed", block.number)
+        self._maybe_new_epoch(block)
         for listener in self.block_listeners:
             try:
                 listener(block)

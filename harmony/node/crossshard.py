@@ -7,7 +7,9 @@ All of it travels on one network-wide topic (:func:`global_topic`), one kind byt
 * :data:`KIND_CX_PROOF`: a :class:`~harmony.types.cx.CXReceiptsProof` for its destination shard;
 * :data:`KIND_CROSSLINK`: a shard block's :class:`~harmony.types.crosslink.CrossLink` for the beacon chain;
 * :data:`KIND_BEACON_HEADER`: a beacon header with its commit signature and bitmap, so every shard learns
-  the beacon chain's epochs and next committees.
+  the beacon chain's epochs and next committees;
+* :data:`KIND_STAKING_TX`: a signed staking transaction for the beacon chain's staking pools;
+* :data:`KIND_SLASH`: a slash record (double-sign evidence and its reporter) for the beacon chain.
 
 The traffic is small (one proof per block and destination, one crosslink per shard block, one header per
 beacon block), so one topic is simpler than fanning out to other shards' topics. Every payload is a hostile
@@ -45,7 +47,9 @@ from harmony.types.header import Header
 KIND_CX_PROOF = 1
 KIND_CROSSLINK = 2
 KIND_BEACON_HEADER = 3
-KINDS = frozenset({KIND_CX_PROOF, KIND_CROSSLINK, KIND_BEACON_HEADER})
+KIND_STAKING_TX = 4
+KIND_SLASH = 5
+KINDS = frozenset({KIND_CX_PROOF, KIND_CROSSLINK, KIND_BEACON_HEADER, KIND_STAKING_TX, KIND_SLASH})
 
 MAX_GLOBAL_MESSAGE = MAX_PROOF_SIZE + 1024
 """Largest message on the global topic (a proof carries a full header and its receipts)."""
