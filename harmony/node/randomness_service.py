@@ -1,0 +1,547 @@
+"""The node's side of the epoch randomness (design §7; :mod:`harmony.chain.randomness` for the rules).
+
+Four things, each a function of the **stored canonical headers** only, so the proposer and every validator
+compute the same values:
+
+* :func:`epoch_seed_for`: the seed of a beacon epoch, from the VRF outputs of its blocks; ``None`` until
+  the epoch's last block is stored.
+* :func:`election_assigner` (and :func:`assigner_for_parent`, the hook ``Blockchain.assigner`` takes): the
+  seat assignment of the beacon's election. Timing (randomness module docstring): the seed of epoch ``e``
+  is proven during ``e + 1`` (a VDF in a beacon header of :func:`~harmony.chain.randomness.vdf_window`)
+  and used by the election at the end of ``e + 1``. So the election in the last block ``L`` of epoch
+  ``E`` uses the randomness of seed epoch ``E − 1``, resolved
+  (:func:`~harmony.chain.randomness.resolve_epoch_randomness`) over the ``vdf`` fields of the beacon
+  headers of the window that come **before** ``L``: they are all stored when ``L`` is proposed or
+  verified. With the presets the deadline is at three quarters of the epoch, far before ``L``; only an
+  epoch of a single block has ``L`` inside its own window, and there ``L``'s own field is not used.
+  The election at the end of epoch 0 has no earlier seed; it uses :func:`genesis_randomness`,
+  ``fallback_randomness(genesis hash, 0)``: as predictable as the genesis committees themselves.
+* :class:`VDFService`: evaluates the VDF of the seed of the epoch that just ended, in a child process (the
+  ``chiavdf`` prover holds the GIL, and a process can be killed when the work is no longer wanted), and
+  hands the proposer the header ``vdf`` field (:meth:`VDFService.vdf_field_for`).
+* :func:`check_block_randomness`: the validator's VRF and VDF checks of one header.
+
+**The VDF difficulty is consensus.** :func:`vdf_iterations_for` is
+:func:`~harmony.chain.randomness.vdf_iterations` of the epoch in which the VDF runs (``seed epoch + 1``)
+unless an override is given; every function here takes the same ``iterations`` override, and every node
+of a network must pass the same one (the devnet writes it into every node's configuration), or the nodes
+reject each other's proofs.
+
+**Who computes.** Only nodes created with ``compute=True`` run the prover; any of them whose leader slot
+falls in the window publishes the proof. With nobody computing (or nobody finishing before the window's
+deadline), the fallback rule applies (:func:`~harmony.chain.randomness.fallback_randomness`): resharding
+goes on, with randomness that was predictable once the seed was known.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from harmony.chain import randomness as rnd
+from harmony.chain.assignment import cuckoo_assigner, move_fraction_for
+from harmony.chain.params import NetworkParams
+from harmony.chain.randomness import InvalidRandomness
+from harmony.chain.staking.election import AssignFn
+from harmony.crypto.vdf import MAX_ITERATIONS, PROOF_SIZE, VDFProof, vdf_prove, vdf_verify
+from harmony.errors import HarmonyError
+from harmony.storage.chaindb import ChainDB
+from harmony.types.header import Header
+from harmony.types.shard_state import ShardState, Slot
+
+log = logging.getLogger("harmony.node.randomness")
+
+Prover = Callable[[bytes, int], Awaitable[bytes]]
+"""``await prove(seed, iterations)`` → the VDF's ``output ‖ proof`` (200 bytes); may raise anything."""
+
+KEPT_PROOFS = 2
+"""How many seed epochs' proofs :class:`VDFService` keeps (the current window and the one before)."""
+
+
+class RandomnessUnavailable(HarmonyError):
+    """The stored chain lacks what an epoch's randomness needs (a header of the seed epoch or the window).
+
+    Never caused by a block under validation: the headers read are the ancestors of the stored head.
+    """
+
+
+# -- seeds and the election's randomness ----------------------------------------------------------------
+
+
+def epoch_seed_for(db: ChainDB, params: NetworkParams, shard_id: int, epoch: int) -> bytes | None:
+    """The seed of beacon epoch ``epoch`` (design §7, :func:`~harmony.chain.randomness.epoch_seed`): the
+    hash of the VRF outputs of the epoch's stored canonical headers in block order (genesis and any block
+    without a VRF contribute nothing). ``None`` until the epoch's last block is stored, for a negative
+    epoch, and for a shard other than the beacon chain (only the beacon's seeds feed the VDF)."""
+    if shard_id != params.beacon_shard_id or epoch < 0:
+        return None
+    first, last = params.epoch_first_block(epoch), params.epoch_last_block(epoch)
+    head = db.head_number()
+    if head is None or head < last:
+        return None
+    headers: list[Header] = []
+    for number in range(first, last + 1):
+        header = db.get_header_by_number(number)
+        if header is None:
+            return None
+        headers.append(header)
+    return rnd.epoch_seed_from_headers(headers)
+
+
+def vdf_iterations_for(params: NetworkParams, seed_epoch: int, override: int | None = None) -> int:
+    """The VDF difficulty for ``seed_epoch``'s seed: ``override`` when given (a network-wide setting, module
+    docstring), else :func:`~harmony.chain.randomness.vdf_iterations` of epoch ``seed_epoch + 1``, the one
+    the VDF runs in. :class:`ValueError` for an override outside ``1 .. 2^40``."""
+    if override is not None:
+        if not 1 <= override <= MAX_ITERATIONS:
+            raise ValueError(f"VDF iterations override must be in 1 .. 2^40, got {override}")
+        return override
+    return rnd.vdf_iterations(params, seed_epoch + 1)
+
+
+def genesis_randomness(genesis_hash: bytes) -> bytes:
+    """The randomness of the election at the end of epoch 0 (module docstring): there is no earlier seed,
+    so ``fallback_randomness(genesis hash, 0)``."""
+    return rnd.fallback_randomness(genesis_hash, 0)
+
+
+def election_randomness(
+    db: ChainDB, params: NetworkParams, ending_epoch: int, *, iterations: int | None = None
+) -> bytes:
+    """The randomness the beacon election at the last block of ``ending_epoch`` uses (module docstring):
+    for ``ending_epoch`` 0 :func:`genesis_randomness`; else the resolved randomness of seed epoch
+    ``ending_epoch − 1`` over the ``vdf`` fields of the window's stored headers before the election block.
+
+    Raises :class:`RandomnessUnavailable` when the seed or a window header is not stored, and
+    :class:`InvalidRandomness` if the first stored proof does not verify (a database holding a block no
+    validator of this network would have accepted, e.g. under another iterations override).
+    """
+    if ending_epoch < 0:
+        raise RandomnessUnavailable(f"no election ends epoch {ending_epoch}")
+    if ending_epoch == 0:
+        genesis = db.genesis_hash()
+        if genesis is None:
+            raise RandomnessUnavailable("the chain database is empty")
+        return genesis_randomness(genesis)
+    seed_epoch = ending_epoch - 1
+    seed = epoch_seed_for(db, params, params.beacon_shard_id, seed_epoch)
+    if seed is None:
+        raise RandomnessUnavailable(f"the seed of epoch {seed_epoch} is not stored yet")
+    first, deadline = rnd.vdf_window(params, seed_epoch)
+    stop = min(deadline, params.epoch_last_block(ending_epoch) - 1)
+    fields: list[bytes] = []
+    for number in range(first, stop + 1):
+        header = db.get_header_by_number(number)
+        if header is None:
+            raise RandomnessUnavailable(f"beacon block {number} of the VDF window is not stored")
+        fields.append(header.vdf)
+    count = vdf_iterations_for(params, seed_epoch, iterations)
+    return rnd.resolve_epoch_randomness(seed, seed_epoch, fields, count)
+
+
+def election_assigner(
+    db: ChainDB,
+    params: NetworkParams,
+    ending_epoch: int,
+    previous: ShardState | None,
+    *,
+    iterations: int | None = None,
+) -> AssignFn:
+    """The seat assignment of the beacon election at the last block of ``ending_epoch`` (which elects the
+    committees of ``ending_epoch + 1``): the Cuckoo rule (:func:`~harmony.chain.assignment.cuckoo_assigner`)
+    over :func:`election_randomness`, from ``previous`` (the committees of ``ending_epoch``) with the
+    preset's move fraction. Depends only on stored canonical headers, so the proposer and every validator
+    get the same function. Raises as :func:`election_randomness` does."""
+    randomness = election_randomness(db, params, ending_epoch, iterations=iterations)
+    return cuckoo_assigner(randomness, previous, move_fraction_for(params.name))
+
+
+def assigner_for_parent(
+    db: ChainDB, params: NetworkParams, *, iterations: int | None = None
+) -> Callable[[Header], AssignFn]:
+    """The hook ``Blockchain.assigner`` takes: given the parent of the block being built or verified, an
+    assignment that, when the election runs (the block is its epoch's last), is :func:`election_assigner`
+    of the block's epoch with the stored committees of that epoch as ``previous``. Lazy: nothing is read
+    for the blocks whose transition never calls it, and the result is computed once per call of the hook.
+    Beacon chain only (only its transition elects): ``chain.assigner = assigner_for_parent(db, params)``.
+    A :class:`RandomnessUnavailable` raised inside the election is a ``HarmonyError``, which the block
+    verifier turns into ``InvalidBlock("shard_state")``.
+    """
+
+    def for_parent(parent: Header) -> AssignFn:
+        ending_epoch = params.epoch_of(parent.number + 1)
+        cached: list[AssignFn] = []
+
+        def assign(
+            epoch: int, operator_slots: Sequence[Sequence[Slot]], winners: Sequence[Slot], shard_count: int
+        ) -> ShardState:
+            if not cached:
+                previous = db.get_shard_state(ending_epoch)
+                cached.append(election_assigner(db, params, ending_epoch, previous, iterations=iterations))
+            return cached[0](epoch, operator_slots, winners, shard_count)
+
+        return assign
+
+    return for_parent
+
+
+# -- the validator's checks -----------------------------------------------------------------------------
+
+
+def vdf_published(db: ChainDB, params: NetworkParams, seed_epoch: int, before: int) -> bool | None:
+    """Whether a stored canonical beacon block of ``seed_epoch``'s window numbered below ``before`` carries
+    a ``vdf`` field (then no later block may, :func:`~harmony.chain.randomness.check_block_vdf`); ``None``
+    when one of those headers is not stored (the answer is unknown)."""
+    first, deadline = rnd.vdf_window(params, seed_epoch)
+    for number in range(first, min(before, deadline + 1)):
+        header = db.get_header_by_number(number)
+        if header is None:
+            return None
+        if header.vdf:
+            return True
+    return False
+
+
+def _check_vrf(header: Header, parent_hash: bytes, leader_keys: Sequence[bytes]) -> None:
+    if not leader_keys:
+        raise InvalidRandomness("vrf_proof", f"no committee key of coinbase 0x{header.coinbase.hex()}")
+    last: InvalidRandomness | None = None
+    for key in leader_keys:
+        try:
+            rnd.check_header_vrf(header, parent_hash, key)
+        except InvalidRandomness as exc:
+            last = exc
+        else:
+            return
+    assert last is not None
+    raise last
+
+
+def check_block_randomness(
+    db: ChainDB,
+    params: NetworkParams,
+    header: Header,
+    parent_header: Header,
+    leader_keys: Sequence[bytes],
+    *,
+    iterations: int | None = None,
+    require_vrf: bool = True,
+) -> None:
+    """The randomness rules of a block (design §7) on any shard, with ``parent_header`` the stored head:
+
+    * VRF (:func:`~harmony.chain.randomness.check_header_vrf`): ``header.vrf`` is the VRF of the parent
+      hash under one of ``leader_keys`` (the committee keys whose slot address is the coinbase); with
+      several keys, the error is the last key's. With ``require_vrf`` False a header without a VRF passes.
+    * VDF (:func:`~harmony.chain.randomness.check_block_vdf`): a ``vdf`` field only in a beacon block of
+      the window of the previous epoch's seed, before any stored block of the window carried one, and
+      then a valid proof of that seed (:func:`epoch_seed_for`) at :func:`vdf_iterations_for`.
+
+    Raises :class:`InvalidRandomness` (an ``InvalidBlock``) naming the check; never anything else for a
+    hostile header (a stored chain the checks cannot read raises the storage layer's errors).
+    """
+    if header.parent_hash != parent_header.hash() or header.number != parent_header.number + 1:
+        raise InvalidRandomness("vrf_proof", f"block {header.number} does not extend the given parent")
+    if header.vrf or require_vrf:
+        _check_vrf(header, parent_header.hash(), leader_keys)
+    if not header.vdf:
+        return
+    seed = bytes(rnd.SEED_SIZE)  # placeholder: check_block_vdf rejects before reading it unless in a window
+    published = False
+    if params.is_beacon(header.shard_id) and header.epoch >= 1:
+        seed_epoch = header.epoch - 1
+        first, deadline = rnd.vdf_window(params, seed_epoch)
+        if first <= header.number <= deadline:
+            stored_seed = epoch_seed_for(db, params, header.shard_id, seed_epoch)
+            if stored_seed is None:
+                raise InvalidRandomness("vdf_seed", f"the seed of epoch {seed_epoch} is not stored")
+            seen = vdf_published(db, params, seed_epoch, header.number)
+            if seen is None:
+                raise InvalidRandomness("vdf_unexpected", "the earlier blocks of the window are not stored")
+            seed, published = stored_seed, seen
+    count = vdf_iterations_for(params, header.epoch - 1, iterations) if header.epoch >= 1 else 1
+    rnd.check_block_vdf(params, header, seed, count, published)
+
+
+# -- the prover -----------------------------------------------------------------------------------------
+
+
+class VDFProverError(HarmonyError):
+    """The VDF prover failed (the child process exited badly or printed something that is not a proof)."""
+
+
+class ProcessProver:
+    """A :data:`Prover` that runs ``python -m harmony.node.randomness_service <seed-hex> <iterations>`` as a
+    child process (``trio.run_process``): the trio loop keeps running while ``chiavdf`` holds the child's
+    GIL, and cancelling the await kills the child. ``nice`` lowers the child's CPU priority so consensus
+    keeps its share on a small machine (at the risk of missing the window: then the fallback applies)."""
+
+    def __init__(self, *, python: str = sys.executable, nice: int = 0) -> None:
+        self.python = python
+        self.nice = nice
+
+    def command(self, seed: bytes, iterations: int) -> list[str]:
+        """The child's command line."""
+        return [
+            self.python,
+            "-m",
+            "harmony.node.randomness_service",
+            seed.hex(),
+            str(iterations),
+            str(self.nice),
+        ]
+
+    async def __call__(self, seed: bytes, iterations: int) -> bytes:
+        """Run the child and return the ``output ‖ proof`` bytes it printed in hex."""
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        result = await trio.run_process(
+            self.command(seed, iterations), capture_stdout=True, capture_stderr=True, check=False, env=env
+        )
+        if result.returncode != 0:
+            tail = result.stderr.decode(errors="replace").strip()[-500:]
+            raise VDFProverError(f"the VDF prover exited with {result.returncode}: {tail}")
+        try:
+            out = bytes.fromhex(result.stdout.decode("ascii").strip())
+        except ValueError:
+            raise VDFProverError("the VDF prover printed something that is not hex") from None
+        if len(out) != PROOF_SIZE:
+            raise VDFProverError(f"the VDF prover printed {len(out)} bytes, not {PROOF_SIZE}")
+        return out
+
+
+class VDFService:
+    """Computes the VDF of each beacon epoch's seed in the background and offers it to the proposer.
+
+    Call :meth:`on_commit` with every final beacon block (or :meth:`on_epoch_end` directly) and run
+    :meth:`run` in the node's nursery; :meth:`vdf_field_for` gives the proposer the header field. A newer
+    seed supersedes an older one still being proven (its window is over or nearly so): the old child is
+    killed. Only the beacon chain's service does anything; with ``compute=False`` it never proves (the
+    fallback rule covers a network where nobody does).
+    """
+
+    def __init__(
+        self,
+        db: ChainDB,
+        params: NetworkParams,
+        shard_id: int,
+        *,
+        compute: bool = True,
+        iterations_override: int | None = None,
+        prover: Prover | None = None,
+        clock_ms: Callable[[], int] | None = None,
+    ) -> None:
+        if iterations_override is not None:
+            vdf_iterations_for(params, 0, iterations_override)  # validates it
+        self.db = db
+        self.params = params
+        self.shard_id = shard_id
+        self.compute = compute and params.is_beacon(shard_id)
+        self.iterations_override = iterations_override
+        self.prover: Prover = prover if prover is not None else ProcessProver()
+        self.clock_ms: Callable[[], int] = clock_ms if clock_ms is not None else _wall_ms
+        self._fields: dict[int, bytes] = {}
+        """Seed epoch → the verified header field (seed ‖ output ‖ proof)."""
+        self._published: set[int] = set()
+        """Seed epochs whose proof a stored block already carries."""
+        self._seed_matches: set[int] = set()
+        """Seed epochs whose proven seed was checked against the stored chain's."""
+        self._pending: tuple[int, bytes] | None = None
+        self._current: tuple[int, trio.CancelScope] | None = None
+        self._wake = trio.Event()
+        self.last_duration_ms: int | None = None
+        """How long the last successful proof took (clock_ms), for logs and metrics."""
+        self.failures = 0
+        """Proofs that failed or did not verify."""
+
+    # -- inputs ---------------------------------------------------------------------------------------
+
+    def iterations(self, seed_epoch: int) -> int:
+        """The difficulty for ``seed_epoch`` (:func:`vdf_iterations_for` with this service's override)."""
+        return vdf_iterations_for(self.params, seed_epoch, self.iterations_override)
+
+    def on_epoch_end(self, seed_epoch: int, seed: bytes) -> None:
+        """Start proving ``seed`` of ``seed_epoch`` (whose last block is now final); ignored when not
+        computing, for a seed already proven or being proven, and for an older seed than the one at work."""
+        if not self.compute or seed_epoch < 0 or len(seed) != rnd.SEED_SIZE or seed_epoch in self._fields:
+            return
+        if self._current is not None:
+            current_epoch, scope = self._current
+            if current_epoch >= seed_epoch:
+                return
+            scope.cancel()
+        if self._pending is not None and self._pending[0] >= seed_epoch:
+            return
+        self._pending = (seed_epoch, bytes(seed))
+        self._wake.set()
+
+    def on_commit(self, header: Header) -> None:
+        """A beacon block is final and stored: at an epoch's last block, prove that epoch's seed."""
+        if not self.compute or not self.params.is_last_block(header.number):
+            return
+        epoch = self.params.epoch_of(header.number)
+        seed = epoch_seed_for(self.db, self.params, self.shard_id, epoch)
+        if seed is not None:
+            self.on_epoch_end(epoch, seed)
+
+    def resume(self) -> None:
+        """After a restart: when the next block falls in a window whose proof is not yet published, prove
+        that window's seed again (proofs are not persisted; the work is redone)."""
+        head = self.db.head_number()
+        if not self.compute or head is None:
+            return
+        epoch = self.params.epoch_of(head + 1)
+        if epoch < 1:
+            return
+        _, deadline = rnd.vdf_window(self.params, epoch - 1)
+        if head + 1 > deadline or vdf_published(self.db, self.params, epoch - 1, head + 1) is not False:
+            return
+        seed = epoch_seed_for(self.db, self.params, self.shard_id, epoch - 1)
+        if seed is not None:
+            self.on_epoch_end(epoch - 1, seed)
+
+    # -- the loop -------------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Prove each seed handed in, one at a time, until cancelled (``nursery.start``-able; the status
+        is typed ``Any`` as in the consensus driver: trio does not export ``TaskStatus`` to mypy)."""
+        self.resume()
+        task_status.started()
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            job, self._pending = self._pending, None
+            if job is None:
+                continue
+            seed_epoch, seed = job
+            with trio.CancelScope() as scope:
+                self._current = (seed_epoch, scope)
+                try:
+                    await self._prove(seed_epoch, seed)
+                finally:
+                    self._current = None
+            if scope.cancelled_caught:
+                log.info("VDF of epoch %d abandoned for a newer seed", seed_epoch)
+
+    async def _prove(self, seed_epoch: int, seed: bytes) -> None:
+        iterations = self.iterations(seed_epoch)
+        started = self.clock_ms()
+        log.info("VDF of epoch %d: %d iterations from seed %s…", seed_epoch, iterations, seed.hex()[:16])
+        try:
+            out = await self.prover(seed, iterations)
+            proof = VDFProof.from_bytes(bytes(out))
+        except trio.Cancelled:
+            raise
+        except Exception as exc:  # the prover is outside code: any failure leaves the fallback
+            self.failures += 1
+            log.warning("VDF of epoch %d failed: %s", seed_epoch, exc)
+            return
+        if not vdf_verify(seed, iterations, proof):
+            self.failures += 1
+            log.warning("VDF of epoch %d: the prover's proof does not verify", seed_epoch)
+            return
+        self.last_duration_ms = self.clock_ms() - started
+        self._fields[seed_epoch] = seed + proof.to_bytes()
+        for old in [e for e in self._fields if e <= seed_epoch - KEPT_PROOFS]:
+            del self._fields[old]
+        self._published = {e for e in self._published if e > seed_epoch - KEPT_PROOFS}
+        self._seed_matches = {e for e in self._seed_matches if e > seed_epoch - KEPT_PROOFS}
+        log.info("VDF of epoch %d done in %d ms", seed_epoch, self.last_duration_ms)
+
+    # -- the proposer ---------------------------------------------------------------------------------
+
+    def proof_for(self, seed_epoch: int) -> bytes | None:
+        """The header field proven for ``seed_epoch``, if any (whether or not a block carries it yet)."""
+        return self._fields.get(seed_epoch)
+
+    def vdf_field_for(self, number: int) -> bytes:
+        """The ``vdf`` field of beacon block ``number`` this node proposes (randomness module docstring):
+        the proof of the previous epoch's seed when ``number`` is in that seed's window, this node has the
+        proof, the seed matches the stored chain, and no earlier canonical block of the window carried
+        one; else ``b""``. Call it with the head at ``number − 1``."""
+        if not self.compute or number < 1:
+            return b""
+        epoch = self.params.epoch_of(number)
+        if epoch < 1:
+            return b""
+        seed_epoch = epoch - 1
+        field = self._fields.get(seed_epoch)
+        if field is None or seed_epoch in self._published:
+            return b""
+        first, deadline = rnd.vdf_window(self.params, seed_epoch)
+        if not first <= number <= deadline:
+            return b""
+        published = vdf_published(self.db, self.params, seed_epoch, number)
+        if published:
+            self._published.add(seed_epoch)
+        if published is not False:
+            return b""
+        if seed_epoch not in self._seed_matches:
+            if epoch_seed_for(self.db, self.params, self.shard_id, seed_epoch) != field[: rnd.SEED_SIZE]:
+                return b""
+            self._seed_matches.add(seed_epoch)
+        return field
+
+
+def _wall_ms() -> int:
+    """Wall-clock milliseconds (only for the duration the service reports; nothing consensus reads it)."""
+    import time  # noqa: PLC0415
+
+    return time.time_ns() // 1_000_000
+
+
+# -- the child process ----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str]) -> int:
+    """The prover child: ``<seed-hex> <iterations> [nice]`` → prints ``output ‖ proof`` in hex; exit code
+    2 on bad arguments, 1 if the prover fails."""
+    if len(argv) not in {2, 3}:
+        print(
+            "usage: python -m harmony.node.randomness_service <seed-hex> <iterations> [nice]", file=sys.stderr
+        )
+        return 2
+    try:
+        seed = bytes.fromhex(argv[0])
+        iterations = int(argv[1])
+        nice = int(argv[2]) if len(argv) == 3 else 0
+    except ValueError as exc:
+        print(f"bad argument: {exc}", file=sys.stderr)
+        return 2
+    if nice > 0:
+        os.nice(nice)
+    try:
+        proof = vdf_prove(seed, iterations)
+    except HarmonyError as exc:
+        print(f"VDF failed: {exc}", file=sys.stderr)
+        return 1
+    print(proof.to_bytes().hex(), flush=True)
+    return 0
+
+
+__all__ = [
+    "KEPT_PROOFS",
+    "ProcessProver",
+    "Prover",
+    "RandomnessUnavailable",
+    "VDFProverError",
+    "VDFService",
+    "assigner_for_parent",
+    "check_block_randomness",
+    "election_assigner",
+    "election_randomness",
+    "epoch_seed_for",
+    "genesis_randomness",
+    "main",
+    "vdf_iterations_for",
+    "vdf_published",
+]
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
