@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
 from harmony.chain.params import NetworkParams
-from harmony.chain.randomness import InvalidRandomness, check_header_vrf
 from harmony.chain.staking.election import AssignFn, key_mod_assign
 from harmony.chain.transition import (
     BlockResult,
@@ -28,6 +27,7 @@ from harmony.chain.transition import (
 from harmony.consensus.crosslinks import InvalidCrossLink, verify_block_crosslinks, verify_incoming_proofs
 from harmony.consensus.evidence import record_votes_valid
 from harmony.errors import HarmonyError
+from harmony.node.randomness_service import check_block_randomness
 from harmony.state.evm import execute
 from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import ChainDB
@@ -97,6 +97,8 @@ class Blockchain:
         committees itself and refuses their keys to external validators (reference §3.5)."""
         self.require_vrf = False
         """Whether every block after genesis must carry its leader's VRF (reference §7; the node sets it)."""
+        self.vdf_iterations: int | None = None
+        """The epoch VDF's difficulty when not the preset's (consensus: the same on every node)."""
         self.assigner: Callable[[Header], AssignFn] | None = None
         """The seat assignment the election at the end of the epoch of the given parent header uses (the
         node injects the Cuckoo rule over the epoch randomness, :mod:`harmony.node.randomness_service`);
@@ -166,10 +168,13 @@ class Blockchain:
                     f"shard state for epoch {header.epoch + 1} is not the one the beacon chain announced",
                 )
 
-    def check_vrf(self, header: Header, parent: Header) -> None:
-        """The leader's VRF (reference §7): a BLS signature over the parent hash by a key of this epoch's
-        committee whose account is the coinbase. Raises :class:`InvalidBlock` (``InvalidRandomness``)."""
-        if not header.vrf and not self.require_vrf:
+    def check_randomness(self, header: Header, parent: Header) -> None:
+        """The randomness rules (reference §7, design §7): the leader's VRF, a BLS signature over the parent
+        hash by a key of this epoch's committee whose account is the coinbase (required when
+        :attr:`require_vrf`), and on the beacon chain an epoch VDF field only where and once it is due, with a
+        valid proof (:func:`harmony.node.randomness_service.check_block_randomness`). Raises
+        :class:`InvalidBlock` (``InvalidRandomness``)."""
+        if not header.vrf and not header.vdf and not self.require_vrf:
             return
         committee = self.committee_for(self.shard_id, header.epoch)
         keys = (
@@ -177,17 +182,15 @@ class Blockchain:
             if committee is None
             else [s.bls_public_key for s in committee.slots if s.ecdsa_address == header.coinbase]
         )
-        if not keys:
-            raise InvalidRandomness("vrf_proof", f"no committee key of coinbase 0x{header.coinbase.hex()}")
-        last: InvalidRandomness | None = None
-        for key in keys:
-            try:
-                check_header_vrf(header, parent.hash(), key)
-                return
-            except InvalidRandomness as exc:
-                last = exc
-        assert last is not None
-        raise last
+        check_block_randomness(
+            self.db,
+            self.params,
+            header,
+            parent,
+            keys,
+            iterations=self.vdf_iterations,
+            require_vrf=self.require_vrf,
+        )
 
     @property
     def head(self) -> Header:
@@ -227,7 +230,7 @@ class Blockchain:
                 f"block {block.header.number} with parent 0x{block.header.parent_hash.hex()[:16]}… does not "
                 f"extend the head {parent.number} (0x{parent.hash().hex()[:16]}…)",
             )
-        self.check_vrf(block.header, parent)
+        self.check_randomness(block.header, parent)
         self.check_cross_shard(block)
         state = self.state(parent.root)
         result = state_transition(
