@@ -1,30 +1,35 @@
 """Transfer load against a real local devnet: finalized TPS, latency to finality, block time, CPU and RSS.
 
 Starts ``harmony devnet`` (1 shard, 4 validator processes by default) with many funded accounts, pre-signs
-Harmony-format transfers (our own signer), and submits them for ``--seconds`` in JSON-RPC batches spread
-over the nodes' HTTP endpoints at ``--rate`` transactions per second. A watcher polls the new blocks and
-records, for each transaction, the time from its submission to the block that includes it being final.
+and pre-encodes Harmony-format transfers (our own signer) before the timed window, and submits them for
+``--seconds`` at ``--rate`` transactions per second in JSON-RPC batches of 100: one thread per node, each
+with a keep-alive connection, every sender's transactions to one node in nonce order. A watcher polls the
+new blocks and records, for each transaction, the time from its submission to the block that includes it
+being final.
 
 Prints the figures and, last, one JSON object: ``tps`` (finalized transactions per second over the load
 window), ``p50_latency_s``, ``p99_latency_s``, ``block_time_s`` (median), ``cpu_percent`` and ``rss_mb``
 per node (median and max over the nodes), ``submitted``, ``finalized``, ``rejected``.
 
-    .venv/bin/python bench/devnet.py --seconds 60 --rate 1500
+    .venv/bin/python bench/devnet.py --seconds 60 --rate 1200 --block-time-ms 1000 --window 5
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
-from collections import Counter, deque
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +85,18 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--rate", type=float, default=1500, help="submitted transactions per second")
+    parser.add_argument("--rate", type=float, default=1200, help="submitted transactions per second")
     parser.add_argument("--accounts", type=int, default=400)
     parser.add_argument("--validators", type=int, default=4)
-    parser.add_argument("--block-time-ms", type=int, default=2000)
+    parser.add_argument("--block-time-ms", type=int, default=1000)
+    parser.add_argument("--keep-data", action="store_true", help="keep the devnet's folder (node logs)")
+    parser.add_argument(
+        "--window", type=int, default=5, help="unfinalized transactions per sender at most (default 5)"
+    )
     args = parser.parse_args()
     per_account = max(1, int(args.rate * args.seconds / args.accounts) + 1)
     print(f"pre-signing {args.accounts * per_account} transfers …", flush=True)
     txs = presign(args.accounts, per_account, 0)
-    # interleave accounts so that every batch carries many senders, nonces in order per sender
-    order = [txs[a][n] for n in range(per_account) for a in range(args.accounts)]
     root = Path(tempfile.mkdtemp(prefix="bench-devnet-"))
     net = start_devnet(
         root,
@@ -103,22 +110,31 @@ def main() -> int:
         str(args.block_time_ms),
     )
     try:
-        return run(net, order, args)
+        return run(net, txs, args)
     finally:
         net.stop()
+        if not args.keep_data:
+            shutil.rmtree(root, ignore_errors=True)
 
 
-def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
+def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> int:
     """Load, watch, report."""
     urls = [n["http"] for n in net.nodes(0)]
     pids = {n["name"]: net.pid_of(n["name"]) for n in net.nodes(0)}
     submitted: dict[str, float] = {}
     finalized: dict[str, float] = {}
     block_times: list[float] = []
-    rejected = 0
     reasons: Counter[str] = Counter()
     stop = threading.Event()
     start_height = net.height(urls[0])
+    # everything a submission sends is encoded before the timed window: per sender, in nonce order,
+    # (hash, the raw transaction as a JSON string)
+    encoded = [
+        [("0x" + tx.hash().hex(), json.dumps("0x" + tx.encode().hex())) for tx in mine] for mine in txs
+    ]
+    sender_of = {h: a for a, mine in enumerate(encoded) for h, _ in mine}
+    final_count = [0] * len(encoded)
+    """Per sender: how many of its transactions are final (the watcher counts them)."""
 
     def watch() -> None:
         height = start_height
@@ -135,59 +151,84 @@ def run(net: Devnet, order: list[Transaction], args: argparse.Namespace) -> int:
                 now = time.monotonic()
                 for tx_hash in block.get("transactions", []):
                     h = tx_hash if isinstance(tx_hash, str) else tx_hash["hash"]
-                    finalized.setdefault(h, now)
+                    if h not in finalized:
+                        finalized[h] = now
+                        if h in sender_of:
+                            final_count[sender_of[h]] += 1
                 if last_seen is not None:
                     block_times.append(now - last_seen)
                 last_seen = now
             time.sleep(0.05)
 
+    counts = {"retried": 0, "rejected": 0}
+    lock = threading.Lock()
+
+    def submit(url: str, senders: list[int]) -> None:
+        """One node's senders: at ``rate / nodes`` per second, at most ``--window`` unfinalized per sender
+        (a wallet does not run far ahead of the chain), one transaction per sender per batch, nonce order."""
+        parsed = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=30)
+        rate = args.rate / len(urls)
+        next_index = dict.fromkeys(senders, 0)
+        sent = 0
+        cursor = 0
+        while time.monotonic() - t0 < args.seconds:
+            room = min(BATCH, int((time.monotonic() - t0) * rate) - sent)
+            batch: list[tuple[int, int]] = []
+            for step in range(len(senders)):
+                if len(batch) >= room:
+                    break
+                a = senders[(cursor + step) % len(senders)]
+                i = next_index[a]
+                if i < len(encoded[a]) and i - final_count[a] < args.window:
+                    batch.append((a, i))
+                    next_index[a] = i + 1
+            cursor = (cursor + len(batch)) % len(senders)
+            if not batch:
+                time.sleep(0.01)
+                continue
+            body = ",".join(
+                f'{{"jsonrpc":"2.0","id":{k},"method":"hmyv2_sendRawTransaction","params":[{encoded[a][i][1]}]}}'
+                for k, (a, i) in enumerate(batch)
+            )
+            now = time.monotonic()
+            try:
+                conn.request("POST", "/", "[" + body + "]", {"Content-Type": "application/json"})
+                replies = json.loads(conn.getresponse().read())
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                print(f"submit failed: {exc}", flush=True)
+                conn.close()
+                replies = [{"error": {"message": "pool is full (connection)"}}] * len(batch)
+            full = False
+            with lock:
+                for (a, i), reply in zip(batch, replies, strict=True):
+                    if "error" not in reply:
+                        submitted[encoded[a][i][0]] = now
+                        sent += 1
+                    elif "pool is full" in str(reply["error"].get("message", "")):
+                        next_index[a] = min(next_index[a], i)  # resubmit later, same nonce order
+                        counts["retried"] += 1
+                        full = True
+                    else:
+                        counts["rejected"] += 1
+                        reasons[str(reply["error"].get("message", ""))[:60]] += 1
+            time.sleep(0.25 if full else 0.005)
+        conn.close()
+
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     cpu0 = {name: proc_stats(pid)[0] for name, pid in pids.items()}
-    t0 = time.monotonic()
-    sent = 0
-    retried = 0
-    i = 0
     print(f"submitting at {args.rate:.0f} tx/s for {args.seconds:.0f} s to {len(urls)} nodes …", flush=True)
-    backlog: deque[Transaction] = deque(order)
-    while time.monotonic() - t0 < args.seconds and backlog:
-        due = int((time.monotonic() - t0) * args.rate)
-        full = False
-        while sent < due and backlog and not full:
-            batch = [backlog.popleft() for _ in range(min(BATCH, len(backlog)))]
-            body = [
-                {
-                    "jsonrpc": "2.0",
-                    "id": k,
-                    "method": "hmyv2_sendRawTransaction",
-                    "params": ["0x" + tx.encode().hex()],
-                }
-                for k, tx in enumerate(batch)
-            ]
-            url = urls[i % len(urls)]
-            i += 1
-            now = time.monotonic()
-            try:
-                replies = post(url, body)
-            except OSError as exc:
-                print(f"submit failed: {exc}", flush=True)
-                backlog.extendleft(reversed(batch))
-                break
-            retry = []
-            for tx, reply in zip(batch, replies, strict=False):
-                if "error" not in reply:
-                    submitted["0x" + tx.hash().hex()] = now
-                    sent += 1
-                elif "pool is full" in str(reply["error"].get("message", "")):
-                    retry.append(tx)  # a real client resubmits: try again shortly, same nonce order
-                else:
-                    rejected += 1
-                    reasons[str(reply["error"].get("message", ""))[:60]] += 1
-            if retry:
-                backlog.extendleft(reversed(retry))
-                retried += len(retry)
-                full = True
-        time.sleep(0.05 if full else 0.01)
+    t0 = time.monotonic()
+    submitters = [
+        threading.Thread(target=submit, args=(url, list(range(k, len(encoded), len(urls)))), daemon=True)
+        for k, url in enumerate(urls)
+    ]
+    for thread in submitters:
+        thread.start()
+    for thread in submitters:
+        thread.join()
+    retried, rejected = counts["retried"], counts["rejected"]
     load_end = time.monotonic()
     # let the pool drain for up to 10 block times
     deadline = load_end + 10 * args.block_time_ms / 1000

@@ -68,6 +68,12 @@ class DevnetNode:
         return f"/ip4/127.0.0.1/tcp/{self.p2p_port}/p2p/{self.peer_id}"
 
 
+DEVNET_VDF_ITERATIONS = 200_000
+"""The devnet's epoch VDF difficulty: about 1–2 s of one core (chiavdf ~100–170 k iterations/s)."""
+VDF_PROVERS = 2
+"""Beacon validators of the devnet that compute the VDF."""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``devnet`` subcommand."""
     devnet = sub.add_parser(
@@ -81,6 +87,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     devnet.add_argument("--block-time-ms", type=int, default=None, help="block time (default: localnet's)")
     devnet.add_argument(
         "--phase-timeout-ms", type=int, default=8000, help="view change after this long without a block"
+    )
+    devnet.add_argument(
+        "--vdf-iterations",
+        type=int,
+        default=DEVNET_VDF_ITERATIONS,
+        help="epoch VDF difficulty, the same for every node (default %(default)s: a few seconds of one core; "
+        "0 = localnet's preset, about a third of an epoch)",
     )
     devnet.add_argument("--keep", action="store_true", help="keep the chain data of an earlier run")
     devnet.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the first blocks")
@@ -106,6 +119,8 @@ def _check_args(args: argparse.Namespace) -> int:
         raise CLIError("--phase-timeout-ms: 500 to 600000")
     if args.timeout <= 0:
         raise CLIError("--timeout: must be positive")
+    if not 0 <= args.vdf_iterations <= 1 << 32:
+        raise CLIError("--vdf-iterations: 0 to 2^32")
     return shards
 
 
@@ -155,7 +170,11 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
             )
     bootnode = nodes[0].multiaddr
     block_time = "" if args.block_time_ms is None else f"block_time_ms = {args.block_time_ms}\n"
+    firsts = {n.shard_id: n for n in reversed(nodes)}
+    endpoints = json.dumps([f"{firsts[s].http} {firsts[s].ws}" for s in range(shards)])
     for node in nodes:
+        # two beacon validators prove each epoch's VDF (redundancy without spending every core on it)
+        vdf_compute = "true" if node.shard_id == 0 and node.index < VDF_PROVERS else "false"
         bootnodes = "[]" if node.number == 0 else json.dumps([bootnode])
         (node.data_dir / "node.toml").write_text(
             f"""[general]
@@ -178,7 +197,12 @@ pass_file = "keys/pass.txt"
 [consensus]
 phase_timeout_ms = {args.phase_timeout_ms}
 view_change_timeout_ms = {args.phase_timeout_ms}
+vdf_iterations = {args.vdf_iterations}
+vdf_compute = {vdf_compute}
 {block_time}
+[network]
+shards = {endpoints}
+
 [log]
 level = "{args.log_level}"
 """,
@@ -303,7 +327,9 @@ def run_devnet(args: argparse.Namespace) -> int:
     def on_signal(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a launcher started in the background by a non-interactive shell inherits it ignored
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         for node in nodes:
             procs.append(start_node(node))

@@ -38,6 +38,12 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--consensus.phase-timeout-ms", "phase_timeout_ms", int, "phase timeout before a view change"),
     ("--consensus.view-change-timeout-ms", "view_change_timeout_ms", int, "view change timeout"),
     ("--consensus.block-time-ms", "block_time_ms", int, "block time (default: the network preset's)"),
+    (
+        "--consensus.vdf-iterations",
+        "vdf_iterations",
+        int,
+        "epoch VDF difficulty (default: the preset's; must match every node of the network)",
+    ),
 )
 
 
@@ -99,7 +105,14 @@ async def serve(node: Node) -> None:
     async def services(nursery: Any) -> None:
         if not config.rpc_enabled:
             return
-        backend = RPCBackend(node.chain, node.pool, node, client_version=f"Harmony (python)/v{__version__}")
+        backend = RPCBackend(
+            node.chain,
+            node.pool,
+            node,
+            client_version=f"Harmony (python)/v{__version__}",
+            staking_pool=node.staking_pool,
+        )
+        node.pending_listeners.append(backend.notify_pending_hashes)
         server = RPCServer(
             backend,
             RPCConfig(

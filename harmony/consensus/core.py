@@ -176,12 +176,22 @@ class ConsensusCore:
         self.height = tip.header.number + 1
         self.lock: Certificate | None = None
         self.known: dict[bytes, Block] = {}
+        self._encoded: dict[bytes, bytes] = {}
+        """Encodings of this height's blocks by hash: a block is encoded once (or kept as received) for every
+        message and lock record that carries it, and a block already known is never decoded again."""
+        self._announced_at: dict[bytes, int] = {}
+        """When this node announced or accepted the ANNOUNCE of each of this height's blocks (its clock)."""
         self.vote_book = VoteBook(self.config.committee, self.config.epoch, self.height)
         self.view_changes: dict[int, dict[int, _ViewChangeVote]] = {}
         self.seen_views: dict[int, int] = {}
         self.future_announces: dict[int, Message] = {}
         self.failed_views = 0
-        self._last_commit_ok: tuple[bytes, bytes] | None = None
+        # the tip's own aggregate is verified already (this node finalized or synced it): a proposal carrying
+        # it needs no second check, and across an epoch boundary it could not be checked anyway, since the
+        # previous committee signed it (reference §6.2)
+        self._last_commit_ok: tuple[bytes, bytes] | None = (
+            (tip.commit_signature, tip.commit_bitmap) if tip.header.number > 0 else None
+        )
         self._sync_asked: tuple[int, int] | None = None
         self._enter_view(view, Mode.NORMAL)
 
@@ -432,19 +442,33 @@ class ConsensusCore:
         return verify(self.roster.keys[sender], msg.signing_hash(), signature)
 
     def _block_of(self, msg: Message) -> Block:
-        """The message's block (attached, or one already seen with that hash)."""
-        if msg.block:
-            try:
-                block = Block.decode(msg.block)
-            except DecodeError as exc:
-                raise _Drop("malformed_block") from exc
-            if block.hash() != msg.block_hash:
-                raise _Drop("bad_block_hash")
-            return block
+        """The message's block: one already seen with that hash (an attached copy is not decoded again; the
+        message is about the hash, and the known block has it), else the attached one."""
         known = self.known.get(msg.block_hash)
-        if known is None:
+        if known is not None:
+            return known
+        if not msg.block:
             raise _Drop("missing_block")
-        return known
+        try:
+            block = Block.decode(msg.block)
+        except DecodeError as exc:
+            raise _Drop("malformed_block") from exc
+        block_hash = block.hash()
+        if block_hash != msg.block_hash:
+            raise _Drop("bad_block_hash")
+        if block.number == self.height:
+            self._encoded[block_hash] = bytes(msg.block)  # strict decoding: these are the canonical bytes
+        return block
+
+    def _block_bytes(self, block: Block) -> bytes:
+        """The block's encoding, made once per height."""
+        block_hash = block.hash()
+        data = self._encoded.get(block_hash)
+        if data is None:
+            data = block.encode()
+            if block.number == self.height:
+                self._encoded[block_hash] = data
+        return data
 
     def _require_leader(self, sender: int, view: int) -> None:
         if sender != self.leader_of(view):
@@ -479,6 +503,7 @@ class ConsensusCore:
         ):
             raise _Drop("locked_on_other")
         self.known[msg.block_hash] = block
+        self._announced_at.setdefault(msg.block_hash, now)
         self.block = block
         self.stage = Stage.PREPARE
         return self._vote(MsgType.PREPARE, block, sender)
@@ -542,7 +567,7 @@ class ConsensusCore:
                 self.block.hash(),
                 self._bitmap_of((self.roster.index[leader.public_key.data],)),
                 signature.data + bitmap,
-                self.block.encode(),
+                self._block_bytes(self.block),
             ),
             leader,
         )
@@ -571,7 +596,7 @@ class ConsensusCore:
                 block.hash(),
                 self._bitmap_of((self.roster.index[leader.public_key.data],)),
                 signature.data + bitmap,
-                block.encode(),
+                self._block_bytes(block),
             ),
             leader,
         )
@@ -632,7 +657,8 @@ class ConsensusCore:
         """Lock on ``cert`` (WAL before the vote leaves), then COMMIT (reference §1.3)."""
         if self.lock is None or cert.view >= self.lock.view:
             self.lock = cert
-            self.wal.append(WalRecord(KIND_LOCK, self.height, cert.view, _encode_lock(cert)))
+            data = _encode_lock(cert, self._block_bytes(cert.block))
+            self.wal.append(WalRecord(KIND_LOCK, self.height, cert.view, data))
         self.stage = Stage.COMMIT
         if leader is None:
             self.commits = VoteCollector(self.roster, self._commit_payload(cert.block), self.drops)
@@ -694,7 +720,7 @@ class ConsensusCore:
                     self.lock.block_hash if self.lock is not None else bytes(32),
                     self._bitmap_of((index,)),
                     body.encode(),
-                    self.lock.block.encode() if self.lock is not None else b"",
+                    self._block_bytes(self.lock.block) if self.lock is not None else b"",
                 ),
                 key,
             )
@@ -807,7 +833,7 @@ class ConsensusCore:
                 best.block_hash if best is not None else bytes(32),
                 self._bitmap_of((self.roster.index[leader.public_key.data],)),
                 body.encode(),
-                best.block.encode() if best is not None else b"",
+                self._block_bytes(best.block) if best is not None else b"",
             ),
             leader,
         )
@@ -857,7 +883,10 @@ class ConsensusCore:
 
     # ------------------------------------------------------------------------------- leader and votes
 
-    def _begin_view(self, now: int) -> list[Effect]:
+    def _begin_view(self, now: int, previous_proposal: int | None = None) -> list[Effect]:
+        """Start the current view; a leader asks for its proposal ``block_time_ms`` after the previous
+        block's proposal (when this node saw it; else after ``now``), or at once if that time has passed,
+        so that blocks come every ``block_time_ms`` however long agreeing on one took."""
         out = self._phase_timer(now)
         if not self.is_leader():
             return out
@@ -865,11 +894,11 @@ class ConsensusCore:
             return out + self._announce(
                 self.lock.block, self.lock.m1() if self.lock.block.header.view_id != self.view else b"", now
             )
-        if self.config.block_time_ms > 0:
-            return [
-                *out,
-                SetTimer(Timer(TimerKind.PROPOSE, self.height, self.view), now + self.config.block_time_ms),
-            ]
+        block_time = self.config.block_time_ms
+        if block_time > 0:
+            start = now if previous_proposal is None else min(now, previous_proposal)
+            at = max(now, start + block_time)
+            return [*out, SetTimer(Timer(TimerKind.PROPOSE, self.height, self.view), at)]
         return out + self._request_proposal()
 
     def _phase_timer(self, now: int) -> list[Effect]:
@@ -913,12 +942,13 @@ class ConsensusCore:
                 block.hash(),
                 self._bitmap_of((self.roster.index[leader.public_key.data],)),
                 justification,
-                block.encode(),
+                self._block_bytes(block),
             ),
             leader,
         )
         self.block = block
         self.known[block.hash()] = block
+        self._announced_at.setdefault(block.hash(), now)
         self.stage = Stage.PREPARE
         self.prepares = VoteCollector(self.roster, payload, self.drops)
         self.prepares.add_trusted(self.my_indices, aggregate_signatures(signatures))
@@ -1069,13 +1099,15 @@ class ConsensusCore:
     def _finalize(self, block: Block, signature: bytes, bitmap: bytes, view: int, now: int) -> list[Effect]:
         """Commit ``block`` and start the next height in the following view (reference §1.5)."""
         out: list[Effect] = [Commit(block.number, block, signature, bitmap, view)]
+        proposed = self._announced_at.get(block.hash())
         self.wal.reset()
         self._enter_height(ChainTip(block.header, signature, bitmap, view), view + 1)
-        return out + self._begin_view(now)
+        return out + self._begin_view(now, proposed)
 
 
-def _encode_lock(cert: Certificate) -> bytes:
-    return rlp.encode([cert.block.encode(), cert.signature, cert.bitmap])
+def _encode_lock(cert: Certificate, block_bytes: bytes | None = None) -> bytes:
+    data = cert.block.encode() if block_bytes is None else block_bytes
+    return rlp.encode([data, cert.signature, cert.bitmap])
 
 
 def _decode_lock(data: bytes, view: int) -> Certificate:

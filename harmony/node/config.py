@@ -27,6 +27,13 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     phase_timeout_ms = 27000          # reference §1.6
     view_change_timeout_ms = 27000
     block_time_ms = 0                 # 0: the network preset's block time
+    vdf_iterations = 0                # the epoch VDF's difficulty; 0: the preset's. Consensus: the same on
+                                      # every node of a network
+    vdf_compute = true                # a beacon validator computes the epoch VDF (design §7)
+
+    [network]
+    shards = ["http://127.0.0.1:9500 ws://127.0.0.1:9800", "…"]   # each shard's public RPC endpoints, by
+                                      # shard id (hmyv2_getShardingStructure); empty: only this node's
 
     [txpool]
     min_gas_price = 0                 # atto; 0: the preset's minimum
@@ -35,6 +42,9 @@ File format (every key optional; unknown keys and wrong types are errors naming 
 
     [log]
     level = "info"
+
+    [debug]
+    equivocate = false                # TEST ONLY: double-sign every commit so the network slashes this node
 
 Relative paths in the file are relative to the file's directory; relative paths in flags to the working
 directory.
@@ -81,6 +91,10 @@ class NodeConfig:
     phase_timeout_ms: int = 27_000
     view_change_timeout_ms: int = 27_000
     block_time_ms: int = 0
+    vdf_iterations: int = 0
+    vdf_compute: bool = True
+    shard_endpoints: tuple[str, ...] = ()
+    debug_equivocate: bool = False
     min_gas_price: int = 0
     global_slots: int = 4096
     account_slots: int = 16
@@ -106,6 +120,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "phase_timeout_ms": ("phase_timeout_ms", int),
         "view_change_timeout_ms": ("view_change_timeout_ms", int),
         "block_time_ms": ("block_time_ms", int),
+        "vdf_iterations": ("vdf_iterations", int),
+        "vdf_compute": ("vdf_compute", bool),
     },
     "txpool": {
         "min_gas_price": ("min_gas_price", int),
@@ -113,6 +129,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "account_slots": ("account_slots", int),
     },
     "log": {"level": ("log_level", str)},
+    "network": {"shards": ("shard_endpoints", list)},
+    "debug": {"equivocate": ("debug_equivocate", bool)},
 }
 _PATHS = {"data_dir", "genesis", "bls_pass_file"}
 
@@ -160,7 +178,9 @@ def _convert(name: str, attr: str, kind: type, value: object, relative_to: Path)
         return relative_to / str(value)
     if isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
-            what = "file paths" if attr == "bls_keys" else "multiaddr strings"
+            what = {"bls_keys": "file paths", "shard_endpoints": "'http-url ws-url' strings"}.get(
+                attr, "multiaddr strings"
+            )
             raise ConfigError(name, f"expected a list of {what}")
         if attr == "bls_keys":
             return tuple(relative_to / v for v in value)
@@ -187,6 +207,19 @@ def check(config: NodeConfig) -> NodeConfig:
     for name in ("global_slots", "account_slots", "rate_limit"):
         if not 1 <= getattr(config, name) <= 10_000_000:
             raise ConfigError(name, f"{getattr(config, name)} is outside 1 .. 10000000")
+    if not 0 <= config.vdf_iterations <= 1 << 32:
+        raise ConfigError("consensus.vdf_iterations", f"{config.vdf_iterations} is outside 0 .. 2^32")
+    if len(config.shard_endpoints) > 1024:
+        raise ConfigError("network.shards", "at most 1024 shards")
+    for entry in config.shard_endpoints:
+        parts = entry.split()
+        if (
+            len(entry) > 512
+            or len(parts) != 2
+            or not parts[0].startswith("http")
+            or not parts[1].startswith("ws")
+        ):
+            raise ConfigError("network.shards", f"{entry[:80]!r} is not 'http://host:port ws://host:port'")
     if config.log_level not in LOG_LEVELS:
         raise ConfigError("log.level", f"{config.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     for addr in config.bootnodes:

@@ -54,7 +54,10 @@ from harmony.consensus.api import (
     genesis_tip,
 )
 from harmony.consensus.core import ConsensusCore
-from harmony.crypto.bls import SecretKey
+from harmony.consensus.messages import Message, MsgType
+from harmony.consensus.payloads import commit_payload
+from harmony.crypto.bls import SIGNATURE_SIZE, SecretKey, aggregate_signatures
+from harmony.crypto.keccak import keccak256
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain, VerifiedBlock
 from harmony.node.txpool import TxPool
@@ -158,6 +161,7 @@ class ConsensusDriver:
         limits: ProposerLimits | None = None,
         extras: BlockExtras | None = None,
         all_keys: tuple[SecretKey, ...] | None = None,
+        debug_equivocate: bool = False,
     ) -> None:
         self.chain = chain
         self.pool = pool
@@ -168,6 +172,10 @@ class ConsensusDriver:
         self._log_store = log_store
         self._reconfigure: ConsensusConfig | None = None
         self._proposed: set[bytes] = set()
+        self.debug_equivocate = debug_equivocate
+        """Test-only: every COMMIT vote of ours goes out twice, the second for a made-up block, signed with
+        our keys directly (bypassing the double-sign-refusing signer) so that the network must catch and slash
+        this node (issue 7's end-to-end test). Never set it on a real validator."""
         config = self._config_for(config, config.committee, config.epoch)
         self.config = config
         self.clock_ms = clock_ms
@@ -278,6 +286,8 @@ class ConsensusDriver:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
                 self._publish(pack(KIND_CONSENSUS, effect.message.encode()))
+                if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
+                    self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
             elif isinstance(effect, SetTimer):
                 self._timers[effect.timer.kind] = (effect.timer, effect.at)
             elif isinstance(effect, CancelTimer):
@@ -301,6 +311,15 @@ class ConsensusDriver:
                     moment.height,
                     moment.view_id,
                 )
+
+    def _conflicting_commit(self, msg: Message) -> Message:
+        """A second COMMIT at the same height and view for another block (see :attr:`debug_equivocate`)."""
+        other = keccak256(b"equivocation" + msg.block_hash)
+        header_view = int.from_bytes(msg.payload[SIGNATURE_SIZE:], "little")
+        payload = commit_payload(msg.block_num, other, header_view)
+        signature = aggregate_signatures([k.sign(payload) for k in self.config.keys])
+        self.counters["equivocations_sent"] += 1
+        return replace(msg, block_hash=other, payload=signature.data + msg.payload[SIGNATURE_SIZE:])
 
     def _publish(self, data: bytes) -> None:
         try:

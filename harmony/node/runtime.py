@@ -20,6 +20,7 @@ from typing import Any
 import trio
 
 from harmony.chain.genesis import Genesis, load_genesis
+from harmony.chain.validation import expected_epoch
 from harmony.consensus.api import ConsensusConfig
 from harmony.consensus.files import FileLogStore, FileSignerStore
 from harmony.crypto.bls import SecretKey
@@ -28,6 +29,10 @@ from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.crossshard import CrossShardError, global_topic
+from harmony.node.randomness_service import VDFService, assigner_for_parent
+from harmony.node.services import ShardServices
+from harmony.node.staking_pool import StakingPool
 from harmony.node.sync import ChainSyncSource, Syncer
 from harmony.node.txpool import TxPool, TxPoolConfig, TxPoolError
 from harmony.node.wire import (
@@ -122,6 +127,12 @@ class Node:
         self.store = LMDBStore(data / "chain")
         self._stack.callback(self.store.close)
         self.chain = Blockchain.open(ChainDB(self.store), genesis, config.shard_id)
+        self.chain.require_vrf = True
+        self.chain.vdf_iterations = config.vdf_iterations or None
+        if self.params.is_beacon(config.shard_id):
+            self.chain.assigner = assigner_for_parent(
+                self.chain.db, self.params, iterations=self.chain.vdf_iterations
+            )
         self.committee = self._committee()
         mine = {slot.bls_public_key for slot in self.committee.slots}
         for key in self.keys:
@@ -131,6 +142,16 @@ class Node:
                     key.public_key.to_bytes().hex()[:16],
                     config.shard_id,
                 )
+        self.staking_pool: StakingPool | None = (
+            StakingPool(self.params, config.shard_id, self.chain.accounts())
+            if self.params.is_beacon(config.shard_id)
+            else None
+        )
+        self.services: ShardServices | None = None
+        self.vdf: VDFService | None = None
+        self.pending_listeners: list[Callable[[Sequence[bytes]], None]] = []
+        """Told the hashes of transactions the pool accepted from peers (the RPC's pending filters and
+        subscriptions)."""
         self.pool = TxPool(
             self.params,
             config.shard_id,
@@ -143,7 +164,14 @@ class Node:
         )
 
     def _committee(self) -> Committee:
-        state = self.chain.db.get_shard_state(self.chain.head.epoch) or self.chain.db.get_shard_state(0)
+        """The committee of the next block's epoch (after an epoch's last block: the announced one)."""
+        db = self.chain.db
+        head = self.chain.head
+        state = (
+            db.get_shard_state(expected_epoch(self.params, head))
+            or db.get_shard_state(head.epoch)
+            or db.get_shard_state(0)
+        )
         if state is None:
             raise NodeError("the chain has no shard state: the genesis block must carry one")
         for committee in state.shards:
@@ -192,11 +220,21 @@ class Node:
         self.submit_transaction(tx)
 
     def on_staking_transaction(self, tx: StakingTransaction) -> None:
-        """The staking pool accepted ``tx`` from RPC (gossip of staking transactions comes with the beacon
-        wiring; until then a client sends it to the leader's node or to every beacon node)."""
+        """The staking pool accepted ``tx`` from RPC: gossip it to the other beacon nodes' pools."""
+        if self.services is not None:
+            self.services.publish_staking(tx)
 
     def sharding_structure(self) -> list[dict[str, object]]:
-        """This node's shard and its endpoints (reference §9.3 ``getShardingStructure``)."""
+        """Every shard's endpoints from ``[network] shards``, else this node's (reference §9.3)."""
+        endpoints = self.config.shard_endpoints
+        if endpoints:
+            out: list[dict[str, object]] = []
+            for shard, entry in enumerate(endpoints):
+                http, ws = entry.split()
+                out.append(
+                    {"current": shard == self.config.shard_id, "shardID": shard, "http": http, "ws": ws}
+                )
+            return out
         host = self.config.rpc_host
         return [
             {
@@ -230,16 +268,19 @@ class Node:
         }
 
     def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
-        """Outgoing proofs not yet credited (the cross-shard relay is wired with the beacon follower)."""
-        return ()
+        """Outgoing proofs the relay still re-publishes."""
+        return self.services.relay.pending() if self.services is not None else ()
 
     def resend_cx_proof(self, proof: CXReceiptsProof) -> bool:
-        """Publishing proofs to other shards comes with the cross-shard relay; nothing is sent yet."""
-        return False
+        """Publish ``proof`` on the global topic again (``hmyv2_resendCx``)."""
+        if self.services is None:
+            return False
+        self.services.resend(proof)
+        return True
 
     def pending_crosslink_count(self) -> int:
-        """Crosslinks waiting for a beacon block (the crosslink pool comes with the beacon wiring)."""
-        return 0
+        """Verified crosslinks waiting for a beacon block."""
+        return len(self.services.crosslinks) if self.services is not None else 0
 
     def peer_info(self) -> dict[str, object]:
         """What ``hmy_getPeerInfo`` shows: our peer id, banned peers, and the peers of the shard topic."""
@@ -266,9 +307,10 @@ class Node:
         Transactions are relayed in batches every :data:`TX_RELAY_INTERVAL` seconds: one topic message per
         batch instead of one per transaction keeps gossip far below its message-rate limits under load.
         """
-        self._relay.append(tx.encode())
-        self._relay_bytes += len(self._relay[-1])
-        self._local[tx.hash()] = time.monotonic()
+        encoded, tx_hash = self.pool.relay_form(tx)
+        self._relay.append(encoded)
+        self._relay_bytes += len(encoded)
+        self._local[tx_hash] = time.monotonic()
         while len(self._local) > LOCAL_TRACKED:
             self._local.popitem(last=False)
         if self._relay_bytes >= MAX_BATCH_BYTES // 2 or len(self._relay) >= MAX_BATCH_TRANSACTIONS:
@@ -304,17 +346,16 @@ class Node:
         for tx_hash, at in list(self._local.items()):
             if now - at < REANNOUNCE_INTERVAL:
                 break
-            tx = self.pool.get(tx_hash)
-            if tx is None:
+            encoded = self.pool.encoded(tx_hash)  # exact Harmony-hash lookup: a miss costs nothing more
+            if encoded is None:
                 del self._local[tx_hash]
                 continue
-            stale.append(tx)
+            stale.append(encoded)
             self._local.move_to_end(tx_hash)
             self._local[tx_hash] = now
             if len(stale) >= REANNOUNCE_MAX:
                 break
-        for tx in stale:
-            self._relay.append(tx.encode())
+        self._relay.extend(stale)
         if stale:
             self._flush_relay()
 
@@ -334,21 +375,57 @@ class Node:
         )
         topic = shard_topic(self.params.name, config.shard_id)
         protocol = sync_protocol_id(self.params.name, config.shard_id)
+        global_name = global_topic(self.params.name)
+        global_send, global_outbox = trio.open_memory_channel[bytes](1024)
+
+        def publish_global(data: bytes) -> None:
+            try:
+                global_send.send_nowait(data)
+            except trio.WouldBlock:
+                log.warning("global topic outbox full: message dropped (the relay sends it again)")
+
         async with open_host(p2p) as host:
             self.host = host
+            my_keys = frozenset(k.public_key.to_bytes() for k in self.keys)
+            reporter = next(
+                (s.ecdsa_address for s in self.committee.slots if s.bls_public_key in my_keys), b"\x00" * 20
+            )
+            shard_services = ShardServices(
+                self.chain,
+                publish=publish_global,
+                staking_pool=self.staking_pool,
+                reporter=reporter,
+                my_keys=my_keys,
+            )
+            self.services = shard_services
+            if self.params.is_beacon(config.shard_id) and self.keys:
+                self.vdf = VDFService(
+                    self.chain.db,
+                    self.params,
+                    config.shard_id,
+                    compute=config.vdf_compute,
+                    iterations_override=self.chain.vdf_iterations,
+                )
+                shard_services.vdf = self.vdf
             driver = ConsensusDriver(
                 chain=self.chain,
                 pool=self.pool,
                 config=self.consensus_config(),
                 signer_store=FileSignerStore(config.data_dir / "consensus" / "signer.state"),
                 log_store=FileLogStore(config.data_dir / "consensus" / "wal.log"),
+                extras=shard_services,
+                all_keys=self.keys,
+                debug_equivocate=config.debug_equivocate,
             )
+            if config.debug_equivocate:
+                log.warning("debug.equivocate is on: this node double-signs every commit and will be slashed")
             self.driver = driver
             driver.block_listeners.append(self._after_block)
             driver.penalize = lambda peer, reason: host.penalize(peer, reason, 10)
             serve_sync(host, protocol, ChainSyncSource(self.chain))
-            self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0)
+            self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
+            global_inbox = await host.subscribe(global_name)
             log.info(
                 "node %s on shard %d: head %d, %d BLS key(s), listening on %s",
                 host.peer_id,
@@ -362,6 +439,11 @@ class Node:
                 nursery.start_soon(self._reader, host, inbox, driver)
                 nursery.start_soon(self.syncer.run)
                 nursery.start_soon(self._relayer)
+                nursery.start_soon(self._global_publisher, host, global_name, global_outbox)
+                nursery.start_soon(self._global_reader, host, global_inbox, shard_services)
+                nursery.start_soon(self._services_ticker, shard_services, driver)
+                if self.vdf is not None:
+                    await nursery.start(self.vdf.run)
                 await nursery.start(driver.run)
                 if services is not None:
                     await services(nursery)
@@ -369,6 +451,38 @@ class Node:
 
     def _after_block(self, block: Block) -> None:
         self.pool.set_state(self.chain.accounts(), gas_limit=block.header.gas_limit)
+        if self.vdf is not None:
+            self.vdf.on_commit(block.header)
+
+    async def _global_publisher(
+        self, host: P2PHost, topic: str, outbox: trio.MemoryReceiveChannel[bytes]
+    ) -> None:
+        async for data in outbox:
+            try:
+                await host.publish(topic, data)
+            except HarmonyError as exc:
+                log.warning("publish on the global topic failed: %s", exc)
+
+    async def _global_reader(
+        self, host: P2PHost, inbox: trio.MemoryReceiveChannel[GossipMessage], services: ShardServices
+    ) -> None:
+        """Cross-shard traffic (proofs, crosslinks, beacon headers, staking, evidence); forgers penalized."""
+        async for message in inbox:
+            try:
+                services.on_global(message.data)
+            except CrossShardError as exc:
+                log.info("refused a global message from %s: %s", message.from_peer, exc)
+                host.penalize(message.from_peer, f"global: {exc.check}", 5)
+            except HarmonyError as exc:
+                log.warning("global message from %s not handled: %s", message.from_peer, exc)
+
+    async def _services_ticker(self, services: ShardServices, driver: ConsensusDriver) -> None:
+        """Once a second: re-publish due proofs and headers; send double-sign evidence to the beacon chain."""
+        while True:
+            await trio.sleep(1.0)
+            services.tick()
+            while driver.evidence:
+                services.report_double_sign(driver.evidence.pop(0))
 
     async def _publisher(self, host: P2PHost, topic: str, driver: ConsensusDriver) -> None:
         async for data in driver.outbox:
@@ -405,9 +519,13 @@ class Node:
         except WireError as exc:
             host.penalize(peer, f"topic: {exc}", 5)
             return
+        accepted: list[bytes] = []
         for raw in batch:
             try:
-                self.pool.add_raw(raw, eth=False)
+                accepted.append(self.pool.add_raw(raw, eth=False))
             except TxPoolError as exc:
                 if exc.reason in ("malformed", "oversized", "invalid-signature"):
                     host.penalize(peer, f"transaction: {exc.reason}")
+        if accepted:
+            for listener in self.pending_listeners:
+                listener(accepted)

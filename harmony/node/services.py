@@ -58,6 +58,7 @@ from harmony.node.staking_pool import StakingPool
 from harmony.node.txpool import TxPoolError
 from harmony.types.block import Block
 from harmony.types.crosslink import CrossLink
+from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.slash import Evidence, Record
 from harmony.types.staking import MAX_STAKING_TX_SIZE, StakingTransaction
@@ -191,6 +192,10 @@ class ShardServices:
                 self._add_staking(payload)
         elif kind == KIND_SLASH and self.beacon:
             self._add_slash(payload)
+
+    def resend(self, proof: CXReceiptsProof) -> None:
+        """Publish a receipts proof again (``hmyv2_resendCx``)."""
+        self._publish_global(pack(KIND_CX_PROOF, proof.encode()))
 
     def publish_staking(self, tx: StakingTransaction) -> None:
         """Gossip a staking transaction our pool accepted from a client to the other beacon pools."""

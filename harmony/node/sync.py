@@ -76,8 +76,13 @@ class Syncer:
         driver: ConsensusDriver,
         *,
         interval: float = 2.0,
+        topic: str | None = None,
     ) -> None:
         self.host = host
+        self.topic = topic
+        """The shard's topic: its subscribers are the peers that serve this shard's blocks."""
+        self._other_shard: set[str] = set()
+        """Peers that refused the sync protocol (nodes of other shards), not asked again."""
         self.client = SyncClient(host, protocol_id)
         self.chain = chain
         self.driver = driver
@@ -105,13 +110,19 @@ class Syncer:
 
     async def round(self) -> int:
         """Ask a few peers for their head and fetch what we miss from the highest; the blocks stored."""
-        peers = self.host.connected_peers()[:PEERS_ASKED]
+        shard_peers = self.host.topic_peers(self.topic) if self.topic is not None else []
+        others = [
+            p for p in self.host.connected_peers() if p not in shard_peers and p not in self._other_shard
+        ]
+        peers = (shard_peers + others)[:PEERS_ASKED]
         heads: dict[str, int] = {}
         for peer in peers:
             try:
                 with trio.move_on_after(5):
                     heads[peer] = await self.client.head_number(peer)
             except HarmonyError as exc:
+                if "not supported" in str(exc):
+                    self._other_shard.add(peer)
                 log.debug("peer %s did not give its head: %s", peer, exc)
         self.status.peer_heads.update(heads)
         ours = self.chain.head.number

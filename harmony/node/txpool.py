@@ -185,12 +185,25 @@ def format_gwei(atto: int) -> str:
 class _Entry:
     """A pooled transaction with what the pool derived from it once."""
 
-    __slots__ = ("alive", "cost", "hash", "hashes", "pending", "price", "sender", "seq", "time_added", "tx")
+    __slots__ = (
+        "alive",
+        "cost",
+        "encoded",
+        "hash",
+        "hashes",
+        "pending",
+        "price",
+        "sender",
+        "seq",
+        "time_added",
+        "tx",
+    )
 
     def __init__(
         self,
         tx: Transaction,
         *,
+        encoded: bytes,
         sender: bytes,
         tx_hash: bytes,
         hashes: tuple[bytes, ...],
@@ -198,6 +211,8 @@ class _Entry:
         now: float,
     ) -> None:
         self.tx = tx
+        self.encoded = encoded
+        """The transaction's RLP (Harmony form), as received: what gossip relays, never encoded again."""
         self.sender = sender
         self.hash = tx_hash
         self.hashes = hashes
@@ -258,6 +273,7 @@ class TxPool:
         self._cheapest: list[_HeapItem] = []  # (price, -seq, entry) of executable entries, lazy deletion
         self._farthest: list[tuple[int, int, _Entry]] = []  # (-distance, -seq, entry) of queued, lazy
         self._errors: deque[TxPoolRejection] = deque(maxlen=ERROR_SINK_SIZE)
+        self._last: _Entry | None = None  # the entry added last (relay_form)
 
     # ------------------------------------------------------------------ queries
 
@@ -276,6 +292,21 @@ class TxPool:
     def contains(self, tx_hash: bytes) -> bool:
         """Whether a transaction with this Harmony or Ethereum hash is pooled."""
         return self._lookup(tx_hash) is not None
+
+    def encoded(self, tx_hash: bytes) -> bytes | None:
+        """The Harmony-form RLP of the pooled transaction whose Harmony hash is ``tx_hash`` (no Ethereum-hash
+        lookup), if pooled: what the node relays, without encoding the transaction again."""
+        entry = self._by_hash.get(tx_hash)
+        return None if entry is None else entry.encoded
+
+    def relay_form(self, tx: Transaction) -> tuple[bytes, bytes]:
+        """``(RLP, Harmony hash)`` of ``tx``: kept from its admission when it is the transaction pooled last
+        (the RPC relays what it just pooled), else computed."""
+        last = self._last
+        if last is not None and last.tx is tx:
+            return last.encoded, last.hashes[0]
+        encoded = tx.encode()
+        return encoded, keccak256(encoded)
 
     def sender(self, tx_hash: bytes) -> bytes | None:
         """The recovered sender of a pooled transaction (no signature recovery), if pooled."""
@@ -343,6 +374,9 @@ class TxPool:
                 f"transaction is {len(raw)} bytes, the pool takes at most "
                 f"{self.config.max_tx_bytes}; send less data",
             )
+        if not eth and keccak256(raw) in self._by_hash:
+            # a relayed copy of what we hold (gossip repeats, re-announcements): no decoding, no recovery
+            raise self._reject(keccak256(raw), "known", "this transaction is already in the pool")
         try:
             tx = from_eth(EthTransaction.decode(raw), self.shard_id) if eth else Transaction.decode(raw)
         except (HarmonyError, ValueError, TypeError, IndexError, OverflowError) as exc:
@@ -410,10 +444,19 @@ class TxPool:
             self._accounts[sender] = acct
         self._seq += 1
         hashes = (harmony_hash,) if eth_hash is None else (harmony_hash, eth_hash)
-        entry = _Entry(tx, sender=sender, tx_hash=tx_hash, hashes=hashes, seq=self._seq, now=self._clock())
+        entry = _Entry(
+            tx,
+            encoded=encoded,
+            sender=sender,
+            tx_hash=tx_hash,
+            hashes=hashes,
+            seq=self._seq,
+            now=self._clock(),
+        )
         if replaced is not None:
             self._unlink(acct, replaced)
         acct.txs[tx.nonce] = entry
+        self._last = entry
         for h in hashes:
             self._by_hash.setdefault(h, entry)
         if eth_hash is None:

@@ -505,6 +505,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
     if config.max_message_bytes < 1 or config.max_peers < 1:
         raise P2PConfigError("max_message_bytes and max_peers must be positive")
     libp2p_limits.raise_gossip_queue_limits(config.gossip_queue_size, config.max_message_bytes)
+    libp2p_limits.memoize_signed_records()
     key_pair = load_or_create_peer_key(config.key_path)
     listen = _listen_multiaddr(config)
     bootnodes = [parse_peer_addr(addr) for addr in config.bootnodes]
@@ -533,6 +534,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
         eclipse_protection_enabled=False,
     )
     gossipsub.gossip_factor = 0.15
+    libp2p_limits.quiet_pending_queues(gossipsub)
     pubsub = Pubsub(
         libp2p_host,
         gossipsub,

@@ -1,15 +1,26 @@
-"""Raise py-libp2p's hard-coded GossipSub queue limits (design.md §4).
+"""Raise py-libp2p's hard-coded GossipSub queue limits (design.md §4), and verify each peer's signed
+record once rather than on every RPC.
 
 py-libp2p 0.8.1 gives each peer an outbound RPC queue of 32 entries and splits RPCs at 1 MiB, both as
 default arguments of ``RpcQueue`` that ``Pubsub`` calls without arguments. A burst of consensus messages
 overflows 32 entries at once (measured: 32 of 300 delivered), and a 2 MiB block cannot be sent at all.
 The only seam is the name ``RpcQueue`` in ``libp2p.pubsub.pubsub``, so we replace it with a subclass whose
 defaults are ours. The change is process-wide and only ever raises the limits.
+
+Every GossipSub RPC carries the sender's signed peer record, and py-libp2p parses and verifies it (an
+Ed25519 signature) on every RPC it receives, twice for some: about 2 % of a loaded node's CPU for the same
+bytes again and again. :func:`memoize_signed_records` remembers the records it accepted per peer for a minute.
 """
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from typing import Any
+
+import libp2p.pubsub.gossipsub as _gossipsub_module
 import libp2p.pubsub.pubsub as _pubsub_module
+import libp2p.pubsub.utils as _pubsub_utils
 from libp2p.pubsub.rpc_queue import RpcQueue
 
 RPC_OVERHEAD_BYTES = 64 * 1024
@@ -36,6 +47,41 @@ def raise_gossip_queue_limits(queue_size: int, max_message_bytes: int) -> None:
         setattr(_pubsub_module, "RpcQueue", _HarmonyRpcQueue)  # noqa: B010 (a deliberate patch)
 
 
+SIGNED_RECORD_MEMO_SECONDS = 60.0
+"""How long a peer's accepted signed record is taken again without checking (its TTL is 2 hours)."""
+SIGNED_RECORD_MEMO_ENTRIES = 1024
+
+
+def memoize_signed_records() -> None:
+    """Make py-libp2p's pubsub accept a signed peer record it accepted from the same peer within
+    :data:`SIGNED_RECORD_MEMO_SECONDS` without parsing and verifying it again (the same bytes give the same
+    answer; the peer store already holds the record). Refused records are checked every time."""
+    if getattr(getattr(_pubsub_module, "maybe_consume_signed_record", None), "_harmony_memo", False):
+        return
+    check = _pubsub_utils.maybe_consume_signed_record
+    accepted: OrderedDict[tuple[bytes, bytes], float] = OrderedDict()
+
+    def consume(msg: Any, host: Any, peer_id: Any) -> bool:
+        if not msg.HasField("senderRecord"):
+            return True
+        key = (peer_id.to_bytes(), bytes(msg.senderRecord))
+        now = time.monotonic()
+        at = accepted.get(key)
+        if at is not None and now - at < SIGNED_RECORD_MEMO_SECONDS:
+            return True
+        ok: bool = check(msg, host, peer_id)
+        if ok:
+            accepted[key] = now
+            accepted.move_to_end(key)
+            while len(accepted) > SIGNED_RECORD_MEMO_ENTRIES:
+                accepted.popitem(last=False)
+        return ok
+
+    consume._harmony_memo = True  # type: ignore[attr-defined]
+    for module in (_pubsub_module, _gossipsub_module):
+        setattr(module, "maybe_consume_signed_record", consume)  # noqa: B010 (a deliberate patch)
+
+
 def disable_auto_connector(network: object) -> None:
     """Stop py-libp2p's AutoConnector from dialing every peer in the peerstore (it aims at 150 connections
     by default, and would redial banned peers and overshoot ``max_peers``); our discovery dials instead."""
@@ -47,3 +93,28 @@ def disable_auto_connector(network: object) -> None:
         return None
 
     connector.maybe_connect = _no_auto_connect
+
+
+PENDING_PER_PEER = 16
+"""Messages py-libp2p keeps for a connected peer not (yet) subscribed to their topic."""
+
+
+def quiet_pending_queues(gossipsub: Any) -> None:
+    """Bound py-libp2p's per-peer queue of messages for peers not subscribed to the topic, silently.
+
+    GossipSub 0.8.1 queues every published message for each connected peer that has not subscribed to its
+    topic (to flush if it subscribes later), keeps 100 per peer and logs a warning for every message beyond.
+    Nodes of other shards never subscribe to this shard's topic, so on a multi-shard network that is a warning
+    per message per peer; we keep :data:`PENDING_PER_PEER` and drop the rest without a word.
+    """
+
+    def prune(peer_id: Any) -> None:
+        queue = gossipsub._pending_messages.get(peer_id)
+        if queue is None:
+            return
+        if len(queue) > PENDING_PER_PEER:
+            del queue[: len(queue) - PENDING_PER_PEER]
+        if not queue:
+            gossipsub._pending_messages.pop(peer_id, None)
+
+    setattr(gossipsub, "_prune_pending_messages", prune)  # noqa: B010 (a deliberate patch)

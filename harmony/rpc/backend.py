@@ -199,6 +199,8 @@ class RPCBackend:
         self.pending_listeners: list[Callable[[Sequence[tuple[bytes, bytes]]], None]] = []
         """Told the hashes of transactions the pool accepted (the WebSocket hub's
         ``newPendingTransactions``)."""
+        self.pending_interest: list[Callable[[], bool]] = []
+        """Whether a listener wants notifications now (nobody subscribed: the hashes are not computed)."""
 
     # -- identities -----------------------------------------------------------------------------------
 
@@ -428,12 +430,24 @@ class RPCBackend:
                 return StakingInBlock(pooled, staking_owner(pooled), b"", 0, 0, 0)
         return None
 
+    def _pending_wanted(self) -> bool:
+        return self.filters.has_pending() or any(wants() for wants in self.pending_interest)
+
+    def notify_pending_hashes(self, tx_hashes: Sequence[bytes]) -> None:
+        """Transactions from peers, by the hash the pool gave them (Harmony format: both hashes equal)."""
+        if not self._pending_wanted():
+            return
+        pairs = [(h, h) for h in tx_hashes]
+        self.filters.notify_pending(pairs)
+        for listener in self.pending_listeners:
+            listener(pairs)
+
     def notify_pending(self, txs: Sequence[Transaction]) -> None:
         """Tell pending-transaction filters and subscribers that the pool accepted ``txs``.
 
         The node calls it for transactions from peers; :meth:`send_raw` for those from clients.
         """
-        if not txs:
+        if not txs or not self._pending_wanted():
             return
         hashes = [(tx.hash(), tx.hash_by_type()) for tx in txs]
         self.filters.notify_pending(hashes)

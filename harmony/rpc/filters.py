@@ -65,6 +65,7 @@ class FilterStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._filters: OrderedDict[str, Filter] = OrderedDict()
+        self._pending_filters = 0
 
     def __len__(self) -> int:
         return len(self._filters)
@@ -75,14 +76,22 @@ class FilterStore:
             raise LimitExceeded(f"too many filters installed (at most {MAX_FILTERS}); uninstall some")
         filter_id = "0x" + secrets.token_hex(16)
         self._filters[filter_id] = item
+        self._pending_filters += item.kind is FilterKind.PENDING
         return filter_id
+
+    def _remove(self, filter_id: str) -> bool:
+        item = self._filters.pop(filter_id, None)
+        if item is None:
+            return False
+        self._pending_filters -= item.kind is FilterKind.PENDING
+        return True
 
     def expire(self) -> None:
         """Remove the filters not polled within :data:`FILTER_TIMEOUT_S`."""
         deadline = self._clock() - FILTER_TIMEOUT_S
         stale = [fid for fid, f in self._filters.items() if f.last_poll < deadline]
         for fid in stale:
-            del self._filters[fid]
+            self._remove(fid)
 
     def new_block_filter(self, head: int) -> str:
         """Install a filter reporting the hashes of blocks after ``head`` (``eth_newBlockFilter``)."""
@@ -111,7 +120,7 @@ class FilterStore:
 
     def uninstall(self, filter_id: str) -> bool:
         """Remove a filter; whether it existed."""
-        return self._filters.pop(filter_id, None) is not None
+        return self._remove(filter_id)
 
     def get(self, filter_id: str) -> Filter:
         """The filter with this id, marked as polled now; ``filter not found`` otherwise (as geth)."""
@@ -121,6 +130,10 @@ class FilterStore:
             raise ServerError("filter not found")
         item.last_poll = self._clock()
         return item
+
+    def has_pending(self) -> bool:
+        """Whether any pending-transaction filter is installed (else notifications cost nothing)."""
+        return self._pending_filters > 0
 
     def notify_pending(self, hashes: Sequence[tuple[bytes, bytes]]) -> None:
         """Record transactions the pool just accepted (``(Harmony hash, Ethereum-style hash)`` pairs) for

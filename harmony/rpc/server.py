@@ -73,6 +73,7 @@ class RPCServer:
         self.limiter = RateLimiter(config.rate_limit_per_s)
         self.hub = SubscriptionHub(backend)
         backend.pending_listeners.append(self._notify_pending)
+        backend.pending_interest.append(self.hub.wants_pending)
 
     async def serve(
         self,

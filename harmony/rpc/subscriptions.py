@@ -95,6 +95,10 @@ class SubscriptionHub:
             return True
         return subscriber.subscriptions.pop(sub_id, _ABSENT) is not _ABSENT
 
+    def wants_pending(self) -> bool:
+        """Whether any connection holds a ``newPendingTransactions`` subscription."""
+        return any(s.pending for s in self._subscribers)
+
     def notify_pending(self, tx_hashes: Sequence[tuple[bytes, bytes]]) -> None:
         """Queue a ``newPendingTransactions`` notification per transaction (its Ethereum-style hash, what
         ``eth_sendRawTransaction`` answered); drop full subscribers."""

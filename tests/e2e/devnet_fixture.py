@@ -119,12 +119,18 @@ class Devnet:
         return (self.root / name / "node.log").read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        """Ctrl-C the launcher (it stops its nodes) and stop what this fixture restarted."""
+        """SIGTERM the launcher (it stops its nodes), stop what this fixture restarted, then SIGKILL any node
+        still running (the nodes run in their own sessions, so a launcher killed first would orphan them).
+
+        SIGTERM rather than SIGINT: a launcher started from a background job of a non-interactive shell
+        inherits SIGINT ignored, and would never see a Ctrl-C.
+        """
+        nodes = self._node_pids()
         for proc in self.restarted.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
@@ -135,6 +141,15 @@ class Devnet:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for pid in nodes:
+            if pid in self._node_pids():
+                os.kill(pid, signal.SIGKILL)
+
+    def _node_pids(self) -> list[int]:
+        """Node processes running from this devnet's folder."""
+        pattern = f"harmony.cli.main node --config {self.root}/"
+        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False).stdout
+        return [int(p) for p in out.split()]
 
 
 def start_devnet(root: Path, *args: str) -> Devnet:

@@ -200,6 +200,33 @@ def test_known_and_nonce_too_low_after_mining() -> None:
     assert reason_of(pool, tx(0, 0)) == "nonce-too-low"
 
 
+def test_relayed_copies_are_known_before_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = make_pool()
+    raw = tx(0, 0).encode()
+    assert pool.add_raw(raw, eth=False) == tx(0, 0).hash()
+
+    def no_decode(data: bytes) -> Transaction:
+        raise AssertionError("a pooled transaction was decoded again")
+
+    monkeypatch.setattr(Transaction, "decode", no_decode)
+    with pytest.raises(TxPoolError) as info:
+        pool.add_raw(raw, eth=False)
+    assert info.value.reason == "known" and pool.errors()[-1].reason == "known"
+
+
+def test_relay_form_and_encoded_keep_the_received_bytes() -> None:
+    pool = make_pool()
+    first, second = tx(0, 0), tx(1, 0)
+    pool.add_raw(first.encode(), eth=False)
+    pool.add(second)
+    assert pool.relay_form(second) == (second.encode(), second.hash())
+    assert pool.relay_form(first) == (first.encode(), first.hash())  # not the last one: computed
+    assert pool.encoded(first.hash()) == first.encode()
+    assert pool.encoded(second.eth_hash()) is None  # Harmony hashes only
+    pool.set_state(funded(k0=1))
+    assert pool.encoded(first.hash()) is None
+
+
 def test_cumulative_funds() -> None:
     state = funded()
     state.balances[ADDRS[0]] = 2 * ONE + 2 * 21_000 * PRICE

@@ -1,0 +1,301 @@
+"""End to end on real processes: a validator's whole life on a 2-shard devnet (issue 7).
+
+Two external validators are created with ``harmony staking create-validator`` (our CLI, signing from
+keystores, sending over JSON-RPC) and one gets a delegation. At the next epoch the beacon chain's election
+seats both; each gets its own ``harmony node`` process with its BLS key on the shard it was assigned. Then:
+
+* V1's key signs blocks, V1 and its delegator earn block rewards, and V1 collects them with CollectRewards;
+* V2's node runs with the test-only ``[debug] equivocate`` switch: it double-signs, an honest leader detects
+  it, the evidence reaches the beacon chain, and V2 is slashed and banned, the reporter paid;
+* V1's node is stopped: V1 falls to or below 2/3 signed and becomes inactive, and leaves the election.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harmony.chain.genesis import dev_account_key
+from harmony.crypto import bls
+from harmony.crypto.bls_keystore import encrypt_bls_key
+from harmony.crypto.keccak import keccak256
+from harmony.crypto.keystore import encrypt_key
+from harmony.crypto.secp256k1 import PrivateKey
+from harmony.encoding.address import to_bech32
+
+from .devnet_fixture import Devnet, _port_free, rpc, start_devnet
+
+pytestmark = pytest.mark.e2e
+
+ONE = 10**18
+PASS = "e2e-staking"
+EPOCH_WAIT = 180.0
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    root: Path = tmp_path_factory.mktemp("devnet-staking")
+    net = start_devnet(
+        root, "--shards", "2", "--validators", "4", "--block-time-ms", "1000", "--phase-timeout-ms", "5000"
+    )
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+class Actor:
+    """An account with a keystore on disk (and a BLS key for a validator)."""
+
+    def __init__(self, root: Path, name: str, key: PrivateKey, bls_seed: bytes | None = None) -> None:
+        self.name = name
+        self.key = key
+        self.dir = root / name
+        (self.dir / "keys").mkdir(parents=True, exist_ok=True)
+        self.keystore = self.dir / "account.json"
+        self.keystore.write_text(json.dumps(encrypt_key(key.secret, PASS, light=True)), encoding="utf-8")
+        self.pass_file = self.dir / "keys" / "pass.txt"
+        self.pass_file.write_text(PASS + "\n", encoding="utf-8")
+        self.bls: bls.SecretKey | None = None
+        if bls_seed is not None:
+            self.bls = bls.SecretKey.key_gen(keccak256(bls_seed))
+            keystore = encrypt_bls_key(self.bls, PASS, light=True)
+            (self.dir / "keys" / "bls.json").write_text(json.dumps(keystore), encoding="utf-8")
+
+    @property
+    def address(self) -> str:
+        return to_bech32(self.key.address)
+
+    @property
+    def bls_hex(self) -> str:
+        assert self.bls is not None
+        return "0x" + self.bls.public_key.to_bytes().hex()
+
+
+def staking(*args: str) -> str:
+    """Run ``harmony staking …`` and return what it printed (the transaction hash with --node)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "harmony.cli.main", "staking", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr + out.stdout
+    return out.stdout.strip().splitlines()[-1]
+
+
+def wait_for(what: str, check: Any, timeout: float = EPOCH_WAIT, every: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except ValueError as exc:  # a JSON-RPC error answer
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"{what}: not after {timeout} s (last: {last!r})")
+
+
+def info(devnet: Devnet, actor: Actor) -> dict[str, Any]:
+    result: dict[str, Any] = rpc(devnet.url(0, 0), "hmyv2_getValidatorInformation", [actor.address])
+    return result
+
+
+def seat_shard(devnet: Devnet, actor: Actor) -> int | None:
+    current = rpc(devnet.url(0, 0), "hmyv2_getSuperCommittees")["current"]
+    for name, shard in current["quorum-deciders"].items():
+        if any(m["bls-public-key"] == actor.bls_hex for m in shard["committee-members"]):
+            return int(name.removeprefix("shard-"))
+    return None
+
+
+def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate: bool = False) -> None:
+    """A node process for ``actor``'s key on ``shard``: a devnet node's configuration with its own ports,
+    data, keys and the devnet's bootnode; started (and later stopped) like the devnet's own nodes."""
+    template = (devnet.root / f"s{shard}n0" / "node.toml").read_text(encoding="utf-8")
+    ports = []
+    port = 30_000 + (hash(actor.name) % 20_000)
+    while len(ports) < 3:
+        if _port_free(port):
+            ports.append(port)
+        port += 1
+    replacements = {
+        "port =": f"port = {ports[0]}",
+        "http_port =": f"http_port = {ports[1]}",
+        "ws_port =": f"ws_port = {ports[2]}",
+        "bootnodes =": f"bootnodes = {json.dumps([devnet.nodes(0)[0]['p2p']])}",
+        "vdf_compute =": "vdf_compute = false",
+    }
+    lines = []
+    for line in template.splitlines():
+        new = next((v for k, v in replacements.items() if line.startswith(k)), line)
+        lines.append(new)
+    if equivocate:
+        lines += ["", "[debug]", "equivocate = true"]
+    node_dir = devnet.root / actor.name
+    (node_dir / "keys").mkdir(parents=True, exist_ok=True)
+    for name in ("bls.json", "pass.txt"):
+        (node_dir / "keys" / name).write_bytes((actor.dir / "keys" / name).read_bytes())
+    (node_dir / "node.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    devnet.restart(actor.name)
+    actor.http = f"http://127.0.0.1:{ports[1]}"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def actors(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Actor]:
+    root = tmp_path_factory.mktemp("actors")
+    return {
+        "v1": Actor(root, "ext-v1", dev_account_key(7), b"e2e-validator-1"),
+        "v2": Actor(root, "ext-v2", dev_account_key(8), b"e2e-validator-2"),
+        "delegator": Actor(root, "delegator", dev_account_key(9)),
+    }
+
+
+def test_validators_are_created_and_delegated_to(devnet: Devnet, actors: dict[str, Actor]) -> None:
+    beacon = devnet.url(0, 0)
+    for name, actor in (("v1", actors["v1"]), ("v2", actors["v2"])):
+        tx_hash = staking(
+            "create-validator",
+            "--keystore", str(actor.keystore),
+            "--passphrase-file", str(actor.pass_file),
+            "--node", beacon,
+            "--name", f"e2e {name}",
+            "--identity", f"e2e-{name}",
+            "--rate", "0.1",
+            "--max-rate", "0.9",
+            "--max-change-rate", "0.05",
+            "--min-self-delegation", "10000",
+            "--max-total-delegation", "1000000",
+            "--amount", "20000",
+            "--bls-keystore", str(actor.dir / "keys" / "bls.json"),
+            "--bls-passphrase-file", str(actor.pass_file),
+        )  # fmt: skip
+        assert tx_hash.startswith("0x")
+    wait_for(
+        "both validators registered",
+        lambda: (
+            {actors["v1"].address, actors["v2"].address} <= set(rpc(beacon, "hmyv2_getAllValidatorAddresses"))
+        ),
+        timeout=60,
+    )
+    delegator = actors["delegator"]
+    staking(
+        "delegate",
+        "--keystore", str(delegator.keystore),
+        "--passphrase-file", str(delegator.pass_file),
+        "--node", beacon,
+        "--validator", actors["v1"].address,
+        "--amount", "1000",
+    )  # fmt: skip
+    delegations = wait_for(
+        "the delegation recorded",
+        lambda: [
+            d
+            for d in rpc(beacon, "hmyv2_getDelegationsByValidator", [actors["v1"].address])
+            if d["delegator_address"] == delegator.address
+        ],
+        timeout=60,
+    )
+    assert delegations[0]["amount"] == 1000 * ONE
+    v1 = info(devnet, actors["v1"])
+    assert v1["validator"]["rate"] == "0.100000000000000000"
+    assert v1["total-delegation"] == 21_000 * ONE
+
+
+def test_they_are_elected_and_their_nodes_sign(devnet: Devnet, actors: dict[str, Actor]) -> None:
+    beacon = devnet.url(0, 0)
+    wait_for(
+        "both elected",
+        lambda: (
+            {actors["v1"].address, actors["v2"].address}
+            <= set(rpc(beacon, "hmyv2_getElectedValidatorAddresses"))
+        ),
+    )
+    v1 = info(devnet, actors["v1"])
+    assert v1["currently-in-committee"] is True and v1["epos-status"] == "currently elected"
+    assert float(v1["epos-winning-stake"]) > 0
+    shard1 = seat_shard(devnet, actors["v1"])
+    shard2 = seat_shard(devnet, actors["v2"])
+    assert shard1 is not None and shard2 is not None
+    start_validator_node(devnet, actors["v1"], shard1)
+    start_validator_node(devnet, actors["v2"], shard2, equivocate=True)
+    url = devnet.url(shard1, 0)
+    key = actors["v1"].bls_hex.removeprefix("0x")
+
+    def v1_signed() -> bool:
+        head = devnet.height(url)
+        return any(
+            key in [k.removeprefix("0x") for k in rpc(url, "hmyv2_getBlockSignerKeys", [n])]
+            for n in range(max(1, head - 5), head + 1)
+        )
+
+    wait_for("V1's key signing blocks", v1_signed)
+
+
+def test_the_equivocating_validator_is_slashed_and_banned(devnet: Devnet, actors: dict[str, Actor]) -> None:
+    before = 20_000 * ONE
+
+    def banned() -> dict[str, Any] | None:
+        record = info(devnet, actors["v2"])
+        return record if record["active-status"] == "banned" else None
+
+    v2 = wait_for("V2 banned", banned)
+    assert v2["booted-status"] == "banned"
+    assert v2["total-delegation"] < before  # the self-stake was slashed
+
+
+def test_rewards_are_earned_and_collected(devnet: Devnet, actors: dict[str, Actor]) -> None:
+    beacon = devnet.url(0, 0)
+
+    def earning() -> dict[str, Any] | None:
+        record = info(devnet, actors["v1"])
+        return record if record["lifetime"]["reward-accumulated"] > 0 else None
+
+    v1 = wait_for("V1 earning rewards", earning)
+    delegations = {d["delegator-address"]: d for d in v1["validator"]["delegations"]}
+    assert delegations[actors["v1"].address]["reward"] > 0
+    wait_for(
+        "the delegator earning",
+        lambda: any(
+            d["reward"] > 0
+            for d in rpc(beacon, "hmyv2_getDelegationsByDelegator", [actors["delegator"].address])
+        ),
+    )
+    balance = int(rpc(beacon, "hmyv2_getBalance", [actors["v1"].address]))
+    staking(
+        "collect-rewards",
+        "--keystore", str(actors["v1"].keystore),
+        "--passphrase-file", str(actors["v1"].pass_file),
+        "--node", beacon,
+    )  # fmt: skip
+    wait_for(
+        "the rewards paid out",
+        lambda: int(rpc(beacon, "hmyv2_getBalance", [actors["v1"].address])) > balance,
+        timeout=60,
+    )
+
+
+def test_a_stopped_validator_becomes_inactive_and_leaves_the_election(
+    devnet: Devnet, actors: dict[str, Actor]
+) -> None:
+    devnet.kill(actors["v1"].name)
+    wait_for(
+        "V1 inactive",
+        lambda: info(devnet, actors["v1"])["active-status"] == "inactive",
+        timeout=2 * EPOCH_WAIT,
+    )
+    wait_for(
+        "V1 out of the committee",
+        lambda: actors["v1"].address not in rpc(devnet.url(0, 0), "hmyv2_getElectedValidatorAddresses"),
+    )
