@@ -95,6 +95,8 @@ class Blockchain:
         self.operator_slots = operator_slots
         """The genesis (operator-run) seats of every shard: with them the beacon chain elects its next
         committees itself and refuses their keys to external validators (reference §3.5)."""
+        self.genesis_supply = 0
+        """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
         self.require_vrf = False
         """Whether every block after genesis must carry its leader's VRF (reference §7; the node sets it)."""
         self.vdf_iterations: int | None = None
@@ -121,9 +123,11 @@ class Blockchain:
                 f"the database holds genesis 0x{stored.hex()}, not 0x{block.hash().hex()} of the given "
                 "genesis: use another data directory or the genesis it was created with"
             )
-        return cls(
+        chain = cls(
             db, genesis.params, shard_id, executor, operator_slots=operator_seats(genesis.shard_state())
         )
+        chain.genesis_supply = sum(account.balance for shard in genesis.shards for account in shard.alloc)
+        return chain
 
     # -- what the rules get injected ------------------------------------------------------------------
 

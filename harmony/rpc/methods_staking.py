@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from harmony.chain.staking.election import AuctionResult, auction
 from harmony.chain.staking.records import get_validator_wrapper, validator_addresses
 from harmony.chain.state_api import WorldState
+from harmony.chain.transition import minted_total, slash_burned_total
 from harmony.consensus.quorum import Roster
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
@@ -415,6 +417,87 @@ def validators_of_epoch(style: Style, ctx: MethodContext, p: Params) -> JSON:
     }
 
 
+# -- supply and the network ---------------------------------------------------------------------------
+
+
+def _one(atto: int) -> str:
+    """Atto as a decimal string of ONE with 18 decimals (Go ``numeric.Dec``)."""
+    return str(Dec(atto))
+
+
+def total_supply_atto(ctx: MethodContext) -> int:
+    """Genesis allocation + block rewards minted − atto burned by slashing (reference §4.3; fees burned by
+    transactions are not subtracted, as Harmony's total supply does not either)."""
+    backend = ctx.backend
+    state = backend.state_at("latest")
+    return backend.chain.genesis_supply + minted_total(state) - slash_burned_total(state)
+
+
+def get_total_supply(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getTotalSupply``: ONE, as a decimal string (beacon chain)."""
+    _require_beacon(ctx)
+    return _one(total_supply_atto(ctx))
+
+
+def get_circulating_supply(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getCirculatingSupply``: ONE, as a decimal string. Our networks have no vesting schedule or
+    inaccessible addresses, so every token of the total supply circulates (reference §4.3)."""
+    _require_beacon(ctx)
+    return _one(total_supply_atto(ctx))
+
+
+def _auction_now(ctx: MethodContext) -> AuctionResult:
+    backend = ctx.backend
+    head = backend.chain.head
+    return auction(
+        backend.state_at("latest"), backend.chain.params, head.epoch + 1, backend.chain.operator_slots
+    )
+
+
+def median_raw_stake_snapshot(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getMedianRawStakeSnapshot``: the auction as it would run on the current state (reference §3.3)."""
+    _require_beacon(ctx)
+    result = _auction_now(ctx)
+    winners = [
+        {
+            "slot-owner": to_bech32(bid.address),
+            "bls-public-key": "0x" + bid.bls_public_key.hex(),
+            "raw-stake": _dec(bid.raw_stake),
+            "eposed-stake": _dec(slot.effective_stake or Dec.zero()),
+        }
+        for bid, slot in zip(result.winning_bids, result.winners, strict=True)
+    ]
+    return {
+        "epos-median-stake": _dec(result.median),
+        "max-external-slots": ctx.backend.chain.params.external_seats,
+        "epos-slot-winners": winners,
+        "epos-slot-candidates": [
+            {
+                "slot-owner": to_bech32(b.address),
+                "bls-public-key": "0x" + b.bls_public_key.hex(),
+                "raw-stake": _dec(b.raw_stake),
+            }
+            for b in result.bids
+        ],
+    }
+
+
+def staking_network_info(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getStakingNetworkInfo``: supply, the epoch's last block, total staking and the median raw stake."""
+    _require_beacon(ctx)
+    backend = ctx.backend
+    supply = _one(total_supply_atto(ctx))
+    head = backend.chain.head
+    staked = sum(w.total_delegation for w in _all_wrappers(backend.state_at("latest")))
+    return {
+        "total-supply": supply,
+        "circulating-supply": supply,
+        "epoch-last-block": backend.chain.params.epoch_last_block(head.epoch),
+        "total-staking": staked,
+        "median-raw-stake": _dec(_auction_now(ctx).median),
+    }
+
+
 # -- staking transactions ------------------------------------------------------------------------------
 
 
@@ -498,6 +581,10 @@ STAKING: Sequence[tuple[str, Handler, int]] = (
     ("getValidatorTotalDelegation", total_delegation, 1),
     ("getTotalStaking", total_staking, 0),
     ("getSuperCommittees", super_committees, 0),
+    ("getTotalSupply", get_total_supply, 0),
+    ("getCirculatingSupply", get_circulating_supply, 0),
+    ("getMedianRawStakeSnapshot", median_raw_stake_snapshot, 0),
+    ("getStakingNetworkInfo", staking_network_info, 0),
     ("sendRawStakingTransaction", send_raw_staking_transaction, 1),
     ("pendingStakingTransactions", pending_staking_transactions, 0),
     ("getCurrentStakingErrorSink", staking_error_sink, 0),

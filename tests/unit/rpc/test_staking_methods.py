@@ -67,3 +67,14 @@ def test_pool_reads_without_a_staking_pool(built: ChainFixture) -> None:
 )
 def test_bad_parameters(built: ChainFixture, method: str, params: list[Any]) -> None:
     assert error(built.dispatcher, method, *params)["code"] == -32602
+
+
+def test_supply_and_network_info_are_beacon_matters(built: ChainFixture) -> None:
+    d = built.dispatcher
+    for method in (
+        "hmyv2_getTotalSupply",
+        "hmyv2_getCirculatingSupply",
+        "hmyv2_getStakingNetworkInfo",
+        "hmyv2_getMedianRawStakeSnapshot",
+    ):
+        assert "shard 0" in error(d, method)["message"]
