@@ -14,7 +14,7 @@ fetched by sync) and from its timers, and carries out the effects the core retur
 * ``Commit``: the block is stored with its commit aggregate in one write transaction, then the pool, the
   RPC subscribers and the peers (a head announcement) hear of it.
 * ``RequestSync``: wakes the sync task.
-* ``DoubleSignDetected``: the evidence is logged and kept for the beacon chain (staking, a later issue).
+* ``DoubleSignDetected``: the evidence is kept; the node sends it to the beacon chain as a slash record.
 
 Validators verify an announced block by executing it (:meth:`Blockchain.verify`) and keep the result, so a
 finalized block is executed once per node. Time given to the core is Unix milliseconds

@@ -25,6 +25,7 @@ from harmony.types.staking import (
     CollectRewards,
     CreateValidator,
     Delegate,
+    Description,
     Directive,
     EditValidator,
     StakingTransaction,
@@ -220,7 +221,7 @@ _DIRECTIVE_NAMES = {
 
 def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
     """The ``msg`` of a staking transaction (Go ``v2.NewStakingTransaction``): bech32 addresses, plain
-    amounts. Validator creation and edits show their validator and amounts only (issue 6 adds the rest)."""
+    amounts, rates as 18-decimal strings, keys as hex."""
     msg = stx.msg
     if isinstance(msg, (Delegate, Undelegate)):
         return {
@@ -231,9 +232,39 @@ def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
     if isinstance(msg, CollectRewards):
         return {"delegatorAddress": to_bech32(msg.delegator_address)}
     if isinstance(msg, CreateValidator):
-        return {"validatorAddress": to_bech32(msg.validator_address), "amount": msg.amount}
+        rates = msg.commission_rates
+        return {
+            "validatorAddress": to_bech32(msg.validator_address),
+            "commissionRate": str(rates.rate),
+            "maxCommissionRate": str(rates.max_rate),
+            "maxChangeRate": str(rates.max_change_rate),
+            "minSelfDelegation": msg.min_self_delegation,
+            "maxTotalDelegation": msg.max_total_delegation,
+            "amount": msg.amount,
+            **_description_json(msg.description),
+            "slotPubKeys": ["0x" + k.hex() for k in msg.slot_pub_keys],
+        }
     assert isinstance(msg, EditValidator)
-    return {"validatorAddress": to_bech32(msg.validator_address)}
+    return {
+        "validatorAddress": to_bech32(msg.validator_address),
+        "commissionRate": None if msg.commission_rate is None else str(msg.commission_rate),
+        "minSelfDelegation": msg.min_self_delegation,
+        "maxTotalDelegation": msg.max_total_delegation,
+        "slotPubKeyToRemove": None if msg.slot_key_to_remove is None else "0x" + msg.slot_key_to_remove.hex(),
+        "slotPubKeyToAdd": None if msg.slot_key_to_add is None else "0x" + msg.slot_key_to_add.hex(),
+        **_description_json(msg.description),
+        "eposStatus": None if msg.epos_status is None else msg.epos_status.name.lower(),
+    }
+
+
+def _description_json(description: Description) -> dict[str, JSON]:
+    return {
+        "name": description.name,
+        "identity": description.identity,
+        "website": description.website,
+        "securityContact": description.security_contact,
+        "details": description.details,
+    }
 
 
 def staking_transaction_json(style: Style, item: StakingInBlock) -> dict[str, JSON]:

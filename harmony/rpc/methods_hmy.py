@@ -5,7 +5,8 @@ getShardID, latestHeader, getHeaderByNumber, getBlockSigners, getBlockSignerKeys
 epochLastBlock, isLastBlock, getLeader), transaction (getAccountNonce, getTransactionsHistory,
 getStakingTransactionsHistory, getTransactionsCount, getStakingTransactionsCount: over the chain
 database's address index) and pool (getPoolStats, pendingTransactions, getCurrentTransactionErrorSink).
-The other staking methods and the cross-shard ones are not registered (a later issue).
+Staking methods are in :mod:`harmony.rpc.methods_staking`, cross-shard ones in :mod:`harmony.rpc.methods_cx`,
+filters in :mod:`harmony.rpc.methods_filters`.
 """
 
 from __future__ import annotations

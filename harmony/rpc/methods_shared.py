@@ -2,7 +2,7 @@
 
 The same handler serves ``eth_X``, ``hmy_X`` and ``hmyv2_X`` where Harmony registers one Go method in
 several namespaces; only the JSON shapes differ (:mod:`harmony.rpc.formats`). Staking transactions are
-listed by hash in blocks; their own methods belong to the staking issue and are not registered.
+listed by hash in blocks; their own methods are in :mod:`harmony.rpc.methods_staking`.
 """
 
 from __future__ import annotations

@@ -162,6 +162,8 @@ def test_staking_pool_over_rpc(beacon: tuple[Beacon, Dispatcher, RPCBackend]) ->
     assert error(d, "hmyv2_sendRawStakingTransaction", "0x1234")["code"] == -32000
     mined = result(d, "hmyv2_getStakingTransactionByBlockNumberAndIndex", 1, 0)
     assert mined["type"] == "CreateValidator" and mined["blockNumber"] == 1
+    assert mined["msg"]["slotPubKeys"] == ["0x" + pub(1).hex(), "0x" + pub(0).hex()]
+    assert mined["msg"]["minSelfDelegation"] == 10_000 * ONE and "." in mined["msg"]["commissionRate"]
     assert result(d, "hmyv2_getBlockStakingTransactionCountByNumber", 2) == 1
     assert backend.staking_pool is not None and len(backend.staking_pool) == 1
 
