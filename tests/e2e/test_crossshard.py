@@ -9,6 +9,7 @@ the fees burned; the beacon chain records shard 1's crosslinks.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,17 @@ import pytest
 
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
+from harmony.chain.randomness import (
+    InvalidRandomness,
+    check_header_vdf,
+    check_header_vrf,
+    epoch_seed_from_headers,
+    vdf_window,
+)
+from harmony.cli.devnet import DEVNET_VDF_ITERATIONS
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
+from harmony.types.header import Header
 from harmony.types.transaction import Transaction
 
 from .devnet_fixture import Devnet, rpc, start_devnet
@@ -85,6 +95,22 @@ def _stays(devnet: Devnet, shard: int, address: bytes, value: int, blocks: int =
         assert _balance(node["http"], address) == value, node["name"]
 
 
+def _current_leader(devnet: Devnet, shard: int) -> dict:
+    """The node of ``shard`` that says it leads now (asked again while a view change is in flight)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for node in devnet.nodes(shard):
+            if node.get("killed"):
+                continue
+            try:
+                if rpc(node["http"], "hmyv2_getNodeMetadata").get("is-leader"):
+                    return node
+            except (OSError, ValueError):
+                continue
+        time.sleep(0.5)
+    raise AssertionError(f"no node of shard {shard} says it leads")
+
+
 def test_sharding_structure_lists_both_shards(devnet: Devnet) -> None:
     structure = rpc(devnet.url(1, 2), "hmyv2_getShardingStructure")
     assert [s["shardID"] for s in structure] == [0, 1]
@@ -110,7 +136,7 @@ def test_transfers_between_shards_arrive_exactly_once(devnet: Devnet) -> None:
 def test_killing_the_destination_leader_still_delivers_once(devnet: Devnet) -> None:
     key = dev_account_key(4)
     to = _fresh(0x33)
-    leader = next(n for n in devnet.nodes(1) if rpc(n["http"], "hmyv2_getNodeMetadata").get("is-leader"))
+    leader = _current_leader(devnet, 1)
     _send(devnet, key, 0, 1, to, 55 * GWEI)
     devnet.kill(leader["name"])
     leader["killed"] = True
@@ -167,3 +193,39 @@ def test_the_beacon_chain_records_shard_1_crosslinks(devnet: Devnet) -> None:
     block = rpc(devnet.url(1, 0), "hmyv2_getBlockByNumber", [number, {"fullTx": False}])
     assert block["hash"] == links[0]["hash"]
     assert rpc(devnet.url(0, 3), "hmyv2_getNumPendingCrossLinks") >= 0
+
+
+def _header(url: str, number: int) -> Header:
+    return Header.decode(bytes.fromhex(rpc(url, "hmyv2_getHeaderByNumberRLPHex", [number])))
+
+
+def test_headers_carry_verified_vrf_and_vdf_and_shard_1_follows_the_epoch(devnet: Devnet) -> None:
+    """Issue 8 on the devnet: every header's VRF verifies against a committee key of its coinbase; a beacon
+    block in epoch 1's window carries the VDF of epoch 0's seed, and it verifies; shard 1 moves to epoch 1."""
+    beacon = devnet.url(0, 1)
+    first, deadline = vdf_window(LOCALNET, 0)
+    devnet.wait_height(beacon, deadline + 1, timeout=180)
+    headers = [_header(beacon, n) for n in range(0, deadline + 1)]
+    keys = {e: [bytes.fromhex(k[2:]) for k in rpc(beacon, "hmyv2_getValidatorKeys", [e])] for e in (0, 1)}
+    for parent, header in itertools.pairwise(headers):
+        assert len(header.vrf) == 128, header.number
+        verified = False
+        for key in keys[header.epoch]:
+            try:
+                check_header_vrf(header, parent.hash(), key)
+                verified = True
+                break
+            except InvalidRandomness:
+                continue
+        assert verified, f"the VRF of beacon block {header.number} does not verify"
+    seed = epoch_seed_from_headers(headers[1 : LOCALNET.epoch_last_block(0) + 1])
+    carriers = [h for h in headers[first : deadline + 1] if h.vdf]
+    assert len(carriers) == 1, "exactly one beacon block of the window carries the VDF"
+    check_header_vdf(carriers[0], seed, DEVNET_VDF_ITERATIONS)
+    shard1 = devnet.url(1, 0)
+    deadline_s = time.monotonic() + 120
+    while time.monotonic() < deadline_s and int(rpc(shard1, "hmyv2_getEpoch")) < 1:
+        time.sleep(1)
+    assert int(rpc(shard1, "hmyv2_getEpoch")) >= 1
+    head = devnet.height(shard1)
+    assert len(_header(shard1, head).vrf) == 128

@@ -388,3 +388,11 @@ def test_fuzz_raw_bodies(built: ChainFixture, body: bytes) -> None:
     if raw is not None:
         response = json.loads(raw)
         assert isinstance(response, (dict, list))
+
+
+def test_header_rlp_hex_decodes_to_the_block_header(built: ChainFixture) -> None:
+    from harmony.types.header import Header  # noqa: PLC0415
+
+    raw = result(built.dispatcher, "hmyv2_getHeaderByNumberRLPHex", 2)
+    assert Header.decode(bytes.fromhex(raw)).hash() == built.blocks[1].hash()
+    assert error(built.dispatcher, "hmyv2_getHeaderByNumberRLPHex", 999)["message"] == "header not found"
