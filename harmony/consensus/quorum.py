@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from harmony.chain.staking.rewards import voting_power
 from harmony.crypto.bls import PublicKey
 from harmony.encoding.fixed import Dec
 from harmony.types.shard_state import Committee
@@ -63,20 +64,6 @@ class Roster:
 
 
 def _staked_power(committee: Committee, harmony_share: Dec) -> tuple[Dec, ...]:
-    slots = committee.slots
-    harmony = [i for i, s in enumerate(slots) if s.effective_stake is None]
-    staked = [i for i, s in enumerate(slots) if s.effective_stake is not None]
-    total_stake = committee.total_effective_stake()
-    h_share = harmony_share if staked else Dec.one()
-    e_share = Dec.one() - h_share if harmony else Dec.one()
-    power = [Dec.zero()] * len(slots)
-    for i in harmony:
-        power[i] = h_share.quo_int(len(harmony))
-    for i in staked:
-        stake = slots[i].effective_stake
-        assert stake is not None
-        power[i] = e_share.mul(stake.quo(total_stake)) if not total_stake.is_zero() else Dec.zero()
-    dust = Dec.one() - sum(power, Dec.zero())
-    last = staked[-1] if staked else harmony[-1]
-    power[last] = power[last] + dust
-    return tuple(power)
+    """Per-seat voting power: the chain's rule (:func:`harmony.chain.staking.rewards.voting_power`), so the
+    quorum and the rewards always agree."""
+    return voting_power(committee, harmony_share)

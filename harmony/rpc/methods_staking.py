@@ -29,7 +29,7 @@ from harmony.rpc.formats import JSON, StakingInBlock, Style, hex_data, qty, stak
 from harmony.rpc.params import Params, address, block_ref, hash32, hex_bytes, uint64
 from harmony.types.block import Block
 from harmony.types.header import Header
-from harmony.types.shard_state import ShardState
+from harmony.types.shard_state import Committee, ShardState
 from harmony.types.staking import MAX_STAKING_TX_SIZE, EposStatus
 from harmony.types.validator import Delegation, ValidatorWrapper
 
@@ -232,16 +232,20 @@ def elected_validator_addresses(style: Style, ctx: MethodContext, p: Params) -> 
     return [to_bech32(a) for a in _elected(view.shard_state())]
 
 
-def validator_keys(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getValidatorKeys(epoch)``: the BLS keys of every seat of this shard in ``epoch``."""
-    epoch = p.get(0, "epoch", uint64)
+def _shard_committee(ctx: MethodContext, epoch: int) -> Committee:
+    """This node's shard's committee in ``epoch``; ``ServerError`` when no shard state is stored for it."""
     shard_state = ctx.backend.chain.db.get_shard_state(epoch)
     if shard_state is None:
         raise ServerError(f"no committee stored for epoch {epoch}")
     try:
-        committee = shard_state.committee(ctx.backend.shard_id)
+        return shard_state.committee(ctx.backend.shard_id)
     except HarmonyError as exc:
         raise ServerError(str(exc)) from None
+
+
+def validator_keys(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getValidatorKeys(epoch)``: the BLS keys of every seat of this shard in ``epoch``."""
+    committee = _shard_committee(ctx, p.get(0, "epoch", uint64))
     return ["0x" + k.hex() for k in committee.bls_public_keys()]
 
 
@@ -399,14 +403,7 @@ def super_committees(style: Style, ctx: MethodContext, p: Params) -> JSON:
 
 def validators_of_epoch(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getValidators(epoch)``: this shard's seats in ``epoch`` with their accounts' balances now."""
-    epoch = p.get(0, "epoch", uint64)
-    shard_state = ctx.backend.chain.db.get_shard_state(epoch)
-    if shard_state is None:
-        raise ServerError(f"no committee stored for epoch {epoch}")
-    try:
-        committee = shard_state.committee(ctx.backend.shard_id)
-    except HarmonyError as exc:
-        raise ServerError(str(exc)) from None
+    committee = _shard_committee(ctx, p.get(0, "epoch", uint64))
     state = ctx.backend.state_at("latest")
     return {
         "shardID": ctx.backend.shard_id,
