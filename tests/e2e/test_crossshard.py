@@ -87,7 +87,7 @@ def _wait_credit(url: str, address: bytes, value: int) -> float:
 
 def _stays(devnet: Devnet, shard: int, address: bytes, value: int, blocks: int = 6) -> None:
     """The balance is exactly ``value`` on every node of ``shard`` and stays so for a few more blocks."""
-    url = devnet.url(shard, 0)
+    url = next(n["http"] for n in devnet.nodes(shard) if not n.get("killed"))
     devnet.wait_height(url, devnet.height(url) + blocks, timeout=90)
     for node in devnet.nodes(shard):
         if node.get("killed"):
@@ -147,6 +147,8 @@ def test_killing_the_destination_leader_still_delivers_once(devnet: Devnet) -> N
     finally:
         devnet.restart(leader["name"])
         leader["killed"] = False
+        # back in the network before the next test reads from it: answering and caught up
+        devnet.wait_height(leader["http"], devnet.height(survivor["http"]), timeout=120)
 
 
 def test_supply_over_both_shards_is_conserved(devnet: Devnet) -> None:
