@@ -49,7 +49,7 @@ def main() -> int:
     parser.add_argument("--transfers", type=int, default=40, help="transfers to time (default 40)")
     parser.add_argument("--parallel", type=int, default=4, help="transfers in flight at once (default 4)")
     parser.add_argument("--block-time-ms", type=int, default=1000)
-    parser.add_argument("--poll-ms", type=int, default=50, help="polling interval (default 50 ms)")
+    parser.add_argument("--poll-ms", type=int, default=100, help="polling interval (default 100 ms)")
     parser.add_argument("--keep-data", action="store_true", help="keep the devnet's folder (node logs)")
     args = parser.parse_args()
     if not 1 <= args.transfers <= 1000 or not 1 <= args.parallel <= 50:

@@ -59,9 +59,9 @@ MAX_CROSSLINKS = 4096
 """Crosslinks kept waiting for a beacon block."""
 CROSSLINKS_PER_BLOCK = 256
 """Crosslinks one beacon block includes at most."""
-RESEND_INTERVAL_S = 5.0
+RESEND_INTERVAL_S = 10.0
 """Seconds between two publications of the same outgoing proof."""
-OUTGOING_TTL_S = 120.0
+OUTGOING_TTL_S = 60.0
 """Seconds an outgoing proof is re-published before the relay gives up (``resendCx`` can send it again)."""
 
 

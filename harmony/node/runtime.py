@@ -30,7 +30,7 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
-from harmony.node.randomness_service import VDFService, assigner_for_parent
+from harmony.node.randomness_service import ProcessProver, VDFService, assigner_for_parent
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
 from harmony.node.sync import ChainSyncSource, Syncer
@@ -405,6 +405,8 @@ class Node:
                     config.shard_id,
                     compute=config.vdf_compute,
                     iterations_override=self.chain.vdf_iterations,
+                    # the prover may take a core for seconds: at the lowest priority, consensus comes first
+                    prover=ProcessProver(nice=19),
                 )
                 shard_services.vdf = self.vdf
             driver = ConsensusDriver(

@@ -8,9 +8,9 @@ network-wide topic's messages.
   verified incoming receipt proofs (every shard), verified slash records (beacon chain), the epoch VDF
   field (beacon chain, :mod:`harmony.node.randomness_service` when attached), and on another shard the next
   committees the beacon chain announced, which end that shard's epoch (§6.2);
-* **after a final block**: publish the block's outgoing receipt proofs to their shards (re-published by
-  :meth:`tick` until their time to live), a non-beacon shard's crosslink (by the block's proposer and by one
-  backup member), the beacon chain's epoch-ending header; prune the pools; refresh the staking pool;
+* **after a final block**: the block's proposer and one backup member publish its outgoing receipt proofs
+  (re-published by :meth:`tick` until their time to live) and, on a non-beacon shard, its crosslink; beacon
+  nodes publish the epoch-ending header; every node prunes its pools and refreshes the staking pool;
 * **the global topic** (:func:`~harmony.node.crossshard.global_topic`): proofs for this shard, crosslinks
   (beacon chain), beacon headers (others), staking transactions and double-sign evidence (beacon chain).
   A message that fails a check raises :class:`~harmony.node.crossshard.CrossShardError` so the caller can
@@ -143,10 +143,14 @@ class ShardServices:
     def on_commit(self, block: Block, signature: bytes, bitmap: bytes, proposed_here: bool) -> None:
         """After a final block: relay, announce, prune (module docstring)."""
         header = block.header
-        outgoing = self.chain.db.get_block_outgoing_cx_receipts(header.number) or ()
-        destinations = sorted({r.to_shard_id for r in outgoing})
-        for proof in self.relay.on_commit(header.number, destinations):
-            self._publish_global(pack(KIND_CX_PROOF, proof.encode()))
+        relays = proposed_here or self._is_backup(header)
+        if relays:
+            # the proposer and one backup member relay each block's receipts (every node of the destination
+            # shard keeps a verified proof, so losing the destination leader loses nothing)
+            outgoing = self.chain.db.get_block_outgoing_cx_receipts(header.number) or ()
+            destinations = sorted({r.to_shard_id for r in outgoing})
+            for proof in self.relay.on_commit(header.number, destinations):
+                self._publish_global(pack(KIND_CX_PROOF, proof.encode()))
         if self.beacon:
             if header.shard_state:
                 self._epoch_header = pack_beacon_header(header, signature, bitmap)
@@ -154,7 +158,7 @@ class ShardServices:
             self.crosslinks.prune()
             for encoded in self._included_slashes(block):
                 self._slashes.pop(encoded, None)
-        elif proposed_here or self._is_backup(header):
+        elif relays:
             link = CrossLink(
                 header.hash(), header.number, header.view_id, signature, bitmap, self.shard_id, header.epoch
             )
