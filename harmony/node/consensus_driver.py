@@ -440,7 +440,7 @@ class ConsensusDriver:
         verified = self._verified.pop(block_hash, None)
         try:
             if verified is None or verified.block.header.parent_hash != head.hash():
-                verified = self.chain.verify(block)
+                verified = self.chain.verify(block, final=True)  # the core checked its commit quorum
             self.chain.store(verified, commit_sig=(effect.commit_signature, effect.bitmap))
         except HarmonyError as exc:
             log.critical("finalized block %d 0x%s cannot be stored: %s", block.number, block_hash.hex(), exc)
