@@ -14,6 +14,7 @@ exactly what the Istanbul EVM would (YP §6, EIP-161):
 
 from __future__ import annotations
 
+from harmony.chain.staking.records import is_registered_validator
 from harmony.chain.state_api import WorldState
 from harmony.types.cx import CXReceipt
 from harmony.types.transaction import Transaction
@@ -25,14 +26,15 @@ calling one runs code, so transfers to them go through the EVM."""
 
 
 def is_plain_transfer(state: WorldState, tx: Transaction) -> bool:
-    """Whether ``tx`` is a same-shard value transfer to an account without code: the fast path applies."""
+    """Whether ``tx`` is a same-shard value transfer to an account without code (a validator's record is not
+    code: :func:`~harmony.chain.staking.records.is_registered_validator`): the fast path applies."""
     to = tx.to
     return (
         to is not None
         and not tx.data
         and not tx.is_cross_shard
         and int.from_bytes(to, "big") >= PRECOMPILE_RANGE_END
-        and not state.get_code(to)
+        and (not state.get_code(to) or is_registered_validator(state, to))
     )
 
 

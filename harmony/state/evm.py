@@ -33,6 +33,7 @@ from eth.vm.transaction_context import BaseTransactionContext
 from eth_typing import Address, BlockNumber, Hash32
 
 from harmony.chain.errors import GasLimitExceeded, InsufficientFunds, NonceTooHigh, NonceTooLow
+from harmony.chain.staking.records import is_registered_validator
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp
@@ -110,7 +111,10 @@ class _BridgeState(IstanbulState):
         self.sdb.increment_nonce(address)
 
     def get_code(self, address: Address) -> bytes:
-        return self.sdb.get_code(address)
+        code = self.sdb.get_code(address)
+        if code and is_registered_validator(self.sdb, address):
+            return b""  # a validator's record is data, not a program: calling it runs nothing
+        return code
 
     def set_code(self, address: Address, code: bytes) -> None:
         self.sdb.set_code(address, code)
@@ -216,7 +220,11 @@ def _collides(state: StateDB, address: bytes) -> bool:
 
 def _is_plain_transfer(state: StateDB, to: bytes | None) -> bool:
     """Whether a call runs no code: the recipient has none and is not a precompile."""
-    return to is not None and to not in _PRECOMPILES and state.get_code_hash(to) == EMPTY_CODE_HASH
+    return (
+        to is not None
+        and to not in _PRECOMPILES
+        and (state.get_code_hash(to) == EMPTY_CODE_HASH or is_registered_validator(state, to))
+    )
 
 
 def _run_evm(
@@ -249,7 +257,7 @@ def _run_evm(
         sender=Address(msg.sender),
         value=msg.value,
         data=msg.data,
-        code=state.get_code(msg.to),
+        code=vm_state.get_code(Address(msg.to)),
     )
     return IstanbulComputation.apply_message(vm_state, evm_msg, tx_ctx), None, vm_state
 

@@ -29,6 +29,7 @@ __all__ = [
     "claim_identity",
     "get_validator_wrapper",
     "identity_owner",
+    "is_registered_validator",
     "is_validator",
     "register_validator",
     "release_bls_key",
@@ -74,6 +75,14 @@ def is_validator(state: WorldState, address: bytes) -> bool:
         return get_validator_wrapper(state, address) is not None
     except DecodeError:
         return False
+
+
+def is_registered_validator(state: WorldState, address: bytes) -> bool:
+    """Whether ``address`` is in the validator list (one storage read; no decoding).
+
+    A validator's record is its account's code, but it is data, not a program: calls and transfers to a
+    validator execute no code (:mod:`harmony.chain.transfers`, ``harmony.state.evm``)."""
+    return state.get_storage(REGISTRY_ADDRESS, _slot(b"validator", address)) != 0
 
 
 def validator_addresses(state: WorldState) -> tuple[bytes, ...]:
