@@ -82,6 +82,15 @@ def test_defaults_follow_harmony() -> None:
         ({"consensus": {"phase_timeout_ms": 1}}, "consensus.phase_timeout_ms"),
         ({"txpool": {"min_gas_price": -1}}, "txpool.min_gas_price"),
         ({"log": {"level": "loud"}}, "log.level"),
+        ({"consensus": {"vdf_iterations": -1}}, "consensus.vdf_iterations"),
+        ({"consensus": {"vdf_iterations": "many"}}, "consensus.vdf_iterations"),
+        ({"consensus": {"vdf_compute": "yes"}}, "consensus.vdf_compute"),
+        ({"network": {"shards": "http://a ws://b"}}, "network.shards"),
+        ({"network": {"shards": [7]}}, "network.shards"),
+        ({"network": {"shards": ["http://127.0.0.1:9500"]}}, "network.shards"),
+        ({"network": {"shards": ["ftp://a ws://b"]}}, "network.shards"),
+        ({"debug": {"equivocate": 1}}, "debug.equivocate"),
+        ({"debug": {"other": True}}, "debug.other"),
     ],
 )
 def test_bad_values_name_their_field(doc: dict[str, object], field: str) -> None:
