@@ -79,6 +79,17 @@ def proc_stats(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
+def rss_split(pid: int) -> tuple[float, float]:
+    """(anonymous, file-backed) resident MB of a process: heap versus mapped files such as the LMDB map."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                values[key] = int(rest.split()[0]) / 1024
+    return values.get("RssAnon", 0.0), values.get("RssFile", 0.0) + values.get("RssShmem", 0.0)
+
+
 def main() -> int:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(
@@ -218,6 +229,7 @@ def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     cpu0 = {name: proc_stats(pid)[0] for name, pid in pids.items()}
+    own0 = proc_stats(os.getpid())[0]
     print(f"submitting at {args.rate:.0f} tx/s for {args.seconds:.0f} s to {len(urls)} nodes …", flush=True)
     t0 = time.monotonic()
     submitters = [
@@ -238,6 +250,8 @@ def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> 
     watcher.join(5)
     elapsed = time.monotonic() - t0
     cpu1 = {name: proc_stats(pid) for name, pid in pids.items()}
+    split = {name: rss_split(pid) for name, pid in pids.items()}
+    own_cpu = 100 * (proc_stats(os.getpid())[0] - own0) / (time.monotonic() - t0)
     done = [finalized[h] - submitted[h] for h in submitted if h in finalized]
     in_window = sum(1 for h in submitted if h in finalized and finalized[h] <= load_end)
     tps = in_window / (load_end - t0)
@@ -256,7 +270,12 @@ def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> 
         f"latency submission→finality: p50 {p50:.2f} s, p99 {p99:.2f} s; median block time {block_time:.2f} s"
     )
     for name in pids:
-        print(f"  {name}: CPU {cpu[name]:.0f} %, RSS {rss[name]:.0f} MB")
+        anon, mapped = split[name]
+        print(
+            f"  {name}: CPU {cpu[name]:.0f} %, RSS {rss[name]:.0f} MB "
+            f"({anon:.0f} MB heap, {mapped:.0f} MB mapped files)"
+        )
+    print(f"  this load generator: CPU {own_cpu:.0f} %")
     print(
         json.dumps(
             {
@@ -266,6 +285,8 @@ def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> 
                 "block_time_s": round(block_time, 3),
                 "cpu_percent_median": round(statistics.median(cpu.values()), 1),
                 "rss_mb_max": round(max(rss.values()), 1),
+                "rss_heap_mb_max": round(max(a for a, _ in split.values()), 1),
+                "load_generator_cpu_percent": round(own_cpu, 1),
                 "submitted": len(submitted),
                 "finalized": len(done),
                 "rejected": rejected,

@@ -150,12 +150,14 @@ def run_node(args: argparse.Namespace) -> int:
     setup_logging(config.log_level)
     import trio  # noqa: PLC0415
 
+    from harmony.node import gc_tuning  # noqa: PLC0415
     from harmony.node.runtime import Node  # noqa: PLC0415
 
     try:
         node = Node(config)
     except HarmonyError as exc:
         raise CLIError(str(exc)) from exc
+    gc_tuning.tune()
     try:
         trio.run(serve, node)
     finally:

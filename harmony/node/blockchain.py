@@ -30,6 +30,7 @@ from harmony.errors import HarmonyError
 from harmony.node.randomness_service import check_block_randomness
 from harmony.state.evm import execute
 from harmony.state.statedb import StateDB
+from harmony.state.trie import Node
 from harmony.storage.chaindb import ChainDB
 from harmony.types.block import Block
 from harmony.types.crosslink import CrossLink, decode_crosslinks
@@ -41,6 +42,10 @@ from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
 
 BLOCKHASH_WINDOW = 256
+
+SHARED_CACHED_NODES = 20_000
+"""Bound on the decoded trie nodes a chain's states share (cleared when over): the nodes every block and
+every head read walk through stay decoded; tens of MB at most."""
 """How many previous block hashes the BLOCKHASH opcode can see (YP §9.4.4)."""
 
 
@@ -95,6 +100,9 @@ class Blockchain:
         self.operator_slots = operator_slots
         """The genesis (operator-run) seats of every shard: with them the beacon chain elects its next
         committees itself and refuses their keys to external validators (reference §3.5)."""
+        self._node_cache: dict[bytes, Node] = {}
+        """Decoded state trie nodes by hash, shared by every state this chain opens (verification, the
+        pool's head accounts, RPC reads): nodes are content-addressed, so sharing is always consistent."""
         self.genesis_supply = 0
         """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
         self.require_vrf = False
@@ -206,7 +214,11 @@ class Blockchain:
 
     def state(self, root: bytes | None = None) -> StateDB:
         """A fresh state over ``root`` (default: the head's); changes stay in memory until imported."""
-        return StateDB(self.db.state_nodes(), self.head.root if root is None else root)
+        if len(self._node_cache) > SHARED_CACHED_NODES:
+            self._node_cache.clear()
+        return StateDB(
+            self.db.state_nodes(), self.head.root if root is None else root, node_cache=self._node_cache
+        )
 
     def accounts(self) -> HeadAccounts:
         """Nonces and balances at the head (re-read it after each new block)."""

@@ -187,6 +187,8 @@ class ConsensusDriver:
         self.outbox_send, self.outbox = trio.open_memory_channel[bytes](OUTBOX_SIZE)
         self._timers: dict[TimerKind, tuple[Timer, int]] = {}
         self._verified: OrderedDict[bytes, VerifiedBlock] = OrderedDict()
+        self._build_ms = 0.0
+        """Moving average of how long building a proposal took here (ms): the proposal timer leads by it."""
         self.block_listeners: list[Callable[[Block], None]] = []
         self.sync_wanted = trio.Event()
         self.evidence: list[Evidence] = []
@@ -289,7 +291,12 @@ class ConsensusDriver:
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
             elif isinstance(effect, SetTimer):
-                self._timers[effect.timer.kind] = (effect.timer, effect.at)
+                at = effect.at
+                if effect.timer.kind is TimerKind.PROPOSE:
+                    # start building early by what building took lately, so that the announce (not the
+                    # start of building) follows the previous one by the block time
+                    at -= min(int(self._build_ms), self.config.block_time_ms // 2)
+                self._timers[effect.timer.kind] = (effect.timer, at)
             elif isinstance(effect, CancelTimer):
                 self._timers.pop(effect.kind, None)
             elif isinstance(effect, Commit):
@@ -390,13 +397,15 @@ class ConsensusDriver:
             return None
         self._remember(verified)
         self._proposed.add(built.block.hash())
+        took_ms = (time.perf_counter() - started) * 1000
+        self._build_ms = took_ms if self._build_ms == 0 else 0.7 * self._build_ms + 0.3 * took_ms
         log.info(
             "proposing block %d (view %d) with %d transactions (%d skipped) in %.0f ms",
             request.height,
             request.view_id,
             len(built.block.transactions),
             len(built.skipped),
-            (time.perf_counter() - started) * 1000,
+            took_ms,
         )
         return built.block
 
@@ -447,6 +456,9 @@ class ConsensusDriver:
             self.counters["commit_failed"] += 1
             return
         self.counters["blocks_committed"] += 1
+        # results of other blocks of this height or below can never be committed now: free them
+        for stale in [h for h, v in self._verified.items() if v.block.number <= block.number]:
+            del self._verified[stale]
         log.info(
             "block %d 0x%s… final in view %d: %d transactions, %d gas",
             block.number,

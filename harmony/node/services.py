@@ -147,8 +147,11 @@ class ShardServices:
         if relays:
             # the proposer and one backup member relay each block's receipts (every node of the destination
             # shard keeps a verified proof, so losing the destination leader loses nothing)
-            outgoing = self.chain.db.get_block_outgoing_cx_receipts(header.number) or ()
-            destinations = sorted({r.to_shard_id for r in outgoing})
+            # the destinations are those of the block's cross-shard transactions (the only source of
+            # receipts): read from the block in hand, not decoded again from the database
+            destinations = sorted(
+                {tx.to_shard_id for tx in block.transactions if tx.to_shard_id != header.shard_id}
+            )
             for proof in self.relay.on_commit(header.number, destinations):
                 self._publish_global(pack(KIND_CX_PROOF, proof.encode()))
         if self.beacon:

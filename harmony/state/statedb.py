@@ -97,10 +97,13 @@ class StateDB:
     20 bytes, slots and values unsigned 256-bit integers, balances atto; callers check their inputs.
     """
 
-    def __init__(self, nodes: KVReader, root: bytes = EMPTY_TRIE_ROOT) -> None:
+    def __init__(
+        self, nodes: KVReader, root: bytes = EMPTY_TRIE_ROOT, *, node_cache: dict[bytes, Node] | None = None
+    ) -> None:
         self._view = _View(nodes)
         self._root = root
-        self._node_cache: dict[bytes, Node] = {}
+        self._node_cache: dict[bytes, Node] = {} if node_cache is None else node_cache
+        """Decoded trie nodes by hash; content-addressed, so states of one chain may share one."""
         self._accounts: dict[bytes, Account | None] = {}
         self._dirty: set[bytes] = set()
         self._storage: dict[bytes, dict[int, int]] = {}

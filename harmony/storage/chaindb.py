@@ -183,7 +183,7 @@ class ChainDB:
             put(schema.body_key(block_hash), _encode_body(block, tx_encodings, stx_encodings))
             put(schema.number_key(block_hash), schema.u64(number))
             put(schema.canonical_key(number), block_hash)
-            put(schema.receipts_key(block_hash), rlp.encode([r.to_rlp() for r in receipts]))
+            put(schema.receipts_key(block_hash), _rlp_list([r.encode() for r in receipts]))
             self._put_tx_lookups(txn, block, block_hash, tx_encodings, stx_encodings)
             self._put_address_index(txn, _address_entries(block, tx_encodings, stx_encodings, senders))
             for to_shard, sent in group_by_destination(cx_receipts).items():
@@ -238,9 +238,9 @@ class ChainDB:
     ) -> None:
         """Lookup entries under each transaction's hash (Keccak-256 of its encoding) and eth hash."""
         number = block.header.number
-        for i, (tx, encoded) in enumerate(zip(block.transactions, tx_encodings, strict=True)):
+        for i, tx in enumerate(block.transactions):
             entry = TxLocation(block_hash, number, i, TX_KIND_PLAIN, i).encode()
-            txn.put(schema.tx_lookup_key(keccak256(encoded)), entry)
+            txn.put(schema.tx_lookup_key(tx.hash()), entry)  # keccak of ``encoded``, memoized
             if tx.is_eth_compatible:
                 txn.put(schema.tx_lookup_key(tx.eth_hash()), entry)
         offset = len(tx_encodings)
@@ -653,7 +653,7 @@ def _address_entries(
     undelegation, under the validator too (as received).
     """
     entries: list[tuple[int, bytes, bytes]] = []
-    for i, (tx, encoded) in enumerate(zip(block.transactions, tx_encodings, strict=True)):
+    for i, tx in enumerate(block.transactions):
         sender: bytes | None
         if senders is not None:
             sender = senders[i]
@@ -662,7 +662,7 @@ def _address_entries(
                 sender = tx.sender()
             except HarmonyError:
                 sender = None  # unreachable for a validated block; index the recipient alone
-        entries.extend(_directed(0, keccak256(encoded), sender, tx.to))
+        entries.extend(_directed(0, tx.hash(), sender, tx.to))  # keccak of its encoding, memoized
     for stx, encoded in zip(block.staking_transactions, stx_encodings, strict=True):
         owner, validator = _staking_addresses(stx)
         entries.extend(_directed(schema.STREAM_STAKING, keccak256(encoded), owner, validator))

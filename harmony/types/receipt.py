@@ -18,10 +18,11 @@ big-endian number.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from harmony.crypto.keccak import keccak256
+from harmony.encoding import rlp
 from harmony.encoding.rlp import DecodedItem, Item
 from harmony.encoding.schema import (
     ADDRESS,
@@ -182,8 +183,18 @@ class Receipt(Serializable):
     """Logs emitted by the transaction."""
     post_state: bytes = b""
     """Pre-Byzantium intermediate state root (32 bytes), or empty: Harmony always uses the status."""
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """Memo of :meth:`encode`: the receipts root and the block's database write both need it."""
 
     max_encoded_size: ClassVar[int] = 8 * 1024 * 1024
+
+    def encode(self) -> bytes:
+        """The consensus RLP encoding (computed once per object; a receipt is immutable)."""
+        encoded = self._encoded
+        if encoded is None:
+            encoded = rlp.encode(self.to_rlp())
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
 
     @classmethod
     def make(cls, *, success: bool, cumulative_gas_used: int, logs: Sequence[Log] = ()) -> Receipt:

@@ -12,7 +12,14 @@ import trio
 
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
-from harmony.consensus.api import ConsensusConfig, MemoryLogStore, MemorySignerStore
+from harmony.consensus.api import (
+    ConsensusConfig,
+    MemoryLogStore,
+    MemorySignerStore,
+    SetTimer,
+    Timer,
+    TimerKind,
+)
 from harmony.consensus.core import ConsensusCore
 from harmony.node.blockchain import Blockchain
 from harmony.node.consensus_driver import ConsensusDriver, chain_tip
@@ -152,3 +159,39 @@ def test_hostile_consensus_messages_penalize_their_sender_and_change_nothing() -
     trio.run(main)
     assert {peer for peer, _ in penalties} == {"peer-a", "peer-b"}
     assert all(reason.startswith("consensus: ") for _, reason in penalties)
+
+
+def test_the_proposal_timer_leads_by_the_recent_build_time_and_results_are_freed_on_commit() -> None:
+    net = Net()
+    driver = net.drivers[0]
+    timer = Timer(TimerKind.PROPOSE, 1, 1)
+    driver._run_effects([SetTimer(timer, 10_000)])
+    assert driver._timers[TimerKind.PROPOSE] == (timer, 10_000)  # nothing built yet: no lead
+    driver._build_ms = 50.0
+    driver._run_effects([SetTimer(timer, 10_000)])
+    assert driver._timers[TimerKind.PROPOSE] == (timer, 9_950)  # building starts 50 ms early
+    driver._build_ms = 5_000.0
+    driver._run_effects([SetTimer(timer, 10_000)])
+    assert driver._timers[TimerKind.PROPOSE] == (timer, 9_900)  # at most half the block time (200 ms)
+    driver._timers.clear()
+    driver._build_ms = 0.0
+
+    key = dev_account_key(0)
+    tx = Transaction(0, 2 * GWEI, 21_000, SHARD, SHARD, b"\x42" * 20, 1, b"").sign(key, LOCALNET.chain_id)
+    for pool in net.pools:
+        pool.add(tx)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            for i, d in enumerate(net.drivers):
+                nursery.start_soon(net.relay, i)
+                await nursery.start(d.run)
+            await _until(lambda: all(c.head.number >= 3 for c in net.chains))
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    for d, chain in zip(net.drivers, net.chains, strict=True):
+        # executed results of committed heights are not kept (each holds a whole block's receipts and state)
+        assert all(v.block.number > chain.head.number for v in d._verified.values())
+    leaders = [d for d in net.drivers if d.counters["blocks_committed"] and d._build_ms > 0]
+    assert leaders  # whoever proposed measured its build time
