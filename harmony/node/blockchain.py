@@ -10,7 +10,7 @@ block raises the :class:`~harmony.chain.errors.InvalidBlock` naming the failed c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
@@ -28,6 +28,7 @@ from harmony.consensus.crosslinks import InvalidCrossLink, verify_block_crosslin
 from harmony.consensus.evidence import record_votes_valid
 from harmony.errors import HarmonyError
 from harmony.node.randomness_service import check_block_randomness
+from harmony.state.account import Account
 from harmony.state.evm import execute
 from harmony.state.statedb import StateDB
 from harmony.state.trie import Node
@@ -64,6 +65,9 @@ class VerifiedBlock:
     block: Block
     result: BlockResult
     state_nodes: Mapping[bytes, bytes]
+    accounts: Mapping[bytes, Account | None] = field(default_factory=dict)
+    """The accounts the execution read or wrote, as they stand in the block's post-state: once the block
+    is stored they prime the next states over its root (the next verification, the pool's head reads)."""
 
 
 class HeadAccounts:
@@ -103,6 +107,9 @@ class Blockchain:
         self._node_cache: dict[bytes, Node] = {}
         """Decoded state trie nodes by hash, shared by every state this chain opens (verification, the
         pool's head accounts, RPC reads): nodes are content-addressed, so sharing is always consistent."""
+        self._warm: tuple[bytes, Mapping[bytes, Account | None]] = (b"", {})
+        """(state root, accounts at that root) of the last block stored: a state root fixes every account,
+        so states opened over that root start with them (no trie walk and decode per account)."""
         self.genesis_supply = 0
         """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
         self.require_vrf = False
@@ -216,9 +223,12 @@ class Blockchain:
         """A fresh state over ``root`` (default: the head's); changes stay in memory until imported."""
         if len(self._node_cache) > SHARED_CACHED_NODES:
             self._node_cache.clear()
-        return StateDB(
-            self.db.state_nodes(), self.head.root if root is None else root, node_cache=self._node_cache
-        )
+        root = self.head.root if root is None else root
+        state = StateDB(self.db.state_nodes(), root, node_cache=self._node_cache)
+        warm_root, accounts = self._warm
+        if root == warm_root:
+            state.prime_accounts(accounts)
+        return state
 
     def accounts(self) -> HeadAccounts:
         """Nonces and balances at the head (re-read it after each new block)."""
@@ -269,7 +279,7 @@ class Blockchain:
             verify_votes=record_votes_valid,
         )
         _, nodes = state.commit()
-        return VerifiedBlock(block, result, nodes)
+        return VerifiedBlock(block, result, nodes, state.cached_accounts())
 
     def store(self, verified: VerifiedBlock, *, commit_sig: tuple[bytes, bytes] | None = None) -> None:
         """Write a verified block as the new head, in one write transaction (design §3.4).
@@ -286,6 +296,7 @@ class Blockchain:
             commit_sig=commit_sig,
             senders=senders,
         )
+        self._warm = (verified.result.state_root, verified.accounts)
 
     def import_block(
         self, block: Block, *, commit_sig: tuple[bytes, bytes] | None = None, now: int | None = None
@@ -379,4 +390,4 @@ class Blockchain:
             vdf=vdf,
         )
         _, nodes = state.commit()
-        return built, VerifiedBlock(built.block, built.result, nodes)
+        return built, VerifiedBlock(built.block, built.result, nodes, state.cached_accounts())

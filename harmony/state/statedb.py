@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from harmony.abc import KVReader
 from harmony.crypto.keccak import keccak256
 from harmony.encoding.rlp import decode_uint
@@ -127,6 +129,21 @@ class StateDB:
         account = Account.decode(raw) if raw else None
         self._accounts[address] = account
         return account
+
+    def cached_accounts(self) -> dict[bytes, Account | None]:
+        """A copy of the accounts this state has read or written, as they stand now (``None``: absent).
+
+        Right after :meth:`commit` they are exactly the accounts at :attr:`root`, which is what
+        :meth:`prime_accounts` of another state over that root takes.
+        """
+        return dict(self._accounts)
+
+    def prime_accounts(self, accounts: Mapping[bytes, Account | None]) -> None:
+        """Start the account cache with ``accounts``, which must be the accounts at this state's root (a
+        state root fixes every account, so they are what reading the trie would give)."""
+        if self._dirty or self._journal:
+            raise ValueError("prime_accounts: only a fresh state can be primed")
+        self._accounts.update(accounts)
 
     def _put(self, address: bytes, account: Account | None) -> None:
         """Replace the account (journaled) and mark it dirty and touched."""

@@ -14,6 +14,7 @@ from harmony.chain.genesis import dev_account_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.node.blockchain import Blockchain, GenesisMismatch
+from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block, make_block
@@ -176,3 +177,24 @@ def test_proposer_skips_invalid_transactions_with_reasons(chain: Blockchain) -> 
     assert len(built.block.transactions) == 1
     assert [type(reason).__name__ for _, reason in built.skipped] == ["NonceTooHigh"]
     chain.import_block(built.block)
+
+
+def test_states_over_the_stored_head_start_with_its_accounts_and_agree_with_the_trie(
+    chain: Blockchain,
+) -> None:
+    sink = b"\x09" * 20
+    block = next_block(chain, [transfer(KEYS[0], 0, KEYS[1].address, 5), transfer(KEYS[1], 0, sink, 7)])
+    chain.import_block(block)
+    primed = chain.state()
+    cold = StateDB(chain.db.state_nodes(), chain.head.root)
+    warm = primed.cached_accounts()
+    assert {KEYS[0].address, KEYS[1].address, sink} <= set(warm)  # no trie walk for these
+    for address in [*warm, KEYS[2].address, b"\x77" * 20]:
+        assert primed.get_account(address) == cold.get_account(address)
+    # a state over another root is not primed
+    assert chain.state(GENESIS_ROOT := chain.db.get_header_by_number(0).root).cached_accounts() == {}  # type: ignore[union-attr]
+    assert chain.head.root != GENESIS_ROOT
+    with pytest.raises(ValueError, match="fresh state"):
+        dirty = chain.state()
+        dirty.set_balance(sink, 1)
+        dirty.prime_accounts(warm)
