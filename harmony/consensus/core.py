@@ -596,12 +596,24 @@ class ConsensusCore:
                 block.hash(),
                 self._bitmap_of((self.roster.index[leader.public_key.data],)),
                 signature.data + bitmap,
-                self._block_bytes(block),
+                b"" if self._everyone_holds_block() else self._block_bytes(block),
             ),
             leader,
         )
         out.append(Broadcast(committed))
         return out + self._finalize(block, signature.data, bitmap, self.view, now)
+
+    def _everyone_holds_block(self) -> bool:
+        """Whether every member has shown it holds this round's block: a PREPARE or COMMIT from it arrived
+        (verified or waiting). COMMITTED then goes without the block, as in Harmony (reference §1.5); a
+        member that lost it after all asks to sync (:meth:`_on_committed`)."""
+        holders: set[int] = set()
+        for collector in (self.prepares, self.commits):
+            if collector is not None:
+                holders |= collector.members
+                for vote in collector.pending:
+                    holders.update(vote.indices)
+        return len(holders) == len(self.roster.keys)
 
     def _foreign_commit(self, vote: SeenVote) -> list[Effect]:
         """A COMMIT for another block: verify it alone and look for a double sign (reference §5.3)."""
@@ -669,6 +681,9 @@ class ConsensusCore:
         """COMMITTED: a commit quorum for this height; commit the block (reference §1.5)."""
         self._require_leader(sender, msg.view_id)
         signature, bitmap = self._split_aggregate(msg.payload)
+        if not msg.block and msg.block_hash not in self.known:
+            # sent without the block (every member voted, this node too, then lost it): fetch it final
+            return self._ask_sync(now)
         block = self._block_of(msg)
         if block.number != self.height or block.header.parent_hash != self.tip.header.hash():
             raise _Drop("invalid_block")

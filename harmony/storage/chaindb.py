@@ -238,8 +238,9 @@ class ChainDB:
     ) -> None:
         """Lookup entries under each transaction's hash (Keccak-256 of its encoding) and eth hash."""
         number = block.header.number
+        head = rlp.encode(block_hash) + rlp.encode(rlp.encode_uint(number))
         for i, tx in enumerate(block.transactions):
-            entry = TxLocation(block_hash, number, i, TX_KIND_PLAIN, i).encode()
+            entry = _plain_location(head, i)  # TxLocation(block_hash, number, i, TX_KIND_PLAIN, i).encode()
             txn.put(schema.tx_lookup_key(tx.hash()), entry)  # keccak of ``encoded``, memoized
             if tx.is_eth_compatible:
                 txn.put(schema.tx_lookup_key(tx.eth_hash()), entry)
@@ -696,6 +697,16 @@ def _rlp_list(encoded_items: Sequence[bytes]) -> bytes:
         return bytes([0xC0 + length]) + payload
     size = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes([0xF7 + len(size)]) + size + payload
+
+
+def _plain_location(head: bytes, index: int) -> bytes:
+    """``TxLocation(hash, number, index, TX_KIND_PLAIN, index).encode()`` from the encoded hash and number
+    (``head``): the same bytes, without building the value, once per transaction of every stored block."""
+    position = rlp.encode(rlp.encode_uint(index))
+    return _rlp_list([head, position, _PLAIN_KIND, position])
+
+
+_PLAIN_KIND = rlp.encode(rlp.encode_uint(TX_KIND_PLAIN))
 
 
 def _encode_body(block: Block, tx_encodings: list[bytes], stx_encodings: list[bytes]) -> bytes:

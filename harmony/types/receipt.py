@@ -192,7 +192,10 @@ class Receipt(Serializable):
         """The consensus RLP encoding (computed once per object; a receipt is immutable)."""
         encoded = self._encoded
         if encoded is None:
-            encoded = rlp.encode(self.to_rlp())
+            if self.logs or self.post_state or self.status not in (0, 1) or len(self.bloom) != 256:
+                encoded = rlp.encode(self.to_rlp())
+            else:  # a receipt without logs (every plain transfer): the same bytes, assembled directly
+                encoded = _encode_without_logs(self.status, self.cumulative_gas_used, self.bloom)
             object.__setattr__(self, "_encoded", encoded)
         return encoded
 
@@ -228,6 +231,19 @@ class Receipt(Serializable):
             _LOGS.deserialize(logs, f"{where}.logs"),
             post_state,
         )
+
+
+def _encode_without_logs(status: int, cumulative_gas_used: int, bloom: bytes) -> bytes:
+    """``rlp([status, cumulative_gas_used, bloom, []])`` for a status of 0 or 1 and a 256-byte bloom."""
+    gas = UINT64.serialize(cumulative_gas_used)
+    payload = (
+        (b"\x01" if status == RECEIPT_STATUS_SUCCESSFUL else b"\x80")
+        + rlp.encode(gas)
+        + b"\xb9\x01\x00"
+        + bloom
+        + b"\xc0"
+    )
+    return b"\xf9" + len(payload).to_bytes(2, "big") + payload
 
 
 def receipts_root(receipts: Sequence[Receipt]) -> bytes:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from harmony.abc import KVStore, KVWriteTxn
 from harmony.crypto.keccak import keccak256
+from harmony.encoding import rlp
 from harmony.errors import HarmonyError
 from harmony.storage import (
     ChainDB,
@@ -24,6 +25,7 @@ from harmony.storage import (
     StorageError,
     schema,
 )
+from harmony.storage.chaindb import TX_KIND_PLAIN, TxLocation, _plain_location
 from harmony.types.block import Block
 from harmony.types.crosslink import decode_crosslinks
 from harmony.types.header import Header
@@ -420,3 +422,12 @@ def test_body_with_uncles_and_empty_lists_round_trips(kv: KVStore) -> None:
     db.write_block(block, [], {})
     assert db.head_block() == block
     assert db.get_block_by_number(0) == block
+
+
+@pytest.mark.parametrize("index", [0, 1, 127, 128, 255, 256, 5_000])
+@pytest.mark.parametrize("number", [0, 1, 2**40])
+def test_plain_locations_are_the_tx_location_encoding(index: int, number: int) -> None:
+    block_hash = bytes(range(32))
+    head = rlp.encode(block_hash) + rlp.encode(rlp.encode_uint(number))
+    expected = TxLocation(block_hash, number, index, TX_KIND_PLAIN, index).encode()
+    assert _plain_location(head, index) == expected

@@ -216,3 +216,15 @@ def test_mutated_receipt_raises_only_our_errors(r: Receipt, data: st.DataObject)
     encoded[i] = data.draw(st.integers(0, 255))
     with contextlib.suppress(HarmonyError):
         Receipt.decode(bytes(encoded))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([0, 1]),
+    st.integers(0, 2**64 - 1),
+    st.binary(min_size=256, max_size=256),
+)
+def test_a_receipt_without_logs_encodes_as_the_schema_does(status: int, gas: int, bloom: bytes) -> None:
+    receipt = Receipt(status, gas, bloom, ())
+    assert receipt.encode() == rlp.encode(receipt.to_rlp())
+    assert Receipt.decode(receipt.encode()) == receipt
