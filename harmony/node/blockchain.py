@@ -43,11 +43,11 @@ from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
 
 BLOCKHASH_WINDOW = 256
+"""How many previous block hashes the BLOCKHASH opcode can see (YP §9.4.4)."""
 
 SHARED_CACHED_NODES = 20_000
 """Bound on the decoded trie nodes a chain's states share (cleared when over): the nodes every block and
 every head read walk through stay decoded; tens of MB at most."""
-"""How many previous block hashes the BLOCKHASH opcode can see (YP §9.4.4)."""
 
 
 class GenesisMismatch(HarmonyError):

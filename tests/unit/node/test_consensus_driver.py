@@ -66,6 +66,19 @@ class Net:
         driver.block_listeners.append(lambda _b, pool=pool, chain=chain: pool.set_state(chain.accounts()))
         return driver
 
+    def run_until_height(self, height: int) -> None:
+        """Run every driver, relaying their messages, until every chain reaches ``height``."""
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                for i, driver in enumerate(self.drivers):
+                    nursery.start_soon(self.relay, i)
+                    await nursery.start(driver.run)
+                await _until(lambda: all(c.head.number >= height for c in self.chains))
+                nursery.cancel_scope.cancel()
+
+        trio.run(main)
+
     async def relay(self, i: int) -> None:
         async for data in self.drivers[i].outbox:
             kind, payload = split(data)
@@ -93,15 +106,7 @@ def test_four_drivers_finalize_blocks_with_pool_transactions() -> None:
         for pool in net.pools:
             pool.add(tx)
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            for i, driver in enumerate(net.drivers):
-                nursery.start_soon(net.relay, i)
-                await nursery.start(driver.run)
-            await _until(lambda: all(c.head.number >= 3 for c in net.chains))
-            nursery.cancel_scope.cancel()
-
-    trio.run(main)
+    net.run_until_height(3)
     heights = min(c.head.number for c in net.chains)
     for n in range(1, heights + 1):
         hashes = {c.db.get_canonical_hash(n) for c in net.chains}
@@ -119,16 +124,7 @@ def test_four_drivers_finalize_blocks_with_pool_transactions() -> None:
 
 def test_a_driver_resumes_from_the_stored_head() -> None:
     net = Net()
-
-    async def run_until(height: int) -> None:
-        async with trio.open_nursery() as nursery:
-            for i, driver in enumerate(net.drivers):
-                nursery.start_soon(net.relay, i)
-                await nursery.start(driver.run)
-            await _until(lambda: all(c.head.number >= height for c in net.chains))
-            nursery.cancel_scope.cancel()
-
-    trio.run(run_until, 2)
+    net.run_until_height(2)
     tip = chain_tip(net.chains[0])
     assert (
         tip.header.number >= 2
@@ -136,7 +132,7 @@ def test_a_driver_resumes_from_the_stored_head() -> None:
     )  # type: ignore[index]
     net.drivers = [net.make(i) for i in range(4)]  # restart: same stores, same chains
     assert isinstance(net.drivers[0].core, ConsensusCore)
-    trio.run(run_until, tip.header.number + 2)
+    net.run_until_height(tip.header.number + 2)
 
 
 def test_hostile_consensus_messages_penalize_their_sender_and_change_nothing() -> None:
@@ -181,15 +177,7 @@ def test_the_proposal_timer_leads_by_the_recent_build_time_and_results_are_freed
     for pool in net.pools:
         pool.add(tx)
 
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            for i, d in enumerate(net.drivers):
-                nursery.start_soon(net.relay, i)
-                await nursery.start(d.run)
-            await _until(lambda: all(c.head.number >= 3 for c in net.chains))
-            nursery.cancel_scope.cancel()
-
-    trio.run(main)
+    net.run_until_height(3)
     for d, chain in zip(net.drivers, net.chains, strict=True):
         # executed results of committed heights are not kept (each holds a whole block's receipts and state)
         assert all(v.block.number > chain.head.number for v in d._verified.values())
