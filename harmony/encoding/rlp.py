@@ -39,6 +39,13 @@ def encode(item: Item) -> bytes:
     raise TypeError(f"cannot RLP-encode {type(item).__name__}")
 
 
+def encode_list_of_encoded(encoded_items: Sequence[bytes]) -> bytes:
+    """The RLP list of items given already encoded: the same bytes as :func:`encode` of the decoded items
+    (RLP is compositional), without decoding or re-encoding them."""
+    payload = b"".join(encoded_items)
+    return _length_prefix(len(payload), 0xC0) + payload
+
+
 def _length_prefix(length: int, offset: int) -> bytes:
     if length < 56:
         return bytes([offset + length])

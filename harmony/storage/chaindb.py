@@ -183,9 +183,9 @@ class ChainDB:
             put(schema.body_key(block_hash), _encode_body(block, tx_encodings, stx_encodings))
             put(schema.number_key(block_hash), schema.u64(number))
             put(schema.canonical_key(number), block_hash)
-            put(schema.receipts_key(block_hash), _rlp_list([r.encode() for r in receipts]))
-            self._put_tx_lookups(txn, block, block_hash, tx_encodings, stx_encodings)
-            self._put_address_index(txn, _address_entries(block, tx_encodings, stx_encodings, senders))
+            put(schema.receipts_key(block_hash), rlp.encode_list_of_encoded([r.encode() for r in receipts]))
+            self._put_tx_lookups(txn, block, block_hash, stx_encodings)
+            self._put_address_index(txn, _address_entries(block, stx_encodings, senders))
             for to_shard, sent in group_by_destination(cx_receipts).items():
                 put(schema.outgoing_cx_key(to_shard, number), rlp.encode([r.to_rlp() for r in sent]))
             for proof in block.incoming_receipts:
@@ -233,7 +233,6 @@ class ChainDB:
         txn: KVWriteTxn,
         block: Block,
         block_hash: bytes,
-        tx_encodings: list[bytes],
         stx_encodings: list[bytes],
     ) -> None:
         """Lookup entries under each transaction's hash (Keccak-256 of its encoding) and eth hash."""
@@ -241,10 +240,10 @@ class ChainDB:
         head = rlp.encode(block_hash) + rlp.encode(rlp.encode_uint(number))
         for i, tx in enumerate(block.transactions):
             entry = _plain_location(head, i)  # TxLocation(block_hash, number, i, TX_KIND_PLAIN, i).encode()
-            txn.put(schema.tx_lookup_key(tx.hash()), entry)  # keccak of ``encoded``, memoized
+            txn.put(schema.tx_lookup_key(tx.hash()), entry)  # keccak of its encoding, memoized
             if tx.is_eth_compatible:
                 txn.put(schema.tx_lookup_key(tx.eth_hash()), entry)
-        offset = len(tx_encodings)
+        offset = len(block.transactions)
         for i, encoded in enumerate(stx_encodings):
             entry = TxLocation(block_hash, number, i, TX_KIND_STAKING, offset + i).encode()
             txn.put(schema.tx_lookup_key(keccak256(encoded)), entry)
@@ -643,7 +642,6 @@ def _directed(
 
 def _address_entries(
     block: Block,
-    tx_encodings: Sequence[bytes],
     stx_encodings: Sequence[bytes],
     senders: Sequence[bytes] | None,
 ) -> list[tuple[int, bytes, bytes]]:
@@ -689,21 +687,11 @@ def _decode_list(raw: bytes, from_rlp: Callable[[Any, str], T]) -> tuple[T, ...]
     return tuple(from_rlp(item, f"[{i}]") for i, item in enumerate(items))
 
 
-def _rlp_list(encoded_items: Sequence[bytes]) -> bytes:
-    """The RLP list of items already encoded (RLP is compositional: same bytes as encoding the items)."""
-    payload = b"".join(encoded_items)
-    length = len(payload)
-    if length < 56:
-        return bytes([0xC0 + length]) + payload
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0xF7 + len(size)]) + size + payload
-
-
 def _plain_location(head: bytes, index: int) -> bytes:
     """``TxLocation(hash, number, index, TX_KIND_PLAIN, index).encode()`` from the encoded hash and number
     (``head``): the same bytes, without building the value, once per transaction of every stored block."""
     position = rlp.encode(rlp.encode_uint(index))
-    return _rlp_list([head, position, _PLAIN_KIND, position])
+    return rlp.encode_list_of_encoded([head, position, _PLAIN_KIND, position])
 
 
 _PLAIN_KIND = rlp.encode(rlp.encode_uint(TX_KIND_PLAIN))
@@ -711,12 +699,12 @@ _PLAIN_KIND = rlp.encode(rlp.encode_uint(TX_KIND_PLAIN))
 
 def _encode_body(block: Block, tx_encodings: list[bytes], stx_encodings: list[bytes]) -> bytes:
     """The body: RLP ``[txs, staking_txs, uncles, incoming_receipts]``, the block's item minus the header."""
-    return _rlp_list(
+    return rlp.encode_list_of_encoded(
         [
-            _rlp_list(tx_encodings),
-            _rlp_list(stx_encodings),
-            _rlp_list([uncle.encode() for uncle in block.uncles]),
-            _rlp_list([proof.encode() for proof in block.incoming_receipts]),
+            rlp.encode_list_of_encoded(tx_encodings),
+            rlp.encode_list_of_encoded(stx_encodings),
+            rlp.encode_list_of_encoded([uncle.encode() for uncle in block.uncles]),
+            rlp.encode_list_of_encoded([proof.encode() for proof in block.incoming_receipts]),
         ]
     )
 

@@ -235,15 +235,9 @@ class Receipt(Serializable):
 
 def _encode_without_logs(status: int, cumulative_gas_used: int, bloom: bytes) -> bytes:
     """``rlp([status, cumulative_gas_used, bloom, []])`` for a status of 0 or 1 and a 256-byte bloom."""
-    gas = UINT64.serialize(cumulative_gas_used)
-    payload = (
-        (b"\x01" if status == RECEIPT_STATUS_SUCCESSFUL else b"\x80")
-        + rlp.encode(gas)
-        + b"\xb9\x01\x00"
-        + bloom
-        + b"\xc0"
-    )
-    return b"\xf9" + len(payload).to_bytes(2, "big") + payload
+    status_rlp = b"\x01" if status == RECEIPT_STATUS_SUCCESSFUL else b"\x80"
+    gas_rlp = rlp.encode(UINT64.serialize(cumulative_gas_used))
+    return rlp.encode_list_of_encoded((status_rlp, gas_rlp, rlp.encode(bloom), b"\xc0"))
 
 
 def receipts_root(receipts: Sequence[Receipt]) -> bytes:

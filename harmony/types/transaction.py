@@ -72,14 +72,7 @@ def _signing_payload(encoded: bytes, v: int, r: int, s: int, chain_id: int | Non
     body = encoded[head : len(encoded) - _uint_len(v) - _uint_len(r) - _uint_len(s)]
     if chain_id is not None:
         body += rlp.encode(rlp.encode_uint(chain_id)) + b"\x80\x80"
-    return _list_header(len(body)) + body
-
-
-def _list_header(length: int) -> bytes:
-    if length < 56:
-        return bytes((0xC0 + length,))
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(size),)) + size
+    return rlp.encode_list_of_encoded((body,))
 
 
 _UINT_BYTES = (8, 32, 8, 4, 4, -1, 32, -1, 32, 32, 32)

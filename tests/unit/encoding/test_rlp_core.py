@@ -51,3 +51,8 @@ def test_uint_canonical() -> None:
         rlp.decode_uint(b"\x00\x01")
     with pytest.raises(RLPError):
         rlp.decode_uint(b"\x01" * 9, bits=64)
+
+
+@given(st.lists(items, max_size=8))
+def test_a_list_of_encoded_items_is_the_encoding_of_the_list(children: list[rlp.Item]) -> None:
+    assert rlp.encode_list_of_encoded([rlp.encode(c) for c in children]) == rlp.encode(children)
