@@ -95,6 +95,8 @@ class P2PConfig:
     bootnode_retry_seconds: float = 5.0
     discovery_interval_seconds: float = 10.0
     discovery_timeout: float = 10.0
+    gossip_repair_seconds: float = 2.0
+    """How often connected peers that GossipSub lost (or never registered) are registered again."""
     request_handler_timeout: float = 30.0
     """How long an inbound request may take (reading, handling, answering) before the stream is reset."""
     ban_threshold: int = 100
@@ -112,6 +114,13 @@ class GossipMessage:
     from_peer: str
     """Peer ID (base58) of the peer that published it (the message signature is checked by GossipSub)."""
     data: bytes
+
+
+async def _gossip_repair_loop(host: P2PHost) -> None:
+    """Run :meth:`P2PHost.repair_gossip_streams` every ``gossip_repair_seconds``."""
+    while True:
+        await trio.sleep(host.config.gossip_repair_seconds)
+        await host.repair_gossip_streams()
 
 
 def _peer_id(peer_id: str) -> ID:
@@ -190,6 +199,8 @@ class P2PHost:
         self.dropped_messages = 0
         """Gossip messages dropped because a subscriber did not keep up."""
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
+        self._gossip_missing: set[ID] = set()
+        """Connected peers GossipSub had not registered at the last repair round."""
 
     # -- addresses and peers -------------------------------------------------------------------------
 
@@ -351,6 +362,37 @@ class P2PHost:
         except Exception as exc:
             raise P2PError(f"cannot publish on {topic}: {exc!r}") from exc
 
+    async def repair_gossip_streams(self) -> int:
+        """Register with GossipSub every connected peer it has not registered for a whole round; returns
+        how many were registered again.
+
+        py-libp2p opens a pubsub stream when a connection comes up and retries only while the stream fails
+        at the swarm level. A protocol negotiation that fails (a stream reset by the dedup of a
+        simultaneous dial, or a slow peer on a loaded machine) leaves the peer connected but outside
+        gossip for good: neither side learns the other's topics, and messages to it are never sent. A peer
+        missing from two rounds in a row is not a fresh connection still being registered, so it is
+        registered again here (``Pubsub.ensure_peer_stream`` is idempotent).
+        """
+        pubsub = self._pubsub
+        missing = {
+            peer
+            for peer in self._host.get_connected_peers()
+            if peer not in pubsub.peers and not pubsub.is_peer_blacklisted(peer)
+        }
+        stale, self._gossip_missing = missing & self._gossip_missing, missing
+        repaired = 0
+        for peer in stale:
+            try:
+                ok = await pubsub.ensure_peer_stream(peer, timeout=self.config.dial_timeout)
+            except Exception as exc:
+                log.debug("registering %s with gossip again: %r", peer, exc)
+                continue
+            if ok:
+                repaired += 1
+                self._gossip_missing.discard(peer)
+                log.info("peer %s was connected outside gossip; registered again", peer.to_base58())
+        return repaired
+
     def topic_peers(self, topic: str) -> list[str]:
         """Peers known to be subscribed to ``topic``."""
         return [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
@@ -504,6 +546,8 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
     logging.getLogger("libp2p.kad_dht").setLevel(max(config.log_level, logging.ERROR))
     if config.max_message_bytes < 1 or config.max_peers < 1:
         raise P2PConfigError("max_message_bytes and max_peers must be positive")
+    if not config.gossip_repair_seconds > 0:
+        raise P2PConfigError("gossip_repair_seconds must be positive")
     libp2p_limits.raise_gossip_queue_limits(config.gossip_queue_size, config.max_message_bytes)
     libp2p_limits.memoize_signed_records()
     key_pair = load_or_create_peer_key(config.key_path)
@@ -561,6 +605,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
                 libp2p_host.get_network().register_notifee(_Notifee(host))
                 nursery.start_soon(discovery.bootnode_loop, host)
                 nursery.start_soon(discovery.discovery_loop, host)
+                nursery.start_soon(_gossip_repair_loop, host)
                 try:
                     yield host
                 except BaseException:

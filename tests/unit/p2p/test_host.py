@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
+from libp2p.host.exceptions import StreamFailure
 
 from harmony.p2p.errors import (
     P2PBadRequest,
@@ -262,5 +264,45 @@ def test_a_bootnode_that_starts_later_is_reached(tmp_path: Path) -> None:
             await trio.sleep(2)  # several failed dials first
             async with open_host(config(tmp_path, "boot", key_path=boot_key, port=port)):
                 await wait_until(lambda: late.is_connected(boot_id))
+
+    run(body)
+
+
+def _fail_first_gossip_stream(host: P2PHost) -> None:
+    """Make the host's first GossipSub stream open fail as a failed protocol negotiation does (py-libp2p
+    raises ``StreamFailure``, which its pubsub never retries)."""
+    inner = host._host.new_stream
+    failed: list[bool] = []
+
+    async def new_stream(peer_id: Any, protocol_ids: Any) -> Any:
+        if not failed and any("meshsub" in str(p) for p in protocol_ids):
+            failed.append(True)
+            raise StreamFailure("negotiation failed (injected)")
+        return await inner(peer_id, protocol_ids)
+
+    host._host.new_stream = new_stream
+
+
+@pytest.mark.parametrize("repair", [True, False])
+def test_a_peer_whose_gossip_stream_failed_is_registered_again(tmp_path: Path, repair: bool) -> None:
+    """The cause of a rare failure of the discovery test under load: a connected peer left outside gossip."""
+
+    async def body() -> None:
+        quiet = {"discovery_interval_seconds": 600.0, "gossip_repair_seconds": 0.5 if repair else 600.0}
+        async with hosts(config(tmp_path, "a", **quiet), config(tmp_path, "b", **quiet)) as [a, b]:
+            topic = "repair"
+            await a.subscribe(topic)
+            await b.subscribe(topic)
+            _fail_first_gossip_stream(b)
+            await b.connect(a.listen_addrs()[0])
+
+            def both_see() -> bool:
+                return a.peer_id in b.topic_peers(topic) and b.peer_id in a.topic_peers(topic)
+
+            if repair:
+                await wait_until(both_see)
+            else:
+                await trio.sleep(5)  # py-libp2p alone never registers the peer
+                assert b.is_connected(a.peer_id) and not both_see()
 
     run(body)
