@@ -98,12 +98,12 @@ def kill_all(pids: Iterable[int], wait_s: float = 10.0) -> None:
                 os.kill(pid, sig)
     deadline = time.monotonic() + wait_s
     while pending and time.monotonic() < deadline:
-        pending = {pid for pid in pending if _alive(pid)}
+        pending = {pid for pid in pending if alive(pid)}
         if pending:
             time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Whether a process still runs (a zombie has left its namespace and counts as gone)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -487,43 +487,38 @@ def down_all(prefix: str, *, state_dir: Path | None = None) -> list[str]:
     check_prefix(prefix)
     path = _record_path(prefix, state_dir)
     recorded_ns: list[str] = []
-    recorded_links: list[str] = []
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        record = json.loads(path.read_text())
-        recorded_ns = [str(n) for n in record["namespaces"]]
-        recorded_links = [str(n) for n in record["links"]]
+        recorded_ns = [str(n) for n in json.loads(path.read_text())["namespaces"]]
     existing = set(netlink.namespaces())
     doomed = sorted({ns for ns in existing if ns.startswith(f"{prefix}-")} | (set(recorded_ns) & existing))
     pattern = _admin_pattern(prefix)
+    links = sorted(netlink.root_links(pattern))  # before the namespaces go, which takes their veths along
     netlink.kill_all(pid for ns in doomed for pid in netlink.namespace_pids(ns))
     if doomed:
         netlink.run(
             ["ip", "-force", "-batch", "-"], stdin="".join(f"netns del {ns}\n" for ns in doomed), check=False
         )
-    links = set(netlink.root_links(pattern)) | {n for n in recorded_links if pattern.fullmatch(n)}
-    removed_links = _wait_links_gone(pattern, links)
+    _wait_links_gone(pattern)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     still = [ns for ns in netlink.namespaces() if ns in doomed]
     if still:
         raise NetworkError(f"could not remove namespaces {still}; see `ip netns pids NAME`")
-    return doomed + removed_links
+    return doomed + links
 
 
-def _wait_links_gone(pattern: re.Pattern[str], expected: set[str]) -> list[str]:
+def _wait_links_gone(pattern: re.Pattern[str]) -> None:
     """Root links vanish with their namespaces (asynchronously); delete any left after a grace period."""
-    existing = set(netlink.root_links(pattern))
-    removed = sorted(expected | existing)
     deadline = time.monotonic() + 5.0
+    existing = netlink.root_links(pattern)
     while existing and time.monotonic() < deadline:
         time.sleep(0.05)
-        existing = set(netlink.root_links(pattern))
-    for link in sorted(existing):
+        existing = netlink.root_links(pattern)
+    for link in existing:
         netlink.run(["ip", "link", "del", link], check=False)
     left = netlink.root_links(pattern)
     if left:
         raise NetworkError(f"could not remove links {left}")
-    return removed
 
 
 @functools.lru_cache(maxsize=1)

@@ -126,8 +126,8 @@ class Router:
         self.rebuild()
         return {"ok": True}
 
-    def take(self, fd: int, now: float) -> None:
-        """Read up to :data:`READ_BATCH` packets from the TUN and queue, forward or drop each."""
+    def take(self, fd: int, out: int, now: float) -> None:
+        """Read up to :data:`READ_BATCH` packets from ``fd`` and queue, drop, or write each to ``out`` now."""
         table = self.table
         stats = self.stats
         rand = self.random
@@ -152,7 +152,7 @@ class Router:
                 stats["loss"] += 1
                 continue
             if queue is None:
-                self._write(fd, packet)
+                self._write(out, packet)
             elif self.held >= MAX_QUEUED:
                 stats["overflow"] += 1
             else:
@@ -216,7 +216,7 @@ def serve(router: Router, tun: int, control: int, answer: Any, pending: bytes = 
         timeout = -1.0 if nearest is None else max(0.0, nearest - now)
         for fd, _ in poller.poll(timeout):
             if fd == tun:
-                router.take(tun, monotonic())
+                router.take(tun, tun, monotonic())
                 continue
             chunk = os.read(control, 65536)
             if not chunk:
