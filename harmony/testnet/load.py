@@ -87,6 +87,10 @@ class LoadGenerator:
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
+    def watched(self) -> list[bytes]:
+        """The load's closed set of accounts: its senders and recipients."""
+        return [k.address for k in self.senders] + self.recipients
+
     # ------------------------------------------------------------------------------------------- sending
 
     def _next_nonce(self, sender: int, shard: int) -> int:
