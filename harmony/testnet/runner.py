@@ -182,6 +182,9 @@ class Runner:
         perturber = self.perturber = Perturber(
             self.m, fleet, self.substrate, monitor.heads, start=start, default_build=self.options.build
         )
+        self.say(
+            f"running the load and {len(self.m.perturbations)} perturbations for {self.m.duration_s} s …"
+        )
         perturber.begin()
         until = start + self.m.duration_s
         sender = threading.Thread(target=load.run, args=(until,), name="testnet-load", daemon=True)
