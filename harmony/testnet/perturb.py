@@ -23,6 +23,8 @@ from harmony.testnet.manifest import Kind, Manifest, Perturbation
 
 CATCH_UP_S = 90.0
 """How long an upgraded validator may take to catch up before the upgrade moves on (recorded, not fatal)."""
+CATCH_UP_AT_END_S = 20.0
+"""The same once the run has ended (the runner is healing everything and waits for nobody long)."""
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Perturber:
         self.start = start
         self.default_build = default_build
         self.stop = threading.Event()
+        self.stop_time = float("inf")
         self.events = [Event(str(p.kind), p.nodes) for p in manifest.perturbations]
         self.threads = [
             threading.Thread(target=self._run, args=(p, e), name=f"perturb-{i}", daemon=True)
@@ -86,6 +89,7 @@ class Perturber:
 
     def finish(self, timeout: float) -> None:
         """Ask every perturbation to end now (undoing what is in effect) and wait for the threads."""
+        self.stop_time = time.monotonic()
         self.stop.set()
         deadline = time.monotonic() + timeout
         for thread in self.threads:
@@ -175,6 +179,8 @@ class Perturber:
         """Wait until the node at ``url`` has the shard's head; the moment, or None after CATCH_UP_S."""
         deadline = time.monotonic() + CATCH_UP_S
         while time.monotonic() < deadline:
+            if self.stop.is_set():
+                deadline = min(deadline, self.stop_time + CATCH_UP_AT_END_S)
             try:
                 if int(rpc_call(url, "hmyv2_blockNumber", [], 3.0)) >= self.heads().get(shard, 0):
                     return self.now()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from harmony.cli.devnet import (
 from harmony.encoding.address import to_bech32
 from harmony.testnet import invariants as inv
 from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
-from harmony.testnet.load import GAS_PRICE, LoadGenerator
+from harmony.testnet.load import GAS_PRICE, LoadGenerator, SentTx
 from harmony.testnet.manifest import Kind, Manifest
 from harmony.testnet.observe import (
     Monitor,
@@ -53,6 +54,8 @@ STARTUP_S = 240.0
 SETTLE_S = 120.0
 CATCH_UP_S = 90.0
 VDF_ITERATIONS = 200_000
+READERS = 8
+"""Concurrent JSON-RPC readers after the run (chains, receipts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +145,11 @@ class Runner:
         self.perturber: Perturber | None = None
         self.load: LoadGenerator | None = None
         self.unexpected: dict[str, int | None] = {}
+        self.began = time.monotonic()
 
     def say(self, text: str) -> None:
-        """A progress line on the console (stderr)."""
-        self.console.print(text)
+        """A progress line on the console (stderr), with the seconds since the run began."""
+        self.console.print(f"[{time.monotonic() - self.began:6.1f} s] {text}")
 
     def endpoints(self, shard: int) -> list[str]:
         """Live nodes of ``shard``."""
@@ -326,14 +330,20 @@ class Runner:
         assert self.fleet is not None and self.monitor is not None and self.perturber is not None
         m = self.m
         chains: dict[int, dict[str, dict[int, inv.BlockSeen]]] = {s: {} for s in range(m.shards)}
-        for name, node in self.fleet.nodes.items():
-            if node.running:
-                try:
-                    chains[node.spec.shard][name] = read_chain(
-                        node.http, node.spec.shard, heads[node.spec.shard]
-                    )
-                except (OSError, ValueError) as exc:
-                    self.perturber.errors.append(f"reading {name}'s chain: {exc}")
+        running = [node for node in self.fleet.nodes.values() if node.running]
+
+        def read(node: NodeProcess) -> dict[int, inv.BlockSeen] | str:
+            try:
+                return read_chain(node.http, node.spec.shard, heads[node.spec.shard])
+            except (OSError, ValueError) as exc:
+                return f"reading {node.spec.name}'s chain: {exc}"
+
+        with ThreadPoolExecutor(READERS) as pool:
+            for node, got in zip(running, pool.map(read, running), strict=True):
+                if isinstance(got, str):
+                    self.perturber.errors.append(got)
+                else:
+                    chains[node.spec.shard][node.spec.name] = got
         reference = {s: max(c.values(), key=len) if c else {} for s, c in chains.items()}
         included = {s: inclusion_counts(reference[s]) for s in reference}
         accepted = {t.hash: t.shard for t in load.sent if t.accepted}
@@ -406,17 +416,21 @@ class Runner:
         """Fees the load paid (gas used × price of every final transaction) and successful calls per shard."""
         fees = 0
         calls: dict[int, int] = dict.fromkeys(load.contracts, 0)
-        for sent in load.sent:
-            if not sent.accepted:
-                continue
-            found: dict[str, Any] | None = None
+
+        def find(sent: SentTx) -> dict[str, Any] | None:
             for url in self.endpoints(sent.shard)[:2]:
                 try:
                     found = receipt(url, sent.hash)
                 except (OSError, ValueError):
                     continue
                 if found:
-                    break
+                    return found
+            return None
+
+        accepted = [sent for sent in load.sent if sent.accepted]
+        with ThreadPoolExecutor(READERS) as pool:
+            receipts = list(pool.map(find, accepted))
+        for sent, found in zip(accepted, receipts, strict=True):
             if not found:
                 continue
             fees += int(found["gasUsed"]) * GAS_PRICE

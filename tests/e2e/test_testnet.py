@@ -29,42 +29,8 @@ pytestmark = [
     pytest.mark.skipif(namespaces_available() is not None, reason=f"{namespaces_available()}"),
 ]
 
-SMALL = """
-name = "small"
-shards = 2
-validators = 4
-full_nodes = 1
-duration_s = 40
-block_time_ms = 1000
-phase_timeout_ms = 5000
-bandwidth_mbit = 20
-regions = ["eu", "us"]
-
-[latency_ms]
-"eu-us" = 40
-
-[load]
-tx_per_s = 2
-cross_shard_percent = 30
-contract_percent = 10
-
-[[perturbation]]
-kind = "kill"
-at_s = 4
-nodes = ["s1v2"]
-duration_s = 4
-
-[[perturbation]]
-kind = "disconnect"
-at_s = 14
-nodes = ["s0v3"]
-duration_s = 5
-
-[[perturbation]]
-kind = "upgrade"
-at_s = 25
-nodes = ["s1v1"]
-"""
+SMALL = Path(__file__).resolve().parents[2] / "testnets" / "small.toml"
+"""The issue's small scenario, the file users run too."""
 
 TINY = """
 name = "tiny"
@@ -115,8 +81,7 @@ def node_processes(root: Path) -> list[int]:
 
 
 def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) -> None:
-    manifest = tmp_path / "small.toml"
-    manifest.write_text(SMALL, encoding="utf-8")
+    manifest = SMALL
     root = tmp_path / "run"
     out = subprocess.run(
         harmony_cli("testnet", "run", str(manifest), "--dir", str(root), "--prefix", prefix,
