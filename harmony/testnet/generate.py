@@ -2,8 +2,9 @@
 
 The draw keeps every scenario survivable by design, so that any failure it finds is the node's: at most one
 validator of a shard is down (killed, paused, cut off, restarting or upgrading) at a time, perturbations do
-not overlap, and the byzantine validator (at most one) is never perturbed otherwise. Latencies are 40-120 ms
-one way between regions, bandwidth 10-50 Mbit/s per node.
+not overlap, and the byzantine validator (at most one) is never perturbed otherwise. About one in three has
+an external validator, staked during the run. Latencies are 40-120 ms one way between regions, bandwidth
+10-50 Mbit/s per node.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def generate_manifest(seed: int, *, perturbations: int = 3, duration_s: int = 75
         f"shards = {shards}",
         f"validators = {validators}",
         f"full_nodes = {full_nodes}",
+        f"external_validators = {1 if rng.random() < 0.3 else 0}",
         f"duration_s = {duration_s}",
         "block_time_ms = 1000",
         "phase_timeout_ms = 5000",

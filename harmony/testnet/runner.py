@@ -34,7 +34,7 @@ from harmony.encoding.address import to_bech32
 from harmony.testnet import invariants as inv
 from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
 from harmony.testnet.load import GAS_PRICE, LoadGenerator, SentTx
-from harmony.testnet.manifest import Kind, Manifest
+from harmony.testnet.manifest import MAX_VALIDATORS, Kind, Manifest
 from harmony.testnet.observe import (
     Monitor,
     balances,
@@ -46,9 +46,10 @@ from harmony.testnet.observe import (
 )
 from harmony.testnet.perturb import Perturber
 from harmony.testnet.report import RunResult
+from harmony.testnet.staking import EXTERNAL_KEY_BASE, FIRST_ACCOUNT, External, create_validator, registered
 
-ACCOUNTS = 10
-"""Funded development accounts in the genesis (the load sends from the first few)."""
+ACCOUNTS = FIRST_ACCOUNT + MAX_VALIDATORS
+"""Funded development accounts in the genesis (the load's senders, then one per external validator)."""
 P2P_PORT, HTTP_PORT, WS_PORT = 9000, 9500, 9800
 STARTUP_S = 240.0
 SETTLE_S = 120.0
@@ -101,6 +102,8 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
         data.mkdir(parents=True, exist_ok=True)
         if spec.role == "validator":
             write_bls_keystore(data, spec.shard, spec.index)
+        elif spec.role == "external":
+            write_bls_keystore(data, 0, EXTERNAL_KEY_BASE + spec.index)
         peer = peer_id_of(load_or_create_peer_key(data / "p2p.key"))
         offset = number if loopback else 0
         ip = substrate.ip(spec.name)
@@ -119,7 +122,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             http_port=http,
             ws_port=ws,
             bootnodes=() if spec.name == boot[0].name else (bootnode,),
-            bls=spec.role == "validator",
+            bls=spec.role != "full",
             vdf_compute=spec.role == "validator" and spec.shard == 0 and spec.index < VDF_PROVERS,
             phase_timeout_ms=m.phase_timeout_ms,
             vdf_iterations=VDF_ITERATIONS,
@@ -145,6 +148,7 @@ class Runner:
         self.perturber: Perturber | None = None
         self.load: LoadGenerator | None = None
         self.unexpected: dict[str, int | None] = {}
+        self.externals: list[External] = []
         self.began = time.monotonic()
 
     def say(self, text: str) -> None:
@@ -183,6 +187,12 @@ class Runner:
         before = self._value(watched)
         if self.m.load.contract_percent:
             load.deploy_contracts()
+        for spec in self.m.nodes:
+            if spec.role == "external":
+                self.say(f"staking: create-validator for {spec.name} …")
+                self.externals.append(
+                    create_validator(fleet.nodes[spec.name].data, spec.index, self._reference(0))
+                )
         perturber = self.perturber = Perturber(
             self.m, fleet, self.substrate, monitor.heads, start=start, default_build=self.options.build
         )
@@ -378,6 +388,7 @@ class Runner:
             inv.supply_conserved(total_before, total_after, fees, in_flight),
             inv.liveness(recoveries, bound),
             inv.processes(self.unexpected, set()),
+            registered(self._reference(0), self.externals),
         ]
         signing: dict[str, dict[str, float | int]] = {}
         gaps = {}
@@ -410,6 +421,7 @@ class Runner:
             longest_gap_s=gaps,
             transactions=kinds,
             errors=list(self.perturber.errors),
+            chains_read=sorted(name for c in chains.values() for name in c),
         )
 
     def _fees_and_calls(self, load: LoadGenerator) -> tuple[int, dict[int, int]]:
