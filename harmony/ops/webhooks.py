@@ -72,7 +72,7 @@ def alert_body(event: AlertEvent, node: NodeLabel) -> dict[str, Any]:
     }
 
 
-def _post(url: str, body: bytes) -> int:
+def _post(url: str, body: bytes, timeout: float) -> int:
     """POST ``body`` to ``url`` (blocking; runs in a worker thread); the HTTP status."""
     request = urllib.request.Request(
         url,
@@ -81,7 +81,7 @@ def _post(url: str, body: bytes) -> int:
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT},
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read(65_536)
             return int(response.status)
     except urllib.error.HTTPError as exc:
@@ -91,10 +91,18 @@ def _post(url: str, body: bytes) -> int:
 class WebhookSender:
     """Posts alert events to every configured webhook (module docstring)."""
 
-    def __init__(self, urls: Sequence[str], node: NodeLabel, *, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        node: NodeLabel,
+        *,
+        timeout: float = TIMEOUT,
+        retry_delay: float = RETRY_DELAY,
+    ) -> None:
         self.urls = tuple(urls)
         self.node = node
         self.timeout = timeout
+        self.retry_delay = retry_delay
         self.counts: Counter[str] = Counter()
         """``sent``, ``failed`` and ``dropped`` events over all webhooks."""
         self._channels = [trio.open_memory_channel[bytes](QUEUE_SIZE) for _ in self.urls]
@@ -122,7 +130,7 @@ class WebhookSender:
                     self.counts["sent"] += 1
                     break
                 if attempt == 0:
-                    await trio.sleep(RETRY_DELAY)
+                    await trio.sleep(self.retry_delay)
             else:
                 self.counts["failed"] += 1
 
@@ -131,7 +139,7 @@ class WebhookSender:
         with trio.move_on_after(self.timeout):
             try:
                 # abandoned on timeout: urllib's own timeout ends the thread soon after
-                post = partial(_post, url, body)
+                post = partial(_post, url, body, self.timeout)
                 status = await trio.to_thread.run_sync(post, abandon_on_cancel=True)  # type: ignore[call-arg]
             except (OSError, ValueError) as exc:
                 log.warning("webhook %s failed: %s", _host(url), exc)
