@@ -238,7 +238,6 @@ webhooks = {json.dumps(args.alert_webhook)}
 keys = {json.dumps(shard_keys[node.shard_id])}
 # a 4-key committee commits with 3 signatures: every key misses about a block in four, so a real
 # network's 99.5 % target would always fire here
-missed_blocks = 10
 signing_target = 50
 
 [log]

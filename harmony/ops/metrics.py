@@ -80,6 +80,7 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     yield events
     yield _gauge("hmy_chain_head_height", "Head block number", st.head_number)
     yield _gauge("hmy_chain_epoch", "Head block's epoch", st.head_epoch)
+    yield _gauge("hmy_chain_blocks_per_epoch", "Blocks in the head's epoch", st.blocks_per_epoch)
     yield _gauge("hmy_chain_head_timestamp_seconds", "Head block's timestamp", st.head_time)
     yield _gauge("hmy_sync_highest_seen", "Highest head a peer announced", st.highest_seen)
     yield _gauge("hmy_sync_lag_blocks", "Blocks behind the highest head a peer announced", st.sync_lag)

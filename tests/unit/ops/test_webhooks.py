@@ -2,48 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import trio
 
 from harmony.ops.alerts import Alert, AlertEvent
 from harmony.ops.webhooks import QUEUE_SIZE, NodeLabel, WebhookSender, alert_body
+from tests.webhook_receiver import Receiver
 
 NODE = NodeLabel("localnet", 0, "s0n1")
 ALERT = Alert("missed_blocks:ab", "missed_blocks", "critical", "ab", "BLS key ab… missed 5 blocks in a row")
-
-
-class Receiver:
-    """A real HTTP server on loopback that records every POST body."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.bodies: list[dict[str, object]] = []
-        self.headers: list[str] = []
-        received = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                size = int(self.headers.get("Content-Length", "0"))
-                received.bodies.append(json.loads(self.rfile.read(size)))
-                received.headers.append(self.headers.get("Content-Type", ""))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/secret"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
