@@ -3,7 +3,8 @@
 Harmony's metric names where Harmony has one (``hmy_consensus_bingo``, ``hmy_consensus_viewchange``,
 ``hmy_consensus_signatures``, ``hmy_consensus_blskeys``, ``hmy_consensus_finality``, ``hmy_node_metadata``,
 ``hmy_p2p_*``); counters carry the ``_total`` suffix the Prometheus client library gives every counter.
-Per BLS key (label ``key``, hex; ``mine`` says whether this node signs with it): blocks signed and missed,
+Per watched BLS key (label ``key``, hex; ``mine`` says whether this node signs with it; the watched keys
+are the node's own and ``[alerts] keys``): blocks signed and missed,
 last signed height, current missed streak, this epoch's signed and to-sign, elected in this epoch and the
 next. Also the block interval and finality histograms, head and sync lag, peers per topic, pool sizes, the
 VDF prover, the process (RSS, CPU, open files: the client library's process collector), the database size

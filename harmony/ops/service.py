@@ -7,7 +7,8 @@ database, and registers :meth:`OpsService.on_block` as a block listener of the c
 runs the webhook workers, and once a second evaluates the alert rules and pushes the dashboard's state.
 
 At start the tracker counts the last :data:`BACKFILL` stored blocks, so a restarted node shows its keys'
-recent signing at once.
+recent signing at once. Metrics, alerts and the page cover the watched keys (the node's own and
+``[alerts] keys``): a mainnet committee's 250 keys would make every scrape a few thousand samples.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class OpsService:
         status = self.status()
         return OpsSnapshot(
             status=status,
-            keys=self.tracker.views(),
+            keys=self.tracker.views(watched_only=True),
             committee_now=self.committee(status.head_epoch),
             committee_next=self.db.committee_for(self.shard_id, status.head_epoch + 1),
             disk=self._disk_usage(status, now),

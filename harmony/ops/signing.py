@@ -112,8 +112,9 @@ class SigningTracker:
         self.last_signatures = len(members)
         return True
 
-    def views(self) -> list[KeyView]:
-        """Every tracked key's numbers: own keys first, then watched keys, then the rest, by key."""
+    def views(self, *, watched_only: bool = False) -> list[KeyView]:
+        """Every tracked key's numbers (only the watched ones with ``watched_only``): own keys first, then
+        watched keys, then the rest, by key."""
         out = [
             KeyView(
                 key=key,
@@ -129,6 +130,7 @@ class SigningTracker:
                 timeline=tuple(s.timeline),
             )
             for key, s in self._keys.items()
+            if key in self.watched or not watched_only
         ]
         out.sort(key=lambda v: (not v.mine, not v.watched, v.key))
         return out
