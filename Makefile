@@ -6,7 +6,13 @@ STAMP  := $(VENV)/.installed
 SOLC   := .tools/node_modules/solc/package.json
 SOLC_VERSION := 0.8.37
 
-.PHONY: devnet testnet test test-long bench lint install clean
+.PHONY: devnet testnet test test-long bench lint install clean system-tools
+
+# Debian's chromium (the dashboard's browser tests drive it with Playwright; never `playwright install`)
+# and prometheus with promtool (the alerting rules' test), installed only when missing
+system-tools:
+	@command -v chromium >/dev/null && command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium prometheus; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +39,10 @@ MANIFEST ?= testnets/small.toml
 testnet: $(STAMP)
 	$(VENV)/bin/harmony testnet run $(MANIFEST)
 
-test: lint $(SOLC)
+test: lint $(SOLC) system-tools
 	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" tests
 
-test-long: $(STAMP) $(SOLC)
+test-long: $(STAMP) $(SOLC) system-tools
 	$(VENV)/bin/pytest -n 2 --dist worksteal tests
 
 bench: $(STAMP)

@@ -7,8 +7,10 @@ find each other through Kademlia. It waits until every shard has finalized a blo
 funded accounts, and writes ``manifest.json`` (shards, each node's RPC and WebSocket URLs, funded accounts
 with their private keys, validator BLS keys). Ctrl-C (or SIGTERM) stops every node.
 
-Ports: node ``k`` (counting across shards) uses p2p ``base + k``, HTTP ``base + 500 + k`` and WebSocket
-``base + 800 + k`` (Harmony's 9000 / 9500 / 9800 with the default base 9000).
+Ports: node ``k`` (counting across shards) uses p2p ``base + k``, HTTP ``base + 500 + k``, WebSocket
+``base + 800 + k`` and metrics with the dashboard ``base + 900 + k`` (Harmony's 9000 / 9500 / 9800 / 9900
+with the default base 9000). Every node watches its shard's keys for alerts (``--alert-webhook`` posts
+them).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from harmony.cli.common import CLIError
 from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.encoding.address import to_bech32, to_checksum_hex
+from harmony.node.config import webhook_url_problem
 
 PASSPHRASE = "devnet"
 """The development keystores' passphrase (public: these keys protect nothing)."""
@@ -49,6 +52,7 @@ class DevnetNode:
     p2p_port: int
     http_port: int
     ws_port: int
+    metrics_port: int
     peer_id: str
     bls_public_key: str
 
@@ -61,6 +65,16 @@ class DevnetNode:
     def ws(self) -> str:
         """The WebSocket RPC URL."""
         return f"ws://127.0.0.1:{self.ws_port}"
+
+    @property
+    def metrics(self) -> str:
+        """The Prometheus metrics URL."""
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def dashboard(self) -> str:
+        """The dashboard URL."""
+        return f"http://127.0.0.1:{self.metrics_port}/"
 
     @property
     def multiaddr(self) -> str:
@@ -94,6 +108,11 @@ class NodeToml:
     host: str = "127.0.0.1"
     """The address p2p, HTTP and WebSocket bind to (a namespace's own address on a testnet)."""
     equivocate: bool = False
+    metrics_port: int = 9900
+    """Prometheus metrics and the dashboard (``harmony.ops``), on ``host``."""
+    alert_webhooks: tuple[str, ...] = ()
+    alert_keys: tuple[str, ...] = ()
+    """BLS public keys (hex) whose signing the node's alerts watch."""
 
 
 def write_genesis(root: Path, accounts: int, validators: int, *, keep: bool = False) -> Path:
@@ -151,6 +170,17 @@ vdf_compute = {"true" if node.vdf_compute else "false"}
 [network]
 shards = {json.dumps(list(node.shard_endpoints))}
 
+[metrics]
+host = "{node.host}"
+port = {node.metrics_port}
+
+[alerts]
+webhooks = {json.dumps(list(node.alert_webhooks))}
+keys = {json.dumps(list(node.alert_keys))}
+# a 4-key committee commits with 3 signatures: every key misses about a block in four, so a real
+# network's 99.5 % target would always fire here
+signing_target = 50
+
 [log]
 level = "{node.log_level}"
 
@@ -183,6 +213,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="epoch VDF difficulty, the same for every node (default %(default)s: a few seconds of one core; "
         "0 = localnet's preset, about a third of an epoch)",
     )
+    devnet.add_argument(
+        "--alert-webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="post every node's alerts to this webhook (repeatable); each node watches its shard's keys",
+    )
     devnet.add_argument("--keep", action="store_true", help="keep the chain data of an earlier run")
     devnet.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the first blocks")
     devnet.add_argument("--log-level", default="info", help="the nodes' log level (default info)")
@@ -199,8 +236,12 @@ def _check_args(args: argparse.Namespace) -> int:
         raise CLIError("--accounts: 0 to 1000")
     if shards * args.validators > MAX_NODES:
         raise CLIError(f"--shards × --validators: at most {MAX_NODES} nodes")
-    if not 1024 <= args.base_port <= 65535 - 800 - shards * args.validators:
-        raise CLIError(f"--base-port: {args.base_port} leaves no room for the p2p, HTTP and WS ports")
+    if not 1024 <= args.base_port <= 65535 - 900 - shards * args.validators:
+        raise CLIError(f"--base-port: {args.base_port} leaves no room for the node ports")
+    for url in args.alert_webhook:
+        problem = webhook_url_problem(url)
+        if problem is not None:
+            raise CLIError(f"--alert-webhook: {url[:80]!r}: {problem}")
     if args.block_time_ms is not None and not 100 <= args.block_time_ms <= 60_000:
         raise CLIError("--block-time-ms: 100 to 60000")
     if not 500 <= args.phase_timeout_ms <= 600_000:
@@ -236,6 +277,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                     args.base_port + number,
                     args.base_port + 500 + number,
                     args.base_port + 800 + number,
+                    args.base_port + 900 + number,
                     peer_id_of(load_or_create_peer_key(data / "p2p.key")),
                     public_hex,
                 )
@@ -243,6 +285,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
     bootnode = nodes[0].multiaddr
     firsts = {n.shard_id: n for n in reversed(nodes)}
     endpoints = tuple(f"{firsts[s].http} {firsts[s].ws}" for s in range(shards))
+    shard_keys = {s: tuple(n.bls_public_key for n in nodes if n.shard_id == s) for s in range(shards)}
     for node in nodes:
         write_node_toml(
             node.data_dir,
@@ -260,6 +303,9 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 block_time_ms=args.block_time_ms,
                 shard_endpoints=endpoints,
                 log_level=args.log_level,
+                metrics_port=node.metrics_port,
+                alert_webhooks=tuple(args.alert_webhook),
+                alert_keys=shard_keys[node.shard_id],
             ),
         )
     manifest = _manifest(root, genesis_file, nodes, shards, args.accounts)
@@ -295,6 +341,8 @@ def _manifest(
                         "name": f"s{n.shard_id}n{n.index}",
                         "http": n.http,
                         "ws": n.ws,
+                        "metrics": n.metrics,
+                        "dashboard": n.dashboard,
                         "p2p": n.multiaddr,
                         "bls_public_key": n.bls_public_key,
                         "data_dir": str(n.data_dir),
@@ -411,7 +459,7 @@ def _print_endpoints(manifest: dict[str, Any]) -> None:
     for shard in manifest["shards"]:
         print(f"shard {shard['shard_id']} (eth chain id {shard['eth_chain_id']}):")
         for node in shard["nodes"]:
-            print(f"  {node['name']}: {node['http']}  {node['ws']}")
+            print(f"  {node['name']}: {node['http']}  {node['ws']}  dashboard {node['dashboard']}")
     print("funded accounts (1,000,000 ONE on every shard; development keys, public):")
     for account in manifest["funded_accounts"]:
         print(f"  {account['address']}  {account['eth_address']}  {account['private_key']}")

@@ -3,6 +3,11 @@
 Account keystores are named as geth names them (``UTC--<time>--<address hex>``); BLS keystores
 ``<public key hex>.key`` (reference §10.3). Files are written atomically with mode 0600. Secrets are never
 printed unless ``--show-secret`` is given.
+
+``export-bls`` and ``import-bls`` move a BLS key to and from Harmony's own key file (the one ``hmy keys``
+writes: MD5-keyed AES-GCM, :mod:`harmony.crypto.bls_keyfile`), e.g. to move a validator between the Go node
+and this one. Move the signer state with it (``consensus/signer.state``), and never run one key on two
+machines: that double-signs and is slashed.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from pathlib import Path
 
 from harmony.cli.common import CLIError, read_passphrase
 from harmony.crypto.bls import SecretKey
-from harmony.crypto.bls_keystore import decrypt_bls_key, encrypt_bls_key, save_bls_keystore
+from harmony.crypto.bls_keyfile import read_harmony_key_file, write_harmony_key_file
+from harmony.crypto.bls_keystore import (
+    decrypt_bls_key,
+    encrypt_bls_key,
+    load_bls_keystore,
+    save_bls_keystore,
+)
 from harmony.crypto.keystore import (
     decrypt_key,
     encrypt_key,
@@ -87,6 +98,34 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_bls(args: argparse.Namespace) -> int:
+    keystore = load_bls_keystore(args.file)
+    secret = decrypt_bls_key(keystore, read_passphrase(args.passphrase_file, confirm=False))
+    directory = Path(args.out)
+    target = directory / f"{secret.public_key.hex()}.key"
+    if target.exists():
+        raise CLIError(f"--out {directory}: {target.name} exists there already (choose another folder)")
+    _ensure_dir(directory)
+    path = write_harmony_key_file(directory, secret, read_passphrase(args.new_passphrase_file, confirm=True))
+    print(f"bls public key {secret.public_key.hex()}")
+    print(f"harmony key    {path}")
+    return 0
+
+
+def _import_bls(args: argparse.Namespace) -> int:
+    secret = read_harmony_key_file(args.file, read_passphrase(args.passphrase_file, confirm=False))
+    directory = Path(args.dir)
+    target = directory / f"{secret.public_key.hex()}.key"
+    if target.exists():
+        raise CLIError(f"--dir {directory}: {target.name} exists there already")
+    _ensure_dir(directory)
+    keystore = encrypt_bls_key(secret, read_passphrase(args.new_passphrase_file, confirm=True))
+    path = save_bls_keystore(directory, keystore)
+    print(f"bls public key {secret.public_key.hex()}")
+    print(f"keystore       {path}")
+    return 0
+
+
 def _ensure_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -117,6 +156,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("--passphrase-file", help=passphrase_help)
     show.add_argument("--show-secret", action="store_true", help="also print the secret key")
     show.set_defaults(func=_show)
+
+    export = actions.add_parser(
+        "export-bls", help="write a BLS keystore's key as Harmony's own key file (as `hmy keys` writes)"
+    )
+    export.add_argument("file", help="EIP-2335 keystore of the key")
+    export.add_argument("--out", required=True, help="folder for <public key>.key (not the keystore's)")
+    export.add_argument("--passphrase-file", help="the keystore's passphrase file (default: ask)")
+    export.add_argument("--new-passphrase-file", help="passphrase file for the exported file (default: ask)")
+    export.set_defaults(func=_export_bls)
+
+    imp = actions.add_parser("import-bls", help="import Harmony's own BLS key file into an EIP-2335 keystore")
+    imp.add_argument("file", help="Harmony key file <public key>.key")
+    imp.add_argument("--dir", default=str(DEFAULT_BLS_DIR), help="keystore folder (default %(default)s)")
+    imp.add_argument("--passphrase-file", help="the key file's passphrase file (default: ask)")
+    imp.add_argument("--new-passphrase-file", help="passphrase file for the new keystore (default: ask)")
+    imp.set_defaults(func=_import_bls)
 
     listing = actions.add_parser("list", help="list the keystores in a folder (no passphrase needed)")
     listing.add_argument("--dir", default=str(DEFAULT_ACCOUNT_DIR), help="folder (default %(default)s)")

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, devnet, genesis, keys, node, sim, staking, testnet
+from harmony.cli import address, devnet, genesis, keys, node, sim, staking, testnet, validator
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     address.register(sub)
     keys.register(sub)
     staking.register(sub)
+    validator.register(sub)
     genesis.register(sub)
     sim.register(sub)
     node.register(sub)

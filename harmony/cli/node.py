@@ -32,6 +32,8 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--http.ip", "rpc_host", str, "address the HTTP and WebSocket RPC bind to (default 127.0.0.1)"),
     ("--http.port", "http_port", int, "HTTP JSON-RPC port (default 9500)"),
     ("--ws.port", "ws_port", int, "WebSocket JSON-RPC port (default 9800)"),
+    ("--metrics.ip", "metrics_host", str, "address metrics and the dashboard bind to (default 127.0.0.1)"),
+    ("--metrics.port", "metrics_port", int, "port of /metrics and the dashboard (default 9900)"),
     ("--rpc.ratelimit", "rate_limit", int, "RPC requests per second per client (default 1000)"),
     ("--bls.pass.file", "bls_pass_file", Path, "file whose first line is the BLS keystores' passphrase"),
     ("--log.level", "log_level", str, "debug, info, warning or error (default info)"),
@@ -58,6 +60,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     node.add_argument(
         "--no-rpc", dest="rpc_enabled", action="store_false", default=None, help="no RPC server"
     )
+    node.add_argument(
+        "--no-metrics",
+        dest="metrics_enabled",
+        action="store_false",
+        default=None,
+        help="no metrics, alerts or dashboard server",
+    )
     node.set_defaults(func=run_node)
 
 
@@ -77,6 +86,8 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         changes["bls_keys"] = tuple(Path(p.strip()) for p in args.bls_keys.split(",") if p.strip())
     if args.rpc_enabled is not None:
         changes["rpc_enabled"] = args.rpc_enabled
+    if args.metrics_enabled is not None:
+        changes["metrics_enabled"] = args.metrics_enabled
     return check(config.with_changes(**changes)) if changes else check(config)
 
 
@@ -103,6 +114,8 @@ async def serve(node: Node) -> None:
     config = node.config
 
     async def services(nursery: Any) -> None:
+        if config.metrics_enabled:
+            await start_ops(node, nursery)
         if not config.rpc_enabled:
             return
         backend = RPCBackend(
@@ -139,6 +152,35 @@ async def serve(node: Node) -> None:
 
         nursery.start_soon(stop_on_signal)
         await nursery.start(lambda task_status: node.run(services=services, task_status=task_status))
+
+
+async def start_ops(node: Node, nursery: Any) -> None:
+    """Metrics, alerts and the dashboard (layer 13) in the node's nursery, fed by its block listener."""
+    from harmony.ops.alerts import Thresholds  # noqa: PLC0415
+    from harmony.ops.service import OpsService, OpsSettings  # noqa: PLC0415
+
+    config = node.config
+    settings = OpsSettings(
+        host=config.metrics_host,
+        port=config.metrics_port,
+        dashboard=config.dashboard_enabled,
+        webhooks=config.alert_webhooks,
+        watched=tuple(bytes.fromhex(k.removeprefix("0x")) for k in config.alert_keys),
+        thresholds=Thresholds(
+            missed_blocks=config.alert_missed_blocks,
+            signing_target_bp=config.alert_signing_target_bp,
+            sync_lag=config.alert_sync_lag,
+            min_peers=config.alert_min_peers,
+            disk_free_percent=config.alert_disk_free_percent,
+            not_elected=config.alert_not_elected,
+        ),
+    )
+    version = f"Harmony (python)/v{__version__}"
+    ops = OpsService(lambda: node.status(version), node.chain.db, settings)
+    port = await nursery.start(ops.run)
+    if node.driver is not None:
+        node.driver.block_listeners.append(ops.on_block)
+    log.info("metrics: http://%s:%d/metrics  dashboard: http://%s:%d/", *(config.metrics_host, port) * 2)
 
 
 def run_node(args: argparse.Namespace) -> int:

@@ -40,6 +40,24 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     global_slots = 4096
     account_slots = 16
 
+    [metrics]                         # Prometheus /metrics, and the dashboard on the same port (harmony.ops)
+    enabled = true
+    host = "127.0.0.1"                # loopback by default: put a reverse proxy or Prometheus beside it
+    port = 9900
+
+    [dashboard]
+    enabled = true                    # the read-only page at http://host:port/ (no key material on it)
+
+    [alerts]
+    webhooks = ["https://hooks.slack.com/services/…"]   # JSON POSTs (Slack and Discord formats) per alert
+    keys = ["<BLS public key hex>"]   # watch these keys too (the node's own keys are always watched)
+    missed_blocks = 5                 # a key missed this many blocks in a row
+    signing_target = 99.5             # percent: this epoch's signing projected below it
+    sync_lag = 50                     # blocks behind the shard's highest known head
+    min_peers = 2                     # fewer connected peers
+    disk_free_percent = 5             # less free space on the data directory's disk
+    not_elected = true                # a watched key is not in the next epoch's committee
+
     [log]
     level = "info"
 
@@ -54,13 +72,17 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harmony.errors import HarmonyError
 
 MAX_CONFIG_SIZE = 1024 * 1024
 LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_WEBHOOKS = 16
+MAX_WATCHED_KEYS = 1024
 
 
 class ConfigError(HarmonyError):
@@ -99,6 +121,19 @@ class NodeConfig:
     global_slots: int = 4096
     account_slots: int = 16
     log_level: str = "info"
+    metrics_enabled: bool = True
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9900
+    dashboard_enabled: bool = True
+    alert_webhooks: tuple[str, ...] = ()
+    alert_keys: tuple[str, ...] = ()
+    alert_missed_blocks: int = 5
+    alert_signing_target_bp: int = 9950
+    """The signing target in basis points (99.5 % = 9950): exact, no floats."""
+    alert_sync_lag: int = 50
+    alert_min_peers: int = 2
+    alert_disk_free_percent: int = 5
+    alert_not_elected: bool = True
 
     def with_changes(self, **changes: Any) -> NodeConfig:
         """A copy with ``changes`` applied and checked."""
@@ -129,6 +164,22 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "account_slots": ("account_slots", int),
     },
     "log": {"level": ("log_level", str)},
+    "metrics": {
+        "enabled": ("metrics_enabled", bool),
+        "host": ("metrics_host", str),
+        "port": ("metrics_port", int),
+    },
+    "dashboard": {"enabled": ("dashboard_enabled", bool)},
+    "alerts": {
+        "webhooks": ("alert_webhooks", list),
+        "keys": ("alert_keys", list),
+        "missed_blocks": ("alert_missed_blocks", int),
+        "signing_target": ("alert_signing_target_bp", Decimal),
+        "sync_lag": ("alert_sync_lag", int),
+        "min_peers": ("alert_min_peers", int),
+        "disk_free_percent": ("alert_disk_free_percent", int),
+        "not_elected": ("alert_not_elected", bool),
+    },
     "network": {"shards": ("shard_endpoints", list)},
     "debug": {"equivocate": ("debug_equivocate", bool)},
 }
@@ -172,15 +223,20 @@ def _convert(name: str, attr: str, kind: type, value: object, relative_to: Path)
     """One TOML value checked against its type; paths made absolute, lists made tuples."""
     if isinstance(value, bool) and kind is not bool:
         raise ConfigError(name, f"expected {kind.__name__}, got a boolean")
+    if kind is Decimal:
+        return signing_target_bp(name, value)
     if not isinstance(value, kind):
         raise ConfigError(name, f"expected {kind.__name__}, got {type(value).__name__}")
     if attr in _PATHS:
         return relative_to / str(value)
     if isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
-            what = {"bls_keys": "file paths", "shard_endpoints": "'http-url ws-url' strings"}.get(
-                attr, "multiaddr strings"
-            )
+            what = {
+                "bls_keys": "file paths",
+                "shard_endpoints": "'http-url ws-url' strings",
+                "alert_webhooks": "URL strings",
+                "alert_keys": "hex BLS public keys",
+            }.get(attr, "multiaddr strings")
             raise ConfigError(name, f"expected a list of {what}")
         if attr == "bls_keys":
             return tuple(relative_to / v for v in value)
@@ -192,7 +248,7 @@ def check(config: NodeConfig) -> NodeConfig:
     """Range checks on every field; :class:`ConfigError` names the first bad one."""
     if not 0 <= config.shard_id < 1024:
         raise ConfigError("general.shard_id", f"{config.shard_id} is not a shard number (0..1023)")
-    for name in ("p2p_port", "http_port", "ws_port"):
+    for name in ("p2p_port", "http_port", "ws_port", "metrics_port"):
         port = getattr(config, name)
         if not 0 <= port <= 65535:
             raise ConfigError(name.replace("_", "."), f"{port} is not a TCP port (0..65535)")
@@ -227,4 +283,69 @@ def check(config: NodeConfig) -> NodeConfig:
             raise ConfigError(
                 "p2p.bootnodes", f"{addr[:80]!r} is not a multiaddr like /ip4/1.2.3.4/tcp/9000/p2p/<peer id>"
             )
+    _check_alerts(config)
     return config
+
+
+def signing_target_bp(name: str, value: object) -> int:
+    """A signing target in percent (``99.5``, ``"99.5"`` or ``100``) as exact basis points (``9950``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(name, f"expected a percentage such as 99.5, got {type(value).__name__}")
+    try:
+        percent = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ConfigError(name, f"{str(value)[:40]!r} is not a percentage such as 99.5") from exc
+    bp = percent * 100
+    if not percent.is_finite() or bp != bp.to_integral_value() or not 1 <= bp <= 10_000:
+        raise ConfigError(name, f"{str(value)[:40]} is not a percentage in 0.01 .. 100 (2 decimals at most)")
+    return int(bp)
+
+
+def _check_alerts(config: NodeConfig) -> None:
+    """The ``[alerts]`` and ``[metrics]`` values (harmony.ops): URLs, keys and thresholds in range."""
+    if not config.metrics_host or len(config.metrics_host) > 253:
+        raise ConfigError("metrics.host", "must be an IP address or host name")
+    if len(config.alert_webhooks) > MAX_WEBHOOKS:
+        raise ConfigError("alerts.webhooks", f"at most {MAX_WEBHOOKS} webhooks")
+    for url in config.alert_webhooks:
+        problem = webhook_url_problem(url)
+        if problem is not None:
+            raise ConfigError("alerts.webhooks", f"{url[:80]!r}: {problem}")
+    if len(config.alert_keys) > MAX_WATCHED_KEYS:
+        raise ConfigError("alerts.keys", f"at most {MAX_WATCHED_KEYS} keys")
+    for key in config.alert_keys:
+        text = key.removeprefix("0x")
+        if len(text) != 96 or any(c not in "0123456789abcdefABCDEF" for c in text):
+            raise ConfigError("alerts.keys", f"{key[:100]!r} is not a 48-byte BLS public key in hex")
+    ranges = {
+        "alert_missed_blocks": (1, 100_000),
+        "alert_sync_lag": (1, 10_000_000),
+        "alert_min_peers": (0, 10_000),
+        "alert_disk_free_percent": (0, 99),
+        "alert_signing_target_bp": (1, 10_000),
+    }
+    for attr, (low, high) in ranges.items():
+        value = getattr(config, attr)
+        if not low <= value <= high:
+            field = "alerts." + attr.removeprefix("alert_").removesuffix("_bp")
+            raise ConfigError(field, f"{value} is outside {low} .. {high}")
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook (``None`` when it can): http(s), a host, no credentials, bounded."""
+    if len(url) > 2048:
+        return "longer than 2048 characters"
+    if any(ord(c) <= 32 or ord(c) == 127 for c in url):
+        return "contains spaces or control characters"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    if parts.username or parts.password:
+        return "must not carry a user name or password (put the secret in the path, as Slack does)"
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "has a bad port"
+    return None

@@ -360,6 +360,11 @@ class VDFService:
         self.failures = 0
         """Proofs that failed or did not verify."""
 
+    @property
+    def proving_epoch(self) -> int | None:
+        """The seed epoch being proven now, if any (for metrics)."""
+        return self._current[0] if self._current is not None else None
+
     # -- inputs ---------------------------------------------------------------------------------------
 
     def iterations(self, seed_epoch: int) -> int:

@@ -33,6 +33,7 @@ from harmony.node.crossshard import CrossShardError, global_topic
 from harmony.node.randomness_service import ProcessProver, VDFService, assigner_for_parent
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
+from harmony.node.status import NodeStatus
 from harmony.node.sync import ChainSyncSource, Syncer
 from harmony.node.txpool import TxPool, TxPoolConfig, TxPoolError
 from harmony.node.wire import (
@@ -113,6 +114,7 @@ class Node:
                 f"shard {config.shard_id} does not exist: {self.params.name} has {self.params.shard_count}",
             )
         self.keys = load_bls_keys(config.bls_keys, config.bls_pass_file)
+        self.started_unix = time.time()
         self._stack = ExitStack()
         self.host: P2PHost | None = None
         self.driver: ConsensusDriver | None = None
@@ -268,6 +270,43 @@ class Node:
             },
             "sync-peers": self.syncer.status.peer_heads if self.syncer is not None else {},
         }
+
+    def status(self, version: str = "") -> NodeStatus:
+        """A read-only snapshot for the operators' layer (``harmony.node.status``); public data only."""
+        head = self.chain.head
+        driver, host, syncer, vdf = self.driver, self.host, self.syncer, self.vdf
+        heads = syncer.status.peer_heads.values() if syncer is not None else ()
+        topics = (
+            shard_topic(self.params.name, self.config.shard_id),
+            global_topic(self.params.name),
+        )
+        pending, queued = self.pool.stats()
+        return NodeStatus(
+            network=self.params.name,
+            shard_id=self.config.shard_id,
+            version=version,
+            peer_id=self.peer_id,
+            data_dir=self.config.data_dir,
+            started_unix=self.started_unix,
+            head_number=head.number,
+            head_epoch=head.epoch,
+            head_time=head.time,
+            blocks_per_epoch=self.params.epochs.blocks_in_epoch(head.epoch),
+            view_id=driver.core.view if driver is not None else 0,
+            is_leader=bool(driver is not None and driver.core.is_leader()),
+            highest_seen=max([head.number, *heads]),
+            syncing=bool(syncer is not None and syncer.status.syncing),
+            peers=self.peer_count(),
+            topic_peers={t: len(host.topic_peers(t)) for t in topics} if host is not None else {},
+            pool_pending=pending,
+            pool_queued=queued,
+            staking_pool=len(self.staking_pool) if self.staking_pool is not None else 0,
+            bls_public_keys=tuple(k.public_key.to_bytes() for k in self.keys),
+            vdf_proving_epoch=vdf.proving_epoch if vdf is not None else None,
+            vdf_last_ms=vdf.last_duration_ms if vdf is not None else None,
+            vdf_failures=vdf.failures if vdf is not None else 0,
+            consensus_counters=dict(driver.counters) if driver is not None else {},
+        )
 
     def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
         """Outgoing proofs the relay still re-publishes."""

@@ -7,6 +7,10 @@ is read, or as soon as the bytes read pass the cap (413, then the connection is 
 allows any origin. What a body means is the ``on_http`` callback's business; a WebSocket upgrade (where
 ``on_websocket`` is given) hands the connection to that callback as a :class:`WebSocket`.
 
+A read-only server (the operators' metrics and dashboard, ``harmony.ops``) passes ``on_http=None`` and an
+``on_get`` callback instead: then ``GET`` is the only method (anything else 405, a GET with a body 400),
+and no CORS header is sent, so other origins' pages cannot read the answers.
+
 Hostile clients: every request (including the keep-alive wait before it) must arrive whole within
 ``read_timeout`` seconds, the request head may hold at most ``max_header_bytes``, at most
 ``max_connections`` connections are served at once (more are closed on accept), and whatever goes wrong
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
 import h11
@@ -52,11 +57,23 @@ CORS_HEADERS = [
     (b"access-control-allow-methods", b"POST, OPTIONS"),
     (b"access-control-allow-headers", b"Content-Type"),
 ]
-_JSON = (b"content-type", b"application/json")
 _TOO_LARGE = b'{"error":"request body too large"}'
 
 HttpHandler = Callable[[str, bytes], bytes]
 """``(client IP, request body) -> response body`` of a JSON POST (status 200)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetResponse:
+    """The answer to one ``GET``: status, content type and body."""
+
+    status: int
+    content_type: bytes
+    body: bytes
+
+
+GetHandler = Callable[[str, str], GetResponse]
+"""``(client IP, request target) -> response`` of a GET (read-only servers)."""
 
 
 class _Closed(Exception):
@@ -161,9 +178,10 @@ class RPCTransport:
 
     def __init__(
         self,
-        on_http: HttpHandler,
+        on_http: HttpHandler | None,
         on_websocket: WebSocketHandler | None = None,
         *,
+        on_get: GetHandler | None = None,
         max_request_bytes: int,
         read_timeout: float = READ_TIMEOUT,
         max_header_bytes: int = MAX_HEADER_BYTES,
@@ -171,6 +189,8 @@ class RPCTransport:
     ) -> None:
         self.on_http = on_http
         self.on_websocket = on_websocket
+        self.on_get = on_get
+        self._cors = on_http is not None
         self.max_request_bytes = max_request_bytes
         self.read_timeout = read_timeout
         self.max_header_bytes = max_header_bytes
@@ -251,8 +271,11 @@ class RPCTransport:
         status: int,
         body: bytes,
         extra: list[tuple[bytes, bytes]] | None = None,
+        *,
+        content_type: bytes = b"application/json",
     ) -> None:
-        headers = [_JSON, *CORS_HEADERS, *(extra or [])]
+        cors = CORS_HEADERS if self._cors else []
+        headers = [(b"content-type", content_type), *cors, *(extra or [])]
         if status != 204:
             headers.append((b"content-length", str(len(body)).encode()))
         parts = [conn.send(h11.Response(status_code=status, headers=headers))]
@@ -310,6 +333,8 @@ class RPCTransport:
         """Answer one request; ``False`` when the connection must close."""
         headers = list(request.headers)
         method = request.method
+        if self.on_http is None:
+            return await self._get_request(conn, stream, request, client)
         if method == b"POST":
             content_type = (_header(headers, b"content-type") or b"").split(b";")[0].strip().lower()
             if content_type != b"application/json":
@@ -332,6 +357,36 @@ class RPCTransport:
                 conn, stream, 405, b'{"error":"use POST for JSON-RPC requests"}', [(b"allow", b"POST")]
             )
         return await self._discard_body(conn, stream)
+
+    async def _get_request(
+        self, conn: h11.Connection, stream: trio.SocketStream, request: h11.Request, client: str
+    ) -> bool:
+        """A read-only server's request: GET without a body, else 405 (or 400 for a body)."""
+        if request.method != b"GET" or self.on_get is None:
+            await self._send(
+                conn, stream, 405, b'{"error":"this server is read-only: use GET"}', [(b"allow", b"GET")]
+            )
+            return await self._discard_body(conn, stream)
+        if conn.their_state is not h11.DONE:
+            event = await self._next_event(conn, stream)
+            if not isinstance(event, h11.EndOfMessage):
+                await self._refuse(conn, stream, 400, b'{"error":"a GET has no body"}')
+                return False
+        target = request.target.decode("ascii", "replace")
+        try:
+            answer = self.on_get(client, target)
+        except Exception:  # a handler bug answers 500 and never takes the server down
+            log.exception("GET %s failed", target)
+            answer = GetResponse(500, b"application/json", b'{"error":"internal error"}')
+        await self._send(
+            conn,
+            stream,
+            answer.status,
+            answer.body,
+            [(b"cache-control", b"no-store")],
+            content_type=answer.content_type,
+        )
+        return True
 
     async def _discard_body(self, conn: h11.Connection, stream: trio.SocketStream) -> bool:
         """Read and drop the rest of a refused request; ``False`` (close) when it passes the cap."""

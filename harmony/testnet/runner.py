@@ -50,7 +50,7 @@ from harmony.testnet.staking import EXTERNAL_KEY_BASE, FIRST_ACCOUNT, External, 
 
 ACCOUNTS = FIRST_ACCOUNT + MAX_VALIDATORS
 """Funded development accounts in the genesis (the load's senders, then one per external validator)."""
-P2P_PORT, HTTP_PORT, WS_PORT = 9000, 9500, 9800
+P2P_PORT, HTTP_PORT, WS_PORT, METRICS_PORT = 9000, 9500, 9800, 9900
 STARTUP_S = 240.0
 SETTLE_S = 120.0
 CATCH_UP_S = 90.0
@@ -107,7 +107,9 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
         peer = peer_id_of(load_or_create_peer_key(data / "p2p.key"))
         offset = number if loopback else 0
         ip = substrate.ip(spec.name)
-        plans.append((spec, data, peer, ip, P2P_PORT + offset, HTTP_PORT + offset, WS_PORT + offset))
+        plans.append(
+            (spec, data, peer, ip, P2P_PORT + offset, HTTP_PORT + offset, WS_PORT + offset, METRICS_PORT + offset)
+        )
     boot = plans[0]
     bootnode = f"/ip4/{boot[3]}/tcp/{boot[4]}/p2p/{boot[2]}"
     firsts = {p[0].shard: p for p in reversed(plans)}
@@ -115,7 +117,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
         f"http://{firsts[s][3]}:{firsts[s][5]} ws://{firsts[s][3]}:{firsts[s][6]}" for s in range(m.shards)
     )
     nodes = []
-    for spec, data, _peer, ip, p2p, http, ws in plans:
+    for spec, data, _peer, ip, p2p, http, ws, metrics in plans:
         toml = NodeToml(
             shard_id=spec.shard,
             p2p_port=p2p,
@@ -129,6 +131,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             block_time_ms=m.block_time_ms,
             shard_endpoints=endpoints,
             host=ip,
+            metrics_port=metrics,
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))

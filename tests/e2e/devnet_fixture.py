@@ -25,13 +25,11 @@ STARTUP_TIMEOUT = 240.0
 
 
 def free_base_port(span: int = 900) -> int:
-    """A base port with p2p, HTTP and WS ranges free right now (devnet uses base .. base + 800 + nodes)."""
+    """A base port with p2p, HTTP, WS and metrics ranges free right now (devnet uses base .. base + 900 +
+    nodes)."""
     for _ in range(200):
         base = 20_000 + (os.getpid() * 7919 + int(time.time() * 1000)) % 30_000
-        if all(
-            _port_free(base + off)
-            for off in (0, 1, 2, 3, 4, 500, 501, 502, 503, 504, 800, 801, 802, 803, 804)
-        ):
+        if all(_port_free(base + off + k) for off in (0, 500, 800, 900) for k in range(5)):
             return base
     raise RuntimeError("no free port range")
 
