@@ -5,6 +5,8 @@
   ``harmony sim consensus --seed S --nodes K``.
 * ``harmony sim resharding``: an adaptive join-leave adversary against the key-mod, random and Cuckoo
   assignment rules (issue 8, design §7); prints and writes a table and a plot.
+* ``harmony sim economics``: years of issuance, staking, APR by position, burns and slashing on the chain's
+  own staking rules, over scenarios and parameter sweeps (issue 19); a table, CSV and plots.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from pathlib import Path
 from harmony.cli.common import CLIError
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
-from harmony.sim import resharding
+from harmony.sim import economics_report, resharding
 from harmony.sim.consensus_sim import DEFAULT_NODES, SimOptions, replay_command, run_seed
+from harmony.sim.economics import RunResult, run_scenario
+from harmony.sim.economics_model import (
+    Scenario,
+    ScenarioError,
+    load_scenario_file,
+    parse_value,
+    scenario_presets,
+    with_values,
+)
+from harmony.sim.sweeps import SweepError, run_all
 
 MAX_NODES = 100
 """Largest simulated committee: each node is a full core with real BLS, so larger runs take minutes."""
@@ -101,11 +113,133 @@ def _resharding(args: argparse.Namespace) -> int:
     return 0
 
 
+QUICK_ECONOMICS = {"years": "1", "validators": "30"}
+"""What ``--quick`` changes in every scenario: a year of 30 validators (seconds)."""
+
+
+def _pairs(options: list[str], flag: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for option in options:
+        name, sep, value = option.partition("=")
+        if not sep or not name.strip():
+            raise CLIError(f"{flag} {option!r}: expected NAME=VALUE")
+        values[name.strip().replace("-", "_")] = value
+    return values
+
+
+def economics_scenarios(args: argparse.Namespace) -> list[Scenario]:
+    """The scenarios ``harmony sim economics`` runs for these arguments (presets, files, --set, --sweep)."""
+    presets = scenario_presets()
+    chosen: list[Scenario] = []
+    for name in args.scenario or ([] if args.scenario_file else list(presets)):
+        if name not in presets:
+            raise CLIError(f"--scenario {name!r}: unknown; known: {', '.join(presets)}")
+        chosen.append(presets[name])
+    for path in args.scenario_file or []:
+        chosen.append(load_scenario_file(Path(path)))
+    changes = dict(QUICK_ECONOMICS) if args.quick else {}
+    if args.years is not None:
+        changes["years"] = str(args.years)
+    changes.update(_pairs(args.set or [], "--set"))
+    scenarios = [with_values(s, changes) for s in chosen]
+    if args.sweep is None:
+        return scenarios
+    field, sep, values = args.sweep.partition("=")
+    field = field.strip().replace("-", "_")
+    points = [v for v in values.split(",") if v.strip()]
+    if not sep or not points:
+        raise CLIError(f"--sweep {args.sweep!r}: expected NAME=V1,V2,...")
+    for point in points:
+        parse_value(field, point)
+    return [
+        dataclasses.replace(with_values(s, {field: p}), name=f"{s.name} {field}={p.strip()}")
+        for s in scenarios
+        for p in points
+    ]
+
+
+def _economics(args: argparse.Namespace) -> int:
+    try:
+        scenarios = economics_scenarios(args)
+    except ScenarioError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        results: list[RunResult] = run_all(
+            run_scenario, scenarios, workers=args.workers, scheduler=args.scheduler, label="scenarios"
+        )
+    except SweepError as exc:
+        raise CLIError(str(exc)) from None
+    last = max(r.scenario.years for r in results)
+    print(economics_report.format_table(results, years=(1, last)))
+    print()
+    print(economics_report.format_issuance(results))
+    if args.out is not None:
+        for path in economics_report.write_report(results, Path(args.out)):
+            print(f"wrote {path}")
+    return 0
+
+
+def _add_parallel(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="Dask worker processes on this machine (default 2; 0 runs in this process)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786"
+    )
+
+
+def _register_economics(sims: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    economics = sims.add_parser(
+        "economics",
+        help="token economics: issuance, staking ratio, APR by position, burns, slashing over years",
+        description=(
+            "Simulate years of EPoS economics on the chain's own staking rules (election with the median "
+            "clamp, block rewards and commission, availability, slashing), one step a month: delegation "
+            "flows towards a target staking ratio, flaky and double-signing validators, fee burn. Scenarios: "
+            + ", ".join(scenario_presets())
+            + ". Prints the first and last year of each scenario and each era's issuance; --out writes "
+            "economics.md, economics.csv and economics.png."
+        ),
+    )
+    economics.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="a built-in scenario (repeatable; default all five)",
+    )
+    economics.add_argument(
+        "--scenario-file",
+        action="append",
+        metavar="FILE",
+        help='a JSON scenario: {"name": "x", "base": "mainnet", "target_staking_ratio": "0.6", ...}',
+    )
+    economics.add_argument("--years", type=int, metavar="N", help="years to simulate (default 10)")
+    economics.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="change a parameter in every scenario (repeatable)",
+    )
+    economics.add_argument(
+        "--sweep", metavar="NAME=V1,V2,...", help="run every scenario at each value of one parameter"
+    )
+    economics.add_argument("--out", metavar="DIR", help="write economics.md, economics.csv and economics.png")
+    economics.add_argument(
+        "--quick", action="store_true", help="one year of 30 validators (seconds; for tests)"
+    )
+    _add_parallel(economics)
+    economics.set_defaults(func=_economics)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``sim`` subcommand with its ``consensus`` simulator."""
     parser = sub.add_parser(
         "sim",
-        help="deterministic simulations (consensus, resharding)",
+        help="deterministic simulations (consensus, resharding, economics)",
         description="Deterministic, seeded simulations of the protocol.",
     )
     sims = parser.add_subparsers(dest="sim", metavar="SIMULATION", required=True)
@@ -162,3 +296,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     reshard.add_argument("--quick", action="store_true", help="a small, seconds-long run (for tests)")
     reshard.set_defaults(func=_resharding)
+    _register_economics(sims)
