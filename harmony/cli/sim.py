@@ -291,7 +291,7 @@ def _register_network(sims: argparse._SubParsersAction[argparse.ArgumentParser])
     network = sims.add_parser(
         "network",
         aliases=["scale"],
-        help="network-scale model: TPS against shards, cross-shard latency, bytes per node (100 x 400 and up)",
+        help="network-scale model: TPS against shards, cross-shard latency, bytes per node (100 x 400 up)",
         description=(
             "A seeded discrete-event model of a sharded network: per shard FBFT rounds with the node's "
             "measured execution and BLS costs, block propagation by RaptorQ or gossip over each node's "
