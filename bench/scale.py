@@ -32,7 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.execution import genesis_store, our_block, run_ours, sender_keys, transfer_plan
+from execution import genesis_store, our_block, run_ours, sender_keys, transfer_plan  # bench/execution.py
+
 from harmony.chain.params import ONE
 from harmony.chain.staking.rewards import block_dues
 from harmony.crypto import bls
