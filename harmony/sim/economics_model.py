@@ -24,6 +24,7 @@ from typing import Any
 from harmony.chain.params import ONE, NetworkParams, get_preset
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
+from harmony.sim.reporting import ParameterError
 
 SECONDS_PER_YEAR = 365 * 24 * 3600
 """A 365-day year: the year of Harmony's "441.5 M ONE a year" (7 ONE × 4 shards × 15,768,000 blocks)."""
@@ -39,12 +40,8 @@ MAX_SCENARIO_FILE = 1 << 20
 """Largest scenario file read (bytes)."""
 
 
-class ScenarioError(HarmonyError):
-    """A simulation parameter is out of range; :attr:`parameter` names it."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(f"{parameter}: {message}")
-        self.parameter = parameter
+ScenarioError = ParameterError
+"""A scenario parameter out of range; :attr:`~ParameterError.parameter` names it."""
 
 
 @dataclass(frozen=True, slots=True)

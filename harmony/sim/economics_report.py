@@ -16,6 +16,7 @@ from harmony.chain.params import ONE
 from harmony.encoding.fixed import Dec
 from harmony.sim.economics import RunResult, StepFigures
 from harmony.sim.economics_model import STEPS_PER_YEAR
+from harmony.sim.reporting import markdown_table, pyplot
 
 
 def _f(value: Dec) -> float:
@@ -146,16 +147,10 @@ def _cells(row: YearRow) -> list[str]:
     ]
 
 
-def _markdown(header: tuple[str, ...], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    return "\n".join(lines)
-
-
 def format_table(results: list[RunResult], *, years: tuple[int, ...] | None = None) -> str:
     """A markdown table of yearly rows (only ``years`` when given, e.g. the first and last)."""
     rows = [_cells(row) for result in results for row in yearly(result) if years is None or row.year in years]
-    return _markdown(_COLUMNS, rows)
+    return markdown_table(_COLUMNS, rows)
 
 
 def format_issuance(results: list[RunResult]) -> str:
@@ -165,7 +160,7 @@ def format_issuance(results: list[RunResult]) -> str:
         for result in results
         for e in era_issuance(result)
     ]
-    return _markdown(("scenario", "era", "months", "ONE_per_year"), rows)
+    return markdown_table(("scenario", "era", "months", "ONE_per_year"), rows)
 
 
 def write_report(results: list[RunResult], out_dir: Path) -> list[Path]:
@@ -196,11 +191,7 @@ def write_report(results: list[RunResult], out_dir: Path) -> list[Path]:
 
 
 def _plot(results: list[RunResult], path: Path) -> None:
-    import matplotlib  # noqa: PLC0415 (heavy; only for the report)
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
+    plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     for result in results:
         years = [s.year for s in result.steps]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harmony.sim import network_scale
 from harmony.sim.network_scale import NetResult, NodeCosts
+from harmony.sim.reporting import markdown_table, pyplot
 
 EXPERIMENT_2018 = (
     "The 2018 experiment (harmony-one/experiment-deploy, `benchmark-mix40k.json`; seed 003 reports about "
@@ -62,9 +63,7 @@ def _cells(r: NetResult) -> list[str]:
 
 def format_table(results: list[NetResult]) -> str:
     """A markdown table, one row per run."""
-    lines = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
-    lines += ["| " + " | ".join(_cells(r)) + " |" for r in results]
-    return "\n".join(lines)
+    return markdown_table(_COLUMNS, [_cells(r) for r in results])
 
 
 def scaling_note(sweep: list[NetResult]) -> str:
@@ -120,11 +119,7 @@ def write_report(
 
 
 def _plot(sweep: list[NetResult], path: Path) -> None:
-    import matplotlib  # noqa: PLC0415 (heavy; only for the report)
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     if sweep:
         shards = [r.scenario.shards for r in sweep]

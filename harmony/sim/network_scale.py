@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from harmony.errors import HarmonyError
+from harmony.sim.reporting import ParameterError
 
 Floats = npt.NDArray[np.float64]
 MAX_SHARDS = 10_000
@@ -62,12 +62,8 @@ RECEIPT_BYTES = 120
 CROSSLINK_BYTES = 300
 
 
-class NetParameterError(HarmonyError):
-    """A network-simulation parameter is out of range; :attr:`parameter` names it."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(f"{parameter}: {message}")
-        self.parameter = parameter
+NetParameterError = ParameterError
+"""A network-simulation parameter out of range; :attr:`~ParameterError.parameter` names it."""
 
 
 @dataclass(frozen=True, slots=True)
