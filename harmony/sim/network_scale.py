@@ -1,0 +1,555 @@
+"""The network-scale simulation (issue 19): a discrete-event model of a sharded network, 100 shards × 400
+nodes and beyond, calibrated by the costs measured on the real node.
+
+Model (every assumption is a named field of :class:`NetScenario` or :class:`NodeCosts`):
+
+* **Nodes.** Each node has an uplink and a one-way latency drawn once, log-normally around the scenario's
+  medians (spread ``sigma``). A node's CPU runs ``exec_tx_per_s`` transfers a second per core; on a
+  single machine (``shared_cores``, the devnet) all nodes share those cores.
+* **A shard's round (FBFT, reference §1).** The leader (rotating) builds a block of ``n`` transactions
+  (``n / exec rate``), sends it; every node receives it (propagation below), executes it, signs PREPARE and
+  sends the vote back; the leader waits for 2/3 of the votes, verifies them one by one
+  (``verify_sig_s`` each) and broadcasts the aggregate; the same for COMMIT; the block is final one
+  latency later. The next round starts at the later of the commit and one block time after the round's
+  start. Every node also admits every transaction of its shard once (``admit_tx_s``).
+* **Propagation.** *Gossip*: a node at depth ``k`` of a gossip tree of degree ``D`` gets the block after
+  ``k`` hops, each ``B·D/uplink + latency``. *RaptorQ*: the leader sends ``B·(1+ε)`` of symbols split over
+  the nodes, each node forwards its share to all others, and a node decodes once ``1/(1+ε)`` of the shares
+  have arrived.
+* **Block size.** ``min(gas_limit / tx_gas, max_block_txs)`` transactions of ``tx_bytes``, or fewer when
+  the offered load leaves fewer pending.
+* **Across shards.** A share ``cross_shard_share`` of transactions credits another shard: its receipts
+  proof (header, commit signature, Merkle path, receipts) is published on the network-wide topic, which
+  every node follows (as our node does), reaches the destination after ``log_D(all nodes)`` gossip hops,
+  and is credited by the destination's next block; cross-shard latency runs from the source block's
+  start to that credit's finality. Each shard block's crosslink goes the same way to the beacon chain,
+  whose blocks spend ``crosslink_s`` per crosslink (aggregate verification, reward split over the
+  committee) before their own transactions: when the crosslinks of all shards no longer fit in a beacon
+  block time, the backlog grows and the beacon chain is **saturated**.
+* **Epochs and resharding.** Every ``epoch_s`` a share ``move_fraction`` of each shard's nodes (the Cuckoo
+  rule) moves to another shard and syncs its state (``state_mb`` over its link) before it votes again.
+
+Sustained TPS is the transactions final in ``duration_s`` over ``duration_s``; the 2018 experiment's
+figure summed, per leader, transactions over round time with idle time not counted
+(:attr:`NetResult.tps_2018_method`). Bytes per node per second count transaction gossip, block
+propagation, votes and the network-wide topic. Everything is seeded and deterministic; numpy carries the
+per-node arrays.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from harmony.sim.reporting import ParameterError
+
+Floats = npt.NDArray[np.float64]
+MAX_SHARDS = 10_000
+MAX_NODES_PER_SHARD = 10_000
+MAX_DURATION_S = 86_400.0
+HEADER_BYTES = 680
+"""A header with its commit signature and bitmap (our v3 header is about 600 bytes)."""
+VOTE_BYTES = 200
+"""A PREPARE/COMMIT message: header hash, BLS signature, key, envelope."""
+RECEIPT_BYTES = 120
+"""One cross-shard receipt in a proof."""
+CROSSLINK_BYTES = 300
+
+
+NetParameterError = ParameterError
+"""A network-simulation parameter out of range; :attr:`~ParameterError.parameter` names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCosts:
+    """What one node's work costs, measured on the real node (``bench/execution.py``, ``bench/crypto.py``;
+    ``bench/scale.py`` measures them again and passes them in). Defaults: this project's figures."""
+
+    exec_tx_per_s: float = 1_400.0
+    """Plain transfers executed per second per core, state root included (design §4: 570–1,400)."""
+    admit_tx_s: float = 60e-6
+    """Admitting one gossiped transaction: decode, sender recovery (30 k/s), pool checks."""
+    verify_sig_s: float = 0.9e-3
+    """One BLS signature verification (design §4, blspy)."""
+    agg_verify_s: float = 1.5e-3
+    """Verifying an aggregate signature of up to 1,000 signers."""
+    sign_s: float = 0.3e-3
+    crosslink_s: float = 4e-3
+    """The beacon's work per crosslink: aggregate verification and the reward split over a committee."""
+
+
+@dataclass(frozen=True, slots=True)
+class NetScenario:
+    """One network to simulate; checked by :func:`check_net_scenario`."""
+
+    name: str
+    shards: int = 100
+    nodes_per_shard: int = 400
+    block_time_s: float = 2.0
+    gas_limit: int = 30_000_000
+    tx_gas: int = 21_000
+    max_block_txs: int = 1_000_000
+    """A cap besides gas (the 2018 UTXO blocks: 20,000)."""
+    tx_bytes: int = 110
+    cross_shard_share: float = 0.5
+    offered_tps: float = 0.0
+    """Load offered to the whole network; 0 saturates every shard."""
+    uplink_mbps: float = 100.0
+    latency_ms: float = 50.0
+    sigma: float = 0.5
+    """Log-normal spread of uplinks and latencies."""
+    propagation: str = "raptorq"
+    """``raptorq`` or ``gossip``."""
+    gossip_degree: int = 8
+    raptorq_overhead: float = 0.1
+    cores_per_node: float = 2.0
+    shared_cores: float = 0.0
+    """When > 0, every node runs on one machine with this many cores (a devnet)."""
+    epoch_s: float = 0.0
+    """Seconds between epoch changes; 0: none in the run."""
+    move_fraction: float = 0.125
+    state_mb: float = 500.0
+    duration_s: float = 300.0
+    seed: int = 0
+
+    @property
+    def nodes(self) -> int:
+        """Nodes in the whole network."""
+        return self.shards * self.nodes_per_shard
+
+
+def check_net_scenario(scenario: NetScenario) -> NetScenario:
+    """Every parameter in range, or :class:`NetParameterError` naming the first bad one."""
+    s = scenario
+    checks: list[tuple[str, bool, str]] = [
+        ("shards", 1 <= s.shards <= MAX_SHARDS, f"{s.shards} is outside [1, {MAX_SHARDS}]"),
+        (
+            "nodes_per_shard",
+            1 <= s.nodes_per_shard <= MAX_NODES_PER_SHARD,
+            f"{s.nodes_per_shard} is outside [1, {MAX_NODES_PER_SHARD}]",
+        ),
+        ("block_time_s", 0.05 <= s.block_time_s <= 600, f"{s.block_time_s} is outside [0.05, 600]"),
+        (
+            "gas_limit",
+            s.gas_limit >= s.tx_gas > 0,
+            f"{s.gas_limit} must hold at least one tx of {s.tx_gas} gas",
+        ),
+        ("max_block_txs", s.max_block_txs >= 1, f"{s.max_block_txs} is below 1"),
+        ("tx_bytes", 1 <= s.tx_bytes <= 1 << 20, f"{s.tx_bytes} is outside [1, 1 MiB]"),
+        ("cross_shard_share", 0.0 <= s.cross_shard_share <= 1.0, f"{s.cross_shard_share} is outside [0, 1]"),
+        ("offered_tps", 0.0 <= s.offered_tps <= 1e9, f"{s.offered_tps} is outside [0, 1e9]"),
+        ("uplink_mbps", 0.01 <= s.uplink_mbps <= 1e6, f"{s.uplink_mbps} is outside [0.01, 1e6]"),
+        ("latency_ms", 0.0 <= s.latency_ms <= 10_000, f"{s.latency_ms} is outside [0, 10000]"),
+        ("sigma", 0.0 <= s.sigma <= 3.0, f"{s.sigma} is outside [0, 3]"),
+        ("propagation", s.propagation in ("raptorq", "gossip"), f"{s.propagation!r}: raptorq or gossip"),
+        ("gossip_degree", 2 <= s.gossip_degree <= 64, f"{s.gossip_degree} is outside [2, 64]"),
+        ("raptorq_overhead", 0.0 <= s.raptorq_overhead <= 1.0, f"{s.raptorq_overhead} is outside [0, 1]"),
+        ("cores_per_node", 0.1 <= s.cores_per_node <= 256, f"{s.cores_per_node} is outside [0.1, 256]"),
+        ("shared_cores", 0.0 <= s.shared_cores <= 4096, f"{s.shared_cores} is outside [0, 4096]"),
+        ("epoch_s", 0.0 <= s.epoch_s <= MAX_DURATION_S, f"{s.epoch_s} is outside [0, {MAX_DURATION_S}]"),
+        ("move_fraction", 0.0 <= s.move_fraction <= 1.0, f"{s.move_fraction} is outside [0, 1]"),
+        ("state_mb", 0.0 <= s.state_mb <= 1e7, f"{s.state_mb} is outside [0, 1e7]"),
+        (
+            "duration_s",
+            1.0 <= s.duration_s <= MAX_DURATION_S,
+            f"{s.duration_s} is outside [1, {MAX_DURATION_S}]",
+        ),
+        ("seed", s.seed >= 0, f"{s.seed} is negative"),
+    ]
+    for name, ok, message in checks:
+        if not ok or (isinstance(getattr(s, name), float) and math.isnan(getattr(s, name))):
+            raise NetParameterError(name, message)
+    return scenario
+
+
+NET_FIELDS = {f.name: f.type for f in fields(NetScenario) if f.name != "name"}
+
+
+def parse_net_value(name: str, text: str) -> Any:
+    """A scenario field's value from text; :class:`NetParameterError` naming ``name`` otherwise."""
+    kind = NET_FIELDS.get(name)
+    if kind is None:
+        raise NetParameterError(name, f"not a parameter; known: {', '.join(sorted(NET_FIELDS))}")
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError(text)
+            return value
+    except ValueError:
+        raise NetParameterError(name, f"{text!r} is not a {kind}") from None
+    return text.strip()
+
+
+def net_presets() -> dict[str, NetScenario]:
+    """The scenarios of ``harmony sim network`` by name.
+
+    * ``harmony-2018``: the 2018 experiment's conditions (``benchmark-mix40k.json``): 40,000 small cloud VMs
+      in 100 shards, 300 s, 50 % cross-shard, UTXO blocks of up to 20,000 transactions (about 250 bytes
+      each, no gas limit), nodes across regions (100 Mbit/s, 50 ms);
+    * ``today-40k``: the same nodes with today's blocks: 30 M gas (1,428 transfers), 2 s;
+    * ``mainnet``: the mainnet preset, 4 shards × 250;
+    * ``devnet``: a 2-shard × 4-validator devnet on this machine (2 shared cores, loopback), the
+      calibration case.
+    """
+    y2018 = NetScenario(
+        name="harmony-2018",
+        max_block_txs=20_000,
+        gas_limit=20_000 * 21_000,
+        tx_bytes=250,
+        block_time_s=0.05,
+    )
+    return {
+        "harmony-2018": y2018,
+        "today-40k": NetScenario(name="today-40k"),
+        "mainnet": NetScenario(name="mainnet", shards=4, nodes_per_shard=250),
+        "devnet": NetScenario(
+            name="devnet",
+            shards=2,
+            nodes_per_shard=4,
+            block_time_s=1.0,
+            uplink_mbps=10_000.0,
+            latency_ms=0.1,
+            sigma=0.0,
+            propagation="gossip",
+            shared_cores=2.0,
+            duration_s=60.0,
+        ),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NetResult:
+    """What a run measured."""
+
+    scenario: NetScenario
+    tps: float
+    """Transactions final in the run over its duration (the beacon's included)."""
+    tps_2018_method: float
+    """Per leader, transactions over round time with idle time not counted, summed over shards."""
+    block_time_s: float
+    """Median time between a shard's blocks."""
+    round_s: float
+    """Median FBFT round (build to final), idle time excluded."""
+    block_txs: float
+    """Mean transactions per block."""
+    cross_p50_s: float
+    cross_p99_s: float
+    bytes_per_node_s: float
+    """Mean bytes sent and received by a node per second."""
+    global_topic_share: float
+    """Share of those bytes from the network-wide topic (crosslinks and cross-shard proofs)."""
+    beacon_backlog: int
+    """Crosslinks waiting at the end of the run (growing: the beacon chain is saturated)."""
+    beacon_saturated: bool
+    stalled_s: float
+    """Shard-seconds without quorum while moved nodes synced (epoch changes)."""
+
+
+def _lognormal(rng: np.random.Generator, median: float, sigma: float, size: int) -> Floats:
+    if sigma == 0.0:
+        return np.full(size, median)
+    values: Floats = median * np.exp(rng.normal(0.0, sigma, size))
+    return values
+
+
+def _gossip_depths(count: int, degree: int) -> Floats:
+    depths = np.empty(count)
+    reached, depth, width = 1, 1, degree
+    depths[0] = 0
+    while reached < count:
+        take = min(width, count - reached)
+        depths[reached : reached + take] = depth
+        reached += take
+        depth += 1
+        width *= degree
+    return depths
+
+
+class _Shard:
+    """Per-shard node arrays and counters."""
+
+    def __init__(self, scenario: NetScenario, rng: np.random.Generator, index: int) -> None:
+        n = scenario.nodes_per_shard
+        self.index = index
+        self.uplink_bps = _lognormal(rng, scenario.uplink_mbps * 1e6, scenario.sigma, n)
+        self.latency = _lognormal(rng, scenario.latency_ms / 1000.0, scenario.sigma, n)
+        self.depths = rng.permutation(_gossip_depths(n, scenario.gossip_degree))
+        self.pending = 0.0
+        self.blocks: list[tuple[float, float, int, int]] = []
+        """(start, final, own transactions, all transactions incl. credited receipts) per block."""
+        self.syncing_until = np.zeros(n)
+        self.round = 0
+        self.median_latency = float(np.median(self.latency))
+        self.carry: list[tuple[float, float]] = []
+        """Receipts that arrived but did not fit in a block yet: (count, source block start)."""
+        self.cursor = 0
+        """Next entry of the network-wide proof log this shard has not credited."""
+
+
+def _quorum_time(times: Floats, active: npt.NDArray[np.bool_]) -> float:
+    """When 2/3 of the shard's votes (all nodes count, equal power) have arrived; inf without quorum."""
+    need = (2 * len(times)) // 3 + 1
+    usable = times[active]
+    if len(usable) < need:
+        return math.inf
+    return float(np.partition(usable, need - 1)[need - 1])
+
+
+class NetworkModel:
+    """One run of :class:`NetScenario` with :class:`NodeCosts` (module docstring)."""
+
+    def __init__(self, scenario: NetScenario, costs: NodeCosts | None = None) -> None:
+        self.s = check_net_scenario(scenario)
+        self.costs = costs or NodeCosts()
+        self.rng = np.random.default_rng(scenario.seed)
+        self.shards = [_Shard(self.s, self.rng, i) for i in range(self.s.shards)]
+        self.proofs: list[tuple[float, float, float, int]] = []
+        """The network-wide topic's cross-shard proofs in publication order: (arrival, receipts for each
+        other shard, source block start, source shard)."""
+        self.cross_latencies: list[tuple[float, float]] = []
+        self.bytes_total = 0.0
+        self.global_bytes = 0.0
+        self.crosslink_queue: list[float] = []
+        self.stalled = 0.0
+        per_block = min(self.s.gas_limit // self.s.tx_gas, self.s.max_block_txs)
+        self.block_cap = max(per_block, 1)
+
+    # -- costs ------------------------------------------------------------------------------------------
+
+    def _exec_rate(self) -> float:
+        s = self.s
+        if s.shared_cores > 0:
+            return self.costs.exec_tx_per_s * min(1.0, s.shared_cores / s.nodes)
+        return self.costs.exec_tx_per_s
+
+    def _global_hops(self) -> float:
+        return max(1.0, math.ceil(math.log(max(self.s.nodes, 2), self.s.gossip_degree)))
+
+    def _global_delay(self, size: float) -> float:
+        s = self.s
+        hop = size * s.gossip_degree * 8 / (s.uplink_mbps * 1e6) + s.latency_ms / 1000.0
+        return self._global_hops() * hop
+
+    def _arrivals(self, shard: _Shard, leader: int, size: float) -> Floats:
+        s = self.s
+        if s.propagation == "gossip":
+            hop = size * s.gossip_degree * 8 / shard.uplink_bps + shard.latency
+            depth = np.abs(shard.depths - shard.depths[leader])
+            middle = len(hop) // 2
+            gossip: Floats = depth * float(np.partition(hop, middle)[middle]) + np.where(
+                depth > 0, shard.latency, 0.0
+            )
+            return gossip
+        encoded = size * (1 + s.raptorq_overhead)
+        leader_send = encoded * 8 / shard.uplink_bps[leader] + shard.latency[leader]
+        forward = encoded * 8 / shard.uplink_bps + shard.latency
+        enough = 1.0 / (1.0 + s.raptorq_overhead)
+        k = min(len(forward) - 1, math.ceil(enough * len(forward)) - 1)
+        decoded = float(np.partition(forward, k)[k]) if len(forward) > 1 else 0.0
+        arrivals: Floats = np.full(len(forward), leader_send + decoded) + shard.latency
+        arrivals[leader] = 0.0
+        return arrivals
+
+    def _round(self, shard: _Shard, start: float, n: int) -> float:
+        """Seconds from the round's start to finality (inf: no quorum)."""
+        c, s = self.costs, self.s
+        nodes = s.nodes_per_shard
+        leader = shard.round % nodes
+        exec_rate = self._exec_rate()
+        size = HEADER_BYTES + n * s.tx_bytes
+        build = n / exec_rate
+        active = shard.syncing_until <= start
+        execute = n / exec_rate + c.sign_s
+        arrive = build + self._arrivals(shard, leader, size) + execute + shard.latency
+        need = (2 * nodes) // 3 + 1
+        verify = need * c.verify_sig_s / (1 if s.shared_cores else s.cores_per_node)
+        prepared = _quorum_time(arrive, active) + verify
+        commit_votes = prepared + 2 * shard.latency + c.agg_verify_s + c.sign_s
+        committed = _quorum_time(commit_votes, active) + verify
+        # bytes: block propagation, votes, the shard's transaction gossip
+        block_bytes: float
+        if s.propagation == "gossip":
+            block_bytes = size * s.gossip_degree * nodes
+        else:
+            block_bytes = 2 * size * (1 + s.raptorq_overhead) * nodes
+        vote_bytes = 4 * VOTE_BYTES * nodes + 2 * (VOTE_BYTES + 96) * nodes
+        self.bytes_total += 2 * (block_bytes + vote_bytes)
+        return committed + shard.median_latency
+
+    # -- the run ----------------------------------------------------------------------------------------
+
+    def run(self) -> NetResult:
+        """Simulate ``duration_s`` seconds (module docstring) and summarize."""
+        s = self.s
+        events: list[tuple[float, int]] = [(0.0, i) for i in range(s.shards)]
+        heapq.heapify(events)
+        per_shard_rate = s.offered_tps / s.shards if s.offered_tps > 0 else math.inf
+        last_load = [0.0] * s.shards
+        next_epoch = s.epoch_s if s.epoch_s > 0 else math.inf
+        rng = np.random.default_rng(s.seed + 1)
+        while events:
+            start, index = heapq.heappop(events)
+            if start >= s.duration_s:
+                continue
+            if start >= next_epoch:
+                self._epoch_change(start, rng)
+                next_epoch += s.epoch_s
+            shard = self.shards[index]
+            if per_shard_rate < math.inf:
+                shard.pending += per_shard_rate * (start - last_load[index])
+                last_load[index] = start
+            credited, room = self._credits(shard, start)
+            own = self.block_cap if per_shard_rate == math.inf else int(min(shard.pending, self.block_cap))
+            own = min(own, room) if index != 0 else self._beacon_room(min(own, room))
+            credits = sum(count for count, _ in credited)
+            n = own + round(credits)
+            duration = self._round(shard, start, n)
+            if math.isinf(duration):
+                self.stalled += s.block_time_s
+                heapq.heappush(events, (start + s.block_time_s, index))
+                continue
+            final = start + duration
+            shard.round += 1
+            shard.pending -= own if per_shard_rate < math.inf else 0
+            shard.blocks.append((start, final, own, n))
+            self.cross_latencies.extend((final - origin, count) for count, origin in credited)
+            self.bytes_total += 2 * own * s.tx_bytes * s.gossip_degree * s.nodes_per_shard
+            self._publish(index, start, final, own)
+            heapq.heappush(events, (max(final, start + s.block_time_s), index))
+        return self._result()
+
+    def _beacon_room(self, own: int) -> int:
+        """The beacon block's own transactions after the crosslinks it must process (FIFO)."""
+        budget = self.s.block_time_s
+        links = len(self.crosslink_queue)
+        cost = self.costs.crosslink_s / max(self.s.cores_per_node, 1.0)
+        fit = min(links, int(budget / cost)) if cost > 0 else links
+        del self.crosslink_queue[:fit]
+        left = max(0.0, budget - fit * cost)
+        return int(min(own, left * self._exec_rate(), self.block_cap))
+
+    def _publish(self, index: int, start: float, final: float, own: int) -> None:
+        s = self.s
+        if index != 0:
+            self.crosslink_queue.append(final + self._global_delay(CROSSLINK_BYTES))
+        cross = own * s.cross_shard_share if s.shards > 1 else 0.0
+        proof = HEADER_BYTES + 96 + cross * RECEIPT_BYTES
+        hops = self.s.gossip_degree * s.nodes
+        self.global_bytes += 2 * (CROSSLINK_BYTES + (proof if cross else 0)) * hops
+        if cross:
+            self.proofs.append((final + self._global_delay(proof), cross / (s.shards - 1), start, index))
+
+    def _credits(self, shard: _Shard, now: float) -> tuple[list[tuple[float, float]], int]:
+        """The receipts ``shard``'s block starting ``now`` credits (oldest first, up to the block's room)
+        and the room left for its own transactions; what does not fit waits for the next block."""
+        room = float(self.block_cap)
+        credited: list[tuple[float, float]] = []
+        left: list[tuple[float, float]] = []
+        for count, origin in [*shard.carry, *self._arrived(shard, now)]:
+            take = min(count, room)
+            if take > 0:
+                credited.append((take, origin))
+                room -= take
+            if count - take > 0:
+                left.append((count - take, origin))
+        shard.carry = left
+        return credited, int(room)
+
+    def _arrived(self, shard: _Shard, now: float) -> list[tuple[float, float]]:
+        """The proofs for ``shard`` that arrived by ``now`` and it has not credited: (receipts, source
+        start). Proofs are taken in publication order (arrival order up to the spread of round times)."""
+        taken: list[tuple[float, float]] = []
+        while shard.cursor < len(self.proofs) and self.proofs[shard.cursor][0] <= now:
+            _, count, origin, source = self.proofs[shard.cursor]
+            if source != shard.index:
+                taken.append((count, origin))
+            shard.cursor += 1
+        return taken
+
+    def _epoch_change(self, now: float, rng: np.random.Generator) -> None:
+        s = self.s
+        for shard in self.shards:
+            moved = rng.random(s.nodes_per_shard) < s.move_fraction
+            sync = s.state_mb * 8e6 / shard.uplink_bps
+            shard.syncing_until = np.where(moved, now + sync, shard.syncing_until)
+
+    def _result(self) -> NetResult:
+        s = self.s
+        finals = [own for shard in self.shards for (_, f, own, _) in shard.blocks if f <= s.duration_s]
+        tps = sum(finals) / s.duration_s
+        per_leader = 0.0
+        gaps: list[float] = []
+        rounds: list[float] = []
+        sizes: list[int] = []
+        for shard in self.shards:
+            busy = sum(f - st for st, f, _, _ in shard.blocks)
+            done = sum(own for _, _, own, _ in shard.blocks)
+            per_leader += done / busy if busy > 0 else 0.0
+            starts = [st for st, _, _, _ in shard.blocks]
+            gaps.extend(b - a for a, b in itertools.pairwise(starts))
+            rounds.extend(f - st for st, f, _, _ in shard.blocks)
+            sizes.extend(n for _, _, _, n in shard.blocks)
+        total_bytes = self.bytes_total + self.global_bytes
+        per_node = total_bytes / s.nodes / s.duration_s / 2
+        cross = sorted(self.cross_latencies)
+        weights = np.array([c for _, c in cross], dtype=float)
+        if len(weights) and weights.sum() <= 0:
+            weights = np.ones(len(weights))
+        values = np.array([v for v, _ in cross])
+
+        def quantile(q: float) -> float:
+            if not len(values):
+                return 0.0
+            cumulative = np.cumsum(weights) / weights.sum()
+            return float(values[min(int(np.searchsorted(cumulative, q)), len(values) - 1)])
+
+        backlog = sum(1 for t in self.crosslink_queue if t <= s.duration_s)
+        return NetResult(
+            scenario=s,
+            tps=tps,
+            tps_2018_method=per_leader,
+            block_time_s=float(np.median(gaps)) if gaps else 0.0,
+            round_s=float(np.median(rounds)) if rounds else 0.0,
+            block_txs=float(np.mean(sizes)) if sizes else 0.0,
+            cross_p50_s=quantile(0.5),
+            cross_p99_s=quantile(0.99),
+            bytes_per_node_s=per_node,
+            global_topic_share=self.global_bytes / total_bytes if total_bytes else 0.0,
+            beacon_backlog=backlog,
+            beacon_saturated=backlog > s.shards,
+            stalled_s=self.stalled,
+        )
+
+
+def simulate(scenario: NetScenario, costs: NodeCosts | None = None) -> NetResult:
+    """Run one scenario (a picklable entry point for :func:`harmony.sim.sweeps.run_all`)."""
+    return NetworkModel(scenario, costs).run()
+
+
+def shard_sweep(scenario: NetScenario, shard_counts: list[int]) -> list[NetScenario]:
+    """``scenario`` at each shard count (the same nodes per shard)."""
+    return [replace(scenario, shards=count, name=f"{scenario.name} {count} shards") for count in shard_counts]
+
+
+__all__ = [
+    "NET_FIELDS",
+    "NetParameterError",
+    "NetResult",
+    "NetScenario",
+    "NetworkModel",
+    "NodeCosts",
+    "check_net_scenario",
+    "net_presets",
+    "parse_net_value",
+    "shard_sweep",
+    "simulate",
+]
