@@ -84,12 +84,14 @@ class NodeHooks(Protocol):
         """Called after the staking pool accepted ``tx`` from a client (the node gossips it)."""
         ...
 
-    def sharding_structure(self) -> list[dict[str, object]]:
-        """``[{current, shardID, http, ws}]`` (``hmyv2_getShardingStructure``)."""
+    def shard_endpoints(self) -> dict[int, tuple[str, str]]:
+        """``{shard: (http url, ws url)}`` the node knows (``hmyv2_getShardingStructure``)."""
         ...
 
     def metadata(self) -> dict[str, object]:
-        """Node metadata (``hmyv2_getNodeMetadata``)."""
+        """The node's own facts for ``hmyv2_getNodeMetadata`` (``node_info.node_metadata_json`` adds the
+        chain's): ``blskey``, ``is-leader``, ``role``, ``peerid``, ``node-unix-start-time``,
+        ``consensus {viewId, blocknum, finality}``, ``sync-peers``; any may be left out."""
         ...
 
     def peer_info(self) -> dict[str, object]:
@@ -130,17 +132,9 @@ class StandaloneHooks:
     def on_staking_transaction(self, tx: StakingTransaction) -> None:
         """Nothing to gossip to."""
 
-    def sharding_structure(self) -> list[dict[str, object]]:
-        """Every shard, with this one marked current and local endpoints for it."""
-        return [
-            {
-                "current": shard == self._chain.shard_id,
-                "shardID": shard,
-                "http": "http://127.0.0.1:9500" if shard == self._chain.shard_id else "",
-                "ws": "ws://127.0.0.1:9800" if shard == self._chain.shard_id else "",
-            }
-            for shard in range(self._chain.params.shard_count)
-        ]
+    def shard_endpoints(self) -> dict[int, tuple[str, str]]:
+        """This shard on the default local ports."""
+        return {self._chain.shard_id: ("http://127.0.0.1:9500", "ws://127.0.0.1:9800")}
 
     def metadata(self) -> dict[str, object]:
         """The metadata a key-less, standalone node can state."""

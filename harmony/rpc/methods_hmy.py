@@ -22,15 +22,26 @@ from harmony.rpc.formats import (
     StakingInBlock,
     Style,
     TxInBlock,
+    header_information_json,
     header_json,
     hex_data,
-    latest_header_json,
     qty,
     staking_transaction_json,
     transaction_json,
 )
-from harmony.rpc.methods_shared import LATEST, block_options, format_block
-from harmony.rpc.params import Params, address, block_ref, history_args, tx_type, uint64
+from harmony.rpc.methods_shared import LATEST, TOO_HIGH, format_block
+from harmony.rpc.node_info import node_metadata_json, peer_info_json, sharding_structure_json
+from harmony.rpc.params import (
+    BlockOptions,
+    BlockRef,
+    Params,
+    address,
+    block_options,
+    block_ref,
+    history_args,
+    tx_type,
+    uint64,
+)
 from harmony.storage.chaindb import TxDirection
 
 PROTOCOL_VERSION = 1
@@ -43,38 +54,13 @@ def protocol_version(style: Style, ctx: MethodContext, p: Params) -> JSON:
 
 
 def node_metadata(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getNodeMetadata``: the hooks' metadata over chain facts (version, network, shard, config)."""
-    backend = ctx.backend
-    params = backend.chain.params
-    head = backend.chain.head
-    out: dict[str, object] = {
-        "version": backend.client_version,
-        "network": params.name,
-        "shard-id": backend.shard_id,
-        "current-block-number": head.number,
-        "current-epoch": head.epoch,
-        "blocks-per-epoch": params.epochs.blocks_in_epoch(head.epoch),
-        "chain-config": {
-            "chain-id": params.chain_id,
-            "eth-compatible-chain-id": backend.eth_chain_id,
-            "eth-compatible-shard-0-chain-id": params.eth_chain_id(0),
-            "staking-epoch": 0,
-            "prestaking-epoch": 0,
-        },
-        "is-archival": True,
-        "node-unix-start-time": 0,
-        "peerid": "",
-        "blskey": [],
-        "is-leader": False,
-        "role": "Validator",
-    }
-    out.update(backend.hooks.metadata())
-    return out
+    """``getNodeMetadata``: Go's ``NodeMetadata`` (:func:`harmony.rpc.node_info.node_metadata_json`)."""
+    return node_metadata_json(ctx.backend)
 
 
 def peer_info(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getPeerInfo``: this node's peer id, its banned peers and its peers per topic."""
-    return ctx.backend.hooks.peer_info()
+    """``getPeerInfo``: Go's ``NodePeerInfo``: peer id, banned peers, connected peers per topic."""
+    return peer_info_json(ctx.backend)
 
 
 def in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -83,8 +69,11 @@ def in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
 
 
 def sharding_structure(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getShardingStructure``: ``[{current, shardID, http, ws}]`` (§9.3)."""
-    return ctx.backend.hooks.sharding_structure()
+    """``getShardingStructure``: ``[{current, shardID, http, ws}]`` for every shard (§9.3)."""
+    backend = ctx.backend
+    return sharding_structure_json(
+        backend.chain.params.shard_count, backend.shard_id, backend.hooks.shard_endpoints()
+    )
 
 
 def shard_id(style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -102,17 +91,32 @@ def get_leader(style: Style, ctx: MethodContext, p: Params) -> JSON:
     return to_bech32(ctx.backend.chain.head.coinbase)
 
 
+def _header_information(ctx: MethodContext, ref: BlockRef) -> JSON:
+    backend = ctx.backend
+    header = backend.header_at(ref)
+    if header is None:
+        raise ServerError(TOO_HIGH)
+    return header_information_json(
+        header, to_bech32(header.coinbase), beacon=backend.chain.params.is_beacon(header.shard_id)
+    )
+
+
 def latest_header(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``latestHeader``: Harmony's ``HeaderInformation`` of the head."""
-    head = ctx.backend.chain.head
-    return latest_header_json(head, to_bech32(head.coinbase))
+    return _header_information(ctx, LATEST)
 
 
 def header_by_number(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getHeaderByNumber(block)``: every header field, or an error when there is no such block."""
+    """``getHeaderByNumber(block)``: the block's ``HeaderInformation`` (Go, every version); past the head,
+    Go's ``requested block number greater than current block number``."""
+    return _header_information(ctx, p.get(0, "block", block_ref))
+
+
+def full_header(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getFullHeader(block)``: every v3 header field (Harmony's ``BlockHeader``, v1 hex / v2 numbers)."""
     header = ctx.backend.header_at(p.get(0, "block", block_ref))
     if header is None:
-        raise ServerError("header not found")
+        raise ServerError(TOO_HIGH)
     return header_json(style, header)
 
 
@@ -129,7 +133,7 @@ def get_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getBlocks(start, end, options)``: blocks ``start..end`` that exist, at most 1024 (§9.2)."""
     start = p.get(0, "start", block_ref)
     end = p.get(1, "end", block_ref)
-    full, incl_tx, signers, staking = p.get(2, "options", block_options, (False, True, False, True))
+    options = p.get(2, "options", block_options, BlockOptions())
     backend = ctx.backend
     if isinstance(start, int) and isinstance(end, int) and end - start + 1 > MAX_BLOCKS_PER_REQUEST:
         raise InvalidParams(f"invalid argument 1 (end): at most {MAX_BLOCKS_PER_REQUEST} blocks per request")
@@ -145,11 +149,7 @@ def get_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
         block = backend.block_at(number)
         if block is None:
             break
-        out.append(
-            format_block(
-                ctx, style, block, full=full, incl_tx=incl_tx, with_signers=signers, incl_staking=staking
-            )
-        )
+        out.append(format_block(ctx, style, block, options))
     return out
 
 
@@ -275,6 +275,7 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("latestHeader", latest_header, 0),
     ("getHeaderByNumber", header_by_number, 1),
     ("getHeaderByNumberRLPHex", header_rlp_hex, 1),
+    ("getFullHeader", full_header, 1),
     ("getBlocks", get_blocks, 3),
     ("getBlockSigners", block_signers, 1),
     ("getBlockSignerKeys", block_signer_keys, 1),
