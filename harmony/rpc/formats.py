@@ -442,6 +442,32 @@ def header_json(style: Style, header: Header) -> dict[str, JSON]:
     }
 
 
+def go_header_json(header: Header) -> dict[str, JSON]:
+    """A header as Go's ``block.Header.MarshalJSON`` writes it inside other structures: Ethereum-style hex
+    fields, a zero ``sha3Uncles`` and ``nonce``, then ``hash``, ``viewID``, ``epoch`` and ``shardID``."""
+    return {
+        "parentHash": hex_data(header.parent_hash),
+        "sha3Uncles": hex_data(bytes(32)),
+        "nonce": "0x0000000000000000",
+        "miner": hex_data(header.coinbase),
+        "stateRoot": hex_data(header.root),
+        "transactionsRoot": hex_data(header.tx_hash),
+        "receiptsRoot": hex_data(header.receipt_hash),
+        "logsBloom": hex_data(header.bloom),
+        "difficulty": "0x0",
+        "number": hex_q(header.number),
+        "gasLimit": hex_q(header.gas_limit),
+        "gasUsed": hex_q(header.gas_used),
+        "timestamp": hex_q(header.time),
+        "extraData": hex_data(header.extra),
+        "mixHash": hex_data(header.mix_digest),
+        "hash": hex_data(header.hash()),
+        "viewID": header.view_id,
+        "epoch": header.epoch,
+        "shardID": header.shard_id,
+    }
+
+
 def crosslink_json(link: CrossLink) -> dict[str, JSON]:
     """A crosslink as Go's ``CrossLink.MarshalJSON``: the hash 0x hex, signature and bitmap bare hex."""
     return {

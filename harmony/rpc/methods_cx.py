@@ -18,10 +18,9 @@ from functools import partial
 from harmony.encoding.address import to_bech32
 from harmony.rpc.context import Method, MethodContext, MethodTable
 from harmony.rpc.errors import ServerError
-from harmony.rpc.formats import JSON, Style, crosslink_json, hex_data, hex_q, qty
+from harmony.rpc.formats import JSON, Style, crosslink_json, go_header_json, hex_data, qty
 from harmony.rpc.params import Params, hash32
 from harmony.types.cx import CXReceipt, CXReceiptsProof
-from harmony.types.header import Header
 
 
 def cx_receipt_json(
@@ -43,32 +42,6 @@ def cx_receipt_json(
 def _go_bytes(value: bytes) -> str:
     """A Go ``[]byte`` in JSON: standard base64."""
     return base64.b64encode(value).decode("ascii")
-
-
-def go_header_json(header: Header) -> dict[str, JSON]:
-    """A header as Go's ``block.Header.MarshalJSON`` writes it inside other structures: Ethereum-style hex
-    fields, a zero ``sha3Uncles`` and ``nonce``, then ``hash``, ``viewID``, ``epoch`` and ``shardID``."""
-    return {
-        "parentHash": hex_data(header.parent_hash),
-        "sha3Uncles": hex_data(bytes(32)),
-        "nonce": "0x0000000000000000",
-        "miner": hex_data(header.coinbase),
-        "stateRoot": hex_data(header.root),
-        "transactionsRoot": hex_data(header.tx_hash),
-        "receiptsRoot": hex_data(header.receipt_hash),
-        "logsBloom": hex_data(header.bloom),
-        "difficulty": "0x0",
-        "number": hex_q(header.number),
-        "gasLimit": hex_q(header.gas_limit),
-        "gasUsed": hex_q(header.gas_used),
-        "timestamp": hex_q(header.time),
-        "extraData": hex_data(header.extra),
-        "mixHash": hex_data(header.mix_digest),
-        "hash": hex_data(header.hash()),
-        "viewID": header.view_id,
-        "epoch": header.epoch,
-        "shardID": header.shard_id,
-    }
 
 
 def proof_json(proof: CXReceiptsProof) -> dict[str, JSON]:

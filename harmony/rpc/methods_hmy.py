@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from harmony.consensus.quorum import Roster
 from harmony.encoding.address import to_bech32
+from harmony.encoding.fixed import SCALE
 from harmony.rpc.context import MAX_BLOCKS_PER_REQUEST, Method, MethodContext, MethodTable
 from harmony.rpc.errors import InvalidParams, ServerError
 from harmony.rpc.formats import (
@@ -22,10 +24,12 @@ from harmony.rpc.formats import (
     StakingInBlock,
     Style,
     TxInBlock,
+    go_header_json,
     header_information_json,
     header_json,
     hex_data,
     qty,
+    receipt_json,
     staking_transaction_json,
     transaction_json,
 )
@@ -36,6 +40,7 @@ from harmony.rpc.params import (
     BlockRef,
     Params,
     address,
+    block_number_or_hash,
     block_options,
     block_ref,
     history_args,
@@ -188,6 +193,48 @@ def is_last_block(style: Style, ctx: MethodContext, p: Params) -> JSON:
     return ctx.backend.chain.params.is_last_block(p.get(0, "block", uint64))
 
 
+def last_signing_power(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getLastSigningPower``: the share of voting power that signed the head block, in whole percent
+    over 100 (Go: ``GetLastKnownSignPower() / 100``, a JSON number such as ``0.68``); 0 before a commit."""
+    backend = ctx.backend
+    committee, members = backend.block_signer_indices(backend.head_number())
+    if committee is None:
+        return 0
+    power = Roster(committee, backend.chain.params.harmony_vote_share).power_of(members)
+    percent = power.mul_int(100).raw // SCALE
+    return percent / 100
+
+
+def latest_chain_headers(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getLatestChainHeaders``: Go's ``HeaderPair`` ``{beacon-chain-header, shard-chain-header}`` of
+    heads, each as ``block.Header`` marshals; a shard node keeps no beacon chain, so its beacon header
+    is null. The same in every version."""
+    backend = ctx.backend
+    head = backend.chain.head
+    beacon = backend.chain.params.is_beacon(backend.shard_id)
+    return {
+        "beacon-chain-header": go_header_json(head) if beacon else None,
+        "shard-chain-header": go_header_json(head),
+    }
+
+
+def beacon_in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``beaconInSync``: on a beacon node, whether it is in sync; other nodes keep no beacon chain."""
+    backend = ctx.backend
+    if not backend.chain.params.is_beacon(backend.shard_id):
+        raise ServerError("this node does not keep the beacon chain: ask a shard 0 node")
+    return backend.hooks.syncing() is None
+
+
+def block_receipts(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getBlockReceipts(block)``: the receipts of the block's plain transactions in order (v1, v2 or
+    eth shapes), by hash as Go takes it, or by number as geth's ``eth_getBlockReceipts``; null if none."""
+    block = ctx.backend.block_at(p.get(0, "block", block_number_or_hash))
+    if block is None:
+        return None
+    return [receipt_json(style, rec) for rec in ctx.backend.block_receipts(block)]
+
+
 def account_nonce(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getAccountNonce(address, block)``: the nonce at the block, a plain number in both versions (Go)."""
     account = p.get(0, "address", address)
@@ -283,6 +330,9 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("epochLastBlock", epoch_last_block, 1),
     ("isLastBlock", is_last_block, 1),
     ("getAccountNonce", account_nonce, 2),
+    ("getLastSigningPower", last_signing_power, 0),
+    ("getLatestChainHeaders", latest_chain_headers, 0),
+    ("beaconInSync", beacon_in_sync, 0),
     ("getTransactionsHistory", partial(_history, False), 1),
     ("getStakingTransactionsHistory", partial(_history, True), 1),
     ("getTransactionsCount", partial(_count, False), 2),
@@ -295,7 +345,9 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
 
 
 def register_hmy(table: MethodTable) -> None:
-    """Register :data:`HMY` under ``hmy_`` and ``hmyv2_``."""
+    """Register :data:`HMY` under ``hmy_`` and ``hmyv2_``, and ``getBlockReceipts`` in all three."""
     for style in (Style.V1, Style.V2):
         for name, handler, max_params in HMY:
             table[f"{style.value}_{name}"] = Method(partial(handler, style), max_params)
+    for style in Style:
+        table[f"{style.value}_getBlockReceipts"] = Method(partial(block_receipts, style), 1)
