@@ -26,6 +26,7 @@ from harmony.rpc.formats import (
     transaction_json,
     tx_hash_for,
 )
+from harmony.rpc.methods_fees import refuse_typed
 from harmony.rpc.params import (
     BlockOptions,
     BlockRef,
@@ -159,6 +160,8 @@ def send_raw_transaction(eth: bool, ctx: MethodContext, p: Params) -> JSON:
     raw = p.get(0, "data", lambda v, n: hex_bytes(v, n, max_len=MAX_RAW_TX_BYTES))
     if not raw:
         raise InvalidParams("invalid argument 0 (data): empty transaction")
+    if eth:
+        refuse_typed(raw)
     return hex_data(ctx.backend.send_raw(raw, eth=eth))
 
 
