@@ -5,7 +5,8 @@ for real funds), one data directory, BLS keystore and TOML file per validator, t
 its own ``harmony node`` process. Node 0 of shard 0 is the bootnode; the others know only its address and
 find each other through Kademlia. It waits until every shard has finalized a block, prints the endpoints and
 funded accounts, and writes ``manifest.json`` (shards, each node's RPC and WebSocket URLs, funded accounts
-with their private keys, validator BLS keys). Ctrl-C (or SIGTERM) stops every node.
+with their private keys, validator BLS keys). Ctrl-C (or SIGTERM) stops every node. ``--genesis``,
+``--fund`` and ``--harmony-localnet`` start it with other accounts (:mod:`harmony.cli.devnet_genesis`).
 
 Ports: node ``k`` (counting across shards) uses p2p ``base + k``, HTTP ``base + 500 + k``, WebSocket
 ``base + 800 + k`` and metrics with the dashboard ``base + 900 + k`` (Harmony's 9000 / 9500 / 9800 / 9900
@@ -31,9 +32,11 @@ from typing import Any
 from harmony.chain.genesis import dev_account_key, dev_bls_key, genesis_to_json, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
 from harmony.cli.common import CLIError
+from harmony.cli.devnet_genesis import funds_manifest, funds_of, load_devnet_genesis, with_funds
 from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.encoding.address import to_bech32, to_checksum_hex
+from harmony.encoding.fixed import Dec
 from harmony.node.config import webhook_url_problem
 
 PASSPHRASE = "devnet"
@@ -223,6 +226,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     devnet.add_argument("--keep", action="store_true", help="keep the chain data of an earlier run")
     devnet.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the first blocks")
     devnet.add_argument("--log-level", default="info", help="the nodes' log level (default info)")
+    devnet.add_argument(
+        "--genesis",
+        type=Path,
+        default=None,
+        help="start from this localnet genesis file (its committees must be the development keys: "
+        "edit one written by `harmony genesis new`)",
+    )
+    devnet.add_argument(
+        "--fund",
+        action="append",
+        metavar="ADDRESS=AMOUNT",
+        help="also fund ADDRESS (one1… or 0x…) with AMOUNT ONE (or <n>atto) on every shard; repeatable",
+    )
+    devnet.add_argument(
+        "--harmony-localnet",
+        action="store_true",
+        help="also fund Harmony localnet's faucet and test account (10,000,000,000 ONE each), so "
+        "transactions pre-signed for Harmony's localnet (chain ID 2) work unchanged",
+    )
     devnet.set_defaults(func=run_devnet)
 
 
@@ -261,7 +283,24 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
     if root.exists() and not args.keep:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    genesis_file = write_genesis(root, args.accounts, args.validators, keep=args.keep)
+    genesis_file = root / "genesis.json"
+    funds = funds_of(getattr(args, "fund", None), getattr(args, "harmony_localnet", False))
+    given: Path | None = getattr(args, "genesis", None)
+    if args.keep and genesis_file.exists():
+        if funds or given is not None:
+            raise CLIError("--keep reuses the earlier genesis: drop --genesis, --fund, --harmony-localnet")
+        from harmony.chain.genesis import load_genesis  # noqa: PLC0415
+
+        genesis = load_genesis(genesis_file)
+    else:
+        if given is not None:
+            genesis = load_devnet_genesis(given, shards, args.validators)
+        else:
+            genesis = make_localnet_genesis(
+                accounts=args.accounts, keys_per_shard=args.validators, timestamp=int(time.time())
+            )
+        genesis = with_funds(genesis, funds)
+        genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
     nodes: list[DevnetNode] = []
     for shard_id in range(shards):
         for index in range(args.validators):
@@ -308,7 +347,8 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 alert_keys=shard_keys[node.shard_id],
             ),
         )
-    manifest = _manifest(root, genesis_file, nodes, shards, args.accounts)
+    manifest = _manifest(root, genesis_file, nodes, shards, 0 if given is not None else args.accounts)
+    manifest["other_funded_accounts"] = funds_manifest(funds)
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return nodes, manifest
 
@@ -463,3 +503,9 @@ def _print_endpoints(manifest: dict[str, Any]) -> None:
     print("funded accounts (1,000,000 ONE on every shard; development keys, public):")
     for account in manifest["funded_accounts"]:
         print(f"  {account['address']}  {account['eth_address']}  {account['private_key']}")
+    others = manifest.get("other_funded_accounts") or []
+    if others:
+        print("also funded on every shard:")
+    for account in others:
+        one = str(Dec(int(account["balance_atto"]))).rstrip("0").rstrip(".")
+        print(f"  {account['address']}  {account['eth_address']}  {one} ONE  ({account['note']})")

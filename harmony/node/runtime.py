@@ -102,6 +102,8 @@ class Node:
 
     def __init__(self, config: NodeConfig, *, genesis: Genesis | None = None) -> None:
         self.config = config
+        self.started_at = int(time.time())
+        """Unix time the node process started (``node-unix-start-time``)."""
         if genesis is None:
             if config.genesis is None:
                 raise ConfigError("general.genesis", "a genesis file is required (--genesis FILE)")
@@ -228,41 +230,28 @@ class Node:
         if self.services is not None:
             self.services.publish_staking(tx)
 
-    def sharding_structure(self) -> list[dict[str, object]]:
+    def shard_endpoints(self) -> dict[int, tuple[str, str]]:
         """Every shard's endpoints from ``[network] shards``, else this node's (reference §9.3)."""
-        endpoints = self.config.shard_endpoints
-        if endpoints:
-            out: list[dict[str, object]] = []
-            for shard, entry in enumerate(endpoints):
-                http, ws = entry.split()
-                out.append(
-                    {"current": shard == self.config.shard_id, "shardID": shard, "http": http, "ws": ws}
-                )
-            return out
+        if self.config.shard_endpoints:
+            pairs = (entry.split() for entry in self.config.shard_endpoints)
+            return {shard: (http, ws) for shard, (http, ws) in enumerate(pairs)}
         host = self.config.rpc_host
-        return [
-            {
-                "current": True,
-                "shardID": self.config.shard_id,
-                "http": f"http://{host}:{self.config.http_port}",
-                "ws": f"ws://{host}:{self.config.ws_port}",
-            }
-        ]
+        return {
+            self.config.shard_id: (
+                f"http://{host}:{self.config.http_port}",
+                f"ws://{host}:{self.config.ws_port}",
+            )
+        }
 
     def metadata(self) -> dict[str, object]:
-        """What ``hmy_getNodeMetadata`` shows (reference §9.2)."""
+        """This node's own facts for ``hmy_getNodeMetadata``; the RPC adds the chain's (reference §9.2)."""
         driver = self.driver
         return {
             "blskey": [k.public_key.to_bytes().hex() for k in self.keys],
-            "version": "harmony-python",
-            "network": self.params.name,
-            "chain-config": {"chain-id": self.params.chain_id},
             "is-leader": bool(driver is not None and driver.core.is_leader()),
-            "shard-id": self.config.shard_id,
-            "current-epoch": self.chain.head.epoch,
-            "blocks-per-epoch": self.params.epochs.blocks_in_epoch(self.chain.head.epoch),
             "role": "Validator" if self.keys else "ExplorerNode",
             "peerid": self.peer_id,
+            "node-unix-start-time": self.started_at,
             "consensus": {
                 "viewId": driver.core.view if driver is not None else 0,
                 "blocknum": driver.core.height if driver is not None else 0,

@@ -26,7 +26,7 @@ from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING
 from harmony.types.block import Block
 from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
-from harmony.types.shard_state import Slot
+from harmony.types.shard_state import Committee, Slot
 from harmony.types.staking import CreateValidator, EditValidator, StakingTransaction
 from harmony.types.transaction import Transaction
 
@@ -84,12 +84,14 @@ class NodeHooks(Protocol):
         """Called after the staking pool accepted ``tx`` from a client (the node gossips it)."""
         ...
 
-    def sharding_structure(self) -> list[dict[str, object]]:
-        """``[{current, shardID, http, ws}]`` (``hmyv2_getShardingStructure``)."""
+    def shard_endpoints(self) -> dict[int, tuple[str, str]]:
+        """``{shard: (http url, ws url)}`` the node knows (``hmyv2_getShardingStructure``)."""
         ...
 
     def metadata(self) -> dict[str, object]:
-        """Node metadata (``hmyv2_getNodeMetadata``)."""
+        """The node's own facts for ``hmyv2_getNodeMetadata`` (``node_info.node_metadata_json`` adds the
+        chain's): ``blskey``, ``is-leader``, ``role``, ``peerid``, ``node-unix-start-time``,
+        ``consensus {viewId, blocknum, finality}``, ``sync-peers``; any may be left out."""
         ...
 
     def peer_info(self) -> dict[str, object]:
@@ -130,17 +132,9 @@ class StandaloneHooks:
     def on_staking_transaction(self, tx: StakingTransaction) -> None:
         """Nothing to gossip to."""
 
-    def sharding_structure(self) -> list[dict[str, object]]:
-        """Every shard, with this one marked current and local endpoints for it."""
-        return [
-            {
-                "current": shard == self._chain.shard_id,
-                "shardID": shard,
-                "http": "http://127.0.0.1:9500" if shard == self._chain.shard_id else "",
-                "ws": "ws://127.0.0.1:9800" if shard == self._chain.shard_id else "",
-            }
-            for shard in range(self._chain.params.shard_count)
-        ]
+    def shard_endpoints(self) -> dict[int, tuple[str, str]]:
+        """This shard on the default local ports."""
+        return {self._chain.shard_id: ("http://127.0.0.1:9500", "ws://127.0.0.1:9800")}
 
     def metadata(self) -> dict[str, object]:
         """The metadata a key-less, standalone node can state."""
@@ -457,10 +451,15 @@ class RPCBackend:
     # -- committees -----------------------------------------------------------------------------------
 
     def block_signers(self, number: int) -> list[Slot]:
-        """The committee members whose bits are set in block ``number``'s commit bitmap (reference §1.5).
+        """The committee members whose bits are set in block ``number``'s commit bitmap (reference §1.5)."""
+        committee, members = self.block_signer_indices(number)
+        return [] if committee is None else [committee.slots[i] for i in members]
+
+    def block_signer_indices(self, number: int) -> tuple[Committee | None, Sequence[int]]:
+        """Block ``number``'s committee and the indices of its members who signed it (reference §1.5).
 
         The bitmap comes from the next block's header (``last_commit_bitmap``) or, for the head, the stored
-        commit signature; the committee is the shard state of the block's epoch.
+        commit signature; the committee is the shard state of the block's epoch. No bitmap: ``(None, [])``.
         """
         header = self.chain.db.get_header_by_number(number)
         if header is None:
@@ -474,13 +473,12 @@ class RPCBackend:
             if stored is not None:
                 bitmap = stored[1]
         if bitmap is None or not bitmap:
-            return []
+            return None, ()
         shard_state = self.chain.db.get_shard_state(header.epoch)
         if shard_state is None:
             raise ServerError(f"no committee stored for epoch {header.epoch}")
         try:
             committee = shard_state.committee(self.shard_id)
-            members = decode_bitmap(bitmap, len(committee.slots))
+            return committee, decode_bitmap(bitmap, len(committee.slots))
         except HarmonyError as exc:
             raise ServerError(f"cannot read the commit bitmap of block {number}: {exc}") from None
-        return [committee.slots[i] for i in members]

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from harmony.encoding.address import to_bech32
+from harmony.errors import HarmonyError
 from harmony.types.block import Block
+from harmony.types.crosslink import CrossLink, decode_crosslinks
 from harmony.types.header import Header
 from harmony.types.receipt import Log, Receipt
 from harmony.types.staking import (
@@ -328,7 +330,7 @@ def receipt_json(style: Style, rec: ReceiptInBlock) -> dict[str, JSON]:
         "to": "" if creation or tx.to is None else to_bech32(tx.to),
         "root": hex_data(receipt.post_state),
         "status": qty(style, receipt.status),
-        "effectiveGasPrice": tx.gas_price,
+        "effectiveGasPrice": qty(style, tx.gas_price),
     }
 
 
@@ -343,7 +345,7 @@ def block_json(
     block: Block,
     *,
     transactions: list[JSON],
-    staking_transactions: list[JSON],
+    staking_transactions: list[JSON] | None,
     signers: list[str] | None = None,
     full: bool = False,
 ) -> dict[str, JSON]:
@@ -440,9 +442,53 @@ def header_json(style: Style, header: Header) -> dict[str, JSON]:
     }
 
 
-def latest_header_json(header: Header, leader: str) -> dict[str, JSON]:
-    """Harmony's ``HeaderInformation`` (``hmyv2_latestHeader``)."""
+def go_header_json(header: Header) -> dict[str, JSON]:
+    """A header as Go's ``block.Header.MarshalJSON`` writes it inside other structures: Ethereum-style hex
+    fields, a zero ``sha3Uncles`` and ``nonce``, then ``hash``, ``viewID``, ``epoch`` and ``shardID``."""
     return {
+        "parentHash": hex_data(header.parent_hash),
+        "sha3Uncles": hex_data(bytes(32)),
+        "nonce": "0x0000000000000000",
+        "miner": hex_data(header.coinbase),
+        "stateRoot": hex_data(header.root),
+        "transactionsRoot": hex_data(header.tx_hash),
+        "receiptsRoot": hex_data(header.receipt_hash),
+        "logsBloom": hex_data(header.bloom),
+        "difficulty": "0x0",
+        "number": hex_q(header.number),
+        "gasLimit": hex_q(header.gas_limit),
+        "gasUsed": hex_q(header.gas_used),
+        "timestamp": hex_q(header.time),
+        "extraData": hex_data(header.extra),
+        "mixHash": hex_data(header.mix_digest),
+        "hash": hex_data(header.hash()),
+        "viewID": header.view_id,
+        "epoch": header.epoch,
+        "shardID": header.shard_id,
+    }
+
+
+def crosslink_json(link: CrossLink) -> dict[str, JSON]:
+    """A crosslink as Go's ``CrossLink.MarshalJSON``: the hash 0x hex, signature and bitmap bare hex."""
+    return {
+        "hash": hex_data(link.hash),
+        "block-number": link.block_number,
+        "view-id": link.view_id,
+        "signature": link.signature.hex(),
+        "signature-bitmap": link.bitmap.hex(),
+        "shard-id": link.shard_id,
+        "epoch-number": link.epoch,
+    }
+
+
+def header_information_json(header: Header, leader: str, *, beacon: bool) -> dict[str, JSON]:
+    """Harmony's ``HeaderInformation`` (``latestHeader``, ``getHeaderByNumber``; the same in every version).
+
+    The VRF splits into its 32-byte output and 96-byte proof (bare hex; zeros and empty without one);
+    the beacon chain adds ``crossLinks``, decoded (an empty list when they do not decode, as Go).
+    """
+    vrf, vrf_proof = _vrf_parts(header)
+    out: dict[str, JSON] = {
         "blockHash": hex_data(header.hash()),
         "blockNumber": header.number,
         "shardID": header.shard_id,
@@ -453,10 +499,16 @@ def latest_header_json(header: Header, leader: str) -> dict[str, JSON]:
         "unixtime": header.time,
         "lastCommitSig": header.last_commit_signature.hex(),
         "lastCommitBitmap": header.last_commit_bitmap.hex(),
-        "vrf": header.vrf.hex(),
-        "vrfProof": "",
-        "crossLinks": [],
+        "vrf": vrf.hex(),
+        "vrfProof": vrf_proof.hex(),
     }
+    if beacon:
+        try:
+            links = decode_crosslinks(header.cross_links) if header.cross_links else ()
+        except HarmonyError:
+            links = ()
+        out["crossLinks"] = [crosslink_json(link) for link in links]
+    return out
 
 
 def _utc_text(unix: int) -> str:

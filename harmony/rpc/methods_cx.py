@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from functools import partial
 
 from harmony.encoding.address import to_bech32
 from harmony.rpc.context import Method, MethodContext, MethodTable
 from harmony.rpc.errors import ServerError
-from harmony.rpc.formats import JSON, Style, hex_data, qty
+from harmony.rpc.formats import JSON, Style, crosslink_json, go_header_json, hex_data, qty
 from harmony.rpc.params import Params, hash32
-from harmony.types.crosslink import CrossLink
 from harmony.types.cx import CXReceipt, CXReceiptsProof
 
 
@@ -39,39 +39,38 @@ def cx_receipt_json(
     }
 
 
-def crosslink_json(link: CrossLink) -> dict[str, JSON]:
-    """A crosslink as Go's ``CrossLink`` JSON."""
-    return {
-        "hash": hex_data(link.hash),
-        "block-number": link.block_number,
-        "view-id": link.view_id,
-        "signature": hex_data(link.signature),
-        "signature-bitmap": hex_data(link.bitmap),
-        "shard-id": link.shard_id,
-        "epoch-number": link.epoch,
-    }
+def _go_bytes(value: bytes) -> str:
+    """A Go ``[]byte`` in JSON: standard base64."""
+    return base64.b64encode(value).decode("ascii")
 
 
-def proof_json(style: Style, proof: CXReceiptsProof) -> dict[str, JSON]:
-    """A pending proof: its source block and receipts."""
-    header = proof.header
+def proof_json(proof: CXReceiptsProof) -> dict[str, JSON]:
+    """A pending proof as Go marshals ``types.CXReceiptsProof`` (no JSON tags: Go field names; byte
+    slices base64; addresses and hashes 0x hex; amounts and numbers JSON numbers), the same in v1 and v2."""
+    merkle = proof.merkle_proof
     return {
-        "receipts": [cx_receipt_json(style, r, header.hash(), header.number) for r in proof.receipts],
-        "merkleProof": {
-            "blockNum": qty(style, proof.merkle_proof.block_num),
-            "blockHash": hex_data(proof.merkle_proof.block_hash),
-            "shardID": proof.merkle_proof.shard_id,
-            "receiptHash": hex_data(proof.merkle_proof.cx_receipt_hash),
-            "shardIDs": list(proof.merkle_proof.shard_ids),
-            "shardHashes": [hex_data(h) for h in proof.merkle_proof.cx_shard_hashes],
+        "Receipts": [
+            {
+                "TxHash": hex_data(r.tx_hash),
+                "From": hex_data(r.from_),
+                "To": None if r.to is None else hex_data(r.to),
+                "ShardID": r.shard_id,
+                "ToShardID": r.to_shard_id,
+                "Amount": r.amount,
+            }
+            for r in proof.receipts
+        ],
+        "MerkleProof": {
+            "BlockNum": merkle.block_num,
+            "BlockHash": hex_data(merkle.block_hash),
+            "ShardID": merkle.shard_id,
+            "CXReceiptHash": hex_data(merkle.cx_receipt_hash),
+            "ShardIDs": list(merkle.shard_ids),
+            "CXShardHashes": [hex_data(h) for h in merkle.cx_shard_hashes],
         },
-        "header": {
-            "number": qty(style, header.number),
-            "hash": hex_data(header.hash()),
-            "epoch": header.epoch,
-        },
-        "commitSig": hex_data(proof.commit_sig),
-        "commitBitmap": hex_data(proof.commit_bitmap),
+        "Header": go_header_json(proof.header),
+        "CommitSig": _go_bytes(proof.commit_sig),
+        "CommitBitmap": _go_bytes(proof.commit_bitmap),
     }
 
 
@@ -85,7 +84,7 @@ def cx_receipt_by_hash(style: Style, ctx: MethodContext, p: Params) -> JSON:
 
 def pending_cx_receipts(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getPendingCXReceipts``: proofs waiting for their destination."""
-    return [proof_json(style, proof) for proof in ctx.backend.hooks.pending_cx_proofs()]
+    return [proof_json(proof) for proof in ctx.backend.hooks.pending_cx_proofs()]
 
 
 def num_pending_cx_receipts(style: Style, ctx: MethodContext, p: Params) -> JSON:

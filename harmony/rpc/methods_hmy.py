@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from harmony.consensus.quorum import Roster
 from harmony.encoding.address import to_bech32
+from harmony.encoding.fixed import SCALE
 from harmony.rpc.context import MAX_BLOCKS_PER_REQUEST, Method, MethodContext, MethodTable
 from harmony.rpc.errors import InvalidParams, ServerError
 from harmony.rpc.formats import (
@@ -22,15 +24,29 @@ from harmony.rpc.formats import (
     StakingInBlock,
     Style,
     TxInBlock,
+    go_header_json,
+    header_information_json,
     header_json,
     hex_data,
-    latest_header_json,
     qty,
+    receipt_json,
     staking_transaction_json,
     transaction_json,
 )
-from harmony.rpc.methods_shared import LATEST, block_options, format_block
-from harmony.rpc.params import Params, address, block_ref, history_args, tx_type, uint64
+from harmony.rpc.methods_shared import LATEST, TOO_HIGH, format_block
+from harmony.rpc.node_info import node_metadata_json, peer_info_json, sharding_structure_json
+from harmony.rpc.params import (
+    BlockOptions,
+    BlockRef,
+    Params,
+    address,
+    block_number_or_hash,
+    block_options,
+    block_ref,
+    history_args,
+    tx_type,
+    uint64,
+)
 from harmony.storage.chaindb import TxDirection
 
 PROTOCOL_VERSION = 1
@@ -43,38 +59,13 @@ def protocol_version(style: Style, ctx: MethodContext, p: Params) -> JSON:
 
 
 def node_metadata(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getNodeMetadata``: the hooks' metadata over chain facts (version, network, shard, config)."""
-    backend = ctx.backend
-    params = backend.chain.params
-    head = backend.chain.head
-    out: dict[str, object] = {
-        "version": backend.client_version,
-        "network": params.name,
-        "shard-id": backend.shard_id,
-        "current-block-number": head.number,
-        "current-epoch": head.epoch,
-        "blocks-per-epoch": params.epochs.blocks_in_epoch(head.epoch),
-        "chain-config": {
-            "chain-id": params.chain_id,
-            "eth-compatible-chain-id": backend.eth_chain_id,
-            "eth-compatible-shard-0-chain-id": params.eth_chain_id(0),
-            "staking-epoch": 0,
-            "prestaking-epoch": 0,
-        },
-        "is-archival": True,
-        "node-unix-start-time": 0,
-        "peerid": "",
-        "blskey": [],
-        "is-leader": False,
-        "role": "Validator",
-    }
-    out.update(backend.hooks.metadata())
-    return out
+    """``getNodeMetadata``: Go's ``NodeMetadata`` (:func:`harmony.rpc.node_info.node_metadata_json`)."""
+    return node_metadata_json(ctx.backend)
 
 
 def peer_info(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getPeerInfo``: this node's peer id, its banned peers and its peers per topic."""
-    return ctx.backend.hooks.peer_info()
+    """``getPeerInfo``: Go's ``NodePeerInfo``: peer id, banned peers, connected peers per topic."""
+    return peer_info_json(ctx.backend)
 
 
 def in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -83,8 +74,11 @@ def in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
 
 
 def sharding_structure(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getShardingStructure``: ``[{current, shardID, http, ws}]`` (§9.3)."""
-    return ctx.backend.hooks.sharding_structure()
+    """``getShardingStructure``: ``[{current, shardID, http, ws}]`` for every shard (§9.3)."""
+    backend = ctx.backend
+    return sharding_structure_json(
+        backend.chain.params.shard_count, backend.shard_id, backend.hooks.shard_endpoints()
+    )
 
 
 def shard_id(style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -102,17 +96,32 @@ def get_leader(style: Style, ctx: MethodContext, p: Params) -> JSON:
     return to_bech32(ctx.backend.chain.head.coinbase)
 
 
+def _header_information(ctx: MethodContext, ref: BlockRef) -> JSON:
+    backend = ctx.backend
+    header = backend.header_at(ref)
+    if header is None:
+        raise ServerError(TOO_HIGH)
+    return header_information_json(
+        header, to_bech32(header.coinbase), beacon=backend.chain.params.is_beacon(header.shard_id)
+    )
+
+
 def latest_header(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``latestHeader``: Harmony's ``HeaderInformation`` of the head."""
-    head = ctx.backend.chain.head
-    return latest_header_json(head, to_bech32(head.coinbase))
+    return _header_information(ctx, LATEST)
 
 
 def header_by_number(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getHeaderByNumber(block)``: every header field, or an error when there is no such block."""
+    """``getHeaderByNumber(block)``: the block's ``HeaderInformation`` (Go, every version); past the head,
+    Go's ``requested block number greater than current block number``."""
+    return _header_information(ctx, p.get(0, "block", block_ref))
+
+
+def full_header(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getFullHeader(block)``: every v3 header field (Harmony's ``BlockHeader``, v1 hex / v2 numbers)."""
     header = ctx.backend.header_at(p.get(0, "block", block_ref))
     if header is None:
-        raise ServerError("header not found")
+        raise ServerError(TOO_HIGH)
     return header_json(style, header)
 
 
@@ -129,7 +138,7 @@ def get_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getBlocks(start, end, options)``: blocks ``start..end`` that exist, at most 1024 (§9.2)."""
     start = p.get(0, "start", block_ref)
     end = p.get(1, "end", block_ref)
-    full, incl_tx, signers, staking = p.get(2, "options", block_options, (False, True, False, True))
+    options = p.get(2, "options", block_options, BlockOptions())
     backend = ctx.backend
     if isinstance(start, int) and isinstance(end, int) and end - start + 1 > MAX_BLOCKS_PER_REQUEST:
         raise InvalidParams(f"invalid argument 1 (end): at most {MAX_BLOCKS_PER_REQUEST} blocks per request")
@@ -145,11 +154,7 @@ def get_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
         block = backend.block_at(number)
         if block is None:
             break
-        out.append(
-            format_block(
-                ctx, style, block, full=full, incl_tx=incl_tx, with_signers=signers, incl_staking=staking
-            )
-        )
+        out.append(format_block(ctx, style, block, options))
     return out
 
 
@@ -186,6 +191,48 @@ def epoch_last_block(style: Style, ctx: MethodContext, p: Params) -> JSON:
 def is_last_block(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``isLastBlock(block)``: whether the block number ends its epoch."""
     return ctx.backend.chain.params.is_last_block(p.get(0, "block", uint64))
+
+
+def last_signing_power(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getLastSigningPower``: the share of voting power that signed the head block, in whole percent
+    over 100 (Go: ``GetLastKnownSignPower() / 100``, a JSON number such as ``0.68``); 0 before a commit."""
+    backend = ctx.backend
+    committee, members = backend.block_signer_indices(backend.head_number())
+    if committee is None:
+        return 0
+    power = Roster(committee, backend.chain.params.harmony_vote_share).power_of(members)
+    percent = power.mul_int(100).raw // SCALE
+    return percent / 100
+
+
+def latest_chain_headers(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getLatestChainHeaders``: Go's ``HeaderPair`` ``{beacon-chain-header, shard-chain-header}`` of
+    heads, each as ``block.Header`` marshals; a shard node keeps no beacon chain, so its beacon header
+    is null. The same in every version."""
+    backend = ctx.backend
+    head = backend.chain.head
+    beacon = backend.chain.params.is_beacon(backend.shard_id)
+    return {
+        "beacon-chain-header": go_header_json(head) if beacon else None,
+        "shard-chain-header": go_header_json(head),
+    }
+
+
+def beacon_in_sync(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``beaconInSync``: on a beacon node, whether it is in sync; other nodes keep no beacon chain."""
+    backend = ctx.backend
+    if not backend.chain.params.is_beacon(backend.shard_id):
+        raise ServerError("this node does not keep the beacon chain: ask a shard 0 node")
+    return backend.hooks.syncing() is None
+
+
+def block_receipts(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getBlockReceipts(block)``: the receipts of the block's plain transactions in order (v1, v2 or
+    eth shapes), by hash as Go takes it, or by number as geth's ``eth_getBlockReceipts``; null if none."""
+    block = ctx.backend.block_at(p.get(0, "block", block_number_or_hash))
+    if block is None:
+        return None
+    return [receipt_json(style, rec) for rec in ctx.backend.block_receipts(block)]
 
 
 def account_nonce(style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -275,6 +322,7 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("latestHeader", latest_header, 0),
     ("getHeaderByNumber", header_by_number, 1),
     ("getHeaderByNumberRLPHex", header_rlp_hex, 1),
+    ("getFullHeader", full_header, 1),
     ("getBlocks", get_blocks, 3),
     ("getBlockSigners", block_signers, 1),
     ("getBlockSignerKeys", block_signer_keys, 1),
@@ -282,6 +330,9 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("epochLastBlock", epoch_last_block, 1),
     ("isLastBlock", is_last_block, 1),
     ("getAccountNonce", account_nonce, 2),
+    ("getLastSigningPower", last_signing_power, 0),
+    ("getLatestChainHeaders", latest_chain_headers, 0),
+    ("beaconInSync", beacon_in_sync, 0),
     ("getTransactionsHistory", partial(_history, False), 1),
     ("getStakingTransactionsHistory", partial(_history, True), 1),
     ("getTransactionsCount", partial(_count, False), 2),
@@ -294,7 +345,9 @@ HMY: tuple[tuple[str, Callable[..., object], int], ...] = (
 
 
 def register_hmy(table: MethodTable) -> None:
-    """Register :data:`HMY` under ``hmy_`` and ``hmyv2_``."""
+    """Register :data:`HMY` under ``hmy_`` and ``hmyv2_``, and ``getBlockReceipts`` in all three."""
     for style in (Style.V1, Style.V2):
         for name, handler, max_params in HMY:
             table[f"{style.value}_{name}"] = Method(partial(handler, style), max_params)
+    for style in Style:
+        table[f"{style.value}_getBlockReceipts"] = Method(partial(block_receipts, style), 1)

@@ -26,14 +26,16 @@ from harmony.rpc.formats import (
     transaction_json,
     tx_hash_for,
 )
+from harmony.rpc.methods_fees import refuse_typed
 from harmony.rpc.params import (
+    BlockOptions,
     BlockRef,
     CallArgs,
     Params,
     address,
     block_number_or_hash,
+    block_options,
     block_ref,
-    boolean,
     call_args,
     hash32,
     hex_bytes,
@@ -49,77 +51,58 @@ LATEST: BlockRef = "latest"
 # -- blocks ------------------------------------------------------------------------------------------
 
 
-def block_options(value: object, name: str) -> tuple[bool, bool, bool, bool]:
-    """``(fullTx, inclTx, withSigners, inclStaking)`` from a boolean (eth, legacy hmy) or Harmony's
-    ``BlockArgs`` object ``{fullTx, inclTx, withSigners, inclStaking}``."""
-    if isinstance(value, bool):
-        return value, True, False, True
-    if not isinstance(value, dict):
-        raise InvalidParams(f"invalid argument {name}: expected a boolean or a block options object")
-    allowed = ("fullTx", "inclTx", "withSigners", "inclStaking", "signers")
-    unknown = [k for k in value if k not in allowed]
-    if unknown:
-        raise InvalidParams(f"invalid argument {name}: unknown field {str(unknown[0])[:40]!r}")
+def format_block(ctx: MethodContext, style: Style, block: Block, options: BlockOptions) -> dict[str, JSON]:
+    """A stored block in ``style`` with transaction hashes or, with ``fullTx``, objects (Go ``NewBlock``).
 
-    def flag(key: str, default: bool) -> bool:
-        raw = value.get(key)
-        return default if raw is None else boolean(raw, f"{name}.{key}")
-
-    return flag("fullTx", False), flag("inclTx", True), flag("withSigners", False), flag("inclStaking", True)
-
-
-def format_block(
-    ctx: MethodContext,
-    style: Style,
-    block: Block,
-    *,
-    full: bool,
-    incl_tx: bool = True,
-    with_signers: bool = False,
-    incl_staking: bool = True,
-) -> dict[str, JSON]:
-    """A stored block in ``style`` with hashes or full transactions."""
+    hmy shapes carry ``stakingTransactions`` (null unless ``inclStaking``, as Go's nil slice) and, with
+    ``withSigners``, ``signers``.
+    """
     backend = ctx.backend
     transactions: list[JSON] = []
-    if incl_tx:
-        for index, tx in enumerate(block.transactions):
-            if full:
-                transactions.append(transaction_json(style, backend.tx_in_block(block, index)))
-            else:
-                transactions.append(hex_data(tx_hash_for(style, tx)))
-    staking: list[JSON] = []
-    if incl_staking and style is not Style.ETH:
+    for index, tx in enumerate(block.transactions):
+        if options.full_tx:
+            transactions.append(transaction_json(style, backend.tx_in_block(block, index)))
+        else:
+            transactions.append(hex_data(tx_hash_for(style, tx)))
+    staking: list[JSON] | None = None
+    if options.incl_staking and style is not Style.ETH:
         staking = [hex_data(stx.hash()) for stx in block.staking_transactions]
     signers = None
-    if with_signers and style is not Style.ETH:
+    if options.with_signers and style is not Style.ETH:
         signers = [to_bech32(slot.ecdsa_address) for slot in backend.block_signers(block.header.number)]
     return block_json(
-        style, block, transactions=transactions, staking_transactions=staking, signers=signers, full=full
+        style,
+        block,
+        transactions=transactions,
+        staking_transactions=staking,
+        signers=signers,
+        full=options.full_tx,
     )
+
+
+TOO_HIGH = "requested block number greater than current block number"
+"""Go ``ErrRequestedBlockTooHigh``: hmy namespaces answer it for a block past the head (eth: null)."""
 
 
 def get_block_by_number(style: Style, ctx: MethodContext, p: Params) -> JSON:
-    """``getBlockByNumber(block, fullTx | options)``: the block, or null when there is none."""
+    """``getBlockByNumber(block, fullTx | options)``: the block; past the head null on eth_, Go's
+    ``requested block number greater than current block number`` error on hmy_ and hmyv2_."""
     ref = p.get(0, "block", block_ref)
-    full, incl_tx, signers, staking = p.get(1, "options", block_options, (False, True, False, True))
+    options = p.get(1, "options", block_options, BlockOptions())
     block = ctx.backend.block_at(ref)
     if block is None:
-        return None
-    return format_block(
-        ctx, style, block, full=full, incl_tx=incl_tx, with_signers=signers, incl_staking=staking
-    )
+        if style is Style.ETH or isinstance(ref, bytes):
+            return None
+        raise ServerError(TOO_HIGH)
+    return format_block(ctx, style, block, options)
 
 
 def get_block_by_hash(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getBlockByHash(hash, fullTx | options)``: the block, or null."""
     block_hash = p.get(0, "hash", hash32)
-    full, incl_tx, signers, staking = p.get(1, "options", block_options, (False, True, False, True))
+    options = p.get(1, "options", block_options, BlockOptions())
     block = ctx.backend.block_at(block_hash)
-    if block is None:
-        return None
-    return format_block(
-        ctx, style, block, full=full, incl_tx=incl_tx, with_signers=signers, incl_staking=staking
-    )
+    return None if block is None else format_block(ctx, style, block, options)
 
 
 def block_number(style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -177,6 +160,8 @@ def send_raw_transaction(eth: bool, ctx: MethodContext, p: Params) -> JSON:
     raw = p.get(0, "data", lambda v, n: hex_bytes(v, n, max_len=MAX_RAW_TX_BYTES))
     if not raw:
         raise InvalidParams("invalid argument 0 (data): empty transaction")
+    if eth:
+        refuse_typed(raw)
     return hex_data(ctx.backend.send_raw(raw, eth=eth))
 
 

@@ -401,6 +401,18 @@ def super_committees(style: Style, ctx: MethodContext, p: Params) -> JSON:
     }
 
 
+def signed_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getSignedBlocks(address)``: blocks the validator signed this epoch (Go, staking era: its
+    ``num-blocks-signed`` counter now minus at the epoch's snapshot)."""
+    _require_beacon(ctx)
+    account = p.get(0, "address", address)
+    view = _View(ctx)
+    wrapper = _require_wrapper(view.state, account)
+    snapshot = _wrapper(view.snapshot_state, account)
+    before = snapshot.counters.num_blocks_signed if snapshot is not None else 0
+    return qty(style, max(0, wrapper.counters.num_blocks_signed - before))
+
+
 def validators_of_epoch(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getValidators(epoch)``: this shard's seats in ``epoch`` with their accounts' balances now."""
     committee = _shard_committee(ctx, p.get(0, "epoch", uint64))
@@ -566,6 +578,7 @@ STAKING: Sequence[tuple[str, Handler, int]] = (
     ("getElectedValidatorAddresses", elected_validator_addresses, 0),
     ("getValidatorKeys", validator_keys, 1),
     ("getValidators", validators_of_epoch, 1),
+    ("getSignedBlocks", signed_blocks, 1),
     ("getValidatorInformation", partial(validator_information_handler, False), 1),
     ("getValidatorInformationByBlockNumber", partial(validator_information_handler, True), 2),
     ("getAllValidatorInformation", partial(all_validator_information, False), 1),

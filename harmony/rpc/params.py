@@ -103,6 +103,57 @@ def boolean(value: object, name: str) -> bool:
     return value
 
 
+def go_fields(value: object, name: str, fields: Sequence[str], what: str) -> dict[str, Any]:
+    """The members of a JSON object as Go's ``encoding/json`` assigns them to a struct with ``fields``.
+
+    A key matches the field of the same name, else one equal to it ignoring letter case; keys matching no
+    field are ignored; a later key overwrites an earlier one; ``null`` leaves the field unset. The result
+    is keyed by the canonical field names. Not an object: :class:`InvalidParams` naming ``what``.
+    """
+    if not isinstance(value, dict):
+        raise InvalidParams(f"invalid argument {name}: expected {what}")
+    folded = {field.casefold(): field for field in fields}
+    exact = frozenset(fields)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        field = key if key in exact else folded.get(key.casefold())
+        if field is not None and item is not None:
+            out[field] = item
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BlockOptions:
+    """How a block is formatted (Go ``rpc_common.BlockArgs``); transactions are always included."""
+
+    full_tx: bool = False
+    with_signers: bool = False
+    incl_staking: bool = True
+
+
+_BLOCK_FIELDS = ("withSigners", "fullTx", "inclStaking")
+
+
+def block_options(value: object, name: str) -> BlockOptions:
+    """A block-formatting parameter as Go's ``getBlockOptions`` reads it.
+
+    A boolean is ``fullTx`` with staking transactions included and no signers (v1 and eth). An object is
+    ``BlockArgs`` decoded as Go's JSON does (:func:`go_fields`): ``fullTx``, ``withSigners``,
+    ``inclStaking``, each false unless given; ``inclTx`` and other members are ignored (Go always includes
+    the transactions). A member of the wrong type is refused, naming it.
+    """
+    if isinstance(value, bool):
+        return BlockOptions(full_tx=value)
+    fields = go_fields(value, name, _BLOCK_FIELDS, "a boolean or a block options object")
+
+    def flag(key: str) -> bool:
+        return boolean(fields[key], f"{name}.{key}") if key in fields else False
+
+    return BlockOptions(
+        full_tx=flag("fullTx"), with_signers=flag("withSigners"), incl_staking=flag("inclStaking")
+    )
+
+
 def block_ref(value: object, name: str) -> BlockRef:
     """A block parameter: number, tag, or (EIP-1898) ``{"blockNumber"}`` / ``{"blockHash"}`` object."""
     if isinstance(value, str) and value in BLOCK_TAGS:
@@ -141,34 +192,29 @@ class CallArgs:
     nonce: int | None
 
 
-_CALL_FIELDS = frozenset(
-    {
-        "from",
-        "to",
-        "gas",
-        "gasPrice",
-        "value",
-        "data",
-        "input",
-        "nonce",
-        "chainId",
-        "type",
-        "maxFeePerGas",
-        "maxPriorityFeePerGas",
-        "accessList",
-        "shardID",
-        "toShardID",
-    }
+_CALL_FIELDS = (
+    "from",
+    "to",
+    "gas",
+    "gasPrice",
+    "value",
+    "data",
+    "input",
+    "nonce",
+    "chainId",
+    "type",
+    "maxFeePerGas",
+    "maxPriorityFeePerGas",
+    "accessList",
+    "shardID",
+    "toShardID",
 )
 
 
 def call_args(value: object, name: str, *, max_data: int) -> CallArgs:
-    """A call object: ``from``, ``to``, ``gas``, ``gasPrice``, ``value``, ``data``/``input``, ``nonce``."""
-    if not isinstance(value, dict):
-        raise InvalidParams(f"invalid argument {name}: expected a transaction object")
-    unknown = [key for key in value if key not in _CALL_FIELDS]
-    if unknown:
-        raise InvalidParams(f"invalid argument {name}: unknown field {str(unknown[0])[:40]!r}")
+    """A call object: ``from``, ``to``, ``gas``, ``gasPrice``, ``value``, ``data``/``input``, ``nonce``;
+    member names matched as Go's JSON does (:func:`go_fields`), others ignored."""
+    value = go_fields(value, name, _CALL_FIELDS, "a transaction object")
 
     def opt(key: str, read: Callable[[object, str], T]) -> T | None:
         raw = value.get(key)
@@ -229,14 +275,17 @@ class HistoryArgs:
         return self.page_index * self.page_size
 
 
+_HISTORY_FIELDS = ("address", "pageIndex", "pageSize", "fullTx", "txType", "order")
+
+
 def history_args(value: object, name: str) -> HistoryArgs:
-    """``{address, pageIndex?, pageSize?, fullTx?, txType?, order?}``; other members are ignored (as Go).
+    """``{address, pageIndex?, pageSize?, fullTx?, txType?, order?}`` matched as Go's JSON does
+    (:func:`go_fields`); other members are ignored.
 
     ``pageIndex`` is a 32-bit number (Go ``uint32``); ``pageSize`` 0 or absent means 100, above
     :data:`MAX_HISTORY_PAGE` is refused; ``order`` is ``ASC`` (default) or ``DESC``.
     """
-    if not isinstance(value, dict):
-        raise InvalidParams(f"invalid argument {name}: expected an object with an address")
+    value = go_fields(value, name, _HISTORY_FIELDS, "an object with an address")
     if value.get("address") is None:
         raise InvalidParams(f"invalid argument {name}: address is required")
 

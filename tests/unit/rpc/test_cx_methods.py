@@ -17,6 +17,7 @@ from harmony.rpc.dispatch import Dispatcher
 from harmony.types.cx import CXReceiptsProof
 from harmony.types.transaction import Transaction
 from tests.unit.rpc.conftest import GENESIS, KEYS, SHARD, ChainFixture, _next, build_chain
+from tests.unit.rpc.harmony_recorded import PENDING_CX_PROOF, shape_differences
 from tests.unit.rpc.test_dispatch import error, result
 
 GWEI = 10**9
@@ -75,7 +76,9 @@ def test_receipt_by_hash_and_resend(cx_chain: tuple[ChainFixture, RecordingHooks
     (proof,) = hooks.sent
     assert proof.receipts[0].amount == 12345 and proof.header.hash() == block.hash()
     pending = result(d, "hmyv2_getPendingCXReceipts")
-    assert len(pending) == 1 and pending[0]["receipts"][0]["to"] == to_bech32(DEST)
+    assert len(pending) == 1 and pending[0]["Receipts"][0]["To"] == "0x" + DEST.hex()
+    assert shape_differences(pending[0], PENDING_CX_PROOF) == []
+    assert result(d, "hmy_getPendingCXReceipts") == pending  # the same in both versions (Go)
     assert result(d, "hmyv2_getNumPendingCXReceipts") == 1
     assert result(d, "hmyv2_resendCx", "0x" + "00" * 32) is False
 

@@ -104,6 +104,10 @@ def test_validator_information_shape(beacon: tuple[Beacon, Dispatcher, RPCBacken
     performance = info["current-epoch-performance"]["current-epoch-signing-percent"]
     assert performance["current-epoch-signed"] == performance["current-epoch-to-sign"] > 0
     assert performance["current-epoch-signing-percentage"] == "1.000000000000000000"
+    signed = result(d, "hmyv2_getSignedBlocks", to_bech32(V))
+    assert signed == performance["current-epoch-signed"]
+    assert result(d, "hmy_getSignedBlocks", to_bech32(V)) == hex(signed)
+    assert error(d, "hmyv2_getSignedBlocks", "0x" + "12" * 20)["code"] == -32000  # not a validator
     assert info["lifetime"]["reward-accumulated"] > 0
     assert float(info["lifetime"]["apr"]) > 0
     by_number = result(d, "hmyv2_getValidatorInformationByBlockNumber", to_bech32(V), 3)
