@@ -108,7 +108,16 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
         offset = number if loopback else 0
         ip = substrate.ip(spec.name)
         plans.append(
-            (spec, data, peer, ip, P2P_PORT + offset, HTTP_PORT + offset, WS_PORT + offset, METRICS_PORT + offset)
+            (
+                spec,
+                data,
+                peer,
+                ip,
+                P2P_PORT + offset,
+                HTTP_PORT + offset,
+                WS_PORT + offset,
+                METRICS_PORT + offset,
+            )
         )
     boot = plans[0]
     bootnode = f"/ip4/{boot[3]}/tcp/{boot[4]}/p2p/{boot[2]}"
