@@ -93,6 +93,7 @@ def _args(tmp_path: Path, **extra: object) -> argparse.Namespace:
         "keep": False,
         "log_level": "info",
         "genesis": None,
+        "alert_webhook": [],
         "fund": None,
         "harmony_localnet": False,
     }
