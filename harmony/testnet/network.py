@@ -452,7 +452,8 @@ class Network:
         self._exchange({"op": "loss", "src": src, "dst": dst, "loss": check_fraction("loss", loss)})
 
     def router_stats(self) -> dict[str, int]:
-        """The router's counters: ``in``, ``out``, ``loss``, ``cut``, ``unknown``, ``overflow``, ``held``."""
+        """The router's counters: packets ``in``, ``out``, dropped (``loss``, ``cut``, ``unknown``,
+        ``overflow``), ``held`` now, and its lateness in µs (``late_us_total``, ``late_us_max``)."""
         answer = self._exchange({"op": "stats"})
         return {k: int(v) for k, v in answer.items() if k != "ok"}
 
