@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any
@@ -183,36 +183,37 @@ class Network:
         atexit.register(self.down)
         self._install_signal_handlers()
         try:
-            self._claim_block()
-            self._create()
+            with _machine_lock():
+                self._claim_block()
+                self._create()
         except BaseException:
             self.down()
             raise
 
     def _claim_block(self) -> None:
-        """Choose a /24 no live run and no root route uses, and record it before creating anything."""
+        """Choose a /24 that no root route and no live run's record uses, and record it.
+
+        Called under the machine-wide lock, held until this run's root routes exist, so two runs starting
+        together never pick the same block.
+        """
         directory = self._state_dir or STATE_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            taken = netlink.root_routes_in(ADDRESS_BASE)
-            live = set(netlink.namespaces())
-            for path in directory.glob("*.json"):
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                    other = json.loads(path.read_text())
-                    if other["prefix"] != self.prefix and set(other["namespaces"]) & live:
-                        taken.add(int(other["block"]))
-            start = preferred_block(self.prefix)
-            for step in range(250):
-                block = (start - 1 + step) % 250 + 1
-                if block not in taken:
-                    break
-            else:
-                raise NetworkError(
-                    f"every /24 of {ADDRESS_BASE}.0.0/16 is in use; run `harmony testnet down`"
-                )
-            self._block = block
-            self._write_record()
+        taken = netlink.root_routes_in(ADDRESS_BASE)
+        live = set(netlink.namespaces())
+        for path in directory.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                other = json.loads(path.read_text())
+                if other["prefix"] != self.prefix and set(other["namespaces"]) & live:
+                    taken.add(int(other["block"]))
+        start = preferred_block(self.prefix)
+        for step in range(250):
+            block = (start - 1 + step) % 250 + 1
+            if block not in taken:
+                break
+        else:
+            raise NetworkError(f"every /24 of {ADDRESS_BASE}.0.0/16 is in use; run `harmony testnet down`")
+        self._block = block
+        self._write_record()
 
     def _write_record(self) -> None:
         plan = self.plan
@@ -461,6 +462,15 @@ class Network:
     def router_pid(self) -> int | None:
         """The delaying router's process id (for measuring its CPU)."""
         return self._router.pid if self._router is not None else None
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    """An exclusive lock shared by every run on this machine, whatever its state directory."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
