@@ -93,9 +93,11 @@ def loaded(prefix: str, mtu: int, nodes: int, mbit: float, seconds: float) -> di
     """``nodes`` capped hosts each sending to the next, two probe hosts measuring round trips meanwhile."""
     hosts = [HostSpec(f"n{i}", "eu" if i % 2 else "us", mbit, mbit) for i in range(nodes)]
     hosts += [HostSpec("pa", "eu"), HostSpec("pb", "us")]
-    with Network(
-        prefix, hosts, {("eu", "us"): ONE_WAY_MS, ("eu", "eu"): 5.0, ("us", "us"): 5.0}, mtu=mtu
-    ) as net:
+    net = Network(prefix, hosts, {("eu", "us"): ONE_WAY_MS, ("eu", "eu"): 5.0, ("us", "us"): 5.0}, mtu=mtu)
+    started = time.monotonic()
+    net.up()
+    setup_s = time.monotonic() - started
+    try:
         assert net.router_pid is not None
         sinks = [probe.start_server(net, f"n{(i + 1) % nodes}", "sink", "7200") for i in range(nodes)]
         probe.start_server(net, "pb", "echo", "7300")
@@ -126,9 +128,15 @@ def loaded(prefix: str, mtu: int, nodes: int, mbit: float, seconds: float) -> di
         results = [probe.server_result(s) for s in sinks]
         wall = time.monotonic() - start
         cpu, stats = cpu_seconds(net.router_pid) - before_cpu, net.router_stats()
+    finally:
+        started = time.monotonic()
+        net.down()
+        teardown_s = time.monotonic() - started
     goodput = sum(r["mbit_s"] for r in results)
     samples = rtts["rtt_ms"] or [float("nan")]
     return {
+        "setup_s": setup_s,
+        "teardown_s": teardown_s,
         "offered_mbit_s": nodes * mbit,
         "goodput_mbit_s": goodput,
         "goodput_over_offered": goodput / (nodes * mbit),
@@ -189,6 +197,7 @@ def main() -> int:
         f"RTT excess under load p50 {figures['loaded_rtt_excess_p50_ms']:.1f} ms, "
         f"p99 {figures['loaded_rtt_excess_p99_ms']:.1f} ms"
     )
+    print(f"{args.nodes + 2} hosts: up in {figures['setup_s']:.2f} s, down in {figures['teardown_s']:.2f} s")
     print(
         f"load average (1 min): {figures['loadavg_1m_before']:.2f} before, "
         f"{figures['loadavg_1m_after']:.2f} after"

@@ -83,6 +83,25 @@ def test_rate_caps_hold_the_uplink_and_the_downlink(state_dir: Path) -> None:
     assert 0.5 * 4 <= download["mbit_s"] <= 1.1 * 4, download
 
 
+def test_popen_runs_the_program_itself_in_the_host_namespace(three: Network) -> None:
+    """The Popen's pid is the program (not an ``ip`` wrapper), so SIGSTOP and SIGKILL reach it."""
+    sleeper = three.popen("a", ["sleep", "60"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{sleeper.pid}/comm").read_text().strip() != "sleep" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert Path(f"/proc/{sleeper.pid}/comm").read_text().strip() == "sleep"
+    assert sleeper.pid in netlink.namespace_pids(three.namespace("a"))
+    ip = subprocess.run(
+        ["ip", "netns", "exec", three.namespace("a"), "ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"inet {three.ip('a')} peer" in ip.stdout
+    sleeper.send_signal(signal.SIGKILL)
+    assert sleeper.wait(timeout=10) == -signal.SIGKILL
+
+
 def test_partition_blocks_and_heal_restores_without_killing_processes(three: Network) -> None:
     echo = probe.start_server(three, "b", "echo", "7200")
     three.partition([["a"]])

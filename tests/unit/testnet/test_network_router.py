@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harmony.testnet.probe import main as probe_main
 from harmony.testnet.router import Router, RouterConfigError, parse_config
 
 
@@ -159,3 +160,22 @@ def test_the_router_process_answers_commands_and_exits_when_its_owner_goes() -> 
     start = time.monotonic()
     router.stdin.close()
     assert router.wait(timeout=30) == 0 and time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["rtt", "10.0.0.1"],
+        ["echo", "0"],
+        ["echo", "70000"],
+        ["rtt", "h", "1", "--count", "0"],
+        ["blast", "h", "1", "--size", "99999"],
+        ["send", "h", "1", "--seconds", "nan"],
+        ["nope"],
+    ],
+)
+def test_probe_command_line_refuses_bad_arguments(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        probe_main(argv)
+    assert exit_info.value.code == 2
