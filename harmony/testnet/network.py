@@ -46,6 +46,7 @@ from harmony.testnet.topology import (
     NetworkConfigError,
     Plan,
     admin_link,
+    check_delay,
     check_fraction,
     check_prefix,
     controller_address,
@@ -451,6 +452,15 @@ class Network:
         src = self.plan.region_index("src_region", src_region)
         dst = self.plan.region_index("dst_region", dst_region)
         self._exchange({"op": "loss", "src": src, "dst": dst, "loss": check_fraction("loss", loss)})
+
+    def set_latency(self, src_region: str, dst_region: str, ms: float) -> None:
+        """From now on, delay packets from ``src_region`` to ``dst_region`` by ``ms`` one way.
+
+        Packets already held keep their release time, so a lower delay may reorder them once.
+        """
+        src = self.plan.region_index("src_region", src_region)
+        dst = self.plan.region_index("dst_region", dst_region)
+        self._exchange({"op": "delay", "src": src, "dst": dst, "ms": check_delay("ms", ms)})
 
     def router_stats(self) -> dict[str, int]:
         """The router's counters: packets ``in``, ``out``, dropped (``loss``, ``cut``, ``unknown``,

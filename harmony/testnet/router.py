@@ -123,13 +123,17 @@ class Router:
         elif op == "heal":
             self.group_of = {}
         elif op == "loss":
-            src, dst, value = message.get("src"), message.get("dst"), message.get("loss")
-            n = len(self.loss)
-            if not (isinstance(src, int) and isinstance(dst, int) and 0 <= src < n and 0 <= dst < n):
-                raise RouterConfigError("loss: src and dst must be region indexes")
+            src, dst = self._pair(message)
+            value = message.get("loss")
             if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
                 raise RouterConfigError("loss: loss must be between 0 and 1")
             self.loss[src][dst] = float(value)
+        elif op == "delay":
+            src, dst = self._pair(message)
+            value = message.get("ms")
+            if not isinstance(value, int | float) or not 0.0 <= value <= 1e7:
+                raise RouterConfigError("delay: ms must be a non-negative number")
+            self.delay_s[src][dst] = value / 1000.0
         elif op == "stats":
             return {
                 "ok": True,
@@ -142,6 +146,13 @@ class Router:
             raise RouterConfigError(f"unknown command {op!r}")
         self.rebuild()
         return {"ok": True}
+
+    def _pair(self, message: dict[str, Any]) -> tuple[int, int]:
+        src, dst = message.get("src"), message.get("dst")
+        n = len(self.loss)
+        if not (isinstance(src, int) and isinstance(dst, int) and 0 <= src < n and 0 <= dst < n):
+            raise RouterConfigError(f"{message.get('op')}: src and dst must be region indexes")
+        return src, dst
 
     def take(self, fd: int, out: int, now: float) -> None:
         """Read up to :data:`READ_BATCH` packets from ``fd`` and queue, drop, or write each to ``out`` now."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harmony.errors import HarmonyError
@@ -113,6 +113,14 @@ def check_fraction(field: str, value: object) -> float:
     return number
 
 
+def check_delay(field: str, value: object) -> float:
+    """A one-way delay in milliseconds, from 0 to :data:`MAX_DELAY_MS`."""
+    number = _number(field, value)
+    if not 0.0 <= number <= MAX_DELAY_MS:
+        raise NetworkConfigError(f"{field}: delay {value!r} ms must be between 0 and {MAX_DELAY_MS:g}")
+    return number
+
+
 def _number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise NetworkConfigError(f"{field}: {value!r} is not a number")
@@ -148,7 +156,7 @@ def _matrix(
     name: str,
     values: Mapping[tuple[str, str], float] | None,
     regions: tuple[str, ...],
-    check: type[float] | None,
+    check: Callable[[str, object], float],
 ) -> tuple[tuple[float, ...], ...]:
     """A region × region matrix from pairs; a missing (a, b) takes (b, a), else 0."""
     size = len(regions)
@@ -168,14 +176,7 @@ def _matrix(
                 raise NetworkConfigError(
                     f"{field}: unknown region {region!r}; the hosts are in {list(regions)}"
                 )
-        if check is None:
-            number = check_fraction(field, value)
-        else:
-            number = _number(field, value)
-            if not 0.0 <= number <= MAX_DELAY_MS:
-                raise NetworkConfigError(
-                    f"{field}: delay {value!r} ms must be between 0 and {MAX_DELAY_MS:g}"
-                )
+        number = check(field, value)
         i, j = regions.index(src), regions.index(dst)
         cells[i][j] = number
         given.add((i, j))
@@ -212,8 +213,8 @@ def make_plan(
         prefix=prefix,
         hosts=checked,
         regions=regions,
-        delay_ms=_matrix("latency_ms", latency_ms, regions, float),
-        loss=_matrix("loss", loss, regions, None),
+        delay_ms=_matrix("latency_ms", latency_ms, regions, check_delay),
+        loss=_matrix("loss", loss, regions, check_fraction),
         mtu=mtu,
     )
 

@@ -113,6 +113,9 @@ def test_partition_blocks_and_heal_restores_without_killing_processes(three: Net
     three.heal()
     healed = probe.run_client(three, "a", "rtt", three.ip("b"), "7200", "--count", "3")
     assert healed["lost"] == 0 and healed["min_ms"] >= 80.0
+    three.set_latency("eu", "us", 100.0)
+    slower = probe.run_client(three, "a", "rtt", three.ip("b"), "7200", "--count", "3")
+    assert slower["lost"] == 0 and slower["min_ms"] >= 140.0  # 100 ms out, 40 ms back
     assert echo.poll() is None
 
 

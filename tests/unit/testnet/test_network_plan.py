@@ -80,6 +80,10 @@ def test_calls_on_a_network_check_names_before_touching_anything() -> None:
         net.set_loss("eu", "mars", 0.1)
     with pytest.raises(NetworkConfigError, match=r"loss: loss -0\.1"):
         net.set_loss("eu", "us", -0.1)
+    with pytest.raises(NetworkConfigError, match="ms: delay -5"):
+        net.set_latency("eu", "us", -5)
+    with pytest.raises(NetworkConfigError, match="src_region: unknown region 'xx'"):
+        net.set_latency("xx", "us", 5)
     with pytest.raises(NetworkError, match="call up"):
         net.ip("a")
     with pytest.raises(NetworkError, match="not up"):

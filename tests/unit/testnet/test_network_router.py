@@ -66,6 +66,18 @@ def test_packets_wait_for_their_pair_delay_in_order(wire: tuple[int, int]) -> No
     os.close(out_w)
 
 
+def test_a_changed_delay_applies_to_new_packets(wire: tuple[int, int]) -> None:
+    r, w = wire
+    r2, w2 = os.pipe2(os.O_DIRECT | os.O_NONBLOCK)
+    router = make_router()
+    router.command({"op": "delay", "src": 0, "dst": 0, "ms": 20})
+    os.write(w, packet(2, 3))
+    router.take(r, w2, now=0.0)
+    assert drain(r2) == []
+    assert router.release(w2, now=0.0199) == pytest.approx(0.02)
+    assert router.release(w2, now=0.02) is None and drain(r2) == [packet(2, 3)]
+
+
 def test_partition_cuts_between_groups_and_heal_restores(wire: tuple[int, int]) -> None:
     r, w = wire
     r2, w2 = os.pipe2(os.O_DIRECT | os.O_NONBLOCK)
@@ -109,6 +121,8 @@ def test_loss_drops_about_the_fraction_and_unknown_hosts_are_dropped(wire: tuple
         {"op": "partition", "groups": [[77]]},
         {"op": "loss", "src": 0, "dst": 5, "loss": 0.1},
         {"op": "loss", "src": 0, "dst": 1, "loss": 2},
+        {"op": "delay", "src": 0, "dst": 1, "ms": -1},
+        {"op": "delay", "src": "0", "dst": 1, "ms": 5},
         {"op": "reboot"},
     ],
 )
