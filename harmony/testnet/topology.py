@@ -34,6 +34,9 @@ MAX_DELAY_MS = 10_000.0
 ADDRESS_BASE = "10.213"
 """Every run's /24 lies in 10.213.0.0/16, a block unlikely to be routed on a test machine."""
 
+ROUTER = "r"
+"""The host name that the router's namespace takes (``{prefix}-r``), so no host may have it."""
+
 _PREFIX = re.compile(r"[a-z][a-z0-9]*")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
@@ -145,6 +148,8 @@ def _check_host(i: int, host: object) -> HostSpec:
         raise NetworkConfigError(f"{field}: expected a HostSpec, got {type(host).__name__}")
     if not isinstance(host.name, str) or not _NAME.fullmatch(host.name):
         raise NetworkConfigError(f"{field}.name: {host.name!r} must match [A-Za-z0-9_.-]{{1,32}}")
+    if host.name == ROUTER:
+        raise NetworkConfigError(f"{field}.name: {ROUTER!r} is reserved for the router's namespace")
     if not isinstance(host.region, str) or not _NAME.fullmatch(host.region):
         raise NetworkConfigError(f"{field}.region: {host.region!r} must match [A-Za-z0-9_.-]{{1,32}}")
     _rate(f"{field}.uplink_mbit", host.uplink_mbit)
@@ -226,7 +231,7 @@ def host_namespace(prefix: str, host: str) -> str:
 
 def router_namespace(prefix: str) -> str:
     """The namespace of the delaying router."""
-    return f"{prefix}-r"
+    return f"{prefix}-{ROUTER}"
 
 
 def admin_link(prefix: str, index: int) -> str:

@@ -38,6 +38,7 @@ def test_plan_orders_regions_and_fills_missing_pairs_from_their_reverse() -> Non
         ("t1", [HostSpec("a", "eu", uplink_mbit=math.inf)], {}, None, r"hosts\[0\].uplink_mbit: inf"),
         ("t1", [HostSpec("a", "eu"), HostSpec("a", "us")], {}, None, r"hosts\[1\].name: 'a' is used"),
         ("t1", [HostSpec("a b", "eu")], {}, None, r"hosts\[0\].name: 'a b'"),
+        ("t1", [HostSpec("r", "eu")], {}, None, r"hosts\[0\].name: 'r' is reserved"),
         ("t1", [HostSpec("a", "")], {}, None, r"hosts\[0\].region: ''"),
         ("t1", [], {}, None, r"hosts: 0 hosts"),
         ("t1", "ab", {}, None, r"hosts: expected a sequence"),
