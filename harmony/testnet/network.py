@@ -231,7 +231,15 @@ class Network:
         tmp.replace(path)
 
     def _create(self) -> None:
-        plan, prefix, block = self.plan, self.prefix, self._need_block()
+        """Namespaces and veths, then addresses, routes and caps, then the router and the TUN's routing."""
+        self._make_namespaces_and_links()
+        self._address_and_cap()
+        self._start_router()
+        self._route_through_tun()
+
+    def _make_namespaces_and_links(self) -> None:
+        """Namespaces for hosts and router; per host a data veth to the router and an admin veth to root."""
+        plan, prefix = self.plan, self.prefix
         router_ns = router_namespace(prefix)
         host_nss = [self.namespace(h.name) for h in plan.hosts]
         netlink.batch("ip", None, [f"netns add {ns}" for ns in [router_ns, *host_nss]])
@@ -264,6 +272,12 @@ class Network:
             admin_sysctls[f"net.ipv4.conf.{link}.forwarding"] = "0"
             admin_sysctls[f"net.ipv6.conf.{link}.disable_ipv6"] = "1"
         netlink.sysctl(None, admin_sysctls)
+
+    def _address_and_cap(self) -> None:
+        """Addresses and routes on every link (hosts reach peers via the router, .254 via adm0); tbf caps."""
+        plan, prefix, block, mtu = self.plan, self.prefix, self._need_block(), self.plan.mtu
+        router_ns = router_namespace(prefix)
+        host_nss = [self.namespace(h.name) for h in plan.hosts]
         gateway, controller = router_address(block), controller_address(block)
         root = []
         router_cmds = ["link set lo up"]
@@ -295,11 +309,13 @@ class Network:
                 netlink.batch("tc", router_ns, [_tbf(router_port(prefix, i), spec.downlink_mbit, mtu)])
         netlink.batch("ip", None, root)
         netlink.batch("ip", router_ns, router_cmds)
-        self._start_router()
-        tun = tun_name(prefix)
+
+    def _route_through_tun(self) -> None:
+        """Policy routing in the router namespace: forwarded packets into the TUN, out of it by main."""
+        tun, mtu = tun_name(self.prefix), self.plan.mtu
         netlink.batch(
             "ip",
-            router_ns,
+            router_namespace(self.prefix),
             [
                 f"link set {tun} mtu {mtu} txqueuelen 10000 up",
                 f"route add default dev {tun} table {DATA_TABLE}",
