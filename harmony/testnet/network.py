@@ -351,6 +351,8 @@ class Network:
         router = self._router
         if router is None or router.stdin is None or router.stdout is None or self._state != "up":
             raise NetworkError("the network is not up")
+        if router.poll() is not None:
+            raise NetworkError(f"the router (pid {router.pid}) exited with {router.returncode}: packets stop")
         with self._lock:
             try:
                 router.stdin.write(json.dumps(message).encode() + b"\n")

@@ -157,6 +157,16 @@ def test_up_refuses_a_prefix_with_leftovers_and_twice(state_dir: Path) -> None:
         net.heal()
 
 
+def test_a_dead_router_is_reported(state_dir: Path) -> None:
+    with Network(_prefix("d"), [HostSpec("a", "r")], {}, state_dir=state_dir) as net:
+        assert net.router_pid is not None
+        os.kill(net.router_pid, signal.SIGKILL)
+        assert _gone(net.router_pid)
+        with pytest.raises(NetworkError, match="exited with -9"):
+            net.heal()
+    assert _leftovers(net.prefix) == []
+
+
 OWNER = textwrap.dedent(
     """
     import sys, time
