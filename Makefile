@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SOLC   := .tools/node_modules/solc/package.json
 SOLC_VERSION := 0.8.37
 
-.PHONY: devnet test test-long bench lint install clean
+.PHONY: devnet testnet test test-long bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check harmony tests bench
 	$(VENV)/bin/ruff format --check harmony tests bench
 	$(VENV)/bin/mypy harmony bench
+
+# a testnet on network namespaces (needs root): MANIFEST=testnets/rolling-upgrade.toml to pick another
+MANIFEST ?= testnets/small.toml
+testnet: $(STAMP)
+	$(VENV)/bin/harmony testnet run $(MANIFEST)
 
 test: lint $(SOLC)
 	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" tests

@@ -74,6 +74,94 @@ VDF_PROVERS = 2
 """Beacon validators of the devnet that compute the VDF."""
 
 
+@dataclass(frozen=True, slots=True)
+class NodeToml:
+    """What one node's ``node.toml`` says (``harmony.node.config`` for each field); shared by ``harmony
+    devnet`` and ``harmony testnet``."""
+
+    shard_id: int
+    p2p_port: int
+    http_port: int
+    ws_port: int
+    bootnodes: tuple[str, ...]
+    bls: bool
+    vdf_compute: bool
+    phase_timeout_ms: int
+    vdf_iterations: int
+    block_time_ms: int | None
+    shard_endpoints: tuple[str, ...]
+    log_level: str = "info"
+    host: str = "127.0.0.1"
+    """The address p2p, HTTP and WebSocket bind to (a namespace's own address on a testnet)."""
+    equivocate: bool = False
+
+
+def write_genesis(root: Path, accounts: int, validators: int, *, keep: bool = False) -> Path:
+    """The localnet genesis (``validators`` genesis keys per shard, ``accounts`` funded development accounts)
+    in ``root/genesis.json``; with ``keep``, an existing one is kept."""
+    genesis_file = root / "genesis.json"
+    if not (keep and genesis_file.exists()):
+        genesis = make_localnet_genesis(
+            accounts=accounts, keys_per_shard=validators, timestamp=int(time.time())
+        )
+        genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
+    return genesis_file
+
+
+def write_bls_keystore(data: Path, shard_id: int, index: int) -> str:
+    """The development BLS key ``(shard_id, index)`` as ``data/keys/bls.json`` with its passphrase file
+    (kept if present); its public key in hex."""
+    (data / "keys").mkdir(parents=True, exist_ok=True)
+    secret = dev_bls_key(shard_id, index)
+    keystore = data / "keys" / "bls.json"
+    if not keystore.exists():
+        atomic_write(keystore, json.dumps(encrypt_bls_key(secret, PASSPHRASE, light=True)).encode())
+    (data / "keys" / "pass.txt").write_text(PASSPHRASE + "\n", encoding="utf-8")
+    return secret.public_key.to_bytes().hex()
+
+
+def write_node_toml(data: Path, node: NodeToml) -> Path:
+    """``data/node.toml`` for ``node`` (genesis at ``../genesis.json``)."""
+    data.mkdir(parents=True, exist_ok=True)
+    block_time = "" if node.block_time_ms is None else f"block_time_ms = {node.block_time_ms}\n"
+    bls = '[bls]\nkeys = ["keys/bls.json"]\npass_file = "keys/pass.txt"\n\n' if node.bls else ""
+    path = data / "node.toml"
+    path.write_text(
+        f"""[general]
+data_dir = "."
+shard_id = {node.shard_id}
+genesis = "../genesis.json"
+
+[p2p]
+host = "{node.host}"
+port = {node.p2p_port}
+bootnodes = {json.dumps(list(node.bootnodes))}
+
+[rpc]
+host = "{node.host}"
+http_port = {node.http_port}
+ws_port = {node.ws_port}
+
+{bls}[consensus]
+phase_timeout_ms = {node.phase_timeout_ms}
+view_change_timeout_ms = {node.phase_timeout_ms}
+vdf_iterations = {node.vdf_iterations}
+vdf_compute = {"true" if node.vdf_compute else "false"}
+{block_time}
+[network]
+shards = {json.dumps(list(node.shard_endpoints))}
+
+[log]
+level = "{node.log_level}"
+
+[debug]
+equivocate = {"true" if node.equivocate else "false"}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``devnet`` subcommand."""
     devnet = sub.add_parser(
@@ -132,29 +220,13 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
     if root.exists() and not args.keep:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    genesis_file = root / "genesis.json"
-    if args.keep and genesis_file.exists():
-        from harmony.chain.genesis import load_genesis  # noqa: PLC0415
-
-        genesis = load_genesis(genesis_file)
-    else:
-        genesis = make_localnet_genesis(
-            accounts=args.accounts, keys_per_shard=args.validators, timestamp=int(time.time())
-        )
-        genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
+    genesis_file = write_genesis(root, args.accounts, args.validators, keep=args.keep)
     nodes: list[DevnetNode] = []
     for shard_id in range(shards):
         for index in range(args.validators):
             number = len(nodes)
             data = root / f"s{shard_id}n{index}"
-            (data / "keys").mkdir(parents=True, exist_ok=True)
-            secret = dev_bls_key(shard_id, index)
-            public_hex = secret.public_key.to_bytes().hex()
-            keystore = data / "keys" / "bls.json"
-            if not keystore.exists():
-                atomic_write(keystore, json.dumps(encrypt_bls_key(secret, PASSPHRASE, light=True)).encode())
-            (data / "keys" / "pass.txt").write_text(PASSPHRASE + "\n", encoding="utf-8")
-            peer_id = peer_id_of(load_or_create_peer_key(data / "p2p.key"))
+            public_hex = write_bls_keystore(data, shard_id, index)
             nodes.append(
                 DevnetNode(
                     shard_id,
@@ -164,49 +236,31 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                     args.base_port + number,
                     args.base_port + 500 + number,
                     args.base_port + 800 + number,
-                    peer_id,
+                    peer_id_of(load_or_create_peer_key(data / "p2p.key")),
                     public_hex,
                 )
             )
     bootnode = nodes[0].multiaddr
-    block_time = "" if args.block_time_ms is None else f"block_time_ms = {args.block_time_ms}\n"
     firsts = {n.shard_id: n for n in reversed(nodes)}
-    endpoints = json.dumps([f"{firsts[s].http} {firsts[s].ws}" for s in range(shards)])
+    endpoints = tuple(f"{firsts[s].http} {firsts[s].ws}" for s in range(shards))
     for node in nodes:
-        # two beacon validators prove each epoch's VDF (redundancy without spending every core on it)
-        vdf_compute = "true" if node.shard_id == 0 and node.index < VDF_PROVERS else "false"
-        bootnodes = "[]" if node.number == 0 else json.dumps([bootnode])
-        (node.data_dir / "node.toml").write_text(
-            f"""[general]
-data_dir = "."
-shard_id = {node.shard_id}
-genesis = "../genesis.json"
-
-[p2p]
-port = {node.p2p_port}
-bootnodes = {bootnodes}
-
-[rpc]
-http_port = {node.http_port}
-ws_port = {node.ws_port}
-
-[bls]
-keys = ["keys/bls.json"]
-pass_file = "keys/pass.txt"
-
-[consensus]
-phase_timeout_ms = {args.phase_timeout_ms}
-view_change_timeout_ms = {args.phase_timeout_ms}
-vdf_iterations = {args.vdf_iterations}
-vdf_compute = {vdf_compute}
-{block_time}
-[network]
-shards = {endpoints}
-
-[log]
-level = "{args.log_level}"
-""",
-            encoding="utf-8",
+        write_node_toml(
+            node.data_dir,
+            NodeToml(
+                shard_id=node.shard_id,
+                p2p_port=node.p2p_port,
+                http_port=node.http_port,
+                ws_port=node.ws_port,
+                bootnodes=() if node.number == 0 else (bootnode,),
+                bls=True,
+                # two beacon validators prove each epoch's VDF (redundancy without spending every core on it)
+                vdf_compute=node.shard_id == 0 and node.index < VDF_PROVERS,
+                phase_timeout_ms=args.phase_timeout_ms,
+                vdf_iterations=args.vdf_iterations,
+                block_time_ms=args.block_time_ms,
+                shard_endpoints=endpoints,
+                log_level=args.log_level,
+            ),
         )
     manifest = _manifest(root, genesis_file, nodes, shards, args.accounts)
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, devnet, genesis, keys, node, sim, staking
+from harmony.cli import address, devnet, genesis, keys, node, sim, staking, testnet
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.register(sub)
     node.register(sub)
     devnet.register(sub)
+    testnet.register(sub)
     return parser
 
 

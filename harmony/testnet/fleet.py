@@ -1,0 +1,235 @@
+"""The testnet's node processes: where each runs (a namespace, or loopback), started, killed, paused,
+stopped and started again from another build, with a record of every exit the runner did not cause.
+
+A :class:`Substrate` is what the processes run on: :class:`harmony.testnet.network.Network` (one Linux network
+namespace per host) or :class:`Loopback` (every node on 127.0.0.1 with its own ports; no partitions), which
+exists so that the runner can be tried where namespaces are not available.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from harmony.cli.devnet import NodeToml, write_node_toml
+from harmony.errors import HarmonyError
+from harmony.testnet.manifest import NodeSpec
+
+STOP_GRACE_S = 15.0
+
+
+class TestnetError(HarmonyError):
+    """A testnet run cannot go on (a node that does not start, a perturbation the substrate cannot do)."""
+
+
+class Substrate(Protocol):
+    """Where the nodes run (``harmony.testnet.network.Network`` has this shape)."""
+
+    def ip(self, host: str) -> str:
+        """The host's address, reachable from the runner."""
+        ...
+
+    def popen(self, host: str, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """Start ``argv`` on ``host``; the Popen's pid is the program itself."""
+        ...
+
+    def partition(self, groups: Sequence[Sequence[str]]) -> None:
+        """Cut the hosts into ``groups`` (hosts not named form one more group)."""
+        ...
+
+    def heal(self) -> None:
+        """Undo every partition."""
+        ...
+
+    def down(self) -> None:
+        """Remove everything (idempotent)."""
+        ...
+
+
+class Loopback:
+    """Every node on 127.0.0.1 in the runner's own namespace: no latency, no caps, no partitions."""
+
+    shared_ip = True
+
+    def ip(self, host: str) -> str:
+        """127.0.0.1 for every host."""
+        return "127.0.0.1"
+
+    def popen(self, host: str, argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """A plain child process."""
+        return subprocess.Popen(list(argv), **kwargs)
+
+    def partition(self, groups: Sequence[Sequence[str]]) -> None:
+        """Not possible on one loopback interface."""
+        raise TestnetError("disconnect needs network namespaces (run as root without --loopback)")
+
+    def heal(self) -> None:
+        """Nothing to heal."""
+
+    def down(self) -> None:
+        """Nothing to remove."""
+
+
+@dataclass
+class NodeProcess:
+    """One node: its manifest entry, files, addresses and current process."""
+
+    spec: NodeSpec
+    data: Path
+    toml: NodeToml
+    ip: str
+    build: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    paused: bool = False
+    starts: int = 0
+    unexpected_exits: list[int] = field(default_factory=list)
+
+    @property
+    def http(self) -> str:
+        """The HTTP RPC URL."""
+        return f"http://{self.ip}:{self.toml.http_port}"
+
+    @property
+    def running(self) -> bool:
+        """Started and not exited."""
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Fleet:
+    """Starts and signals the node processes; thread-safe."""
+
+    def __init__(self, substrate: Substrate, nodes: Sequence[NodeProcess]) -> None:
+        self.substrate = substrate
+        self.nodes = {n.spec.name: n for n in nodes}
+        self.lock = threading.RLock()
+        self.killed: set[str] = set()
+        """Nodes the manifest killed at least once (their exits are expected)."""
+
+    def start(self, name: str, *, build: Path | None = None, equivocate: bool | None = None) -> None:
+        """Start node ``name`` (from ``build``, a source tree holding ``harmony/``, when given)."""
+        with self.lock:
+            node = self.nodes[name]
+            if node.running:
+                raise TestnetError(f"{name} is already running")
+            if build is not None:
+                node.build = build
+            if equivocate is not None and equivocate != node.toml.equivocate:
+                node.toml = replace(node.toml, equivocate=equivocate)
+                write_node_toml(node.data, node.toml)
+            env = dict(os.environ)
+            if node.build is not None:
+                env["PYTHONPATH"] = str(node.build)
+            log = (node.data / "node.log").open("ab")
+            argv = [
+                sys.executable,
+                "-m",
+                "harmony.cli.main",
+                "node",
+                "--config",
+                str(node.data / "node.toml"),
+            ]
+            try:
+                node.proc = self.substrate.popen(
+                    name,
+                    argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=node.data,
+                    env=env,
+                    start_new_session=True,
+                )
+            finally:
+                log.close()
+            node.paused = False
+            node.starts += 1
+
+    def kill(self, name: str) -> None:
+        """SIGKILL node ``name`` (an expected exit)."""
+        with self.lock:
+            node = self.nodes[name]
+            self.killed.add(name)
+            if node.proc is not None and node.proc.poll() is None:
+                node.proc.kill()
+                node.proc.wait()
+            node.proc = None
+
+    def stop(self, name: str, grace: float = STOP_GRACE_S) -> None:
+        """SIGTERM node ``name`` (SIGCONT first if paused), SIGKILL after ``grace`` seconds."""
+        with self.lock:
+            node = self.nodes[name]
+            proc = node.proc
+            node.proc = None
+        if proc is None or proc.poll() is not None:
+            return
+        if node.paused:
+            proc.send_signal(signal.SIGCONT)
+            node.paused = False
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP node ``name``."""
+        with self.lock:
+            node = self.nodes[name]
+            if node.proc is not None and node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGSTOP)
+                node.paused = True
+
+    def resume(self, name: str) -> None:
+        """SIGCONT node ``name``."""
+        with self.lock:
+            node = self.nodes[name]
+            if node.proc is not None and node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGCONT)
+            node.paused = False
+
+    def live(self, shard: int) -> list[str]:
+        """HTTP URLs of the running, unpaused nodes of ``shard``."""
+        with self.lock:
+            return [
+                n.http for n in self.nodes.values() if n.spec.shard == shard and n.running and not n.paused
+            ]
+
+    def check_exits(self) -> list[str]:
+        """Record nodes whose process exited by itself since the last call; their names."""
+        out = []
+        with self.lock:
+            for name, node in self.nodes.items():
+                if node.proc is not None and node.proc.poll() is not None:
+                    node.unexpected_exits.append(node.proc.returncode)
+                    node.proc = None
+                    out.append(name)
+        return out
+
+    def stop_all(self, grace: float = STOP_GRACE_S) -> None:
+        """SIGTERM every node at once, SIGKILL what is left after ``grace`` seconds."""
+        with self.lock:
+            procs = [n.proc for n in self.nodes.values() if n.proc is not None]
+            paused = [n for n in self.nodes.values() if n.paused]
+            for node in self.nodes.values():
+                node.proc = None
+        for node in paused:
+            node.paused = False
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

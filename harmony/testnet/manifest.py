@@ -1,0 +1,403 @@
+"""A testnet manifest: what network to build and what to do to it (TOML, in the spirit of CometBFT's e2e
+manifests). Every field is optional except ``shards`` and ``validators``; every bad value raises
+:class:`ManifestError` naming its field.
+
+::
+
+    name = "small"
+    shards = 2                      # shard 0 is the beacon chain
+    validators = 4                  # genesis validators per shard (node names s0v0, s0v1, …, s1v0, …)
+    full_nodes = 1                  # non-validating nodes, placed round robin over the shards (f0, f1, …)
+    external_validators = 1         # created by staking transactions during the run (x0, x1, …: beacon nodes)
+    duration_s = 60                 # how long the load runs once every shard has a block
+    block_time_ms = 1000
+    phase_timeout_ms = 5000         # the view-change timeout
+    bandwidth_mbit = 20             # default uplink and downlink of every node
+
+    regions = ["eu", "us"]          # nodes are placed round robin over the regions
+    [latency_ms]                    # one-way delay between regions ("a-b" = "b-a"; unnamed pairs: 0)
+    "eu-us" = 40
+
+    [node.s0v1]                     # per-node overrides
+    region = "us"
+    uplink_mbit = 10
+    downlink_mbit = 50
+
+    [load]
+    tx_per_s = 5                    # transfers per second over the whole network
+    cross_shard_percent = 30        # share of the transfers that cross shards
+    contract_percent = 10           # share that calls a counter contract
+
+    [[perturbation]]
+    kind = "kill"                   # kill | pause | disconnect | restart | upgrade | byzantine
+    at_s = 20                       # seconds after the load starts, or:
+    # at_height = 30                # when the shard below reaches this height
+    # shard = 0
+    nodes = ["s1v2"]                # these nodes (disconnect: cut them off from the rest)
+    duration_s = 5                  # kill: restart after; pause: SIGCONT after; disconnect: heal after
+    # build = "/path/to/checkout"   # upgrade: a source tree holding harmony/ (default: this one)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from harmony.errors import HarmonyError
+
+MAX_MANIFEST_SIZE = 256 * 1024
+MAX_SHARDS = 4
+MAX_VALIDATORS = 16
+MAX_NODES = 64
+MAX_REGIONS = 16
+MAX_PERTURBATIONS = 64
+MAX_DURATION_S = 24 * 3600
+MAX_LATENCY_MS = 5000
+MAX_MBIT = 10_000
+MAX_TX_PER_S = 10_000
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+
+
+class ManifestError(HarmonyError):
+    """A bad manifest value; ``field`` names it (``load.tx_per_s``, ``perturbation[2].nodes``…)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class Kind(StrEnum):
+    """What a perturbation does."""
+
+    KILL = "kill"
+    PAUSE = "pause"
+    DISCONNECT = "disconnect"
+    RESTART = "restart"
+    UPGRADE = "upgrade"
+    BYZANTINE = "byzantine"
+
+
+TIMED = frozenset({Kind.KILL, Kind.PAUSE, Kind.DISCONNECT})
+"""Kinds that are undone after ``duration_s``."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """One node of the testnet."""
+
+    name: str
+    shard: int
+    role: str
+    """``validator`` (genesis key), ``external`` (staked during the run) or ``full``."""
+    index: int
+    """The genesis key index within the shard (validators), or the ordinal among its role."""
+    region: str
+    uplink_mbit: int
+    downlink_mbit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """The transaction load."""
+
+    tx_per_s: int = 2
+    cross_shard_percent: int = 20
+    contract_percent: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Perturbation:
+    """One perturbation: what, to whom, when."""
+
+    kind: Kind
+    nodes: tuple[str, ...]
+    at_s: int | None = None
+    at_height: int | None = None
+    shard: int = 0
+    duration_s: int = 5
+    build: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A whole testnet."""
+
+    name: str
+    shards: int
+    validators: int
+    nodes: tuple[NodeSpec, ...]
+    regions: tuple[str, ...]
+    latency_ms: dict[tuple[str, str], int] = field(hash=False)
+    load: Load
+    perturbations: tuple[Perturbation, ...]
+    duration_s: int = 60
+    block_time_ms: int = 1000
+    phase_timeout_ms: int = 5000
+    full_nodes: int = 0
+    external_validators: int = 0
+
+    def node(self, name: str) -> NodeSpec:
+        """The node called ``name``."""
+        return next(n for n in self.nodes if n.name == name)
+
+
+_TOP = {
+    "name",
+    "shards",
+    "validators",
+    "full_nodes",
+    "external_validators",
+    "duration_s",
+    "block_time_ms",
+    "phase_timeout_ms",
+    "bandwidth_mbit",
+    "regions",
+    "latency_ms",
+    "node",
+    "load",
+    "perturbation",
+}
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and check the manifest at ``path``; :class:`ManifestError` names the first bad field."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_SIZE:
+            raise ManifestError(str(path), f"{size} bytes; a manifest is at most {MAX_MANIFEST_SIZE}")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(str(path), f"cannot read the manifest: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ManifestError(str(path), "the manifest is not UTF-8 text") from exc
+    return parse_manifest(text, path.parent)
+
+
+def parse_manifest(text: str, relative_to: Path = Path()) -> Manifest:
+    """Check a manifest's TOML text; relative ``build`` paths are taken from ``relative_to``."""
+    if len(text) > MAX_MANIFEST_SIZE:
+        raise ManifestError("manifest", f"larger than {MAX_MANIFEST_SIZE} characters")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError("manifest", f"not valid TOML: {exc}") from exc
+    return parse_document(raw, relative_to)
+
+
+def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
+    """Check a parsed manifest (the rules in the module docstring)."""
+    for key in raw:
+        if key not in _TOP:
+            raise ManifestError(key, f"unknown field; a manifest has {', '.join(sorted(_TOP))}")
+    name = _str(raw, "name", "testnet")
+    if not NAME.match(name):
+        raise ManifestError(
+            "name", f"{name[:40]!r}: lowercase letters, digits and _, at most 16, a letter first"
+        )
+    shards = _int(raw, "shards", None, 1, MAX_SHARDS)
+    validators = _int(raw, "validators", None, 1, MAX_VALIDATORS)
+    full_nodes = _int(raw, "full_nodes", 0, 0, MAX_NODES)
+    external = _int(raw, "external_validators", 0, 0, MAX_VALIDATORS)
+    if shards * validators + full_nodes + external > MAX_NODES:
+        raise ManifestError(
+            "validators", f"shards × validators + full_nodes + external_validators > {MAX_NODES}"
+        )
+    duration = _int(raw, "duration_s", 60, 5, MAX_DURATION_S)
+    block_time = _int(raw, "block_time_ms", 1000, 100, 60_000)
+    phase_timeout = _int(raw, "phase_timeout_ms", 5000, 500, 600_000)
+    bandwidth = _int(raw, "bandwidth_mbit", 100, 1, MAX_MBIT)
+    regions = _regions(raw)
+    latency = _latency(raw, regions)
+    names = _names(shards, validators, full_nodes, external)
+    nodes = _nodes(raw, names, regions, bandwidth)
+    load = _load(raw)
+    perturbations = _perturbations(raw, {n.name: n for n in nodes}, shards, duration, relative_to)
+    return Manifest(
+        name=name,
+        shards=shards,
+        validators=validators,
+        nodes=nodes,
+        regions=regions,
+        latency_ms=latency,
+        load=load,
+        perturbations=perturbations,
+        duration_s=duration,
+        block_time_ms=block_time,
+        phase_timeout_ms=phase_timeout,
+        full_nodes=full_nodes,
+        external_validators=external,
+    )
+
+
+def _int(
+    table: dict[str, Any], key: str, default: int | None, low: int, high: int, *, prefix: str = ""
+) -> int:
+    name = prefix + key
+    if key not in table:
+        if default is None:
+            raise ManifestError(name, "required")
+        return default
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ManifestError(name, f"expected an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ManifestError(name, f"{value} is outside {low} .. {high}")
+    return value
+
+
+def _str(table: dict[str, Any], key: str, default: str, prefix: str = "") -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ManifestError(prefix + key, f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ManifestError(key, f"expected a table ([{key}]), got {type(value).__name__}")
+    return value
+
+
+def _regions(raw: dict[str, Any]) -> tuple[str, ...]:
+    value = raw.get("regions", ["default"])
+    if not isinstance(value, list) or not value:
+        raise ManifestError("regions", "expected a non-empty list of region names")
+    if len(value) > MAX_REGIONS:
+        raise ManifestError("regions", f"at most {MAX_REGIONS} regions")
+    for region in value:
+        if not isinstance(region, str) or not NAME.match(region):
+            raise ManifestError(
+                "regions", f"{str(region)[:40]!r} is not a name (lowercase letters, digits, _)"
+            )
+    if len(set(value)) != len(value):
+        raise ManifestError("regions", "a region is named twice")
+    return tuple(value)
+
+
+def _latency(raw: dict[str, Any], regions: tuple[str, ...]) -> dict[tuple[str, str], int]:
+    table = _table(raw, "latency_ms")
+    out: dict[tuple[str, str], int] = {}
+    for key in table:
+        name = f"latency_ms.{key}"
+        parts = key.split("-") if isinstance(key, str) else []
+        if len(parts) != 2 or not all(p in regions for p in parts):
+            raise ManifestError(name, f"expected 'region-region' with regions from {list(regions)}")
+        a, b = sorted(parts)
+        if (a, b) in out:
+            raise ManifestError(name, f"the pair {a}-{b} is given twice")
+        out[(a, b)] = _int(table, key, None, 0, MAX_LATENCY_MS, prefix="latency_ms.")
+    return out
+
+
+def _names(shards: int, validators: int, full_nodes: int, external: int) -> list[tuple[str, int, str, int]]:
+    names = [(f"s{s}v{i}", s, "validator", i) for s in range(shards) for i in range(validators)]
+    names += [(f"f{i}", i % shards, "full", i) for i in range(full_nodes)]
+    names += [(f"x{i}", 0, "external", i) for i in range(external)]
+    return names
+
+
+def _nodes(
+    raw: dict[str, Any], names: list[tuple[str, int, str, int]], regions: tuple[str, ...], bandwidth: int
+) -> tuple[NodeSpec, ...]:
+    overrides = _table(raw, "node")
+    known = {n[0] for n in names}
+    for key, body in overrides.items():
+        if key not in known:
+            raise ManifestError(f"node.{key}", f"no such node; the nodes are {', '.join(sorted(known))}")
+        if not isinstance(body, dict):
+            raise ManifestError(f"node.{key}", "expected a table")
+        for field_name in body:
+            if field_name not in ("region", "uplink_mbit", "downlink_mbit"):
+                raise ManifestError(
+                    f"node.{key}.{field_name}", "unknown field; a node has region, uplink_mbit, downlink_mbit"
+                )
+    nodes = []
+    for number, (name, shard, role, index) in enumerate(names):
+        body = overrides.get(name, {})
+        prefix = f"node.{name}."
+        region = _str(body, "region", regions[number % len(regions)], prefix)
+        if region not in regions:
+            raise ManifestError(prefix + "region", f"{region[:40]!r} is not one of {list(regions)}")
+        up = _int(body, "uplink_mbit", bandwidth, 1, MAX_MBIT, prefix=prefix)
+        down = _int(body, "downlink_mbit", bandwidth, 1, MAX_MBIT, prefix=prefix)
+        nodes.append(NodeSpec(name, shard, role, index, region, up, down))
+    return tuple(nodes)
+
+
+def _load(raw: dict[str, Any]) -> Load:
+    table = _table(raw, "load")
+    for key in table:
+        if key not in ("tx_per_s", "cross_shard_percent", "contract_percent"):
+            raise ManifestError(
+                f"load.{key}", "unknown field; load has tx_per_s, cross_shard_percent, contract_percent"
+            )
+    cross = _int(table, "cross_shard_percent", 20, 0, 100, prefix="load.")
+    contract = _int(table, "contract_percent", 0, 0, 100, prefix="load.")
+    if cross + contract > 100:
+        raise ManifestError("load.contract_percent", "cross_shard_percent + contract_percent exceed 100")
+    return Load(_int(table, "tx_per_s", 2, 0, MAX_TX_PER_S, prefix="load."), cross, contract)
+
+
+_PERTURBATION_FIELDS = ("kind", "at_s", "at_height", "shard", "nodes", "duration_s", "build")
+
+
+def _perturbations(
+    raw: dict[str, Any], nodes: dict[str, NodeSpec], shards: int, duration: int, relative_to: Path
+) -> tuple[Perturbation, ...]:
+    items = raw.get("perturbation", [])
+    if not isinstance(items, list):
+        raise ManifestError("perturbation", "expected an array of tables ([[perturbation]])")
+    if len(items) > MAX_PERTURBATIONS:
+        raise ManifestError("perturbation", f"at most {MAX_PERTURBATIONS}")
+    out = []
+    for i, item in enumerate(items):
+        prefix = f"perturbation[{i}]."
+        if not isinstance(item, dict):
+            raise ManifestError(f"perturbation[{i}]", "expected a table")
+        for key in item:
+            if key not in _PERTURBATION_FIELDS:
+                raise ManifestError(
+                    prefix + key, f"unknown field; a perturbation has {', '.join(_PERTURBATION_FIELDS)}"
+                )
+        kind_text = _str(item, "kind", "", prefix)
+        try:
+            kind = Kind(kind_text)
+        except ValueError:
+            raise ManifestError(
+                prefix + "kind", f"{kind_text[:40]!r} is not one of {', '.join(Kind)}"
+            ) from None
+        if ("at_s" in item) == ("at_height" in item):
+            raise ManifestError(prefix + "at_s", "give exactly one of at_s and at_height")
+        at_s = _int(item, "at_s", 0, 0, duration, prefix=prefix) if "at_s" in item else None
+        at_height = _int(item, "at_height", 0, 1, 10_000_000, prefix=prefix) if "at_height" in item else None
+        shard = _int(item, "shard", 0, 0, shards - 1, prefix=prefix)
+        span = _int(item, "duration_s", 5, 1, MAX_DURATION_S, prefix=prefix)
+        targets = item.get("nodes")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
+            raise ManifestError(prefix + "nodes", "expected a non-empty list of node names")
+        for target in targets:
+            if target not in nodes:
+                raise ManifestError(prefix + "nodes", f"{target[:40]!r} is not a node of this manifest")
+        if len(set(targets)) != len(targets):
+            raise ManifestError(prefix + "nodes", "a node is named twice")
+        if kind in (Kind.UPGRADE, Kind.BYZANTINE) and any(nodes[t].role != "validator" for t in targets):
+            raise ManifestError(prefix + "nodes", f"{kind} applies to genesis validators only")
+        if kind is Kind.BYZANTINE and len(targets) != 1:
+            raise ManifestError(prefix + "nodes", "byzantine: exactly one validator")
+        if kind is Kind.DISCONNECT and len(targets) >= len(nodes):
+            raise ManifestError(prefix + "nodes", "disconnect: leave at least one node on the other side")
+        build = None
+        if "build" in item:
+            if kind is not Kind.UPGRADE:
+                raise ManifestError(prefix + "build", "only an upgrade takes a build")
+            build_text = _str(item, "build", "", prefix)
+            if not build_text or len(build_text) > 4096 or "\0" in build_text:
+                raise ManifestError(prefix + "build", "expected the path of a source tree holding harmony/")
+            build = relative_to / build_text
+        out.append(Perturbation(kind, tuple(targets), at_s, at_height, shard, span, build))
+    return tuple(out)

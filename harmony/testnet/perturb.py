@@ -1,0 +1,190 @@
+"""Carrying out a manifest's perturbations on a running testnet, each in its own thread, with a record of
+when each began and was healed (for the liveness check and the timeline).
+
+* kill: SIGKILL, then start again after ``duration_s``; pause: SIGSTOP, SIGCONT after ``duration_s``;
+* disconnect: the named nodes become one side of a partition, healed after ``duration_s``;
+* restart: a clean stop (SIGTERM) and a start;
+* upgrade: each named validator in turn is stopped and started from the other build, and the next waits until
+  it has caught up with its shard (the operator's rolling upgrade; the gap per node is measured);
+* byzantine: the validator is restarted with ``debug.equivocate`` on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harmony.cli.devnet import rpc_call
+from harmony.testnet.fleet import Fleet, Substrate
+from harmony.testnet.manifest import Kind, Manifest, Perturbation
+
+CATCH_UP_S = 90.0
+"""How long an upgraded validator may take to catch up before the upgrade moves on (recorded, not fatal)."""
+CATCH_UP_AT_END_S = 20.0
+"""The same once the run has ended (the runner is healing everything and waits for nobody long)."""
+
+
+@dataclass
+class Event:
+    """One perturbation as it happened (seconds since the load started)."""
+
+    kind: str
+    nodes: tuple[str, ...]
+    began: float | None = None
+    healed: float | None = None
+    note: str = ""
+    upgrades: list[dict[str, float | str | None]] = field(default_factory=list)
+
+
+class Perturber:
+    """Runs every perturbation of a manifest against a fleet."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        fleet: Fleet,
+        substrate: Substrate,
+        heads: Callable[[], dict[int, int]],
+        *,
+        start: float,
+        default_build: Path | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.fleet = fleet
+        self.substrate = substrate
+        self.heads = heads
+        self.start = start
+        self.default_build = default_build
+        self.stop = threading.Event()
+        self.stop_time = float("inf")
+        self.events = [Event(str(p.kind), p.nodes) for p in manifest.perturbations]
+        self.threads = [
+            threading.Thread(target=self._run, args=(p, e), name=f"perturb-{i}", daemon=True)
+            for i, (p, e) in enumerate(zip(manifest.perturbations, self.events, strict=True))
+        ]
+        self.net_lock = threading.Lock()
+        self.errors: list[str] = []
+
+    def now(self) -> float:
+        """Seconds since the load started."""
+        return time.monotonic() - self.start
+
+    def begin(self) -> None:
+        """Start every perturbation's thread (each waits for its moment)."""
+        for thread in self.threads:
+            thread.start()
+
+    def active(self) -> list[str]:
+        """Perturbations begun and not yet healed, for the progress display."""
+        return [
+            f"{e.kind} {','.join(e.nodes)}" for e in self.events if e.began is not None and e.healed is None
+        ]
+
+    def heals(self) -> list[float]:
+        """The moments perturbations ended."""
+        return sorted(e.healed for e in self.events if e.healed is not None)
+
+    def finish(self, timeout: float) -> None:
+        """Ask every perturbation to end now (undoing what is in effect) and wait for the threads."""
+        self.stop_time = time.monotonic()
+        self.stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            if thread.is_alive():
+                thread.join(max(0.1, deadline - time.monotonic()))
+
+    def _wait_trigger(self, p: Perturbation) -> bool:
+        while not self.stop.is_set():
+            if p.at_s is not None and self.now() >= p.at_s:
+                return True
+            if p.at_height is not None and self.heads().get(p.shard, -1) >= p.at_height:
+                return True
+            self.stop.wait(0.2)
+        return False
+
+    def _run(self, p: Perturbation, event: Event) -> None:
+        if not self._wait_trigger(p):
+            event.note = "not triggered before the run ended"
+            return
+        event.began = self.now()
+        try:
+            self._do(p, event)
+        except Exception as exc:  # recorded in the report; the run and its teardown go on
+            self.errors.append(f"{p.kind} {','.join(p.nodes)}: {exc}")
+            event.note = f"failed: {exc}"
+        if event.healed is None:
+            event.healed = self.now()
+
+    def _hold(self, seconds: float) -> None:
+        self.stop.wait(seconds)
+
+    def _do(self, p: Perturbation, event: Event) -> None:
+        fleet = self.fleet
+        if p.kind is Kind.KILL:
+            for name in p.nodes:
+                fleet.kill(name)
+            self._hold(p.duration_s)
+            for name in p.nodes:
+                fleet.start(name)
+        elif p.kind is Kind.PAUSE:
+            for name in p.nodes:
+                fleet.pause(name)
+            self._hold(p.duration_s)
+            for name in p.nodes:
+                fleet.resume(name)
+        elif p.kind is Kind.DISCONNECT:
+            with self.net_lock:
+                self.substrate.partition([list(p.nodes)])
+            self._hold(p.duration_s)
+            with self.net_lock:
+                self.substrate.heal()
+        elif p.kind is Kind.RESTART:
+            for name in p.nodes:
+                fleet.stop(name)
+                fleet.start(name)
+        elif p.kind is Kind.BYZANTINE:
+            (name,) = p.nodes
+            fleet.stop(name)
+            fleet.start(name, equivocate=True)
+        elif p.kind is Kind.UPGRADE:
+            self._upgrade(p, event)
+        event.healed = self.now()
+
+    def _upgrade(self, p: Perturbation, event: Event) -> None:
+        build = p.build or self.default_build
+        for name in p.nodes:
+            if self.stop.is_set():
+                event.note = "cut short by the end of the run"
+                return
+            node = self.fleet.nodes[name]
+            stopped = self.now()
+            self.fleet.stop(name)
+            self.fleet.start(name, build=build)
+            started = self.now()
+            caught = self._caught_up(node.http, node.spec.shard)
+            event.upgrades.append(
+                {
+                    "node": name,
+                    "stopped": stopped,
+                    "started": started,
+                    "caught_up": caught,
+                    "build": str(build),
+                }
+            )
+
+    def _caught_up(self, url: str, shard: int) -> float | None:
+        """Wait until the node at ``url`` has the shard's head; the moment, or None after CATCH_UP_S."""
+        deadline = time.monotonic() + CATCH_UP_S
+        while time.monotonic() < deadline:
+            if self.stop.is_set():
+                deadline = min(deadline, self.stop_time + CATCH_UP_AT_END_S)
+            try:
+                if int(rpc_call(url, "hmyv2_blockNumber", [], 3.0)) >= self.heads().get(shard, 0):
+                    return self.now()
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.5)
+        return None
