@@ -109,6 +109,9 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
         ip = substrate.ip(spec.name)
         plans.append((spec, data, peer, ip, P2P_PORT + offset, HTTP_PORT + offset, WS_PORT + offset))
     boot = plans[0]
+    byzantine_from_start = {
+        name for p in m.perturbations if p.kind is Kind.BYZANTINE and p.at_s == 0 for name in p.nodes
+    }
     bootnode = f"/ip4/{boot[3]}/tcp/{boot[4]}/p2p/{boot[2]}"
     firsts = {p[0].shard: p for p in reversed(plans)}
     endpoints = tuple(
@@ -129,6 +132,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             block_time_ms=m.block_time_ms,
             shard_endpoints=endpoints,
             host=ip,
+            equivocate=spec.name in byzantine_from_start,
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))
@@ -180,9 +184,6 @@ class Runner:
         assert self.fleet is not None
         fleet = self.fleet
         load = self.load = LoadGenerator(self.m.load, self.m.shards, self.endpoints, self.options.seed)
-        start = time.monotonic()
-        monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
-        monitor.thread.start()
         watched = load.watched()
         before = self._value(watched)
         if self.m.load.contract_percent:
@@ -193,6 +194,9 @@ class Runner:
                 self.externals.append(
                     create_validator(fleet.nodes[spec.name].data, spec.index, self._reference(0))
                 )
+        start = time.monotonic()
+        monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
+        monitor.thread.start()
         perturber = self.perturber = Perturber(
             self.m, fleet, self.substrate, monitor.heads, start=start, default_build=self.options.build
         )
