@@ -11,6 +11,7 @@ observations read for :mod:`harmony.testnet.invariants`.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,28 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
     return nodes
 
 
+RUN_FILES = ("genesis.json", "report.md", "report.json", "timeline.png")
+
+
+def clear_run_folder(root: Path, manifest: Manifest) -> None:
+    """Remove an earlier run from ``root`` (its nodes and files); refuse a folder holding other things."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise TestnetError(f"--dir {root}: not a folder")
+    ours = {*RUN_FILES, *(n.name for n in manifest.nodes)}
+    if any(root.iterdir()) and not (root / "genesis.json").exists():
+        raise TestnetError(f"--dir {root}: not empty and holds no earlier testnet run; name a new folder")
+    for entry in root.iterdir():
+        if entry.name in ours:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        elif entry.is_dir() and (entry / "node.toml").exists():
+            shutil.rmtree(entry)  # a node of an earlier manifest
+
+
 class Runner:
     """One run of a manifest (call :meth:`run`; :meth:`teardown` always, in a ``finally``)."""
 
@@ -167,6 +190,7 @@ class Runner:
 
     def start_network(self) -> None:
         """The network, the files and the nodes, up to the first block on every shard."""
+        clear_run_folder(self.options.root, self.m)
         up = getattr(self.substrate, "up", None)
         if callable(up):
             self.say(f"building the network ({len(self.m.nodes)} hosts, prefix {self.options.prefix}) …")
