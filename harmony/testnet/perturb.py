@@ -96,6 +96,8 @@ class Perturber:
                 return True
             if p.at_height is not None and self.heads().get(p.shard, -1) >= p.at_height:
                 return True
+            if p.at_height is not None and self.now() > self.manifest.duration_s:
+                return False  # the height did not come while the load ran
             self.stop.wait(0.2)
         return False
 

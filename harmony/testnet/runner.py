@@ -55,6 +55,8 @@ P2P_PORT, HTTP_PORT, WS_PORT = 9000, 9500, 9800
 STARTUP_S = 240.0
 SETTLE_S = 120.0
 CATCH_UP_S = 90.0
+OVERTIME_S = 600.0
+"""How long the load may run past ``duration_s`` for the perturbations still to come."""
 VDF_ITERATIONS = 200_000
 READERS = 8
 """Concurrent JSON-RPC readers after the run (chains, receipts)."""
@@ -229,7 +231,7 @@ class Runner:
         )
         perturber.begin()
         until = start + self.m.duration_s
-        sender = threading.Thread(target=load.run, args=(until,), name="testnet-load", daemon=True)
+        sender = threading.Thread(target=load.run, args=(float("inf"),), name="testnet-load", daemon=True)
         sender.start()
         self._show_progress(until)
         self.say("healing what is still perturbed …")
@@ -250,12 +252,18 @@ class Runner:
         return result
 
     def _show_progress(self, until: float) -> None:
+        """The live display until ``until`` and, past it, until the last perturbation is over (at most
+        :data:`OVERTIME_S` more: on a slow machine the load runs longer rather than skip a perturbation)."""
         assert self.monitor is not None and self.perturber is not None
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
         total = float(self.m.duration_s)
+        late = until + OVERTIME_S
         with Progress(*columns, console=self.console, transient=False) as progress:
             task = progress.add_task("load and perturbations", total=total)
-            while (left := until - time.monotonic()) > 0:
+            while (left := until - time.monotonic()) > 0 or (
+                self.perturber.thread.is_alive() and time.monotonic() < late
+            ):
+                left = max(left, 0.5)
                 heads = self.monitor.heads()
                 active = self.perturber.active()
                 sent = len(self.load.sent) if self.load else 0
