@@ -130,18 +130,17 @@ class Perturber:
 
     def _do(self, p: Perturbation, event: Event) -> None:
         fleet = self.fleet
-        if p.kind is Kind.KILL:
+        undo: dict[Kind, tuple[Callable[[str], None], Callable[[str], None]]] = {
+            Kind.KILL: (fleet.kill, fleet.start),
+            Kind.PAUSE: (fleet.pause, fleet.resume),
+        }
+        if p.kind in undo:
+            do, undo_it = undo[p.kind]
             for name in p.nodes:
-                fleet.kill(name)
+                do(name)
             self._hold(p.duration_s)
             for name in p.nodes:
-                fleet.start(name)
-        elif p.kind is Kind.PAUSE:
-            for name in p.nodes:
-                fleet.pause(name)
-            self._hold(p.duration_s)
-            for name in p.nodes:
-                fleet.resume(name)
+                undo_it(name)
         elif p.kind is Kind.DISCONNECT:
             with self.net_lock:
                 self.substrate.partition([list(p.nodes)])
