@@ -33,7 +33,7 @@ SMALL = Path(__file__).resolve().parents[2] / "testnets" / "small.toml"
 """The issue's small scenario, the file users run too."""
 
 RUN_TIMEOUT_S = 400
-"""Well over the 3 minutes the scenario takes on an idle 2-core machine."""
+"""The issue asks for under 3 minutes; the rest is room for a machine shared with other work."""
 
 TINY = """
 name = "tiny"
