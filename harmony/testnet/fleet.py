@@ -13,13 +13,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from harmony.cli.devnet import NodeToml, write_node_toml
+from harmony.cli.devnet import NodeToml, stop_all, write_node_toml
 from harmony.errors import HarmonyError
 from harmony.testnet.manifest import NodeSpec
 
@@ -217,19 +216,10 @@ class Fleet:
         """SIGTERM every node at once, SIGKILL what is left after ``grace`` seconds."""
         with self.lock:
             procs = [n.proc for n in self.nodes.values() if n.proc is not None]
-            paused = [n for n in self.nodes.values() if n.paused]
             for node in self.nodes.values():
                 node.proc = None
-        for node in paused:
-            node.paused = False
+                node.paused = False
         for proc in procs:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in procs:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                proc.send_signal(signal.SIGCONT)  # a paused node could not act on SIGTERM
+        stop_all(procs, grace)

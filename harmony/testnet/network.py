@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any
@@ -46,6 +46,7 @@ from harmony.testnet.topology import (
     NetworkConfigError,
     Plan,
     admin_link,
+    check_delay,
     check_fraction,
     check_prefix,
     controller_address,
@@ -183,36 +184,37 @@ class Network:
         atexit.register(self.down)
         self._install_signal_handlers()
         try:
-            self._claim_block()
-            self._create()
+            with _machine_lock():
+                self._claim_block()
+                self._create()
         except BaseException:
             self.down()
             raise
 
     def _claim_block(self) -> None:
-        """Choose a /24 no live run and no root route uses, and record it before creating anything."""
+        """Choose a /24 that no root route and no live run's record uses, and record it.
+
+        Called under the machine-wide lock, held until this run's root routes exist, so two runs starting
+        together never pick the same block.
+        """
         directory = self._state_dir or STATE_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            taken = netlink.root_routes_in(ADDRESS_BASE)
-            live = set(netlink.namespaces())
-            for path in directory.glob("*.json"):
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                    other = json.loads(path.read_text())
-                    if other["prefix"] != self.prefix and set(other["namespaces"]) & live:
-                        taken.add(int(other["block"]))
-            start = preferred_block(self.prefix)
-            for step in range(250):
-                block = (start - 1 + step) % 250 + 1
-                if block not in taken:
-                    break
-            else:
-                raise NetworkError(
-                    f"every /24 of {ADDRESS_BASE}.0.0/16 is in use; run `harmony testnet down`"
-                )
-            self._block = block
-            self._write_record()
+        taken = netlink.root_routes_in(ADDRESS_BASE)
+        live = set(netlink.namespaces())
+        for path in directory.glob("*.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                other = json.loads(path.read_text())
+                if other["prefix"] != self.prefix and set(other["namespaces"]) & live:
+                    taken.add(int(other["block"]))
+        start = preferred_block(self.prefix)
+        for step in range(250):
+            block = (start - 1 + step) % 250 + 1
+            if block not in taken:
+                break
+        else:
+            raise NetworkError(f"every /24 of {ADDRESS_BASE}.0.0/16 is in use; run `harmony testnet down`")
+        self._block = block
+        self._write_record()
 
     def _write_record(self) -> None:
         plan = self.plan
@@ -229,7 +231,15 @@ class Network:
         tmp.replace(path)
 
     def _create(self) -> None:
-        plan, prefix, block = self.plan, self.prefix, self._need_block()
+        """Namespaces and veths, then addresses, routes and caps, then the router and the TUN's routing."""
+        self._make_namespaces_and_links()
+        self._address_and_cap()
+        self._start_router()
+        self._route_through_tun()
+
+    def _make_namespaces_and_links(self) -> None:
+        """Namespaces for hosts and router; per host a data veth to the router and an admin veth to root."""
+        plan, prefix = self.plan, self.prefix
         router_ns = router_namespace(prefix)
         host_nss = [self.namespace(h.name) for h in plan.hosts]
         netlink.batch("ip", None, [f"netns add {ns}" for ns in [router_ns, *host_nss]])
@@ -262,6 +272,12 @@ class Network:
             admin_sysctls[f"net.ipv4.conf.{link}.forwarding"] = "0"
             admin_sysctls[f"net.ipv6.conf.{link}.disable_ipv6"] = "1"
         netlink.sysctl(None, admin_sysctls)
+
+    def _address_and_cap(self) -> None:
+        """Addresses and routes on every link (hosts reach peers via the router, .254 via adm0); tbf caps."""
+        plan, prefix, block, mtu = self.plan, self.prefix, self._need_block(), self.plan.mtu
+        router_ns = router_namespace(prefix)
+        host_nss = [self.namespace(h.name) for h in plan.hosts]
         gateway, controller = router_address(block), controller_address(block)
         root = []
         router_cmds = ["link set lo up"]
@@ -293,11 +309,13 @@ class Network:
                 netlink.batch("tc", router_ns, [_tbf(router_port(prefix, i), spec.downlink_mbit, mtu)])
         netlink.batch("ip", None, root)
         netlink.batch("ip", router_ns, router_cmds)
-        self._start_router()
-        tun = tun_name(prefix)
+
+    def _route_through_tun(self) -> None:
+        """Policy routing in the router namespace: forwarded packets into the TUN, out of it by main."""
+        tun, mtu = tun_name(self.prefix), self.plan.mtu
         netlink.batch(
             "ip",
-            router_ns,
+            router_namespace(self.prefix),
             [
                 f"link set {tun} mtu {mtu} txqueuelen 10000 up",
                 f"route add default dev {tun} table {DATA_TABLE}",
@@ -333,6 +351,8 @@ class Network:
         router = self._router
         if router is None or router.stdin is None or router.stdout is None or self._state != "up":
             raise NetworkError("the network is not up")
+        if router.poll() is not None:
+            raise NetworkError(f"the router (pid {router.pid}) exited with {router.returncode}: packets stop")
         with self._lock:
             try:
                 router.stdin.write(json.dumps(message).encode() + b"\n")
@@ -451,8 +471,18 @@ class Network:
         dst = self.plan.region_index("dst_region", dst_region)
         self._exchange({"op": "loss", "src": src, "dst": dst, "loss": check_fraction("loss", loss)})
 
+    def set_latency(self, src_region: str, dst_region: str, ms: float) -> None:
+        """From now on, delay packets from ``src_region`` to ``dst_region`` by ``ms`` one way.
+
+        Packets already held keep their release time, so a lower delay may reorder them once.
+        """
+        src = self.plan.region_index("src_region", src_region)
+        dst = self.plan.region_index("dst_region", dst_region)
+        self._exchange({"op": "delay", "src": src, "dst": dst, "ms": check_delay("ms", ms)})
+
     def router_stats(self) -> dict[str, int]:
-        """The router's counters: ``in``, ``out``, ``loss``, ``cut``, ``unknown``, ``overflow``, ``held``."""
+        """The router's counters: packets ``in``, ``out``, dropped (``loss``, ``cut``, ``unknown``,
+        ``overflow``), ``held`` now, and its lateness in µs (``late_us_total``, ``late_us_max``)."""
         answer = self._exchange({"op": "stats"})
         return {k: int(v) for k, v in answer.items() if k != "ok"}
 
@@ -460,6 +490,15 @@ class Network:
     def router_pid(self) -> int | None:
         """The delaying router's process id (for measuring its CPU)."""
         return self._router.pid if self._router is not None else None
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    """An exclusive lock shared by every run on this machine, whatever its state directory."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(STATE_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:

@@ -17,13 +17,15 @@ from harmony.encoding.address import to_bech32
 from harmony.testnet.invariants import BlockSeen
 
 BLOCKS_PER_CALL = 500
+SAMPLED_NODES = 3
 RPC_TIMEOUT = 10.0
 DOUBLE_SIGN_LOG = "double sign detected"
 """What a node logs when its consensus core finds double-sign evidence (``harmony.node.consensus_driver``)."""
 
 
 class Monitor:
-    """Samples (time since start, shard, head, view) of every shard twice a second from a live node."""
+    """Samples (time since start, shard, head, view) of every shard twice a second: the highest head of a few
+    live nodes (one node may be a restarted one still catching up)."""
 
     def __init__(self, shards: int, endpoints: Callable[[int], list[str]], start: float) -> None:
         self.shards = shards
@@ -44,15 +46,18 @@ class Monitor:
     def _run(self) -> None:
         while not self.stop.wait(0.5):
             for shard in range(self.shards):
-                for url in self.endpoints(shard)[:2]:
+                best: dict[str, Any] | None = None
+                for url in self.endpoints(shard)[:SAMPLED_NODES]:
                     try:
                         header = rpc_call(url, "hmyv2_latestHeader", [], 3.0)
                     except (OSError, ValueError):
                         continue
+                    if best is None or int(header["blockNumber"]) > int(best["blockNumber"]):
+                        best = header
+                if best is not None:
                     now = time.monotonic() - self.start
-                    self.samples.append((now, shard, int(header["blockNumber"])))
-                    self.views.append((now, shard, int(header["viewID"])))
-                    break
+                    self.samples.append((now, shard, int(best["blockNumber"])))
+                    self.views.append((now, shard, int(best["viewID"])))
 
 
 def read_chain(url: str, shard: int, head: int | None = None) -> dict[int, BlockSeen]:

@@ -148,34 +148,57 @@ def run_client(net: Network, host: str, *args: str, timeout_s: float = 60.0) -> 
     return server_result(process, timeout_s)
 
 
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not in 1-65535")
+    return port
+
+
+def _bounded(low: float, high: float, kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in {low:g}-{high:g}")
+        return value
+
+    return parse
+
+
+_COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[Any, int | float]]]] = {
+    "echo": ("UDP echo server", ("port",), {}),
+    "rtt": (
+        "UDP round trips to an echo server",
+        ("host", "port"),
+        {"count": (_bounded(1, 1e6, int), 20), "timeout": (_bounded(0.01, 600, float), 2.0)},
+    ),
+    "sink": ("TCP sink: count the bytes of one connection", ("port",), {}),
+    "send": ("TCP bulk sender", ("host", "port"), {"seconds": (_bounded(0.1, 3600, float), 3.0)}),
+    "count": ("UDP sink: count datagrams", ("port",), {"quiet": (_bounded(0.01, 600, float), 1.0)}),
+    "blast": (
+        "UDP sender at a fixed rate",
+        ("host", "port"),
+        {
+            "number": (_bounded(1, 1e7, int), 1000),
+            "size": (_bounded(1, MAX_DATAGRAM, int), 200),
+            "rate": (_bounded(1, 1e6, float), 2000.0),
+        },
+    ),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``echo``, ``rtt``, ``sink``, ``send``, ``count``, ``blast`` (see ``--help``)."""
     parser = argparse.ArgumentParser(
         prog="python -m harmony.testnet.probe", description="Traffic probes for a namespaced testnet."
     )
     sub = parser.add_subparsers(dest="what", required=True)
-    p = sub.add_parser("echo", help="UDP echo server")
-    p.add_argument("port", type=int)
-    p = sub.add_parser("rtt", help="UDP round trips to an echo server")
-    p.add_argument("host")
-    p.add_argument("port", type=int)
-    p.add_argument("--count", type=int, default=20)
-    p.add_argument("--timeout", type=float, default=2.0)
-    p = sub.add_parser("sink", help="TCP sink: count the bytes of one connection")
-    p.add_argument("port", type=int)
-    p = sub.add_parser("send", help="TCP bulk sender")
-    p.add_argument("host")
-    p.add_argument("port", type=int)
-    p.add_argument("--seconds", type=float, default=3.0)
-    p = sub.add_parser("count", help="UDP sink: count datagrams")
-    p.add_argument("port", type=int)
-    p.add_argument("--quiet", type=float, default=1.0)
-    p = sub.add_parser("blast", help="UDP sender at a fixed rate")
-    p.add_argument("host")
-    p.add_argument("port", type=int)
-    p.add_argument("--number", type=int, default=1000)
-    p.add_argument("--size", type=int, default=200)
-    p.add_argument("--rate", type=float, default=2000.0)
+    for name, (text, positional, options) in _COMMANDS.items():
+        command = sub.add_parser(name, help=text)
+        for arg in positional:
+            command.add_argument(arg, type=_port if arg == "port" else str)
+        for option, (kind, default) in options.items():
+            command.add_argument(f"--{option}", type=kind, default=default, help=f"(default {default})")
     args = parser.parse_args(argv)
     if args.what == "echo":
         echo(args.port)

@@ -118,8 +118,9 @@ def markdown(result: RunResult) -> str:
     for e in result.events:
         lines.append(f"| {e.kind} | {', '.join(e.nodes)} | {_s(e.began)} | {_s(e.healed)} | {e.note} |")
         for u in e.upgrades:
+            back = "caught up" if u["caught_up"] is not None else "not caught up in time"
             lines.append(
-                f"| ↳ upgrade | {u['node']} | {_s(u['stopped'])} | {_s(u['caught_up'])} | caught up; "
+                f"| ↳ upgrade | {u['node']} | {_s(u['stopped'])} | {_s(u['caught_up'])} | {back}; "
                 f"build {u['build']} |"
             )
     lines += ["", "## Signing", "", "| validator | signed | missed | rate |", "|---|---|---|---|"]

@@ -11,6 +11,7 @@ observations read for :mod:`harmony.testnet.invariants`.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,8 @@ P2P_PORT, HTTP_PORT, WS_PORT, METRICS_PORT = 9000, 9500, 9800, 9900
 STARTUP_S = 240.0
 SETTLE_S = 120.0
 CATCH_UP_S = 90.0
+OVERTIME_S = 600.0
+"""How long the load may run past ``duration_s`` for the perturbations still to come."""
 VDF_ITERATIONS = 200_000
 READERS = 8
 """Concurrent JSON-RPC readers after the run (chains, receipts)."""
@@ -120,6 +123,9 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             )
         )
     boot = plans[0]
+    byzantine_from_start = {
+        name for p in m.perturbations if p.kind is Kind.BYZANTINE and p.at_s == 0 for name in p.nodes
+    }
     bootnode = f"/ip4/{boot[3]}/tcp/{boot[4]}/p2p/{boot[2]}"
     firsts = {p[0].shard: p for p in reversed(plans)}
     endpoints = tuple(
@@ -141,10 +147,33 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             shard_endpoints=endpoints,
             host=ip,
             metrics_port=metrics,
+            equivocate=spec.name in byzantine_from_start,
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))
     return nodes
+
+
+RUN_FILES = ("genesis.json", "report.md", "report.json", "timeline.png")
+
+
+def clear_run_folder(root: Path, manifest: Manifest) -> None:
+    """Remove an earlier run from ``root`` (its nodes and files); refuse a folder holding other things."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise TestnetError(f"--dir {root}: not a folder")
+    ours = {*RUN_FILES, *(n.name for n in manifest.nodes)}
+    if any(root.iterdir()) and not (root / "genesis.json").exists():
+        raise TestnetError(f"--dir {root}: not empty and holds no earlier testnet run; name a new folder")
+    for entry in root.iterdir():
+        if entry.name in ours:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        elif entry.is_dir() and (entry / "node.toml").exists():
+            shutil.rmtree(entry)  # a node of an earlier manifest
 
 
 class Runner:
@@ -175,6 +204,7 @@ class Runner:
 
     def start_network(self) -> None:
         """The network, the files and the nodes, up to the first block on every shard."""
+        clear_run_folder(self.options.root, self.m)
         up = getattr(self.substrate, "up", None)
         if callable(up):
             self.say(f"building the network ({len(self.m.nodes)} hosts, prefix {self.options.prefix}) …")
@@ -192,9 +222,6 @@ class Runner:
         assert self.fleet is not None
         fleet = self.fleet
         load = self.load = LoadGenerator(self.m.load, self.m.shards, self.endpoints, self.options.seed)
-        start = time.monotonic()
-        monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
-        monitor.thread.start()
         watched = load.watched()
         before = self._value(watched)
         if self.m.load.contract_percent:
@@ -205,6 +232,9 @@ class Runner:
                 self.externals.append(
                     create_validator(fleet.nodes[spec.name].data, spec.index, self._reference(0))
                 )
+        start = time.monotonic()
+        monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
+        monitor.thread.start()
         perturber = self.perturber = Perturber(
             self.m, fleet, self.substrate, monitor.heads, start=start, default_build=self.options.build
         )
@@ -213,7 +243,7 @@ class Runner:
         )
         perturber.begin()
         until = start + self.m.duration_s
-        sender = threading.Thread(target=load.run, args=(until,), name="testnet-load", daemon=True)
+        sender = threading.Thread(target=load.run, args=(float("inf"),), name="testnet-load", daemon=True)
         sender.start()
         self._show_progress(until)
         self.say("healing what is still perturbed …")
@@ -234,12 +264,18 @@ class Runner:
         return result
 
     def _show_progress(self, until: float) -> None:
+        """The live display until ``until`` and, past it, until the last perturbation is over (at most
+        :data:`OVERTIME_S` more: on a slow machine the load runs longer rather than skip a perturbation)."""
         assert self.monitor is not None and self.perturber is not None
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
         total = float(self.m.duration_s)
+        late = until + OVERTIME_S
         with Progress(*columns, console=self.console, transient=False) as progress:
             task = progress.add_task("load and perturbations", total=total)
-            while (left := until - time.monotonic()) > 0:
+            while (left := until - time.monotonic()) > 0 or (
+                self.perturber.thread.is_alive() and time.monotonic() < late
+            ):
+                left = max(left, 0.5)
                 heads = self.monitor.heads()
                 active = self.perturber.active()
                 sent = len(self.load.sent) if self.load else 0

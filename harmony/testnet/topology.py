@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harmony.errors import HarmonyError
@@ -33,6 +33,9 @@ MAX_DELAY_MS = 10_000.0
 
 ADDRESS_BASE = "10.213"
 """Every run's /24 lies in 10.213.0.0/16, a block unlikely to be routed on a test machine."""
+
+ROUTER = "r"
+"""The host name that the router's namespace takes (``{prefix}-r``), so no host may have it."""
 
 _PREFIX = re.compile(r"[a-z][a-z0-9]*")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
@@ -113,6 +116,14 @@ def check_fraction(field: str, value: object) -> float:
     return number
 
 
+def check_delay(field: str, value: object) -> float:
+    """A one-way delay in milliseconds, from 0 to :data:`MAX_DELAY_MS`."""
+    number = _number(field, value)
+    if not 0.0 <= number <= MAX_DELAY_MS:
+        raise NetworkConfigError(f"{field}: delay {value!r} ms must be between 0 and {MAX_DELAY_MS:g}")
+    return number
+
+
 def _number(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise NetworkConfigError(f"{field}: {value!r} is not a number")
@@ -137,6 +148,8 @@ def _check_host(i: int, host: object) -> HostSpec:
         raise NetworkConfigError(f"{field}: expected a HostSpec, got {type(host).__name__}")
     if not isinstance(host.name, str) or not _NAME.fullmatch(host.name):
         raise NetworkConfigError(f"{field}.name: {host.name!r} must match [A-Za-z0-9_.-]{{1,32}}")
+    if host.name == ROUTER:
+        raise NetworkConfigError(f"{field}.name: {ROUTER!r} is reserved for the router's namespace")
     if not isinstance(host.region, str) or not _NAME.fullmatch(host.region):
         raise NetworkConfigError(f"{field}.region: {host.region!r} must match [A-Za-z0-9_.-]{{1,32}}")
     _rate(f"{field}.uplink_mbit", host.uplink_mbit)
@@ -148,7 +161,7 @@ def _matrix(
     name: str,
     values: Mapping[tuple[str, str], float] | None,
     regions: tuple[str, ...],
-    check: type[float] | None,
+    check: Callable[[str, object], float],
 ) -> tuple[tuple[float, ...], ...]:
     """A region × region matrix from pairs; a missing (a, b) takes (b, a), else 0."""
     size = len(regions)
@@ -168,14 +181,7 @@ def _matrix(
                 raise NetworkConfigError(
                     f"{field}: unknown region {region!r}; the hosts are in {list(regions)}"
                 )
-        if check is None:
-            number = check_fraction(field, value)
-        else:
-            number = _number(field, value)
-            if not 0.0 <= number <= MAX_DELAY_MS:
-                raise NetworkConfigError(
-                    f"{field}: delay {value!r} ms must be between 0 and {MAX_DELAY_MS:g}"
-                )
+        number = check(field, value)
         i, j = regions.index(src), regions.index(dst)
         cells[i][j] = number
         given.add((i, j))
@@ -212,8 +218,8 @@ def make_plan(
         prefix=prefix,
         hosts=checked,
         regions=regions,
-        delay_ms=_matrix("latency_ms", latency_ms, regions, float),
-        loss=_matrix("loss", loss, regions, None),
+        delay_ms=_matrix("latency_ms", latency_ms, regions, check_delay),
+        loss=_matrix("loss", loss, regions, check_fraction),
         mtu=mtu,
     )
 
@@ -225,7 +231,7 @@ def host_namespace(prefix: str, host: str) -> str:
 
 def router_namespace(prefix: str) -> str:
     """The namespace of the delaying router."""
-    return f"{prefix}-r"
+    return f"{prefix}-{ROUTER}"
 
 
 def admin_link(prefix: str, index: int) -> str:

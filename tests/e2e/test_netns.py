@@ -83,6 +83,25 @@ def test_rate_caps_hold_the_uplink_and_the_downlink(state_dir: Path) -> None:
     assert 0.5 * 4 <= download["mbit_s"] <= 1.1 * 4, download
 
 
+def test_popen_runs_the_program_itself_in_the_host_namespace(three: Network) -> None:
+    """The Popen's pid is the program (not an ``ip`` wrapper), so SIGSTOP and SIGKILL reach it."""
+    sleeper = three.popen("a", ["sleep", "60"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{sleeper.pid}/comm").read_text().strip() != "sleep" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert Path(f"/proc/{sleeper.pid}/comm").read_text().strip() == "sleep"
+    assert sleeper.pid in netlink.namespace_pids(three.namespace("a"))
+    ip = subprocess.run(
+        ["ip", "netns", "exec", three.namespace("a"), "ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"inet {three.ip('a')} peer" in ip.stdout
+    sleeper.send_signal(signal.SIGKILL)
+    assert sleeper.wait(timeout=10) == -signal.SIGKILL
+
+
 def test_partition_blocks_and_heal_restores_without_killing_processes(three: Network) -> None:
     echo = probe.start_server(three, "b", "echo", "7200")
     three.partition([["a"]])
@@ -94,6 +113,9 @@ def test_partition_blocks_and_heal_restores_without_killing_processes(three: Net
     three.heal()
     healed = probe.run_client(three, "a", "rtt", three.ip("b"), "7200", "--count", "3")
     assert healed["lost"] == 0 and healed["min_ms"] >= 80.0
+    three.set_latency("eu", "us", 100.0)
+    slower = probe.run_client(three, "a", "rtt", three.ip("b"), "7200", "--count", "3")
+    assert slower["lost"] == 0 and slower["min_ms"] >= 140.0  # 100 ms out, 40 ms back
     assert echo.poll() is None
 
 
@@ -133,6 +155,16 @@ def test_up_refuses_a_prefix_with_leftovers_and_twice(state_dir: Path) -> None:
             Network(net.prefix, [HostSpec("z", "r")], {}, state_dir=state_dir).up()
     with pytest.raises(NetworkError, match="not up"):
         net.heal()
+
+
+def test_a_dead_router_is_reported(state_dir: Path) -> None:
+    with Network(_prefix("d"), [HostSpec("a", "r")], {}, state_dir=state_dir) as net:
+        assert net.router_pid is not None
+        os.kill(net.router_pid, signal.SIGKILL)
+        assert _gone(net.router_pid)
+        with pytest.raises(NetworkError, match="exited with -9"):
+            net.heal()
+    assert _leftovers(net.prefix) == []
 
 
 OWNER = textwrap.dedent(

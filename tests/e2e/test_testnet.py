@@ -32,6 +32,9 @@ pytestmark = [
 SMALL = Path(__file__).resolve().parents[2] / "testnets" / "small.toml"
 """The issue's small scenario, the file users run too."""
 
+RUN_TIMEOUT_S = 400
+"""The issue asks for under 3 minutes; the rest is room for a machine shared with other work."""
+
 TINY = """
 name = "tiny"
 shards = 1
@@ -56,11 +59,15 @@ def harmony_cli(*args: str) -> list[str]:
 
 
 def other_build(tmp_path: Path) -> Path:
-    """A second copy of this source tree: the build the upgrade moves to."""
+    """A second copy of this source tree, the build the upgrade moves to; it differs in leaving a mark when a
+    process imports it."""
     build = tmp_path / "build"
     shutil.copytree(
         Path(harmony.__file__).parent, build / "harmony", ignore=shutil.ignore_patterns("__pycache__")
     )
+    init = build / "harmony" / "__init__.py"
+    mark = "\nimport pathlib as _p\n\n_p.Path(__file__).with_name('imported').touch()\n"
+    init.write_text(init.read_text(encoding="utf-8") + mark, encoding="utf-8")
     return build
 
 
@@ -83,14 +90,20 @@ def node_processes(root: Path) -> list[int]:
 def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) -> None:
     manifest = SMALL
     root = tmp_path / "run"
-    out = subprocess.run(
+    proc = subprocess.Popen(
         harmony_cli("testnet", "run", str(manifest), "--dir", str(root), "--prefix", prefix,
                     "--build", str(other_build(tmp_path))),
-        capture_output=True, text=True, timeout=400, check=False,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        lines = out.stdout.strip().splitlines()
-        assert lines, out.stderr[-3000:]
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the runner takes everything down on the way out
+        stdout, stderr = proc.communicate(timeout=120)
+        pytest.fail(f"the run took over {RUN_TIMEOUT_S} s; its progress:\n{stderr[-3000:]}")
+    try:
+        lines = stdout.strip().splitlines()
+        assert lines, stderr[-3000:]
         summary = json.loads(lines[-1])
         report = json.loads((root / "report.json").read_text(encoding="utf-8"))
         failing = [c for c in report["checks"] if not c["ok"]]
@@ -114,8 +127,7 @@ def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) ->
         (upgrade,) = [e for e in report["perturbations"] if e["kind"] == "upgrade"]
         assert upgrade["upgrades"][0]["build"] == str(tmp_path / "build")
         assert upgrade["upgrades"][0]["started"] is not None
-        # the upgraded node ran from the other tree: Python compiled its modules there
-        assert list((tmp_path / "build" / "harmony" / "node" / "__pycache__").glob("runtime.*.pyc"))
+        assert (tmp_path / "build" / "harmony" / "imported").exists()  # the upgraded node ran the other tree
         assert "s1v1" in report["chains_read"]
         assert (root / "timeline.png").stat().st_size > 10_000
         assert "# Testnet `small` (namespaces)" in (root / "report.md").read_text(encoding="utf-8")

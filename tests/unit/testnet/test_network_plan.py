@@ -38,6 +38,7 @@ def test_plan_orders_regions_and_fills_missing_pairs_from_their_reverse() -> Non
         ("t1", [HostSpec("a", "eu", uplink_mbit=math.inf)], {}, None, r"hosts\[0\].uplink_mbit: inf"),
         ("t1", [HostSpec("a", "eu"), HostSpec("a", "us")], {}, None, r"hosts\[1\].name: 'a' is used"),
         ("t1", [HostSpec("a b", "eu")], {}, None, r"hosts\[0\].name: 'a b'"),
+        ("t1", [HostSpec("r", "eu")], {}, None, r"hosts\[0\].name: 'r' is reserved"),
         ("t1", [HostSpec("a", "")], {}, None, r"hosts\[0\].region: ''"),
         ("t1", [], {}, None, r"hosts: 0 hosts"),
         ("t1", "ab", {}, None, r"hosts: expected a sequence"),
@@ -80,6 +81,10 @@ def test_calls_on_a_network_check_names_before_touching_anything() -> None:
         net.set_loss("eu", "mars", 0.1)
     with pytest.raises(NetworkConfigError, match=r"loss: loss -0\.1"):
         net.set_loss("eu", "us", -0.1)
+    with pytest.raises(NetworkConfigError, match="ms: delay -5"):
+        net.set_latency("eu", "us", -5)
+    with pytest.raises(NetworkConfigError, match="src_region: unknown region 'xx'"):
+        net.set_latency("xx", "us", 5)
     with pytest.raises(NetworkError, match="call up"):
         net.ip("a")
     with pytest.raises(NetworkError, match="not up"):

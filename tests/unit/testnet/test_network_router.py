@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harmony.testnet.probe import main as probe_main
 from harmony.testnet.router import Router, RouterConfigError, parse_config
 
 
@@ -65,6 +66,18 @@ def test_packets_wait_for_their_pair_delay_in_order(wire: tuple[int, int]) -> No
     os.close(out_w)
 
 
+def test_a_changed_delay_applies_to_new_packets(wire: tuple[int, int]) -> None:
+    r, w = wire
+    r2, w2 = os.pipe2(os.O_DIRECT | os.O_NONBLOCK)
+    router = make_router()
+    router.command({"op": "delay", "src": 0, "dst": 0, "ms": 20})
+    os.write(w, packet(2, 3))
+    router.take(r, w2, now=0.0)
+    assert drain(r2) == []
+    assert router.release(w2, now=0.0199) == pytest.approx(0.02)
+    assert router.release(w2, now=0.02) is None and drain(r2) == [packet(2, 3)]
+
+
 def test_partition_cuts_between_groups_and_heal_restores(wire: tuple[int, int]) -> None:
     r, w = wire
     r2, w2 = os.pipe2(os.O_DIRECT | os.O_NONBLOCK)
@@ -108,6 +121,8 @@ def test_loss_drops_about_the_fraction_and_unknown_hosts_are_dropped(wire: tuple
         {"op": "partition", "groups": [[77]]},
         {"op": "loss", "src": 0, "dst": 5, "loss": 0.1},
         {"op": "loss", "src": 0, "dst": 1, "loss": 2},
+        {"op": "delay", "src": 0, "dst": 1, "ms": -1},
+        {"op": "delay", "src": "0", "dst": 1, "ms": 5},
         {"op": "reboot"},
     ],
 )
@@ -159,3 +174,22 @@ def test_the_router_process_answers_commands_and_exits_when_its_owner_goes() -> 
     start = time.monotonic()
     router.stdin.close()
     assert router.wait(timeout=30) == 0 and time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["rtt", "10.0.0.1"],
+        ["echo", "0"],
+        ["echo", "70000"],
+        ["rtt", "h", "1", "--count", "0"],
+        ["blast", "h", "1", "--size", "99999"],
+        ["send", "h", "1", "--seconds", "nan"],
+        ["nope"],
+    ],
+)
+def test_probe_command_line_refuses_bad_arguments(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        probe_main(argv)
+    assert exit_info.value.code == 2
