@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.devnet_fixture import Devnet, rpc, start_devnet
+from tests.e2e.devnet_fixture import SMALL, Devnet, rpc, running_devnet
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -37,16 +37,8 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Devnet]:
-    root: Path = tmp_path_factory.mktemp("devnet-ui")
-    net = start_devnet(
-        root,
-        *("--shards", "1", "--validators", "4", "--block-time-ms", "1000", "--phase-timeout-ms", "5000"),
-        *("--alert-webhook", receiver.url),
-    )
-    try:
+    with running_devnet(tmp_path_factory.mktemp("devnet-ui"), *SMALL, "--alert-webhook", receiver.url) as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")
