@@ -34,7 +34,7 @@ from harmony.cli.common import CLIError
 from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.encoding.address import to_bech32, to_checksum_hex
-from harmony.node.config import webhook_url_problem
+from harmony.node.config import http_url_problem
 
 PASSPHRASE = "devnet"
 """The development keystores' passphrase (public: these keys protect nothing)."""
@@ -135,7 +135,7 @@ def _check_args(args: argparse.Namespace) -> int:
     if not 1024 <= args.base_port <= 65535 - 900 - shards * args.validators:
         raise CLIError(f"--base-port: {args.base_port} leaves no room for the node ports")
     for url in args.alert_webhook:
-        problem = webhook_url_problem(url)
+        problem = http_url_problem(url)
         if problem is not None:
             raise CLIError(f"--alert-webhook: {url[:80]!r}: {problem}")
     if args.block_time_ms is not None and not 100 <= args.block_time_ms <= 60_000:
@@ -232,6 +232,9 @@ shards = {endpoints}
 
 [metrics]
 port = {node.metrics_port}
+
+[dashboard]
+network = {json.dumps([n.dashboard for n in nodes if n is not node])}
 
 [alerts]
 webhooks = {json.dumps(args.alert_webhook)}

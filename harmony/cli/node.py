@@ -164,6 +164,7 @@ async def start_ops(node: Node, nursery: Any) -> None:
         host=config.metrics_host,
         port=config.metrics_port,
         dashboard=config.dashboard_enabled,
+        network_view=config.dashboard_network,
         webhooks=config.alert_webhooks,
         watched=tuple(bytes.fromhex(k.removeprefix("0x")) for k in config.alert_keys),
         thresholds=Thresholds(

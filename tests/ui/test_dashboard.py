@@ -87,6 +87,8 @@ def test_signing_numbers_on_the_page_equal_the_rpc(devnet: Devnet, browser: Brow
     )
     covered = shown["last"] - shown["first"] + 1
     assert (shown["signed"], shown["missed"]) == (signed, covered - signed)
+    # the network view: this node and its three peers, all reached
+    page.wait_for_function("document.querySelectorAll('#network tbody tr td.height').length === 4")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
     page.close()
