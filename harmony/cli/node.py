@@ -20,6 +20,7 @@ from harmony.node.config import NodeConfig, check, load_config
 
 if TYPE_CHECKING:
     from harmony.node.runtime import Node
+    from harmony.rpc.dispatch import Dispatcher
 
 log = logging.getLogger("harmony.cli.node")
 
@@ -114,9 +115,9 @@ async def serve(node: Node) -> None:
     config = node.config
 
     async def services(nursery: Any) -> None:
-        if config.metrics_enabled:
-            await start_ops(node, nursery)
         if not config.rpc_enabled:
+            if config.metrics_enabled:
+                await start_ops(node, nursery, None)
             return
         backend = RPCBackend(
             node.chain,
@@ -140,6 +141,8 @@ async def serve(node: Node) -> None:
         if node.driver is not None:
             node.driver.block_listeners.append(server.notify_block)
         log.info("RPC: http://%s:%d  ws://%s:%d", config.rpc_host, http_port, config.rpc_host, ws_port)
+        if config.metrics_enabled:
+            await start_ops(node, nursery, server.dispatcher)
 
     async with trio.open_nursery() as nursery:
 
@@ -154,7 +157,7 @@ async def serve(node: Node) -> None:
         await nursery.start(lambda task_status: node.run(services=services, task_status=task_status))
 
 
-async def start_ops(node: Node, nursery: Any) -> None:
+async def start_ops(node: Node, nursery: Any, rpc: Dispatcher | None) -> None:
     """Metrics, alerts and the dashboard (layer 13) in the node's nursery, fed by its block listener."""
     from harmony.ops.alerts import Thresholds  # noqa: PLC0415
     from harmony.ops.service import OpsService, OpsSettings  # noqa: PLC0415
@@ -165,6 +168,9 @@ async def start_ops(node: Node, nursery: Any) -> None:
         port=config.metrics_port,
         dashboard=config.dashboard_enabled,
         network_view=config.dashboard_network,
+        rpc_stats=None
+        if rpc is None
+        else lambda: {m: (n, rpc.failures[m], rpc.seconds[m]) for m, n in rpc.calls.items()},
         webhooks=config.alert_webhooks,
         watched=tuple(bytes.fromhex(k.removeprefix("0x")) for k in config.alert_keys),
         thresholds=Thresholds(

@@ -61,6 +61,8 @@ class OpsSettings:
     """How alerts name this node (default: network, shard and peer id)."""
     network_view: tuple[str, ...] = ()
     """Other nodes' dashboards (``http://host:port``) shown in the network view."""
+    rpc_stats: Callable[[], dict[str, tuple[int, int, float]]] | None = None
+    """The JSON-RPC server's per-method (requests, failures, seconds), when it runs."""
 
 
 class OpsService:
@@ -180,6 +182,7 @@ class OpsService:
             view_changes=self.view_changes,
             intervals=tuple(self.intervals),
             webhooks=dict(self.sender.counts),
+            rpc=self.settings.rpc_stats() if self.settings.rpc_stats is not None else {},
             taken_unix=now,
         )
 

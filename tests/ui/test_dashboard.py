@@ -11,6 +11,7 @@ measured and printed (issue 17's goal: under 30 s), and the page shows the alert
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,10 @@ def test_signing_numbers_on_the_page_equal_the_rpc(devnet: Devnet, browser: Brow
     )
     covered = shown["last"] - shown["first"] + 1
     assert (shown["signed"], shown["missed"]) == (signed, covered - signed)
+    # the node counted those RPC calls (hmy_rpc_* metrics)
+    with urllib.request.urlopen(watcher["metrics"], timeout=10) as response:
+        metrics = response.read().decode()
+    assert f'hmy_rpc_requests_total{{method="hmyv2_getBlockSignerKeys"}} {covered}.0' in metrics
     # the network view: this node and its three peers, all reached
     page.wait_for_function("document.querySelectorAll('#network tbody tr td.height').length === 4")
     SCREENSHOTS.mkdir(exist_ok=True)
