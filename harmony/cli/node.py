@@ -157,6 +157,18 @@ async def serve(node: Node) -> None:
         await nursery.start(lambda task_status: node.run(services=services, task_status=task_status))
 
 
+def listen_error(exc: BaseException) -> OSError | None:
+    """The OSError (a port in use, an address not ours) behind a server that could not start, if that is
+    all that went wrong (trio wraps it in exception groups)."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        causes = [listen_error(inner) for inner in exc.exceptions]
+        if causes and all(c is not None for c in causes):
+            return causes[0]
+    return None
+
+
 async def start_ops(node: Node, nursery: Any, rpc: Dispatcher | None) -> None:
     """Metrics, alerts and the dashboard (layer 13) in the node's nursery, fed by its block listener."""
     from harmony.ops.alerts import Thresholds  # noqa: PLC0415
@@ -184,7 +196,20 @@ async def start_ops(node: Node, nursery: Any, rpc: Dispatcher | None) -> None:
     )
     version = f"Harmony (python)/v{__version__}"
     ops = OpsService(lambda: node.status(version), node.chain.db, settings)
-    port = await nursery.start(ops.run)
+    try:
+        port = await nursery.start(ops.run)
+    except (OSError, ExceptionGroup) as exc:  # signing matters more than watching: keep the node running
+        cause = listen_error(exc)
+        if cause is None:
+            raise
+        log.error(
+            "metrics, alerts and dashboard are OFF: cannot listen on %s:%d (%s); set [metrics] port or "
+            "--metrics.port to a free port",
+            config.metrics_host,
+            config.metrics_port,
+            cause.strerror or cause,
+        )
+        return
     if node.driver is not None:
         node.driver.block_listeners.append(ops.on_block)
     log.info("metrics: http://%s:%d/metrics  dashboard: http://%s:%d/", *(config.metrics_host, port) * 2)
