@@ -37,7 +37,7 @@ from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.encoding.address import to_bech32, to_checksum_hex
 from harmony.encoding.fixed import Dec
-from harmony.node.config import webhook_url_problem
+from harmony.node.config import http_url_problem
 
 PASSPHRASE = "devnet"
 """The development keystores' passphrase (public: these keys protect nothing)."""
@@ -116,6 +116,8 @@ class NodeToml:
     alert_webhooks: tuple[str, ...] = ()
     alert_keys: tuple[str, ...] = ()
     """BLS public keys (hex) whose signing the node's alerts watch."""
+    dashboard_network: tuple[str, ...] = ()
+    """The other nodes' dashboards, for the dashboard's network view."""
 
 
 def write_genesis(root: Path, accounts: int, validators: int, *, keep: bool = False) -> Path:
@@ -176,6 +178,9 @@ shards = {json.dumps(list(node.shard_endpoints))}
 [metrics]
 host = "{node.host}"
 port = {node.metrics_port}
+
+[dashboard]
+network = {json.dumps(list(node.dashboard_network))}
 
 [alerts]
 webhooks = {json.dumps(list(node.alert_webhooks))}
@@ -261,7 +266,7 @@ def _check_args(args: argparse.Namespace) -> int:
     if not 1024 <= args.base_port <= 65535 - 900 - shards * args.validators:
         raise CLIError(f"--base-port: {args.base_port} leaves no room for the node ports")
     for url in args.alert_webhook:
-        problem = webhook_url_problem(url)
+        problem = http_url_problem(url)
         if problem is not None:
             raise CLIError(f"--alert-webhook: {url[:80]!r}: {problem}")
     if args.block_time_ms is not None and not 100 <= args.block_time_ms <= 60_000:
@@ -345,6 +350,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 metrics_port=node.metrics_port,
                 alert_webhooks=tuple(args.alert_webhook),
                 alert_keys=shard_keys[node.shard_id],
+                dashboard_network=tuple(n.dashboard for n in nodes if n is not node),
             ),
         )
     manifest = _manifest(root, genesis_file, nodes, shards, 0 if given is not None else args.accounts)

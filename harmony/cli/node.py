@@ -20,6 +20,7 @@ from harmony.node.config import NodeConfig, check, load_config
 
 if TYPE_CHECKING:
     from harmony.node.runtime import Node
+    from harmony.rpc.dispatch import Dispatcher
 
 log = logging.getLogger("harmony.cli.node")
 
@@ -114,9 +115,9 @@ async def serve(node: Node) -> None:
     config = node.config
 
     async def services(nursery: Any) -> None:
-        if config.metrics_enabled:
-            await start_ops(node, nursery)
         if not config.rpc_enabled:
+            if config.metrics_enabled:
+                await start_ops(node, nursery, None)
             return
         backend = RPCBackend(
             node.chain,
@@ -140,6 +141,8 @@ async def serve(node: Node) -> None:
         if node.driver is not None:
             node.driver.block_listeners.append(server.notify_block)
         log.info("RPC: http://%s:%d  ws://%s:%d", config.rpc_host, http_port, config.rpc_host, ws_port)
+        if config.metrics_enabled:
+            await start_ops(node, nursery, server.dispatcher)
 
     async with trio.open_nursery() as nursery:
 
@@ -154,7 +157,19 @@ async def serve(node: Node) -> None:
         await nursery.start(lambda task_status: node.run(services=services, task_status=task_status))
 
 
-async def start_ops(node: Node, nursery: Any) -> None:
+def listen_error(exc: BaseException) -> OSError | None:
+    """The OSError (a port in use, an address not ours) behind a server that could not start, if that is
+    all that went wrong (trio wraps it in exception groups)."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        causes = [listen_error(inner) for inner in exc.exceptions]
+        if causes and all(c is not None for c in causes):
+            return causes[0]
+    return None
+
+
+async def start_ops(node: Node, nursery: Any, rpc: Dispatcher | None) -> None:
     """Metrics, alerts and the dashboard (layer 13) in the node's nursery, fed by its block listener."""
     from harmony.ops.alerts import Thresholds  # noqa: PLC0415
     from harmony.ops.service import OpsService, OpsSettings  # noqa: PLC0415
@@ -164,6 +179,10 @@ async def start_ops(node: Node, nursery: Any) -> None:
         host=config.metrics_host,
         port=config.metrics_port,
         dashboard=config.dashboard_enabled,
+        network_view=config.dashboard_network,
+        rpc_stats=None
+        if rpc is None
+        else lambda: {m: (n, rpc.failures[m], rpc.seconds[m]) for m, n in rpc.calls.items()},
         webhooks=config.alert_webhooks,
         watched=tuple(bytes.fromhex(k.removeprefix("0x")) for k in config.alert_keys),
         thresholds=Thresholds(
@@ -177,7 +196,20 @@ async def start_ops(node: Node, nursery: Any) -> None:
     )
     version = f"Harmony (python)/v{__version__}"
     ops = OpsService(lambda: node.status(version), node.chain.db, settings)
-    port = await nursery.start(ops.run)
+    try:
+        port = await nursery.start(ops.run)
+    except (OSError, ExceptionGroup) as exc:  # signing matters more than watching: keep the node running
+        cause = listen_error(exc)
+        if cause is None:
+            raise
+        log.error(
+            "metrics, alerts and dashboard are OFF: cannot listen on %s:%d (%s); set [metrics] port or "
+            "--metrics.port to a free port",
+            config.metrics_host,
+            config.metrics_port,
+            cause.strerror or cause,
+        )
+        return
     if node.driver is not None:
         node.driver.block_listeners.append(ops.on_block)
     log.info("metrics: http://%s:%d/metrics  dashboard: http://%s:%d/", *(config.metrics_host, port) * 2)

@@ -47,6 +47,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
 
     [dashboard]
     enabled = true                    # the read-only page at http://host:port/ (no key material on it)
+    network = ["http://10.0.0.6:9900"]   # other nodes' metrics/dashboard addresses: the page's network view
 
     [alerts]
     webhooks = ["https://hooks.slack.com/services/…"]   # JSON POSTs (Slack and Discord formats) per alert
@@ -83,6 +84,7 @@ MAX_CONFIG_SIZE = 1024 * 1024
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_WEBHOOKS = 16
 MAX_WATCHED_KEYS = 1024
+MAX_NETWORK_VIEW = 256
 
 
 class ConfigError(HarmonyError):
@@ -125,6 +127,7 @@ class NodeConfig:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9900
     dashboard_enabled: bool = True
+    dashboard_network: tuple[str, ...] = ()
     alert_webhooks: tuple[str, ...] = ()
     alert_keys: tuple[str, ...] = ()
     alert_missed_blocks: int = 5
@@ -169,7 +172,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "host": ("metrics_host", str),
         "port": ("metrics_port", int),
     },
-    "dashboard": {"enabled": ("dashboard_enabled", bool)},
+    "dashboard": {"enabled": ("dashboard_enabled", bool), "network": ("dashboard_network", list)},
     "alerts": {
         "webhooks": ("alert_webhooks", list),
         "keys": ("alert_keys", list),
@@ -235,6 +238,7 @@ def _convert(name: str, attr: str, kind: type, value: object, relative_to: Path)
                 "bls_keys": "file paths",
                 "shard_endpoints": "'http-url ws-url' strings",
                 "alert_webhooks": "URL strings",
+                "dashboard_network": "URL strings",
                 "alert_keys": "hex BLS public keys",
             }.get(attr, "multiaddr strings")
             raise ConfigError(name, f"expected a list of {what}")
@@ -308,9 +312,15 @@ def _check_alerts(config: NodeConfig) -> None:
     if len(config.alert_webhooks) > MAX_WEBHOOKS:
         raise ConfigError("alerts.webhooks", f"at most {MAX_WEBHOOKS} webhooks")
     for url in config.alert_webhooks:
-        problem = webhook_url_problem(url)
+        problem = http_url_problem(url)
         if problem is not None:
             raise ConfigError("alerts.webhooks", f"{url[:80]!r}: {problem}")
+    if len(config.dashboard_network) > MAX_NETWORK_VIEW:
+        raise ConfigError("dashboard.network", f"at most {MAX_NETWORK_VIEW} nodes")
+    for url in config.dashboard_network:
+        problem = http_url_problem(url)
+        if problem is not None:
+            raise ConfigError("dashboard.network", f"{url[:80]!r}: {problem}")
     if len(config.alert_keys) > MAX_WATCHED_KEYS:
         raise ConfigError("alerts.keys", f"at most {MAX_WATCHED_KEYS} keys")
     for key in config.alert_keys:
@@ -331,8 +341,9 @@ def _check_alerts(config: NodeConfig) -> None:
             raise ConfigError(field, f"{value} is outside {low} .. {high}")
 
 
-def webhook_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a webhook (``None`` when it can): http(s), a host, no credentials, bounded."""
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook or a peer dashboard (``None`` when it can): http(s), a host, no
+    credentials, bounded."""
     if len(url) > 2048:
         return "longer than 2048 characters"
     if any(ord(c) <= 32 or ord(c) == 127 for c in url):

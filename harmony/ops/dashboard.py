@@ -3,8 +3,9 @@
 :func:`dashboard_state` turns an :class:`~harmony.ops.snapshot.OpsSnapshot` into what the page shows: node
 health (shard, epoch, height, sync lag, peers, version, uptime), each key's signing this epoch against the
 2/3 eviction line and the operator's target with a missed-block timeline, election (this epoch and the next,
-effective stake against the committee's median), open alerts and the last alert events, and recent block
-intervals. Public data only: BLS public keys, never key material.
+effective stake against the committee's median), open alerts and the last alert events, recent block
+intervals, and the network view (every configured node, by shard). Public data only: BLS public keys,
+never key material.
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ def _event_json(event: AlertEvent) -> dict[str, Any]:
 
 
 def dashboard_state(
-    snap: OpsSnapshot, thresholds: Thresholds, events: Iterable[AlertEvent] = (), name: str = ""
+    snap: OpsSnapshot,
+    thresholds: Thresholds,
+    events: Iterable[AlertEvent] = (),
+    name: str = "",
+    network: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The page's JSON document (module docstring)."""
     st = snap.status
@@ -134,6 +139,7 @@ def dashboard_state(
         "events": [_event_json(e) for e in reversed(list(events))],
         "intervals": [list(item) for item in snap.intervals],
         "webhooks": snap.webhooks,
+        "network": list(network),
     }
 
 

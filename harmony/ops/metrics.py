@@ -2,16 +2,16 @@
 
 Harmony's metric names where Harmony has one (``hmy_consensus_bingo``, ``hmy_consensus_viewchange``,
 ``hmy_consensus_signatures``, ``hmy_consensus_blskeys``, ``hmy_consensus_finality``, ``hmy_node_metadata``,
-``hmy_p2p_*``); counters carry the ``_total`` suffix the Prometheus client library gives every counter.
-Per watched BLS key (label ``key``, hex; ``mine`` says whether this node signs with it; the watched keys
-are the node's own and ``[alerts] keys``): blocks signed and missed,
+``hmy_p2p_*``, ``hmy_rpc_*`` per JSON-RPC method); counters carry the ``_total`` suffix the Prometheus
+client library gives every counter. Per watched BLS key (label ``key``, hex; ``mine`` says whether this
+node signs with it; the watched keys are the node's own and ``[alerts] keys``): blocks signed and missed,
 last signed height, current missed streak, this epoch's signed and to-sign, elected in this epoch and the
 next. Also the block interval and finality histograms, head and sync lag, peers per topic, pool sizes, the
 VDF prover, the process (RSS, CPU, open files: the client library's process collector), the database size
 and the disk.
 
 Everything but the two histograms is read from one :class:`~harmony.ops.snapshot.OpsSnapshot` taken at
-scrape time, so a scrape costs one snapshot and the text rendering (``bench/ops_metrics.py`` measures it).
+scrape time, so a scrape costs one snapshot and the text rendering (``bench/ops.py`` measures it).
 """
 
 from __future__ import annotations
@@ -111,6 +111,14 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     for outcome in ("sent", "failed", "dropped"):
         hooks.add_metric([outcome], snap.webhooks.get(outcome, 0))
     yield hooks
+    requests = CounterMetricFamily("hmy_rpc_requests", "JSON-RPC requests by method", labels=["method"])
+    failures = CounterMetricFamily("hmy_rpc_failures", "JSON-RPC error answers by method", labels=["method"])
+    seconds = CounterMetricFamily("hmy_rpc_request_seconds", "Seconds spent per method", labels=["method"])
+    for method, (calls, failed, spent) in sorted(snap.rpc.items()):
+        requests.add_metric([method], calls)
+        failures.add_metric([method], failed)
+        seconds.add_metric([method], spent)
+    yield from (requests, failures, seconds)
 
 
 def _key_metrics(snap: OpsSnapshot) -> Iterator[Metric]:

@@ -8,6 +8,8 @@ body, requests of at most :data:`MAX_REQUEST_BYTES`, no CORS header. Routes:
 * ``/``, ``/dashboard.js``, ``/dashboard.css``: the page (when ``[dashboard] enabled``), its first state
   inline;
 * ``/api/status``: the dashboard's JSON document;
+* ``/api/summary``: this node in a few numbers, for other nodes' network views
+  (:mod:`harmony.ops.network_view`);
 * ``/healthz``: ``ok``;
 * a WebSocket upgrade on any path: the dashboard's JSON document after every tick (a client that does not
   keep up misses updates, never slows the node).
@@ -23,6 +25,7 @@ import trio
 
 from harmony.ops.dashboard import STATIC_FILES, dashboard_state, index_page, static_file
 from harmony.ops.metrics import CONTENT_TYPE
+from harmony.ops.network_view import node_summary
 from harmony.ops.service import OpsService
 from harmony.rpc.transport import GetResponse, RPCTransport, WebSocket
 
@@ -49,9 +52,16 @@ class OpsServer:
         service.listeners.append(self._push)
 
     def state(self) -> dict[str, Any]:
-        """The dashboard's JSON document now."""
+        """The dashboard's JSON document now, with the network view (this node first)."""
         svc = self.service
-        return dashboard_state(svc.snapshot(), svc.settings.thresholds, svc.events, svc.sender.node.name)
+        snap = svc.snapshot()
+        name = svc.sender.node.name
+        network = (
+            [{"url": "", "summary": node_summary(snap, name)}, *svc.network.rows()]
+            if svc.network.urls
+            else []
+        )
+        return dashboard_state(snap, svc.settings.thresholds, svc.events, name, network)
 
     async def serve(self, host: str, port: int, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Listen on ``host:port`` until cancelled; reports the bound port."""
@@ -74,6 +84,11 @@ class OpsServer:
             return GetResponse(200, b"text/plain; charset=utf-8", b"ok\n")
         if not self.service.settings.dashboard:
             return _not_found(path)
+        if path == "/api/summary":
+            svc = self.service
+            return GetResponse(
+                200, _JSON, json.dumps(node_summary(svc.snapshot(), svc.sender.node.name)).encode()
+            )
         if path == "/api/status":
             return GetResponse(200, _JSON, json.dumps(self.state()).encode())
         if path in STATIC_FILES:

@@ -25,6 +25,7 @@ import trio
 from harmony.node.status import NodeStatus
 from harmony.ops.alerts import AlertBook, AlertEvent, Thresholds, evaluate
 from harmony.ops.metrics import MetricsExporter
+from harmony.ops.network_view import NetworkView
 from harmony.ops.signing import SigningTracker
 from harmony.ops.snapshot import DiskUsage, OpsSnapshot, disk_usage
 from harmony.ops.webhooks import NodeLabel, WebhookSender
@@ -60,6 +61,8 @@ class OpsSettings:
     """How alerts name this node (default: network, shard and peer id)."""
     network_view: tuple[str, ...] = ()
     """Other nodes' dashboards (``http://host:port``) shown in the network view."""
+    rpc_stats: Callable[[], dict[str, tuple[int, int, float]]] | None = None
+    """The JSON-RPC server's per-method (requests, failures, seconds), when it runs."""
 
 
 class OpsService:
@@ -91,6 +94,7 @@ class OpsService:
         self._disk: tuple[float, DiskUsage | None] | None = None
         name = settings.name or f"{first.network}/s{first.shard_id}/{first.peer_id[-8:] or 'node'}"
         self.sender = WebhookSender(settings.webhooks, NodeLabel(first.network, first.shard_id, name))
+        self.network = NetworkView(settings.network_view)
         self.listeners: list[Callable[[], None]] = []
         """Called after every tick (the dashboard's WebSocket sessions)."""
 
@@ -178,6 +182,7 @@ class OpsService:
             view_changes=self.view_changes,
             intervals=tuple(self.intervals),
             webhooks=dict(self.sender.counts),
+            rpc=self.settings.rpc_stats() if self.settings.rpc_stats is not None else {},
             taken_unix=now,
         )
 
@@ -202,6 +207,7 @@ class OpsService:
         async with trio.open_nursery() as nursery:
             port = await nursery.start(server.serve, self.settings.host, self.settings.port)
             nursery.start_soon(self.sender.run)
+            nursery.start_soon(self.network.run)
             task_status.started(port)
             while True:
                 await trio.sleep(TICK)

@@ -53,6 +53,8 @@ class OpsSnapshot:
     intervals: Sequence[tuple[int, float]] = ()
     """(block number, seconds since the block before) of the last blocks this node stored."""
     webhooks: dict[str, int] = field(default_factory=dict)
+    rpc: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+    """JSON-RPC method → (requests, failures, seconds spent) since start."""
     taken_unix: float = 0.0
 
     def observation(self) -> Observation:

@@ -12,6 +12,8 @@ import json
 import logging
 import math
 import re
+import time
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -128,6 +130,10 @@ class Dispatcher:
         self.max_batch = max_batch
         self.context = MethodContext(backend, max_log_blocks=max_log_blocks, call_gas_cap=call_gas_cap)
         self.methods = methods if methods is not None else build_method_table()
+        self.calls: Counter[str] = Counter()
+        """Requests per served method (for ``hmy_rpc_*`` metrics; unknown names are not counted)."""
+        self.failures: Counter[str] = Counter()
+        self.seconds: defaultdict[str, float] = defaultdict(float)
 
     def handle(self, body: bytes | str, extra: Mapping[str, Any] | None = None) -> bytes | None:
         """The response body for request ``body`` (single or batch), or ``None`` for notifications only.
@@ -191,17 +197,25 @@ class Dispatcher:
             raise InvalidParams("parameters must be given by position (a JSON array)")
         if not isinstance(raw_params, list):
             raise InvalidRequest("params must be an array")
+        self.calls[method] += 1
+        started = time.perf_counter()
         try:
             params = Params(raw_params, spec.max_params)
             result = spec.handler(self.context, params)
             _dumps(result)  # a handler's result must serialise; fail here, inside the request
             return result
         except RPCError:
+            self.failures[method] += 1
             raise
         except HarmonyError as exc:
+            self.failures[method] += 1
             raise ServerError(str(exc)[:500]) from None
         except RecursionError:
+            self.failures[method] += 1
             raise InvalidParams("parameters nested too deeply") from None
         except Exception:
+            self.failures[method] += 1
             log.exception("internal error in %s", method)
             raise RPCError("internal error", code=INTERNAL_ERROR) from None
+        finally:
+            self.seconds[method] += time.perf_counter() - started

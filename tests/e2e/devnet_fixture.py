@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,20 @@ class Devnet:
         pattern = f"harmony.cli.main node --config {self.root}/"
         out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False).stdout
         return [int(p) for p in out.split()]
+
+
+SMALL = ("--shards", "1", "--validators", "4", "--block-time-ms", "1000", "--phase-timeout-ms", "5000")
+"""One shard of four validators with 1 s blocks and a 5 s view change: the quick devnet of most tests."""
+
+
+@contextmanager
+def running_devnet(root: Path, *args: str) -> Iterator[Devnet]:
+    """:func:`start_devnet`, stopped on exit (for module fixtures)."""
+    net = start_devnet(root, *args)
+    try:
+        yield net
+    finally:
+        net.stop()
 
 
 def start_devnet(root: Path, *args: str) -> Devnet:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .devnet_fixture import Devnet, start_devnet
+from .devnet_fixture import SMALL, Devnet, running_devnet
 
 pytestmark = pytest.mark.e2e
 
@@ -56,14 +56,8 @@ def test_promtool_accepts_the_shipped_rules_and_config() -> None:
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    root: Path = tmp_path_factory.mktemp("devnet-prom")
-    net = start_devnet(
-        root, "--shards", "1", "--validators", "4", "--block-time-ms", "1000", "--phase-timeout-ms", "5000"
-    )
-    try:
+    with running_devnet(tmp_path_factory.mktemp("devnet-prom"), *SMALL) as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")

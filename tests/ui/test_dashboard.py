@@ -11,6 +11,7 @@ measured and printed (issue 17's goal: under 30 s), and the page shows the alert
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.devnet_fixture import Devnet, rpc, start_devnet
+from tests.e2e.devnet_fixture import SMALL, Devnet, rpc, running_devnet
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -37,16 +38,8 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Devnet]:
-    root: Path = tmp_path_factory.mktemp("devnet-ui")
-    net = start_devnet(
-        root,
-        *("--shards", "1", "--validators", "4", "--block-time-ms", "1000", "--phase-timeout-ms", "5000"),
-        *("--alert-webhook", receiver.url),
-    )
-    try:
+    with running_devnet(tmp_path_factory.mktemp("devnet-ui"), *SMALL, "--alert-webhook", receiver.url) as net:
         yield net
-    finally:
-        net.stop()
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +88,12 @@ def test_signing_numbers_on_the_page_equal_the_rpc(devnet: Devnet, browser: Brow
     )
     covered = shown["last"] - shown["first"] + 1
     assert (shown["signed"], shown["missed"]) == (signed, covered - signed)
+    # the node counted those RPC calls (hmy_rpc_* metrics)
+    with urllib.request.urlopen(watcher["metrics"], timeout=10) as response:
+        metrics = response.read().decode()
+    assert f'hmy_rpc_requests_total{{method="hmyv2_getBlockSignerKeys"}} {covered}.0' in metrics
+    # the network view: this node and its three peers, all reached
+    page.wait_for_function("document.querySelectorAll('#network tbody tr td.height').length === 4")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
     page.close()

@@ -115,6 +115,32 @@
     }));
   }
 
+  // every configured node, by shard then name; this node first in its shard
+  function renderNetwork(state) {
+    const section = $("network-section"), body = document.querySelector("#network tbody");
+    section.hidden = state.network.length === 0;
+    body.replaceChildren();
+    const rows = state.network.slice().sort((a, b) => {
+      const sa = a.summary ? a.summary.shard : 1e9, sb = b.summary ? b.summary.shard : 1e9;
+      return sa - sb || (a.url === "" ? -1 : b.url === "" ? 1 : (a.summary?.name || a.url).localeCompare(b.summary?.name || b.url));
+    });
+    for (const row of rows) {
+      const tr = el("tr", { "data-url": row.url, class: row.url === "" ? "mine" : "" });
+      if (row.summary) {
+        const s = row.summary;
+        for (const [cls, v] of [["name", s.name], ["shard", s.shard], ["height", s.height], ["epoch", s.epoch],
+          ["view", s.view + (s.leader ? " (leader)" : "")], ["peers", s.peers], ["lag", s.sync_lag], ["keys", s.keys],
+          ["streak", s.missed_streak_max], ["alerts", s.alerts]]) {
+          tr.appendChild(el("td", { class: cls + ((cls === "streak" || cls === "alerts") && v ? " no" : "") }, v));
+        }
+      } else {
+        tr.appendChild(el("td", { class: "name" }, row.url));
+        tr.appendChild(el("td", { class: "error no", colspan: 9 }, "unreachable: " + row.error));
+      }
+      body.appendChild(tr);
+    }
+  }
+
   function render(state) {
     const n = state.node;
     set("node-name", state.name);
@@ -132,6 +158,7 @@
     renderKeys(state);
     renderAlerts(state);
     renderIntervals(state);
+    renderNetwork(state);
     document.body.dataset.height = n.height;
   }
 

@@ -59,6 +59,12 @@ def test_signing_target_is_exact_basis_points(value: object, bp: int) -> None:
         ({"metrics": {"enabled": "yes"}}, "metrics.enabled"),
         ({"metrics": {"path": "/x"}}, "metrics.path"),
         ({"dashboard": {"enabled": 1}}, "dashboard.enabled"),
+        ({"dashboard": {"network": ["javascript:alert(1)"]}}, "dashboard.network"),
+        ({"dashboard": {"network": "http://a.example:9900"}}, "dashboard.network"),
+        (
+            {"dashboard": {"network": [f"http://10.0.0.{i % 250}:{i}" for i in range(300)]}},
+            "dashboard.network",
+        ),
         ({"alerts": {"webhooks": "https://a.example/x"}}, "alerts.webhooks"),
         ({"alerts": {"webhooks": [7]}}, "alerts.webhooks"),
         ({"alerts": {"webhooks": ["ftp://a.example/x"]}}, "alerts.webhooks"),

@@ -44,7 +44,8 @@ def _service(tmp_path: Path, **settings: object) -> OpsService:
             bls_public_keys=(SECRET.public_key.to_bytes(),),
         )
 
-    return OpsService(status, chain.db, OpsSettings(host="127.0.0.1", port=0, **settings))  # type: ignore[arg-type]
+    options: dict[str, object] = {"host": "127.0.0.1", "port": 0, **settings}
+    return OpsService(status, chain.db, OpsSettings(**options))  # type: ignore[arg-type]
 
 
 async def _request(port: int, raw: bytes) -> bytes:
@@ -165,3 +166,28 @@ def test_the_websocket_pushes_the_state_after_every_tick(tmp_path: Path) -> None
 
     _serve(service, body)
     assert all(m["node"]["shard"] == 0 for m in messages)  # type: ignore[index]
+
+
+def test_a_busy_port_is_reported_as_the_listen_error(tmp_path: Path) -> None:
+    import socket  # noqa: PLC0415
+
+    from harmony.cli.node import listen_error  # noqa: PLC0415
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        service = _service(tmp_path, port=busy.getsockname()[1])
+        caught: list[BaseException] = []
+
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                try:
+                    await nursery.start(service.run)
+                except BaseException as exc:
+                    caught.append(exc)
+
+        trio.run(main)
+    cause = listen_error(caught[0])
+    assert isinstance(cause, OSError) and cause.errno == 98
+    assert listen_error(ValueError("x")) is None
+    assert listen_error(ExceptionGroup("g", [OSError(98, "x"), ValueError("y")])) is None
