@@ -55,7 +55,8 @@ def main() -> int:
     runs = len(scenarios) * args.years
     print(f"{len(scenarios)} scenarios x {args.years} years")
     print(
-        f"  in process : {base_wall:7.1f} s wall, {base_cpu:7.1f} s CPU ({base_cpu / runs:.2f} CPU s/scenario-year)"
+        f"  in process : {base_wall:7.1f} s wall, {base_cpu:7.1f} s CPU"
+        f" ({base_cpu / runs:.2f} CPU s/scenario-year)"
     )
     print(f"  Dask x{args.workers}    : {dask_wall:7.1f} s wall (workers' CPU {dask_children_cpu:.1f} s)")
     print(
