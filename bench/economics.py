@@ -60,7 +60,8 @@ def main() -> int:
     )
     print(f"  Dask x{args.workers}    : {dask_wall:7.1f} s wall (workers' CPU {dask_children_cpu:.1f} s)")
     print(
-        f"  ratio      : {base_wall / dask_wall:.2f}x wall; idle-machine estimate {base_cpu / args.workers:.1f} s"
+        f"  ratio      : {base_wall / dask_wall:.2f}x wall;"
+        f" idle-machine estimate {base_cpu / args.workers:.1f} s"
     )
     figures = {
         "scenarios": len(scenarios),
