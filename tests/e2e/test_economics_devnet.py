@@ -33,7 +33,7 @@ from harmony.types.validator import ValidatorWrapper
 from .devnet_fixture import Devnet, rpc
 from .test_staking import Actor, devnet, seat_shard, staking, start_validator_node, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # an extra node and about two epochs: make test-long
 
 __all__ = ["devnet"]  # the 2-shard, 1 s-block devnet fixture of test_staking, one per module
 
