@@ -87,8 +87,8 @@ def scaling_note(sweep: list[NetResult]) -> str:
     over = [r.scenario.shards for r in sweep if r.uplink_use > 1]
     links = (
         f" From {over[0]} shards a node's traffic exceeds its median uplink"
-        f" ({sweep[0].scenario.uplink_mbps:g} Mbit/s), almost all of it the network-wide topic every node follows: the TPS above that size"
-        " assumes links the nodes do not have."
+        f" ({sweep[0].scenario.uplink_mbps:g} Mbit/s), almost all of it the network-wide topic every"
+        " node follows: the TPS above that size assumes links the nodes do not have."
         if over
         else ""
     )
