@@ -93,6 +93,13 @@ def _last_json(cmd: list[str], timeout: float) -> dict[str, Any]:
     return result
 
 
+def _measure(script: str, *args: str) -> dict[str, Any]:
+    """Run another benchmark of ``bench/`` as its own process; print and return its JSON line."""
+    figures = _last_json([sys.executable, str(BENCH / script), *args], timeout=1800)
+    print(f"  measured: {json.dumps(figures)}", flush=True)
+    return figures
+
+
 def _ratio(model: float, measured: float) -> float:
     return round(model / measured, 3) if measured else float("inf")
 
@@ -124,18 +131,9 @@ def main() -> int:
     print(f"devnet: 1 shard x 4 validators, {args.rate:.0f} tx/s for {args.seconds:.0f} s …", flush=True)
     devnet = replace(net_presets()["devnet"], block_time_s=args.block_time_ms / 1000)
     rows: list[tuple[str, float, float]] = []
+    block_time = ("--block-time-ms", str(args.block_time_ms))
     try:
-        load = _last_json(
-            [
-                sys.executable,
-                str(BENCH / "devnet.py"),
-                "--seconds", str(args.seconds),
-                "--rate", str(args.rate),
-                "--block-time-ms", str(args.block_time_ms),
-            ],
-            timeout=1800,
-        )  # fmt: skip
-        print(f"  measured: {json.dumps(load)}", flush=True)
+        load = _measure("devnet.py", "--seconds", str(args.seconds), "--rate", str(args.rate), *block_time)
         model_load = simulate(
             replace(devnet, shards=1, offered_tps=args.rate, duration_s=args.seconds), costs
         )
@@ -146,16 +144,7 @@ def main() -> int:
     if not args.skip_crossshard:
         print(f"devnet: 2 shards x 4 validators, {args.transfers} cross-shard transfers …", flush=True)
         try:
-            cross = _last_json(
-                [
-                    sys.executable,
-                    str(BENCH / "crossshard.py"),
-                    "--transfers", str(args.transfers),
-                    "--block-time-ms", str(args.block_time_ms),
-                ],
-                timeout=1800,
-            )  # fmt: skip
-            print(f"  measured: {json.dumps(cross)}", flush=True)
+            cross = _measure("crossshard.py", "--transfers", str(args.transfers), *block_time)
             model_cross = simulate(replace(devnet, offered_tps=20.0, duration_s=120.0), costs)
             rows.append(("cross-shard latency p50 s", model_cross.cross_p50_s, float(cross["p50_latency_s"])))
             blocks = max(float(b) for b in cross["block_time_s"])

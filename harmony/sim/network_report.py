@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harmony.sim import network_scale
 from harmony.sim.network_scale import NetResult, NodeCosts
-from harmony.sim.reporting import markdown_table, pyplot
+from harmony.sim.reporting import markdown_table, pyplot, save_figure
 
 EXPERIMENT_2018 = (
     "The 2018 experiment (harmony-one/experiment-deploy, `benchmark-mix40k.json`; seed 003 reports about "
@@ -155,9 +155,7 @@ def _plot(sweep: list[NetResult], path: Path) -> None:
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
 __all__ = ["EXPERIMENT_2018", "NetResult", "format_table", "scaling_note", "write_report"]
