@@ -93,6 +93,13 @@ def _last_json(cmd: list[str], timeout: float) -> dict[str, Any]:
     return result
 
 
+def _measure(script: str, *args: str) -> dict[str, Any]:
+    """Run another benchmark of ``bench/`` as its own process; print and return its JSON line."""
+    figures = _last_json([sys.executable, str(BENCH / script), *args], timeout=1800)
+    print(f"  measured: {json.dumps(figures)}", flush=True)
+    return figures
+
+
 def _ratio(model: float, measured: float) -> float:
     return round(model / measured, 3) if measured else float("inf")
 
@@ -109,6 +116,7 @@ def main() -> int:
     parser.add_argument("--block-time-ms", type=int, default=1000)
     parser.add_argument("--costs-out", default="scale-costs.json", help="where to write the measured costs")
     parser.add_argument("--quick", action="store_true", help="short devnet runs")
+    parser.add_argument("--skip-crossshard", action="store_true", help="only the load run (one devnet)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.transfers = 15, 6
@@ -121,41 +129,28 @@ def main() -> int:
     print(f"  wrote {args.costs_out}")
 
     print(f"devnet: 1 shard x 4 validators, {args.rate:.0f} tx/s for {args.seconds:.0f} s …", flush=True)
-    load = _last_json(
-        [
-            sys.executable,
-            str(BENCH / "devnet.py"),
-            "--seconds",
-            str(args.seconds),
-            "--rate",
-            str(args.rate),
-            "--block-time-ms",
-            str(args.block_time_ms),
-        ],
-        timeout=900,
-    )
-    print(f"devnet: 2 shards x 4 validators, {args.transfers} cross-shard transfers …", flush=True)
-    cross = _last_json(
-        [
-            sys.executable,
-            str(BENCH / "crossshard.py"),
-            "--transfers",
-            str(args.transfers),
-            "--block-time-ms",
-            str(args.block_time_ms),
-        ],
-        timeout=900,
-    )
-
     devnet = replace(net_presets()["devnet"], block_time_s=args.block_time_ms / 1000)
-    model_load = simulate(replace(devnet, shards=1, offered_tps=args.rate, duration_s=args.seconds), costs)
-    model_cross = simulate(replace(devnet, offered_tps=20.0, duration_s=120.0), costs)
-    rows = [
-        ("finalized TPS (1 shard)", model_load.tps, float(load["tps"])),
-        ("block time s (1 shard, loaded)", model_load.block_time_s, float(load["block_time_s"])),
-        ("cross-shard latency p50 s", model_cross.cross_p50_s, float(cross["p50_latency_s"])),
-        ("block time s (2 shards)", model_cross.block_time_s, max(float(b) for b in cross["block_time_s"])),
-    ]
+    rows: list[tuple[str, float, float]] = []
+    block_time = ("--block-time-ms", str(args.block_time_ms))
+    try:
+        load = _measure("devnet.py", "--seconds", str(args.seconds), "--rate", str(args.rate), *block_time)
+        model_load = simulate(
+            replace(devnet, shards=1, offered_tps=args.rate, duration_s=args.seconds), costs
+        )
+        rows.append(("finalized TPS (1 shard)", model_load.tps, float(load["tps"])))
+        rows.append(("block time s (1 shard, loaded)", model_load.block_time_s, float(load["block_time_s"])))
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"  the load run failed: {str(exc)[:600]}", flush=True)
+    if not args.skip_crossshard:
+        print(f"devnet: 2 shards x 4 validators, {args.transfers} cross-shard transfers …", flush=True)
+        try:
+            cross = _measure("crossshard.py", "--transfers", str(args.transfers), *block_time)
+            model_cross = simulate(replace(devnet, offered_tps=20.0, duration_s=120.0), costs)
+            rows.append(("cross-shard latency p50 s", model_cross.cross_p50_s, float(cross["p50_latency_s"])))
+            blocks = max(float(b) for b in cross["block_time_s"])
+            rows.append(("block time s (2 shards)", model_cross.block_time_s, blocks))
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(f"  the cross-shard run failed: {str(exc)[:600]}", flush=True)
     print(f"{'':34s}{'model':>10s}{'measured':>10s}{'ratio':>8s}")
     for label, model, measured in rows:
         print(f"{label:34s}{model:10.2f}{measured:10.2f}{_ratio(model, measured):8.2f}")
@@ -181,7 +176,7 @@ def main() -> int:
             }
             for label, model, measured in rows
         ],
-        "within_20_percent": all(0.8 <= _ratio(m, r) <= 1.2 for _, m, r in rows),
+        "within_20_percent": bool(rows) and all(0.8 <= _ratio(m, r) <= 1.2 for _, m, r in rows),
         "nodes_40k_wall_s": round(wall, 1),
         "nodes_40k_tps": round(big.tps),
     }

@@ -88,7 +88,7 @@ class Scenario:
     """When set, overrides the preset's reward, shard count and block time over time."""
     years: int = 10
     genesis_supply: int = GENESIS_SUPPLY
-    validators: int = 100
+    validators: int = 64
     """Validators bidding (each with 1 to ``max_keys`` keys)."""
     max_keys: int = 4
     initial_staking_ratio: Dec = field(default_factory=lambda: Dec.from_str("0.5"))

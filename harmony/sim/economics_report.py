@@ -16,7 +16,7 @@ from harmony.chain.params import ONE
 from harmony.encoding.fixed import Dec
 from harmony.sim.economics import RunResult, StepFigures
 from harmony.sim.economics_model import STEPS_PER_YEAR
-from harmony.sim.reporting import markdown_table, pyplot
+from harmony.sim.reporting import markdown_table, pyplot, save_figure
 
 
 def _f(value: Dec) -> float:
@@ -213,9 +213,7 @@ def _plot(results: list[RunResult], path: Path) -> None:
         axis.set_xlabel("year")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harmony.sim import network_scale
 from harmony.sim.network_scale import NetResult, NodeCosts
-from harmony.sim.reporting import markdown_table, pyplot
+from harmony.sim.reporting import markdown_table, pyplot, save_figure
 
 EXPERIMENT_2018 = (
     "The 2018 experiment (harmony-one/experiment-deploy, `benchmark-mix40k.json`; seed 003 reports about "
@@ -37,6 +37,7 @@ _COLUMNS = (
     "cross_p99_s",
     "MB_per_node_s",
     "global_topic_%",
+    "uplink_use_%",
     "beacon_backlog",
     "beacon_saturated",
 )
@@ -56,6 +57,7 @@ def _cells(r: NetResult) -> list[str]:
         f"{r.cross_p99_s:.2f}",
         f"{r.bytes_per_node_s / 1e6:.2f}",
         f"{r.global_topic_share * 100:.0f}",
+        f"{r.uplink_use * 100:.0f}",
         str(r.beacon_backlog),
         "yes" if r.beacon_saturated else "no",
     ]
@@ -82,7 +84,15 @@ def scaling_note(sweep: list[NetResult]) -> str:
         if saturated
         else "the beacon chain keeps up at every size run"
     )
-    return "; ".join(parts) + f". {where}."
+    over = [r.scenario.shards for r in sweep if r.uplink_use > 1]
+    links = (
+        f" From {over[0]} shards a node's traffic exceeds its median uplink"
+        f" ({sweep[0].scenario.uplink_mbps:g} Mbit/s), almost all of it the network-wide topic every"
+        " node follows: the TPS above that size assumes links the nodes do not have."
+        if over
+        else ""
+    )
+    return "; ".join(parts) + f". {where[0].upper()}{where[1:]}." + links
 
 
 def write_report(
@@ -145,9 +155,7 @@ def _plot(sweep: list[NetResult], path: Path) -> None:
     for axis in (left, right):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(plt, fig, path)
 
 
 __all__ = ["EXPERIMENT_2018", "NetResult", "format_table", "scaling_note", "write_report"]

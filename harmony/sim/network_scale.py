@@ -247,6 +247,9 @@ class NetResult:
     """Mean bytes sent and received by a node per second."""
     global_topic_share: float
     """Share of those bytes from the network-wide topic (crosslinks and cross-shard proofs)."""
+    uplink_use: float
+    """``bytes_per_node_s`` over the median uplink: above 1 the links cannot carry the traffic the rounds
+    assume (the model counts bytes but does not slow rounds for the network-wide topic)."""
     beacon_backlog: int
     """Crosslinks waiting at the end of the run (growing: the beacon chain is saturated)."""
     beacon_saturated: bool
@@ -524,6 +527,7 @@ class NetworkModel:
             cross_p99_s=quantile(0.99),
             bytes_per_node_s=per_node,
             global_topic_share=self.global_bytes / total_bytes if total_bytes else 0.0,
+            uplink_use=per_node * 8 / (s.uplink_mbps * 1e6),
             beacon_backlog=backlog,
             beacon_saturated=backlog > s.shards,
             stalled_s=self.stalled,

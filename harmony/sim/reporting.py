@@ -34,4 +34,11 @@ def pyplot() -> Any:
     return plt
 
 
-__all__ = ["ParameterError", "markdown_table", "pyplot"]
+def save_figure(plt: Any, fig: Any, path: Any) -> None:
+    """Lay ``fig`` out, write it to ``path`` as a PNG and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+__all__ = ["ParameterError", "markdown_table", "pyplot", "save_figure"]

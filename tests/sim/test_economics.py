@@ -10,11 +10,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harmony.chain.params import ONE
+from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.rewards import total_supply
 from harmony.cli.main import main
+from harmony.crypto.bitmap import encode_bitmap
 from harmony.encoding.fixed import Dec
-from harmony.sim.economics import Economy, run_scenario
+from harmony.sim.economics import (
+    Economy,
+    load_validators,
+    new_validator,
+    registered_wrappers,
+    replay_epoch,
+    run_scenario,
+)
 from harmony.sim.economics_model import (
     HARMONY_HISTORY,
     STEPS_PER_YEAR,
@@ -27,6 +36,11 @@ from harmony.sim.economics_model import (
 )
 from harmony.sim.economics_report import era_issuance, format_table, write_report, yearly
 from harmony.sim.sweeps import SweepError, run_all
+from harmony.state.statedb import StateDB
+from harmony.storage.memory import MemoryStore
+from harmony.types.header import Header
+from harmony.types.shard_state import Committee, Slot
+from harmony.types.validator import Delegation
 
 HARMONY_YEARLY = 441_504_000 * ONE
 """7 ONE × 4 shards × 15,768,000 two-second blocks a 365-day year."""
@@ -221,3 +235,32 @@ def test_report_files(tmp_path: Path) -> None:
     paths = write_report([result], tmp_path)
     assert [p.name for p in paths] == ["economics.md", "economics.csv", "economics.png"]
     assert "| mainnet | 1 |" in (tmp_path / "economics.md").read_text()
+
+
+def test_replaying_a_recorded_epoch_pays_each_block_as_the_beacon_chain_does() -> None:
+    """The exact mode behind the devnet validation: records loaded into a fresh state, then each header's
+    parent commit paid by the chain's per-block function (here: every seat signed, twice)."""
+
+    owner, delegator = b"\x01" * 20, b"\x02" * 20
+    wrapper = new_validator(
+        owner,
+        [b"\x03" * 48],
+        Dec.from_str("0.1"),
+        10_000 * ONE,
+        [Delegation(owner, 30_000 * ONE, 0), Delegation(delegator, 10_000 * ONE, 0)],
+    )
+    operators = [Slot(bytes([9, i]) * 10, bytes([9, i]) * 24, None) for i in range(4)]
+    committee = Committee(0, (*operators, Slot(owner, b"\x03" * 48, Dec.from_int(40_000 * ONE))))
+    state = StateDB(MemoryStore())
+    load_validators(state, [wrapper])
+    assert registered_wrappers(state) == (wrapper,)
+    bitmap = encode_bitmap(range(5), 5)
+    headers = [Header(number=n, epoch=0, last_commit_bitmap=bitmap) for n in (1, 2, 3)]
+    payouts = replay_epoch(state, LOCALNET, headers, lambda shard, epoch: committee if shard == 0 else None)
+    reward = LOCALNET.block_reward(0)
+    assert [p.paid for p in payouts] == [reward, reward]  # block 1 pays nothing for the genesis
+    paid = get_validator_wrapper(state, owner)
+    assert paid is not None and paid.block_reward == 2 * reward
+    commission = Dec.from_str("0.1").mul_int(reward).round_int()
+    assert paid.delegations[1].reward == 2 * ((reward - commission) // 4)
+    assert paid.delegations[0].reward + paid.delegations[1].reward == 2 * reward

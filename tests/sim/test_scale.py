@@ -36,6 +36,7 @@ def finite(result: NetResult) -> None:
         "cross_p99_s",
         "bytes_per_node_s",
         "global_topic_share",
+        "uplink_use",
         "stalled_s",
     ):
         value = getattr(result, name)
@@ -85,6 +86,9 @@ def test_resharding_a_majority_with_a_slow_state_sync_stalls_shards() -> None:
 def test_the_network_wide_topic_share_grows_with_shards() -> None:
     few, many = (simulate(s) for s in shard_sweep(SMALL, [2, 16]))
     assert many.global_topic_share > few.global_topic_share
+    assert many.uplink_use > few.uplink_use
+    thin = [simulate(s) for s in shard_sweep(replace(SMALL, uplink_mbps=1.0), [2, 16])]
+    assert "exceeds its median uplink" in scaling_note(thin)
 
 
 def test_deterministic_in_the_seed() -> None:
