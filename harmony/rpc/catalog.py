@@ -228,9 +228,6 @@ NOT_SERVED: dict[str, str] = {
     "SyncNewFilterFromOtherReaders": "Harmony's internal hook between reader nodes, not a client method",
     "GetValidatorsStakeByBlockNumber": "not implemented yet: getAllValidatorInformationByBlockNumber "
     "carries each validator's stake",
-    "GetAllDelegationInformation": "not implemented yet: getDelegationsByValidator answers per validator",
-    "GetAvailableRedelegationBalance": "not implemented yet: undelegated amounts are paid out after their "
-    "lock, never redelegated from the lock (design §5)",
     "TraceChain": "not implemented: traces of whole ranges are unbounded work",
     "TraceBlockByNumber": _TRACE_LATER,
     "TraceBlockByHash": _TRACE_LATER,

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +29,33 @@ HARMONY_TEST_KEY = "1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef2
 
 
 @pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devnet, Path]]:
+    """The devnet and the compiled contracts; solc-js compiles while the devnet starts."""
     for package in ("ethers", "hardhat", "@nomicfoundation/hardhat-ethers", "chai", "solc"):
         if not (TOOLS / package / "package.json").exists():
             pytest.fail(f"{package} is not installed in .tools: run make test (it installs the npm tools)")
+    artifacts: Path = tmp_path_factory.mktemp("artifacts") / "tokens.json"
     root: Path = tmp_path_factory.mktemp("tooling-devnet")
-    net = start_devnet(
-        root, "--shards", "1", "--validators", "1", "--block-time-ms", "1000", "--harmony-localnet"
-    )
-    try:
-        yield net
-    finally:
-        net.stop()
+    with ThreadPoolExecutor(1) as pool:
+        compiled = pool.submit(compile_contracts, HERE / "Tokens.sol")
+        net = start_devnet(
+            root, "--shards", "1", "--validators", "1", "--block-time-ms", "1000", "--harmony-localnet"
+        )
+        try:
+            artifacts.write_text(json.dumps(compiled.result()), encoding="utf-8")
+            yield net, artifacts
+        finally:
+            net.stop()
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path: Path = tmp_path_factory.mktemp("artifacts") / "tokens.json"
-    path.write_text(json.dumps(compile_contracts(HERE / "Tokens.sol")), encoding="utf-8")
-    return path
+def devnet(started: tuple[Devnet, Path]) -> Devnet:
+    return started[0]
+
+
+@pytest.fixture(scope="module")
+def artifacts(started: tuple[Devnet, Path]) -> Path:
+    return started[1]
 
 
 def _keys(devnet: Devnet) -> list[str]:
