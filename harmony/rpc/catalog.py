@@ -213,8 +213,8 @@ HARMONY_SERVICES: tuple[Service, ...] = (
 
 _NO_HMY_ETH = "a Harmony-specific method: served under hmy_ and hmyv2_"
 _TRACE_LATER = (
-    "not implemented yet: the struct logger and call tracer need a per-opcode hook in the py-evm bridge "
-    "(harmony.state.evm), with gas, step, memory and time bounds"
+    "not implemented yet: a block's trace replays its transactions as the chain's transition does; "
+    "debug_traceCall traces a call on any block's state"
 )
 
 NOT_SERVED: dict[str, str] = {
@@ -233,7 +233,7 @@ NOT_SERVED: dict[str, str] = {
     "TraceBlockByHash": _TRACE_LATER,
     "TraceBlock": _TRACE_LATER,
     "TraceTransaction": _TRACE_LATER,
-    "TraceCall": _TRACE_LATER,
+    "TraceCall@trace": "the Parity-style trace_ namespace is not served: use debug_traceCall",
     "SetLogVerbosity": "an operator command: set the log level in the node's configuration",
     "ConsensusViewChangingID": "consensus internals: see getNodeMetadata's consensus member",
     "ConsensusCurViewID": "consensus internals: see getNodeMetadata's consensus member",
