@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOLC   := .tools/node_modules/solc/package.json
 SOLC_VERSION := 0.8.37
+# npm tools for the end-to-end tests: solc-js compiles contracts; ethers.js v6 and Hardhat (with its ethers
+# plugin and chai) run their suites against a devnet (tests/e2e/test_ethereum_tooling.py)
+NPM_TOOLS := solc@$(SOLC_VERSION) ethers@6.17.0 hardhat@2.29.1 @nomicfoundation/hardhat-ethers@3.1.3 chai@4.5.0
+TOOLS  := .tools/.installed-$(SOLC_VERSION)-ethers6.17.0-hardhat2.29.1
 
 .PHONY: devnet testnet test test-long bench lint install clean system-tools
 
@@ -22,9 +25,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# solc-js from npm, for the end-to-end tests that compile and deploy a contract
-$(SOLC):
-	npm install --no-audit --no-fund --silent --prefix .tools solc@$(SOLC_VERSION)
+$(TOOLS):
+	npm install --no-audit --no-fund --silent --prefix .tools $(NPM_TOOLS)
+	touch $(TOOLS)
 
 devnet: $(STAMP)
 	$(VENV)/bin/harmony devnet
@@ -39,10 +42,10 @@ MANIFEST ?= testnets/small.toml
 testnet: $(STAMP)
 	$(VENV)/bin/harmony testnet run $(MANIFEST)
 
-test: lint $(SOLC) system-tools
+test: lint $(TOOLS) system-tools
 	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" tests
 
-test-long: $(STAMP) $(SOLC) system-tools
+test-long: $(STAMP) $(TOOLS) system-tools
 	$(VENV)/bin/pytest -n 2 --dist worksteal tests
 
 bench: $(STAMP)

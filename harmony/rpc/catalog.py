@@ -212,6 +212,10 @@ HARMONY_SERVICES: tuple[Service, ...] = (
 ``node/harmony/api.go`` for the filter, net and web3 services)."""
 
 _NO_HMY_ETH = "a Harmony-specific method: served under hmy_ and hmyv2_"
+_TRACE_LATER = (
+    "not implemented yet: a block's trace replays its transactions as the chain's transition does; "
+    "debug_traceCall traces a call on any block's state"
+)
 
 NOT_SERVED: dict[str, str] = {
     "GetBlockByNumberNew": "deprecated in Harmony (same as getBlockByNumber with options)",
@@ -224,15 +228,12 @@ NOT_SERVED: dict[str, str] = {
     "SyncNewFilterFromOtherReaders": "Harmony's internal hook between reader nodes, not a client method",
     "GetValidatorsStakeByBlockNumber": "not implemented yet: getAllValidatorInformationByBlockNumber "
     "carries each validator's stake",
-    "GetAllDelegationInformation": "not implemented yet: getDelegationsByValidator answers per validator",
-    "GetAvailableRedelegationBalance": "not implemented yet: undelegated amounts are paid out after their "
-    "lock, never redelegated from the lock (design §5)",
     "TraceChain": "not implemented: traces of whole ranges are unbounded work",
-    "TraceBlockByNumber": "not implemented yet",
-    "TraceBlockByHash": "not implemented yet",
-    "TraceBlock": "not implemented yet",
-    "TraceTransaction": "not implemented yet",
-    "TraceCall": "not implemented yet",
+    "TraceBlockByNumber": _TRACE_LATER,
+    "TraceBlockByHash": _TRACE_LATER,
+    "TraceBlock": _TRACE_LATER,
+    "TraceTransaction": _TRACE_LATER,
+    "TraceCall@trace": "the Parity-style trace_ namespace is not served: use debug_traceCall",
     "SetLogVerbosity": "an operator command: set the log level in the node's configuration",
     "ConsensusViewChangingID": "consensus internals: see getNodeMetadata's consensus member",
     "ConsensusCurViewID": "consensus internals: see getNodeMetadata's consensus member",

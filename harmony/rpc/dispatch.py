@@ -37,6 +37,7 @@ from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
 from harmony.rpc.methods_staking import register_staking
 from harmony.rpc.params import Params
+from harmony.rpc.tracing import register_tracing
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def build_method_table() -> MethodTable:
     register_staking(table)
     register_cx(table)
     register_fees(table)
+    register_tracing(table)
     return table
 
 

@@ -48,7 +48,8 @@ def revert_reason(data: bytes) -> str | None:
     return body[offset + 32 : offset + 32 + length].decode("utf-8", errors="replace")
 
 
-def _env(backend: RPCBackend, header: Header, gas: int) -> BlockEnv:
+def block_env(backend: RPCBackend, header: Header, gas: int) -> BlockEnv:
+    """What the EVM sees of block ``header`` for a call with ``gas`` (the gas limit raised to it)."""
     return BlockEnv(
         coinbase=header.coinbase,
         number=header.number,
@@ -73,7 +74,7 @@ def run(backend: RPCBackend, args: CallArgs, header: Header, gas: int) -> CallOu
         nonce=state.get_nonce(sender),
     )
     try:
-        result = apply_message(state, msg, _env(backend, header, gas), fee_recipient=None)
+        result = apply_message(state, msg, block_env(backend, header, gas), fee_recipient=None)
     except HarmonyError as exc:
         return CallOutcome(None, str(exc))
     return CallOutcome(result)

@@ -316,6 +316,27 @@ def delegations_by_validator(style: Style, ctx: MethodContext, p: Params) -> JSO
     return [_delegation_json(addr, d) for d in wrapper.delegations]
 
 
+def all_delegation_information(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getAllDelegationInformation(page)``: the delegations of 100 validators per page, in registration
+    order, one list per validator (Go; a page past the end, or negative, is empty)."""
+    page = p.get(0, "page", _page)
+    _require_beacon(ctx)
+    if page < 0:
+        return []
+    state = ctx.backend.state_at("latest")
+    wrappers = _all_wrappers(state)[page * VALIDATORS_PER_PAGE : (page + 1) * VALIDATORS_PER_PAGE]
+    return [[_delegation_json(w.validator.address, d) for d in w.delegations] for w in wrappers]
+
+
+def available_redelegation_balance(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getAvailableRedelegationBalance(delegator)``: Go sums the delegator's undelegations whose epoch is
+    not after the current one. Ours pays an undelegation out when its lock ends and never redelegates from
+    it (design §5), so nothing is available: 0, after checking the address and the shard."""
+    p.get(0, "address", address)
+    _require_beacon(ctx)
+    return 0
+
+
 def delegation_by_pair(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getDelegationByDelegatorAndValidator(delegator, validator)``: one delegation or null."""
     delegator = p.get(0, "delegator", address)
@@ -586,6 +607,8 @@ STAKING: Sequence[tuple[str, Handler, int]] = (
     ("getDelegationsByDelegator", partial(delegations_by_delegator, False), 1),
     ("getDelegationsByDelegatorByBlockNumber", partial(delegations_by_delegator, True), 2),
     ("getDelegationsByValidator", delegations_by_validator, 1),
+    ("getAllDelegationInformation", all_delegation_information, 1),
+    ("getAvailableRedelegationBalance", available_redelegation_balance, 1),
     ("getDelegationByDelegatorAndValidator", delegation_by_pair, 2),
     ("getValidatorSelfDelegation", self_delegation, 1),
     ("getValidatorTotalDelegation", total_delegation, 1),

@@ -34,7 +34,7 @@ CHAIN_CONFIG_EPOCHS: tuple[tuple[str, int], ...] = (
     ("five-seconds-epoch", _FROM_GENESIS),
     ("two-seconds-epoch", _FROM_GENESIS),  # 2-second blocks from the first
     ("sixty-percent-epoch", EPOCH_TBD),
-    ("redelegation-epoch", _FROM_GENESIS),
+    ("redelegation-epoch", EPOCH_TBD),  # locked undelegations are paid out, never redelegated
     ("no-early-unlock-epoch", _FROM_GENESIS),  # undelegations stay locked their 7 epochs
     ("vrf-epoch", _FROM_GENESIS),  # a VRF in every header
     ("prev-vrf-epoch", _FROM_GENESIS),

@@ -228,9 +228,14 @@ def _is_plain_transfer(state: StateDB, to: bytes | None) -> bool:
 
 
 def _run_evm(
-    state: StateDB, msg: Message, env: BlockEnv, gas: int
+    state: StateDB,
+    msg: Message,
+    env: BlockEnv,
+    gas: int,
+    interpreter: type[IstanbulComputation] = IstanbulComputation,
 ) -> tuple[ComputationAPI, bytes | None, _BridgeState]:
-    """Run the call or creation through py-evm's Istanbul interpreter (YP §8, §7)."""
+    """Run the call or creation through py-evm's Istanbul interpreter (YP §8, §7), or a subclass of it
+    (a tracer's)."""
     vm_state = _BridgeState(state, _execution_context(env))
     tx_ctx = cast(TransactionContextAPI, BaseTransactionContext(msg.gas_price, Address(msg.sender)))
     computation: ComputationAPI
@@ -249,7 +254,7 @@ def _run_evm(
             computation = vm_state.get_computation(evm_msg, tx_ctx)
             computation.error = ContractCreationCollision(f"address collision at 0x{created.hex()}")
         else:
-            computation = IstanbulComputation.apply_create_message(vm_state, evm_msg, tx_ctx)
+            computation = interpreter.apply_create_message(vm_state, evm_msg, tx_ctx)
         return computation, created, vm_state
     evm_msg = EVMMessage(
         gas=gas,
@@ -259,11 +264,16 @@ def _run_evm(
         data=msg.data,
         code=vm_state.get_code(Address(msg.to)),
     )
-    return IstanbulComputation.apply_message(vm_state, evm_msg, tx_ctx), None, vm_state
+    return interpreter.apply_message(vm_state, evm_msg, tx_ctx), None, vm_state
 
 
 def apply_message(
-    state: StateDB, msg: Message, env: BlockEnv, *, fee_recipient: bytes | None
+    state: StateDB,
+    msg: Message,
+    env: BlockEnv,
+    *,
+    fee_recipient: bytes | None,
+    interpreter: type[IstanbulComputation] = IstanbulComputation,
 ) -> ExecutionResult:
     """Execute one transaction's message with Istanbul rules (YP §6, EIP-161, EIP-2028, EIP-2200).
 
@@ -271,7 +281,8 @@ def apply_message(
     Otherwise the gas is bought, the nonce incremented, the call or creation run, unused gas and the
     refund (capped at half the gas used) returned, ``gas_used × gas_price`` paid to ``fee_recipient``
     (``None`` burns it), self-destructed and touched empty accounts deleted, and the transaction ended
-    (:meth:`StateDB.finalize_transaction`).
+    (:meth:`StateDB.finalize_transaction`). ``interpreter`` is py-evm's Istanbul computation or a subclass
+    that observes it (the RPC's tracers); plain transfers never reach it.
     """
     intrinsic = validate_message(state, msg, env)
     sender = msg.sender
@@ -294,7 +305,7 @@ def apply_message(
         state.finalize_transaction()
         return ExecutionResult(gas_used=gas_used, success=True, touched=touched)
 
-    computation, created, vm_state = _run_evm(state, msg, env, gas)
+    computation, created, vm_state = _run_evm(state, msg, env, gas, interpreter)
     gas_remaining = computation.get_gas_remaining()
     gas_used = msg.gas - gas_remaining
     deletions = computation.get_accounts_for_deletion()

@@ -7,7 +7,6 @@ and the chain going on after a view change.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -28,11 +27,11 @@ from harmony.encoding.address import to_bech32
 from harmony.types.transaction import Transaction
 
 from .devnet_fixture import Devnet, free_base_port, rpc, start_devnet
+from .solidity import CONTRACTS, compile_contracts
 
 pytestmark = pytest.mark.e2e
 
 GWEI = 10**9
-CONTRACTS = Path(__file__).parent / "contracts"
 
 
 @pytest.fixture(scope="module")
@@ -147,29 +146,8 @@ def test_killing_the_leader_leads_to_a_view_change(devnet: Devnet) -> None:
 
 
 def _compile_counter() -> tuple[list[dict[str, object]], str]:
-    source = (CONTRACTS / "Counter.sol").read_text(encoding="utf-8")
-    request = {
-        "language": "Solidity",
-        "sources": {"Counter.sol": {"content": source}},
-        "settings": {
-            "evmVersion": "istanbul",  # Harmony's EVM level (reference §2.3)
-            "optimizer": {"enabled": True, "runs": 200},
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
-        },
-    }
-    out = subprocess.run(
-        ["node", str(CONTRACTS / "solc_compile.js")],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    result = json.loads(out.stdout)
-    errors = [e for e in result.get("errors", []) if e["severity"] == "error"]
-    assert not errors, errors
-    contract = result["contracts"]["Counter.sol"]["Counter"]
-    return contract["abi"], "0x" + contract["evm"]["bytecode"]["object"]
+    contract = compile_contracts(CONTRACTS / "Counter.sol")["Counter"]
+    return contract["abi"], contract["bytecode"]
 
 
 def test_a_solidity_contract_is_deployed_called_and_its_event_read(devnet: Devnet) -> None:

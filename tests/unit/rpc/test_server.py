@@ -137,6 +137,21 @@ def test_pyhmy(running: Running, built: ChainFixture) -> None:
     assert hmy_transaction.get_pool_stats(endpoint=url) is not None
 
 
+def test_pyhmy_node_and_header_calls(running: Running, built: ChainFixture) -> None:
+    """pyhmy's calls over the shapes issue 20 fixed: node metadata epochs, headers, chain headers."""
+    url = running.url
+    assert hmy_blockchain.get_prestaking_epoch(endpoint=url) == 0
+    assert hmy_blockchain.get_staking_epoch(endpoint=url) == 0
+    assert hmy_blockchain.get_node_metadata(endpoint=url)["shard-id"] == SHARD
+    header = hmy_blockchain.get_header_by_number(2, endpoint=url)
+    assert header["blockHash"] == "0x" + built.blocks[1].hash().hex() and header["blockNumber"] == 2
+    assert hmy_blockchain.get_latest_header(endpoint=url)["blockNumber"] == 3
+    pair = hmy_blockchain.get_latest_chain_headers(endpoint=url)
+    assert pair["shard-chain-header"]["number"] == "0x3"
+    assert hmy_blockchain.get_sharding_structure(endpoint=url)[SHARD]["current"] is True
+    assert hmy_blockchain.in_sync(endpoint=url) is True
+
+
 def test_pyhmy_history(running: Running, built: ChainFixture) -> None:
     url = running.url
     key1 = to_bech32(KEYS[1].address)

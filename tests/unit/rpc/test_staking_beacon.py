@@ -108,6 +108,13 @@ def test_validator_information_shape(beacon: tuple[Beacon, Dispatcher, RPCBacken
     assert signed == performance["current-epoch-signed"]
     assert result(d, "hmy_getSignedBlocks", to_bech32(V)) == hex(signed)
     assert error(d, "hmyv2_getSignedBlocks", "0x" + "12" * 20)["code"] == -32000  # not a validator
+    everyone = result(d, "hmyv2_getAllDelegationInformation", 0)
+    assert everyone == [result(d, "hmyv2_getDelegationsByValidator", to_bech32(V))]
+    assert result(d, "hmyv2_getAllDelegationInformation", 1) == []
+    assert result(d, "hmyv2_getAllDelegationInformation", -1) == []
+    assert error(d, "hmyv2_getAllDelegationInformation", "0")["code"] == -32602
+    assert result(d, "hmyv2_getAvailableRedelegationBalance", to_bech32(D)) == 0  # never redelegated
+    assert error(d, "hmyv2_getAvailableRedelegationBalance", "one1nope")["code"] == -32602
     assert info["lifetime"]["reward-accumulated"] > 0
     assert float(info["lifetime"]["apr"]) > 0
     by_number = result(d, "hmyv2_getValidatorInformationByBlockNumber", to_bech32(V), 3)
