@@ -39,7 +39,7 @@ from harmony.p2p.coding import (
     encode_block,
     share,
 )
-from harmony.p2p.errors import P2PError
+from harmony.p2p.errors import P2PError, P2PPeerBanned
 from harmony.p2p.host import P2PHost
 from harmony.p2p.topics import network_prefix
 
@@ -203,30 +203,41 @@ class CodedBroadcast:
         return report
 
     async def _send_all(self, peer: str, batches: list[bytes], report: BroadcastReport | None) -> None:
-        """Send batches to one peer, all at once on their own streams."""
-        failed = False
+        """Send batches to one peer, all at once on their own streams. A batch whose stream fails while the
+        peer stays connected (a negotiation lost on a loaded machine) is sent once more; an unreachable
+        peer is given up, logged once."""
+        errors: list[P2PError] = []
 
         async def one(payload: bytes) -> None:
-            nonlocal failed
-            try:
-                await self.host.request(
-                    peer, self.protocol_id, payload, timeout=self.config.send_timeout, max_response_bytes=16
-                )
-            except P2PError as exc:
-                failed = True
-                log.debug("coded batch to %s failed: %r", peer, exc)
+            for attempt in range(2):
+                try:
+                    await self.host.request(
+                        peer,
+                        self.protocol_id,
+                        payload,
+                        timeout=self.config.send_timeout,
+                        max_response_bytes=1,
+                    )
+                except P2PError as exc:
+                    if attempt or isinstance(exc, P2PPeerBanned) or not self.host.is_connected(peer):
+                        errors.append(exc)
+                        return
+                    continue
+                if report is not None:
+                    report.uploaded_bytes += len(payload)
+                    report.batches += 1
+                else:
+                    self.relayed_bytes += len(payload)
                 return
-            if report is not None:
-                report.uploaded_bytes += len(payload)
-                report.batches += 1
-            else:
-                self.relayed_bytes += len(payload)
 
         async with trio.open_nursery() as nursery:
             for payload in batches:
                 nursery.start_soon(one, payload)
-        if failed and report is not None:
-            report.failed_members.append(peer)
+        if errors:
+            failed = f"{len(errors)} of {len(batches)} batches"
+            log.warning("coded broadcast: %s to %s failed: %r", failed, peer, errors[0])
+            if report is not None:
+                report.failed_members.append(peer)
 
     # -- members ---------------------------------------------------------------------------------------
 
