@@ -24,7 +24,7 @@ def test_a_third_of_the_committee_silent_and_every_live_member_decodes(tmp_path:
     async def body() -> None:
         cfg = CodedConfig(overhead_percent=60, decode_timeout=60.0)
         async with open_committee(tmp_path, live=4, dead=2, config=cfg) as committee:
-            data = block_bytes(200_000, seed=3)
+            data = block_bytes(120_000, seed=3)
             report = await committee.leader_coded.broadcast(
                 data, shard_id=1, block_number=10, view_id=0, round_=committee.round_, sign=committee.sign()
             )
