@@ -1,0 +1,251 @@
+"""Coded block propagation against whole-block gossip, on the same loopback hosts in the same run (issue 16).
+
+For committees of 4, 8 and 16 members (plus a leader), all py-libp2p hosts in this process on 127.0.0.1:
+
+* RaptorQ encode and decode time of the block (``harmony.p2p.coding``, CPU only);
+* the leader's upload per block byte, read from the kernel (``ss``: ``bytes_acked`` of every TCP socket under
+  the leader's libp2p connections, before and after), for the coded broadcast and for publishing the block
+  on GossipSub (so Noise, Yamux and protocol framing count in both);
+* the time from the leader's start until 2/3 of the members hold the block (decoded, or received by gossip).
+
+Loopback has no bandwidth limit, so the times measure CPU (one Python process runs every host); the upload
+ratio is what a real uplink pays. Run: ``.venv/bin/python bench/coding.py [--members 4,8,16]
+[--block-kib 256] [--trials 3]``. The last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harmony.p2p.coded_broadcast import CodedConfig
+from harmony.p2p.coding import SymbolDecoder, encode_block
+from harmony.p2p.host import GossipMessage, P2PHost
+from tests.unit.p2p.coded_helpers import Committee, block_bytes, open_committee
+
+TOPIC = "bench/coding/blocks"
+_SOCKET = re.compile(r"^\S+\s+\S+\s+\S+:(\d+)\s+\S+:(\d+)")
+_ACKED = re.compile(r"bytes_acked:(\d+)")
+
+
+def socket_ports(host: P2PHost) -> set[tuple[int, int]]:
+    """(local port, peer port) of every TCP socket under the host's libp2p connections (swarm connection,
+    Yamux, Noise, raw connection, trio socket stream)."""
+    ports = set()
+    for conns in host._host.get_network().connections.values():
+        for conn in conns if isinstance(conns, list) else [conns]:
+            try:
+                sock = conn.muxed_conn.secured_conn.conn.conn.stream.stream.socket
+                ports.add((sock.getsockname()[1], sock.getpeername()[1]))
+            except (AttributeError, OSError):
+                continue
+    return ports
+
+
+def acked_bytes(ports: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """``bytes_acked`` (from the kernel, ``ss -ti``) of the established loopback sockets in ``ports``."""
+    out = subprocess.run(
+        ["ss", "-tinH", "state", "established"], capture_output=True, text=True, check=True
+    ).stdout
+    acked: dict[tuple[int, int], int] = {}
+    key: tuple[int, int] | None = None
+    for line in out.splitlines():
+        match = _SOCKET.match(line.strip())
+        if match:
+            key = (int(match.group(1)), int(match.group(2)))
+            continue
+        found = _ACKED.search(line)
+        if found and key in ports:
+            acked[key] = int(found.group(1))
+        key = None
+    return acked
+
+
+def uploaded_since(host: P2PHost, before: dict[tuple[int, int], int]) -> int:
+    """Bytes the host's sockets had acknowledged since ``before``."""
+    after = acked_bytes(socket_ports(host))
+    return sum(value - before.get(key, 0) for key, value in after.items())
+
+
+def cpu_figures(data: bytes, members: int, overhead: int) -> dict[str, float]:
+    """Median encode (with Merkle proofs) and decode (from a shuffled K + 2) times in ms."""
+    encodes, decodes = [], []
+    for run in range(5):
+        start = time.perf_counter()
+        encoded = encode_block(
+            data, shard_id=0, block_number=run, view_id=0, members=members, overhead_percent=overhead
+        )
+        encodes.append(time.perf_counter() - start)
+        symbols = list(encoded.symbols[members:]) + list(encoded.symbols[:members])
+        start = time.perf_counter()
+        decoder = SymbolDecoder(encoded.commitment)
+        result = None
+        for symbol in symbols:
+            result = decoder.add(symbol.index, symbol.data)
+            if result is not None:
+                break
+        decodes.append(time.perf_counter() - start)
+        assert result == data
+    return {
+        "encode_ms": round(statistics.median(encodes) * 1e3, 2),
+        "decode_ms": round(statistics.median(decodes) * 1e3, 2),
+    }
+
+
+async def coded_round(committee: Committee, data: bytes, number: int) -> tuple[float, int]:
+    """One coded broadcast: (seconds until 2/3 of the members decoded, bytes the leader uploaded)."""
+    quorum = math.ceil(2 * len(committee.members) / 3)
+    arrivals: list[float] = []
+    before = acked_bytes(socket_ports(committee.leader))
+    start = trio.current_time()
+
+    async def wait(index: int) -> None:
+        delivery = await committee.coded[index].deliveries.receive()
+        assert delivery.data == data and delivery.via == "decoded", delivery.via
+        arrivals.append(trio.current_time() - start)
+
+    with trio.fail_after(120):
+        async with trio.open_nursery() as nursery:
+            for index in range(len(committee.members)):
+                nursery.start_soon(wait, index)
+            await committee.leader_coded.broadcast(
+                data,
+                shard_id=1,
+                block_number=number,
+                view_id=0,
+                round_=committee.round_,
+                sign=committee.sign(),
+            )
+    await trio.sleep(0.3)
+    return sorted(arrivals)[quorum - 1], uploaded_since(committee.leader, before)
+
+
+async def gossip_round(
+    committee: Committee,
+    inboxes: list[trio.MemoryReceiveChannel[GossipMessage]],
+    data: bytes,
+) -> tuple[float, int]:
+    """One whole-block gossip publish: (seconds until 2/3 of the members received it, leader's upload)."""
+    quorum = math.ceil(2 * len(committee.members) / 3)
+    arrivals: list[float] = []
+    before = acked_bytes(socket_ports(committee.leader))
+    start = trio.current_time()
+
+    async def wait(inbox: trio.MemoryReceiveChannel[GossipMessage]) -> None:
+        while True:
+            message = await inbox.receive()
+            if message.data == data:
+                arrivals.append(trio.current_time() - start)
+                return
+
+    with trio.fail_after(120):
+        async with trio.open_nursery() as nursery:
+            for inbox in inboxes:
+                nursery.start_soon(wait, inbox)
+            await committee.leader.publish(TOPIC, data)
+    await trio.sleep(0.3)
+    return sorted(arrivals)[quorum - 1], uploaded_since(committee.leader, before)
+
+
+async def measure(members: int, block: int, trials: int, overhead: int, tmp: Path) -> dict[str, Any]:
+    """Every figure for one committee size."""
+    config = CodedConfig(overhead_percent=overhead, decode_timeout=120.0)
+    async with open_committee(tmp, live=members, config=config) as committee:
+        await committee.leader.subscribe(TOPIC)
+        inboxes = [await host.subscribe(TOPIC) for host in committee.members]
+        with trio.fail_after(60):
+            while len(committee.leader.topic_peers(TOPIC)) < members:
+                await trio.sleep(0.2)
+        await trio.sleep(3)  # a few heartbeats build the gossip mesh
+        coded_t, coded_up, gossip_t, gossip_up = [], [], [], []
+        for trial in range(trials):
+            # A fresh block each time (gossip drops a message it has seen).
+            data = block_bytes(block, seed=members * 1000 + trial)
+            t, up = await coded_round(committee, data, trial + 1)
+            coded_t.append(t)
+            coded_up.append(up / block)
+            t, up = await gossip_round(committee, inboxes, data)
+            gossip_t.append(t)
+            gossip_up.append(up / block)
+    out = {
+        "coded_upload_ratio": round(statistics.median(coded_up), 3),
+        "gossip_upload_ratio": round(statistics.median(gossip_up), 3),
+        "coded_two_thirds_ms": round(statistics.median(coded_t) * 1e3, 1),
+        "gossip_two_thirds_ms": round(statistics.median(gossip_t) * 1e3, 1),
+    }
+    out["upload_ratio_coded_vs_gossip"] = round(out["coded_upload_ratio"] / out["gossip_upload_ratio"], 3)
+    out["two_thirds_time_coded_vs_gossip"] = round(
+        out["coded_two_thirds_ms"] / max(out["gossip_two_thirds_ms"], 1e-3), 3
+    )
+    return out
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions at the bottom of (nested) exception groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def main() -> None:
+    """Parse the arguments, run every committee size, print the figures and the JSON line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--members", default="4,8,16", help="committee sizes, comma-separated (default 4,8,16)"
+    )
+    parser.add_argument("--block-kib", type=int, default=256, help="block size in KiB (default 256)")
+    parser.add_argument("--trials", type=int, default=3, help="blocks per committee and mode (default 3)")
+    parser.add_argument("--overhead", type=int, default=30, help="repair symbols in %% of K (default 30)")
+    args = parser.parse_args()
+    try:
+        sizes = [int(x) for x in args.members.split(",")]
+    except ValueError:
+        parser.error("--members takes comma-separated integers, e.g. 4,8,16")
+    if not sizes or any(not 2 <= n <= 32 for n in sizes):
+        parser.error("each committee size must be between 2 and 32")
+    if not 1 <= args.block_kib <= 2048 or not 1 <= args.trials <= 20 or not 0 <= args.overhead <= 300:
+        parser.error("--block-kib in 1..2048, --trials in 1..20, --overhead in 0..300")
+    block = args.block_kib * 1024
+    results: dict[str, Any] = {"block_bytes": block, "overhead_percent": args.overhead, "committees": {}}
+    print(f"block {args.block_kib} KiB, overhead {args.overhead} %, {args.trials} trials, hosts on 127.0.0.1")
+    print(
+        f"{'members':>7} {'enc ms':>7} {'dec ms':>7} {'up coded':>9} {'up gossip':>10} "
+        f"{'2/3 coded ms':>13} {'2/3 gossip ms':>14}"
+    )
+    for members in sizes:
+        figures = cpu_figures(block_bytes(block, seed=members), members, args.overhead)
+        with tempfile.TemporaryDirectory(prefix="bench-coding-") as tmp:
+            try:
+                figures |= trio.run(measure, members, block, args.trials, args.overhead, Path(tmp))
+            except BaseException as exc:
+                causes = "; ".join(
+                    repr(leaf) for leaf in _leaves(exc) if not isinstance(leaf, trio.Cancelled)
+                )
+                sys.exit(f"bench/coding.py: the {members}-member run failed: {causes}")
+        results["committees"][str(members)] = figures
+        print(
+            f"{members:>7} {figures['encode_ms']:>7} {figures['decode_ms']:>7} "
+            f"{figures['coded_upload_ratio']:>9} {figures['gossip_upload_ratio']:>10} "
+            f"{figures['coded_two_thirds_ms']:>13} {figures['gossip_two_thirds_ms']:>14}",
+            flush=True,
+        )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""Two-level erasure-coded block broadcast over P2PHost request/response (as Monad's RaptorCast).
+
+The leader encodes a block (:func:`harmony.p2p.coding.encode_block`), signs the commitment with an
+injected signer, and sends member ``j`` of the round its share of the symbols in batches of at most
+``max_batch_bytes`` (one request each, all members at once): it uploads about ``(1 + overhead) × size``.
+A member that receives its share from the leader relays each accepted batch to every other member; it
+decodes once it holds ``K`` plus a few symbols (:class:`harmony.p2p.coded_assembly.Assembly` checks every
+symbol first). A member that has not decoded ``decode_timeout`` seconds after it first heard of the block
+(:meth:`CodedBroadcast.expect` from the announce, or a first batch) asks the injected fallback for the whole
+block by its commitment (the node plugs in its request/response sync), so a lossy link never stalls it.
+
+Injected, so the module knows nothing of the node: who the round is and whether a commitment is signed by
+its leader (:data:`~harmony.p2p.coded_assembly.CommitmentResolver`), how a block's hash is computed, the
+leader's signer and the fallback. Decoded and fetched blocks come out of :attr:`CodedBroadcast.deliveries`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import trio
+
+from harmony.crypto.keccak import keccak256
+from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round
+from harmony.p2p.coding import (
+    MAX_BATCH_BYTES,
+    ContentHash,
+    Reject,
+    SignedCommitment,
+    Symbol,
+    SymbolBatch,
+    SymbolCommitment,
+    SymbolRejected,
+    decode_batch,
+    encode_block,
+    share,
+)
+from harmony.p2p.errors import P2PError, P2PPeerBanned
+from harmony.p2p.host import P2PHost
+from harmony.p2p.topics import network_prefix
+
+log = logging.getLogger(__name__)
+
+Fallback = Callable[[SymbolCommitment], Awaitable[bytes | None]]
+"""Fetch a whole block by its commitment (block hash, number) from peers; None if nobody had it."""
+CommitmentSigner = Callable[[bytes], tuple[bytes, bytes]]
+"""The leader's signer: ``payload -> (BLS public key, BLS signature)``."""
+
+
+def coded_protocol_id(network: str, shard_id: int) -> str:
+    """The stream protocol ID of a shard's coded broadcast: ``harmony/coded/<network>/<shard>/1.0.0``."""
+    network_prefix(network)
+    if isinstance(shard_id, bool) or not isinstance(shard_id, int) or shard_id < 0:
+        raise P2PError(f"invalid shard id {shard_id!r}")
+    return f"harmony/coded/{network}/{shard_id}/1.0.0"
+
+
+@dataclass(frozen=True)
+class CodedConfig:
+    """Settings of the coded broadcast."""
+
+    overhead_percent: int = 30
+    """Repair symbols as a percentage of ``K``: the leader uploads about ``1 + overhead`` times the block.
+    A receiver decodes while it misses fewer than ``overhead / (1 + overhead)`` of the symbols."""
+    max_batch_bytes: int = 128 * 1024
+    """Bytes of symbols per request, so that members start relaying before their whole share is in."""
+    send_timeout: float = 10.0
+    decode_timeout: float = 2.0
+    """Seconds from first hearing of a block until the fallback fetches it whole."""
+    max_blocks: int = 8
+    """Blocks being received at once; the oldest is dropped beyond."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overhead_percent <= 300:
+            raise ValueError("overhead_percent must be in [0, 300]")
+        if not 1024 <= self.max_batch_bytes <= MAX_BATCH_BYTES - 4096:
+            raise ValueError(f"max_batch_bytes must be in [1024, {MAX_BATCH_BYTES - 4096}]")
+        if self.decode_timeout <= 0 or self.send_timeout <= 0 or self.max_blocks < 1:
+            raise ValueError("timeouts and max_blocks must be positive")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A block this node now holds."""
+
+    commitment: SymbolCommitment
+    data: bytes
+    via: str
+    """``"decoded"`` from symbols, or ``"fallback"`` when fetched whole."""
+
+
+@dataclass
+class BroadcastReport:
+    """What the leader's :meth:`CodedBroadcast.broadcast` sent."""
+
+    signed: SignedCommitment
+    block_bytes: int
+    uploaded_bytes: int = 0
+    """Request payloads the leader sent (symbols, proofs, commitments)."""
+    batches: int = 0
+    failed_members: list[str] = field(default_factory=list)
+    encode_seconds: float = 0.0
+
+    @property
+    def upload_ratio(self) -> float:
+        """Uploaded bytes per block byte (a report figure, never a consensus value)."""
+        return self.uploaded_bytes / self.block_bytes
+
+
+def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], max_bytes: int) -> list[bytes]:
+    """Split symbols into encoded batches of at most about ``max_bytes`` each (at least one symbol)."""
+    out: list[bytes] = []
+    current: list[Symbol] = []
+    size = 0
+    for symbol in symbols:
+        cost = len(symbol.data) + 48 + 33 * len(symbol.proof)
+        if current and size + cost > max_bytes:
+            out.append(SymbolBatch(signed, tuple(current)).encode())
+            current, size = [], 0
+        current.append(symbol)
+        size += cost
+    if current:
+        out.append(SymbolBatch(signed, tuple(current)).encode())
+    return out
+
+
+class CodedBroadcast:
+    """One node's side of the coded broadcast on one protocol ID; made by :func:`open_coded_broadcast`."""
+
+    def __init__(
+        self,
+        host: P2PHost,
+        protocol_id: str,
+        *,
+        resolve: CommitmentResolver,
+        fallback: Fallback,
+        content_hash: ContentHash,
+        config: CodedConfig,
+        nursery: trio.Nursery,
+    ) -> None:
+        self.host = host
+        self.protocol_id = protocol_id
+        self.config = config
+        self._fallback = fallback
+        self._content_hash = content_hash
+        self._nursery = nursery
+        self.assembly = Assembly(
+            host.peer_id, resolve, content_hash=content_hash, max_blocks=config.max_blocks
+        )
+        send, self.deliveries = trio.open_memory_channel[Delivery](4 * config.max_blocks)
+        self._deliver_send = send
+        self.rejections: Counter[str] = Counter()
+        """Dropped batches and symbols by reason."""
+        self.relayed_bytes = 0
+        self.dropped_deliveries = 0
+
+    # -- leader ----------------------------------------------------------------------------------------
+
+    async def broadcast(
+        self,
+        data: bytes,
+        *,
+        shard_id: int,
+        block_number: int,
+        view_id: int,
+        round_: Round,
+        sign: CommitmentSigner,
+    ) -> BroadcastReport:
+        """Encode ``data``, sign its commitment and send each member its share (this node leads).
+
+        Returns when every member has acknowledged its batches or failed (a failed member is listed; the
+        others still decode if the loss stays under the overhead)."""
+        start = trio.current_time()
+        encoded = encode_block(
+            data,
+            shard_id=shard_id,
+            block_number=block_number,
+            view_id=view_id,
+            members=len(round_.members),
+            overhead_percent=self.config.overhead_percent,
+            content_hash=self._content_hash,
+        )
+        public_key, signature = sign(encoded.commitment.signing_payload())
+        signed = SignedCommitment(encoded.commitment, public_key, signature)
+        report = BroadcastReport(signed=signed, block_bytes=len(data))
+        count = encoded.commitment.symbol_count
+        per_member = [
+            _batches(
+                signed,
+                [encoded.symbols[i] for i in share(j, len(round_.members), count)],
+                self.config.max_batch_bytes,
+            )
+            for j in range(len(round_.members))
+        ]
+        report.encode_seconds = trio.current_time() - start
+        async with trio.open_nursery() as nursery:
+            for member, batches in zip(round_.members, per_member, strict=True):
+                nursery.start_soon(self._send_all, member, batches, report)
+        return report
+
+    async def _send_all(self, peer: str, batches: list[bytes], report: BroadcastReport | None) -> None:
+        """Send batches to one peer, all at once on their own streams. A batch whose stream fails while the
+        peer stays connected (a negotiation lost on a loaded machine) is sent once more; an unreachable
+        peer is given up, logged once."""
+        errors: list[P2PError] = []
+
+        async def one(payload: bytes) -> None:
+            for attempt in range(2):
+                try:
+                    await self.host.request(
+                        peer,
+                        self.protocol_id,
+                        payload,
+                        timeout=self.config.send_timeout,
+                        max_response_bytes=1,
+                    )
+                except P2PError as exc:
+                    if attempt or isinstance(exc, P2PPeerBanned) or not self.host.is_connected(peer):
+                        errors.append(exc)
+                        return
+                    continue
+                if report is not None:
+                    report.uploaded_bytes += len(payload)
+                    report.batches += 1
+                else:
+                    self.relayed_bytes += len(payload)
+                return
+
+        async with trio.open_nursery() as nursery:
+            for payload in batches:
+                nursery.start_soon(one, payload)
+        if errors:
+            failed = f"{len(errors)} of {len(batches)} batches"
+            log.warning("coded broadcast: %s to %s failed: %r", failed, peer, errors[0])
+            if report is not None:
+                report.failed_members.append(peer)
+
+    # -- members ---------------------------------------------------------------------------------------
+
+    def expect(self, signed: SignedCommitment) -> bool:
+        """The node saw this commitment in an announce: start the fallback timer now, before any symbol.
+        Returns False (and nothing starts) if the commitment is refused or the block is done."""
+        try:
+            key, _, new = self.assembly.open(signed)
+        except SymbolRejected:
+            return False
+        if new:
+            self._nursery.start_soon(self._watch, key, signed.commitment)
+        return True
+
+    def _penalize(self, peer: str, exc: SymbolRejected) -> None:
+        self.rejections[exc.reject.reason] += 1
+        if exc.reject.weight > 0:
+            self.host.penalize(peer, exc.reject.reason, exc.reject.weight)
+
+    async def handle(self, peer: str, request: bytes) -> bytes:
+        """The request handler: check a batch, keep what passes, relay this node's share, deliver a
+        decoded block. Always answers an empty acknowledgement; offences go to the peer's score. The work is
+        synchronous, so batches from one peer never pile up in memory beyond the host's stream limits."""
+        self._handle(peer, request)
+        return b""
+
+    def _handle(self, peer: str, request: bytes) -> None:
+        try:
+            batch = decode_batch(request)
+            outcome = self.assembly.accept(peer, batch)
+        except SymbolRejected as exc:
+            self._penalize(peer, exc)
+            return
+        if outcome.new_block:
+            self._nursery.start_soon(self._watch, outcome.key, batch.commitment.commitment)
+        if outcome.rejected is not None and outcome.offender is not None:
+            self._penalize(outcome.offender, outcome.rejected)
+            if outcome.rejected.reject is Reject.DECODE_MISMATCH:
+                self._nursery.start_soon(self._fetch, outcome.key, batch.commitment.commitment)
+        if outcome.relay and outcome.accepted:
+            whole = len(outcome.accepted) == len(batch.symbols)
+            payload = request if whole else SymbolBatch(batch.commitment, tuple(outcome.accepted)).encode()
+            for member in outcome.round.members:
+                if member != self.host.peer_id:
+                    self._nursery.start_soon(self._send_all, member, [payload], None)
+        if outcome.block is not None:
+            self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
+
+    def _deliver(self, delivery: Delivery) -> None:
+        try:
+            self._deliver_send.send_nowait(delivery)
+        except trio.WouldBlock:
+            self.dropped_deliveries += 1
+            log.warning("coded broadcast: delivery of block %s dropped, reader too slow", delivery.commitment)
+
+    async def _watch(self, key: bytes, commitment: SymbolCommitment) -> None:
+        """Fall back to fetching the block whole if it is not decoded within ``decode_timeout``."""
+        await trio.sleep(self.config.decode_timeout)
+        if not self.assembly.is_done(key):
+            await self._fetch(key, commitment)
+
+    async def _fetch(self, key: bytes, commitment: SymbolCommitment) -> None:
+        self.assembly.finish(key)
+        try:
+            data = await self._fallback(commitment)
+        except Exception as exc:
+            log.info("coded broadcast fallback for block %d failed: %r", commitment.block_number, exc)
+            return
+        if data is None:
+            return
+        try:
+            ok = len(data) == commitment.block_length and self._content_hash(data) == commitment.block_hash
+        except Exception:
+            ok = False
+        if not ok:
+            log.warning("coded broadcast fallback returned a block of another hash; dropped")
+            return
+        self._deliver(Delivery(commitment, data, "fallback"))
+
+
+@asynccontextmanager
+async def open_coded_broadcast(
+    host: P2PHost,
+    protocol_id: str,
+    *,
+    resolve: CommitmentResolver,
+    fallback: Fallback,
+    content_hash: ContentHash = keccak256,
+    config: CodedConfig | None = None,
+) -> AsyncIterator[CodedBroadcast]:
+    """Serve the coded broadcast on ``protocol_id`` of ``host`` until the block exits."""
+    cfg = config or CodedConfig()
+    async with trio.open_nursery() as nursery:
+        coded = CodedBroadcast(
+            host,
+            protocol_id,
+            resolve=resolve,
+            fallback=fallback,
+            content_hash=content_hash,
+            config=cfg,
+            nursery=nursery,
+        )
+        host.set_request_handler(
+            protocol_id, coded.handle, max_request_bytes=MAX_BATCH_BYTES, max_response_bytes=16
+        )
+        try:
+            yield coded
+        finally:
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,141 @@
+"""The two-level coded broadcast between real hosts on loopback (harmony.p2p.coded_broadcast)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import trio
+
+from harmony.crypto.keccak import keccak256
+from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id
+from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
+from harmony.p2p.host import P2PHost
+from tests.unit.p2p.coded_helpers import OTHER_KEY, block_bytes, collect, open_committee, sign_commitment
+from tests.unit.p2p.harness import run, wait_until
+
+PID = coded_protocol_id("localnet", 1)
+FETCH = "/harmony/test/fetch-block/1.0.0"
+
+
+def test_a_third_of_the_committee_silent_and_every_live_member_decodes(tmp_path: Path) -> None:
+    # Two of six members are down: the leader's sends to them fail and their shares are never relayed,
+    # so every live member misses a third of the symbols; 60 % overhead still leaves K + a few.
+    async def body() -> None:
+        cfg = CodedConfig(overhead_percent=60, decode_timeout=60.0)
+        async with open_committee(tmp_path, live=4, dead=2, config=cfg) as committee:
+            data = block_bytes(120_000, seed=3)
+            report = await committee.leader_coded.broadcast(
+                data, shard_id=1, block_number=10, view_id=0, round_=committee.round_, sign=committee.sign()
+            )
+            assert sorted(report.failed_members) == sorted(committee.round_.members[4:])
+            c = report.signed.commitment
+            # Counted are the batches members acknowledged: 4/6 of (1 + 60 %) of the block, plus proofs.
+            assert report.uploaded_bytes < 1.6 * 4 / 6 * 1.15 * len(data)
+            with trio.fail_after(60):
+                for coded in committee.coded:
+                    [delivery] = await collect(coded)
+                    assert delivery.data == data and delivery.via == "decoded"
+                    assert delivery.commitment == c
+            for coded in committee.coded:
+                assert coded.rejections == {} or set(coded.rejections) == {Reject.LATE.reason}
+            for host in committee.members:
+                assert host.penalties == {}
+
+    run(body)
+
+
+def test_a_member_that_cannot_decode_fetches_the_block_through_the_fallback(tmp_path: Path) -> None:
+    served: dict[bytes, bytes] = {}
+    ends: dict[str, P2PHost] = {}
+    fetched: list[int] = []
+
+    async def fallback(commitment: SymbolCommitment) -> bytes | None:
+        # Ask the leader by hash over a real request/response stream (the node plugs in its sync later).
+        fetched.append(commitment.block_number)
+        return await ends["asker"].request(ends["leader"].peer_id, FETCH, commitment.block_hash, timeout=10)
+
+    async def body() -> None:
+        cfg = CodedConfig(overhead_percent=0, decode_timeout=1.0)
+        async with open_committee(tmp_path, live=3, dead=1, config=cfg, fallback=fallback) as committee:
+            ends.update(leader=committee.leader, asker=committee.members[0])
+
+            async def serve(peer: str, request: bytes) -> bytes:
+                return served[request]
+
+            committee.leader.set_request_handler(
+                FETCH, serve, max_request_bytes=32, max_response_bytes=1 << 20
+            )
+            data = block_bytes(100_000, seed=4)
+            served[keccak256(data)] = data
+            await committee.leader_coded.broadcast(
+                data, shard_id=1, block_number=11, view_id=0, round_=committee.round_, sign=committee.sign()
+            )
+            with trio.fail_after(60):
+                [delivery] = await collect(committee.coded[0])
+            assert delivery.data == data and delivery.via == "fallback"
+            assert 11 in fetched
+            # A member told of the block by its announce, which never gets a symbol, falls back as well.
+            other = block_bytes(50_000, seed=5)
+            served[keccak256(other)] = other
+            encoded = encode_block(
+                other, shard_id=1, block_number=12, view_id=0, members=4, overhead_percent=0
+            )
+            assert committee.coded[0].expect(sign_commitment(encoded.commitment))
+            assert not committee.coded[0].expect(sign_commitment(encoded.commitment, OTHER_KEY))
+            with trio.fail_after(60):
+                [delivery] = await collect(committee.coded[0])
+            assert delivery.data == other and delivery.via == "fallback"
+
+    run(body)
+
+
+def test_hostile_batches_are_dropped_and_their_sender_banned(tmp_path: Path) -> None:
+    async def body() -> None:
+        cfg = CodedConfig(overhead_percent=30, decode_timeout=60.0)
+        async with open_committee(tmp_path, live=3, config=cfg) as committee:
+            victim, victim_coded = committee.members[0], committee.coded[0]
+            attacker = committee.members[1]  # a committee member turned hostile
+            data = block_bytes(60_000, seed=6)
+            encoded = encode_block(
+                data, shard_id=1, block_number=20, view_id=0, members=3, overhead_percent=30
+            )
+            signed = sign_commitment(encoded.commitment)
+            count = encoded.commitment.symbol_count
+            own = [encoded.symbols[i] for i in share(1, 3, count)]
+            victims = [encoded.symbols[i] for i in share(0, 3, count)]
+
+            async def send(payload: bytes) -> None:
+                await attacker.request(victim.peer_id, PID, payload, timeout=10, max_response_bytes=16)
+
+            # Garbage, a forged symbol, someone else's share, a commitment never announced (signed by
+            # another key), then a replay of a good batch: each is dropped with its reason.
+            await send(b"\xff" * 100)
+            forged = replace(own[0], data=bytes(len(own[0].data)))
+            await send(SymbolBatch(signed, (forged,)).encode())
+            await send(SymbolBatch(signed, (victims[0],)).encode())
+            await send(SymbolBatch(sign_commitment(encoded.commitment, OTHER_KEY), tuple(own)).encode())
+            await send(SymbolBatch(signed, tuple(own[1:3])).encode())
+            await send(SymbolBatch(signed, tuple(own[1:3])).encode())
+            expected = {
+                Reject.MALFORMED.reason,
+                Reject.FORGED.reason,
+                Reject.WRONG_INDEX.reason,
+                Reject.UNANNOUNCED.reason,
+                Reject.DUPLICATE.reason,
+            }
+            assert set(victim_coded.rejections) == expected
+            assert set(victim.penalties) == expected
+            assert victim_coded.assembly.buffered_symbols() == 2
+            # A flood of batches for blocks never announced is dropped unread and ends in a ban.
+            for n in range(40):
+                other = replace(encoded.commitment, block_number=5000 + n)
+                try:
+                    await send(SymbolBatch(sign_commitment(other), tuple(own[:1])).encode())
+                except Exception:
+                    break
+            await wait_until(lambda: victim.is_banned(attacker.peer_id))
+            assert len(victim_coded.assembly) == 1
+            assert victim_coded.assembly.buffered_symbols() == 2
+
+    run(body)

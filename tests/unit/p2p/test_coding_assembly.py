@@ -1,0 +1,152 @@
+"""Who may send which symbols, and the bounds on what a receiver keeps (harmony.p2p.coded_assembly)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from harmony.p2p.coded_assembly import Assembly, Round, commitment_key
+from harmony.p2p.coding import (
+    EncodedBlock,
+    Reject,
+    SignedCommitment,
+    SymbolBatch,
+    SymbolRejected,
+    encode_block,
+    share,
+)
+from tests.unit.p2p.coded_helpers import OTHER_KEY, block_bytes, resolver, sign_commitment
+
+ROUND = Round(leader="L", members=("A", "B", "C", "D"))
+
+
+def _block(
+    size: int = 40_000, number: int = 5, overhead: int = 30, seed: int = 0
+) -> tuple[bytes, EncodedBlock]:
+    data = block_bytes(size, seed)
+    encoded = encode_block(
+        data,
+        shard_id=1,
+        block_number=number,
+        view_id=0,
+        members=len(ROUND.members),
+        overhead_percent=overhead,
+    )
+    return data, encoded
+
+
+def _share_batch(encoded: EncodedBlock, member: str, signed: SignedCommitment | None = None) -> SymbolBatch:
+    j = ROUND.members.index(member)
+    count = encoded.commitment.symbol_count
+    symbols = tuple(encoded.symbols[i] for i in share(j, len(ROUND.members), count))
+    return SymbolBatch(signed or sign_commitment(encoded.commitment), symbols)
+
+
+def test_shares_from_leader_and_members_decode_once() -> None:
+    data, encoded = _block()
+    assembly = Assembly("A", resolver(ROUND))
+    first = assembly.accept("L", _share_batch(encoded, "A"))
+    assert first.relay and first.new_block and first.rejected is None and first.block is None
+    assert len(first.accepted) == len(_share_batch(encoded, "A").symbols)
+    delivered = []
+    for member in ("B", "C", "D"):
+        outcome = assembly.accept(member, _share_batch(encoded, member))
+        assert not outcome.relay and not outcome.new_block
+        if outcome.block is not None:
+            delivered.append(outcome.block)
+        assert outcome.rejected is None or outcome.rejected.reject is Reject.LATE
+    assert delivered == [data]
+    key = commitment_key(sign_commitment(encoded.commitment))
+    assert assembly.is_done(key)
+    assert assembly.buffered_symbols() == 0
+
+
+def test_senders_may_send_only_their_share() -> None:
+    _, encoded = _block()
+    assembly = Assembly("A", resolver(ROUND))
+    # B relaying A's share, or the leader sending A someone else's share, is a wrong index.
+    for sender, member in (("B", "A"), ("L", "B")):
+        outcome = assembly.accept(sender, _share_batch(encoded, member))
+        assert outcome.rejected is not None and outcome.rejected.reject is Reject.WRONG_INDEX
+        assert outcome.offender == sender and not outcome.accepted
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("X", _share_batch(encoded, "B"))
+    assert info.value.reject is Reject.NOT_MEMBER
+
+
+def test_duplicates_and_floods_are_bounded() -> None:
+    _, encoded = _block()
+    assembly = Assembly("A", resolver(ROUND))
+    batch = _share_batch(encoded, "B")
+    assert assembly.accept("B", batch).rejected is None
+    again = assembly.accept("B", batch)
+    assert again.rejected is not None and again.rejected.reject is Reject.FLOOD
+    # A peer that sends single copies again and again is cut off at its share, whatever it sends.
+    other = Assembly("A", resolver(ROUND))
+    one = SymbolBatch(batch.commitment, batch.symbols[:1])
+    reasons = [other.accept("B", one).rejected for _ in range(len(batch.symbols) + 3)]
+    assert reasons[0] is None
+    assert {r.reject for r in reasons[1:] if r is not None} == {Reject.DUPLICATE, Reject.FLOOD}
+    assert reasons[-1] is not None and reasons[-1].reject is Reject.FLOOD
+    assert other.buffered_symbols() == 1
+
+
+def test_unannounced_foreign_and_forged_commitments_are_dropped() -> None:
+    _, encoded = _block()
+    assembly = Assembly("A", resolver(ROUND, heights=[5]))
+    cases = [
+        sign_commitment(encoded.commitment, OTHER_KEY),  # signed by someone else
+        sign_commitment(replace(encoded.commitment, shard_id=2)),  # another shard
+        sign_commitment(replace(encoded.commitment, block_number=6)),  # a block never announced
+        replace(sign_commitment(encoded.commitment), commitment=replace(encoded.commitment, view_id=9)),
+    ]
+    for signed in cases:
+        with pytest.raises(SymbolRejected) as info:
+            assembly.accept("L", _share_batch(encoded, "A", signed))
+        assert info.value.reject is Reject.UNANNOUNCED
+    assert len(assembly) == 0 and assembly.buffered_symbols() == 0
+
+
+def test_memory_is_bounded_by_max_blocks_and_finished_blocks_are_stale() -> None:
+    assembly = Assembly("A", resolver(ROUND), max_blocks=3)
+    blocks = [_block(size=8_000, number=n, seed=n)[1] for n in range(1, 8)]
+    for encoded in blocks:
+        assembly.accept("B", _share_batch(encoded, "B"))
+        assert len(assembly) <= 3
+    largest_share = max(len(_share_batch(e, "B").symbols) for e in blocks)
+    assert assembly.buffered_symbols() <= 3 * largest_share
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("B", _share_batch(blocks[0], "B"))
+    assert info.value.reject is Reject.STALE
+
+
+def test_committed_garbage_blames_the_leader() -> None:
+    _, encoded = _block(size=20_000, overhead=0)
+    # A Byzantine leader commits (Merkle-correctly) to the symbols of other bytes under this block's hash.
+    wrong = encode_block(
+        block_bytes(20_000, seed=1),
+        shard_id=1,
+        block_number=5,
+        view_id=0,
+        members=4,
+        overhead_percent=0,
+        content_hash=lambda _: encoded.commitment.block_hash,
+    )
+    assembly = Assembly("A", resolver(ROUND))
+    senders = (("L", "A"), ("B", "B"), ("C", "C"), ("D", "D"))
+    outcomes = [assembly.accept(sender, _share_batch(wrong, member)) for sender, member in senders]
+    rejected = [o for o in outcomes if o.rejected is not None]
+    assert len(rejected) == 1 and rejected[0].rejected is not None
+    assert rejected[0].rejected.reject is Reject.DECODE_MISMATCH and rejected[0].offender == "L"
+    assert all(o.block is None for o in outcomes)
+
+
+def test_a_node_outside_the_committee_keeps_nothing() -> None:
+    _, encoded = _block()
+    assembly = Assembly("Z", resolver(ROUND))
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("L", _share_batch(encoded, "A"))
+    assert info.value.reject.weight == 0
+    with pytest.raises(ValueError):
+        Round(leader="A", members=("A", "B"))
