@@ -62,6 +62,7 @@ from harmony.chain.errors import (
     WrongShard,
 )
 from harmony.chain.params import NetworkParams
+from harmony.chain.rules import operator_seats
 from harmony.chain.staking.economy import (
     CommitteeFor,
     VerifyVotes,
@@ -209,12 +210,6 @@ class TransitionContext:
         """Whether this block is the beacon chain's last block of its epoch (the election block)."""
         number = self.env.number
         return self.params.is_beacon(self.shard_id) and number > 0 and self.params.is_last_block(number)
-
-
-def operator_seats(shard_state: ShardState) -> tuple[tuple[Slot, ...], ...]:
-    """The seats of every committee of ``shard_state`` in shard order, as :attr:`TransitionContext.
-    operator_slots` takes them: pass the genesis shard state (``Genesis.shard_state()``)."""
-    return tuple(committee.slots for committee in sorted(shard_state.shards, key=lambda c: c.shard_id))
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,8 +92,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--vdf-iterations",
         type=int,
         default=DEVNET_VDF_ITERATIONS,
-        help="epoch VDF difficulty, the same for every node (default %(default)s: a few seconds of one core; "
-        "0 = localnet's preset, about a third of an epoch)",
+        help="epoch VDF difficulty, written into the genesis file (default %(default)s: a few seconds of one "
+        "core; 0 = localnet's preset, about a third of an epoch; with --keep the existing genesis's holds)",
     )
     devnet.add_argument("--keep", action="store_true", help="keep the chain data of an earlier run")
     devnet.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the first blocks")
@@ -139,7 +139,10 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
         genesis = load_genesis(genesis_file)
     else:
         genesis = make_localnet_genesis(
-            accounts=args.accounts, keys_per_shard=args.validators, timestamp=int(time.time())
+            accounts=args.accounts,
+            keys_per_shard=args.validators,
+            timestamp=int(time.time()),
+            vdf_iterations=args.vdf_iterations,
         )
         genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
     nodes: list[DevnetNode] = []
@@ -197,7 +200,6 @@ pass_file = "keys/pass.txt"
 [consensus]
 phase_timeout_ms = {args.phase_timeout_ms}
 view_change_timeout_ms = {args.phase_timeout_ms}
-vdf_iterations = {args.vdf_iterations}
 vdf_compute = {vdf_compute}
 {block_time}
 [network]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harmony.chain.errors import InvalidBlock
-from harmony.chain.genesis import dev_account_key, make_localnet_genesis
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.node.blockchain import Blockchain, GenesisMismatch
@@ -23,6 +23,7 @@ from harmony.types.transaction import Transaction
 SHARD = 1
 GENESIS = make_localnet_genesis(accounts=4, timestamp=1_000)
 KEYS = [dev_account_key(i) for i in range(4)]
+LEADER = dev_bls_key(SHARD, 0)
 GWEI = 10**9
 
 
@@ -42,7 +43,7 @@ def transfer(key: PrivateKey, nonce: int, to: bytes, value: int, *, to_shard: in
 
 
 def next_block(chain: Blockchain, txs: list[Transaction]) -> Block:
-    built = chain.propose(txs, coinbase=b"\x01" * 20, timestamp=chain.head.time + 2)
+    built = chain.propose(txs, leader=LEADER, timestamp=chain.head.time + 2)
     assert not built.skipped
     return built.block
 
@@ -173,7 +174,7 @@ def test_invalid_transaction_reason_is_named(chain: Blockchain) -> None:
 
 def test_proposer_skips_invalid_transactions_with_reasons(chain: Blockchain) -> None:
     txs = [transfer(KEYS[0], 0, KEYS[1].address, 5), transfer(KEYS[0], 5, KEYS[1].address, 1)]
-    built = chain.propose(txs, coinbase=b"\x01" * 20, timestamp=chain.head.time + 2)
+    built = chain.propose(txs, leader=LEADER, timestamp=chain.head.time + 2)
     assert len(built.block.transactions) == 1
     assert [type(reason).__name__ for _, reason in built.skipped] == ["NonceTooHigh"]
     chain.import_block(built.block)

@@ -49,8 +49,6 @@ class Net:
 def shards(tmp_path: Path) -> Iterator[tuple[Blockchain, Blockchain, ShardServices, ShardServices, Net]]:
     stores = [LMDBStore(tmp_path / f"s{i}") for i in (0, 1)]
     chains = [Blockchain.open(ChainDB(stores[i]), GENESIS, i) for i in (0, 1)]
-    for chain in chains:
-        chain.require_vrf = True
     net = Net()
     pool = StakingPool(LOCALNET, 0, chains[0].accounts())
     beacon = ShardServices(chains[0], publish=net.publisher(0), staking_pool=pool)
