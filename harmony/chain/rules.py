@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from harmony.chain import randomness as rnd
+from harmony.chain.epoch_randomness import vdf_iterations_for
 from harmony.chain.genesis import Genesis
 from harmony.chain.params import NetworkParams
 from harmony.crypto.vdf import MAX_ITERATIONS
@@ -65,9 +65,7 @@ class ChainRules:
         """The VDF difficulty for ``seed_epoch``'s seed (design §7): the genesis file's when it sets one, else
         :func:`~harmony.chain.randomness.vdf_iterations` of epoch ``seed_epoch + 1``, the one the VDF runs
         in. Consensus: every node of the network computes the same value."""
-        if self.vdf_iterations is not None:
-            return self.vdf_iterations
-        return rnd.vdf_iterations(self.params, seed_epoch + 1)
+        return vdf_iterations_for(self.params, seed_epoch, self.vdf_iterations)
 
 
 def operator_seats(shard_state: ShardState) -> tuple[tuple[Slot, ...], ...]:

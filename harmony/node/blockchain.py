@@ -9,35 +9,32 @@ block raises the :class:`~harmony.chain.errors.InvalidBlock` naming the failed c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
 from harmony.chain.randomness import make_header_vrf
-from harmony.chain.rules import Assignment, ChainRules
-from harmony.chain.staking.election import AssignFn, key_mod_assign
+from harmony.chain.rules import ChainRules
 from harmony.chain.transition import (
     BlockResult,
     BuiltBlock,
     Executor,
     build_block,
+    economy_of,
     state_transition,
 )
-from harmony.chain.validation import expected_epoch, validate_header
-from harmony.consensus.crosslinks import InvalidCrossLink, verify_block_crosslinks, verify_incoming_proofs
-from harmony.consensus.evidence import record_votes_valid
+from harmony.chain.validation import expected_epoch
 from harmony.crypto.bls import SecretKey
 from harmony.errors import HarmonyError
-from harmony.node.randomness_service import assigner_for_parent, check_block_randomness
 from harmony.state.account import Account
 from harmony.state.evm import execute
 from harmony.state.statedb import StateDB
 from harmony.state.trie import Node
 from harmony.storage.chaindb import ChainDB
 from harmony.types.block import Block
-from harmony.types.crosslink import CrossLink, decode_crosslinks
-from harmony.types.cx import CXReceiptsProof, InvalidCXProof
+from harmony.types.crosslink import CrossLink
+from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, ShardState, Slot
 from harmony.types.slash import Record
@@ -113,13 +110,6 @@ class Blockchain:
         so states opened over that root start with them (no trie walk and decode per account)."""
         self.genesis_supply = genesis_supply
         """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
-        self._assigner: Callable[[Header], AssignFn] | None = (
-            assigner_for_parent(db, rules.params, iterations=rules.vdf_iterations)
-            if rules.assignment is Assignment.CUCKOO and rules.params.is_beacon(shard_id)
-            else None
-        )
-        """The seat assignment of the election at the end of the epoch of a given parent header (only the
-        beacon chain elects): the Cuckoo rule over the epoch randomness, or key mod shards."""
 
     @property
     def operator_slots(self) -> tuple[tuple[Slot, ...], ...]:
@@ -157,7 +147,7 @@ class Blockchain:
             db, ChainRules.of(genesis) if rules is None else rules, shard_id, executor, genesis_supply=supply
         )
 
-    # -- what the rules get injected ------------------------------------------------------------------
+    # -- the history the rules read (harmony.chain.view.ChainView) ---------------------------------------
 
     def committee_for(self, shard: int, epoch: int) -> Committee | None:
         """The committee of ``shard`` in ``epoch`` from the stored shard states (``None`` when unknown)."""
@@ -166,63 +156,33 @@ class Blockchain:
         except HarmonyError:
             return None
 
-    def _assign(self, parent: Header) -> AssignFn:
-        return key_mod_assign if self._assigner is None else self._assigner(parent)
+    def head_number(self) -> int | None:
+        """The head's number."""
+        return self.db.head_number()
 
-    def _is_stored_crosslink(self, shard: int, number: int) -> bool:
-        return self.db.get_crosslink(shard, number) is not None
+    def genesis_hash(self) -> bytes | None:
+        """The hash of block 0."""
+        return self.db.genesis_hash()
 
-    def check_cross_shard(self, block: Block) -> None:
-        """The signature checks the state transition leaves to the node (reference §6.3, §6.4): every
-        incoming receipt proof against its source committee and unspent here; on the beacon chain every
-        crosslink against its shard's committee and not yet recorded; on another shard a carried shard state
-        must be the one the beacon chain announced. Raises :class:`InvalidBlock`."""
-        header = block.header
-        share = self.params.harmony_vote_share
-        if block.incoming_receipts:
-            try:
-                verify_incoming_proofs(
-                    block.incoming_receipts, self.shard_id, self.committee_for, share, self.db.is_cx_spent
-                )
-            except (InvalidCXProof, InvalidBlock) as exc:
-                raise InvalidBlock("incoming_receipts", str(exc)) from exc
-        if header.cross_links:
-            try:
-                links = decode_crosslinks(header.cross_links)
-                verify_block_crosslinks(links, self.committee_for, share, is_stored=self._is_stored_crosslink)
-            except (InvalidCrossLink, HarmonyError) as exc:
-                raise InvalidBlock("cross_links", str(exc)) from exc
-        if header.shard_state and not self.params.is_beacon(self.shard_id):
-            known = self.db.get_shard_state(header.epoch + 1)
-            if known is None or known.encode() != header.shard_state:
-                raise InvalidBlock(
-                    "shard_state",
-                    f"shard state for epoch {header.epoch + 1} is not the one the beacon chain announced",
-                )
+    def get_header(self, block_hash: bytes) -> Header | None:
+        """The stored header with that hash."""
+        return self.db.get_header(block_hash)
 
-    def check_randomness(self, header: Header, parent: Header) -> None:
-        """The randomness rules (reference §7, design §7): the leader's VRF, a BLS signature over the parent
-        hash by a key of this epoch's committee whose account is the coinbase (required by the rules'
-        ``require_vrf``), and on the beacon chain an epoch VDF field only where and once it is due, with a
-        valid proof (:func:`harmony.node.randomness_service.check_block_randomness`). Raises
-        :class:`InvalidBlock` (``InvalidRandomness``)."""
-        if not header.vrf and not header.vdf and not self.rules.require_vrf:
-            return
-        committee = self.committee_for(self.shard_id, header.epoch)
-        keys = (
-            []
-            if committee is None
-            else [s.bls_public_key for s in committee.slots if s.ecdsa_address == header.coinbase]
-        )
-        check_block_randomness(
-            self.db,
-            self.params,
-            header,
-            parent,
-            keys,
-            iterations=self.rules.vdf_iterations,
-            require_vrf=self.rules.require_vrf,
-        )
+    def get_header_by_number(self, number: int) -> Header | None:
+        """The canonical header ``number``."""
+        return self.db.get_header_by_number(number)
+
+    def get_shard_state(self, epoch: int) -> ShardState | None:
+        """The stored committees of ``epoch``."""
+        return self.db.get_shard_state(epoch)
+
+    def is_cx_spent(self, from_shard: int, number: int) -> bool:
+        """Whether the receipts block ``number`` of ``from_shard`` sent here were credited."""
+        return self.db.is_cx_spent(from_shard, number)
+
+    def get_crosslink(self, shard: int, number: int) -> CrossLink | None:
+        """The recorded crosslink of block ``number`` of ``shard``."""
+        return self.db.get_crosslink(shard, number)
 
     @property
     def head(self) -> Header:
@@ -274,23 +234,9 @@ class Blockchain:
                 f"block {block.header.number} with parent 0x{block.header.parent_hash.hex()[:16]}… does not "
                 f"extend the head {parent.number} (0x{parent.hash().hex()[:16]}…)",
             )
-        validate_header(block.header, parent, self.params, now=now)  # the header's own rules come first
-        self.check_randomness(block.header, parent)
-        if not final:
-            self.check_cross_shard(block)
         state = self.state(parent.root)
         result = state_transition(
-            state,
-            block,
-            parent,
-            self.params,
-            self.executor,
-            block_hashes=self.block_hashes(block.header.number),
-            now=now,
-            operator_slots=self.operator_slots,
-            committee_for=self.committee_for,
-            assign=self._assign(parent),
-            verify_votes=record_votes_valid,
+            self.rules, self, state, block, executor=self.executor, now=now, final=final
         )
         _, nodes = state.commit()
         return VerifiedBlock(block, result, nodes, state.cached_accounts())
@@ -404,10 +350,7 @@ class Blockchain:
             last_commit=last_commit,
             crosslinks=crosslinks,
             slash_records=slash_records,
-            operator_slots=self.operator_slots,
-            committee_for=self.committee_for,
-            assign=self._assign(parent),
-            verify_votes=record_votes_valid,
+            economy=economy_of(self.rules, self, parent),
             vrf=vrf,
             vdf=vdf,
         )

@@ -12,6 +12,7 @@ import pytest
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
+from harmony.chain.transition import state_transition
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.node.blockchain import Blockchain, GenesisMismatch
 from harmony.state.statedb import StateDB
@@ -199,3 +200,14 @@ def test_states_over_the_stored_head_start_with_its_accounts_and_agree_with_the_
         dirty = chain.state()
         dirty.set_balance(sink, 1)
         dirty.prime_accounts(warm)
+
+
+def test_the_rule_of_validity_refuses_a_block_whose_parent_is_not_stored(chain: Blockchain) -> None:
+    block = next_block(chain, [transfer(KEYS[0], 0, KEYS[1].address, 5)])
+    orphan = _with_header(block, parent_hash=b"\x66" * 32)
+    with pytest.raises(InvalidBlock) as info:
+        state_transition(chain.rules, chain, chain.state(), orphan, executor=chain.executor)
+    assert info.value.check == "parent" and "not stored" in str(info.value)
+    # the same block on its real parent passes the whole rule, as the chain's import does
+    result = state_transition(chain.rules, chain, chain.state(), block, executor=chain.executor)
+    assert result.state_root == block.header.root

@@ -14,8 +14,8 @@ import pytest
 
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.payloads import commit_payload
 from harmony.chain.randomness import make_header_vrf
-from harmony.consensus.payloads import commit_payload
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import aggregate_signatures
 from harmony.node.blockchain import Blockchain
