@@ -3,7 +3,7 @@
 A destination block carries up to ``IncomingReceiptsLimit`` = 6000 :class:`CXReceiptsProof`s, each for a
 different source block. Once every proof passed the destination checks (structure here and in
 :func:`harmony.chain.validation.validate_body`; the source committee's commit signature and the spent
-markers in :func:`harmony.consensus.crosslinks.verify_cx_proof`, injected by the node because this layer
+markers in :func:`harmony.chain.crosslinks.verify_cx_proof`, injected by the node because this layer
 never imports consensus), applying the block credits every receipt's ``amount`` to its ``to`` address,
 proof by proof, receipt by receipt (Go ``ApplyIncomingReceipt``): the account is created when missing and
 the amount added. With EIP-161 (Harmony's S3 epoch, active on our presets) an account that is still empty

@@ -7,6 +7,7 @@ File format (JSON, UTF-8, at most :data:`MAX_GENESIS_SIZE` bytes; unknown or dup
       "timestamp": 1700000000,               # Unix seconds of the genesis blocks (required, >= 0)
       "gas_limit": 30000000,                 # optional; default: the preset's gas limit at epoch 0
       "extra": "0x",                         # optional hex, at most 32 bytes
+      "vdf_iterations": 200000,              # optional epoch VDF difficulty, 1 .. 2^40; default: the preset's
       "shards": [                            # exactly one entry per shard 0 .. shard_count - 1
         {
           "shard_id": 0,
@@ -45,6 +46,7 @@ from harmony.chain.state_api import WorldState
 from harmony.crypto import bls
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
+from harmony.crypto.vdf import MAX_ITERATIONS
 from harmony.encoding.address import parse_address, to_bech32
 from harmony.errors import AddressError, CryptoError, DecodeError
 from harmony.types.block import Block
@@ -57,7 +59,7 @@ MAX_BALANCE = 2**256 - 1
 """A balance is a 256-bit unsigned integer (YP §4.1)."""
 _ATTO = re.compile(r"[0-9]{1,78}")
 _ONE_AMOUNT = re.compile(r"([0-9]{1,60})(?:\.([0-9]{1,18}))?\s+ONE")
-_TOP_FIELDS = frozenset({"network", "timestamp", "gas_limit", "extra", "shards"})
+_TOP_FIELDS = frozenset({"network", "timestamp", "gas_limit", "extra", "vdf_iterations", "shards"})
 _SHARD_FIELDS = frozenset({"shard_id", "alloc", "committee"})
 _MEMBER_FIELDS = frozenset({"bls_public_key", "address"})
 
@@ -99,6 +101,9 @@ class Genesis:
     extra: bytes
     shards: tuple[GenesisShard, ...]
     """One per shard, in shard order."""
+    vdf_iterations: int = 0
+    """The epoch VDF's difficulty for the whole network (design §7); 0: the preset's. Consensus, so it is
+    in the genesis every node shares, not in each node's configuration."""
 
     def shard(self, shard_id: int) -> GenesisShard:
         """The genesis of ``shard_id``; :class:`GenesisError` if the network has no such shard."""
@@ -199,6 +204,7 @@ def parse_genesis(raw: object) -> Genesis:
     extra = _hex_bytes(top.get("extra", "0x"), "extra")
     if len(extra) > MAX_EXTRA_SIZE:
         raise GenesisError("extra", f"longer than {MAX_EXTRA_SIZE} bytes")
+    vdf_iterations = _uint(top.get("vdf_iterations", 0), "vdf_iterations", MAX_ITERATIONS)
     shards_raw = top["shards"]
     if not isinstance(shards_raw, list):
         raise GenesisError("shards", "must be a list")
@@ -213,7 +219,9 @@ def parse_genesis(raw: object) -> Genesis:
         if shard.shard_id in shards:
             raise GenesisError(f"shards[{index}].shard_id", f"shard {shard.shard_id} appears twice")
         shards[shard.shard_id] = shard
-    return Genesis(params, timestamp, gas_limit, extra, tuple(shards[i] for i in sorted(shards)))
+    return Genesis(
+        params, timestamp, gas_limit, extra, tuple(shards[i] for i in sorted(shards)), vdf_iterations
+    )
 
 
 def _parse_shard(raw: object, where: str, params: NetworkParams, seen_keys: set[bytes]) -> GenesisShard:
@@ -333,6 +341,7 @@ def genesis_to_json(genesis: Genesis) -> str:
         "timestamp": genesis.timestamp,
         "gas_limit": genesis.gas_limit,
         "extra": "0x" + genesis.extra.hex(),
+        **({"vdf_iterations": genesis.vdf_iterations} if genesis.vdf_iterations else {}),
         "shards": [
             {
                 "shard_id": shard.shard_id,
@@ -375,10 +384,11 @@ def make_localnet_genesis(
     keys_per_shard: int | None = None,
     timestamp: int = 0,
     gas_limit: int | None = None,
+    vdf_iterations: int = 0,
 ) -> Genesis:
     """A reproducible development genesis: ``accounts`` dev accounts (:func:`dev_account_key`) funded with
     ``balance`` on every shard, and ``keys_per_shard`` (default: the preset's Harmony seats) deterministic
-    BLS keys per shard whose validator accounts are funded too."""
+    BLS keys per shard whose validator accounts are funded too; ``vdf_iterations`` as the file's field."""
     keys = params.harmony_seats_per_shard if keys_per_shard is None else keys_per_shard
     funded = [dev_account_key(i).address for i in range(accounts)]
     shards = []
@@ -395,6 +405,7 @@ def make_localnet_genesis(
         params.gas_limit(0) if gas_limit is None else gas_limit,
         b"",
         tuple(shards),
+        vdf_iterations,
     )
 
 

@@ -53,6 +53,7 @@ from typing import Protocol
 
 from harmony.chain import transactions, transfers, validation
 from harmony.chain.cx_credit import check_incoming_limits, credit_incoming_receipts
+from harmony.chain.epoch_randomness import assigner_for_parent
 from harmony.chain.errors import (
     GasLimitExceeded,
     InsufficientFunds,
@@ -61,7 +62,10 @@ from harmony.chain.errors import (
     NonceTooLow,
     WrongShard,
 )
+from harmony.chain.evidence import record_votes_valid
+from harmony.chain.history_checks import check_cross_shard, check_randomness
 from harmony.chain.params import NetworkParams
+from harmony.chain.rules import Assignment, ChainRules, operator_seats
 from harmony.chain.staking.economy import (
     CommitteeFor,
     VerifyVotes,
@@ -76,6 +80,7 @@ from harmony.chain.staking.rewards import RewardPayout
 from harmony.chain.staking.slashing import SlashResult
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
+from harmony.chain.view import ChainView
 from harmony.crypto.keccak import keccak256
 from harmony.errors import DecodeError, HarmonyError, InvalidTransaction, SignatureError
 from harmony.types.block import Block, make_block
@@ -129,6 +134,25 @@ class InvalidBlockStakingTransaction(InvalidBlock):
 
 
 @dataclass(frozen=True, slots=True)
+class Economy:
+    """What the beacon chain's economy needs from outside this layer (all optional; module docstring).
+
+    :func:`state_transition` fills it from the :class:`~harmony.chain.rules.ChainRules` and the
+    :class:`~harmony.chain.view.ChainView`; a test of the execution alone passes the parts it exercises."""
+
+    operator_slots: tuple[tuple[Slot, ...], ...] = ()
+    """The genesis committees (:attr:`TransitionContext.operator_slots`)."""
+    committee_for: CommitteeFor | None = None
+    """The committee lookup (:attr:`TransitionContext.committee_for`)."""
+    assign: AssignFn = key_mod_assign
+    """The seat assignment of the election (:attr:`TransitionContext.assign`)."""
+    verify_votes: VerifyVotes | None = None
+    """The slash-vote check (:attr:`TransitionContext.verify_votes`)."""
+    reserved_bls_keys: frozenset[bytes] = frozenset()
+    """BLS keys validators may not register besides the operator seats'."""
+
+
+@dataclass(frozen=True, slots=True)
 class TransitionContext:
     """What the rules need besides the state and the block: the network, the shard, the EVM's view, and
     what the beacon chain's economy needs from outside this layer (all optional)."""
@@ -171,12 +195,7 @@ class TransitionContext:
         params: NetworkParams,
         header: Header,
         block_hashes: tuple[bytes, ...] = (),
-        *,
-        reserved_bls_keys: frozenset[bytes] = frozenset(),
-        operator_slots: Sequence[Sequence[Slot]] = (),
-        committee_for: CommitteeFor | None = None,
-        assign: AssignFn = key_mod_assign,
-        verify_votes: VerifyVotes | None = None,
+        economy: Economy = Economy(),
     ) -> TransitionContext:
         """The context for executing the block whose header is ``header``."""
         env = BlockEnv(
@@ -192,11 +211,11 @@ class TransitionContext:
             header.shard_id,
             env,
             header.epoch,
-            reserved_bls_keys,
-            operator_slots=tuple(tuple(seats) for seats in operator_slots),
-            committee_for=committee_for,
-            assign=assign,
-            verify_votes=verify_votes,
+            economy.reserved_bls_keys,
+            operator_slots=tuple(tuple(seats) for seats in economy.operator_slots),
+            committee_for=economy.committee_for,
+            assign=economy.assign,
+            verify_votes=economy.verify_votes,
         )
 
     @property
@@ -209,12 +228,6 @@ class TransitionContext:
         """Whether this block is the beacon chain's last block of its epoch (the election block)."""
         number = self.env.number
         return self.params.is_beacon(self.shard_id) and number > 0 and self.params.is_last_block(number)
-
-
-def operator_seats(shard_state: ShardState) -> tuple[tuple[Slot, ...], ...]:
-    """The seats of every committee of ``shard_state`` in shard order, as :attr:`TransitionContext.
-    operator_slots` takes them: pass the genesis shard state (``Genesis.shard_state()``)."""
-    return tuple(committee.slots for committee in sorted(shard_state.shards, key=lambda c: c.shard_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +284,66 @@ class BlockResult:
 
 
 def state_transition(
+    rules: ChainRules,
+    view: ChainView,
+    state: WorldState,
+    block: Block,
+    *,
+    executor: Executor,
+    now: int | None = None,
+    final: bool = False,
+) -> BlockResult:
+    """The whole rule of validity of ``block`` (reference §1.5, §2, §6, §7): ``state`` is its parent's state,
+    ``view`` the chain's history. Raises :class:`InvalidBlock` naming the failed check; read top to bottom:
+
+    1. the parent is known, and the header follows from it (number, time, epoch, gas limit, shard,
+       :func:`harmony.chain.validation.validate_header`);
+    2. the randomness: the leader's VRF, an epoch VDF only where due
+       (:func:`harmony.chain.history_checks.check_randomness`);
+    3. unless ``final`` (the block carries a verified commit quorum, so a node that missed the other
+       shards' history takes them as the quorum checked them): incoming receipt proofs, crosslinks and a
+       carried shard state against the history (:func:`~harmony.chain.history_checks.check_cross_shard`);
+    4. the body matches the header's roots (:func:`~harmony.chain.validation.validate_body`);
+    5. the execution (:func:`apply_block`: the election check, transactions, staking transactions,
+       incoming receipts, rewards, slashes, the epoch end) under the rules' economy;
+    6. the result matches the header (:func:`~harmony.chain.validation.validate_result`).
+
+    On an invalid block ``state`` may be part-applied: the caller executes each block on a fresh state
+    over its parent's root (``harmony.state.StateDB``) and drops it on failure.
+    """
+    header = block.header
+    parent = view.get_header(header.parent_hash)
+    if parent is None or parent.number + 1 != header.number:
+        raise InvalidBlock(
+            "parent", f"block {header.number}'s parent 0x{header.parent_hash.hex()[:16]}… is not stored"
+        )
+    validation.validate_header(header, parent, rules.params, now=now)
+    check_randomness(rules, view, header, parent)
+    if not final:
+        check_cross_shard(rules, view, block)
+    validation.validate_body(block, rules.params)
+    ctx = TransitionContext.for_header(
+        rules.params, header, view.block_hashes(header.number), economy_of(rules, view, parent)
+    )
+    result = apply_block(state, block, ctx, executor)
+    validation.validate_result(
+        header, result.receipts, result.gas_used, result.state_root, result.outgoing_cx_receipts
+    )
+    return result
+
+
+def economy_of(rules: ChainRules, view: ChainView, parent: Header) -> Economy:
+    """The economy a block on ``parent`` runs under: the rules' operator seats, the view's committees,
+    the double-sign vote check, and the rules' seat assignment (the Cuckoo rule over the epoch randomness
+    the view's headers hold, :func:`harmony.chain.epoch_randomness.assigner_for_parent`, or key mod
+    shards)."""
+    assign: AssignFn = key_mod_assign
+    if rules.assignment is Assignment.CUCKOO and rules.params.is_beacon(parent.shard_id):
+        assign = assigner_for_parent(view, rules.params, iterations=rules.vdf_iterations)(parent)
+    return Economy(rules.operator_slots, view.committee_for, assign, record_votes_valid)
+
+
+def replay_block(
     state: WorldState,
     block: Block,
     parent: Header,
@@ -279,31 +352,14 @@ def state_transition(
     *,
     block_hashes: tuple[bytes, ...] = (),
     now: int | None = None,
-    reserved_bls_keys: frozenset[bytes] = frozenset(),
-    operator_slots: Sequence[Sequence[Slot]] = (),
-    committee_for: CommitteeFor | None = None,
-    assign: AssignFn = key_mod_assign,
-    verify_votes: VerifyVotes | None = None,
+    economy: Economy = Economy(),
 ) -> BlockResult:
-    """Validate ``block`` on top of ``parent`` and apply it (YP §4.3.4, Go ``ValidateBody``/``Process``/
-    ``ValidateState``); :class:`InvalidBlock` naming the failed check.
-
-    The keyword arguments after ``now`` are the economy's injected parts (:class:`TransitionContext`).
-    On an invalid block ``state`` may be part-applied: the caller executes each block on a fresh state over
-    its parent's root (``harmony.state.StateDB``) and drops it on failure, so nothing reaches the database.
-    """
+    """Steps 1, 4, 5 and 6 of :func:`state_transition` alone: ``block`` checked against ``parent`` and
+    executed, without the history checks (randomness, cross-shard) and under a given ``economy``. For
+    tests and benchmarks of the execution; a chain validates with :func:`state_transition`."""
     validation.validate_header(block.header, parent, params, now=now)
     validation.validate_body(block, params)
-    ctx = TransitionContext.for_header(
-        params,
-        block.header,
-        block_hashes,
-        reserved_bls_keys=reserved_bls_keys,
-        operator_slots=operator_slots,
-        committee_for=committee_for,
-        assign=assign,
-        verify_votes=verify_votes,
-    )
+    ctx = TransitionContext.for_header(params, block.header, block_hashes, economy)
     result = apply_block(state, block, ctx, executor)
     validation.validate_result(
         block.header, result.receipts, result.gas_used, result.state_root, result.outgoing_cx_receipts
@@ -664,15 +720,11 @@ def build_block(
     extra: bytes = b"",
     shard_state: ShardState | None = None,
     staking_candidates: Iterable[StakingTransaction] = (),
-    reserved_bls_keys: frozenset[bytes] = frozenset(),
     incoming_proofs: Sequence[CXReceiptsProof] = (),
     last_commit: tuple[bytes, bytes] | None = None,
     crosslinks: Sequence[CrossLink] = (),
     slash_records: Sequence[Record] = (),
-    operator_slots: Sequence[Sequence[Slot]] = (),
-    committee_for: CommitteeFor | None = None,
-    assign: AssignFn = key_mod_assign,
-    verify_votes: VerifyVotes | None = None,
+    economy: Economy = Economy(),
     vrf: bytes = b"",
     vdf: bytes = b"",
 ) -> BuiltBlock:
@@ -685,17 +737,17 @@ def build_block(
     the rewards and slashes depend on them: the caller passes already verified ones (an invalid one raises
     :class:`InvalidBlock`, as it would for every validator); the same holds for ``incoming_proofs``.
 
-    The beacon chain's last block of an epoch carries the next epoch's committees: with ``operator_slots``
-    the chain elects them itself (:func:`~harmony.chain.staking.epoch.next_shard_state` over ``state``
-    before anything executes) and ``shard_state`` is ignored; without, ``shard_state`` is required. Another
+    The beacon chain's last block of an epoch carries the next epoch's committees: with the economy's
+    ``operator_slots`` the chain elects them itself (:func:`~harmony.chain.staking.epoch.next_shard_state`
+    over ``state`` before anything executes) and ``shard_state`` is ignored; without, it is required. Another
     shard takes ``shard_state`` as given (the beacon's, copied). Staking candidates given to another shard
     are all skipped (:class:`WrongShard`).
     """
     number = parent.number + 1
     ends_epoch = params.is_beacon(parent.shard_id) and params.is_last_block(number)
-    if ends_epoch and operator_slots:
+    if ends_epoch and economy.operator_slots:
         epoch = validation.expected_epoch(params, parent)
-        shard_state = next_shard_state(state, params, epoch, operator_slots, assign=assign)
+        shard_state = next_shard_state(state, params, epoch, economy.operator_slots, assign=economy.assign)
     elif ends_epoch and shard_state is None:
         raise ValueError(f"beacon block {number} ends an epoch: the next shard state is required")
     header = child_header(
@@ -712,16 +764,7 @@ def build_block(
         vrf=vrf,
         vdf=vdf,
     )
-    ctx = TransitionContext.for_header(
-        params,
-        header,
-        block_hashes,
-        reserved_bls_keys=reserved_bls_keys,
-        operator_slots=operator_slots,
-        committee_for=committee_for,
-        assign=assign,
-        verify_votes=verify_votes,
-    )
+    ctx = TransitionContext.for_header(params, header, block_hashes, economy)
     included: list[Transaction] = []
     outcomes: list[TxOutcome] = []
     skipped: list[tuple[Transaction, InvalidTransaction]] = []
@@ -765,6 +808,7 @@ def build_block(
 __all__ = [
     "BlockResult",
     "BuiltBlock",
+    "Economy",
     "Executor",
     "Finalized",
     "InvalidBlockStakingTransaction",
@@ -778,7 +822,9 @@ __all__ = [
     "check_election",
     "child_header",
     "credit_incoming",
+    "economy_of",
     "finalize_block",
     "operator_seats",
+    "replay_block",
     "state_transition",
 ]

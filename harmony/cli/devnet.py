@@ -104,7 +104,6 @@ class NodeToml:
     bls: bool
     vdf_compute: bool
     phase_timeout_ms: int
-    vdf_iterations: int
     block_time_ms: int | None
     shard_endpoints: tuple[str, ...]
     log_level: str = "info"
@@ -120,13 +119,19 @@ class NodeToml:
     """The other nodes' dashboards, for the dashboard's network view."""
 
 
-def write_genesis(root: Path, accounts: int, validators: int, *, keep: bool = False) -> Path:
-    """The localnet genesis (``validators`` genesis keys per shard, ``accounts`` funded development accounts)
-    in ``root/genesis.json``; with ``keep``, an existing one is kept."""
+def write_genesis(
+    root: Path, accounts: int, validators: int, *, vdf_iterations: int = 0, keep: bool = False
+) -> Path:
+    """The localnet genesis (``validators`` genesis keys per shard, ``accounts`` funded development accounts,
+    the epoch VDF's difficulty, 0 for the preset's) in ``root/genesis.json``; with ``keep``, an existing one
+    is kept."""
     genesis_file = root / "genesis.json"
     if not (keep and genesis_file.exists()):
         genesis = make_localnet_genesis(
-            accounts=accounts, keys_per_shard=validators, timestamp=int(time.time())
+            accounts=accounts,
+            keys_per_shard=validators,
+            timestamp=int(time.time()),
+            vdf_iterations=vdf_iterations,
         )
         genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
     return genesis_file
@@ -169,7 +174,6 @@ ws_port = {node.ws_port}
 {bls}[consensus]
 phase_timeout_ms = {node.phase_timeout_ms}
 view_change_timeout_ms = {node.phase_timeout_ms}
-vdf_iterations = {node.vdf_iterations}
 vdf_compute = {"true" if node.vdf_compute else "false"}
 {block_time}
 [network]
@@ -218,8 +222,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--vdf-iterations",
         type=int,
         default=DEVNET_VDF_ITERATIONS,
-        help="epoch VDF difficulty, the same for every node (default %(default)s: a few seconds of one core; "
-        "0 = localnet's preset, about a third of an epoch)",
+        help="epoch VDF difficulty, written into the genesis file (default %(default)s: a few seconds of one "
+        "core; 0 = localnet's preset, about a third of an epoch; with --keep the existing genesis's holds)",
     )
     devnet.add_argument(
         "--alert-webhook",
@@ -302,7 +306,10 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
             genesis = load_devnet_genesis(given, shards, args.validators)
         else:
             genesis = make_localnet_genesis(
-                accounts=args.accounts, keys_per_shard=args.validators, timestamp=int(time.time())
+                accounts=args.accounts,
+                keys_per_shard=args.validators,
+                timestamp=int(time.time()),
+                vdf_iterations=args.vdf_iterations,
             )
         genesis = with_funds(genesis, funds)
         genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
@@ -343,7 +350,6 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 # two beacon validators prove each epoch's VDF (redundancy without spending every core on it)
                 vdf_compute=node.shard_id == 0 and node.index < VDF_PROVERS,
                 phase_timeout_ms=args.phase_timeout_ms,
-                vdf_iterations=args.vdf_iterations,
                 block_time_ms=args.block_time_ms,
                 shard_endpoints=endpoints,
                 log_level=args.log_level,

@@ -41,12 +41,6 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--consensus.phase-timeout-ms", "phase_timeout_ms", int, "phase timeout before a view change"),
     ("--consensus.view-change-timeout-ms", "view_change_timeout_ms", int, "view change timeout"),
     ("--consensus.block-time-ms", "block_time_ms", int, "block time (default: the network preset's)"),
-    (
-        "--consensus.vdf-iterations",
-        "vdf_iterations",
-        int,
-        "epoch VDF difficulty (default: the preset's; must match every node of the network)",
-    ),
 )
 
 

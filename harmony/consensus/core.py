@@ -32,7 +32,8 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
-from harmony.consensus import payloads
+from harmony.chain import payloads
+from harmony.chain.quorum import Roster
 from harmony.consensus.api import (
     BlockValidator,
     Broadcast,
@@ -60,7 +61,6 @@ from harmony.consensus.messages import (
     ViewChangeBody,
     decode_message,
 )
-from harmony.consensus.quorum import Roster
 from harmony.consensus.signer import DoubleSignRefused, Phase, Signer
 from harmony.consensus.votes import VoteCollector
 from harmony.consensus.wal import KIND_LOCK, KIND_SENT, KIND_VIEW, WalRecord, WriteAheadLog

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harmony.consensus.quorum import Roster
+from harmony.chain.quorum import Roster
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import PublicKey, Signature, aggregate_signatures, fast_aggregate_verify
 

@@ -9,33 +9,32 @@ block raises the :class:`~harmony.chain.errors.InvalidBlock` naming the failed c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
-from harmony.chain.params import NetworkParams
-from harmony.chain.staking.election import AssignFn, key_mod_assign
+from harmony.chain.randomness import make_header_vrf
+from harmony.chain.rules import ChainRules
 from harmony.chain.transition import (
     BlockResult,
     BuiltBlock,
     Executor,
     build_block,
-    operator_seats,
+    economy_of,
     state_transition,
 )
-from harmony.consensus.crosslinks import InvalidCrossLink, verify_block_crosslinks, verify_incoming_proofs
-from harmony.consensus.evidence import record_votes_valid
+from harmony.chain.validation import expected_epoch
+from harmony.crypto.bls import SecretKey
 from harmony.errors import HarmonyError
-from harmony.node.randomness_service import check_block_randomness
 from harmony.state.account import Account
 from harmony.state.evm import execute
 from harmony.state.statedb import StateDB
 from harmony.state.trie import Node
 from harmony.storage.chaindb import ChainDB
 from harmony.types.block import Block
-from harmony.types.crosslink import CrossLink, decode_crosslinks
-from harmony.types.cx import CXReceiptsProof, InvalidCXProof
+from harmony.types.crosslink import CrossLink
+from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, ShardState, Slot
 from harmony.types.slash import Record
@@ -91,39 +90,44 @@ class Blockchain:
     def __init__(
         self,
         db: ChainDB,
-        params: NetworkParams,
+        rules: ChainRules,
         shard_id: int,
         executor: Executor = execute,
         *,
-        operator_slots: tuple[tuple[Slot, ...], ...] = (),
+        genesis_supply: int = 0,
     ) -> None:
         self.db = db
-        self.params = params
+        self.rules = rules
+        """The network's validity rules, fixed for the chain's life (:mod:`harmony.chain.rules`)."""
+        self.params = rules.params
         self.shard_id = shard_id
         self.executor = executor
-        self.operator_slots = operator_slots
-        """The genesis (operator-run) seats of every shard: with them the beacon chain elects its next
-        committees itself and refuses their keys to external validators (reference §3.5)."""
         self._node_cache: dict[bytes, Node] = {}
         """Decoded state trie nodes by hash, shared by every state this chain opens (verification, the
         pool's head accounts, RPC reads): nodes are content-addressed, so sharing is always consistent."""
         self._warm: tuple[bytes, Mapping[bytes, Account | None]] = (b"", {})
         """(state root, accounts at that root) of the last block stored: a state root fixes every account,
         so states opened over that root start with them (no trie walk and decode per account)."""
-        self.genesis_supply = 0
+        self.genesis_supply = genesis_supply
         """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
-        self.require_vrf = False
-        """Whether every block after genesis must carry its leader's VRF (reference §7; the node sets it)."""
-        self.vdf_iterations: int | None = None
-        """The epoch VDF's difficulty when not the preset's (consensus: the same on every node)."""
-        self.assigner: Callable[[Header], AssignFn] | None = None
-        """The seat assignment the election at the end of the epoch of the given parent header uses (the
-        node injects the Cuckoo rule over the epoch randomness, :mod:`harmony.node.randomness_service`);
-        ``None``: key mod shards."""
+
+    @property
+    def operator_slots(self) -> tuple[tuple[Slot, ...], ...]:
+        """The genesis (operator-run) seats of every shard (:attr:`ChainRules.operator_slots`)."""
+        return self.rules.operator_slots
 
     @classmethod
-    def open(cls, db: ChainDB, genesis: Genesis, shard_id: int, executor: Executor = execute) -> Blockchain:
-        """The chain in ``db``; an empty database gets ``genesis``'s block for ``shard_id`` first.
+    def open(
+        cls,
+        db: ChainDB,
+        genesis: Genesis,
+        shard_id: int,
+        executor: Executor = execute,
+        *,
+        rules: ChainRules | None = None,
+    ) -> Blockchain:
+        """The chain in ``db`` under ``rules`` (default: the network's, :meth:`ChainRules.of` ``genesis``);
+        an empty database gets ``genesis``'s block for ``shard_id`` first.
 
         Raises :class:`GenesisMismatch` when the database was started from another genesis.
         """
@@ -138,13 +142,12 @@ class Blockchain:
                 f"the database holds genesis 0x{stored.hex()}, not 0x{block.hash().hex()} of the given "
                 "genesis: use another data directory or the genesis it was created with"
             )
-        chain = cls(
-            db, genesis.params, shard_id, executor, operator_slots=operator_seats(genesis.shard_state())
+        supply = sum(account.balance for shard in genesis.shards for account in shard.alloc)
+        return cls(
+            db, ChainRules.of(genesis) if rules is None else rules, shard_id, executor, genesis_supply=supply
         )
-        chain.genesis_supply = sum(account.balance for shard in genesis.shards for account in shard.alloc)
-        return chain
 
-    # -- what the rules get injected ------------------------------------------------------------------
+    # -- the history the rules read (harmony.chain.view.ChainView) ---------------------------------------
 
     def committee_for(self, shard: int, epoch: int) -> Committee | None:
         """The committee of ``shard`` in ``epoch`` from the stored shard states (``None`` when unknown)."""
@@ -153,63 +156,33 @@ class Blockchain:
         except HarmonyError:
             return None
 
-    def _assign(self, parent: Header) -> AssignFn:
-        return key_mod_assign if self.assigner is None else self.assigner(parent)
+    def head_number(self) -> int | None:
+        """The head's number."""
+        return self.db.head_number()
 
-    def _is_stored_crosslink(self, shard: int, number: int) -> bool:
-        return self.db.get_crosslink(shard, number) is not None
+    def genesis_hash(self) -> bytes | None:
+        """The hash of block 0."""
+        return self.db.genesis_hash()
 
-    def check_cross_shard(self, block: Block) -> None:
-        """The signature checks the state transition leaves to the node (reference §6.3, §6.4): every
-        incoming receipt proof against its source committee and unspent here; on the beacon chain every
-        crosslink against its shard's committee and not yet recorded; on another shard a carried shard state
-        must be the one the beacon chain announced. Raises :class:`InvalidBlock`."""
-        header = block.header
-        share = self.params.harmony_vote_share
-        if block.incoming_receipts:
-            try:
-                verify_incoming_proofs(
-                    block.incoming_receipts, self.shard_id, self.committee_for, share, self.db.is_cx_spent
-                )
-            except (InvalidCXProof, InvalidBlock) as exc:
-                raise InvalidBlock("incoming_receipts", str(exc)) from exc
-        if header.cross_links:
-            try:
-                links = decode_crosslinks(header.cross_links)
-                verify_block_crosslinks(links, self.committee_for, share, is_stored=self._is_stored_crosslink)
-            except (InvalidCrossLink, HarmonyError) as exc:
-                raise InvalidBlock("cross_links", str(exc)) from exc
-        if header.shard_state and not self.params.is_beacon(self.shard_id):
-            known = self.db.get_shard_state(header.epoch + 1)
-            if known is None or known.encode() != header.shard_state:
-                raise InvalidBlock(
-                    "shard_state",
-                    f"shard state for epoch {header.epoch + 1} is not the one the beacon chain announced",
-                )
+    def get_header(self, block_hash: bytes) -> Header | None:
+        """The stored header with that hash."""
+        return self.db.get_header(block_hash)
 
-    def check_randomness(self, header: Header, parent: Header) -> None:
-        """The randomness rules (reference §7, design §7): the leader's VRF, a BLS signature over the parent
-        hash by a key of this epoch's committee whose account is the coinbase (required when
-        :attr:`require_vrf`), and on the beacon chain an epoch VDF field only where and once it is due, with a
-        valid proof (:func:`harmony.node.randomness_service.check_block_randomness`). Raises
-        :class:`InvalidBlock` (``InvalidRandomness``)."""
-        if not header.vrf and not header.vdf and not self.require_vrf:
-            return
-        committee = self.committee_for(self.shard_id, header.epoch)
-        keys = (
-            []
-            if committee is None
-            else [s.bls_public_key for s in committee.slots if s.ecdsa_address == header.coinbase]
-        )
-        check_block_randomness(
-            self.db,
-            self.params,
-            header,
-            parent,
-            keys,
-            iterations=self.vdf_iterations,
-            require_vrf=self.require_vrf,
-        )
+    def get_header_by_number(self, number: int) -> Header | None:
+        """The canonical header ``number``."""
+        return self.db.get_header_by_number(number)
+
+    def get_shard_state(self, epoch: int) -> ShardState | None:
+        """The stored committees of ``epoch``."""
+        return self.db.get_shard_state(epoch)
+
+    def is_cx_spent(self, from_shard: int, number: int) -> bool:
+        """Whether the receipts block ``number`` of ``from_shard`` sent here were credited."""
+        return self.db.is_cx_spent(from_shard, number)
+
+    def get_crosslink(self, shard: int, number: int) -> CrossLink | None:
+        """The recorded crosslink of block ``number`` of ``shard``."""
+        return self.db.get_crosslink(shard, number)
 
     @property
     def head(self) -> Header:
@@ -261,22 +234,9 @@ class Blockchain:
                 f"block {block.header.number} with parent 0x{block.header.parent_hash.hex()[:16]}… does not "
                 f"extend the head {parent.number} (0x{parent.hash().hex()[:16]}…)",
             )
-        self.check_randomness(block.header, parent)
-        if not final:
-            self.check_cross_shard(block)
         state = self.state(parent.root)
         result = state_transition(
-            state,
-            block,
-            parent,
-            self.params,
-            self.executor,
-            block_hashes=self.block_hashes(block.header.number),
-            now=now,
-            operator_slots=self.operator_slots,
-            committee_for=self.committee_for,
-            assign=self._assign(parent),
-            verify_votes=record_votes_valid,
+            self.rules, self, state, block, executor=self.executor, now=now, final=final
         )
         _, nodes = state.commit()
         return VerifiedBlock(block, result, nodes, state.cached_accounts())
@@ -314,26 +274,34 @@ class Blockchain:
         self,
         candidates: Iterable[Transaction],
         *,
-        coinbase: bytes,
+        leader: SecretKey,
         timestamp: int,
         view_id: int = 0,
         last_commit: tuple[bytes, bytes] | None = None,
         shard_state: ShardState | None = None,
         extra: bytes = b"",
     ) -> BuiltBlock:
-        """A block on the head from ``candidates``, invalid ones skipped with their reason; not stored.
+        """A block on the head from ``candidates`` as ``leader`` proposes it (reference §1.5, §7): the
+        coinbase is the account of the leader's seat in the next block's committee, the VRF the leader's
+        over the head's hash; invalid candidates are skipped with their reason; nothing is stored.
 
         ``view_id`` and ``last_commit`` (the parent's commit signature and bitmap, reference §1.5) go into the
-        header for consensus; the beacon chain's last block of an epoch needs ``shard_state``.
+        header for consensus; a beacon chain without its own election needs ``shard_state`` at the last
+        block of an epoch. Raises :class:`HarmonyError` when ``leader`` holds no seat in that committee.
         """
+        parent = self.head
+        committee = self.committee_for(self.shard_id, expected_epoch(self.params, parent))
+        if committee is None:
+            raise HarmonyError(f"no committee of shard {self.shard_id} is known for the next block")
         built, _ = self.propose_verified(
             candidates,
-            coinbase=coinbase,
+            coinbase=committee.address_for_bls_key(leader.public_key.to_bytes()),
             timestamp=timestamp,
             view_id=view_id,
             last_commit=last_commit,
             shard_state=shard_state,
             extra=extra,
+            vrf=make_header_vrf(leader, parent.hash()),
         )
         return built
 
@@ -382,10 +350,7 @@ class Blockchain:
             last_commit=last_commit,
             crosslinks=crosslinks,
             slash_records=slash_records,
-            operator_slots=self.operator_slots,
-            committee_for=self.committee_for,
-            assign=self._assign(parent),
-            verify_votes=record_votes_valid,
+            economy=economy_of(self.rules, self, parent),
             vrf=vrf,
             vdf=vdf,
         )

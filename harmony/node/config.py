@@ -27,8 +27,6 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     phase_timeout_ms = 27000          # reference §1.6
     view_change_timeout_ms = 27000
     block_time_ms = 0                 # 0: the network preset's block time
-    vdf_iterations = 0                # the epoch VDF's difficulty; 0: the preset's. Consensus: the same on
-                                      # every node of a network
     vdf_compute = true                # a beacon validator computes the epoch VDF (design §7)
 
     [network]
@@ -115,7 +113,6 @@ class NodeConfig:
     phase_timeout_ms: int = 27_000
     view_change_timeout_ms: int = 27_000
     block_time_ms: int = 0
-    vdf_iterations: int = 0
     vdf_compute: bool = True
     shard_endpoints: tuple[str, ...] = ()
     debug_equivocate: bool = False
@@ -158,7 +155,6 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "phase_timeout_ms": ("phase_timeout_ms", int),
         "view_change_timeout_ms": ("view_change_timeout_ms", int),
         "block_time_ms": ("block_time_ms", int),
-        "vdf_iterations": ("vdf_iterations", int),
         "vdf_compute": ("vdf_compute", bool),
     },
     "txpool": {
@@ -187,6 +183,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
     "debug": {"equivocate": ("debug_equivocate", bool)},
 }
 _PATHS = {"data_dir", "genesis", "bls_pass_file"}
+_MOVED = {
+    "consensus.vdf_iterations": "the VDF difficulty is a rule of the network now: remove this line and set "
+    '"vdf_iterations" in the genesis file (`harmony devnet` writes it there)',
+}
 
 
 def load_config(path: Path, base: NodeConfig | None = None) -> NodeConfig:
@@ -215,6 +215,8 @@ def parse_config(raw: dict[str, Any], relative_to: Path, base: NodeConfig | None
             raise ConfigError(section, "must be a table ([section])")
         for key, value in body.items():
             name = f"{section}.{key}"
+            if name in _MOVED:
+                raise ConfigError(name, _MOVED[name])
             if key not in _SCHEMA[section]:
                 raise ConfigError(name, f"unknown key; {section} has {', '.join(_SCHEMA[section])}")
             attr, kind = _SCHEMA[section][key]
@@ -267,8 +269,6 @@ def check(config: NodeConfig) -> NodeConfig:
     for name in ("global_slots", "account_slots", "rate_limit"):
         if not 1 <= getattr(config, name) <= 10_000_000:
             raise ConfigError(name, f"{getattr(config, name)} is outside 1 .. 10000000")
-    if not 0 <= config.vdf_iterations <= 1 << 32:
-        raise ConfigError("consensus.vdf_iterations", f"{config.vdf_iterations} is outside 0 .. 2^32")
     if len(config.shard_endpoints) > 1024:
         raise ConfigError("network.shards", "at most 1024 shards")
     for entry in config.shard_endpoints:

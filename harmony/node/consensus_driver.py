@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import trio
 
 from harmony.chain.errors import InvalidBlock
+from harmony.chain.payloads import commit_payload
 from harmony.chain.randomness import make_header_vrf
 from harmony.consensus.api import (
     Broadcast,
@@ -55,7 +56,6 @@ from harmony.consensus.api import (
 )
 from harmony.consensus.core import ConsensusCore
 from harmony.consensus.messages import Message, MsgType
-from harmony.consensus.payloads import commit_payload
 from harmony.crypto.bls import SIGNATURE_SIZE, SecretKey, aggregate_signatures
 from harmony.crypto.keccak import keccak256
 from harmony.errors import HarmonyError

@@ -27,8 +27,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from harmony.consensus.commit_proof import InvalidCommitProof, verify_commit_signature
-from harmony.consensus.crosslinks import (
+from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signature
+from harmony.chain.crosslinks import (
     CommitteeFor,
     InvalidCrossLink,
     IsSpent,

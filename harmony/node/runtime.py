@@ -30,7 +30,7 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
-from harmony.node.randomness_service import ProcessProver, VDFService, assigner_for_parent
+from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
 from harmony.node.status import NodeStatus
@@ -133,12 +133,6 @@ class Node:
         self.store = LMDBStore(data / "chain")
         self._stack.callback(self.store.close)
         self.chain = Blockchain.open(ChainDB(self.store), genesis, config.shard_id)
-        self.chain.require_vrf = True
-        self.chain.vdf_iterations = config.vdf_iterations or None
-        if self.params.is_beacon(config.shard_id):
-            self.chain.assigner = assigner_for_parent(
-                self.chain.db, self.params, iterations=self.chain.vdf_iterations
-            )
         self.committee = self._committee()
         mine = {slot.bls_public_key for slot in self.committee.slots}
         for key in self.keys:
@@ -434,7 +428,7 @@ class Node:
                     self.params,
                     config.shard_id,
                     compute=config.vdf_compute,
-                    iterations_override=self.chain.vdf_iterations,
+                    iterations_override=self.chain.rules.vdf_iterations,
                     # the prover may take a core for seconds: at the lowest priority, consensus comes first
                     prover=ProcessProver(nice=19),
                 )

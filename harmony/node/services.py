@@ -27,10 +27,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
+from harmony.chain.evidence import record_votes_valid
 from harmony.chain.staking.slashing import verify_slash_record
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
 from harmony.chain.validation import expected_epoch
-from harmony.consensus.evidence import record_votes_valid
 from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp
 from harmony.errors import HarmonyError

@@ -23,8 +23,8 @@ import dataclasses
 import random
 from collections.abc import Sequence
 
+from harmony.chain.payloads import commit_payload, prepare_payload
 from harmony.consensus.messages import MAX_MESSAGE_SIZE, Message, MsgType
-from harmony.consensus.payloads import commit_payload, prepare_payload
 from harmony.crypto import bls
 from harmony.crypto.bitmap import decode_bitmap, encode_bitmap
 from harmony.errors import HarmonyError

@@ -567,7 +567,7 @@ class ChainDB:
     def committee_for(self, shard: int, epoch: int) -> Committee | None:
         """The committee of ``shard`` in ``epoch`` from the stored shard state, or ``None`` when unknown.
 
-        The lookup the cross-shard and crosslink checks take (``harmony.consensus.crosslinks``).
+        The lookup the cross-shard and crosslink checks take (``harmony.chain.crosslinks``).
         """
         state = self.get_shard_state(epoch)
         if state is None:

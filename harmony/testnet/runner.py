@@ -97,7 +97,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
     m = options.manifest
     root = options.root
     root.mkdir(parents=True, exist_ok=True)
-    write_genesis(root, ACCOUNTS, m.validators)
+    write_genesis(root, ACCOUNTS, m.validators, vdf_iterations=VDF_ITERATIONS)
     loopback = isinstance(substrate, Loopback)
     plans = []
     for number, spec in enumerate(m.nodes):
@@ -142,7 +142,6 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             bls=spec.role != "full",
             vdf_compute=spec.role == "validator" and spec.shard == 0 and spec.index < VDF_PROVERS,
             phase_timeout_ms=m.phase_timeout_ms,
-            vdf_iterations=VDF_ITERATIONS,
             block_time_ms=m.block_time_ms,
             shard_endpoints=endpoints,
             host=ip,

@@ -15,7 +15,7 @@ import random
 import sys
 from pathlib import Path
 
-from harmony.chain.genesis import dev_account_key, make_localnet_genesis
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
 from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
@@ -34,7 +34,7 @@ RECIPIENTS = 400
 """New accounts the transfers draw from: the state trie keeps growing while the writer is killed."""
 TXS_PER_BLOCK = 6
 """Transfers per block; the last one is cross-shard, so each block has one outgoing receipt."""
-COINBASE = b"\xc0" * 20
+LEADER = dev_bls_key(SHARD, 0)
 GAS_PRICE = 10**9
 MAP_SIZE = 256 * 1024
 """A small initial map, so the store grows its map while it is being killed."""
@@ -72,7 +72,7 @@ def produce_block(chain: Blockchain) -> Block:
         )
         txs.append(tx.sign(key, LOCALNET.chain_id))
         nonces[key.address] += 1
-    built = chain.propose(txs, coinbase=COINBASE, timestamp=GENESIS.timestamp + 2 * number)
+    built = chain.propose(txs, leader=LEADER, timestamp=GENESIS.timestamp + 2 * number)
     if built.skipped:
         raise RuntimeError(f"block {number}: transactions skipped: {built.skipped}")
     return built.block

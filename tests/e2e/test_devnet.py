@@ -21,7 +21,6 @@ from web3 import Web3
 
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
-from harmony.cli.devnet import DEVNET_VDF_ITERATIONS
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
 from harmony.types.transaction import Transaction
@@ -218,9 +217,7 @@ def test_a_late_node_with_only_a_bootnode_finds_its_peers_and_syncs(devnet: Devn
             str(base + 800),
             "--bootnodes",
             bootnode,
-            # the epoch VDF's difficulty is consensus: the network's, as in every devnet node's config
-            "--consensus.vdf-iterations",
-            str(DEVNET_VDF_ITERATIONS),
+            # nothing else: the epoch VDF's difficulty is the genesis file's, as every rule of validity
         ],
         stdout=(tmp_path / "late.log").open("wb"),
         stderr=subprocess.STDOUT,

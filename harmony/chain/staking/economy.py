@@ -24,7 +24,7 @@ Rules:
   (the node reads the shard states the beacon chain recorded); ``None`` for an unknown committee skips that
   item (no reward, no counters), so a node without a committee source pays nothing, deterministically. The
   genesis block was never signed: block 1 pays nothing for it. The signatures behind the bitmaps are the
-  consensus layer's to check (``harmony.consensus.commit_proof``); here a bitmap must only decode against
+  consensus layer's to check (``harmony.chain.commit_proof``); here a bitmap must only decode against
   its committee (check ``last_commit_bitmap``, ``cross_links``).
 * **Each crosslink pays once.** Crosslinks are only for other shards (not the beacon), and per shard their
   block numbers must exceed the last one recorded in the state (registry slot ``keccak("crosslink" ‖

@@ -3,7 +3,7 @@
 Read top to bottom:
 
 1. :func:`voting_power` (§1.4): each seat's share of the committee's vote, the same formula as the quorum
-   rule (:mod:`harmony.consensus.quorum`): Harmony-operated seats share ``H`` equally, staked seats share
+   rule (:mod:`harmony.chain.quorum`): Harmony-operated seats share ``H`` equally, staked seats share
    ``1 − H`` by effective stake, rounding dust to the last staked seat.
 2. :func:`distribute_block_reward` (§4.2, Go ``processOneCrossLink``): each **staked** signer earns
    ``reward × (its power / power of all staked signers)``, truncated to an atto integer; Harmony-operated

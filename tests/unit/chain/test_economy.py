@@ -1,7 +1,7 @@
 """The staking economy wired into the state transition (reference §3.6, §4.2, §5.1, §5.3, §6.3, §6.4).
 
 One beacon run of 97 blocks over a real StateDB, every block built by the proposer (:func:`build_block`)
-and replayed by a validator (:func:`state_transition`) to the same state root:
+and replayed by a validator (:func:`replay_block`) to the same state root:
 
 * block 1 creates a validator ``V`` with two keys (one per shard), block 2 delegates to it; block 5 credits
   incoming cross-shard receipts;
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 
@@ -28,11 +29,12 @@ from harmony.chain.staking.rewards import total_supply
 from harmony.chain.transition import (
     BlockResult,
     BuiltBlock,
+    Economy,
     TransitionContext,
     apply_block,
     build_block,
     operator_seats,
-    state_transition,
+    replay_block,
 )
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.encoding.fixed import Dec
@@ -100,8 +102,8 @@ class Run:
         state = self.states.get(epoch)
         return state.committee(shard) if state is not None else None
 
-    def economy(self) -> dict[str, object]:
-        return {"operator_slots": OPERATORS, "committee_for": self.committee_for}
+    def economy(self, **changes: Any) -> Economy:
+        return Economy(OPERATORS, self.committee_for, **changes)
 
     def state(self, number: int | None = None) -> StateDB:
         header = self.headers[-1 if number is None else number]
@@ -122,7 +124,7 @@ class Run:
             coinbase=COINBASE,
             timestamp=parent.time + 2,
             last_commit=self.last_commit(parent, signers),
-            **self.economy(),  # type: ignore[arg-type]
+            economy=self.economy(verify_votes=kwargs.pop("verify_votes", None)),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -131,7 +133,7 @@ class Run:
         built = self.build(parent, signers, **kwargs)
         block = Block.decode(built.block.encode())
         replay = StateDB(self.store, parent.root)
-        result = state_transition(replay, block, parent, PARAMS, no_evm, **self.economy())  # type: ignore[arg-type]
+        result = replay_block(replay, block, parent, PARAMS, no_evm, economy=self.economy())
         assert result.state_root == block.header.root == built.result.state_root
         assert result.rewards == built.result.rewards
         self.store.update(replay.commit()[1])
@@ -282,11 +284,13 @@ def test_shard_state_differing_from_the_election_is_invalid(run: Run) -> None:
     carried = ShardState(1, GENESIS.shard_state().shards)  # the operator committees, V left out
     bad = block.with_header(block.header.replace(shard_state=carried.encode()))
     with pytest.raises(InvalidBlock) as info:
-        state_transition(run.state(end0 - 1), bad, parent, PARAMS, no_evm, **run.economy())  # type: ignore[arg-type]
+        replay_block(run.state(end0 - 1), bad, parent, PARAMS, no_evm, economy=run.economy())
     assert info.value.check == "shard_state"
     # without the operator seats the chain cannot elect: the carried state passes this check
     with pytest.raises(InvalidBlock) as info:
-        state_transition(run.state(end0 - 1), bad, parent, PARAMS, no_evm, committee_for=run.committee_for)
+        replay_block(
+            run.state(end0 - 1), bad, parent, PARAMS, no_evm, economy=Economy(committee_for=run.committee_for)
+        )
     assert info.value.check == "state_root"
 
 
@@ -295,7 +299,7 @@ def test_bad_last_commit_bitmap_is_invalid(run: Run) -> None:
     built = run.build(parent)
     bad = built.block.with_header(built.block.header.with_last_commit(SIG, b"\xff\xff"))
     with pytest.raises(InvalidBlock) as info:
-        state_transition(run.state(50), bad, parent, PARAMS, no_evm, **run.economy())  # type: ignore[arg-type]
+        replay_block(run.state(50), bad, parent, PARAMS, no_evm, economy=run.economy())
     assert info.value.check == "last_commit_bitmap"
 
 
@@ -312,27 +316,25 @@ def test_slash_record_applied_with_the_injected_check(run: Run) -> None:
     (result,) = built.result.slashes
     assert result.offender == V and result.validator_slashed == before.delegations[0].amount // 2
     with pytest.raises(InvalidBlock) as info:  # a validator without the vote check refuses it
-        state_transition(run.state(50), built.block, parent, PARAMS, no_evm, **run.economy())  # type: ignore[arg-type]
+        replay_block(run.state(50), built.block, parent, PARAMS, no_evm, economy=run.economy())
     assert info.value.check == "slashes"
     with pytest.raises(InvalidBlock) as info:  # a failing vote check
-        state_transition(
+        replay_block(
             run.state(50),
             built.block,
             parent,
             PARAMS,
             no_evm,
-            verify_votes=lambda _: False,
-            **run.economy(),  # type: ignore[arg-type]
+            economy=run.economy(verify_votes=lambda _: False),
         )
     assert info.value.check == "slashes"
-    replay = state_transition(
+    replay = replay_block(
         run.state(50),
         built.block,
         parent,
         PARAMS,
         no_evm,
-        verify_votes=lambda _: True,
-        **run.economy(),  # type: ignore[arg-type]
+        economy=run.economy(verify_votes=lambda _: True),
     )
     assert replay.state_root == built.block.header.root
 
@@ -348,7 +350,7 @@ def test_without_external_validators_the_committees_carry_over() -> None:
 
 
 def test_operator_keys_are_reserved() -> None:
-    ctx = TransitionContext.for_header(PARAMS, Header(number=1), operator_slots=OPERATORS)
+    ctx = TransitionContext.for_header(PARAMS, Header(number=1), economy=Economy(OPERATORS))
     assert {s.bls_public_key for seats in OPERATORS for s in seats} <= ctx.reserved_bls_keys
     assert TransitionContext.for_header(PARAMS, Header(number=1)).reserved_bls_keys == frozenset()
 
@@ -362,7 +364,7 @@ def test_incoming_limits_and_root() -> None:
     built = r.build(r.headers[0], incoming_proofs=INCOMING)
     stripped = make_block(built.block.header)  # the header still commits to the proofs
     with pytest.raises(InvalidBlock) as info:
-        state_transition(r.state(0), stripped.with_header(built.block.header), r.headers[0], PARAMS, no_evm)
+        replay_block(r.state(0), stripped.with_header(built.block.header), r.headers[0], PARAMS, no_evm)
     assert info.value.check == "incoming_receipts_root"
 
 

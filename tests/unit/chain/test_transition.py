@@ -26,6 +26,7 @@ from harmony.chain.staking.undelegation import Payout
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.chain.transactions import InvalidSignature, UnsupportedTransaction
 from harmony.chain.transition import (
+    Economy,
     InvalidBlockStakingTransaction,
     InvalidBlockTransaction,
     TransitionContext,
@@ -36,7 +37,7 @@ from harmony.chain.transition import (
     child_header,
     finalize_block,
     operator_seats,
-    state_transition,
+    replay_block,
 )
 from harmony.chain.validation import validate_body, validate_header, validate_result
 from harmony.crypto.keccak import keccak256
@@ -263,7 +264,7 @@ def test_beacon_block_applies_staking_transactions_after_plain_ones() -> None:
 
     # a validator replays it from genesis; the header's transactions root covers the staking ones
     replay, _ = fresh_state()
-    result = state_transition(replay, Block.decode(block.encode()), genesis.header, PARAMS, no_evm)
+    result = replay_block(replay, Block.decode(block.encode()), genesis.header, PARAMS, no_evm)
     assert result.state_root == block.header.root
     assert len(result.outcomes) == 4 and result.outcomes[1].sender == A
 
@@ -351,7 +352,7 @@ def test_invalid_staking_transaction_makes_block_invalid() -> None:
     bad_stx = _stx(KEYS[1], 0, Delegate(B, A, 99 * ONE))
     bad = make_block(good.header, staking_transactions=(*good.staking_transactions, bad_stx))
     with pytest.raises(InvalidBlockStakingTransaction) as info:
-        state_transition(state, bad, genesis.header, PARAMS, no_evm)
+        replay_block(state, bad, genesis.header, PARAMS, no_evm)
     assert info.value.check == "staking_transaction" and info.value.index == 1
     assert isinstance(info.value.reason, StakingError) and info.value.reason.reason == "delegation_too_small"
     assert store == nodes  # nothing reached the database
@@ -425,7 +426,7 @@ def test_build_block_skips_invalid_and_validates() -> None:
 
     # a validator replays it on its own state from genesis
     replay, _ = fresh_state()
-    result = state_transition(replay, Block.decode(block.encode()), genesis.header, PARAMS, no_evm)
+    result = replay_block(replay, Block.decode(block.encode()), genesis.header, PARAMS, no_evm)
     assert result.state_root == block.header.root
 
 
@@ -436,7 +437,7 @@ def test_state_transition_rejects_wrong_root() -> None:
     )
     bad = built.block.with_header(built.block.header.replace(root=b"\x01" * 32))
     with pytest.raises(InvalidBlock) as info:
-        state_transition(fresh_state()[0], bad, genesis.header, PARAMS, no_evm)
+        replay_block(fresh_state()[0], bad, genesis.header, PARAMS, no_evm)
     assert info.value.check == "state_root"
 
 
@@ -461,7 +462,7 @@ def test_build_block_elects_the_next_shard_state_with_operator_seats() -> None:
         coinbase=COINBASE,
         timestamp=5000,
         shard_state=explicit,
-        operator_slots=operators,
+        economy=Economy(operators),
     )
     assert built.block.header.get_shard_state() == ShardState(1, GENESIS.shard_state().shards)
     assert built.result.epoch_end is not None and built.result.epoch_end.elected == ()
@@ -480,7 +481,7 @@ def test_other_shard_takes_the_shard_state_as_given() -> None:
         coinbase=COINBASE,
         timestamp=1002,
         shard_state=given,
-        operator_slots=operators,
+        economy=Economy(operators),
     )
     assert built.block.header.get_shard_state() == given and built.result.epoch_end is None
 
@@ -575,7 +576,7 @@ def test_contracts_through_executor_status_gas_logs() -> None:
     assert built.block.header.bloom == log_receipt.bloom != bytes(256)
     replay, _ = fresh_state()
     assert (
-        state_transition(replay, built.block, genesis.header, params, executor).state_root
+        replay_block(replay, built.block, genesis.header, params, executor).state_root
         == built.block.header.root
     )
 

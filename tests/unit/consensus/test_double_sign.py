@@ -1,6 +1,6 @@
+from harmony.chain.payloads import commit_payload, u64_le
 from harmony.consensus.core import Stage
 from harmony.consensus.messages import Message, MsgType
-from harmony.consensus.payloads import commit_payload, u64_le
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.types.slash import Record, check_evidence_structure
 from tests.unit.consensus.harness import Net

@@ -1,8 +1,8 @@
 import dataclasses
 from collections import Counter
 
-from harmony.consensus.payloads import commit_payload, m1_payload, prepare_payload, split_m1
-from harmony.consensus.quorum import Roster
+from harmony.chain.payloads import commit_payload, m1_payload, prepare_payload, split_m1
+from harmony.chain.quorum import Roster
 from harmony.consensus.votes import VoteCollector
 from harmony.crypto.bls import Signature
 from harmony.encoding.fixed import Dec

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from harmony.chain.errors import InvalidBlock
-from harmony.chain.genesis import dev_account_key, make_localnet_genesis
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
+from harmony.chain.transition import state_transition
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.node.blockchain import Blockchain, GenesisMismatch
 from harmony.state.statedb import StateDB
@@ -23,6 +24,7 @@ from harmony.types.transaction import Transaction
 SHARD = 1
 GENESIS = make_localnet_genesis(accounts=4, timestamp=1_000)
 KEYS = [dev_account_key(i) for i in range(4)]
+LEADER = dev_bls_key(SHARD, 0)
 GWEI = 10**9
 
 
@@ -42,7 +44,7 @@ def transfer(key: PrivateKey, nonce: int, to: bytes, value: int, *, to_shard: in
 
 
 def next_block(chain: Blockchain, txs: list[Transaction]) -> Block:
-    built = chain.propose(txs, coinbase=b"\x01" * 20, timestamp=chain.head.time + 2)
+    built = chain.propose(txs, leader=LEADER, timestamp=chain.head.time + 2)
     assert not built.skipped
     return built.block
 
@@ -173,7 +175,7 @@ def test_invalid_transaction_reason_is_named(chain: Blockchain) -> None:
 
 def test_proposer_skips_invalid_transactions_with_reasons(chain: Blockchain) -> None:
     txs = [transfer(KEYS[0], 0, KEYS[1].address, 5), transfer(KEYS[0], 5, KEYS[1].address, 1)]
-    built = chain.propose(txs, coinbase=b"\x01" * 20, timestamp=chain.head.time + 2)
+    built = chain.propose(txs, leader=LEADER, timestamp=chain.head.time + 2)
     assert len(built.block.transactions) == 1
     assert [type(reason).__name__ for _, reason in built.skipped] == ["NonceTooHigh"]
     chain.import_block(built.block)
@@ -198,3 +200,14 @@ def test_states_over_the_stored_head_start_with_its_accounts_and_agree_with_the_
         dirty = chain.state()
         dirty.set_balance(sink, 1)
         dirty.prime_accounts(warm)
+
+
+def test_the_rule_of_validity_refuses_a_block_whose_parent_is_not_stored(chain: Blockchain) -> None:
+    block = next_block(chain, [transfer(KEYS[0], 0, KEYS[1].address, 5)])
+    orphan = _with_header(block, parent_hash=b"\x66" * 32)
+    with pytest.raises(InvalidBlock) as info:
+        state_transition(chain.rules, chain, chain.state(), orphan, executor=chain.executor)
+    assert info.value.check == "parent" and "not stored" in str(info.value)
+    # the same block on its real parent passes the whole rule, as the chain's import does
+    result = state_transition(chain.rules, chain, chain.state(), block, executor=chain.executor)
+    assert result.state_root == block.header.root

@@ -23,8 +23,7 @@ from harmony.types.crosslink import CrossLink
 from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, ShardState
-from tests.unit.consensus.harness import make_committee, make_keys
-from tests.unit.consensus.test_cx_verification import (
+from tests.unit.chain.test_cx_verification import (
     BITMAP,
     COMMITTEE,
     DEST,
@@ -37,6 +36,7 @@ from tests.unit.consensus.test_cx_verification import (
     committee_for,
     sign,
 )
+from tests.unit.consensus.harness import make_committee, make_keys
 
 BEACON_KEYS = make_keys(4, salt=9)
 BEACON = dataclasses.replace(make_committee(BEACON_KEYS), shard_id=0)

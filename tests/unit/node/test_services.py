@@ -14,8 +14,8 @@ import pytest
 
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.payloads import commit_payload
 from harmony.chain.randomness import make_header_vrf
-from harmony.consensus.payloads import commit_payload
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import aggregate_signatures
 from harmony.node.blockchain import Blockchain
@@ -49,8 +49,6 @@ class Net:
 def shards(tmp_path: Path) -> Iterator[tuple[Blockchain, Blockchain, ShardServices, ShardServices, Net]]:
     stores = [LMDBStore(tmp_path / f"s{i}") for i in (0, 1)]
     chains = [Blockchain.open(ChainDB(stores[i]), GENESIS, i) for i in (0, 1)]
-    for chain in chains:
-        chain.require_vrf = True
     net = Net()
     pool = StakingPool(LOCALNET, 0, chains[0].accounts())
     beacon = ShardServices(chains[0], publish=net.publisher(0), staking_pool=pool)

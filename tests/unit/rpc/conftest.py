@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harmony.chain.genesis import dev_account_key, make_localnet_genesis
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.keccak import keccak256
@@ -36,7 +36,7 @@ SHARD = 1
 GENESIS = make_localnet_genesis(accounts=6, timestamp=1_000)
 KEYS = [dev_account_key(i) for i in range(6)]
 GWEI = 10**9
-COINBASE = b"\x01" * 20
+LEADER = dev_bls_key(SHARD, 0)
 SINK = b"\x09" * 20
 TOPIC = keccak256(b"Stored(uint256)")
 ETH_CHAIN_ID = LOCALNET.eth_chain_id(SHARD)
@@ -131,7 +131,7 @@ def eth_tx(
 
 
 def _next(chain: Blockchain, txs: list[Transaction]) -> Block:
-    built = chain.propose(txs, coinbase=COINBASE, timestamp=chain.head.time + 2)
+    built = chain.propose(txs, leader=LEADER, timestamp=chain.head.time + 2)
     assert not built.skipped, built.skipped
     chain.import_block(built.block)
     return built.block

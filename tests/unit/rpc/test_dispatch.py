@@ -135,7 +135,9 @@ def test_hmyv2_block_shape(built: ChainFixture) -> None:
     assert got["transactions"] == [h(tx.hash()) for tx in block.transactions]
     assert got["transactionsInEthHash"] == [h(tx.eth_hash()) for tx in block.transactions]
     assert got["stakingTransactions"] == [] and "signers" not in got
-    assert got["vrf"] == h(bytes(32)) and got["vrfProof"] == "0x"
+    # the leader's VRF: output β (32 bytes) and proof π (its BLS signature of the parent hash)
+    assert got["vrf"] == h(block.header.vrf[:32]) and got["vrfProof"] == h(block.header.vrf[32:])
+    assert len(block.header.vrf) == 128
     v1 = result(d, "hmy_getBlockByNumber", "0x1", {"fullTx": False})
     assert v1["number"] == "0x1" and v1["gasUsed"] == hex(42_000)
     full = result(d, "hmyv2_getBlockByNumber", 1, {"fullTx": True, "inclTx": True})

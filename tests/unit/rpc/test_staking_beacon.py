@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harmony.chain.genesis import dev_account_key, make_localnet_genesis
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.randomness import make_header_vrf
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
 from harmony.chain.transition import minted_total
 from harmony.crypto.bitmap import encode_bitmap
@@ -54,9 +55,11 @@ class Beacon:
             if head.number == 0
             else (SIG, encode_bitmap(range(len(committee.slots)), len(committee.slots)))
         )
+        leader = dev_bls_key(0, 0)
         built, verified = chain.propose_verified(
             [],
-            coinbase=b"\xcc" * 20,
+            coinbase=committee.address_for_bls_key(leader.public_key.to_bytes()),
+            vrf=make_header_vrf(leader, head.hash()),
             timestamp=head.time + 2,
             last_commit=last,
             staking_candidates=staking or [],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harmony.chain.params import ONE
+from harmony.chain.quorum import Roster
 from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.rewards import (
     RewardError,
@@ -20,7 +21,6 @@ from harmony.chain.staking.rewards import (
     validator_apr,
     voting_power,
 )
-from harmony.consensus.quorum import Roster
 from harmony.crypto.bls import SecretKey
 from harmony.encoding.fixed import Dec
 from harmony.state.statedb import StateDB

@@ -11,8 +11,7 @@ import dataclasses
 
 import pytest
 
-from harmony.chain.cx_credit import InvalidIncomingReceipts, check_incoming_limits, credit_incoming_receipts
-from harmony.consensus.crosslinks import (
+from harmony.chain.crosslinks import (
     InvalidCrossLink,
     select_incoming_proofs,
     verify_block_crosslinks,
@@ -20,7 +19,8 @@ from harmony.consensus.crosslinks import (
     verify_cx_proof,
     verify_incoming_proofs,
 )
-from harmony.consensus.payloads import commit_payload
+from harmony.chain.cx_credit import InvalidIncomingReceipts, check_incoming_limits, credit_incoming_receipts
+from harmony.chain.payloads import commit_payload
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import SecretKey, aggregate_signatures
 from harmony.encoding.fixed import Dec

@@ -7,13 +7,13 @@ import itertools
 
 import pytest
 
-from harmony.consensus.commit_proof import (
+from harmony.chain.commit_proof import (
     InvalidCommitProof,
     roster_for,
     verify_commit_signature,
     verify_commit_with_roster,
 )
-from harmony.consensus.payloads import commit_payload
+from harmony.chain.payloads import commit_payload
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import SecretKey, aggregate_signatures
 from harmony.encoding.fixed import Dec
