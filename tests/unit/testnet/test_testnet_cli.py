@@ -9,7 +9,7 @@ import pytest
 
 from harmony.cli import testnet as testnet_cli
 from harmony.cli.main import main
-from harmony.testnet.fleet import TestnetError
+from harmony.testnet.fleet import TestnetError as RunRefused
 from harmony.testnet.manifest import parse_manifest
 from harmony.testnet.runner import clear_run_folder
 
@@ -81,7 +81,7 @@ def test_a_run_folder_is_cleared_of_an_earlier_run_and_nothing_else(tmp_path: Pa
     other = tmp_path / "other"
     other.mkdir()
     (other / "thesis.tex").write_text("precious")
-    with pytest.raises(TestnetError, match="holds no earlier testnet run"):
+    with pytest.raises(RunRefused, match="holds no earlier testnet run"):
         clear_run_folder(other, manifest)
     assert (other / "thesis.tex").exists()
     clear_run_folder(tmp_path / "new", manifest)  # nothing there: nothing to do
