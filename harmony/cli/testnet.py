@@ -19,9 +19,12 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harmony.cli.common import CLIError
+
+if TYPE_CHECKING:
+    from harmony.testnet.runner import Runner
 
 DEFAULT_PREFIX = "hmy"
 
@@ -114,54 +117,49 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-def run_testnet(args: argparse.Namespace) -> int:
-    """``harmony testnet run``."""
-    from harmony.testnet.report import write_report  # noqa: PLC0415
+def _runner(args: argparse.Namespace) -> Runner | None:
+    """The runner for ``run``/``up`` (None, with one line said, when namespaces are unavailable); from here on
+    SIGTERM and SIGINT end the run through KeyboardInterrupt."""
     from harmony.testnet.runner import Runner, make_substrate  # noqa: PLC0415
 
     options = _options(args)
     if not options.loopback and (reason := _no_namespaces()):
         print(f"harmony testnet: {reason}", file=sys.stderr)
-        return 2
+        return None
     _interruptible()
-    runner = Runner(options, make_substrate(options))
-    summary: dict[str, Any]
+    return Runner(options, make_substrate(options))
+
+
+def run_testnet(args: argparse.Namespace) -> int:
+    """``harmony testnet run``."""
+    from harmony.testnet.report import write_report  # noqa: PLC0415
+
+    runner = _runner(args)
+    if runner is None:
+        return 2
+    summary: dict[str, Any] = {"testnet": runner.m.name, "ok": False, "interrupted": True}
+    code = 130
     try:
         result = runner.run()
+        runner.teardown()
+        paths = write_report(result, runner.options.root)
+        print(paths["markdown"].read_text(encoding="utf-8").split("\n## ")[0].strip())
+        print(f"report: {paths['markdown']}  {paths['json']}  {paths['png']}")
+        summary = result.summary()
+        code = 0 if result.ok else 1
     except KeyboardInterrupt:
-        summary = {"testnet": options.manifest.name, "ok": False, "interrupted": True}
         print("interrupted: taking the testnet down …", file=sys.stderr)
-        return _finish(runner, summary, 130)
-    except Exception:
-        runner.teardown()
-        raise
-    runner.teardown()
-    paths = write_report(result, options.root)
-    print(paths["markdown"].read_text(encoding="utf-8").split("\n## ")[0].strip())
-    print(f"report: {paths['markdown']}  {paths['json']}  {paths['png']}")
-    summary = result.summary()
-    print(json.dumps(summary), flush=True)
-    return 0 if result.ok else 1
-
-
-def _finish(runner: Any, summary: dict[str, Any], code: int) -> int:
-    try:
-        runner.teardown()
     finally:
+        runner.teardown()
         print(json.dumps(summary), flush=True)
     return code
 
 
 def up_testnet(args: argparse.Namespace) -> int:
     """``harmony testnet up``: the network and its nodes until Ctrl-C."""
-    from harmony.testnet.runner import Runner, make_substrate  # noqa: PLC0415
-
-    options = _options(args)
-    if not options.loopback and (reason := _no_namespaces()):
-        print(f"harmony testnet: {reason}", file=sys.stderr)
+    runner = _runner(args)
+    if runner is None:
         return 2
-    _interruptible()
-    runner = Runner(options, make_substrate(options))
     try:
         runner.start_network()
         assert runner.fleet is not None

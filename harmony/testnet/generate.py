@@ -2,8 +2,9 @@
 
 The draw keeps every scenario survivable by design, so that any failure it finds is the node's: at most one
 validator of a shard is down (killed, paused, cut off, restarting or upgrading) at a time, perturbations do
-not overlap, and the byzantine validator (at most one) is never perturbed otherwise. Latencies are 40-120 ms
-one way between regions, bandwidth 10-50 Mbit/s per node.
+not overlap, and the byzantine validator (at most one) is never perturbed otherwise. About one in three has
+an external validator, staked during the run. Latencies are 40-120 ms one way between regions, bandwidth
+10-50 Mbit/s per node.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def generate_manifest(seed: int, *, perturbations: int = 3, duration_s: int = 75
         f"shards = {shards}",
         f"validators = {validators}",
         f"full_nodes = {full_nodes}",
+        f"external_validators = {1 if rng.random() < 0.3 else 0}",
         f"duration_s = {duration_s}",
         "block_time_ms = 1000",
         "phase_timeout_ms = 5000",
@@ -52,6 +54,8 @@ def generate_manifest(seed: int, *, perturbations: int = 3, duration_s: int = 75
     validators_of = [f"s{s}v{i}" for s in range(shards) for i in range(validators)]
     byzantine = rng.choice(validators_of) if rng.random() < 0.25 else None
     candidates = [v for v in validators_of if v != byzantine]
+    if byzantine is not None:  # byzantine from the start: no restart overlapping the others
+        lines += ["", "[[perturbation]]", 'kind = "byzantine"', "at_s = 0", f'nodes = ["{byzantine}"]']
     slot = (duration_s - 15) // max(1, perturbations)
     for k in range(perturbations):
         kind = rng.choice(KINDS)
@@ -60,8 +64,6 @@ def generate_manifest(seed: int, *, perturbations: int = 3, duration_s: int = 75
         lines += ["", "[[perturbation]]", f'kind = "{kind}"', f"at_s = {at}", f'nodes = ["{target}"]']
         if kind in (Kind.KILL, Kind.PAUSE, Kind.DISCONNECT):
             lines.append(f"duration_s = {rng.randint(3, max(3, min(10, slot - 8)))}")
-    if byzantine is not None:
-        lines += ["", "[[perturbation]]", 'kind = "byzantine"', "at_s = 2", f'nodes = ["{byzantine}"]']
     text = "\n".join(lines) + "\n"
     parse_manifest(text)  # a generator bug shows here, not in a run
     return text

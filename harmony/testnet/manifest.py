@@ -36,6 +36,10 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     nodes = ["s1v2"]                # these nodes (disconnect: cut them off from the rest)
     duration_s = 5                  # kill: restart after; pause: SIGCONT after; disconnect: heal after
     # build = "/path/to/checkout"   # upgrade: a source tree holding harmony/ (default: this one)
+
+Perturbations run one at a time in the order listed: each begins at its time or height, but not before the
+nodes the one before touched are back and caught up. A byzantine perturbation at ``at_s = 0`` starts its
+validator byzantine (no restart).
 """
 
 from __future__ import annotations

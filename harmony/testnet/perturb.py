@@ -61,10 +61,7 @@ class Perturber:
         self.stop = threading.Event()
         self.stop_time = float("inf")
         self.events = [Event(str(p.kind), p.nodes) for p in manifest.perturbations]
-        self.threads = [
-            threading.Thread(target=self._run, args=(p, e), name=f"perturb-{i}", daemon=True)
-            for i, (p, e) in enumerate(zip(manifest.perturbations, self.events, strict=True))
-        ]
+        self.thread = threading.Thread(target=self._run_all, name="testnet-perturb", daemon=True)
         self.net_lock = threading.Lock()
         self.errors: list[str] = []
 
@@ -73,9 +70,8 @@ class Perturber:
         return time.monotonic() - self.start
 
     def begin(self) -> None:
-        """Start every perturbation's thread (each waits for its moment)."""
-        for thread in self.threads:
-            thread.start()
+        """Start the perturbations' thread (each waits for its moment)."""
+        self.thread.start()
 
     def active(self) -> list[str]:
         """Perturbations begun and not yet healed, for the progress display."""
@@ -91,10 +87,8 @@ class Perturber:
         """Ask every perturbation to end now (undoing what is in effect) and wait for the threads."""
         self.stop_time = time.monotonic()
         self.stop.set()
-        deadline = time.monotonic() + timeout
-        for thread in self.threads:
-            if thread.is_alive():
-                thread.join(max(0.1, deadline - time.monotonic()))
+        if self.thread.is_alive():
+            self.thread.join(timeout)
 
     def _wait_trigger(self, p: Perturbation) -> bool:
         while not self.stop.is_set():
@@ -102,8 +96,16 @@ class Perturber:
                 return True
             if p.at_height is not None and self.heads().get(p.shard, -1) >= p.at_height:
                 return True
+            if p.at_height is not None and self.now() > self.manifest.duration_s:
+                return False  # the height did not come while the load ran
             self.stop.wait(0.2)
         return False
+
+    def _run_all(self) -> None:
+        """One perturbation at a time, in the manifest's order (as CometBFT's e2e runner does): each begins
+        at its time or height, but not before the nodes the one before touched are back and caught up."""
+        for p, event in zip(self.manifest.perturbations, self.events, strict=True):
+            self._run(p, event)
 
     def _run(self, p: Perturbation, event: Event) -> None:
         if not self._wait_trigger(p):
@@ -117,6 +119,11 @@ class Perturber:
             event.note = f"failed: {exc}"
         if event.healed is None:
             event.healed = self.now()
+        if p.kind is not Kind.UPGRADE:  # an upgrade waits for each node itself
+            for name in p.nodes:
+                node = self.fleet.nodes[name]
+                if self._caught_up(node.http, node.spec.shard) is None:
+                    event.note = (event.note + f" {name} not caught up").strip()
 
     def _hold(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -147,8 +154,9 @@ class Perturber:
                 fleet.start(name)
         elif p.kind is Kind.BYZANTINE:
             (name,) = p.nodes
-            fleet.stop(name)
-            fleet.start(name, equivocate=True)
+            if not fleet.nodes[name].toml.equivocate:  # at_s = 0: it started byzantine
+                fleet.stop(name)
+                fleet.start(name, equivocate=True)
         elif p.kind is Kind.UPGRADE:
             self._upgrade(p, event)
         event.healed = self.now()

@@ -36,6 +36,8 @@ class RunResult:
     transactions: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
+    chains_read: list[str] = field(default_factory=list)
+    """Nodes whose whole chain was read for the checks."""
 
     @property
     def ok(self) -> bool:
@@ -81,6 +83,7 @@ def _json(result: RunResult) -> dict[str, Any]:
         "transactions": result.transactions,
         "recoveries_s": result.recoveries_s,
         "errors": result.errors,
+        "chains_read": result.chains_read,
         "samples": result.samples,
     }
 

@@ -11,6 +11,7 @@ observations read for :mod:`harmony.testnet.invariants`.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,7 @@ from harmony.encoding.address import to_bech32
 from harmony.testnet import invariants as inv
 from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
 from harmony.testnet.load import GAS_PRICE, LoadGenerator, SentTx
-from harmony.testnet.manifest import Kind, Manifest
+from harmony.testnet.manifest import MAX_VALIDATORS, Kind, Manifest
 from harmony.testnet.observe import (
     Monitor,
     balances,
@@ -46,13 +47,16 @@ from harmony.testnet.observe import (
 )
 from harmony.testnet.perturb import Perturber
 from harmony.testnet.report import RunResult
+from harmony.testnet.staking import EXTERNAL_KEY_BASE, FIRST_ACCOUNT, External, create_validator, registered
 
-ACCOUNTS = 10
-"""Funded development accounts in the genesis (the load sends from the first few)."""
+ACCOUNTS = FIRST_ACCOUNT + MAX_VALIDATORS
+"""Funded development accounts in the genesis (the load's senders, then one per external validator)."""
 P2P_PORT, HTTP_PORT, WS_PORT = 9000, 9500, 9800
 STARTUP_S = 240.0
 SETTLE_S = 120.0
 CATCH_UP_S = 90.0
+OVERTIME_S = 600.0
+"""How long the load may run past ``duration_s`` for the perturbations still to come."""
 VDF_ITERATIONS = 200_000
 READERS = 8
 """Concurrent JSON-RPC readers after the run (chains, receipts)."""
@@ -101,11 +105,16 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
         data.mkdir(parents=True, exist_ok=True)
         if spec.role == "validator":
             write_bls_keystore(data, spec.shard, spec.index)
+        elif spec.role == "external":
+            write_bls_keystore(data, 0, EXTERNAL_KEY_BASE + spec.index)
         peer = peer_id_of(load_or_create_peer_key(data / "p2p.key"))
         offset = number if loopback else 0
         ip = substrate.ip(spec.name)
         plans.append((spec, data, peer, ip, P2P_PORT + offset, HTTP_PORT + offset, WS_PORT + offset))
     boot = plans[0]
+    byzantine_from_start = {
+        name for p in m.perturbations if p.kind is Kind.BYZANTINE and p.at_s == 0 for name in p.nodes
+    }
     bootnode = f"/ip4/{boot[3]}/tcp/{boot[4]}/p2p/{boot[2]}"
     firsts = {p[0].shard: p for p in reversed(plans)}
     endpoints = tuple(
@@ -119,17 +128,40 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             http_port=http,
             ws_port=ws,
             bootnodes=() if spec.name == boot[0].name else (bootnode,),
-            bls=spec.role == "validator",
+            bls=spec.role != "full",
             vdf_compute=spec.role == "validator" and spec.shard == 0 and spec.index < VDF_PROVERS,
             phase_timeout_ms=m.phase_timeout_ms,
             vdf_iterations=VDF_ITERATIONS,
             block_time_ms=m.block_time_ms,
             shard_endpoints=endpoints,
             host=ip,
+            equivocate=spec.name in byzantine_from_start,
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))
     return nodes
+
+
+RUN_FILES = ("genesis.json", "report.md", "report.json", "timeline.png")
+
+
+def clear_run_folder(root: Path, manifest: Manifest) -> None:
+    """Remove an earlier run from ``root`` (its nodes and files); refuse a folder holding other things."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise TestnetError(f"--dir {root}: not a folder")
+    ours = {*RUN_FILES, *(n.name for n in manifest.nodes)}
+    if any(root.iterdir()) and not (root / "genesis.json").exists():
+        raise TestnetError(f"--dir {root}: not empty and holds no earlier testnet run; name a new folder")
+    for entry in root.iterdir():
+        if entry.name in ours:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        elif entry.is_dir() and (entry / "node.toml").exists():
+            shutil.rmtree(entry)  # a node of an earlier manifest
 
 
 class Runner:
@@ -145,6 +177,7 @@ class Runner:
         self.perturber: Perturber | None = None
         self.load: LoadGenerator | None = None
         self.unexpected: dict[str, int | None] = {}
+        self.externals: list[External] = []
         self.began = time.monotonic()
 
     def say(self, text: str) -> None:
@@ -159,6 +192,7 @@ class Runner:
 
     def start_network(self) -> None:
         """The network, the files and the nodes, up to the first block on every shard."""
+        clear_run_folder(self.options.root, self.m)
         up = getattr(self.substrate, "up", None)
         if callable(up):
             self.say(f"building the network ({len(self.m.nodes)} hosts, prefix {self.options.prefix}) …")
@@ -176,13 +210,19 @@ class Runner:
         assert self.fleet is not None
         fleet = self.fleet
         load = self.load = LoadGenerator(self.m.load, self.m.shards, self.endpoints, self.options.seed)
-        start = time.monotonic()
-        monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
-        monitor.thread.start()
         watched = load.watched()
         before = self._value(watched)
         if self.m.load.contract_percent:
             load.deploy_contracts()
+        for spec in self.m.nodes:
+            if spec.role == "external":
+                self.say(f"staking: create-validator for {spec.name} …")
+                self.externals.append(
+                    create_validator(fleet.nodes[spec.name].data, spec.index, self._reference(0))
+                )
+        start = time.monotonic()
+        monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
+        monitor.thread.start()
         perturber = self.perturber = Perturber(
             self.m, fleet, self.substrate, monitor.heads, start=start, default_build=self.options.build
         )
@@ -191,7 +231,7 @@ class Runner:
         )
         perturber.begin()
         until = start + self.m.duration_s
-        sender = threading.Thread(target=load.run, args=(until,), name="testnet-load", daemon=True)
+        sender = threading.Thread(target=load.run, args=(float("inf"),), name="testnet-load", daemon=True)
         sender.start()
         self._show_progress(until)
         self.say("healing what is still perturbed …")
@@ -212,12 +252,18 @@ class Runner:
         return result
 
     def _show_progress(self, until: float) -> None:
+        """The live display until ``until`` and, past it, until the last perturbation is over (at most
+        :data:`OVERTIME_S` more: on a slow machine the load runs longer rather than skip a perturbation)."""
         assert self.monitor is not None and self.perturber is not None
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
         total = float(self.m.duration_s)
+        late = until + OVERTIME_S
         with Progress(*columns, console=self.console, transient=False) as progress:
             task = progress.add_task("load and perturbations", total=total)
-            while (left := until - time.monotonic()) > 0:
+            while (left := until - time.monotonic()) > 0 or (
+                self.perturber.thread.is_alive() and time.monotonic() < late
+            ):
+                left = max(left, 0.5)
                 heads = self.monitor.heads()
                 active = self.perturber.active()
                 sent = len(self.load.sent) if self.load else 0
@@ -378,6 +424,7 @@ class Runner:
             inv.supply_conserved(total_before, total_after, fees, in_flight),
             inv.liveness(recoveries, bound),
             inv.processes(self.unexpected, set()),
+            registered(self._reference(0), self.externals),
         ]
         signing: dict[str, dict[str, float | int]] = {}
         gaps = {}
@@ -410,6 +457,7 @@ class Runner:
             longest_gap_s=gaps,
             transactions=kinds,
             errors=list(self.perturber.errors),
+            chains_read=sorted(name for c in chains.values() for name in c),
         )
 
     def _fees_and_calls(self, load: LoadGenerator) -> tuple[int, dict[int, int]]:

@@ -56,11 +56,15 @@ def harmony_cli(*args: str) -> list[str]:
 
 
 def other_build(tmp_path: Path) -> Path:
-    """A second copy of this source tree: the build the upgrade moves to."""
+    """A second copy of this source tree, the build the upgrade moves to; it differs in leaving a mark when a
+    process imports it."""
     build = tmp_path / "build"
     shutil.copytree(
         Path(harmony.__file__).parent, build / "harmony", ignore=shutil.ignore_patterns("__pycache__")
     )
+    init = build / "harmony" / "__init__.py"
+    mark = "\nimport pathlib as _p\n\n_p.Path(__file__).with_name('imported').touch()\n"
+    init.write_text(init.read_text(encoding="utf-8") + mark, encoding="utf-8")
     return build
 
 
@@ -113,7 +117,9 @@ def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) ->
         assert all(blocks >= 5 for blocks in summary["blocks"].values()), summary
         (upgrade,) = [e for e in report["perturbations"] if e["kind"] == "upgrade"]
         assert upgrade["upgrades"][0]["build"] == str(tmp_path / "build")
-        assert upgrade["upgrades"][0]["caught_up"] is not None
+        assert upgrade["upgrades"][0]["started"] is not None
+        assert (tmp_path / "build" / "harmony" / "imported").exists()  # the upgraded node ran the other tree
+        assert "s1v1" in report["chains_read"]
         assert (root / "timeline.png").stat().st_size > 10_000
         assert "# Testnet `small` (namespaces)" in (root / "report.md").read_text(encoding="utf-8")
         assert "recoveries_s" in report

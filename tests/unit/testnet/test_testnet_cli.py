@@ -9,6 +9,9 @@ import pytest
 
 from harmony.cli import testnet as testnet_cli
 from harmony.cli.main import main
+from harmony.testnet.fleet import TestnetError
+from harmony.testnet.manifest import parse_manifest
+from harmony.testnet.runner import clear_run_folder
 
 
 @pytest.mark.parametrize("action", ["run", "up", "down", "generate"])
@@ -63,3 +66,22 @@ def test_without_namespaces_one_line_and_exit_2(
         assert main(["testnet", *argv]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "need root" in err
+
+
+def test_a_run_folder_is_cleared_of_an_earlier_run_and_nothing_else(tmp_path: Path) -> None:
+    manifest = parse_manifest("shards = 1\nvalidators = 4\n")
+    earlier = tmp_path / "earlier"
+    (earlier / "s0v0" / "chain").mkdir(parents=True)
+    (earlier / "old9").mkdir()
+    (earlier / "old9" / "node.toml").write_text("")
+    (earlier / "genesis.json").write_text("{}")
+    (earlier / "notes.txt").write_text("mine")
+    clear_run_folder(earlier, manifest)
+    assert sorted(p.name for p in earlier.iterdir()) == ["notes.txt"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    with pytest.raises(TestnetError, match="holds no earlier testnet run"):
+        clear_run_folder(other, manifest)
+    assert (other / "thesis.tex").exists()
+    clear_run_folder(tmp_path / "new", manifest)  # nothing there: nothing to do
