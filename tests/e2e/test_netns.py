@@ -190,6 +190,15 @@ def _owner(prefix: str, state_dir: Path) -> tuple[subprocess.Popen[str], int]:
     return owner, int(owner.stdout.readline())
 
 
+def _started_in(namespace: str) -> list[int]:
+    """The processes in a namespace, once there is one (``popen`` returns before its child has joined)."""
+    deadline = time.monotonic() + 30
+    while not (pids := netlink.namespace_pids(namespace)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pids, f"nothing started in {namespace}"
+    return pids
+
+
 def _gone(pid: int, within_s: float = 10.0) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
@@ -203,8 +212,7 @@ def test_sigkill_of_the_owner_then_down_all_removes_everything(state_dir: Path) 
     prefix = _prefix("k")
     owner, router = _owner(prefix, state_dir)
     record = json.loads((state_dir / f"{prefix}.json").read_text())
-    sleeper = netlink.namespace_pids(f"{prefix}-a")
-    assert sleeper
+    sleeper = _started_in(f"{prefix}-a")
     owner.send_signal(signal.SIGKILL)
     owner.wait(timeout=10)
     assert _gone(router), "the router outlived its owner"
@@ -221,7 +229,7 @@ def test_sigkill_of_the_owner_then_down_all_removes_everything(state_dir: Path) 
 def test_sigterm_or_ctrl_c_of_the_owner_cleans_up(state_dir: Path, sig: signal.Signals) -> None:
     prefix = _prefix("t" if sig == signal.SIGTERM else "i")
     owner, router = _owner(prefix, state_dir)
-    sleeper = netlink.namespace_pids(f"{prefix}-a")
+    sleeper = _started_in(f"{prefix}-a")
     owner.send_signal(sig)
     owner.wait(timeout=30)
     assert owner.returncode != 0
