@@ -11,12 +11,19 @@ Prints the figures and, last, one JSON object: ``tps`` (finalized transactions p
 window), ``p50_latency_s``, ``p99_latency_s``, ``block_time_s`` (median), ``cpu_percent`` and ``rss_mb``
 per node (median and max over the nodes), ``submitted``, ``finalized``, ``rejected``.
 
+With ``--latency-ms`` or ``--bandwidth-mbit`` (root), the same load then runs a second time on the same
+validators placed on a namespaced network (``harmony.testnet``: each node in its own namespace, the nodes
+alternating between two regions that far apart one way, each capped up and down): both sets of figures
+are printed, and the JSON object gains ``netns`` (the second set) and ``netns_over_loopback_tps``.
+
     .venv/bin/python bench/devnet.py --seconds 60 --rate 1200 --block-time-ms 1000 --window 5
+    sudo .venv/bin/python bench/devnet.py --seconds 30 --rate 300 --latency-ms 40 --bandwidth-mbit 20
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import os
@@ -31,18 +38,88 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
 from harmony.crypto.secp256k1 import PrivateKey
+from harmony.testnet import runner as runner_module
+from harmony.testnet.manifest import parse_document
+from harmony.testnet.network import namespaces_available
+from harmony.testnet.runner import Runner, RunOptions, make_substrate
 from harmony.types.transaction import Transaction
-from tests.e2e.devnet_fixture import Devnet, rpc, start_devnet
+from tests.e2e.devnet_fixture import rpc, start_devnet
 
 GWEI = 10**9
 BATCH = 100
+UNCAPPED_MBIT = 1000
+"""The namespaced pass's cap per node when ``--bandwidth-mbit`` is not given."""
+
+
+class Cluster(Protocol):
+    """What the load needs of a running network: its shard-0 nodes, their processes and heads."""
+
+    def nodes(self, shard: int = 0) -> list[dict[str, Any]]:
+        """The shard's nodes, each with ``name`` and ``http``."""
+        ...
+
+    def pid_of(self, name: str) -> int:
+        """The process ID of node ``name``."""
+        ...
+
+    def height(self, url: str) -> int:
+        """A node's head number."""
+        ...
+
+
+class NamespacedCluster:
+    """The validators of a one-shard testnet manifest, each in its own namespace (``harmony.testnet``)."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+
+    def nodes(self, shard: int = 0) -> list[dict[str, Any]]:
+        """The shard's nodes, each with ``name`` and ``http``."""
+        fleet = self.runner.fleet
+        return [{"name": n.spec.name, "http": n.http} for n in fleet.nodes.values() if n.spec.shard == shard]
+
+    def pid_of(self, name: str) -> int:
+        """The process ID of node ``name`` (the program itself: ``ip netns exec`` execs it)."""
+        return int(self.runner.fleet.nodes[name].proc.pid)
+
+    def height(self, url: str) -> int:
+        """A node's head number."""
+        return int(rpc(url, "eth_blockNumber"), 16)
+
+
+def run_namespaced(args: argparse.Namespace, txs: list[list[Transaction]], root: Path) -> dict[str, Any]:
+    """The same load on the same validators, each in its own namespace, two regions ``--latency-ms`` apart."""
+    manifest = parse_document(
+        {
+            "name": "bench",
+            "shards": 1,
+            "validators": args.validators,
+            "block_time_ms": args.block_time_ms,
+            "regions": ["eu", "us"],
+            "latency_ms": {"eu-us": args.latency_ms or 0},
+            "bandwidth_mbit": args.bandwidth_mbit or UNCAPPED_MBIT,
+        }
+    )
+    settings: dict[str, Any] = {"prefix": f"bd{os.getpid() % 100000}", "quiet": True}
+    if "accounts" in {f.name for f in dataclasses.fields(RunOptions)}:
+        settings["accounts"] = args.accounts
+    elif len(txs) > runner_module.ACCOUNTS:
+        print(f"(the testnet runner funds {runner_module.ACCOUNTS} senders: the load uses those)", flush=True)
+        txs = txs[: runner_module.ACCOUNTS]
+    options = RunOptions(manifest, root, **settings)
+    runner = Runner(options, make_substrate(options))
+    try:
+        runner.start_network()
+        return run(NamespacedCluster(runner), txs, args)
+    finally:
+        runner.teardown()
 
 
 def post(url: str, body: list[dict[str, Any]], timeout: float = 30) -> list[dict[str, Any]]:
@@ -104,7 +181,29 @@ def main() -> int:
     parser.add_argument(
         "--window", type=int, default=5, help="unfinalized transactions per sender at most (default 5)"
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        help="also run on namespaces (root): one-way delay between the two regions the nodes alternate in",
+    )
+    parser.add_argument(
+        "--bandwidth-mbit",
+        type=int,
+        help=f"also run on namespaces (root): each node's cap up and down (default {UNCAPPED_MBIT})",
+    )
     args = parser.parse_args()
+    namespaced = args.latency_ms is not None or args.bandwidth_mbit is not None
+    if namespaced:
+        reason = namespaces_available()
+        if reason is not None:
+            print(f"--latency-ms/--bandwidth-mbit: {reason}", file=sys.stderr)
+            return 2
+        if (
+            not 0 <= (args.latency_ms or 0) <= 5000
+            or not 1 <= (args.bandwidth_mbit or UNCAPPED_MBIT) <= 10_000
+        ):
+            print("--latency-ms must be 0-5000 and --bandwidth-mbit 1-10000", file=sys.stderr)
+            return 2
     per_account = max(1, int(args.rate * args.seconds / args.accounts) + 1)
     print(f"pre-signing {args.accounts * per_account} transfers …", flush=True)
     txs = presign(args.accounts, per_account, 0)
@@ -121,15 +220,37 @@ def main() -> int:
         str(args.block_time_ms),
     )
     try:
-        return run(net, txs, args)
+        figures = run(net, txs, args)
     finally:
         net.stop()
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)
+    if namespaced:
+        print(
+            f"== the same load on namespaces: {args.latency_ms or 0} ms one way between two regions, "
+            f"{args.bandwidth_mbit or UNCAPPED_MBIT} Mbit/s per node",
+            flush=True,
+        )
+        root = Path(tempfile.mkdtemp(prefix="bench-devnet-netns-"))
+        try:
+            figures["netns"] = run_namespaced(args, txs, root)
+        finally:
+            if not args.keep_data:
+                shutil.rmtree(root, ignore_errors=True)
+        figures["netns_over_loopback_tps"] = round(figures["netns"]["tps"] / max(figures["tps"], 1e-9), 3)
+        print(
+            f"finalized TPS: loopback {figures['tps']:.0f}, namespaces {figures['netns']['tps']:.0f} "
+            f"(ratio {figures['netns_over_loopback_tps']:.3f}); "
+            f"p50 latency {figures['p50_latency_s']:.2f} s vs "
+            f"{figures['netns']['p50_latency_s']:.2f} s; block time {figures['block_time_s']:.2f} s vs "
+            f"{figures['netns']['block_time_s']:.2f} s"
+        )
+    print(json.dumps(figures))
+    return 0
 
 
-def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> int:
-    """Load, watch, report."""
+def run(net: Cluster, txs: list[list[Transaction]], args: argparse.Namespace) -> dict[str, Any]:
+    """Load, watch, print the figures; return them."""
     urls = [n["http"] for n in net.nodes(0)]
     pids = {n["name"]: net.pid_of(n["name"]) for n in net.nodes(0)}
     submitted: dict[str, float] = {}
@@ -276,25 +397,20 @@ def run(net: Devnet, txs: list[list[Transaction]], args: argparse.Namespace) -> 
             f"({anon:.0f} MB heap, {mapped:.0f} MB mapped files)"
         )
     print(f"  this load generator: CPU {own_cpu:.0f} %")
-    print(
-        json.dumps(
-            {
-                "tps": round(tps, 1),
-                "p50_latency_s": round(p50, 3),
-                "p99_latency_s": round(p99, 3),
-                "block_time_s": round(block_time, 3),
-                "cpu_percent_median": round(statistics.median(cpu.values()), 1),
-                "rss_mb_max": round(max(rss.values()), 1),
-                "rss_heap_mb_max": round(max(a for a, _ in split.values()), 1),
-                "load_generator_cpu_percent": round(own_cpu, 1),
-                "submitted": len(submitted),
-                "finalized": len(done),
-                "rejected": rejected,
-                "validators": len(pids),
-            }
-        )
-    )
-    return 0
+    return {
+        "tps": round(tps, 1),
+        "p50_latency_s": round(p50, 3),
+        "p99_latency_s": round(p99, 3),
+        "block_time_s": round(block_time, 3),
+        "cpu_percent_median": round(statistics.median(cpu.values()), 1),
+        "rss_mb_max": round(max(rss.values()), 1),
+        "rss_heap_mb_max": round(max(a for a, _ in split.values()), 1),
+        "load_generator_cpu_percent": round(own_cpu, 1),
+        "submitted": len(submitted),
+        "finalized": len(done),
+        "rejected": rejected,
+        "validators": len(pids),
+    }
 
 
 if __name__ == "__main__":

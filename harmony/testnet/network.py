@@ -255,8 +255,6 @@ class Network:
                 "net.ipv4.conf.default.send_redirects": "0",
             },
         )
-        for ns in host_nss:
-            netlink.sysctl(ns, off6)
         mtu = plan.mtu
         root: list[str] = []
         for i, ns in enumerate(host_nss):
@@ -280,6 +278,7 @@ class Network:
         host_nss = [self.namespace(h.name) for h in plan.hosts]
         gateway, controller = router_address(block), controller_address(block)
         root = []
+        downlinks: list[str] = []
         router_cmds = ["link set lo up"]
         for i, (spec, ns) in enumerate(zip(plan.hosts, host_nss, strict=True)):
             address = host_address(block, i)
@@ -292,9 +291,11 @@ class Network:
                 ns,
                 [
                     "link set lo up",
+                    "link set dev eth0 addrgenmode none",  # no IPv6 link-local chatter; saves a sysctl call
                     "link set eth0 up",
                     f"addr add {address}/32 peer {gateway}/32 dev eth0",
                     f"route add {ADDRESS_BASE}.{block}.0/24 via {gateway} dev eth0",
+                    "link set dev adm0 addrgenmode none",
                     "link set adm0 up",
                     f"route add {controller}/32 dev adm0 src {address}",
                 ],
@@ -306,7 +307,8 @@ class Network:
             if spec.uplink_mbit is not None:
                 netlink.batch("tc", ns, [_tbf("eth0", spec.uplink_mbit, mtu)])
             if spec.downlink_mbit is not None:
-                netlink.batch("tc", router_ns, [_tbf(router_port(prefix, i), spec.downlink_mbit, mtu)])
+                downlinks.append(_tbf(router_port(prefix, i), spec.downlink_mbit, mtu))
+        netlink.batch("tc", router_ns, downlinks)
         netlink.batch("ip", None, root)
         netlink.batch("ip", router_ns, router_cmds)
 

@@ -93,8 +93,8 @@ def send(host: str, port: int, seconds: float) -> dict[str, Any]:
     return {"bytes": total}
 
 
-def count(port: int, quiet_s: float) -> dict[str, Any]:
-    """Count UDP datagrams on ``port`` until none has come for ``quiet_s`` seconds after the first."""
+def count(port: int, quiet_s: float, expect: int | None = None) -> dict[str, Any]:
+    """Count UDP datagrams on ``port`` until ``expect`` came or none came for ``quiet_s`` s after one."""
     got = 0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
@@ -107,6 +107,8 @@ def count(port: int, quiet_s: float) -> dict[str, Any]:
             except TimeoutError:
                 break
             got += 1
+            if got == expect:
+                break
             sock.settimeout(quiet_s)
     return {"received": got}
 
@@ -165,16 +167,20 @@ def _bounded(low: float, high: float, kind: type[int] | type[float]) -> Any:
     return parse
 
 
-_COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[Any, int | float]]]] = {
+_COMMANDS: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[Any, int | float | None]]]] = {
     "echo": ("UDP echo server", ("port",), {}),
     "rtt": (
         "UDP round trips to an echo server",
         ("host", "port"),
-        {"count": (_bounded(1, 1e6, int), 20), "timeout": (_bounded(0.01, 600, float), 2.0)},
+        {"count": (_bounded(1, 1e6, int), 20), "timeout": (_bounded(0.01, 600, float), 5.0)},
     ),
     "sink": ("TCP sink: count the bytes of one connection", ("port",), {}),
     "send": ("TCP bulk sender", ("host", "port"), {"seconds": (_bounded(0.1, 3600, float), 3.0)}),
-    "count": ("UDP sink: count datagrams", ("port",), {"quiet": (_bounded(0.01, 600, float), 1.0)}),
+    "count": (
+        "UDP sink: count datagrams",
+        ("port",),
+        {"quiet": (_bounded(0.01, 600, float), 3.0), "expect": (_bounded(1, 1e9, int), None)},
+    ),
     "blast": (
         "UDP sender at a fixed rate",
         ("host", "port"),
@@ -210,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.what == "send":
         result = send(args.host, args.port, args.seconds)
     elif args.what == "count":
-        result = count(args.port, args.quiet)
+        result = count(args.port, args.quiet, args.expect)
     else:
         result = blast(args.host, args.port, args.number, args.size, args.rate)
     print(json.dumps(result), flush=True)
