@@ -185,7 +185,7 @@ async def measure(members: int, block: int, trials: int, overhead: int, tmp: Pat
     async with open_committee(tmp, live=members, config=config) as committee:
         await committee.leader.subscribe(TOPIC)
         inboxes = [await host.subscribe(TOPIC) for host in committee.members]
-        with trio.fail_after(60):
+        with trio.move_on_after(60):  # members the leader does not see yet still get gossip through others
             while len(committee.leader.topic_peers(TOPIC)) < members:
                 await trio.sleep(0.2)
         await trio.sleep(3)  # a few heartbeats build the gossip mesh
