@@ -225,6 +225,18 @@ async def measure(members: int, block: int, trials: int, overhead: int, tmp: Pat
     return out
 
 
+COLUMNS = (
+    "encode_ms",
+    "decode_ms",
+    "coded_upload_ratio",
+    "gossip_upload_ratio",
+    "coded_two_thirds_ms",
+    "gossip_two_thirds_ms",
+)
+WIDTHS = (7, 7, 7, 9, 10, 13, 14)
+"""Widths of the table's columns: members, then :data:`COLUMNS` (a missing figure prints as ``-``)."""
+
+
 def _leaves(exc: BaseException) -> list[BaseException]:
     """The exceptions at the bottom of (nested) exception groups."""
     if isinstance(exc, BaseExceptionGroup):
@@ -270,12 +282,10 @@ def main() -> None:
                 )
                 sys.exit(f"bench/coding.py: the {members}-member run failed: {causes}")
         results["committees"][str(members)] = figures
-        print(
-            f"{members:>7} {figures['encode_ms']:>7} {figures['decode_ms']:>7} "
-            f"{figures['coded_upload_ratio']:>9} {figures['gossip_upload_ratio']:>10} "
-            f"{figures['coded_two_thirds_ms']:>13} {figures['gossip_two_thirds_ms']:>14}",
-            flush=True,
-        )
+        row = [members, *(figures[key] for key in COLUMNS)]
+        cells = zip(row, WIDTHS, strict=True)
+        print(" ".join(f"{'-' if value is None else value!s:>{width}}" for value, width in cells))
+        sys.stdout.flush()
     print(json.dumps(results))
 
 
