@@ -50,6 +50,9 @@ Fallback = Callable[[SymbolCommitment], Awaitable[bytes | None]]
 CommitmentSigner = Callable[[bytes], tuple[bytes, bytes]]
 """The leader's signer: ``payload -> (BLS public key, BLS signature)``."""
 
+SEND_ATTEMPTS = 3
+"""Tries of one batch to a connected peer (py-libp2p gives up a stream whose protocol negotiation is slow)."""
+
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
     """The stream protocol ID of a shard's coded broadcast: ``harmony/coded/<network>/<shard>/1.0.0``."""
@@ -204,12 +207,12 @@ class CodedBroadcast:
 
     async def _send_all(self, peer: str, batches: list[bytes], report: BroadcastReport | None) -> None:
         """Send batches to one peer, all at once on their own streams. A batch whose stream fails while the
-        peer stays connected (a negotiation lost on a loaded machine) is sent once more; an unreachable
-        peer is given up, logged once."""
+        peer stays connected (a negotiation lost on a loaded machine) is sent again, up to
+        :data:`SEND_ATTEMPTS` times; an unreachable peer is given up, logged once."""
         errors: list[P2PError] = []
 
         async def one(payload: bytes) -> None:
-            for attempt in range(2):
+            for attempt in range(SEND_ATTEMPTS):
                 try:
                     await self.host.request(
                         peer,
@@ -219,9 +222,11 @@ class CodedBroadcast:
                         max_response_bytes=1,
                     )
                 except P2PError as exc:
-                    if attempt or isinstance(exc, P2PPeerBanned) or not self.host.is_connected(peer):
+                    last = attempt == SEND_ATTEMPTS - 1
+                    if last or isinstance(exc, P2PPeerBanned) or not self.host.is_connected(peer):
                         errors.append(exc)
                         return
+                    await trio.sleep(0.2 * (attempt + 1))
                     continue
                 if report is not None:
                     report.uploaded_bytes += len(payload)

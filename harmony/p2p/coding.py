@@ -16,7 +16,7 @@ The wire types are frozen dataclasses with RLP schemas, like every wire type (``
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -429,8 +429,3 @@ class SymbolDecoder:
         self.result = block
         self._decoder = None
         return block
-
-
-def proof_overhead(symbols: Sequence[Symbol]) -> int:
-    """Bytes the symbols take on the wire beyond their data (headers and proofs), for reports."""
-    return sum(len(s.encode()) - len(s.data) for s in symbols)

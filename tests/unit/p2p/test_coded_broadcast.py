@@ -30,8 +30,9 @@ def test_a_third_of_the_committee_silent_and_every_live_member_decodes(tmp_path:
             )
             assert sorted(report.failed_members) == sorted(committee.round_.members[4:])
             c = report.signed.commitment
-            # Counted are the batches members acknowledged: 4/6 of (1 + 60 %) of the block, plus proofs.
-            assert report.uploaded_bytes < 1.6 * 4 / 6 * 1.15 * len(data)
+            # Counted are the batches members acknowledged: 4/6 of (1 + 60 %) of the block, plus proofs and
+            # headers (about 15 % at 64 source symbols of 1,880 bytes).
+            assert report.uploaded_bytes < 1.6 * 4 / 6 * 1.25 * len(data)
             with trio.fail_after(60):
                 for coded in committee.coded:
                     [delivery] = await collect(coded)
