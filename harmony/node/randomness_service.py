@@ -2,7 +2,7 @@
 
 The rules live in the chain layer: :mod:`harmony.chain.randomness` over values and
 :mod:`harmony.chain.epoch_randomness` over the stored headers (the seeds, the election's assignment, a
-block's VRF and VDF checks; re-exported here under their old names). This module holds
+block's VRF and VDF checks). This module holds
 :class:`VDFService`: it evaluates the VDF of the seed of the epoch that just ended, in a child process (the
 ``chiavdf`` prover holds the GIL, and a process can be killed when the work is no longer wanted), and
 hands the proposer the header ``vdf`` field (:meth:`VDFService.vdf_field_for`), at the difficulty of the
@@ -26,17 +26,7 @@ from typing import Any
 import trio
 
 from harmony.chain import randomness as rnd
-from harmony.chain.epoch_randomness import (
-    RandomnessUnavailable,
-    assigner_for_parent,
-    check_block_randomness,
-    election_assigner,
-    election_randomness,
-    epoch_seed_for,
-    genesis_randomness,
-    vdf_iterations_for,
-    vdf_published,
-)
+from harmony.chain.epoch_randomness import epoch_seed_for, vdf_iterations_for, vdf_published
 from harmony.chain.params import NetworkParams
 from harmony.crypto.vdf import PROOF_SIZE, VDFProof, vdf_prove, vdf_verify
 from harmony.errors import HarmonyError
@@ -314,23 +304,7 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-__all__ = [
-    "KEPT_PROOFS",
-    "ProcessProver",
-    "Prover",
-    "RandomnessUnavailable",
-    "VDFProverError",
-    "VDFService",
-    "assigner_for_parent",
-    "check_block_randomness",
-    "election_assigner",
-    "election_randomness",
-    "epoch_seed_for",
-    "genesis_randomness",
-    "main",
-    "vdf_iterations_for",
-    "vdf_published",
-]
+__all__ = ["KEPT_PROOFS", "ProcessProver", "Prover", "VDFProverError", "VDFService", "main"]
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -16,6 +16,7 @@ from functools import partial
 
 from harmony.chain.staking.election import AuctionResult, auction
 from harmony.chain.staking.records import get_validator_wrapper, validator_addresses
+from harmony.chain.staking.rewards import validator_apr
 from harmony.chain.state_api import WorldState
 from harmony.chain.transition import minted_total, slash_burned_total
 from harmony.consensus.quorum import Roster
@@ -33,8 +34,6 @@ from harmony.types.shard_state import Committee, ShardState
 from harmony.types.staking import MAX_STAKING_TX_SIZE, EposStatus
 from harmony.types.validator import Delegation, ValidatorWrapper
 
-SECONDS_PER_YEAR = 31_557_600
-"""Seconds in a Julian year, as the APR rule scales (reference §4.3)."""
 VALIDATORS_PER_PAGE = 100
 """``getAllValidatorInformation`` page size (Go: 100)."""
 
@@ -205,16 +204,12 @@ def _key_of(view: _View, addr: bytes, shard: int) -> bytes:
 
 
 def _apr(view: _View, wrapper: ValidatorWrapper, snapshot: ValidatorWrapper | None) -> Dec:
-    """APR (reference §4.3): reward since the epoch snapshot per second × a year ÷ its delegation."""
-    if snapshot is None or snapshot.total_delegation == 0:
-        return Dec.zero()
+    """The chain's APR rule (:func:`harmony.chain.staking.rewards.validator_apr`, reference §4.3) between
+    the epoch snapshot and now; zero without a snapshot or when the clock or the reward went backwards."""
     seconds = view.header.time - view.snapshot_header.time
-    if seconds <= 0:
+    if snapshot is None or seconds < 0 or wrapper.block_reward < snapshot.block_reward:
         return Dec.zero()
-    earned = wrapper.block_reward - snapshot.block_reward
-    if earned <= 0:
-        return Dec.zero()
-    return Dec.from_int(earned * SECONDS_PER_YEAR).quo_int(seconds).quo_int(snapshot.total_delegation)
+    return validator_apr(wrapper.block_reward, snapshot.block_reward, seconds, snapshot.total_delegation)
 
 
 # -- handlers -------------------------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harmony.abc import KVStore
+from harmony.chain import epoch_randomness as er
 from harmony.chain import randomness as rnd
 from harmony.chain.assignment import cuckoo_assign, move_fraction_for
+from harmony.chain.epoch_randomness import RandomnessUnavailable
 from harmony.chain.params import LOCALNET, EpochSchedule, NetworkParams
 from harmony.chain.randomness import InvalidRandomness
 from harmony.crypto.bls import SecretKey
@@ -24,12 +26,7 @@ from harmony.crypto.keccak import keccak256
 from harmony.crypto.vdf import VDFProof, vdf_prove, vdf_verify
 from harmony.encoding.fixed import Dec
 from harmony.node import randomness_service as rs
-from harmony.node.randomness_service import (
-    ProcessProver,
-    RandomnessUnavailable,
-    VDFProverError,
-    VDFService,
-)
+from harmony.node.randomness_service import ProcessProver, VDFProverError, VDFService
 from harmony.storage import ChainDB, LMDBStore, MemoryStore
 from harmony.types.block import make_block
 from harmony.types.header import Header
@@ -114,7 +111,7 @@ def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
 def seed0() -> bytes:
     db = _new_db()
     _extend(db, 7)
-    seed = rs.epoch_seed_for(db, PARAMS, 0, 0)
+    seed = er.epoch_seed_for(db, PARAMS, 0, 0)
     assert seed is not None
     return seed
 
@@ -131,27 +128,27 @@ def field0(seed0: bytes) -> bytes:
 def test_epoch_seed_none_until_last_block_then_deterministic(kv: KVStore) -> None:
     db = _new_db(kv)
     _extend(db, 6)
-    assert rs.epoch_seed_for(db, PARAMS, 0, 0) is None  # block 7 ends epoch 0
+    assert er.epoch_seed_for(db, PARAMS, 0, 0) is None  # block 7 ends epoch 0
     _extend(db, 7)
-    seed = rs.epoch_seed_for(db, PARAMS, 0, 0)
+    seed = er.epoch_seed_for(db, PARAMS, 0, 0)
     assert seed == rnd.epoch_seed_from_headers(_headers(db, 0, 7))
     assert seed == rnd.epoch_seed([h.vrf_output for h in _headers(db, 1, 7)])  # genesis has no VRF
     other = _new_db()
     _extend(other, 7)
-    assert rs.epoch_seed_for(other, PARAMS, 0, 0) == seed  # same chain, same seed (any store)
-    assert rs.epoch_seed_for(db, PARAMS, 0, 1) is None
+    assert er.epoch_seed_for(other, PARAMS, 0, 0) == seed  # same chain, same seed (any store)
+    assert er.epoch_seed_for(db, PARAMS, 0, 1) is None
     _extend(db, 15)
-    seed1 = rs.epoch_seed_for(db, PARAMS, 0, 1)
+    seed1 = er.epoch_seed_for(db, PARAMS, 0, 1)
     assert seed1 == rnd.epoch_seed_from_headers(_headers(db, 8, 15)) != seed
 
 
 def test_epoch_seed_beacon_only_and_bad_epochs() -> None:
     db = _new_db()
     _extend(db, 7)
-    assert rs.epoch_seed_for(db, PARAMS, 1, 0) is None
-    assert rs.epoch_seed_for(db, PARAMS, 0, -1) is None
-    assert rs.epoch_seed_for(db, PARAMS, 0, 10**12) is None
-    assert rs.epoch_seed_for(ChainDB(MemoryStore()), PARAMS, 0, 0) is None
+    assert er.epoch_seed_for(db, PARAMS, 1, 0) is None
+    assert er.epoch_seed_for(db, PARAMS, 0, -1) is None
+    assert er.epoch_seed_for(db, PARAMS, 0, 10**12) is None
+    assert er.epoch_seed_for(ChainDB(MemoryStore()), PARAMS, 0, 0) is None
 
 
 def test_epoch_seed_depends_on_every_vrf() -> None:
@@ -164,15 +161,15 @@ def test_epoch_seed_depends_on_every_vrf() -> None:
     header = _header(head)
     _store(other, header.replace(vrf=rnd.make_header_vrf(OUTSIDER, head.hash())))
     _extend(other, 7)
-    assert rs.epoch_seed_for(other, PARAMS, 0, 0) != rs.epoch_seed_for(db, PARAMS, 0, 0)
+    assert er.epoch_seed_for(other, PARAMS, 0, 0) != er.epoch_seed_for(db, PARAMS, 0, 0)
 
 
 def test_iterations() -> None:
-    assert rs.vdf_iterations_for(PARAMS, 0) == rnd.vdf_iterations(PARAMS, 1)
-    assert rs.vdf_iterations_for(PARAMS, 0, 5_000) == 5_000
+    assert er.vdf_iterations_for(PARAMS, 0) == rnd.vdf_iterations(PARAMS, 1)
+    assert er.vdf_iterations_for(PARAMS, 0, 5_000) == 5_000
     for bad in (0, -1, 1 << 41):
         with pytest.raises(ValueError):
-            rs.vdf_iterations_for(PARAMS, 0, bad)
+            er.vdf_iterations_for(PARAMS, 0, bad)
     with pytest.raises(ValueError):
         VDFService(_new_db(), PARAMS, 0, iterations_override=0)
 
@@ -183,8 +180,8 @@ def test_iterations() -> None:
 def _assign_both(db_a: ChainDB, db_b: ChainDB, ending_epoch: int) -> ShardState:
     """The proposer's and a validator's assignment (separate databases of the same chain) agree."""
     previous = db_a.get_shard_state(ending_epoch)
-    proposer = rs.election_assigner(db_a, PARAMS, ending_epoch, previous, iterations=ITERATIONS)
-    validator = rs.election_assigner(
+    proposer = er.election_assigner(db_a, PARAMS, ending_epoch, previous, iterations=ITERATIONS)
+    validator = er.election_assigner(
         db_b, PARAMS, ending_epoch, db_b.get_shard_state(ending_epoch), iterations=ITERATIONS
     )
     a = proposer(ending_epoch + 1, OPERATORS, WINNERS, 2)
@@ -199,21 +196,21 @@ def test_election_at_end_of_epoch_0_uses_the_genesis_rule() -> None:
     _extend(db_b, 6)  # the election block 7 is being built / verified on head 6
     genesis = db_a.genesis_hash()
     assert genesis is not None
-    randomness = rs.election_randomness(db_a, PARAMS, 0)
-    assert randomness == rs.genesis_randomness(genesis) == rnd.fallback_randomness(genesis, 0)
+    randomness = er.election_randomness(db_a, PARAMS, 0)
+    assert randomness == er.genesis_randomness(genesis) == rnd.fallback_randomness(genesis, 0)
     state = _assign_both(db_a, db_b, 0)
     assert state == cuckoo_assign(1, randomness, STATE0, OPERATORS, WINNERS, 2, move_fraction_for("localnet"))
     with pytest.raises(RandomnessUnavailable):
-        rs.election_randomness(ChainDB(MemoryStore()), PARAMS, 0)
+        er.election_randomness(ChainDB(MemoryStore()), PARAMS, 0)
     with pytest.raises(RandomnessUnavailable):
-        rs.election_randomness(db_a, PARAMS, -1)
+        er.election_randomness(db_a, PARAMS, -1)
 
 
 def test_election_uses_the_fallback_without_vdf(seed0: bytes) -> None:
     db_a, db_b = _new_db(), _new_db()
     _extend(db_a, 14)
     _extend(db_b, 14)  # block 15 ends epoch 1: its election uses seed epoch 0
-    assert rs.election_randomness(db_a, PARAMS, 1, iterations=ITERATIONS) == rnd.fallback_randomness(seed0, 0)
+    assert er.election_randomness(db_a, PARAMS, 1, iterations=ITERATIONS) == rnd.fallback_randomness(seed0, 0)
     _assign_both(db_a, db_b, 1)
 
 
@@ -224,28 +221,28 @@ def test_election_uses_the_vdf_in_the_window(seed0: bytes, field0: bytes) -> Non
     _extend(db_a, 14, {10: field0})
     _extend(db_b, 14, {10: field0})
     expected = rnd.epoch_randomness(VDFProof.from_bytes(field0[32:]))
-    assert rs.election_randomness(db_a, PARAMS, 1, iterations=ITERATIONS) == expected
+    assert er.election_randomness(db_a, PARAMS, 1, iterations=ITERATIONS) == expected
     with_vdf = _assign_both(db_a, db_b, 1)
     db_c = _new_db()
     _extend(db_c, 14)
-    fallback = rs.election_assigner(db_c, PARAMS, 1, None, iterations=ITERATIONS)
+    fallback = er.election_assigner(db_c, PARAMS, 1, None, iterations=ITERATIONS)
     assert fallback(2, OPERATORS, WINNERS, 2) != with_vdf
 
 
 def test_a_vdf_after_the_deadline_is_not_used(seed0: bytes, field0: bytes) -> None:
     db = _new_db()
     _extend(db, 14, {14: field0})  # 14 is past the deadline 13 (the validator would have refused it)
-    assert rs.election_randomness(db, PARAMS, 1, iterations=ITERATIONS) == rnd.fallback_randomness(seed0, 0)
+    assert er.election_randomness(db, PARAMS, 1, iterations=ITERATIONS) == rnd.fallback_randomness(seed0, 0)
 
 
 def test_election_needs_the_stored_chain() -> None:
     db = _new_db()
     _extend(db, 6)
     with pytest.raises(RandomnessUnavailable):  # the seed of epoch 0 is not complete
-        rs.election_assigner(db, PARAMS, 1, None)
+        er.election_assigner(db, PARAMS, 1, None)
     _extend(db, 9)
     with pytest.raises(RandomnessUnavailable):  # window blocks 10..13 are missing
-        rs.election_assigner(db, PARAMS, 1, None)
+        er.election_assigner(db, PARAMS, 1, None)
 
 
 def test_single_block_epochs_leave_the_election_block_out() -> None:
@@ -253,25 +250,25 @@ def test_single_block_epochs_leave_the_election_block_out() -> None:
     assert rnd.vdf_window(params, 0) == (1, 1) == (params.epoch_last_block(1),) * 2
     db = _new_db()
     _extend(db, 1)
-    seed = rs.epoch_seed_for(db, params, 0, 0)
+    seed = er.epoch_seed_for(db, params, 0, 0)
     assert seed is not None
-    assert rs.election_randomness(db, params, 1, iterations=ITERATIONS) == rnd.fallback_randomness(seed, 0)
+    assert er.election_randomness(db, params, 1, iterations=ITERATIONS) == rnd.fallback_randomness(seed, 0)
 
 
 def test_assigner_hook_is_lazy_and_reads_the_stored_committees() -> None:
     db = _new_db()
     _extend(db, 6)
-    hook = rs.assigner_for_parent(db, PARAMS, iterations=ITERATIONS)
+    hook = er.assigner_for_parent(db, PARAMS, iterations=ITERATIONS)
     head = db.head_header()
     assert head is not None
     assign = hook(head)
-    expected = rs.election_assigner(db, PARAMS, 0, STATE0, iterations=ITERATIONS)
+    expected = er.election_assigner(db, PARAMS, 0, STATE0, iterations=ITERATIONS)
     assert assign(1, OPERATORS, WINNERS, 2) == expected(1, OPERATORS, WINNERS, 2)
     genesis_only = _new_db()
     genesis = genesis_only.head_header()
     assert genesis is not None
     hook(Header(number=100))  # nothing is read until the election calls it
-    lazy = rs.assigner_for_parent(genesis_only, PARAMS)(Header(number=15))
+    lazy = er.assigner_for_parent(genesis_only, PARAMS)(Header(number=15))
     with pytest.raises(RandomnessUnavailable):
         lazy(2, OPERATORS, WINNERS, 2)
 
@@ -294,7 +291,7 @@ def _check(
     parent = db.head_header()
     assert parent is not None
     keys = _keys_of(header.number) if keys is None else keys
-    rs.check_block_randomness(
+    er.check_block_randomness(
         db, PARAMS, header, parent, keys, iterations=iterations, require_vrf=require_vrf
     )
 
