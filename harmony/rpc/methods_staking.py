@@ -79,7 +79,7 @@ def validator_json(wrapper: ValidatorWrapper) -> dict[str, JSON]:
     rates = v.commission.commission_rates
     return {
         "address": to_bech32(v.address),
-        "bls-public-keys": ["0x" + k.hex() for k in v.slot_pub_keys],
+        "bls-public-keys": [k.hex() for k in v.slot_pub_keys],
         "last-epoch-in-committee": v.last_epoch_in_committee,
         "min-self-delegation": v.min_self_delegation,
         "max-total-delegation": v.max_total_delegation,
@@ -168,7 +168,7 @@ def validator_information(view: _View, addr: bytes) -> dict[str, JSON]:
         },
         "metrics": {
             "by-bls-key": [
-                {"key": {"bls-public-key": "0x" + _key_of(view, addr, shard).hex(), "shard-id": shard}}
+                {"key": {"bls-public-key": _key_of(view, addr, shard).hex(), "shard-id": shard}}
                 for shard, _ in elected
                 if _key_of(view, addr, shard)
             ]
@@ -246,7 +246,7 @@ def _shard_committee(ctx: MethodContext, epoch: int) -> Committee:
 def validator_keys(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getValidatorKeys(epoch)``: the BLS keys of every seat of this shard in ``epoch``."""
     committee = _shard_committee(ctx, p.get(0, "epoch", uint64))
-    return ["0x" + k.hex() for k in committee.bls_public_keys()]
+    return [k.hex() for k in committee.bls_public_keys()]
 
 
 def validator_information_handler(by_block: bool, style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -395,7 +395,7 @@ def _committee_json(ctx: MethodContext, shard_state: ShardState | None) -> JSON:
                 {
                     "is-harmony-slot": is_hmy,
                     "earning-account": to_bech32(slot.ecdsa_address),
-                    "bls-public-key": "0x" + slot.bls_public_key.hex(),
+                    "bls-public-key": slot.bls_public_key.hex(),
                     "voting-power-%": _dec(power),
                     "effective-stake": None if is_hmy else _dec(slot.effective_stake or Dec.zero()),
                 }
@@ -491,7 +491,7 @@ def median_raw_stake_snapshot(style: Style, ctx: MethodContext, p: Params) -> JS
     winners = [
         {
             "slot-owner": to_bech32(bid.address),
-            "bls-public-key": "0x" + bid.bls_public_key.hex(),
+            "bls-public-key": bid.bls_public_key.hex(),
             "raw-stake": _dec(bid.raw_stake),
             "eposed-stake": _dec(slot.effective_stake or Dec.zero()),
         }
@@ -504,7 +504,7 @@ def median_raw_stake_snapshot(style: Style, ctx: MethodContext, p: Params) -> JS
         "epos-slot-candidates": [
             {
                 "slot-owner": to_bech32(b.address),
-                "bls-public-key": "0x" + b.bls_public_key.hex(),
+                "bls-public-key": b.bls_public_key.hex(),
                 "raw-stake": _dec(b.raw_stake),
             }
             for b in result.bids
