@@ -166,13 +166,7 @@ def validator_information(view: _View, addr: bytes) -> dict[str, JSON]:
             "epoch": view.header.epoch,
             "block": view.header.number,
         },
-        "metrics": {
-            "by-bls-key": [
-                {"key": {"bls-public-key": _key_of(view, addr, shard).hex(), "shard-id": shard}}
-                for shard, _ in elected
-                if _key_of(view, addr, shard)
-            ]
-        },
+        "metrics": {"by-bls-key": _key_votes(view, wrapper)},
         "total-delegation": wrapper.total_delegation,
         "currently-in-committee": bool(elected),
         "epos-status": epos,
@@ -192,16 +186,40 @@ def validator_information(view: _View, addr: bytes) -> dict[str, JSON]:
     }
 
 
-def _key_of(view: _View, addr: bytes, shard: int) -> bytes:
+def _key_votes(view: _View, wrapper: ValidatorWrapper) -> list[JSON]:
+    """``metrics.by-bls-key``: each elected key's vote on its shard (Go ``votepower.VoteOnSubcomittee``):
+    its share of the staked group and of the whole committee (:class:`Roster`, the quorum's own rule), its
+    effective stake, and its raw stake (the validator's total delegation over its keys, as the auction
+    bids it). The per-key earning of the epoch is not tracked, so ``earned-reward`` is left out."""
     state = view.shard_state()
     if state is None:
-        return b""
+        return []
+    addr = wrapper.validator.address
+    keys = max(1, len(wrapper.validator.slot_pub_keys))
+    raw = Dec.from_int(wrapper.total_delegation).quo_int(keys)
+    share = view.ctx.backend.chain.params.harmony_vote_share
+    out: list[JSON] = []
     for committee in state.shards:
-        if committee.shard_id == shard:
-            for slot in committee.slots:
-                if slot.ecdsa_address == addr and slot.effective_stake is not None:
-                    return slot.bls_public_key
-    return b""
+        staked_total = committee.total_effective_stake()
+        roster = Roster(committee, share)
+        for index, slot in enumerate(committee.slots):
+            if slot.ecdsa_address != addr or slot.effective_stake is None:
+                continue
+            group = Dec.zero() if staked_total.is_zero() else slot.effective_stake.quo(staked_total)
+            out.append(
+                {
+                    "key": {
+                        "bls-public-key": slot.bls_public_key.hex(),
+                        "group-percent": _dec(group),
+                        "effective-stake": _dec(slot.effective_stake),
+                        "raw-stake": _dec(raw),
+                        "earning-account": to_bech32(addr),
+                        "overall-percent": _dec(roster.power_of([index])),
+                        "shard-id": committee.shard_id,
+                    }
+                }
+            )
+    return out
 
 
 def _apr(view: _View, wrapper: ValidatorWrapper, snapshot: ValidatorWrapper | None) -> Dec:
