@@ -321,22 +321,24 @@ def render_markdown(table: MethodTable | None = None) -> str:
     ]
     for service, service_rows in all_rows:
         count = sum(1 for row in service_rows if row.served)
-        lines += [
-            f"## {service.title} ({count}/{len(service_rows)} served; Go `{service.source}`)",
-            "",
-            "| method | served | why not |",
-            "|---|---|---|",
-        ]
-        lines += [f"| `{r.name}` | {'yes' if r.served else 'no'} | {r.note} |" for r in service_rows]
-        lines.append("")
-    lines += [
-        f"## Served here, not registered by Harmony ({len(extras)})",
-        "",
-        "| method | note |",
-        "|---|---|",
-    ]
-    lines += [f"| `{name}` | {EXTRA_NOTES.get(name, '')} |" for name in extras]
-    return "\n".join(lines) + "\n"
+        lines += _table(
+            f"{service.title} ({count}/{len(service_rows)} served; Go `{service.source}`)",
+            ("method", "served", "why not"),
+            [(f"`{r.name}`", "yes" if r.served else "no", r.note) for r in service_rows],
+        )
+    lines += _table(
+        f"Served here, not registered by Harmony ({len(extras)})",
+        ("method", "note"),
+        [(f"`{name}`", EXTRA_NOTES.get(name, "")) for name in extras],
+    )
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _table(heading: str, columns: tuple[str, ...], cells: list[tuple[str, ...]]) -> list[str]:
+    """A Markdown section: heading, table header, one row per cell tuple, a blank line."""
+    lines = [f"## {heading}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    return [*lines, ""]
 
 
 def main() -> None:

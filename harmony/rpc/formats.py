@@ -223,7 +223,7 @@ _DIRECTIVE_NAMES = {
 
 def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
     """The ``msg`` of a staking transaction (Go ``v2.NewStakingTransaction``): bech32 addresses, plain
-    amounts, rates as 18-decimal strings, keys as hex."""
+    amounts, rates as 18-decimal strings, BLS keys as bare hex (Go ``SerializedPublicKey.MarshalText``)."""
     msg = stx.msg
     if isinstance(msg, (Delegate, Undelegate)):
         return {
@@ -244,7 +244,7 @@ def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
             "maxTotalDelegation": msg.max_total_delegation,
             "amount": msg.amount,
             **_description_json(msg.description),
-            "slotPubKeys": ["0x" + k.hex() for k in msg.slot_pub_keys],
+            "slotPubKeys": [k.hex() for k in msg.slot_pub_keys],
         }
     assert isinstance(msg, EditValidator)
     return {
@@ -252,8 +252,8 @@ def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
         "commissionRate": None if msg.commission_rate is None else str(msg.commission_rate),
         "minSelfDelegation": msg.min_self_delegation,
         "maxTotalDelegation": msg.max_total_delegation,
-        "slotPubKeyToRemove": None if msg.slot_key_to_remove is None else "0x" + msg.slot_key_to_remove.hex(),
-        "slotPubKeyToAdd": None if msg.slot_key_to_add is None else "0x" + msg.slot_key_to_add.hex(),
+        "slotPubKeyToRemove": None if msg.slot_key_to_remove is None else msg.slot_key_to_remove.hex(),
+        "slotPubKeyToAdd": None if msg.slot_key_to_add is None else msg.slot_key_to_add.hex(),
         **_description_json(msg.description),
         "eposStatus": None if msg.epos_status is None else msg.epos_status.name.lower(),
     }

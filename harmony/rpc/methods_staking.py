@@ -78,7 +78,7 @@ def validator_json(wrapper: ValidatorWrapper) -> dict[str, JSON]:
     rates = v.commission.commission_rates
     return {
         "address": to_bech32(v.address),
-        "bls-public-keys": ["0x" + k.hex() for k in v.slot_pub_keys],
+        "bls-public-keys": [k.hex() for k in v.slot_pub_keys],
         "last-epoch-in-committee": v.last_epoch_in_committee,
         "min-self-delegation": v.min_self_delegation,
         "max-total-delegation": v.max_total_delegation,
@@ -165,13 +165,7 @@ def validator_information(view: _View, addr: bytes) -> dict[str, JSON]:
             "epoch": view.header.epoch,
             "block": view.header.number,
         },
-        "metrics": {
-            "by-bls-key": [
-                {"key": {"bls-public-key": "0x" + _key_of(view, addr, shard).hex(), "shard-id": shard}}
-                for shard, _ in elected
-                if _key_of(view, addr, shard)
-            ]
-        },
+        "metrics": {"by-bls-key": _key_votes(view, wrapper)},
         "total-delegation": wrapper.total_delegation,
         "currently-in-committee": bool(elected),
         "epos-status": epos,
@@ -191,16 +185,40 @@ def validator_information(view: _View, addr: bytes) -> dict[str, JSON]:
     }
 
 
-def _key_of(view: _View, addr: bytes, shard: int) -> bytes:
+def _key_votes(view: _View, wrapper: ValidatorWrapper) -> list[JSON]:
+    """``metrics.by-bls-key``: each elected key's vote on its shard (Go ``votepower.VoteOnSubcomittee``):
+    its share of the staked group and of the whole committee (:class:`Roster`, the quorum's own rule), its
+    effective stake, and its raw stake (the validator's total delegation over its keys, as the auction
+    bids it). The per-key earning of the epoch is not tracked, so ``earned-reward`` is left out."""
     state = view.shard_state()
     if state is None:
-        return b""
+        return []
+    addr = wrapper.validator.address
+    keys = max(1, len(wrapper.validator.slot_pub_keys))
+    raw = Dec.from_int(wrapper.total_delegation).quo_int(keys)
+    share = view.ctx.backend.chain.params.harmony_vote_share
+    out: list[JSON] = []
     for committee in state.shards:
-        if committee.shard_id == shard:
-            for slot in committee.slots:
-                if slot.ecdsa_address == addr and slot.effective_stake is not None:
-                    return slot.bls_public_key
-    return b""
+        staked_total = committee.total_effective_stake()
+        roster = Roster(committee, share)
+        for index, slot in enumerate(committee.slots):
+            if slot.ecdsa_address != addr or slot.effective_stake is None:
+                continue
+            group = Dec.zero() if staked_total.is_zero() else slot.effective_stake.quo(staked_total)
+            out.append(
+                {
+                    "key": {
+                        "bls-public-key": slot.bls_public_key.hex(),
+                        "group-percent": _dec(group),
+                        "effective-stake": _dec(slot.effective_stake),
+                        "raw-stake": _dec(raw),
+                        "earning-account": to_bech32(addr),
+                        "overall-percent": _dec(roster.power_of([index])),
+                        "shard-id": committee.shard_id,
+                    }
+                }
+            )
+    return out
 
 
 def _apr(view: _View, wrapper: ValidatorWrapper, snapshot: ValidatorWrapper | None) -> Dec:
@@ -241,7 +259,7 @@ def _shard_committee(ctx: MethodContext, epoch: int) -> Committee:
 def validator_keys(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getValidatorKeys(epoch)``: the BLS keys of every seat of this shard in ``epoch``."""
     committee = _shard_committee(ctx, p.get(0, "epoch", uint64))
-    return ["0x" + k.hex() for k in committee.bls_public_keys()]
+    return [k.hex() for k in committee.bls_public_keys()]
 
 
 def validator_information_handler(by_block: bool, style: Style, ctx: MethodContext, p: Params) -> JSON:
@@ -390,7 +408,7 @@ def _committee_json(ctx: MethodContext, shard_state: ShardState | None) -> JSON:
                 {
                     "is-harmony-slot": is_hmy,
                     "earning-account": to_bech32(slot.ecdsa_address),
-                    "bls-public-key": "0x" + slot.bls_public_key.hex(),
+                    "bls-public-key": slot.bls_public_key.hex(),
                     "voting-power-%": _dec(power),
                     "effective-stake": None if is_hmy else _dec(slot.effective_stake or Dec.zero()),
                 }
@@ -486,7 +504,7 @@ def median_raw_stake_snapshot(style: Style, ctx: MethodContext, p: Params) -> JS
     winners = [
         {
             "slot-owner": to_bech32(bid.address),
-            "bls-public-key": "0x" + bid.bls_public_key.hex(),
+            "bls-public-key": bid.bls_public_key.hex(),
             "raw-stake": _dec(bid.raw_stake),
             "eposed-stake": _dec(slot.effective_stake or Dec.zero()),
         }
@@ -499,7 +517,7 @@ def median_raw_stake_snapshot(style: Style, ctx: MethodContext, p: Params) -> JS
         "epos-slot-candidates": [
             {
                 "slot-owner": to_bech32(b.address),
-                "bls-public-key": "0x" + b.bls_public_key.hex(),
+                "bls-public-key": b.bls_public_key.hex(),
                 "raw-stake": _dec(b.raw_stake),
             }
             for b in result.bids

@@ -210,7 +210,10 @@ def test_headers_carry_verified_vrf_and_vdf_and_shard_1_follows_the_epoch(devnet
     first, deadline = vdf_window(LOCALNET, 0)
     devnet.wait_height(beacon, deadline + 1, timeout=180)
     headers = [_header(beacon, n) for n in range(0, deadline + 1)]
-    keys = {e: [bytes.fromhex(k[2:]) for k in rpc(beacon, "hmyv2_getValidatorKeys", [e])] for e in (0, 1)}
+    keys = {
+        e: [bytes.fromhex(k.removeprefix("0x")) for k in rpc(beacon, "hmyv2_getValidatorKeys", [e])]
+        for e in (0, 1)
+    }
     for parent, header in itertools.pairwise(headers):
         assert len(header.vrf) == 128, header.number
         verified = False

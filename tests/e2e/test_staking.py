@@ -115,7 +115,7 @@ def info(devnet: Devnet, actor: Actor) -> dict[str, Any]:
 def seat_shard(devnet: Devnet, actor: Actor) -> int | None:
     current = rpc(devnet.url(0, 0), "hmyv2_getSuperCommittees")["current"]
     for name, shard in current["quorum-deciders"].items():
-        if any(m["bls-public-key"] == actor.bls_hex for m in shard["committee-members"]):
+        if any(m["bls-public-key"] == actor.bls_hex.removeprefix("0x") for m in shard["committee-members"]):
             return int(name.removeprefix("shard-"))
     return None
 

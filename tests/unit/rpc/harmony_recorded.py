@@ -285,3 +285,79 @@ def shape_differences(ours: object, recorded: object, path: str = "$") -> list[s
         ):
             return [f"{path}: {string_kind(ours)} string where Harmony has {string_kind(recorded)}"]
     return []
+
+
+DEC = "0.100000000000000000"
+VALIDATOR_INFORMATION = {  # hmyv2_getValidatorInformation: staking/types/validator.go ValidatorRPCEnhanced
+    "validator": {  # ValidatorWrapper.MarshalJSON: Validator (Commission, Description inlined) + delegations
+        "address": ONE1,
+        "bls-public-keys": ["ab" * 48],  # bls.SerializedPublicKey.MarshalText: bare hex
+        "last-epoch-in-committee": 3,
+        "min-self-delegation": 10000000000000000000000,
+        "max-total-delegation": 100000000000000000000000000,
+        "rate": DEC,
+        "max-rate": DEC,
+        "max-change-rate": DEC,
+        "update-height": 40,
+        "name": "Alice",
+        "identity": "alice",
+        "website": "alice.harmony.one",
+        "security-contact": "Bob",
+        "details": "Don't mess with me!!!",
+        "creation-height": 40,
+        "delegations": [
+            {
+                "delegator-address": ONE1,
+                "amount": 10000000000000000000000,
+                "reward": 12000000000000000000,
+                "undelegations": [{"amount": 1000000000000000000, "epoch": 3}],
+            }
+        ],
+    },
+    "current-epoch-performance": {
+        "current-epoch-signing-percent": {  # Computed
+            "current-epoch-signed": 5,
+            "current-epoch-to-sign": 5,
+            "current-epoch-signing-percentage": "1.000000000000000000",
+        },
+        "epoch": 3,
+        "block": 57,
+    },
+    "metrics": {  # ValidatorStats
+        "by-bls-key": [
+            {  # VoteWithCurrentEpochEarning: votepower.VoteOnSubcomittee and the key's earning
+                "key": {
+                    "bls-public-key": "ab" * 48,
+                    "group-percent": DEC,
+                    "effective-stake": DEC,
+                    "raw-stake": DEC,
+                    "earning-account": ONE1,
+                    "overall-percent": DEC,
+                    "shard-id": 0,
+                },
+                "earned-reward": 7000000000000000000,
+            }
+        ]
+    },
+    "total-delegation": 10000000000000000000000,
+    "currently-in-committee": True,
+    "epos-status": "currently elected",
+    "epos-winning-stake": DEC,
+    "booted-status": None,
+    "active-status": "active",
+    "lifetime": {  # AccumulatedOverLifetime
+        "reward-accumulated": 35000000000000000000,
+        "blocks": {"to-sign": 5, "signed": 5},
+        "apr": DEC,
+        "epoch-apr": None,
+        "epoch-blocks": None,
+    },
+}
+
+DELEGATION = {  # hmyv2_getDelegationsByDelegator item: rpc/harmony/types.go Delegation
+    "validator_address": ONE1,
+    "delegator_address": ONE1,
+    "amount": 10000000000000000000000,
+    "reward": 12000000000000000000,
+    "Undelegations": [{"Amount": 1000000000000000000, "Epoch": 3}],
+}

@@ -27,6 +27,7 @@ from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.staking import Delegate, StakingTransaction
 from tests.unit.chain.staking.test_transactions import create_msg, pub
+from tests.unit.rpc.harmony_recorded import DELEGATION, VALIDATOR_INFORMATION, shape_differences
 from tests.unit.rpc.test_dispatch import error, result
 
 GENESIS = make_localnet_genesis(accounts=4, timestamp=1_000)
@@ -96,8 +97,8 @@ def test_validator_information_shape(beacon: tuple[Beacon, Dispatcher, RPCBacken
     info = result(d, "hmyv2_getValidatorInformation", to_bech32(V))
     validator = info["validator"]
     assert validator["address"] == to_bech32(V) and validator["bls-public-keys"] == [
-        "0x" + pub(1).hex(),
-        "0x" + pub(0).hex(),
+        pub(1).hex(),
+        pub(0).hex(),
     ]
     assert validator["min-self-delegation"] == 10_000 * ONE and validator["rate"].startswith("0.1")
     assert [x["delegator-address"] for x in validator["delegations"]] == [to_bech32(V), to_bech32(D)]
@@ -124,6 +125,28 @@ def test_validator_information_shape(beacon: tuple[Beacon, Dispatcher, RPCBacken
     assert by_number["currently-in-committee"] is False and by_number["lifetime"]["reward-accumulated"] == 0
 
 
+KNOWN_STAKING_SHAPE_GAPS = [
+    "$.metrics.by-bls-key[0].earned-reward: missing",
+]
+"""Where our validator information still differs from Harmony's: no per-key earning of the epoch."""
+
+
+def test_staking_shapes_against_harmony(beacon: tuple[Beacon, Dispatcher, RPCBackend]) -> None:
+    _b, d, _ = beacon
+    info = result(d, "hmyv2_getValidatorInformation", to_bech32(V))
+    info["validator"]["delegations"][0]["undelegations"] = [{"amount": 1, "epoch": 1}]  # none here yet
+    assert shape_differences(info, VALIDATOR_INFORMATION) == KNOWN_STAKING_SHAPE_GAPS
+    votes = info["metrics"]["by-bls-key"]
+    assert sorted(v["key"]["shard-id"] for v in votes) == [0, 1]
+    for vote in votes:  # the only staked seat of each committee: all of the staked group's 32 %
+        assert vote["key"]["group-percent"] == "1.000000000000000000"
+        assert vote["key"]["overall-percent"] == "0.320000000000000000"
+        assert vote["key"]["raw-stake"] == str(Dec.from_int(20_500 * ONE).quo_int(2))
+    delegations = result(d, "hmyv2_getDelegationsByDelegator", to_bech32(D))
+    delegations[0]["Undelegations"] = [{"Amount": 1, "Epoch": 1}]
+    assert shape_differences(delegations, [DELEGATION]) == []
+
+
 def test_delegations_and_committees(beacon: tuple[Beacon, Dispatcher, RPCBackend]) -> None:
     _, d, _ = beacon
     mine = result(d, "hmyv2_getDelegationsByDelegator", to_bech32(D))
@@ -139,7 +162,7 @@ def test_delegations_and_committees(beacon: tuple[Beacon, Dispatcher, RPCBackend
     assert supers["current"]["epoch"] == 1 and supers["previous"]["epoch"] == 0
     members = [m for s in supers["current"]["quorum-deciders"].values() for m in s["committee-members"]]
     external = [m for m in members if not m["is-harmony-slot"]]
-    assert sorted(m["bls-public-key"] for m in external) == sorted("0x" + pub(i).hex() for i in (0, 1))
+    assert sorted(m["bls-public-key"] for m in external) == sorted(pub(i).hex() for i in (0, 1))
     assert supers["current"]["external-slot-count"] == 2
 
 
@@ -176,7 +199,7 @@ def test_staking_pool_over_rpc(beacon: tuple[Beacon, Dispatcher, RPCBackend]) ->
     assert error(d, "hmyv2_sendRawStakingTransaction", "0x1234")["code"] == -32000
     mined = result(d, "hmyv2_getStakingTransactionByBlockNumberAndIndex", 1, 0)
     assert mined["type"] == "CreateValidator" and mined["blockNumber"] == 1
-    assert mined["msg"]["slotPubKeys"] == ["0x" + pub(1).hex(), "0x" + pub(0).hex()]
+    assert mined["msg"]["slotPubKeys"] == [pub(1).hex(), pub(0).hex()]
     assert mined["msg"]["minSelfDelegation"] == 10_000 * ONE and "." in mined["msg"]["commissionRate"]
     assert result(d, "hmyv2_getBlockStakingTransactionCountByNumber", 2) == 1
     assert backend.staking_pool is not None and len(backend.staking_pool) == 1

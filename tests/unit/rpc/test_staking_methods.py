@@ -14,7 +14,7 @@ from tests.unit.rpc.test_dispatch import error, result
 def test_committee_reads(built: ChainFixture) -> None:
     d = built.dispatcher
     committee = GENESIS.shard_state().committee(SHARD)
-    keys = ["0x" + k.hex() for k in committee.bls_public_keys()]
+    keys = [k.hex() for k in committee.bls_public_keys()]  # bare hex, as Go
     assert result(d, "hmyv2_getValidatorKeys", 0) == keys
     validators = result(d, "hmyv2_getValidators", 0)
     assert validators["shardID"] == SHARD and len(validators["validators"]) == len(keys)
