@@ -29,8 +29,10 @@ STARTUP_TIMEOUT = 240.0
 def free_base_port(span: int = 900) -> int:
     """A base port with p2p, HTTP, WS and metrics ranges free right now (devnet uses base .. base + 900 +
     nodes)."""
+    # Below Linux's ephemeral range (32768-60999): a node killed and restarted must find its ports free, and
+    # an outgoing connection of any process may take an ephemeral port while the node is down.
     for _ in range(200):
-        base = 20_000 + (os.getpid() * 7919 + int(time.time() * 1000)) % 30_000
+        base = 10_000 + (os.getpid() * 7919 + int(time.time() * 1000)) % 21_000
         if all(_port_free(base + off + k) for off in (0, 500, 800, 900) for k in range(5)):
             return base
     raise RuntimeError("no free port range")
