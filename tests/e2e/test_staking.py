@@ -125,24 +125,29 @@ def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate
     data, keys and the devnet's bootnode; started (and later stopped) like the devnet's own nodes."""
     template = (devnet.root / f"s{shard}n0" / "node.toml").read_text(encoding="utf-8")
     ports = []
-    port = 30_000 + (hash(actor.name) % 20_000)
-    while len(ports) < 3:
+    # below Linux's ephemeral range, as the devnet's own ports
+    port = 12_000 + (hash(actor.name) % 18_000)
+    while len(ports) < 4:
         if _port_free(port):
             ports.append(port)
         port += 1
-    replacements = {
-        "port =": f"port = {ports[0]}",
-        "http_port =": f"http_port = {ports[1]}",
-        "ws_port =": f"ws_port = {ports[2]}",
-        "bootnodes =": f"bootnodes = {json.dumps([devnet.nodes(0)[0]['p2p']])}",
-        "vdf_compute =": "vdf_compute = false",
+    by_section = {
+        "p2p": {
+            "port =": f"port = {ports[0]}",
+            "bootnodes =": f"bootnodes = {json.dumps([devnet.nodes(0)[0]['p2p']])}",
+        },
+        "rpc": {"http_port =": f"http_port = {ports[1]}", "ws_port =": f"ws_port = {ports[2]}"},
+        "metrics": {"port =": f"port = {ports[3]}"},
+        "consensus": {"vdf_compute =": "vdf_compute = false"},
+        "debug": {"equivocate =": f"equivocate = {'true' if equivocate else 'false'}"},
     }
     lines = []
+    section = ""
     for line in template.splitlines():
-        new = next((v for k, v in replacements.items() if line.startswith(k)), line)
-        lines.append(new)
-    if equivocate:
-        lines += ["", "[debug]", "equivocate = true"]
+        if line.startswith("["):
+            section = line.strip("[] ")
+        replacements = by_section.get(section, {})
+        lines.append(next((v for k, v in replacements.items() if line.startswith(k)), line))
     node_dir = devnet.root / actor.name
     (node_dir / "keys").mkdir(parents=True, exist_ok=True)
     for name in ("bls.json", "pass.txt"):
