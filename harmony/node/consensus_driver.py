@@ -287,6 +287,16 @@ class ConsensusDriver:
         while queue:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
+                msg_type = effect.message.type
+                if msg_type in (MsgType.VIEWCHANGE, MsgType.NEWVIEW):
+                    # operators (and a failed test's logs) see where a stalled round went
+                    log.info(
+                        "%s for block %d: view %d (leader: committee index %d)",
+                        MsgType(msg_type).name,
+                        effect.message.block_num,
+                        effect.message.view_id,
+                        self.core.leader_of(effect.message.view_id),
+                    )
                 self._publish(pack(KIND_CONSENSUS, effect.message.encode()))
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
