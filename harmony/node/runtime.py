@@ -289,6 +289,7 @@ class Node:
             vdf_last_ms=vdf.last_duration_ms if vdf is not None else None,
             vdf_failures=vdf.failures if vdf is not None else 0,
             consensus_counters=dict(driver.counters) if driver is not None else {},
+            consensus_drops=dict(driver.drops()) if driver is not None else {},
         )
 
     def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
