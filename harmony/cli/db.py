@@ -148,6 +148,7 @@ def _prune(args: argparse.Namespace) -> int:
         "deleted": result.deleted,
         "deleted_bytes": result.deleted_bytes,
         "entries_before": before,
+        "incomplete_states": result.incomplete,
     }
     if args.json:
         print(json.dumps(summary))
@@ -157,6 +158,12 @@ def _prune(args: argparse.Namespace) -> int:
             f"code in use), deleted {result.deleted:,} entries ({_human(result.deleted_bytes)}); LMDB reuses "
             "the freed pages, so the file keeps its size and stops growing until they are used"
         )
+        if result.incomplete:
+            print(
+                f"note: {len(result.incomplete)} of the kept states were already incomplete (blocks "
+                f"{result.incomplete[0]}…{result.incomplete[-1]}: pruned before with a smaller window); "
+                "an archive node has them"
+            )
     return 0
 
 

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from harmony.state.reach import mark_state
+from harmony.state.trie import MissingTrieNode
 from harmony.storage import schema
 from harmony.storage.chaindb import ChainDB
 
@@ -58,8 +59,10 @@ class PruneProgress:
     """Node-table entries the sweep has read."""
     deleted: int = 0
     deleted_bytes: int = 0
-    total: int = field(default=0)
+    total: int = 0
     """Entries in the node table when the sweep started (0 if not counted)."""
+    incomplete: list[int] = field(default_factory=list)
+    """Kept blocks whose state was already incomplete (pruned before with a smaller window)."""
 
 
 def kept_numbers(head: int, boundaries: list[int]) -> list[int]:
@@ -97,8 +100,8 @@ class Pruner:
     ) -> Iterator[PruneProgress]:
         """One mark-and-sweep round (module docstring), yielding its progress after every slice of work.
 
-        Raises :class:`~harmony.state.trie.MissingTrieNode` if a kept state is not whole (a database
-        pruned by a version with other rules, or damaged): nothing is deleted then.
+        A kept state that is already incomplete (pruned before under a smaller window) is listed in
+        ``progress.incomplete`` and what remains of it kept.
         """
         progress = progress or PruneProgress()
         head = self.db.head_number()
@@ -118,9 +121,13 @@ class Pruner:
                 if header is None:
                     continue
                 before = len(marked)
-                for _ in mark_state(nodes, header.root, marked):
-                    progress.marked = len(marked)
-                    yield progress
+                try:
+                    for _ in mark_state(nodes, header.root, marked):
+                        progress.marked = len(marked)
+                        yield progress
+                except MissingTrieNode:
+                    # pruned before under a smaller window: what it still reaches stays, nothing more
+                    progress.incomplete.append(number)
                 progress.roots_marked += 1
                 if len(marked) != before:
                     yield progress
