@@ -170,7 +170,7 @@ def _prune(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``db`` subcommand (``inspect``, ``prune``)."""
     db = sub.add_parser("db", help="inspect or prune a node's chain database", description=__doc__)
-    actions = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = db.add_subparsers(dest="action", metavar="{inspect,prune}", required=True)
     for name, func, text in (
         ("inspect", _inspect, "entries and sizes per table of a node's chain database"),
         ("prune", _prune, "delete the old states a stopped node no longer keeps (progress bar)"),
