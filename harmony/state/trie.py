@@ -8,7 +8,8 @@ nibble), which Python compares and slices fast.
 Block execution changes thousands of keys at once, so the write path is a *batch*: :func:`update` takes
 every change of a block (an empty value deletes the key), sorts them, walks only the touched paths of the
 old trie, rebuilds them bottom-up and hashes each new node once. It returns the new root and the new nodes,
-which the caller writes in its block transaction; old nodes are left in place (no pruning).
+which the caller writes in its block transaction; old nodes are left in place (pruning deletes the ones no
+kept state reaches later: :mod:`harmony.storage.prune`).
 
 Inside the walk a node is a small tuple: ``(LEAF, path, value)``, ``(EXT, path, child_ref)`` or
 ``(BRANCH, [16 child refs], value)``, where a child ref is the child exactly as its parent's RLP holds it
