@@ -3,11 +3,11 @@
 Run: ``.venv/bin/python bench/prune.py`` (``--blocks N --txs T`` to size it, ``--quick`` for a smoke run,
 ``--plot disk.png`` for a chart). What it does:
 
-* builds one chain of ``N`` blocks of ``T`` plain transfers each (localnet shard 1, 16 funded senders
-  paying ``--accounts`` recipients, so the state grows and then churns) and imports every block into two
-  real LMDB databases through the node's import path: an *archive* one, never pruned, and a *pruned* one,
-  pruned as a running node does (a :class:`harmony.storage.prune.Pruner` round every 64 blocks, keeping the
-  last 128 blocks' states);
+* builds one chain of ``N`` blocks of ``T`` transfers each (the crash test's blocks: localnet shard 1, 8
+  funded senders paying ``--accounts`` recipients, the last transfer cross-shard; the state grows, then
+  churns) and imports every block into two real LMDB databases through the node's import path: an
+  *archive* one, never pruned, and a *pruned* one, pruned as a running node does (a
+  :class:`harmony.storage.prune.Pruner` round every 64 blocks, keeping the last 128 blocks' states);
 * every 10 % of the run prints, for both: the data file on disk (allocated blocks), the state-node table's
   entries and bytes; and at the end the time spent importing in each and pruning in the pruned one.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import shutil
 import sys
 import tempfile
@@ -35,47 +34,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
-from harmony.chain.params import LOCALNET
-from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.pruning import PRUNE_EVERY
 from harmony.storage import schema
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.storage.prune import Pruner
-from harmony.types.block import Block
-from harmony.types.transaction import Transaction
-
-SHARD = 1
-SENDERS = 16
-GENESIS = make_localnet_genesis(accounts=SENDERS, timestamp=1_000)
-KEYS = [dev_account_key(i) for i in range(SENDERS)]
-LEADER = dev_bls_key(SHARD, 0)
-GAS_PRICE = 10**9
-
-
-def recipient(index: int) -> bytes:
-    """The address of recipient ``index``."""
-    return keccak256(b"prune-bench" + index.to_bytes(4, "big"))[:20]
-
-
-def next_block(chain: Blockchain, txs: int, accounts: int, nonces: dict[bytes, int]) -> Block:
-    """The next block: ``txs`` transfers from the senders in turn to recipients drawn by block number."""
-    number = chain.head.number + 1
-    rng = random.Random(number)
-    signed = []
-    for i in range(txs):
-        key = KEYS[i % SENDERS]
-        tx = Transaction(
-            nonces[key.address], GAS_PRICE, 21_000, SHARD, SHARD, recipient(rng.randrange(accounts)), 1 + i
-        )
-        signed.append(tx.sign(key, LOCALNET.chain_id))
-        nonces[key.address] += 1
-    built = chain.propose(signed, leader=LEADER, timestamp=GENESIS.timestamp + 2 * number)
-    if built.skipped:
-        raise RuntimeError(f"block {number}: transactions skipped: {built.skipped}")
-    return built.block
+from tests.e2e.crash_writer import GENESIS, SHARD, produce_block
 
 
 def disk_bytes(path: Path) -> int:
@@ -96,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--blocks", type=int, default=1500, help="blocks to build (default 1500)")
+    parser.add_argument("--blocks", type=int, default=1000, help="blocks to build (default 1000)")
     parser.add_argument("--txs", type=int, default=16, help="transfers per block (default 16)")
     parser.add_argument("--accounts", type=int, default=2000, help="recipients drawn from (default 2000)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 blocks of 8 transfers")
@@ -116,7 +81,6 @@ def main() -> None:
 def run(args: argparse.Namespace, work: Path) -> None:
     stores = {name: LMDBStore(work / name) for name in ("archive", "pruned")}
     chains = {name: Blockchain.open(ChainDB(s), GENESIS, SHARD) for name, s in stores.items()}
-    nonces = {key.address: 0 for key in KEYS}
     pruner = Pruner(chains["pruned"].db)
     seconds = {"archive": 0.0, "pruned": 0.0, "prune": 0.0}
     rows: list[tuple[int, int, int, int, int]] = []
@@ -127,7 +91,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     )
     print(f"{'block':>7} {'archive MB':>11} {'pruned MB':>10} {'archive nodes':>14} {'pruned nodes':>13}")
     for number in range(1, args.blocks + 1):
-        block = next_block(chains["archive"], args.txs, args.accounts, nonces)
+        block = produce_block(chains["archive"], args.txs, args.accounts)
         for name in ("archive", "pruned"):
             started = time.perf_counter()
             chains[name].import_block(block)

@@ -54,16 +54,19 @@ def commit_sig(number: int) -> tuple[bytes, bytes]:
     return keccak256(b"sig%d" % number) * 3, b"\x01"
 
 
-def produce_block(chain: Blockchain) -> Block:
-    """The next block on ``chain``'s head: transfers fixed by the block number (and the senders' nonces)."""
+def produce_block(
+    chain: Blockchain, txs_per_block: int = TXS_PER_BLOCK, recipients: int = RECIPIENTS
+) -> Block:
+    """The next block on ``chain``'s head: transfers fixed by the block number (and the senders' nonces),
+    ``txs_per_block`` of them (the last cross-shard) to recipients drawn from the first ``recipients``."""
     number = chain.head.number + 1
     rng = random.Random(number)
     state = chain.state()
     nonces = {key.address: state.get_nonce(key.address) for key in KEYS}
     txs = []
-    for i in range(TXS_PER_BLOCK):
+    for i in range(txs_per_block):
         key = KEYS[rng.randrange(SENDERS)]
-        to_shard = OTHER_SHARD if i == TXS_PER_BLOCK - 1 else SHARD
+        to_shard = OTHER_SHARD if i == txs_per_block - 1 else SHARD
         value = rng.randrange(1, 10**18)
         tx = Transaction(
             nonces[key.address],
@@ -71,7 +74,7 @@ def produce_block(chain: Blockchain) -> Block:
             21_000,
             SHARD,
             to_shard,
-            recipient(rng.randrange(RECIPIENTS)),
+            recipient(rng.randrange(recipients)),
             value,
         )
         txs.append(tx.sign(key, LOCALNET.chain_id))
