@@ -136,8 +136,15 @@ def _prune(args: argparse.Namespace) -> int:
             mark = progress.add_task("marking kept states", total=None)
             sweep = progress.add_task("sweeping", total=None, visible=False)
             for result in Pruner(db).round(count_total=True):
-                if result.phase == "mark":
-                    progress.update(mark, completed=result.roots_marked, total=result.roots)
+                if result.phase == "scan":
+                    progress.update(mark, description=f"finding epoch boundaries (head {result.head})")
+                elif result.phase == "mark":
+                    progress.update(
+                        mark,
+                        description="marking kept states",
+                        completed=result.roots_marked,
+                        total=result.roots,
+                    )
                 else:
                     progress.update(mark, completed=result.roots, total=result.roots)
                     progress.update(sweep, visible=True, completed=result.scanned, total=result.total)

@@ -42,13 +42,16 @@ KEEP_RECENT = 128
 """States of this many blocks up to the head are kept (the head's included)."""
 SWEEP_BATCH = 4096
 """Most entries one sweep write transaction deletes."""
+SCAN_STEP = 1024
+"""Headers read for epoch boundaries between two progress reports."""
 
 
 @dataclass(slots=True)
 class PruneProgress:
-    """Where a round is: its phase (``mark``/``sweep``/``done``) and its counts so far."""
+    """Where a round is: its phase (``scan`` for epoch boundaries, ``mark``, ``sweep``, ``done``) and its
+    counts so far."""
 
-    phase: str = "mark"
+    phase: str = "scan"
     head: int = 0
     roots: int = 0
     """Kept states to mark."""
@@ -84,7 +87,9 @@ class Pruner:
         self._scanned = 0
         """Headers below this number have been looked at."""
 
-    def _find_boundaries(self, head: int) -> None:
+    def find_boundaries(self, head: int) -> Iterator[int]:
+        """Scan the headers not seen yet up to ``head`` for epoch boundaries; yields the scan position
+        every :data:`SCAN_STEP` headers (the first scan of a long chain reads every header once)."""
         previous = self.db.get_header_by_number(self._scanned)
         while previous is not None and self._scanned < head:
             following = self.db.get_header_by_number(self._scanned + 1)
@@ -94,6 +99,8 @@ class Pruner:
                 self.boundaries.append(self._scanned)
             self._scanned += 1
             previous = following
+            if self._scanned % SCAN_STEP == 0:
+                yield self._scanned
 
     def round(
         self, progress: PruneProgress | None = None, *, count_total: bool = False
@@ -110,7 +117,10 @@ class Pruner:
             yield progress
             return
         progress.head = head
-        self._find_boundaries(head)
+        progress.phase = "scan"
+        for _ in self.find_boundaries(head):
+            yield progress
+        progress.phase = "mark"
         numbers = kept_numbers(head, self.boundaries)
         progress.roots = len(numbers)
         nodes = self.db.state_nodes()

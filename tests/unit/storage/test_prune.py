@@ -145,9 +145,9 @@ def test_epoch_boundaries_are_the_last_block_of_each_epoch() -> None:
             txn.put(schema.header_key(keccak256(encoded)), encoded)
             txn.put(schema.canonical_key(number), keccak256(encoded))
     pruner = Pruner(db)
-    pruner._find_boundaries(8)
+    list(pruner.find_boundaries(8))
     assert pruner.boundaries == [4, 7]
-    pruner._find_boundaries(len(epochs) - 1)  # resumes where it stopped
+    list(pruner.find_boundaries(len(epochs) - 1))  # resumes where it stopped
     assert pruner.boundaries == [4, 7, 11]
     assert kept_numbers(500, [4, 7, 11, 499]) == [0, 4, 7, 11, *range(500 - KEEP_RECENT + 1, 501)]
     assert kept_numbers(3, []) == [0, 1, 2, 3]
