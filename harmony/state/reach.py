@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from harmony.abc import KVReader
 from harmony.encoding.trie import EMPTY_TRIE_ROOT
-from harmony.state.account import EMPTY_CODE_HASH, Account
+from harmony.state.account import EMPTY_CODE_HASH, account_refs
 from harmony.state.trie import BRANCH, EXT, LEAF, MissingTrieNode, Node, decode_node
 
 __all__ = ["MARK_STEP", "mark_state"]
@@ -71,10 +71,10 @@ def mark_state(nodes: KVReader, state_root: bytes, marked: set[bytes]) -> Iterat
         if not accounts:
             continue
         for value in values:
-            account = Account.decode(value)
-            if account.storage_root != EMPTY_TRIE_ROOT and account.storage_root not in marked:
-                stack.append((account.storage_root, False))
-            if account.code_hash != EMPTY_CODE_HASH and account.code_hash not in marked:
-                marked.add(account.code_hash)
+            storage_root, code_hash = account_refs(value)
+            if storage_root != EMPTY_TRIE_ROOT and storage_root not in marked:
+                stack.append((storage_root, False))
+            if code_hash != EMPTY_CODE_HASH and code_hash not in marked:
+                marked.add(code_hash)
                 count += 1
     yield count

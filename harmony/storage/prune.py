@@ -86,6 +86,17 @@ class Pruner:
         self.boundaries: list[int] = []
         self._scanned = 0
         """Headers below this number have been looked at."""
+        self._roots: dict[int, bytes] = {}
+
+    def _root_of(self, number: int) -> bytes | None:
+        """The state root of canonical block ``number`` (remembered: kept blocks recur every round)."""
+        root = self._roots.get(number)
+        if root is None:
+            header = self.db.get_header_by_number(number)
+            if header is None:
+                return None
+            root = self._roots[number] = header.root
+        return root
 
     def find_boundaries(self, head: int) -> Iterator[int]:
         """Scan the headers not seen yet up to ``head`` for epoch boundaries; yields the scan position
@@ -127,12 +138,12 @@ class Pruner:
         with self.db.watch_state_nodes() as written:
             marked: set[bytes] = set()
             for number in numbers:
-                header = self.db.get_header_by_number(number)
-                if header is None:
+                root = self._root_of(number)
+                if root is None:
                     continue
                 before = len(marked)
                 try:
-                    for _ in mark_state(nodes, header.root, marked):
+                    for _ in mark_state(nodes, root, marked):
                         progress.marked = len(marked)
                         yield progress
                 except MissingTrieNode:
@@ -155,6 +166,8 @@ class Pruner:
                     batch = []
                     yield progress
             self._delete(batch, written, progress)
+        kept = set(numbers)
+        self._roots = {n: r for n, r in self._roots.items() if n in kept}
         progress.phase = "done"
         yield progress
 
