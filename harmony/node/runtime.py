@@ -30,6 +30,7 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
+from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
@@ -469,6 +470,8 @@ class Node:
                 nursery.start_soon(self._global_publisher, host, global_name, global_outbox)
                 nursery.start_soon(self._global_reader, host, global_inbox, shard_services)
                 nursery.start_soon(self._services_ticker, shard_services, driver)
+                if not config.archive:
+                    nursery.start_soon(prune_forever, self.chain.db)
                 if self.vdf is not None:
                     await nursery.start(self.vdf.run)
                 await nursery.start(driver.run)

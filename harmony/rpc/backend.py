@@ -21,6 +21,7 @@ from harmony.rpc.formats import LogInBlock, ReceiptInBlock, StakingInBlock, TxIn
 from harmony.rpc.logs import LogFilter
 from harmony.rpc.params import BlockRef
 from harmony.state.evm import contract_address
+from harmony.state.proof import AccountProof, account_proof
 from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING
 from harmony.types.block import Block
@@ -259,6 +260,10 @@ class RPCBackend:
     def state_at(self, ref: BlockRef) -> StateDB:
         """A throwaway state at the block ``ref`` names (never committed)."""
         return self.chain.state(self.require_header(ref).root)
+
+    def account_proof(self, ref: BlockRef, address: bytes, slots: Sequence[int]) -> AccountProof:
+        """The EIP-1186 proof of ``address`` and its ``slots`` in the state of the block ``ref`` names."""
+        return account_proof(self.chain.db.state_nodes(), self.require_header(ref).root, address, slots)
 
     # -- transactions ---------------------------------------------------------------------------------
 

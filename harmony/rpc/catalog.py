@@ -221,7 +221,6 @@ NOT_SERVED: dict[str, str] = {
     "GetBlockByNumberNew": "deprecated in Harmony (same as getBlockByNumber with options)",
     "GetBlockByHashNew": "deprecated in Harmony (same as getBlockByHash with options)",
     "SetNodeToBackupMode": "an operator command, not a query: the node has no backup mode",
-    "GetProof": "Merkle proofs of accounts are not exposed yet (the trie can produce them)",
     "GetCurrentUtilityMetrics": "Harmony's pre-staking utility metrics (accumulator, adjustment) have no "
     "counterpart: our rewards follow the staking-era table from genesis",
     "GetCurrentBadBlocks": "invalid blocks are refused and not kept, so there is no list to return",

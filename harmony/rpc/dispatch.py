@@ -28,6 +28,7 @@ from harmony.rpc.errors import (
     MethodNotFound,
     RPCError,
     ServerError,
+    StatePruned,
 )
 from harmony.rpc.methods_cx import register_cx
 from harmony.rpc.methods_eth import register_eth
@@ -38,6 +39,7 @@ from harmony.rpc.methods_shared import register_shared
 from harmony.rpc.methods_staking import register_staking
 from harmony.rpc.params import Params
 from harmony.rpc.tracing import register_tracing
+from harmony.state.trie import MissingTrieNode
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +211,9 @@ class Dispatcher:
         except RPCError:
             self.failures[method] += 1
             raise
+        except MissingTrieNode as exc:
+            self.failures[method] += 1
+            raise StatePruned(str(exc)) from None
         except HarmonyError as exc:
             self.failures[method] += 1
             raise ServerError(str(exc)[:500]) from None

@@ -17,7 +17,8 @@ of :mod:`harmony.types`; bytes that fail raise :class:`~harmony.storage.errors.C
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
@@ -126,6 +127,7 @@ class ChainDB:
 
     def __init__(self, kv: KVStore) -> None:
         self.kv = kv
+        self._node_watchers: list[set[bytes]] = []
 
     # -- the block write ------------------------------------------------------------------------------
 
@@ -207,13 +209,33 @@ class ChainDB:
                 put(schema.shard_state_key(epoch), header.shard_state)
             for (epoch, address), snapshot in (validator_snapshots or {}).items():
                 put(schema.validator_snapshot_key(epoch, address), snapshot)
-            for node_hash, node in state_nodes.items():
-                if len(node_hash) != 32:
-                    raise StorageError(f"state node key must be a 32-byte hash, got {len(node_hash)} bytes")
-                put(schema.state_node_key(node_hash), node)
+            self._put_state_nodes(txn, state_nodes)
             if number == 0:
                 put(schema.GENESIS_KEY, block_hash)
             put(schema.HEAD_KEY, block_hash)
+
+    def _put_state_nodes(self, txn: KVWriteTxn, state_nodes: Mapping[bytes, bytes]) -> None:
+        """Put trie nodes and code by hash, telling every watcher (:meth:`watch_state_nodes`)."""
+        for node_hash, node in state_nodes.items():
+            if len(node_hash) != 32:
+                raise StorageError(f"state node key must be a 32-byte hash, got {len(node_hash)} bytes")
+            txn.put(schema.state_node_key(node_hash), node)
+        for watcher in self._node_watchers:
+            watcher.update(state_nodes)
+
+    @contextmanager
+    def watch_state_nodes(self) -> Iterator[set[bytes]]:
+        """A set that collects the hash of every state node written while the ``with`` block runs.
+
+        The pruner's guard (:mod:`harmony.storage.prune`): a node written during a round is never swept
+        by it. The set is filled before the write commits, so it may name a node whose write then failed.
+        """
+        watcher: set[bytes] = set()
+        self._node_watchers.append(watcher)
+        try:
+            yield watcher
+        finally:
+            self._node_watchers.remove(watcher)
 
     def _check_extends_head(self, txn: KVWriteTxn, header: Header) -> None:
         head = txn.get(schema.HEAD_KEY)

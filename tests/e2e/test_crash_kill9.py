@@ -173,7 +173,7 @@ def check_database(datadir: Path, last_printed: int | None, context: str) -> int
         return head
 
 
-def kill_cycles(datadir: Path, kills: int, seed: int) -> list[int | None]:
+def kill_cycles(datadir: Path, kills: int, seed: int, writer_args: tuple[str, ...] = ()) -> list[int | None]:
     """Start the writer, SIGKILL it after a random delay, check; ``kills`` times. The heads seen."""
     rng = random.Random(seed)
     heads: list[int | None] = []
@@ -183,7 +183,10 @@ def kill_cycles(datadir: Path, kills: int, seed: int) -> list[int | None]:
         context = f"seed {seed:#x} cycle {cycle}"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, str(WRITER), str(datadir)], stdout=subprocess.PIPE, stderr=stderr, text=True
+                [sys.executable, str(WRITER), str(datadir), *writer_args],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
             )
             assert proc.stdout is not None
             ready = proc.stdout.readline().strip()  # the kill window starts once the importer is running

@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import rlp  # type: ignore[import-untyped]
 from eth_account import Account
 from pyhmy import account, blockchain, transaction
+from trie import HexaryTrie  # type: ignore[import-untyped]
 from web3 import Web3
 
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
+from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
 from harmony.types.transaction import Transaction
@@ -86,6 +89,24 @@ def test_web3_transfer_is_finalized_and_readable(devnet: Devnet) -> None:
         assert other.eth.get_block(receipt["blockNumber"])["hash"] == receipt["blockHash"]
     assert w3.eth.get_transaction(tx_hash)["from"] == sender.address
     assert w3.eth.get_transaction_count(sender.address) == nonce + 1
+
+
+def test_web3_get_proof_verifies_against_the_block_state_root(devnet: Devnet) -> None:
+    """EIP-1186 through web3.py: a funded account's proof checks out with py-trie against the block's root."""
+    w3 = Web3(Web3.HTTPProvider(devnet.url(0, 1)))
+    holder = Account.from_key(devnet.manifest["funded_accounts"][3]["private_key"])
+    number = w3.eth.block_number
+    proof = w3.eth.get_proof(holder.address, [0, 1], number)
+    root = bytes(w3.eth.get_block(number)["stateRoot"])
+    nodes = [rlp.decode(bytes(node)) for node in proof["accountProof"]]
+    found = rlp.decode(HexaryTrie.get_from_proof(root, keccak256(bytes.fromhex(holder.address[2:])), nodes))
+    assert int.from_bytes(found[1], "big") == proof["balance"] == w3.eth.get_balance(holder.address, number)
+    assert int.from_bytes(found[0], "big") == proof["nonce"]
+    slots = [
+        (int.from_bytes(s["key"], "big"), int.from_bytes(s["value"], "big"), s["proof"])
+        for s in proof["storageProof"]
+    ]
+    assert slots == [(0, 0, []), (1, 0, [])]
 
 
 def test_pyhmy_reads_a_harmony_format_transfer_signed_by_our_code(devnet: Devnet) -> None:
