@@ -210,7 +210,11 @@ def kill_cycles(datadir: Path, kills: int, seed: int, writer_args: tuple[str, ..
     return heads
 
 
+@pytest.mark.slow
 def test_sigkill_during_block_import(tmp_path: Path) -> None:
+    """Archive mode (no pruning). ``make test`` runs the same kills on the default, pruning importer
+    (``test_crash_prune.py``), whose checks include these; this one and the many-seeds run are in
+    ``make test-long``."""
     datadir = tmp_path / "db"
     heads = kill_cycles(datadir, kills=15, seed=SEED)
     assert any(h is not None and h > 0 for h in heads), "the writer never got past genesis"
