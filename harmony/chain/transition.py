@@ -63,6 +63,7 @@ from harmony.chain.errors import (
     WrongShard,
 )
 from harmony.chain.evidence import record_votes_valid
+from harmony.chain.fences import Fences
 from harmony.chain.history_checks import check_cross_shard, check_randomness
 from harmony.chain.params import NetworkParams
 from harmony.chain.rules import Assignment, ChainRules, operator_seats
@@ -150,6 +151,8 @@ class Economy:
     """The slash-vote check (:attr:`TransitionContext.verify_votes`)."""
     reserved_bls_keys: frozenset[bytes] = frozenset()
     """BLS keys validators may not register besides the operator seats'."""
+    fences: Fences = field(default_factory=Fences)
+    """The country fences (:attr:`TransitionContext.fences`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,9 @@ class TransitionContext:
     """Places the elected seats in shards (:data:`harmony.chain.staking.election.AssignFn`)."""
     verify_votes: VerifyVotes | None = None
     """The BLS check of a slash record's two votes; without it a block carrying slashes is invalid."""
+    fences: Fences = field(default_factory=Fences)
+    """The network's country fences (:attr:`~harmony.chain.rules.ChainRules.fences`), which attestations are
+    checked against; default: none, so every attestation is refused."""
     accepted_chain_ids: frozenset[int] = field(init=False, default=frozenset())
     """Chain IDs transactions may be signed for: the network's Harmony ID and the shard's Ethereum ID."""
     fee_recipient: bytes | None = field(init=False, default=None)
@@ -216,12 +222,13 @@ class TransitionContext:
             committee_for=economy.committee_for,
             assign=economy.assign,
             verify_votes=economy.verify_votes,
+            fences=economy.fences,
         )
 
     @property
     def staking(self) -> StakingContext:
         """The context the staking rules run in."""
-        return StakingContext(self.params, self.epoch, self.env.number, self.reserved_bls_keys)
+        return StakingContext(self.params, self.epoch, self.env.number, self.reserved_bls_keys, self.fences)
 
     @property
     def ends_epoch_on_beacon(self) -> bool:
@@ -334,13 +341,13 @@ def state_transition(
 
 def economy_of(rules: ChainRules, view: ChainView, parent: Header) -> Economy:
     """The economy a block on ``parent`` runs under: the rules' operator seats, the view's committees,
-    the double-sign vote check, and the rules' seat assignment (the Cuckoo rule over the epoch randomness
+    the double-sign vote check, the rules' seat assignment (the Cuckoo rule over the epoch randomness
     the view's headers hold, :func:`harmony.chain.epoch_randomness.assigner_for_parent`, or key mod
-    shards)."""
+    shards) and the rules' fences."""
     assign: AssignFn = key_mod_assign
     if rules.assignment is Assignment.CUCKOO and rules.params.is_beacon(parent.shard_id):
         assign = assigner_for_parent(view, rules.params, iterations=rules.vdf_iterations)(parent)
-    return Economy(rules.operator_slots, view.committee_for, assign, record_votes_valid)
+    return Economy(rules.operator_slots, view.committee_for, assign, record_votes_valid, fences=rules.fences)
 
 
 def replay_block(
