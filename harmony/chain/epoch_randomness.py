@@ -23,10 +23,12 @@ one (:attr:`harmony.chain.rules.ChainRules.vdf_iterations`, passed here as ``ite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from harmony.chain import randomness as rnd
 from harmony.chain.assignment import cuckoo_assigner, move_fraction_for
+from harmony.chain.fenced_assignment import FencedAssignFn, FencedAssignment, fenced_cuckoo_assigner
+from harmony.chain.fences import Fences
 from harmony.chain.params import NetworkParams
 from harmony.chain.randomness import InvalidRandomness
 from harmony.chain.staking.election import AssignFn
@@ -158,6 +160,33 @@ def assigner_for_parent(
                 previous = view.get_shard_state(ending_epoch)
                 cached.append(election_assigner(view, params, ending_epoch, previous, iterations=iterations))
             return cached[0](epoch, operator_slots, winners, shard_count)
+
+        return assign
+
+    return for_parent
+
+
+def fenced_assigner_for_parent(
+    view: HeaderReader, params: NetworkParams, fences: Fences, *, iterations: int | None = None
+) -> Callable[[Header], FencedAssignFn]:
+    """:func:`assigner_for_parent` for a fenced network: the election's
+    :func:`~harmony.chain.fenced_assignment.fenced_cuckoo_assigner` over the same randomness, previous
+    committees and move fraction, with ``fences``. Lazy like it: nothing is read unless the election runs."""
+
+    def for_parent(parent: Header) -> FencedAssignFn:
+        ending_epoch = params.epoch_of(parent.number + 1)
+
+        def assign(
+            epoch: int,
+            operator_slots: Sequence[Sequence[Slot]],
+            winners: Sequence[Slot],
+            shard_count: int,
+            attested: Mapping[str, frozenset[bytes]],
+        ) -> FencedAssignment:
+            seed = election_randomness(view, params, ending_epoch, iterations=iterations)
+            previous = view.get_shard_state(ending_epoch)
+            fenced = fenced_cuckoo_assigner(seed, previous, move_fraction_for(params.name), fences)
+            return fenced(epoch, operator_slots, winners, shard_count, attested)
 
         return assign
 

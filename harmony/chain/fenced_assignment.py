@@ -42,6 +42,11 @@ from harmony.types.shard_state import Committee, ShardState, Slot
 
 GroupAssigner = Callable[[str | None, ShardState | None], Assigner]
 """``(label, previous of the group renumbered) -> assign``: the placement rule of one group of shards."""
+FencedAssignFn = Callable[
+    [int, Sequence[Sequence[Slot]], Sequence[Slot], int, Mapping[str, frozenset[bytes]]], "FencedAssignment"
+]
+"""``(epoch, operator_slots, winners, shard_count, attested) -> FencedAssignment``: :func:`fenced_assign`
+with the network's fences, the previous committees and the group rule bound (the chain's election hook)."""
 
 SHORT_SEATS = "min_seats"
 """A fence is short of attested winners."""
@@ -197,12 +202,35 @@ def cuckoo_group_assigner(seed: bytes, move_fraction: Dec) -> GroupAssigner:
     return for_group
 
 
+def fenced_cuckoo_assigner(
+    seed: bytes, previous: ShardState | None, move_fraction: Dec, fences: Fences
+) -> FencedAssignFn:
+    """:func:`fenced_assign` with :func:`cuckoo_group_assigner` over ``seed``, ``previous`` and ``fences``
+    bound: the beacon chain's election in a fenced network."""
+    group_assign = cuckoo_group_assigner(seed, move_fraction)
+
+    def assign(
+        epoch: int,
+        operator_slots: Sequence[Sequence[Slot]],
+        winners: Sequence[Slot],
+        shard_count: int,
+        attested: Mapping[str, frozenset[bytes]],
+    ) -> FencedAssignment:
+        return fenced_assign(
+            epoch, operator_slots, winners, shard_count, fences, attested, previous, group_assign
+        )
+
+    return assign
+
+
 __all__ = [
     "SHORT_SEATS",
     "SHORT_STAKE",
     "FenceShortfall",
+    "FencedAssignFn",
     "FencedAssignment",
     "GroupAssigner",
     "cuckoo_group_assigner",
     "fenced_assign",
+    "fenced_cuckoo_assigner",
 ]

@@ -53,7 +53,7 @@ from typing import Protocol
 
 from harmony.chain import transactions, transfers, validation
 from harmony.chain.cx_credit import check_incoming_limits, credit_incoming_receipts
-from harmony.chain.epoch_randomness import assigner_for_parent
+from harmony.chain.epoch_randomness import assigner_for_parent, fenced_assigner_for_parent
 from harmony.chain.errors import (
     GasLimitExceeded,
     InsufficientFunds,
@@ -63,6 +63,7 @@ from harmony.chain.errors import (
     WrongShard,
 )
 from harmony.chain.evidence import record_votes_valid
+from harmony.chain.fenced_assignment import FencedAssignFn
 from harmony.chain.fences import Fences
 from harmony.chain.history_checks import check_cross_shard, check_randomness
 from harmony.chain.params import NetworkParams
@@ -153,6 +154,8 @@ class Economy:
     """BLS keys validators may not register besides the operator seats'."""
     fences: Fences = field(default_factory=Fences)
     """The country fences (:attr:`TransitionContext.fences`)."""
+    fenced_assign: FencedAssignFn | None = None
+    """The fenced election's assignment (:attr:`TransitionContext.fenced_assign`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,9 @@ class TransitionContext:
     fences: Fences = field(default_factory=Fences)
     """The network's country fences (:attr:`~harmony.chain.rules.ChainRules.fences`), which attestations are
     checked against; default: none, so every attestation is refused."""
+    fenced_assign: FencedAssignFn | None = None
+    """Places the elected seats when :attr:`fences` fence a shard (:mod:`harmony.chain.fenced_assignment`);
+    a fenced beacon chain without it cannot elect."""
     accepted_chain_ids: frozenset[int] = field(init=False, default=frozenset())
     """Chain IDs transactions may be signed for: the network's Harmony ID and the shard's Ethereum ID."""
     fee_recipient: bytes | None = field(init=False, default=None)
@@ -223,6 +229,7 @@ class TransitionContext:
             assign=economy.assign,
             verify_votes=economy.verify_votes,
             fences=economy.fences,
+            fenced_assign=economy.fenced_assign,
         )
 
     @property
@@ -343,11 +350,24 @@ def economy_of(rules: ChainRules, view: ChainView, parent: Header) -> Economy:
     """The economy a block on ``parent`` runs under: the rules' operator seats, the view's committees,
     the double-sign vote check, the rules' seat assignment (the Cuckoo rule over the epoch randomness
     the view's headers hold, :func:`harmony.chain.epoch_randomness.assigner_for_parent`, or key mod
-    shards) and the rules' fences."""
+    shards) and the rules' fences with their fenced election (:func:`fenced_assigner_for_parent`)."""
     assign: AssignFn = key_mod_assign
+    fenced: FencedAssignFn | None = None
     if rules.assignment is Assignment.CUCKOO and rules.params.is_beacon(parent.shard_id):
         assign = assigner_for_parent(view, rules.params, iterations=rules.vdf_iterations)(parent)
-    return Economy(rules.operator_slots, view.committee_for, assign, record_votes_valid, fences=rules.fences)
+        if rules.fences.any:
+            hook = fenced_assigner_for_parent(
+                view, rules.params, rules.fences, iterations=rules.vdf_iterations
+            )
+            fenced = hook(parent)
+    return Economy(
+        rules.operator_slots,
+        view.committee_for,
+        assign,
+        record_votes_valid,
+        fences=rules.fences,
+        fenced_assign=fenced,
+    )
 
 
 def replay_block(
@@ -418,7 +438,15 @@ def check_election(state: WorldState, header: Header, ctx: TransitionContext) ->
     if not (ctx.ends_epoch_on_beacon and ctx.operator_slots):
         return
     try:
-        expected = next_shard_state(state, ctx.params, ctx.epoch, ctx.operator_slots, assign=ctx.assign)
+        expected = next_shard_state(
+            state,
+            ctx.params,
+            ctx.epoch,
+            ctx.operator_slots,
+            assign=ctx.assign,
+            fences=ctx.fences,
+            fenced_assign=ctx.fenced_assign,
+        )
     except HarmonyError as exc:
         raise InvalidBlock("shard_state", f"the election failed: {exc}") from exc
     if header.shard_state != expected.encode():
@@ -754,7 +782,15 @@ def build_block(
     ends_epoch = params.is_beacon(parent.shard_id) and params.is_last_block(number)
     if ends_epoch and economy.operator_slots:
         epoch = validation.expected_epoch(params, parent)
-        shard_state = next_shard_state(state, params, epoch, economy.operator_slots, assign=economy.assign)
+        shard_state = next_shard_state(
+            state,
+            params,
+            epoch,
+            economy.operator_slots,
+            assign=economy.assign,
+            fences=economy.fences,
+            fenced_assign=economy.fenced_assign,
+        )
     elif ends_epoch and shard_state is None:
         raise ValueError(f"beacon block {number} ends an epoch: the next shard state is required")
     header = child_header(

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from harmony.chain.fences import Fences
 from harmony.chain.staking.errors import StakingError
-from harmony.chain.staking.records import REGISTRY_ADDRESS, is_registered_validator
+from harmony.chain.staking.records import REGISTRY_ADDRESS, is_registered_validator, validator_addresses
 from harmony.chain.state_api import WorldState
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import Signature, recover_address
@@ -89,6 +89,18 @@ def attestations_of(state: WorldState, validator: bytes, fences: Fences) -> tupl
     jurisdictions."""
     found = (read_attestation(state, validator, fence.jurisdiction) for fence in fences.fences)
     return tuple(a for a in found if a is not None)
+
+
+def live_attested(state: WorldState, fences: Fences, epoch: int) -> dict[str, frozenset[bytes]]:
+    """Jurisdiction -> the registered validators live-attested for it in ``epoch``: what the fenced
+    election (:func:`harmony.chain.fenced_assignment.fenced_assign`) seats on its shards."""
+    validators = validator_addresses(state)
+    return {
+        fence.jurisdiction: frozenset(
+            v for v in validators if is_attested(state, v, fence.jurisdiction, epoch)
+        )
+        for fence in fences.fences
+    }
 
 
 def _check_jurisdiction(fences: Fences, jurisdiction: str) -> None:
@@ -156,5 +168,6 @@ __all__ = [
     "apply_revoke",
     "attestations_of",
     "is_attested",
+    "live_attested",
     "read_attestation",
 ]
