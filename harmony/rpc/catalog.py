@@ -301,6 +301,7 @@ EXTRA_NOTES: dict[str, str] = {
         for name, note in (
             ("getFences", "country fences from the genesis (docs/design/fenced-shards.md)"),
             ("getAttestations", "a validator's fence attestations on the beacon chain"),
+            ("getFenceStatus", "attested seats per fenced shard, and why a fence was short"),
         )
     },
 }

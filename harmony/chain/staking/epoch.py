@@ -35,7 +35,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from harmony.chain.fenced_assignment import FencedAssignFn
+from harmony.chain.assignment import DEFAULT_MOVE_FRACTION
+from harmony.chain.fenced_assignment import (
+    FencedAssignFn,
+    FenceShortfall,
+    cuckoo_group_assigner,
+    fenced_assign,
+)
 from harmony.chain.fences import Fences
 from harmony.chain.params import NetworkParams
 from harmony.chain.staking.attestations import live_attested
@@ -145,6 +151,31 @@ def next_shard_state(
     return fenced_assign(epoch + 1, operator_slots, result.winners, params.shard_count, attested).shard_state
 
 
+def fence_shortfalls(  # noqa: PLR0917 (next_shard_state's inputs)
+    parent_state: WorldState,
+    params: NetworkParams,
+    epoch: int,
+    operator_slots: Sequence[Sequence[Slot]],
+    fences: Fences,
+    previous: ShardState | None,
+) -> tuple[FenceShortfall, ...]:
+    """Why fences were short in the election of epoch ``epoch + 1`` over ``parent_state`` (the state before
+    the beacon's last block of ``epoch``), with ``previous`` the committees of ``epoch``: what the RPC shows.
+    The same auction and :func:`~harmony.chain.fenced_assignment.fenced_assign` as :func:`next_shard_state`;
+    whether a fence is short does not depend on the randomness, so none is needed here."""
+    if not fences.any:
+        return ()
+    result = auction(
+        parent_state, params, epoch + 1, operator_slots, snapshot_counters=counters_snapshots(parent_state)
+    )
+    attested = live_attested(parent_state, fences, epoch + 1)
+    any_rule = cuckoo_group_assigner(bytes(32), DEFAULT_MOVE_FRACTION)
+    placed = fenced_assign(
+        epoch + 1, operator_slots, result.winners, params.shard_count, fences, attested, previous, any_rule
+    )
+    return placed.shortfalls
+
+
 def elected_addresses(shard_state: ShardState) -> tuple[bytes, ...]:
     """The validators holding an external seat (one with an effective stake) of ``shard_state``."""
     return tuple(
@@ -205,6 +236,7 @@ __all__ = [
     "counters_snapshots",
     "elected_addresses",
     "end_of_epoch",
+    "fence_shortfalls",
     "next_shard_state",
     "read_counters_snapshot",
     "write_counters_snapshot",
