@@ -23,11 +23,11 @@ one (:attr:`harmony.chain.rules.ChainRules.vdf_iterations`, passed here as ``ite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from harmony.chain import randomness as rnd
 from harmony.chain.assignment import cuckoo_assigner, move_fraction_for
-from harmony.chain.fenced_assignment import FencedAssignFn, FencedAssignment, fenced_cuckoo_assigner
+from harmony.chain.fenced_assignment import FencedAssignFn, fenced_cuckoo_assigner
 from harmony.chain.fences import Fences
 from harmony.chain.params import NetworkParams
 from harmony.chain.randomness import InvalidRandomness
@@ -176,19 +176,11 @@ def fenced_assigner_for_parent(
     def for_parent(parent: Header) -> FencedAssignFn:
         ending_epoch = params.epoch_of(parent.number + 1)
 
-        def assign(
-            epoch: int,
-            operator_slots: Sequence[Sequence[Slot]],
-            winners: Sequence[Slot],
-            shard_count: int,
-            attested: Mapping[str, frozenset[bytes]],
-        ) -> FencedAssignment:
+        def election() -> tuple[bytes, ShardState | None]:
             seed = election_randomness(view, params, ending_epoch, iterations=iterations)
-            previous = view.get_shard_state(ending_epoch)
-            fenced = fenced_cuckoo_assigner(seed, previous, move_fraction_for(params.name), fences)
-            return fenced(epoch, operator_slots, winners, shard_count, attested)
+            return seed, view.get_shard_state(ending_epoch)
 
-        return assign
+        return fenced_cuckoo_assigner(election, move_fraction_for(params.name), fences)
 
     return for_parent
 

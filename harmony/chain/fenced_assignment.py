@@ -203,11 +203,11 @@ def cuckoo_group_assigner(seed: bytes, move_fraction: Dec) -> GroupAssigner:
 
 
 def fenced_cuckoo_assigner(
-    seed: bytes, previous: ShardState | None, move_fraction: Dec, fences: Fences
+    election: Callable[[], tuple[bytes, ShardState | None]], move_fraction: Dec, fences: Fences
 ) -> FencedAssignFn:
-    """:func:`fenced_assign` with :func:`cuckoo_group_assigner` over ``seed``, ``previous`` and ``fences``
-    bound: the beacon chain's election in a fenced network."""
-    group_assign = cuckoo_group_assigner(seed, move_fraction)
+    """:func:`fenced_assign` with :func:`cuckoo_group_assigner` and ``fences`` bound: the beacon chain's
+    election in a fenced network. ``election()`` gives the seed and the previous committees, read only when
+    the election runs."""
 
     def assign(
         epoch: int,
@@ -216,6 +216,8 @@ def fenced_cuckoo_assigner(
         shard_count: int,
         attested: Mapping[str, frozenset[bytes]],
     ) -> FencedAssignment:
+        seed, previous = election()
+        group_assign = cuckoo_group_assigner(seed, move_fraction)
         return fenced_assign(
             epoch, operator_slots, winners, shard_count, fences, attested, previous, group_assign
         )

@@ -438,21 +438,29 @@ def check_election(state: WorldState, header: Header, ctx: TransitionContext) ->
     if not (ctx.ends_epoch_on_beacon and ctx.operator_slots):
         return
     try:
-        expected = next_shard_state(
-            state,
-            ctx.params,
-            ctx.epoch,
-            ctx.operator_slots,
-            assign=ctx.assign,
-            fences=ctx.fences,
-            fenced_assign=ctx.fenced_assign,
-        )
+        expected = elect_next(state, ctx.params, ctx.epoch, ctx)
     except HarmonyError as exc:
         raise InvalidBlock("shard_state", f"the election failed: {exc}") from exc
     if header.shard_state != expected.encode():
         raise InvalidBlock(
             "shard_state", f"the shard state differs from the election for epoch {ctx.epoch + 1}"
         )
+
+
+def elect_next(
+    state: WorldState, params: NetworkParams, epoch: int, economy: Economy | TransitionContext
+) -> ShardState:
+    """:func:`~harmony.chain.staking.epoch.next_shard_state` after ``epoch`` with ``economy``'s operator
+    seats, assignment and fences (the block builder's and the verifier's election)."""
+    return next_shard_state(
+        state,
+        params,
+        epoch,
+        economy.operator_slots,
+        assign=economy.assign,
+        fences=economy.fences,
+        fenced_assign=economy.fenced_assign,
+    )
 
 
 def credit_incoming(state: WorldState, proofs: Sequence[CXReceiptsProof]) -> int:
@@ -782,15 +790,7 @@ def build_block(
     ends_epoch = params.is_beacon(parent.shard_id) and params.is_last_block(number)
     if ends_epoch and economy.operator_slots:
         epoch = validation.expected_epoch(params, parent)
-        shard_state = next_shard_state(
-            state,
-            params,
-            epoch,
-            economy.operator_slots,
-            assign=economy.assign,
-            fences=economy.fences,
-            fenced_assign=economy.fenced_assign,
-        )
+        shard_state = elect_next(state, params, epoch, economy)
     elif ends_epoch and shard_state is None:
         raise ValueError(f"beacon block {number} ends an epoch: the next shard state is required")
     header = child_header(
@@ -866,6 +866,7 @@ __all__ = [
     "child_header",
     "credit_incoming",
     "economy_of",
+    "elect_next",
     "finalize_block",
     "operator_seats",
     "replay_block",
