@@ -7,10 +7,11 @@ fence. A peer is inside when it shows a :class:`~harmony.types.fence_ticket.Fenc
    ticket for one is refused rather than silently accepted);
 2. names the peer it arrives from (``wrong_peer``: a ticket copied from another connection is useless,
    since Noise authenticates the peer ID);
-3. is for the current epoch or the one before (``stale_epoch``: a member rotated out loses access within
-   one epoch; the epoch before is kept so a change of committee does not cut the fence's own nodes off);
-4. is signed by a seat key of that shard's committee in the ticket's epoch (``not_member``; the committee
-   is unknown: ``unknown_committee``), each of whose validators was live-attested for the jurisdiction
+3. is not dated after the next epoch (``future_epoch``); an older date is fine, so a member that restarts
+   far behind (its head, and so its ticket, in an old epoch) can still show one;
+4. is signed by a key that sits in the shard's committee **now**: in the current epoch or the one before
+   (``not_member``; neither committee known: ``unknown_committee``). A member rotated out loses access
+   within one epoch; every external seat of a fenced committee was live-attested for the jurisdiction
    when elected, or is a genesis operator seat (:mod:`harmony.chain.fenced_assignment`);
 5. carries a valid BLS signature of that key over the ticket's message for this network
    (``bad_signature``).
@@ -59,19 +60,21 @@ def check_ticket(
         )
     if ticket.peer_id != remote_peer_id:
         raise FenceAccessDenied("wrong_peer", "the ticket names another peer than the connection's")
-    if ticket.epoch not in (current_epoch, current_epoch - 1):
+    if ticket.epoch > current_epoch + 1:
         raise FenceAccessDenied(
-            "stale_epoch", f"the ticket is for epoch {ticket.epoch}, this is epoch {current_epoch}"
+            "future_epoch", f"the ticket is dated epoch {ticket.epoch}, this is epoch {current_epoch}"
         )
-    committee = committee_for(ticket.shard_id, ticket.epoch)
-    if committee is None:
+    epochs = (current_epoch, current_epoch - 1) if current_epoch > 0 else (0,)
+    committees = [c for c in (committee_for(ticket.shard_id, e) for e in epochs) if c is not None]
+    if not committees:
         raise FenceAccessDenied(
-            "unknown_committee", f"no committee of shard {ticket.shard_id} is known for epoch {ticket.epoch}"
+            "unknown_committee", f"no committee of shard {ticket.shard_id} is known for epoch {current_epoch}"
         )
-    if ticket.bls_public_key not in committee.bls_public_keys():
+    if not any(ticket.bls_public_key in c.bls_public_keys() for c in committees):
         raise FenceAccessDenied(
             "not_member",
-            f"the key is not a seat of shard {ticket.shard_id} ({jurisdiction}) in epoch {ticket.epoch}",
+            f"the key sits in no committee of shard {ticket.shard_id} ({jurisdiction}) "
+            f"of epoch {current_epoch} or the one before",
         )
     try:
         key = bls.PublicKey.from_bytes(ticket.bls_public_key)

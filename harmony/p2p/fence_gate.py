@@ -4,7 +4,8 @@ valid fence ticket (issue 21 item 3, first part; ``docs/design/fenced-shards.md`
 A peer presents its :class:`~harmony.types.fence_ticket.FenceTicket` on
 :func:`~harmony.p2p.topics.fence_protocol_id` (one request, answered ``0x01``). The gate checks it with
 :func:`harmony.chain.fence_access.check_ticket` against the peer ID that Noise authenticated for the stream
-and the committees the node knows, and admits the peer for the ticket's epoch and the next. A malformed
+and the committees the node knows, and admits the peer for the node's current epoch and the next (the
+peer shows a ticket again as epochs pass). A malformed
 ticket is a bad request (penalized by the host); a refused one, and every request an unadmitted peer makes
 on a guarded protocol (:meth:`FenceGate.guard`, e.g. ``serve_sync(..., guard=gate.guard)``), is penalized
 as ``fence_refused`` and answered with an error frame: the peer learns nothing of the shard's data.
@@ -79,11 +80,11 @@ class FenceGate:
         except FenceAccessDenied as exc:
             self.host.penalize(peer_id, REFUSED_PENALTY)
             raise P2PFenceRefused(str(exc)) from exc
-        self._admitted[peer_id] = max(ticket.epoch, self._admitted.get(peer_id, 0))
+        self._admitted[peer_id] = self.current_epoch()
         return ADMITTED
 
     def admits(self, peer_id: str) -> bool:
-        """Whether ``peer_id`` showed a ticket that still counts (its epoch is this one or the last)."""
+        """Whether ``peer_id`` was admitted in this epoch or the last."""
         epoch = self._admitted.get(peer_id)
         return epoch is not None and epoch >= self.current_epoch() - 1
 
