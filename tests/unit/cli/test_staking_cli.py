@@ -304,34 +304,13 @@ def test_unreachable_node(files: dict[str, str], capsys: pytest.CaptureFixture[s
 def test_an_attestor_signs_and_the_validator_attests(
     files: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sign = [
-        "--validator",
-        to_bech32(KEY.address),
-        "--jurisdiction",
-        "EU",
-        "--expiry-epoch",
-        "40",
-        "--serial",
-        "2",
-    ]
-    assert main(base(files, "sign-attestation", *sign, nonce=None)) == 0
+    terms = ["--jurisdiction", "EU", "--expiry-epoch", "40", "--serial", "2"]
+    assert (
+        main(base(files, "sign-attestation", "--validator", to_bech32(KEY.address), *terms, nonce=None)) == 0
+    )
     signature = capsys.readouterr().out.strip()
     assert signature.startswith("0x") and len(signature) == 2 + 2 * 65
-    tx = run_ok(
-        base(
-            files,
-            "attest",
-            "--jurisdiction",
-            "EU",
-            "--expiry-epoch",
-            "40",
-            "--serial",
-            "2",
-            "--attestor-signature",
-            signature,
-        ),
-        capsys,
-    )
+    tx = run_ok(base(files, "attest", *terms, "--attestor-signature", signature), capsys)
     msg = tx.msg
     assert isinstance(msg, Attest)
     assert (msg.validator_address, msg.jurisdiction, msg.expiry_epoch, msg.serial) == (
