@@ -28,7 +28,7 @@ from harmony.types.block import Block
 from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, Slot
-from harmony.types.staking import CreateValidator, EditValidator, StakingTransaction
+from harmony.types.staking import StakingTransaction, acting_account
 from harmony.types.transaction import Transaction
 
 SENDER_CACHE_SIZE = 16_384
@@ -164,11 +164,8 @@ class StandaloneHooks:
 
 
 def staking_owner(tx: StakingTransaction) -> bytes:
-    """The account a staking message acts for, which must be its signer (validator or delegator)."""
-    msg = tx.msg
-    return (
-        msg.validator_address if isinstance(msg, (CreateValidator, EditValidator)) else msg.delegator_address
-    )
+    """The account a staking message acts for, which must be its signer (:func:`acting_account`)."""
+    return acting_account(tx.msg)
 
 
 class RPCBackend:

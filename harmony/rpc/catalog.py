@@ -294,6 +294,15 @@ EXTRA_NOTES: dict[str, str] = {
     "eth_feeHistory": "legacy-priced chain: base fee 0, so wallets fall back to gasPrice",
     "eth_maxPriorityFeePerGas": "legacy-priced chain: 0, so wallets fall back to gasPrice",
     "eth_getBlockReceipts": "geth's method; Harmony registers it under eth_ too (blockchain.go)",
+    **{
+        f"{prefix}_{name}": note
+        for prefix in ("hmy", "hmyv2")
+        for name, note in (
+            ("getFences", "country fences from the genesis (docs/design/fenced-shards.md)"),
+            ("getAttestations", "a validator's fence attestations on the beacon chain"),
+            ("getFenceStatus", "attested seats per fenced shard, and why a fence was short"),
+        )
+    },
 }
 
 

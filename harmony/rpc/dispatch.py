@@ -33,6 +33,7 @@ from harmony.rpc.errors import (
 from harmony.rpc.methods_cx import register_cx
 from harmony.rpc.methods_eth import register_eth
 from harmony.rpc.methods_fees import register_fees
+from harmony.rpc.methods_fences import register_fences
 from harmony.rpc.methods_filters import register_filters
 from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
@@ -63,6 +64,7 @@ def build_method_table() -> MethodTable:
     register_staking(table)
     register_cx(table)
     register_fees(table)
+    register_fences(table)
     register_tracing(table)
     return table
 

@@ -37,7 +37,7 @@ from harmony.types.cx import CXReceipt, CXReceiptsProof, build_receipts_proof, g
 from harmony.types.header import COMMIT_SIGNATURE_SIZE, Header
 from harmony.types.receipt import Receipt
 from harmony.types.shard_state import Committee, ShardState, ShardStateError
-from harmony.types.staking import CreateValidator, Delegate, EditValidator, StakingTransaction, Undelegate
+from harmony.types.staking import Delegate, Revoke, StakingTransaction, Undelegate, acting_account
 from harmony.types.transaction import Transaction
 
 T = TypeVar("T")
@@ -640,11 +640,9 @@ def _count(key: bytes, raw: bytes | None) -> int:
 def _staking_addresses(stx: StakingTransaction) -> tuple[bytes, bytes | None]:
     """(the account a staking message acts for, which signs it; the validator it names, if another)."""
     msg = stx.msg
-    if isinstance(msg, (CreateValidator, EditValidator)):
-        return msg.validator_address, None
-    if isinstance(msg, (Delegate, Undelegate)):
-        return msg.delegator_address, msg.validator_address
-    return msg.delegator_address, None
+    if isinstance(msg, (Delegate, Undelegate, Revoke)):
+        return acting_account(msg), msg.validator_address
+    return acting_account(msg), None
 
 
 def _directed(
