@@ -61,9 +61,9 @@ def _human(size: int) -> str:
 
 
 def _report_table(report: DBReport) -> Table:
-    table = Table(title=f"{report.path}: {report.entries} entries, {_human(report.file_bytes)} on disk")
+    table = Table()
     for column in ("prefix", "table", "entries", "keys", "values", "total"):
-        table.add_column(column, justify="left" if column in ("prefix", "table") else "right")
+        table.add_column(column, justify="left" if column in ("prefix", "table") else "right", no_wrap=True)
     for t in sorted(report.tables, key=lambda t: -t.total_bytes):
         table.add_row(
             t.prefix,
@@ -95,7 +95,9 @@ def _inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(report)))
     else:
-        Console().print(_report_table(report))
+        # the path on a line of its own: a long one would wrap a table title (and a narrow pipe the cells)
+        print(f"{report.path}: {report.entries} entries, {_human(report.file_bytes)} on disk")
+        Console(width=max(100, Console().width)).print(_report_table(report))
         print(
             f"LMDB pages in use: {_human(report.used_bytes)} "
             "(freed pages are reused: the file does not shrink)"
