@@ -65,6 +65,8 @@ class _Block:
     """None once the block is done (decoded, fetched or failed): its symbols are freed."""
     sent: dict[str, int] = field(default_factory=dict)
     """Symbols each peer sent for this block, accepted or not (bounded by its share)."""
+    relayed: set[int] = field(default_factory=set)
+    """Indices of this node's share accepted from the leader (bounded by the share)."""
 
 
 @dataclass(slots=True)
@@ -85,6 +87,8 @@ class Outcome:
     """Who earns the rejection's penalty (the sender, or the leader for a decode mismatch)."""
     new_block: bool = False
     """Whether this batch opened the block (the caller starts its fallback timer)."""
+    share_complete: bool = False
+    """Whether the leader has now sent this node's whole share (the relay streams may end)."""
 
 
 class Assembly:
@@ -180,15 +184,25 @@ class Assembly:
             try:
                 if sent > len(allowed):
                     raise SymbolRejected(Reject.FLOOD, f"more than its share of {len(allowed)} symbols")
-                if block.decoder is None:
+                if block.decoder is None and not relay:
                     raise SymbolRejected(Reject.LATE, "block already finished")
                 check_symbol(block.commitment, symbol, allowed)
-                if block.decoder.has(symbol.index):
+                seen = (
+                    symbol.index in block.relayed
+                    if relay
+                    else block.decoder is not None and block.decoder.has(symbol.index)
+                )
+                if seen:
                     raise SymbolRejected(Reject.DUPLICATE, f"symbol {symbol.index} again")
             except SymbolRejected as exc:
                 outcome.rejected, outcome.offender = exc, sender
                 break
             outcome.accepted.append(symbol)
+            if relay:
+                # This node's share is relayed whole even after it decoded: the others count on it.
+                block.relayed.add(symbol.index)
+            if block.decoder is None:
+                continue
             try:
                 result = block.decoder.add(symbol.index, symbol.data)
             except SymbolRejected as exc:
@@ -199,4 +213,5 @@ class Assembly:
                 outcome.block = result
                 self.finish(key)
         block.sent[sender] = sent
+        outcome.share_complete = relay and sent >= len(allowed)
         return outcome

@@ -16,7 +16,9 @@ leader's signer and the fallback. Decoded and fetched blocks come out of :attr:`
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -39,8 +41,8 @@ from harmony.p2p.coding import (
     encode_block,
     share,
 )
-from harmony.p2p.errors import P2PError, P2PPeerBanned
-from harmony.p2p.host import P2PHost
+from harmony.p2p.errors import P2PError, P2PStreamNotOpened
+from harmony.p2p.host import NextFrame, P2PHost, frames_of
 from harmony.p2p.topics import network_prefix
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,24 @@ CommitmentSigner = Callable[[bytes], tuple[bytes, bytes]]
 """The leader's signer: ``payload -> (BLS public key, BLS signature)``."""
 
 SEND_ATTEMPTS = 3
-"""Tries of one batch to a connected peer (py-libp2p gives up a stream whose protocol negotiation is slow)."""
+"""Tries to open a peer's stream while it stays connected (py-libp2p gives up a stream whose protocol
+negotiation is slow)."""
+MAX_FRAMES_PER_STREAM = 4096
+"""Batches one stream may carry (a share is at most ``N`` symbols, one per batch at worst)."""
+
+
+def _idle_source(receive: trio.MemoryReceiveChannel[bytes], idle: float) -> NextFrame:
+    """A frame source over a channel that ends when the channel closes or stays empty ``idle`` seconds."""
+
+    async def next_frame() -> bytes | None:
+        with trio.move_on_after(idle):
+            try:
+                return await receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                return None
+        return None
+
+    return next_frame
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -160,6 +179,8 @@ class CodedBroadcast:
         """Dropped batches and symbols by reason."""
         self.relayed_bytes = 0
         self.dropped_deliveries = 0
+        self._outboxes: dict[bytes, dict[str, trio.MemorySendChannel[bytes]]] = {}
+        """Per block being relayed: the queue of this node's share to each other member."""
 
     # -- leader ----------------------------------------------------------------------------------------
 
@@ -202,47 +223,62 @@ class CodedBroadcast:
         report.encode_seconds = trio.current_time() - start
         async with trio.open_nursery() as nursery:
             for member, batches in zip(round_.members, per_member, strict=True):
-                nursery.start_soon(self._send_all, member, batches, report)
+                nursery.start_soon(self._send_all, member, frames_of(batches), report)
         return report
 
-    async def _send_all(self, peer: str, batches: list[bytes], report: BroadcastReport | None) -> None:
-        """Send batches to one peer, all at once on their own streams. A batch whose stream fails while the
-        peer stays connected (a negotiation lost on a loaded machine) is sent again, up to
-        :data:`SEND_ATTEMPTS` times; an unreachable peer is given up, logged once."""
-        errors: list[P2PError] = []
+    async def _send_all(self, peer: str, next_batch: NextFrame, report: BroadcastReport | None) -> None:
+        """Send a peer batches over one stream (no protocol negotiation per batch). A stream that could
+        not be opened while the peer stays connected (a negotiation lost on a loaded machine) is opened
+        again, up to :data:`SEND_ATTEMPTS` times; a stream that breaks midway is given up (sending its
+        batches again would be duplicates, which the receiver penalizes), logged once."""
 
-        async def one(payload: bytes) -> None:
-            for attempt in range(SEND_ATTEMPTS):
-                try:
-                    await self.host.request(
-                        peer,
-                        self.protocol_id,
-                        payload,
-                        timeout=self.config.send_timeout,
-                        max_response_bytes=1,
-                    )
-                except P2PError as exc:
-                    last = attempt == SEND_ATTEMPTS - 1
-                    if last or isinstance(exc, P2PPeerBanned) or not self.host.is_connected(peer):
-                        errors.append(exc)
-                        return
-                    await trio.sleep(0.2 * (attempt + 1))
-                    continue
-                if report is not None:
-                    report.uploaded_bytes += len(payload)
-                    report.batches += 1
-                else:
-                    self.relayed_bytes += len(payload)
-                return
-
-        async with trio.open_nursery() as nursery:
-            for payload in batches:
-                nursery.start_soon(one, payload)
-        if errors:
-            failed = f"{len(errors)} of {len(batches)} batches"
-            log.warning("coded broadcast: %s to %s failed: %r", failed, peer, errors[0])
+        def sent(size: int) -> None:
             if report is not None:
-                report.failed_members.append(peer)
+                report.uploaded_bytes += size
+                report.batches += 1
+            else:
+                self.relayed_bytes += size
+
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                await self.host.stream_frames(
+                    peer, self.protocol_id, next_batch, timeout=self.config.send_timeout, on_sent=sent
+                )
+                return
+            except P2PStreamNotOpened as exc:
+                if attempt == SEND_ATTEMPTS - 1 or not self.host.is_connected(peer):
+                    error: P2PError = exc
+                    break
+                await trio.sleep(0.2 * (attempt + 1))
+            except P2PError as exc:
+                error = exc
+                break
+        log.warning("coded broadcast to %s failed: %r", peer, error)
+        if report is not None:
+            report.failed_members.append(peer)
+
+    def _relay(self, key: bytes, members: Sequence[str], payload: bytes, done: bool) -> None:
+        """Queue a batch of this node's share to every other member, each on one stream per block; the
+        streams end once the whole share is relayed (``done``) or after ``decode_timeout`` idle."""
+        outboxes = self._outboxes.get(key)
+        if outboxes is None:
+            outboxes = self._outboxes[key] = {}
+            for member in members:
+                if member != self.host.peer_id:
+                    send, receive = trio.open_memory_channel[bytes](math.inf)
+                    outboxes[member] = send
+                    self._nursery.start_soon(
+                        self._send_all, member, _idle_source(receive, self.config.decode_timeout), None
+                    )
+        for send in outboxes.values():
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                send.send_nowait(payload)
+        if done:
+            for send in self._outboxes.pop(key).values():
+                send.close()
+        while len(self._outboxes) > self.config.max_blocks:
+            for send in self._outboxes.pop(next(iter(self._outboxes))).values():
+                send.close()
 
     # -- members ---------------------------------------------------------------------------------------
 
@@ -262,12 +298,11 @@ class CodedBroadcast:
         if exc.reject.weight > 0:
             self.host.penalize(peer, exc.reject.reason, exc.reject.weight)
 
-    async def handle(self, peer: str, request: bytes) -> bytes:
-        """The request handler: check a batch, keep what passes, relay this node's share, deliver a
-        decoded block. Always answers an empty acknowledgement; offences go to the peer's score. The work is
-        synchronous, so batches from one peer never pile up in memory beyond the host's stream limits."""
-        self._handle(peer, request)
-        return b""
+    async def handle(self, peer: str, frame: bytes) -> None:
+        """The frame handler: check a batch, keep what passes, relay this node's share, deliver a decoded
+        block; offences go to the peer's score. The work is synchronous and frames of one stream are
+        handled in order, so batches from one peer never pile up in memory beyond the stream's window."""
+        self._handle(peer, frame)
 
     def _handle(self, peer: str, request: bytes) -> None:
         try:
@@ -285,9 +320,7 @@ class CodedBroadcast:
         if outcome.relay and outcome.accepted:
             whole = len(outcome.accepted) == len(batch.symbols)
             payload = request if whole else SymbolBatch(batch.commitment, tuple(outcome.accepted)).encode()
-            for member in outcome.round.members:
-                if member != self.host.peer_id:
-                    self._nursery.start_soon(self._send_all, member, [payload], None)
+            self._relay(outcome.key, outcome.round.members, payload, outcome.share_complete)
         if outcome.block is not None:
             self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
 
@@ -345,8 +378,8 @@ async def open_coded_broadcast(
             config=cfg,
             nursery=nursery,
         )
-        host.set_request_handler(
-            protocol_id, coded.handle, max_request_bytes=MAX_BATCH_BYTES, max_response_bytes=16
+        host.set_frames_handler(
+            protocol_id, coded.handle, max_frame_bytes=MAX_BATCH_BYTES, max_frames=MAX_FRAMES_PER_STREAM
         )
         try:
             yield coded
