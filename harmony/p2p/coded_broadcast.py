@@ -16,7 +16,6 @@ leader's signer and the fallback. Decoded and fetched blocks come out of :attr:`
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from collections import Counter
@@ -42,7 +41,7 @@ from harmony.p2p.coding import (
     share,
 )
 from harmony.p2p.errors import P2PError, P2PStreamNotOpened
-from harmony.p2p.host import NextFrame, P2PHost, frames_of
+from harmony.p2p.host import P2PHost
 from harmony.p2p.topics import network_prefix
 
 log = logging.getLogger(__name__)
@@ -56,21 +55,19 @@ SEND_ATTEMPTS = 3
 """Tries to open a peer's stream while it stays connected (py-libp2p gives up a stream whose protocol
 negotiation is slow)."""
 MAX_FRAMES_PER_STREAM = 4096
-"""Batches one stream may carry (a share is at most ``N`` symbols, one per batch at worst)."""
+"""Batches one stream carries before the sender opens another (the receiver refuses more)."""
+STREAM_IDLE_LIMIT = 60.0
+"""Seconds a receiver keeps a peer's stream open without a batch."""
 
 
-def _idle_source(receive: trio.MemoryReceiveChannel[bytes], idle: float) -> NextFrame:
-    """A frame source over a channel that ends when the channel closes or stays empty ``idle`` seconds."""
-
-    async def next_frame() -> bytes | None:
-        with trio.move_on_after(idle):
-            try:
-                return await receive.receive()
-            except (trio.EndOfChannel, trio.ClosedResourceError):
-                return None
-        return None
-
-    return next_frame
+def _drain(receive: trio.MemoryReceiveChannel[_Outgoing]) -> list[_Outgoing]:
+    """What is left in a queue."""
+    out: list[_Outgoing] = []
+    while True:
+        try:
+            out.append(receive.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return out
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -91,6 +88,8 @@ class CodedConfig:
     max_batch_bytes: int = 128 * 1024
     """Bytes of symbols per request, so that members start relaying before their whole share is in."""
     send_timeout: float = 10.0
+    stream_idle_seconds: float = 30.0
+    """A peer's stream is closed after this long without a batch (the receiver allows ``MAX_IDLE``)."""
     decode_timeout: float = 2.0
     """Seconds from first hearing of a block until the fallback fetches it whole."""
     max_blocks: int = 8
@@ -101,6 +100,8 @@ class CodedConfig:
             raise ValueError("overhead_percent must be in [0, 300]")
         if not 1024 <= self.max_batch_bytes <= MAX_BATCH_BYTES - 4096:
             raise ValueError(f"max_batch_bytes must be in [1024, {MAX_BATCH_BYTES - 4096}]")
+        if not 0 < self.stream_idle_seconds <= STREAM_IDLE_LIMIT:
+            raise ValueError(f"stream_idle_seconds must be in (0, {STREAM_IDLE_LIMIT}]")
         if self.decode_timeout <= 0 or self.send_timeout <= 0 or self.max_blocks < 1:
             raise ValueError("timeouts and max_blocks must be positive")
 
@@ -131,6 +132,15 @@ class BroadcastReport:
     def upload_ratio(self) -> float:
         """Uploaded bytes per block byte (a report figure, never a consensus value)."""
         return self.uploaded_bytes / self.block_bytes
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    """One batch queued for a peer; ``done`` is set once it is written or its stream failed."""
+
+    payload: bytes
+    report: BroadcastReport | None
+    done: trio.Event | None = None
 
 
 def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], max_bytes: int) -> list[bytes]:
@@ -179,8 +189,8 @@ class CodedBroadcast:
         """Dropped batches and symbols by reason."""
         self.relayed_bytes = 0
         self.dropped_deliveries = 0
-        self._outboxes: dict[bytes, dict[str, trio.MemorySendChannel[bytes]]] = {}
-        """Per block being relayed: the queue of this node's share to each other member."""
+        self._peers: dict[str, trio.MemorySendChannel[_Outgoing]] = {}
+        """The queue of each peer's open stream (batches of every block, in order)."""
 
     # -- leader ----------------------------------------------------------------------------------------
 
@@ -221,64 +231,93 @@ class CodedBroadcast:
             for j in range(len(round_.members))
         ]
         report.encode_seconds = trio.current_time() - start
-        async with trio.open_nursery() as nursery:
-            for member, batches in zip(round_.members, per_member, strict=True):
-                nursery.start_soon(self._send_all, member, frames_of(batches), report)
+        pending: list[trio.Event] = []
+        for member, batches in zip(round_.members, per_member, strict=True):
+            for payload in batches:
+                pending.append(trio.Event())
+                self._enqueue(member, _Outgoing(payload, report, pending[-1]))
+        for event in pending:
+            await event.wait()
         return report
 
-    async def _send_all(self, peer: str, next_batch: NextFrame, report: BroadcastReport | None) -> None:
-        """Send a peer batches over one stream (no protocol negotiation per batch). A stream that could
-        not be opened while the peer stays connected (a negotiation lost on a loaded machine) is opened
-        again, up to :data:`SEND_ATTEMPTS` times; a stream that breaks midway is given up (sending its
-        batches again would be duplicates, which the receiver penalizes), logged once."""
+    def _enqueue(self, peer: str, item: _Outgoing) -> None:
+        """Queue a batch on the peer's stream, opening it (and its writer task) if there is none."""
+        send = self._peers.get(peer)
+        if send is None:
+            send, receive = trio.open_memory_channel[_Outgoing](math.inf)
+            self._peers[peer] = send
+            self._nursery.start_soon(self._peer_stream, peer, send, receive)
+        send.send_nowait(item)
+
+    def _finished(self, peer: str, item: _Outgoing, ok: bool, size: int = 0) -> None:
+        if ok and item.report is not None:
+            item.report.uploaded_bytes += size
+            item.report.batches += 1
+        elif ok:
+            self.relayed_bytes += size
+        elif item.report is not None and peer not in item.report.failed_members:
+            item.report.failed_members.append(peer)
+        if item.done is not None:
+            item.done.set()
+
+    async def _peer_stream(
+        self,
+        peer: str,
+        send: trio.MemorySendChannel[_Outgoing],
+        receive: trio.MemoryReceiveChannel[_Outgoing],
+    ) -> None:
+        """Write a peer's queued batches on one long-lived stream, so that no batch waits for a protocol
+        negotiation (a stream per batch made coded propagation slower than gossip, and flaky on a loaded
+        machine). The stream ends after ``stream_idle_seconds`` without a batch, or after
+        :data:`MAX_FRAMES_PER_STREAM` batches (the next batch opens another). A stream that cannot be opened
+        while the peer stays connected is opened again, up to :data:`SEND_ATTEMPTS` times; one that breaks
+        midway fails its batches (sending them again would be duplicates, which the receiver penalizes)."""
+        current: list[_Outgoing] = []
+        frames = 0
+
+        async def next_frame() -> bytes | None:
+            nonlocal frames
+            if frames >= MAX_FRAMES_PER_STREAM:
+                return None
+            with trio.move_on_after(self.config.stream_idle_seconds):
+                item = await receive.receive()
+                current[:] = [item]
+                frames += 1
+                return item.payload
+            return None
 
         def sent(size: int) -> None:
-            if report is not None:
-                report.uploaded_bytes += size
-                report.batches += 1
-            else:
-                self.relayed_bytes += size
+            if current:
+                self._finished(peer, current.pop(), True, size)
 
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                await self.host.stream_frames(
-                    peer, self.protocol_id, next_batch, timeout=self.config.send_timeout, on_sent=sent
-                )
-                return
-            except P2PStreamNotOpened as exc:
-                if attempt == SEND_ATTEMPTS - 1 or not self.host.is_connected(peer):
-                    error: P2PError = exc
-                    break
-                await trio.sleep(0.2 * (attempt + 1))
-            except P2PError as exc:
-                error = exc
-                break
-        log.warning("coded broadcast to %s failed: %r", peer, error)
-        if report is not None:
-            report.failed_members.append(peer)
-
-    def _relay(self, key: bytes, members: Sequence[str], payload: bytes, done: bool) -> None:
-        """Queue a batch of this node's share to every other member, each on one stream per block; the
-        streams end once the whole share is relayed (``done``) or after ``decode_timeout`` idle."""
-        outboxes = self._outboxes.get(key)
-        if outboxes is None:
-            outboxes = self._outboxes[key] = {}
-            for member in members:
-                if member != self.host.peer_id:
-                    send, receive = trio.open_memory_channel[bytes](math.inf)
-                    outboxes[member] = send
-                    self._nursery.start_soon(
-                        self._send_all, member, _idle_source(receive, self.config.decode_timeout), None
+        error: P2PError | None = None
+        try:
+            for attempt in range(SEND_ATTEMPTS):
+                try:
+                    await self.host.stream_frames(
+                        peer, self.protocol_id, next_frame, timeout=self.config.send_timeout, on_sent=sent
                     )
-        for send in outboxes.values():
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                send.send_nowait(payload)
-        if done:
-            for send in self._outboxes.pop(key).values():
-                send.close()
-        while len(self._outboxes) > self.config.max_blocks:
-            for send in self._outboxes.pop(next(iter(self._outboxes))).values():
-                send.close()
+                    break
+                except P2PStreamNotOpened as exc:
+                    error = exc
+                    if attempt == SEND_ATTEMPTS - 1 or not self.host.is_connected(peer):
+                        break
+                    await trio.sleep(0.2 * (attempt + 1))
+                except P2PError as exc:
+                    error = exc
+                    break
+        finally:
+            if self._peers.get(peer) is send:
+                del self._peers[peer]
+            failed = current + _drain(receive)
+            if error is not None and (failed or frames):
+                log.warning("coded broadcast to %s failed: %r", peer, error)
+                for item in failed:
+                    self._finished(peer, item, False)
+            else:
+                # Batches queued while the idle stream was closing go on a new one.
+                for item in failed:
+                    self._enqueue(peer, item)
 
     # -- members ---------------------------------------------------------------------------------------
 
@@ -320,7 +359,9 @@ class CodedBroadcast:
         if outcome.relay and outcome.accepted:
             whole = len(outcome.accepted) == len(batch.symbols)
             payload = request if whole else SymbolBatch(batch.commitment, tuple(outcome.accepted)).encode()
-            self._relay(outcome.key, outcome.round.members, payload, outcome.share_complete)
+            for member in outcome.round.members:
+                if member != self.host.peer_id:
+                    self._enqueue(member, _Outgoing(payload, None))
         if outcome.block is not None:
             self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
 
@@ -379,7 +420,11 @@ async def open_coded_broadcast(
             nursery=nursery,
         )
         host.set_frames_handler(
-            protocol_id, coded.handle, max_frame_bytes=MAX_BATCH_BYTES, max_frames=MAX_FRAMES_PER_STREAM
+            protocol_id,
+            coded.handle,
+            max_frame_bytes=MAX_BATCH_BYTES,
+            max_frames=MAX_FRAMES_PER_STREAM,
+            idle_timeout=STREAM_IDLE_LIMIT,
         )
         try:
             yield coded

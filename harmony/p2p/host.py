@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -411,13 +412,17 @@ class P2PHost:
         *,
         max_frame_bytes: int,
         max_frames: int,
+        idle_timeout: float | None = None,
     ) -> None:
         """Serve ``protocol_id`` as a stream of length-prefixed frames, each capped at ``max_frame_bytes``
         before reading and handed to ``handler`` in order, until an empty frame ends the stream and is
         acknowledged (one stream carries many messages: no protocol negotiation per message). An
         oversized frame, more than ``max_frames`` frames, or a handler raising :class:`P2PBadRequest`
-        penalizes the peer and resets the stream; the whole stream is bounded by
-        ``request_handler_timeout``."""
+        penalizes the peer and resets the stream. Without ``idle_timeout`` the whole stream is bounded by
+        ``request_handler_timeout``; with it, the stream may live long (one per peer) and is reset after
+        ``idle_timeout`` seconds without a frame."""
+        whole = self.config.request_handler_timeout if idle_timeout is None else math.inf
+        idle = self.config.request_handler_timeout if idle_timeout is None else idle_timeout
 
         async def on_stream(stream: Any) -> None:
             try:
@@ -429,8 +434,15 @@ class P2PHost:
                 await _reset(stream)
                 return
             try:
-                with trio.move_on_after(self.config.request_handler_timeout):
-                    if await self._serve_frames(stream, peer, handler, max_frame_bytes, max_frames):
+                with trio.move_on_after(whole):
+                    if await self._serve_frames(
+                        stream,
+                        peer,
+                        handler,
+                        max_frame_bytes=max_frame_bytes,
+                        max_frames=max_frames,
+                        idle=idle,
+                    ):
                         await write_response(stream, STATUS_OK, b"")
                         return
                 await _reset(stream)
@@ -443,16 +455,24 @@ class P2PHost:
         self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
 
     async def _serve_frames(
-        self, stream: Any, peer: str, handler: FrameHandler, max_frame_bytes: int, max_frames: int
+        self,
+        stream: Any,
+        peer: str,
+        handler: FrameHandler,
+        *,
+        max_frame_bytes: int,
+        max_frames: int,
+        idle: float,
     ) -> bool:
         """Read and handle frames until the empty one; False if the stream was refused or broke."""
         for count in range(max_frames + 1):
             try:
-                frame = await read_frame(stream, max_frame_bytes)
+                with trio.fail_after(idle):
+                    frame = await read_frame(stream, max_frame_bytes)
             except FrameTooLarge:
                 self.penalize(peer, "oversized_request")
                 return False
-            except P2PConnectionError:
+            except (P2PConnectionError, trio.TooSlowError):
                 return False
             if not frame:
                 return True
