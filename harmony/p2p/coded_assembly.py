@@ -47,6 +47,17 @@ class Round:
             raise ValueError("a round needs distinct members, the leader not among them")
 
 
+def round_of(commitment: SymbolCommitment) -> Round | None:
+    """The round a commitment names (:attr:`SymbolCommitment.round_peers`), or None if it names none."""
+    if not commitment.round_peers:
+        return None
+    peers = [peer.decode("ascii") for peer in commitment.round_peers]
+    try:
+        return Round(peers[0], tuple(peers[1:]))
+    except ValueError:
+        return None
+
+
 CommitmentResolver = Callable[[SignedCommitment], "Round | None"]
 """The node's verdict on a signed commitment: the round if the signature is the round leader's and the block
 is one this node expects (its shard, a current height and view), None to drop it."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
+import random
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 import trio
 
 from harmony.crypto.keccak import keccak256
-from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round
+from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round, round_of
 from harmony.p2p.coding import (
     MAX_BATCH_BYTES,
     ContentHash,
@@ -40,8 +41,9 @@ from harmony.p2p.coding import (
     encode_block,
     share,
 )
-from harmony.p2p.errors import P2PError, P2PStreamNotOpened
+from harmony.p2p.errors import P2PBadRequest, P2PError, P2PStreamNotOpened
 from harmony.p2p.host import P2PHost
+from harmony.p2p.sync_protocol import MAX_BLOCK_BYTES
 from harmony.p2p.topics import network_prefix
 
 log = logging.getLogger(__name__)
@@ -94,8 +96,12 @@ class CodedConfig:
     """Seconds from first hearing of a block until the fallback fetches it whole."""
     max_blocks: int = 8
     """Blocks being received at once; the oldest is dropped beyond."""
+    debug_drop_percent: int = 0
+    """Test-only: drop this share of the symbols this node receives, at random (a lossy link)."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.debug_drop_percent <= 100:
+            raise ValueError("debug_drop_percent must be in [0, 100]")
         if not 0 <= self.overhead_percent <= 300:
             raise ValueError("overhead_percent must be in [0, 300]")
         if not 1024 <= self.max_batch_bytes <= MAX_BATCH_BYTES - 4096:
@@ -169,15 +175,16 @@ class CodedBroadcast:
         protocol_id: str,
         *,
         resolve: CommitmentResolver,
-        fallback: Fallback,
+        fallback: Fallback | None,
         content_hash: ContentHash,
         config: CodedConfig,
         nursery: trio.Nursery,
     ) -> None:
         self.host = host
         self.protocol_id = protocol_id
+        self.fetch_protocol_id = protocol_id + "/fetch"
         self.config = config
-        self._fallback = fallback
+        self._fallback = fallback if fallback is not None else self.fetch_from_round
         self._content_hash = content_hash
         self._nursery = nursery
         self.assembly = Assembly(
@@ -189,6 +196,9 @@ class CodedBroadcast:
         """Dropped batches and symbols by reason."""
         self.relayed_bytes = 0
         self.dropped_deliveries = 0
+        self._random = random.Random()
+        self._recent: OrderedDict[bytes, bytes] = OrderedDict()
+        """The last blocks this node sent or received, by hash, served to members that fall back."""
         self._peers: dict[str, trio.MemorySendChannel[_Outgoing]] = {}
         """The queue of each peer's open stream (batches of every block, in order)."""
 
@@ -203,10 +213,12 @@ class CodedBroadcast:
         view_id: int,
         round_: Round,
         sign: CommitmentSigner,
+        on_signed: Callable[[SignedCommitment], None] | None = None,
     ) -> BroadcastReport:
         """Encode ``data``, sign its commitment and send each member its share (this node leads).
 
-        Returns when every member has acknowledged its batches or failed (a failed member is listed; the
+        ``on_signed`` is told the signed commitment before any batch leaves (the node announces it).
+        Returns when every member's batches are written or failed (a failed member is listed; the
         others still decode if the loss stays under the overhead)."""
         start = trio.current_time()
         encoded = encode_block(
@@ -217,9 +229,13 @@ class CodedBroadcast:
             members=len(round_.members),
             overhead_percent=self.config.overhead_percent,
             content_hash=self._content_hash,
+            round_peers=(round_.leader, *round_.members),
         )
         public_key, signature = sign(encoded.commitment.signing_payload())
         signed = SignedCommitment(encoded.commitment, public_key, signature)
+        self._keep(encoded.commitment.block_hash, data)
+        if on_signed is not None:
+            on_signed(signed)
         report = BroadcastReport(signed=signed, block_bytes=len(data))
         count = encoded.commitment.symbol_count
         per_member = [
@@ -346,6 +362,13 @@ class CodedBroadcast:
     def _handle(self, peer: str, request: bytes) -> None:
         try:
             batch = decode_batch(request)
+            if self.config.debug_drop_percent:
+                kept = [
+                    x for x in batch.symbols if self._random.randrange(100) >= self.config.debug_drop_percent
+                ]
+                if not kept:
+                    return
+                batch = SymbolBatch(batch.commitment, tuple(kept))
             outcome = self.assembly.accept(peer, batch)
         except SymbolRejected as exc:
             self._penalize(peer, exc)
@@ -365,7 +388,47 @@ class CodedBroadcast:
         if outcome.block is not None:
             self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
 
+    def _keep(self, block_hash: bytes, data: bytes) -> None:
+        self._recent[block_hash] = data
+        self._recent.move_to_end(block_hash)
+        while len(self._recent) > 4 * self.config.max_blocks:
+            self._recent.popitem(last=False)
+
+    def recent(self, block_hash: bytes) -> bytes | None:
+        """A block this node sent or received lately, by hash."""
+        return self._recent.get(block_hash)
+
+    async def serve_fetch(self, peer: str, request: bytes) -> bytes:
+        """The fetch handler: a recent block by its 32-byte hash, or an empty answer."""
+        if len(request) != 32:
+            raise P2PBadRequest("a coded fetch is one 32-byte block hash")
+        return self._recent.get(request, b"")
+
+    async def fetch_from_round(self, commitment: SymbolCommitment) -> bytes | None:
+        """The default fallback: ask the block's leader, then up to three members, for the block by hash
+        (over the fetch protocol); None if none had it."""
+        round_ = round_of(commitment)
+        if round_ is None:
+            return None
+        peers = [round_.leader, *[m for m in round_.members if m != self.host.peer_id][:3]]
+        for peer in peers:
+            try:
+                data = await self.host.request(
+                    peer,
+                    self.fetch_protocol_id,
+                    commitment.block_hash,
+                    timeout=self.config.send_timeout,
+                    max_response_bytes=commitment.block_length,
+                )
+            except P2PError as exc:
+                log.debug("coded fetch from %s: %r", peer, exc)
+                continue
+            if data:
+                return data
+        return None
+
     def _deliver(self, delivery: Delivery) -> None:
+        self._keep(delivery.commitment.block_hash, delivery.data)
         try:
             self._deliver_send.send_nowait(delivery)
         except trio.WouldBlock:
@@ -403,11 +466,13 @@ async def open_coded_broadcast(
     protocol_id: str,
     *,
     resolve: CommitmentResolver,
-    fallback: Fallback,
+    fallback: Fallback | None = None,
     content_hash: ContentHash = keccak256,
     config: CodedConfig | None = None,
 ) -> AsyncIterator[CodedBroadcast]:
-    """Serve the coded broadcast on ``protocol_id`` of ``host`` until the block exits."""
+    """Serve the coded broadcast on ``protocol_id`` of ``host`` (and its fetch protocol, ``/fetch``
+    appended) until the block exits. Without a ``fallback``, a member that cannot decode asks the round
+    (:meth:`CodedBroadcast.fetch_from_round`)."""
     cfg = config or CodedConfig()
     async with trio.open_nursery() as nursery:
         coded = CodedBroadcast(
@@ -425,6 +490,12 @@ async def open_coded_broadcast(
             max_frame_bytes=MAX_BATCH_BYTES,
             max_frames=MAX_FRAMES_PER_STREAM,
             idle_timeout=STREAM_IDLE_LIMIT,
+        )
+        host.set_request_handler(
+            coded.fetch_protocol_id,
+            coded.serve_fetch,
+            max_request_bytes=32,
+            max_response_bytes=MAX_BLOCK_BYTES,
         )
         try:
             yield coded
