@@ -196,6 +196,10 @@ class ConsensusDriver:
         self.started = False
         self.penalize: Callable[[str, str], None] | None = None
         """Called with (peer, reason) when a peer's message was dropped for a hostile reason."""
+        self.coded_send: Callable[[Message], None] | None = None
+        """With coded propagation (:mod:`harmony.node.coded_propagation`): takes every message carrying a
+        block of the types in ``coded_types`` instead of the topic."""
+        self.coded_types: frozenset[MsgType] = frozenset()
 
     # ------------------------------------------------------------------------------------------ inputs
 
@@ -287,7 +291,11 @@ class ConsensusDriver:
         while queue:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
-                self._publish(pack(KIND_CONSENSUS, effect.message.encode()))
+                message = effect.message
+                if self.coded_send is not None and message.block and message.type in self.coded_types:
+                    self.coded_send(message)
+                else:
+                    self._publish(pack(KIND_CONSENSUS, message.encode()))
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
             elif isinstance(effect, SetTimer):
@@ -327,6 +335,10 @@ class ConsensusDriver:
         signature = aggregate_signatures([k.sign(payload) for k in self.config.keys])
         self.counters["equivocations_sent"] += 1
         return replace(msg, block_hash=other, payload=signature.data + msg.payload[SIGNATURE_SIZE:])
+
+    def publish(self, data: bytes) -> None:
+        """Queue a topic message for the publisher (dropped and counted when the outbox is full)."""
+        self._publish(data)
 
     def _publish(self, data: bytes) -> None:
         try:

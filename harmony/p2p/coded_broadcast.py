@@ -199,6 +199,8 @@ class CodedBroadcast:
         self._random = random.Random()
         self._recent: OrderedDict[bytes, bytes] = OrderedDict()
         """The last blocks this node sent or received, by hash, served to members that fall back."""
+        self._signed: OrderedDict[bytes, SignedCommitment] = OrderedDict()
+        """The commitments of the last blocks this node broadcast, by content hash."""
         self._peers: dict[str, trio.MemorySendChannel[_Outgoing]] = {}
         """The queue of each peer's open stream (batches of every block, in order)."""
 
@@ -234,6 +236,9 @@ class CodedBroadcast:
         public_key, signature = sign(encoded.commitment.signing_payload())
         signed = SignedCommitment(encoded.commitment, public_key, signature)
         self._keep(encoded.commitment.block_hash, data)
+        self._signed[encoded.commitment.block_hash] = signed
+        while len(self._signed) > self.config.max_blocks:
+            self._signed.popitem(last=False)
         if on_signed is not None:
             on_signed(signed)
         report = BroadcastReport(signed=signed, block_bytes=len(data))
@@ -393,6 +398,10 @@ class CodedBroadcast:
         self._recent.move_to_end(block_hash)
         while len(self._recent) > 4 * self.config.max_blocks:
             self._recent.popitem(last=False)
+
+    def recent_signed(self, data: bytes) -> SignedCommitment | None:
+        """The signed commitment of a block this node broadcast lately (sending it again is pointless)."""
+        return self._signed.get(self._content_hash(data))
 
     def recent(self, block_hash: bytes) -> bytes | None:
         """A block this node sent or received lately, by hash."""
