@@ -72,6 +72,9 @@ from harmony.types.staking import StakingTransaction
 from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
+propagation_log = logging.getLogger("harmony.node.propagation")
+"""One line when this node announces a block and one when it first holds an announced block (Unix ms), read
+by ``bench/propagation.py``."""
 
 HOSTILE_DROPS = frozenset(
     {
@@ -292,6 +295,10 @@ class ConsensusDriver:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
                 message = effect.message
+                if message.type == MsgType.ANNOUNCE and message.block:
+                    propagation_log.info(
+                        "announce block %d bytes %d at %d", message.block_num, len(message.block), unix_ms()
+                    )
                 if self.coded_send is not None and message.block and message.type in self.coded_types:
                     self.coded_send(message)
                 else:
@@ -353,6 +360,7 @@ class ConsensusDriver:
         block_hash = block.hash()
         if block_hash in self._verified:
             return True
+        propagation_log.info("held block %d at %d", block.number, unix_ms())
         try:
             verified = self.chain.verify(block, now=self.clock_ms() // 1000)
         except InvalidBlock as exc:
