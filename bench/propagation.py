@@ -7,6 +7,8 @@ Figures per run:
 
 * ``upload_ratio``: bytes the leader's interface sent during the load (``/proc/<pid>/net/dev``: everything,
   votes and relayed transactions included) divided by the bytes of the blocks it announced;
+* ``leader_excess_ratio``: the same less what the median other validator sent (votes and relayed
+  transactions cost every node alike), i.e. what leading the blocks cost the leader per block byte;
 * ``two_thirds_p50_ms`` / ``two_thirds_p99_ms``: per block, from the leader's announce until validators
   holding 2/3 of the voting power (equal stakes: ``ceil(2n/3)`` nodes, the leader among them) hold the
   block, from the nodes' ``harmony.node.propagation`` log lines (one clock: every namespace is on this
@@ -127,11 +129,17 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)
     times, leader, announced_bytes = block_times(logs, members, since_ms)
-    ratio = sent[leader] / announced_bytes if leader is not None and announced_bytes else None
+    ratio = excess = None
+    if leader is not None and announced_bytes:
+        ratio = sent[leader] / announced_bytes
+        others = [v for name, v in sent.items() if name != leader]
+        excess = (sent[leader] - statistics.median(others)) / announced_bytes if others else None
     p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
     return {
         "tps": load["tps"],
         "upload_ratio": None if ratio is None else round(ratio, 3),
+        "leader_excess_ratio": None if excess is None else round(excess, 3),
+        "announced_kib_per_block": round(announced_bytes / 1024 / max(1, len(times)), 1),
         "two_thirds_p50_ms": p50,
         "two_thirds_p99_ms": p99,
         "blocks": len(times),
@@ -196,12 +204,16 @@ def main() -> int:
             if g50 and c50 is not None:
                 setting["two_thirds_ratio"] = round(c50 / g50, 3)
             results[f"{members}x{mbit}"] = setting
-    print(f"{'setting':>10} {'mode':>8} {'tps':>7} {'upload':>7} {'2/3 p50':>8} {'2/3 p99':>8} {'blocks':>6}")
+    print(
+        f"{'setting':>10} {'mode':>8} {'tps':>7} {'upload':>7} {'excess':>7} {'KiB/blk':>7} "
+        f"{'2/3 p50':>8} {'2/3 p99':>8} {'blocks':>6}"
+    )
     for key, setting in results.items():
         for mode in MODES:
             f = setting[mode]
             print(
                 f"{key:>10} {mode:>8} {_show(f.get('tps')):>7} {_show(f.get('upload_ratio')):>7} "
+                f"{_show(f.get('leader_excess_ratio')):>7} {_show(f.get('announced_kib_per_block')):>7} "
                 f"{_show(f.get('two_thirds_p50_ms')):>8} {_show(f.get('two_thirds_p99_ms')):>8} "
                 f"{_show(f.get('blocks')):>6}"
             )

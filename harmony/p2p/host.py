@@ -405,6 +405,18 @@ class P2PHost:
 
     # -- frame streams ---------------------------------------------------------------------------------
 
+    async def _admit_stream(self, stream: Any) -> str | None:
+        """The peer of an inbound stream, or None (the stream reset) if it is unknown or banned."""
+        try:
+            peer: str = stream.muxed_conn.peer_id.to_base58()
+        except Exception:
+            await _reset(stream)
+            return None
+        if self.is_banned(peer):
+            await _reset(stream)
+            return None
+        return peer
+
     def set_frames_handler(
         self,
         protocol_id: str,
@@ -425,13 +437,8 @@ class P2PHost:
         idle = self.config.request_handler_timeout if idle_timeout is None else idle_timeout
 
         async def on_stream(stream: Any) -> None:
-            try:
-                peer = stream.muxed_conn.peer_id.to_base58()
-            except Exception:
-                await _reset(stream)
-                return
-            if self.is_banned(peer):
-                await _reset(stream)
+            peer = await self._admit_stream(stream)
+            if peer is None:
                 return
             try:
                 with trio.move_on_after(whole):
@@ -560,13 +567,8 @@ class P2PHost:
         answer an error frame."""
 
         async def on_stream(stream: Any) -> None:
-            try:
-                peer = stream.muxed_conn.peer_id.to_base58()
-            except Exception:
-                await _reset(stream)
-                return
-            if self.is_banned(peer):
-                await _reset(stream)
+            peer = await self._admit_stream(stream)
+            if peer is None:
                 return
             try:
                 with trio.move_on_after(self.config.request_handler_timeout):
