@@ -47,8 +47,8 @@ from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
 
 MODES = ("gossip", "raptorq")
-_ANNOUNCE = re.compile(r"announce block (\d+) bytes (\d+) at (\d+)")
-_HELD = re.compile(r"held block (\d+) at (\d+)")
+_ANNOUNCE = re.compile(r"announce block \d+ ([0-9a-f]+) bytes (\d+) at (\d+)")
+_HELD = re.compile(r"held block \d+ ([0-9a-f]+) at (\d+)")
 
 
 def interface_tx_bytes(pid: int) -> int:
@@ -69,21 +69,21 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def block_times(logs: dict[str, str], members: int, since_ms: int) -> tuple[list[float], str | None, int]:
-    """Per block announced after ``since_ms``: ms until ``ceil(2n/3)`` nodes held it; the leader who
-    announced most; the bytes it announced."""
-    announced: dict[int, tuple[str, int, int]] = {}
-    held: dict[int, list[int]] = {}
+    """Per block (by hash) announced after ``since_ms``: ms from its first announce until ``ceil(2n/3)``
+    nodes held it; the leader who announced most; the bytes it announced."""
+    announced: dict[str, tuple[str, int, int]] = {}
+    held: dict[str, list[int]] = {}
     for name, text in logs.items():
-        for number, size, at in _ANNOUNCE.findall(text):
-            if int(at) >= since_ms:
-                announced[int(number)] = (name, int(size), int(at))
-        for number, at in _HELD.findall(text):
-            held.setdefault(int(number), []).append(int(at))
+        for block, size, at in _ANNOUNCE.findall(text):
+            if int(at) >= since_ms and block not in announced:  # the first announce (not a resend)
+                announced[block] = (name, int(size), int(at))
+        for block, at in _HELD.findall(text):
+            held.setdefault(block, []).append(int(at))
     need = math.ceil(2 * members / 3) - 1  # the leader holds it already
     times: list[float] = []
     by_leader: dict[str, int] = {}
-    for number, (leader, size, at) in announced.items():
-        arrivals = sorted(t - at for t in held.get(number, []))
+    for block, (leader, size, at) in announced.items():
+        arrivals = sorted(t - at for t in held.get(block, []))
         if len(arrivals) >= need:
             times.append(float(max(0, arrivals[need - 1]) if need > 0 else 0))
         by_leader[leader] = by_leader.get(leader, 0) + size

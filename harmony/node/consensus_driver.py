@@ -297,7 +297,11 @@ class ConsensusDriver:
                 message = effect.message
                 if message.type == MsgType.ANNOUNCE and message.block:
                     propagation_log.info(
-                        "announce block %d bytes %d at %d", message.block_num, len(message.block), unix_ms()
+                        "announce block %d %s bytes %d at %d",
+                        message.block_num,
+                        message.block_hash.hex()[:16],
+                        len(message.block),
+                        unix_ms(),
                     )
                 if self.coded_send is not None and message.block and message.type in self.coded_types:
                     self.coded_send(message)
@@ -360,7 +364,7 @@ class ConsensusDriver:
         block_hash = block.hash()
         if block_hash in self._verified:
             return True
-        propagation_log.info("held block %d at %d", block.number, unix_ms())
+        propagation_log.info("held block %d %s at %d", block.number, block_hash.hex()[:16], unix_ms())
         try:
             verified = self.chain.verify(block, now=self.clock_ms() // 1000)
         except InvalidBlock as exc:
