@@ -295,6 +295,15 @@ class ConsensusDriver:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
                 message = effect.message
+                if message.type in (MsgType.VIEWCHANGE, MsgType.NEWVIEW):
+                    # operators (and a failed test's logs) see where a stalled round went
+                    log.info(
+                        "%s for block %d: view %d (leader: committee index %d)",
+                        MsgType(message.type).name,
+                        message.block_num,
+                        message.view_id,
+                        self.core.leader_of(message.view_id),
+                    )
                 if message.type == MsgType.ANNOUNCE and message.block:
                     propagation_log.info(
                         "announce block %d %s bytes %d at %d",
