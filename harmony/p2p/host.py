@@ -405,6 +405,29 @@ class P2PHost:
 
     # -- frame streams ---------------------------------------------------------------------------------
 
+    def _serve_streams(
+        self, protocol_id: str, serve: Callable[[Any, str], Awaitable[None]], limit: float
+    ) -> None:
+        """Serve inbound streams of ``protocol_id`` with ``serve(stream, peer)``, each within ``limit``
+        seconds; unknown or banned peers are reset first, and no error of a peer's stream leaves here."""
+
+        async def on_stream(stream: Any) -> None:
+            peer = await self._admit_stream(stream)
+            if peer is None:
+                return
+            try:
+                with trio.move_on_after(limit) as scope:
+                    await serve(stream, peer)
+                if scope.cancelled_caught:
+                    await _reset(stream)
+            except Exception as exc:  # never let a peer's stream take the host down
+                log.debug("stream from %s on %s failed: %r", peer, protocol_id, exc)
+                await _reset(stream)
+            finally:
+                await _close(stream)
+
+        self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
+
     async def _admit_stream(self, stream: Any) -> str | None:
         """The peer of an inbound stream, or None (the stream reset) if it is unknown or banned."""
         try:
@@ -436,30 +459,16 @@ class P2PHost:
         whole = self.config.request_handler_timeout if idle_timeout is None else math.inf
         idle = self.config.request_handler_timeout if idle_timeout is None else idle_timeout
 
-        async def on_stream(stream: Any) -> None:
-            peer = await self._admit_stream(stream)
-            if peer is None:
-                return
-            try:
-                with trio.move_on_after(whole):
-                    if await self._serve_frames(
-                        stream,
-                        peer,
-                        handler,
-                        max_frame_bytes=max_frame_bytes,
-                        max_frames=max_frames,
-                        idle=idle,
-                    ):
-                        await write_response(stream, STATUS_OK, b"")
-                        return
+        async def serve(stream: Any, peer: str) -> None:
+            ok = await self._serve_frames(
+                stream, peer, handler, max_frame_bytes=max_frame_bytes, max_frames=max_frames, idle=idle
+            )
+            if ok:
+                await write_response(stream, STATUS_OK, b"")
+            else:
                 await _reset(stream)
-            except Exception as exc:  # never let a peer's stream take the host down
-                log.debug("frame stream from %s on %s failed: %r", peer, protocol_id, exc)
-                await _reset(stream)
-            finally:
-                await _close(stream)
 
-        self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
+        self._serve_streams(protocol_id, serve, whole)
 
     async def _serve_frames(
         self,
@@ -566,19 +575,10 @@ class P2PHost:
         :class:`P2PBadRequest` and an oversized request penalize the peer; other handler errors only
         answer an error frame."""
 
-        async def on_stream(stream: Any) -> None:
-            peer = await self._admit_stream(stream)
-            if peer is None:
-                return
-            try:
-                with trio.move_on_after(self.config.request_handler_timeout):
-                    await self._serve_one(stream, peer, handler, max_request_bytes, max_response_bytes)
-            except Exception as exc:  # never let a peer's stream take the host down
-                log.debug("request stream from %s on %s failed: %r", peer, protocol_id, exc)
-            finally:
-                await _close(stream)
+        async def serve(stream: Any, peer: str) -> None:
+            await self._serve_one(stream, peer, handler, max_request_bytes, max_response_bytes)
 
-        self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
+        self._serve_streams(protocol_id, serve, self.config.request_handler_timeout)
 
     async def _serve_one(
         self,
