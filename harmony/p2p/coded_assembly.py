@@ -98,8 +98,6 @@ class Outcome:
     """Who earns the rejection's penalty (the sender, or the leader for a decode mismatch)."""
     new_block: bool = False
     """Whether this batch opened the block (the caller starts its fallback timer)."""
-    share_complete: bool = False
-    """Whether the leader has now sent this node's whole share (the relay streams may end)."""
 
 
 class Assembly:
@@ -224,5 +222,4 @@ class Assembly:
                 outcome.block = result
                 self.finish(key)
         block.sent[sender] = sent
-        outcome.share_complete = relay and sent >= len(allowed)
         return outcome
