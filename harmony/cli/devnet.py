@@ -37,7 +37,7 @@ from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.encoding.address import to_bech32, to_checksum_hex
 from harmony.encoding.fixed import Dec
-from harmony.node.config import http_url_problem
+from harmony.node.config import PROPAGATIONS, http_url_problem
 
 PASSPHRASE = "devnet"
 """The development keystores' passphrase (public: these keys protect nothing)."""
@@ -117,6 +117,10 @@ class NodeToml:
     """BLS public keys (hex) whose signing the node's alerts watch."""
     dashboard_network: tuple[str, ...] = ()
     """The other nodes' dashboards, for the dashboard's network view."""
+    propagation: str = "gossip"
+    """How a proposed block reaches the shard: ``gossip`` or ``raptorq``."""
+    drop_symbols_percent: int = 0
+    """Test-only: coded symbols this node drops on receipt."""
 
 
 def write_genesis(
@@ -165,6 +169,7 @@ genesis = "../genesis.json"
 host = "{node.host}"
 port = {node.p2p_port}
 bootnodes = {json.dumps(list(node.bootnodes))}
+propagation = "{node.propagation}"
 
 [rpc]
 host = "{node.host}"
@@ -198,6 +203,7 @@ level = "{node.log_level}"
 
 [debug]
 equivocate = {"true" if node.equivocate else "false"}
+drop_symbols_percent = {node.drop_symbols_percent}
 """,
         encoding="utf-8",
     )
@@ -254,6 +260,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also fund Harmony localnet's faucet and test account (10,000,000,000 ONE each), so "
         "transactions pre-signed for Harmony's localnet (chain ID 2) work unchanged",
     )
+    devnet.add_argument(
+        "--propagation",
+        choices=PROPAGATIONS,
+        default="gossip",
+        help="how a proposed block reaches the shard: whole on gossip, or RaptorQ-coded shares "
+        "(default %(default)s)",
+    )
+    devnet.add_argument(
+        "--drop-symbols-percent",
+        type=int,
+        default=0,
+        metavar="P",
+        help="TEST ONLY: every node drops P %% of the coded symbols it receives (a lossy network)",
+    )
     devnet.set_defaults(func=run_devnet)
 
 
@@ -281,6 +301,8 @@ def _check_args(args: argparse.Namespace) -> int:
         raise CLIError("--timeout: must be positive")
     if not 0 <= args.vdf_iterations <= 1 << 32:
         raise CLIError("--vdf-iterations: 0 to 2^32")
+    if not 0 <= args.drop_symbols_percent <= 100:
+        raise CLIError("--drop-symbols-percent: 0 to 100")
     return shards
 
 
@@ -357,6 +379,8 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 alert_webhooks=tuple(args.alert_webhook),
                 alert_keys=shard_keys[node.shard_id],
                 dashboard_network=tuple(n.dashboard for n in nodes if n is not node),
+                propagation=args.propagation,
+                drop_symbols_percent=args.drop_symbols_percent,
             ),
         )
     manifest = _manifest(root, genesis_file, nodes, shards, 0 if given is not None else args.accounts)

@@ -11,6 +11,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     host = "127.0.0.1"
     port = 9000
     bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2..."]
+    propagation = "gossip"            # how a proposed block reaches the shard: "gossip" or "raptorq" (coded)
 
     [rpc]
     enabled = true
@@ -66,6 +67,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
 
     [debug]
     equivocate = false                # TEST ONLY: double-sign every commit so the network slashes this node
+    drop_symbols_percent = 0          # TEST ONLY: drop this share of the coded symbols this node receives
 
 Relative paths in the file are relative to the file's directory; relative paths in flags to the working
 directory.
@@ -87,6 +89,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_WEBHOOKS = 16
 MAX_WATCHED_KEYS = 1024
 MAX_NETWORK_VIEW = 256
+PROPAGATIONS = ("gossip", "raptorq")
+"""How a proposed block reaches the shard (``[p2p] propagation``)."""
 
 
 class ConfigError(HarmonyError):
@@ -107,6 +111,7 @@ class NodeConfig:
     p2p_host: str = "127.0.0.1"
     p2p_port: int = 9000
     bootnodes: tuple[str, ...] = ()
+    propagation: str = "gossip"
     rpc_enabled: bool = True
     rpc_host: str = "127.0.0.1"
     http_port: int = 9500
@@ -121,6 +126,7 @@ class NodeConfig:
     shard_endpoints: tuple[str, ...] = ()
     debug_equivocate: bool = False
     archive: bool = False
+    debug_drop_symbols_percent: int = 0
     min_gas_price: int = 0
     global_slots: int = 4096
     account_slots: int = 16
@@ -147,7 +153,12 @@ class NodeConfig:
 
 _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
     "general": {"data_dir": ("data_dir", str), "shard_id": ("shard_id", int), "genesis": ("genesis", str)},
-    "p2p": {"host": ("p2p_host", str), "port": ("p2p_port", int), "bootnodes": ("bootnodes", list)},
+    "p2p": {
+        "host": ("p2p_host", str),
+        "port": ("p2p_port", int),
+        "bootnodes": ("bootnodes", list),
+        "propagation": ("propagation", str),
+    },
     "rpc": {
         "enabled": ("rpc_enabled", bool),
         "host": ("rpc_host", str),
@@ -186,7 +197,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "not_elected": ("alert_not_elected", bool),
     },
     "network": {"shards": ("shard_endpoints", list)},
-    "debug": {"equivocate": ("debug_equivocate", bool)},
+    "debug": {
+        "equivocate": ("debug_equivocate", bool),
+        "drop_symbols_percent": ("debug_drop_symbols_percent", int),
+    },
 }
 _PATHS = {"data_dir", "genesis", "bls_pass_file"}
 _MOVED = {
@@ -293,6 +307,16 @@ def check(config: NodeConfig) -> NodeConfig:
             raise ConfigError(
                 "p2p.bootnodes", f"{addr[:80]!r} is not a multiaddr like /ip4/1.2.3.4/tcp/9000/p2p/<peer id>"
             )
+    if config.propagation not in PROPAGATIONS:
+        raise ConfigError(
+            "p2p.propagation",
+            f"{config.propagation[:40]!r} is not one of {', '.join(map(repr, PROPAGATIONS))}: "
+            '"gossip" floods whole blocks, "raptorq" sends erasure-coded shares',
+        )
+    if not 0 <= config.debug_drop_symbols_percent <= 100:
+        raise ConfigError(
+            "debug.drop_symbols_percent", f"{config.debug_drop_symbols_percent} is outside 0 .. 100"
+        )
     _check_alerts(config)
     return config
 

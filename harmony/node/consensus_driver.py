@@ -72,6 +72,9 @@ from harmony.types.staking import StakingTransaction
 from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
+propagation_log = logging.getLogger("harmony.node.propagation")
+"""One line when this node announces a block and one when it first holds an announced block (Unix ms), read
+by ``bench/propagation.py``."""
 
 HOSTILE_DROPS = frozenset(
     {
@@ -199,6 +202,10 @@ class ConsensusDriver:
         self.started = False
         self.penalize: Callable[[str, str], None] | None = None
         """Called with (peer, reason) when a peer's message was dropped for a hostile reason."""
+        self.coded_send: Callable[[Message], None] | None = None
+        """With coded propagation (:mod:`harmony.node.coded_propagation`): takes every message carrying a
+        block of the types in ``coded_types`` instead of the topic."""
+        self.coded_types: frozenset[MsgType] = frozenset()
 
     # ------------------------------------------------------------------------------------------ inputs
 
@@ -296,21 +303,32 @@ class ConsensusDriver:
         while queue:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
-                msg_type = effect.message.type
-                if msg_type in (MsgType.VIEWCHANGE, MsgType.NEWVIEW):
+                message = effect.message
+                if message.type in (MsgType.VIEWCHANGE, MsgType.NEWVIEW):
                     # operators (and a failed test's logs) see where a stalled round went
                     drops = self.drops()
                     log.info(
                         "%s for block %d: view %d (leader: committee index %d); dropped since: %s",
-                        MsgType(msg_type).name,
-                        effect.message.block_num,
-                        effect.message.view_id,
-                        self.core.leader_of(effect.message.view_id),
+                        MsgType(message.type).name,
+                        message.block_num,
+                        message.view_id,
+                        self.core.leader_of(message.view_id),
                         ", ".join(f"{r} {n}" for r, n in sorted((drops - self._drops_logged).items()))
                         or "none",
                     )
                     self._drops_logged = drops
-                self._publish(pack(KIND_CONSENSUS, effect.message.encode()))
+                if message.type == MsgType.ANNOUNCE and message.block:
+                    propagation_log.info(
+                        "announce block %d %s bytes %d at %d",
+                        message.block_num,
+                        message.block_hash.hex()[:16],
+                        len(message.block),
+                        unix_ms(),
+                    )
+                if self.coded_send is not None and message.block and message.type in self.coded_types:
+                    self.coded_send(message)
+                else:
+                    self._publish(pack(KIND_CONSENSUS, message.encode()))
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
             elif isinstance(effect, SetTimer):
@@ -351,6 +369,10 @@ class ConsensusDriver:
         self.counters["equivocations_sent"] += 1
         return replace(msg, block_hash=other, payload=signature.data + msg.payload[SIGNATURE_SIZE:])
 
+    def publish(self, data: bytes) -> None:
+        """Queue a topic message for the publisher (dropped and counted when the outbox is full)."""
+        self._publish(data)
+
     def _publish(self, data: bytes) -> None:
         try:
             self.outbox_send.send_nowait(data)
@@ -364,6 +386,7 @@ class ConsensusDriver:
         block_hash = block.hash()
         if block_hash in self._verified:
             return True
+        propagation_log.info("held block %d %s at %d", block.number, block_hash.hex()[:16], unix_ms())
         try:
             verified = self.chain.verify(block, now=self.clock_ms() // 1000)
         except InvalidBlock as exc:

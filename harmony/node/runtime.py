@@ -13,7 +13,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from harmony.crypto.bls import SecretKey
 from harmony.crypto.bls_keystore import decrypt_bls_key, load_bls_keystore
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
+from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commitment_resolver
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
@@ -39,6 +40,7 @@ from harmony.node.status import NodeStatus
 from harmony.node.sync import ChainSyncSource, Syncer
 from harmony.node.txpool import TxPool, TxPoolConfig, TxPoolError
 from harmony.node.wire import (
+    KIND_CODED,
     KIND_CONSENSUS,
     KIND_HEAD,
     KIND_TRANSACTION,
@@ -50,6 +52,7 @@ from harmony.node.wire import (
     unpack_head,
     unpack_transactions,
 )
+from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id, open_coded_broadcast
 from harmony.p2p.host import GossipMessage, P2PConfig, P2PHost, open_host
 from harmony.p2p.sync_protocol import serve_sync
 from harmony.p2p.topics import fence_protocol_id, shard_topic, sync_protocol_id
@@ -123,6 +126,8 @@ class Node:
         self.host: P2PHost | None = None
         self.driver: ConsensusDriver | None = None
         self.syncer: Syncer | None = None
+        self.coded: CodedPropagation | None = None
+        """Coded block propagation, when ``[p2p] propagation = "raptorq"``."""
         self._relay: list[bytes] = []
         self._relay_bytes = 0
         self._local: OrderedDict[bytes, float] = OrderedDict()
@@ -411,7 +416,7 @@ class Node:
             except trio.WouldBlock:
                 log.warning("global topic outbox full: message dropped (the relay sends it again)")
 
-        async with open_host(p2p) as host:
+        async with open_host(p2p) as host, AsyncExitStack() as stack:
             self.host = host
             my_keys = frozenset(k.public_key.to_bytes() for k in self.keys)
             reporter = next(
@@ -456,6 +461,23 @@ class Node:
             serve_sync(
                 host, protocol, ChainSyncSource(self.chain), guard=None if gate is None else gate.guard
             )
+            if config.propagation == "raptorq":
+                coded = await stack.enter_async_context(
+                    open_coded_broadcast(
+                        host,
+                        coded_protocol_id(self.params.name, config.shard_id),
+                        resolve=commitment_resolver(driver, config.shard_id),
+                        config=CodedConfig(debug_drop_percent=config.debug_drop_symbols_percent),
+                    )
+                )
+                self.coded = CodedPropagation(host, coded, driver, shard_id=config.shard_id, topic=topic)
+                driver.coded_send = self.coded.send
+                driver.coded_types = CODED_TYPES
+                if config.debug_drop_symbols_percent:
+                    log.warning(
+                        "debug.drop_symbols_percent is on: %d %% of received block symbols are dropped",
+                        config.debug_drop_symbols_percent,
+                    )
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
             global_inbox = await host.subscribe(global_name)
@@ -481,6 +503,8 @@ class Node:
                 nursery.start_soon(self._services_ticker, shard_services, driver)
                 if not config.archive:
                     nursery.start_soon(prune_forever, self.chain.db)
+                if self.coded is not None:
+                    nursery.start_soon(self.coded.run)
                 if self.vdf is not None:
                     await nursery.start(self.vdf.run)
                 await nursery.start(driver.run)
@@ -541,6 +565,9 @@ class Node:
                 continue
             if kind == KIND_CONSENSUS:
                 driver.deliver(payload, message.from_peer)
+            elif kind == KIND_CODED:
+                if self.coded is not None:
+                    self.coded.on_announce(payload, message.from_peer)
             elif kind == KIND_TRANSACTION:
                 self._gossiped_transactions(host, message.from_peer, payload)
             elif kind == KIND_HEAD:

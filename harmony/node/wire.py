@@ -6,7 +6,10 @@ Harmony's Go node prefixes its topic messages with a message category and type; 
 * :data:`KIND_TRANSACTION`: an RLP list of Harmony-format transactions' encodings (what a node's RPC took in
   the last few milliseconds, relayed to every pool in one message);
 * :data:`KIND_HEAD`: a node's head number and hash, announced after each block it stores, so that nodes behind
-  learn that they should sync.
+  learn that they should sync;
+* :data:`KIND_CODED`: with ``[p2p] propagation = "raptorq"``, a consensus message whose block travels coded
+  (:mod:`harmony.node.coded_propagation`): the leader's signed symbol commitment and the message without its
+  block.
 
 Everything here is a hostile peer's bytes: :func:`split` bounds the size and rejects unknown kinds.
 """
@@ -22,8 +25,9 @@ from harmony.errors import DecodeError, HarmonyError
 KIND_CONSENSUS = 1
 KIND_TRANSACTION = 2
 KIND_HEAD = 3
+KIND_CODED = 4
 
-KINDS = frozenset({KIND_CONSENSUS, KIND_TRANSACTION, KIND_HEAD})
+KINDS = frozenset({KIND_CONSENSUS, KIND_TRANSACTION, KIND_HEAD, KIND_CODED})
 MAX_WIRE_SIZE = MAX_MESSAGE_SIZE + 1
 """The largest topic message a node reads (a consensus message carrying a full block, plus the kind byte)."""
 HEAD_SIZE = 8 + 32
@@ -87,3 +91,29 @@ def unpack_transactions(payload: bytes) -> list[bytes]:
             raise WireError("transaction batch: every entry must be a transaction's encoding")
         out.append(tx)
     return out
+
+
+MAX_CODED_ANNOUNCE_BYTES = 256 * 1024
+"""A coded announce: a signed commitment (its round up to 1,024 peer IDs) and a message without its block."""
+
+
+def pack_coded(signed_commitment: bytes, message: bytes) -> bytes:
+    """A coded announce: the RLP list [signed commitment, consensus message without its block]."""
+    return pack(KIND_CODED, rlp.encode([signed_commitment, message]))
+
+
+def unpack_coded(payload: bytes) -> tuple[bytes, bytes]:
+    """The signed commitment's and the message's encodings of a coded announce; :class:`WireError` if the
+    payload is not such a pair or is too big."""
+    if len(payload) > MAX_CODED_ANNOUNCE_BYTES:
+        raise WireError(f"coded announce of {len(payload)} bytes exceeds {MAX_CODED_ANNOUNCE_BYTES}")
+    try:
+        item = rlp.decode(payload, max_size=MAX_CODED_ANNOUNCE_BYTES, max_depth=1)
+    except HarmonyError as exc:
+        raise WireError(f"coded announce: {exc}") from exc
+    if not isinstance(item, list) or len(item) != 2:
+        raise WireError("coded announce is not [commitment, message]")
+    commitment, message = item
+    if not isinstance(commitment, bytes) or not isinstance(message, bytes):
+        raise WireError("coded announce is not [commitment, message]")
+    return commitment, message

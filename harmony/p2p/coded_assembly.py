@@ -47,6 +47,17 @@ class Round:
             raise ValueError("a round needs distinct members, the leader not among them")
 
 
+def round_of(commitment: SymbolCommitment) -> Round | None:
+    """The round a commitment names (:attr:`SymbolCommitment.round_peers`), or None if it names none."""
+    if not commitment.round_peers:
+        return None
+    peers = [peer.decode("ascii") for peer in commitment.round_peers]
+    try:
+        return Round(peers[0], tuple(peers[1:]))
+    except ValueError:
+        return None
+
+
 CommitmentResolver = Callable[[SignedCommitment], "Round | None"]
 """The node's verdict on a signed commitment: the round if the signature is the round leader's and the block
 is one this node expects (its shard, a current height and view), None to drop it."""
@@ -65,6 +76,8 @@ class _Block:
     """None once the block is done (decoded, fetched or failed): its symbols are freed."""
     sent: dict[str, int] = field(default_factory=dict)
     """Symbols each peer sent for this block, accepted or not (bounded by its share)."""
+    relayed: set[int] = field(default_factory=set)
+    """Indices of this node's share accepted from the leader (bounded by the share)."""
 
 
 @dataclass(slots=True)
@@ -180,15 +193,25 @@ class Assembly:
             try:
                 if sent > len(allowed):
                     raise SymbolRejected(Reject.FLOOD, f"more than its share of {len(allowed)} symbols")
-                if block.decoder is None:
+                if block.decoder is None and not relay:
                     raise SymbolRejected(Reject.LATE, "block already finished")
                 check_symbol(block.commitment, symbol, allowed)
-                if block.decoder.has(symbol.index):
+                seen = (
+                    symbol.index in block.relayed
+                    if relay
+                    else block.decoder is not None and block.decoder.has(symbol.index)
+                )
+                if seen:
                     raise SymbolRejected(Reject.DUPLICATE, f"symbol {symbol.index} again")
             except SymbolRejected as exc:
                 outcome.rejected, outcome.offender = exc, sender
                 break
             outcome.accepted.append(symbol)
+            if relay:
+                # This node's share is relayed whole even after it decoded: the others count on it.
+                block.relayed.add(symbol.index)
+            if block.decoder is None:
+                continue
             try:
                 result = block.decoder.add(symbol.index, symbol.data)
             except SymbolRejected as exc:

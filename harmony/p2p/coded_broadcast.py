@@ -17,7 +17,9 @@ leader's signer and the fallback. Decoded and fetched blocks come out of :attr:`
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import math
+import random
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 import trio
 
 from harmony.crypto.keccak import keccak256
-from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round
+from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round, round_of
 from harmony.p2p.coding import (
     MAX_BATCH_BYTES,
     ContentHash,
@@ -39,8 +41,9 @@ from harmony.p2p.coding import (
     encode_block,
     share,
 )
-from harmony.p2p.errors import P2PError, P2PPeerBanned
+from harmony.p2p.errors import P2PBadRequest, P2PError, P2PStreamNotOpened
 from harmony.p2p.host import P2PHost
+from harmony.p2p.sync_protocol import MAX_BLOCK_BYTES
 from harmony.p2p.topics import network_prefix
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,22 @@ CommitmentSigner = Callable[[bytes], tuple[bytes, bytes]]
 """The leader's signer: ``payload -> (BLS public key, BLS signature)``."""
 
 SEND_ATTEMPTS = 3
-"""Tries of one batch to a connected peer (py-libp2p gives up a stream whose protocol negotiation is slow)."""
+"""Tries to open a peer's stream while it stays connected (py-libp2p gives up a stream whose protocol
+negotiation is slow)."""
+MAX_FRAMES_PER_STREAM = 4096
+"""Batches one stream carries before the sender opens another (the receiver refuses more)."""
+STREAM_IDLE_LIMIT = 60.0
+"""Seconds a receiver keeps a peer's stream open without a batch."""
+
+
+def _drain(receive: trio.MemoryReceiveChannel[_Outgoing]) -> list[_Outgoing]:
+    """What is left in a queue."""
+    out: list[_Outgoing] = []
+    while True:
+        try:
+            out.append(receive.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+            return out
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -72,16 +90,24 @@ class CodedConfig:
     max_batch_bytes: int = 128 * 1024
     """Bytes of symbols per request, so that members start relaying before their whole share is in."""
     send_timeout: float = 10.0
+    stream_idle_seconds: float = 30.0
+    """A peer's stream is closed after this long without a batch (the receiver allows ``MAX_IDLE``)."""
     decode_timeout: float = 2.0
     """Seconds from first hearing of a block until the fallback fetches it whole."""
     max_blocks: int = 8
     """Blocks being received at once; the oldest is dropped beyond."""
+    debug_drop_percent: int = 0
+    """Test-only: drop this share of the symbols this node receives, at random (a lossy link)."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.debug_drop_percent <= 100:
+            raise ValueError("debug_drop_percent must be in [0, 100]")
         if not 0 <= self.overhead_percent <= 300:
             raise ValueError("overhead_percent must be in [0, 300]")
         if not 1024 <= self.max_batch_bytes <= MAX_BATCH_BYTES - 4096:
             raise ValueError(f"max_batch_bytes must be in [1024, {MAX_BATCH_BYTES - 4096}]")
+        if not 0 < self.stream_idle_seconds <= STREAM_IDLE_LIMIT:
+            raise ValueError(f"stream_idle_seconds must be in (0, {STREAM_IDLE_LIMIT}]")
         if self.decode_timeout <= 0 or self.send_timeout <= 0 or self.max_blocks < 1:
             raise ValueError("timeouts and max_blocks must be positive")
 
@@ -114,6 +140,15 @@ class BroadcastReport:
         return self.uploaded_bytes / self.block_bytes
 
 
+@dataclass(slots=True)
+class _Outgoing:
+    """One batch queued for a peer; ``done`` is set once it is written or its stream failed."""
+
+    payload: bytes
+    report: BroadcastReport | None
+    done: trio.Event | None = None
+
+
 def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], max_bytes: int) -> list[bytes]:
     """Split symbols into encoded batches of at most about ``max_bytes`` each (at least one symbol)."""
     out: list[bytes] = []
@@ -140,15 +175,16 @@ class CodedBroadcast:
         protocol_id: str,
         *,
         resolve: CommitmentResolver,
-        fallback: Fallback,
+        fallback: Fallback | None,
         content_hash: ContentHash,
         config: CodedConfig,
         nursery: trio.Nursery,
     ) -> None:
         self.host = host
         self.protocol_id = protocol_id
+        self.fetch_protocol_id = protocol_id + "/fetch"
         self.config = config
-        self._fallback = fallback
+        self._fallback = fallback if fallback is not None else self.fetch_from_round
         self._content_hash = content_hash
         self._nursery = nursery
         self.assembly = Assembly(
@@ -160,6 +196,13 @@ class CodedBroadcast:
         """Dropped batches and symbols by reason."""
         self.relayed_bytes = 0
         self.dropped_deliveries = 0
+        self._random = random.Random()
+        self._recent: OrderedDict[bytes, bytes] = OrderedDict()
+        """The last blocks this node sent or received, by hash, served to members that fall back."""
+        self._signed: OrderedDict[bytes, SignedCommitment] = OrderedDict()
+        """The commitments of the last blocks this node broadcast, by content hash."""
+        self._peers: dict[str, trio.MemorySendChannel[_Outgoing]] = {}
+        """The queue of each peer's open stream (batches of every block, in order)."""
 
     # -- leader ----------------------------------------------------------------------------------------
 
@@ -172,10 +215,12 @@ class CodedBroadcast:
         view_id: int,
         round_: Round,
         sign: CommitmentSigner,
+        on_signed: Callable[[SignedCommitment], None] | None = None,
     ) -> BroadcastReport:
         """Encode ``data``, sign its commitment and send each member its share (this node leads).
 
-        Returns when every member has acknowledged its batches or failed (a failed member is listed; the
+        ``on_signed`` is told the signed commitment before any batch leaves (the node announces it).
+        Returns when every member's batches are written or failed (a failed member is listed; the
         others still decode if the loss stays under the overhead)."""
         start = trio.current_time()
         encoded = encode_block(
@@ -186,9 +231,16 @@ class CodedBroadcast:
             members=len(round_.members),
             overhead_percent=self.config.overhead_percent,
             content_hash=self._content_hash,
+            round_peers=(round_.leader, *round_.members),
         )
         public_key, signature = sign(encoded.commitment.signing_payload())
         signed = SignedCommitment(encoded.commitment, public_key, signature)
+        self._keep(encoded.commitment.block_hash, data)
+        self._signed[encoded.commitment.block_hash] = signed
+        while len(self._signed) > self.config.max_blocks:
+            self._signed.popitem(last=False)
+        if on_signed is not None:
+            on_signed(signed)
         report = BroadcastReport(signed=signed, block_bytes=len(data))
         count = encoded.commitment.symbol_count
         per_member = [
@@ -200,49 +252,93 @@ class CodedBroadcast:
             for j in range(len(round_.members))
         ]
         report.encode_seconds = trio.current_time() - start
-        async with trio.open_nursery() as nursery:
-            for member, batches in zip(round_.members, per_member, strict=True):
-                nursery.start_soon(self._send_all, member, batches, report)
+        pending: list[trio.Event] = []
+        for member, batches in zip(round_.members, per_member, strict=True):
+            for payload in batches:
+                pending.append(trio.Event())
+                self._enqueue(member, _Outgoing(payload, report, pending[-1]))
+        for event in pending:
+            await event.wait()
         return report
 
-    async def _send_all(self, peer: str, batches: list[bytes], report: BroadcastReport | None) -> None:
-        """Send batches to one peer, all at once on their own streams. A batch whose stream fails while the
-        peer stays connected (a negotiation lost on a loaded machine) is sent again, up to
-        :data:`SEND_ATTEMPTS` times; an unreachable peer is given up, logged once."""
-        errors: list[P2PError] = []
+    def _enqueue(self, peer: str, item: _Outgoing) -> None:
+        """Queue a batch on the peer's stream, opening it (and its writer task) if there is none."""
+        send = self._peers.get(peer)
+        if send is None:
+            send, receive = trio.open_memory_channel[_Outgoing](math.inf)
+            self._peers[peer] = send
+            self._nursery.start_soon(self._peer_stream, peer, send, receive)
+        send.send_nowait(item)
 
-        async def one(payload: bytes) -> None:
+    def _finished(self, peer: str, item: _Outgoing, ok: bool, size: int = 0) -> None:
+        if ok and item.report is not None:
+            item.report.uploaded_bytes += size
+            item.report.batches += 1
+        elif ok:
+            self.relayed_bytes += size
+        elif item.report is not None and peer not in item.report.failed_members:
+            item.report.failed_members.append(peer)
+        if item.done is not None:
+            item.done.set()
+
+    async def _peer_stream(
+        self,
+        peer: str,
+        send: trio.MemorySendChannel[_Outgoing],
+        receive: trio.MemoryReceiveChannel[_Outgoing],
+    ) -> None:
+        """Write a peer's queued batches on one long-lived stream, so that no batch waits for a protocol
+        negotiation (a stream per batch made coded propagation slower than gossip, and flaky on a loaded
+        machine). The stream ends after ``stream_idle_seconds`` without a batch, or after
+        :data:`MAX_FRAMES_PER_STREAM` batches (the next batch opens another). A stream that cannot be opened
+        while the peer stays connected is opened again, up to :data:`SEND_ATTEMPTS` times; one that breaks
+        midway fails its batches (sending them again would be duplicates, which the receiver penalizes)."""
+        current: list[_Outgoing] = []
+        frames = 0
+
+        async def next_frame() -> bytes | None:
+            nonlocal frames
+            if frames >= MAX_FRAMES_PER_STREAM:
+                return None
+            with trio.move_on_after(self.config.stream_idle_seconds):
+                item = await receive.receive()
+                current[:] = [item]
+                frames += 1
+                return item.payload
+            return None
+
+        def sent(size: int) -> None:
+            if current:
+                self._finished(peer, current.pop(), True, size)
+
+        error: P2PError | None = None
+        try:
             for attempt in range(SEND_ATTEMPTS):
                 try:
-                    await self.host.request(
-                        peer,
-                        self.protocol_id,
-                        payload,
-                        timeout=self.config.send_timeout,
-                        max_response_bytes=1,
+                    await self.host.stream_frames(
+                        peer, self.protocol_id, next_frame, timeout=self.config.send_timeout, on_sent=sent
                     )
-                except P2PError as exc:
-                    last = attempt == SEND_ATTEMPTS - 1
-                    if last or isinstance(exc, P2PPeerBanned) or not self.host.is_connected(peer):
-                        errors.append(exc)
-                        return
+                    break
+                except P2PStreamNotOpened as exc:
+                    error = exc
+                    if attempt == SEND_ATTEMPTS - 1 or not self.host.is_connected(peer):
+                        break
                     await trio.sleep(0.2 * (attempt + 1))
-                    continue
-                if report is not None:
-                    report.uploaded_bytes += len(payload)
-                    report.batches += 1
-                else:
-                    self.relayed_bytes += len(payload)
-                return
-
-        async with trio.open_nursery() as nursery:
-            for payload in batches:
-                nursery.start_soon(one, payload)
-        if errors:
-            failed = f"{len(errors)} of {len(batches)} batches"
-            log.warning("coded broadcast: %s to %s failed: %r", failed, peer, errors[0])
-            if report is not None:
-                report.failed_members.append(peer)
+                except P2PError as exc:
+                    error = exc
+                    break
+        finally:
+            if self._peers.get(peer) is send:
+                del self._peers[peer]
+            failed = current + _drain(receive)
+            if error is not None and (failed or frames):
+                log.warning("coded broadcast to %s failed: %r", peer, error)
+                for item in failed:
+                    self._finished(peer, item, False)
+            else:
+                # Batches queued while the idle stream was closing go on a new one.
+                for item in failed:
+                    self._enqueue(peer, item)
 
     # -- members ---------------------------------------------------------------------------------------
 
@@ -262,16 +358,22 @@ class CodedBroadcast:
         if exc.reject.weight > 0:
             self.host.penalize(peer, exc.reject.reason, exc.reject.weight)
 
-    async def handle(self, peer: str, request: bytes) -> bytes:
-        """The request handler: check a batch, keep what passes, relay this node's share, deliver a
-        decoded block. Always answers an empty acknowledgement; offences go to the peer's score. The work is
-        synchronous, so batches from one peer never pile up in memory beyond the host's stream limits."""
-        self._handle(peer, request)
-        return b""
+    async def handle(self, peer: str, frame: bytes) -> None:
+        """The frame handler: check a batch, keep what passes, relay this node's share, deliver a decoded
+        block; offences go to the peer's score. The work is synchronous and frames of one stream are
+        handled in order, so batches from one peer never pile up in memory beyond the stream's window."""
+        self._handle(peer, frame)
 
     def _handle(self, peer: str, request: bytes) -> None:
         try:
             batch = decode_batch(request)
+            if self.config.debug_drop_percent:
+                kept = [
+                    x for x in batch.symbols if self._random.randrange(100) >= self.config.debug_drop_percent
+                ]
+                if not kept:
+                    return
+                batch = SymbolBatch(batch.commitment, tuple(kept))
             outcome = self.assembly.accept(peer, batch)
         except SymbolRejected as exc:
             self._penalize(peer, exc)
@@ -287,11 +389,55 @@ class CodedBroadcast:
             payload = request if whole else SymbolBatch(batch.commitment, tuple(outcome.accepted)).encode()
             for member in outcome.round.members:
                 if member != self.host.peer_id:
-                    self._nursery.start_soon(self._send_all, member, [payload], None)
+                    self._enqueue(member, _Outgoing(payload, None))
         if outcome.block is not None:
             self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
 
+    def _keep(self, block_hash: bytes, data: bytes) -> None:
+        self._recent[block_hash] = data
+        self._recent.move_to_end(block_hash)
+        while len(self._recent) > 4 * self.config.max_blocks:
+            self._recent.popitem(last=False)
+
+    def recent_signed(self, data: bytes) -> SignedCommitment | None:
+        """The signed commitment of a block this node broadcast lately (sending it again is pointless)."""
+        return self._signed.get(self._content_hash(data))
+
+    def recent(self, block_hash: bytes) -> bytes | None:
+        """A block this node sent or received lately, by hash."""
+        return self._recent.get(block_hash)
+
+    async def serve_fetch(self, peer: str, request: bytes) -> bytes:
+        """The fetch handler: a recent block by its 32-byte hash, or an empty answer."""
+        if len(request) != 32:
+            raise P2PBadRequest("a coded fetch is one 32-byte block hash")
+        return self._recent.get(request, b"")
+
+    async def fetch_from_round(self, commitment: SymbolCommitment) -> bytes | None:
+        """The default fallback: ask the block's leader, then up to three members, for the block by hash
+        (over the fetch protocol); None if none had it."""
+        round_ = round_of(commitment)
+        if round_ is None:
+            return None
+        peers = [round_.leader, *[m for m in round_.members if m != self.host.peer_id][:3]]
+        for peer in peers:
+            try:
+                data = await self.host.request(
+                    peer,
+                    self.fetch_protocol_id,
+                    commitment.block_hash,
+                    timeout=self.config.send_timeout,
+                    max_response_bytes=commitment.block_length,
+                )
+            except P2PError as exc:
+                log.debug("coded fetch from %s: %r", peer, exc)
+                continue
+            if data:
+                return data
+        return None
+
     def _deliver(self, delivery: Delivery) -> None:
+        self._keep(delivery.commitment.block_hash, delivery.data)
         try:
             self._deliver_send.send_nowait(delivery)
         except trio.WouldBlock:
@@ -329,11 +475,13 @@ async def open_coded_broadcast(
     protocol_id: str,
     *,
     resolve: CommitmentResolver,
-    fallback: Fallback,
+    fallback: Fallback | None = None,
     content_hash: ContentHash = keccak256,
     config: CodedConfig | None = None,
 ) -> AsyncIterator[CodedBroadcast]:
-    """Serve the coded broadcast on ``protocol_id`` of ``host`` until the block exits."""
+    """Serve the coded broadcast on ``protocol_id`` of ``host`` (and its fetch protocol, ``/fetch``
+    appended) until the block exits. Without a ``fallback``, a member that cannot decode asks the round
+    (:meth:`CodedBroadcast.fetch_from_round`)."""
     cfg = config or CodedConfig()
     async with trio.open_nursery() as nursery:
         coded = CodedBroadcast(
@@ -345,8 +493,18 @@ async def open_coded_broadcast(
             config=cfg,
             nursery=nursery,
         )
+        host.set_frames_handler(
+            protocol_id,
+            coded.handle,
+            max_frame_bytes=MAX_BATCH_BYTES,
+            max_frames=MAX_FRAMES_PER_STREAM,
+            idle_timeout=STREAM_IDLE_LIMIT,
+        )
         host.set_request_handler(
-            protocol_id, coded.handle, max_request_bytes=MAX_BATCH_BYTES, max_response_bytes=16
+            coded.fetch_protocol_id,
+            coded.serve_fetch,
+            max_request_bytes=32,
+            max_response_bytes=MAX_BLOCK_BYTES,
         )
         try:
             yield coded

@@ -64,6 +64,9 @@ DECODE_EXTRA = 2
 COMMITMENT_DOMAIN = b"harmony/coded-block-commitment/v1"
 """Prefix of what the leader signs, so the signature can never stand for a consensus vote (which signs a
 32-byte hash, 48 bytes of number, hash and view, or an 8-byte view)."""
+MAX_ROUND_PEERS = 1024
+"""Peers of one coded round (leader and members)."""
+MAX_PEER_ID_BYTES = 64
 MAX_BATCH_SYMBOLS = 4096
 MAX_BATCH_BYTES = 1024 * 1024 + 64 * 1024
 """Cap on one encoded :class:`SymbolBatch` (checked before decoding it)."""
@@ -141,6 +144,9 @@ class SymbolCommitment(Serializable):
     """``N``: source and repair symbols the leader committed to (indices ``0 .. N-1``)."""
     merkle_root: bytes
     """Root of the Merkle tree over the ``N`` symbols (:mod:`harmony.p2p.merkle`)."""
+    round_peers: tuple[bytes, ...] = ()
+    """Peer IDs (base58, ASCII) of the round: the leader first, then the members in share order. The
+    leader signs who its round is, so every receiver knows each sender's share without a peer map."""
 
     rlp_schema: ClassVar[tuple[tuple[str, Sedes[Any]], ...]] = (
         ("shard_id", UINT32),
@@ -151,6 +157,7 @@ class SymbolCommitment(Serializable):
         ("symbol_size", UInt(16)),
         ("symbol_count", UINT32),
         ("merkle_root", HASH32),
+        ("round_peers", ListOf(Binary(1, MAX_PEER_ID_BYTES), MAX_ROUND_PEERS)),
     )
 
     @property
@@ -262,6 +269,10 @@ def check_commitment(commitment: SymbolCommitment) -> None:
         problem = f"symbol_count {c.symbol_count} outside [K={c.source_symbols}, {MAX_SYMBOL_COUNT}]"
     elif c.symbol_count * c.symbol_size > MAX_CODED_BYTES:
         problem = f"{c.symbol_count} symbols of {c.symbol_size} bytes exceed {MAX_CODED_BYTES} bytes"
+    elif c.round_peers and (len(c.round_peers) < 2 or len(set(c.round_peers)) != len(c.round_peers)):
+        problem = "round_peers must name the leader and at least one member, each once"
+    elif not all(peer.isascii() and peer.isalnum() for peer in c.round_peers):
+        problem = "round_peers must be base58 peer IDs"
     if problem is not None:
         raise SymbolRejected(Reject.BAD_COMMITMENT, problem)
 
@@ -325,6 +336,7 @@ def encode_block(
     overhead_percent: int,
     content_hash: ContentHash = keccak256,
     symbol_size: int | None = None,
+    round_peers: tuple[str, ...] = (),
 ) -> EncodedBlock:
     """Encode a block into ``N`` RaptorQ symbols (RFC 6330) and commit to them with a Merkle root.
 
@@ -348,6 +360,7 @@ def encode_block(
         symbol_size=size,
         symbol_count=count,
         merkle_root=root,
+        round_peers=tuple(peer.encode("ascii") for peer in round_peers),
     )
     check_commitment(commitment)
     symbols = tuple(

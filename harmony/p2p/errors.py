@@ -25,6 +25,10 @@ class P2PConnectionError(P2PError):
     """A stream to a peer could not be opened, or broke before the exchange ended."""
 
 
+class P2PStreamNotOpened(P2PConnectionError):
+    """A stream could not be opened (nothing was sent on it, so trying again sends nothing twice)."""
+
+
 class P2PRemoteError(P2PError):
     """The peer answered with an error frame (its handler failed or refused our request)."""
 

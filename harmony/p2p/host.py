@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from harmony.p2p.errors import (
     P2PError,
     P2PPeerBanned,
     P2PRemoteError,
+    P2PStreamNotOpened,
     P2PTimeout,
     P2PTooLarge,
 )
@@ -63,6 +65,10 @@ log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[str, bytes], Awaitable[bytes]]
 """A request handler: ``handler(peer_id, request) -> response``."""
+FrameHandler = Callable[[str, bytes], Awaitable[None]]
+"""A frame-stream handler: ``handler(peer_id, frame)``, called for each frame in order."""
+NextFrame = Callable[[], Awaitable[bytes | None]]
+"""The source of a frame stream: the next frame to send, or None when the stream is done."""
 
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
@@ -397,6 +403,163 @@ class P2PHost:
         """Peers known to be subscribed to ``topic``."""
         return [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
 
+    # -- frame streams ---------------------------------------------------------------------------------
+
+    def _serve_streams(
+        self, protocol_id: str, serve: Callable[[Any, str], Awaitable[None]], limit: float
+    ) -> None:
+        """Serve inbound streams of ``protocol_id`` with ``serve(stream, peer)``, each within ``limit``
+        seconds; unknown or banned peers are reset first, and no error of a peer's stream leaves here."""
+
+        async def on_stream(stream: Any) -> None:
+            peer = await self._admit_stream(stream)
+            if peer is None:
+                return
+            try:
+                with trio.move_on_after(limit) as scope:
+                    await serve(stream, peer)
+                if scope.cancelled_caught:
+                    await _reset(stream)
+            except Exception as exc:  # never let a peer's stream take the host down
+                log.debug("stream from %s on %s failed: %r", peer, protocol_id, exc)
+                await _reset(stream)
+            finally:
+                await _close(stream)
+
+        self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
+
+    async def _admit_stream(self, stream: Any) -> str | None:
+        """The peer of an inbound stream, or None (the stream reset) if it is unknown or banned."""
+        try:
+            peer: str = stream.muxed_conn.peer_id.to_base58()
+        except Exception:
+            await _reset(stream)
+            return None
+        if self.is_banned(peer):
+            await _reset(stream)
+            return None
+        return peer
+
+    def set_frames_handler(
+        self,
+        protocol_id: str,
+        handler: FrameHandler,
+        *,
+        max_frame_bytes: int,
+        max_frames: int,
+        idle_timeout: float | None = None,
+    ) -> None:
+        """Serve ``protocol_id`` as a stream of length-prefixed frames, each capped at ``max_frame_bytes``
+        before reading and handed to ``handler`` in order, until an empty frame ends the stream and is
+        acknowledged (one stream carries many messages: no protocol negotiation per message). An
+        oversized frame, more than ``max_frames`` frames, or a handler raising :class:`P2PBadRequest`
+        penalizes the peer and resets the stream. Without ``idle_timeout`` the whole stream is bounded by
+        ``request_handler_timeout``; with it, the stream may live long (one per peer) and is reset after
+        ``idle_timeout`` seconds without a frame."""
+        whole = self.config.request_handler_timeout if idle_timeout is None else math.inf
+        idle = self.config.request_handler_timeout if idle_timeout is None else idle_timeout
+
+        async def serve(stream: Any, peer: str) -> None:
+            ok = await self._serve_frames(
+                stream, peer, handler, max_frame_bytes=max_frame_bytes, max_frames=max_frames, idle=idle
+            )
+            if ok:
+                await write_response(stream, STATUS_OK, b"")
+            else:
+                await _reset(stream)
+
+        self._serve_streams(protocol_id, serve, whole)
+
+    async def _serve_frames(
+        self,
+        stream: Any,
+        peer: str,
+        handler: FrameHandler,
+        *,
+        max_frame_bytes: int,
+        max_frames: int,
+        idle: float,
+    ) -> bool:
+        """Read and handle frames until the empty one; False if the stream was refused or broke."""
+        for count in range(max_frames + 1):
+            try:
+                with trio.fail_after(idle):
+                    frame = await read_frame(stream, max_frame_bytes)
+            except FrameTooLarge:
+                self.penalize(peer, "oversized_request")
+                return False
+            except (P2PConnectionError, trio.TooSlowError):
+                return False
+            if not frame:
+                return True
+            if count == max_frames:
+                break
+            try:
+                await handler(peer, frame)
+            except P2PBadRequest:
+                self.penalize(peer, "bad_request")
+                return False
+            if self.is_banned(peer):
+                return False
+        self.penalize(peer, "frame_flood")
+        return False
+
+    async def stream_frames(
+        self,
+        peer_id: str,
+        protocol_id: str,
+        next_frame: NextFrame,
+        *,
+        timeout: float = 10.0,
+        on_sent: Callable[[int], None] | None = None,
+    ) -> int:
+        """Open one stream to ``peer_id`` and write every frame ``next_frame()`` gives until it gives
+        None, then the empty end frame, and wait for the acknowledgement; returns the frames sent.
+        ``on_sent(n)`` is told the size of each frame once written. Each write and the acknowledgement
+        must finish within ``timeout``. Raises :class:`P2PPeerBanned`, :class:`P2PTimeout` or
+        :class:`P2PConnectionError` (:class:`P2PStreamNotOpened` if no frame was taken yet, so the
+        caller may try again without sending anything twice)."""
+        peer = _peer_id(peer_id)
+        if self.is_banned(peer_id):
+            raise P2PPeerBanned(f"peer {peer_id} is banned")
+        stream: Any = None
+        sent = 0
+        try:
+            try:
+                with trio.fail_after(timeout):
+                    stream = await self._host.new_stream(peer, [TProtocol(protocol_id)])
+            except trio.TooSlowError:
+                raise P2PStreamNotOpened(
+                    f"opening {protocol_id} to {peer_id} took over {timeout} s"
+                ) from None
+            except Exception as exc:
+                raise P2PStreamNotOpened(f"cannot open {protocol_id} to {peer_id}: {exc!r}") from exc
+            while True:
+                frame = await next_frame()
+                if frame is None:
+                    break
+                if not frame:
+                    raise P2PError("an empty frame would end the stream; send at least one byte")
+                with trio.fail_after(timeout):
+                    await write_frame(stream, frame)
+                sent += 1
+                if on_sent is not None:
+                    on_sent(len(frame))
+            with trio.fail_after(timeout):
+                await write_frame(stream, b"")
+                status, body = await read_response(stream, 16)
+        except trio.TooSlowError:
+            raise P2PTimeout(f"{peer_id} did not take {protocol_id} frames within {timeout} s") from None
+        except FrameTooLarge as exc:
+            self.penalize(peer_id, "oversized_response")
+            raise P2PBadResponse(f"{peer_id}: {exc}") from exc
+        finally:
+            if stream is not None:
+                await _close(stream)
+        if status != STATUS_OK:
+            raise P2PRemoteError(f"{peer_id} refused {protocol_id}: {error_text(body)}")
+        return sent
+
     # -- request/response ------------------------------------------------------------------------------
 
     def set_request_handler(
@@ -412,24 +575,10 @@ class P2PHost:
         :class:`P2PBadRequest` and an oversized request penalize the peer; other handler errors only
         answer an error frame."""
 
-        async def on_stream(stream: Any) -> None:
-            try:
-                peer = stream.muxed_conn.peer_id.to_base58()
-            except Exception:
-                await _reset(stream)
-                return
-            if self.is_banned(peer):
-                await _reset(stream)
-                return
-            try:
-                with trio.move_on_after(self.config.request_handler_timeout):
-                    await self._serve_one(stream, peer, handler, max_request_bytes, max_response_bytes)
-            except Exception as exc:  # never let a peer's stream take the host down
-                log.debug("request stream from %s on %s failed: %r", peer, protocol_id, exc)
-            finally:
-                await _close(stream)
+        async def serve(stream: Any, peer: str) -> None:
+            await self._serve_one(stream, peer, handler, max_request_bytes, max_response_bytes)
 
-        self._host.set_stream_handler(TProtocol(protocol_id), on_stream)
+        self._serve_streams(protocol_id, serve, self.config.request_handler_timeout)
 
     async def _serve_one(
         self,
@@ -508,6 +657,16 @@ class P2PHost:
         raise P2PRemoteError(f"{peer_id} refused {protocol_id}: {error_text(body)}")
 
 
+def frames_of(frames: Sequence[bytes]) -> NextFrame:
+    """A :data:`NextFrame` source over a list of frames, for :meth:`P2PHost.stream_frames`."""
+    items = iter(frames)
+
+    async def next_frame() -> bytes | None:
+        return next(items, None)
+
+    return next_frame
+
+
 async def _close(stream: Any) -> None:
     with trio.move_on_after(1) as scope:
         scope.shield = True
@@ -584,6 +743,13 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
         gossipsub,
         max_inbound_rpc_size=config.max_message_bytes + libp2p_limits.RPC_OVERHEAD_BYTES,
     )
+    running: list[P2PHost] = []
+
+    def on_malformed(peer: str, error: str) -> None:
+        for host in running:
+            host.penalize(peer, f"malformed_gossip: {error}", libp2p_limits.MALFORMED_GOSSIP_WEIGHT)
+
+    libp2p_limits.guard_gossip_reads(pubsub, on_malformed)
     dht = KadDHT(libp2p_host, DHTMode.SERVER, enable_random_walk=False)
     body_failed = False
     try:
@@ -602,6 +768,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
                     nursery=nursery,
                     bootnodes=bootnodes,
                 )
+                running.append(host)
                 libp2p_host.get_network().register_notifee(_Notifee(host))
                 nursery.start_soon(discovery.bootnode_loop, host)
                 nursery.start_soon(discovery.discovery_loop, host)

@@ -14,14 +14,24 @@ bytes again and again. :func:`memoize_signed_records` remembers the records it a
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import libp2p.pubsub.gossipsub as _gossipsub_module
 import libp2p.pubsub.pubsub as _pubsub_module
 import libp2p.pubsub.utils as _pubsub_utils
+from libp2p.exceptions import ParseError
+from libp2p.io.exceptions import IncompleteReadError
+from libp2p.network.stream.exceptions import StreamError
 from libp2p.pubsub.rpc_queue import RpcQueue
+
+log = logging.getLogger(__name__)
+_EXPECTED_STREAM_ERRORS = (StreamError, ParseError, IncompleteReadError)
+"""What py-libp2p's pubsub ``stream_handler`` catches itself (a peer's stream ending or breaking)."""
 
 RPC_OVERHEAD_BYTES = 64 * 1024
 """Room for the protobuf envelope, signature, key and control messages around one message's data."""
@@ -118,3 +128,38 @@ def quiet_pending_queues(gossipsub: Any) -> None:
             gossipsub._pending_messages.pop(peer_id, None)
 
     setattr(gossipsub, "_prune_pending_messages", prune)  # noqa: B010 (a deliberate patch)
+
+
+MALFORMED_GOSSIP_WEIGHT = 50
+"""Penalty for a gossip RPC py-libp2p cannot process (two of them ban the peer at the default threshold)."""
+
+
+def guard_gossip_reads(pubsub: Any, on_malformed: Callable[[str, str], None]) -> None:
+    """Keep a peer's malformed gossip RPC from taking the host down (a denial of service).
+
+    py-libp2p 0.8.1's ``Pubsub.continuously_read_stream`` parses each RPC and hands it to the router; an
+    exception other than the stream errors its ``stream_handler`` expects (a protobuf ``DecodeError`` from
+    garbage, or anything the router raises on a strange control message) escapes into the swarm's task
+    group and ends the host. Here each peer's read loop is wrapped: such an exception is logged, the peer is
+    reported to ``on_malformed(peer_id, error_name)`` (the host scores it down), its pubsub stream reset
+    and the peer dropped from pubsub, as py-libp2p does for a broken stream. The stream errors py-libp2p
+    handles itself pass through unchanged."""
+    if getattr(pubsub.continuously_read_stream, "_harmony_guard", False):
+        return
+    read = pubsub.continuously_read_stream
+
+    async def guarded(stream: Any) -> None:
+        try:
+            await read(stream)
+        except _EXPECTED_STREAM_ERRORS:
+            raise
+        except Exception as exc:
+            peer = stream.muxed_conn.peer_id
+            log.warning("malformed gossip RPC from %s: %r; stream reset", peer, exc)
+            on_malformed(peer.to_base58(), type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            pubsub._handle_dead_peer(peer)
+
+    guarded._harmony_guard = True  # type: ignore[attr-defined]
+    setattr(pubsub, "continuously_read_stream", guarded)  # noqa: B010 (a deliberate patch)

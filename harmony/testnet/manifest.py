@@ -11,6 +11,7 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     external_validators = 1         # created by staking transactions during the run (x0, x1, …: beacon nodes)
     duration_s = 60                 # how long the load runs once every shard has a block
     block_time_ms = 1000
+    propagation = "gossip"          # how blocks travel: "gossip" or "raptorq" (node.toml's [p2p] propagation)
     phase_timeout_ms = 5000         # the view-change timeout
     bandwidth_mbit = 20             # default uplink and downlink of every node
 
@@ -52,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from harmony.errors import HarmonyError
+from harmony.node.config import PROPAGATIONS
 
 MAX_MANIFEST_SIZE = 256 * 1024
 MAX_SHARDS = 4
@@ -143,6 +145,7 @@ class Manifest:
     phase_timeout_ms: int = 5000
     full_nodes: int = 0
     external_validators: int = 0
+    propagation: str = "gossip"
 
     def node(self, name: str) -> NodeSpec:
         """The node called ``name``."""
@@ -157,6 +160,7 @@ _TOP = {
     "external_validators",
     "duration_s",
     "block_time_ms",
+    "propagation",
     "phase_timeout_ms",
     "bandwidth_mbit",
     "regions",
@@ -214,6 +218,9 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
     block_time = _int(raw, "block_time_ms", 1000, 100, 60_000)
     phase_timeout = _int(raw, "phase_timeout_ms", 5000, 500, 600_000)
     bandwidth = _int(raw, "bandwidth_mbit", 100, 1, MAX_MBIT)
+    propagation = _str(raw, "propagation", "gossip")
+    if propagation not in PROPAGATIONS:
+        raise ManifestError("propagation", f"{propagation[:40]!r} is not one of {', '.join(PROPAGATIONS)}")
     regions = _regions(raw)
     latency = _latency(raw, regions)
     names = _names(shards, validators, full_nodes, external)
@@ -234,6 +241,7 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
         phase_timeout_ms=phase_timeout,
         full_nodes=full_nodes,
         external_validators=external,
+        propagation=propagation,
     )
 
 

@@ -147,6 +147,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             host=ip,
             metrics_port=metrics,
             equivocate=spec.name in byzantine_from_start,
+            propagation=m.propagation,
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))

@@ -69,8 +69,8 @@ SLOW_CASES = frozenset(
 """Vectors that take 1.5 s to 2 min each (measured): tens of thousands of calls, or calls 1,024 deep,
 through py-evm's interpreter (1.5 to 25 s each), and two BLAKE2 F calls of millions of rounds (about 2 min
 each in py-evm's pure-Python precompile). ``make test`` leaves them to ``make test-long`` (marked ``slow``):
-the 34 that are not BLAKE2 F took 4.4 CPU minutes of its 20-minute budget on a 2-core machine (2026-12-05);
-and what they exercise is py-evm's interpreter more than our bridge. 36 of 2,471 vectors (1.5 %)."""
+the 33 that are not BLAKE2 F took 4.4 CPU minutes of its 20-minute budget on a 2-core machine (2026-12-05);
+and what they exercise is py-evm's interpreter more than our bridge. 35 of 2,471 vectors (1.4 %)."""
 
 
 class _Store:

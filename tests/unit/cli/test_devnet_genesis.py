@@ -96,6 +96,8 @@ def _args(tmp_path: Path, **extra: object) -> argparse.Namespace:
         "alert_webhook": [],
         "fund": None,
         "harmony_localnet": False,
+        "propagation": "gossip",
+        "drop_symbols_percent": 0,
     }
     values.update(extra)
     return argparse.Namespace(**values)

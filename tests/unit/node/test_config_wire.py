@@ -10,15 +10,18 @@ from harmony.cli.main import main
 from harmony.encoding import rlp
 from harmony.node.config import ConfigError, NodeConfig, load_config, parse_config
 from harmony.node.wire import (
+    KIND_CODED,
     KIND_CONSENSUS,
     KIND_HEAD,
     KIND_TRANSACTION,
     MAX_WIRE_SIZE,
     WireError,
     pack,
+    pack_coded,
     pack_head,
     pack_transactions,
     split,
+    unpack_coded,
     unpack_head,
     unpack_transactions,
 )
@@ -90,6 +93,10 @@ def test_defaults_follow_harmony() -> None:
         ({"network": {"shards": ["ftp://a ws://b"]}}, "network.shards"),
         ({"debug": {"equivocate": 1}}, "debug.equivocate"),
         ({"debug": {"other": True}}, "debug.other"),
+        ({"p2p": {"propagation": "flood"}}, "p2p.propagation"),
+        ({"p2p": {"propagation": 1}}, "p2p.propagation"),
+        ({"debug": {"drop_symbols_percent": 101}}, "debug.drop_symbols_percent"),
+        ({"debug": {"drop_symbols_percent": "34"}}, "debug.drop_symbols_percent"),
     ],
 )
 def test_bad_values_name_their_field(doc: dict[str, object], field: str) -> None:
@@ -136,3 +143,27 @@ def test_transaction_batches_round_trip_and_refuse_garbage() -> None:
     for bad in (b"", b"\x01", rlp.encode(b"x"), rlp.encode([[b"x"]]), rlp.encode([b""] * 5000), b"\xff" * 9):
         with pytest.raises(WireError):
             unpack_transactions(bad)
+
+
+def test_propagation_is_checked_and_says_what_it_takes() -> None:
+    assert NodeConfig().propagation == "gossip"
+    assert parse_config({"p2p": {"propagation": "raptorq"}}, Path(".")).propagation == "raptorq"
+    with pytest.raises(ConfigError, match="'gossip', 'raptorq'"):
+        parse_config({"p2p": {"propagation": "RaptorQ"}}, Path("."))
+
+
+def test_coded_announces_round_trip_and_refuse_garbage() -> None:
+    kind, payload = split(pack_coded(b"commitment", b"message"))
+    assert kind == KIND_CODED
+    assert unpack_coded(payload) == (b"commitment", b"message")
+    for bad in (
+        b"",
+        b"\xff",
+        rlp.encode([b"a"]),
+        rlp.encode([b"a", b"b", b"c"]),
+        rlp.encode([[b"a"], b"b"]),
+        rlp.encode([b"a", b"b"]) + b"x",
+        b"\x00" * (300 * 1024),
+    ):
+        with pytest.raises(WireError):
+            unpack_coded(bad)

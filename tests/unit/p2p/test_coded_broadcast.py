@@ -10,7 +10,7 @@ import trio
 from harmony.crypto.keccak import keccak256
 from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id
 from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
-from harmony.p2p.host import P2PHost
+from harmony.p2p.host import P2PHost, frames_of
 from tests.unit.p2p.coded_helpers import OTHER_KEY, block_bytes, collect, open_committee, sign_commitment
 from tests.unit.p2p.harness import run, wait_until
 
@@ -107,7 +107,7 @@ def test_hostile_batches_are_dropped_and_their_sender_banned(tmp_path: Path) -> 
             victims = [encoded.symbols[i] for i in share(0, 3, count)]
 
             async def send(payload: bytes) -> None:
-                await attacker.request(victim.peer_id, PID, payload, timeout=10, max_response_bytes=16)
+                await attacker.stream_frames(victim.peer_id, PID, frames_of([payload]), timeout=10)
 
             # Garbage, a forged symbol, someone else's share, a commitment never announced (signed by
             # another key), then a replay of a good batch: each is dropped with its reason.

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 import trio
+from libp2p.custom_types import TProtocol
 from libp2p.host.exceptions import StreamFailure
+from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
+from libp2p.utils.varint import encode_uvarint
 
 from harmony.p2p.errors import (
     P2PBadRequest,
@@ -20,8 +23,9 @@ from harmony.p2p.errors import (
     P2PTimeout,
     P2PTooLarge,
 )
-from harmony.p2p.host import GossipMessage, P2PHost, open_host
+from harmony.p2p.host import GossipMessage, P2PHost, frames_of, open_host
 from harmony.p2p.keys import load_or_create_peer_key, peer_id_of
+from harmony.p2p.libp2p_limits import MALFORMED_GOSSIP_WEIGHT
 from tests.unit.p2p.harness import config, hosts, run, wait_until
 
 PROTO = "/harmony/test/echo/1.0.0"
@@ -304,5 +308,68 @@ def test_a_peer_whose_gossip_stream_failed_is_registered_again(tmp_path: Path, r
             else:
                 await trio.sleep(5)  # py-libp2p alone never registers the peer
                 assert b.is_connected(a.peer_id) and not both_see()
+
+    run(body)
+
+
+def test_frame_streams_deliver_in_order_and_bound_hostile_senders(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "a", ban_threshold=3)) as a,
+            hosts(config(tmp_path, "b", bootnodes=tuple(a.listen_addrs()))) as [b],
+        ):
+            await wait_until(lambda: b.is_connected(a.peer_id))
+            got: list[tuple[str, bytes]] = []
+
+            async def keep(peer: str, frame: bytes) -> None:
+                if frame == b"bad":
+                    raise P2PBadRequest("bad frame")
+                got.append((peer, frame))
+
+            a.set_frames_handler(PROTO, keep, max_frame_bytes=8, max_frames=3)
+            sizes: list[int] = []
+            frames = [b"one", b"two", b"three"]
+            sent = await b.stream_frames(a.peer_id, PROTO, frames_of(frames), on_sent=sizes.append)
+            assert sent == 3 and sizes == [3, 3, 5]
+            assert got == [(b.peer_id, f) for f in frames]
+            with pytest.raises(P2PError, match="empty frame"):
+                await b.stream_frames(a.peer_id, PROTO, frames_of([b""]))
+            # An oversized frame, a fourth frame, a frame the handler refuses: each resets the stream and
+            # counts against the sender; the third offence bans it.
+            for hostile in ([b"x" * 9], [b"1", b"2", b"3", b"4"], [b"bad"]):
+                with pytest.raises(P2PError):
+                    await b.stream_frames(a.peer_id, PROTO, frames_of(hostile), timeout=5)
+            assert set(a.penalties) == {"oversized_request", "frame_flood", "bad_request"}
+            assert a.is_banned(b.peer_id)
+            assert len(got) == 3 + 3
+
+    run(body)
+
+
+def test_a_malformed_gossip_rpc_scores_its_sender_down_and_the_host_lives(tmp_path: Path) -> None:
+    # py-libp2p's pubsub read loop lets a protobuf DecodeError escape into the swarm; our guard catches
+    # it around the loop, resets that stream and scores the peer down.
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "a")) as a,
+            hosts(config(tmp_path, "b", bootnodes=tuple(a.listen_addrs())), config(tmp_path, "c")) as [b, c],
+        ):
+            await c.connect(a.listen_addrs()[0])
+            await wait_until(lambda: b.is_connected(a.peer_id))
+            inbox = await a.subscribe("t")
+            await b.subscribe("t")
+            stream = await b._host.new_stream(a._id, [TProtocol(PROTOCOL_ID_V11)])
+            await stream.write(encode_uvarint(5) + b"\xff\xff\xff\xff\xff")  # not a protobuf RPC
+            await wait_until(lambda: a.score(b.peer_id) >= MALFORMED_GOSSIP_WEIGHT)
+            assert any(reason.startswith("malformed_gossip") for reason in a.penalties)
+            # A is still up: another peer's gossip reaches it.
+            await c.subscribe("t")
+            with trio.fail_after(30):
+                while True:
+                    await c.publish("t", b"still here")
+                    with trio.move_on_after(0.5):
+                        message = await inbox.receive()
+                        break
+            assert message.data == b"still here" and message.from_peer == c.peer_id
 
     run(body)

@@ -70,6 +70,8 @@ def test_a_good_manifest_describes_its_network() -> None:
 def test_the_smallest_manifest_takes_defaults() -> None:
     m = parse_manifest("shards = 1\nvalidators = 4\n")
     assert len(m.nodes) == 4 and m.regions == ("default",) and m.perturbations == ()
+    assert m.propagation == "gossip"
+    assert parse_manifest('shards = 1\nvalidators = 4\npropagation = "raptorq"\n').propagation == "raptorq"
 
 
 P = "shards = 1\nvalidators = 4\n[[perturbation]]\n"
@@ -92,6 +94,8 @@ P = "shards = 1\nvalidators = 4\n[[perturbation]]\n"
         ("shards = 1\nvalidators = 4\nduration_s = 1\n", "duration_s"),
         ("shards = 1\nvalidators = 4\nblock_time_ms = 10\n", "block_time_ms"),
         ("shards = 1\nvalidators = 4\nbandwidth_mbit = 0\n", "bandwidth_mbit"),
+        ('shards = 1\nvalidators = 4\npropagation = "flood"\n', "propagation"),
+        ("shards = 1\nvalidators = 4\npropagation = 1\n", "propagation"),
         ("shards = 1\nvalidators = 4\nregions = []\n", "regions"),
         ('shards = 1\nvalidators = 4\nregions = ["eu", "eu"]\n', "regions"),
         ('shards = 1\nvalidators = 4\nregions = ["EU!"]\n', "regions"),

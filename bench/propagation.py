@@ -1,0 +1,234 @@
+"""Coded (RaptorQ) against whole-block gossip propagation on the namespaced testnet, in one run (issue 16).
+
+For each committee size and uplink, a one-shard testnet (``harmony.testnet``: every validator in its own
+network namespace, 40 ms one way between every pair by default, each node capped at the uplink up and down)
+runs twice, once per ``propagation``, under the same transfer load (``bench/devnet.py``'s load and watcher).
+Figures per run:
+
+* ``upload_ratio``: bytes the leader's interface sent during the load (``/proc/<pid>/net/dev``: everything,
+  votes and relayed transactions included) divided by the bytes of the blocks it announced;
+* ``leader_excess_ratio``: the same less what the median other validator sent (votes and relayed
+  transactions cost every node alike), i.e. what leading the blocks cost the leader per block byte;
+* ``two_thirds_p50_ms`` / ``two_thirds_p99_ms``: per block, from the leader's announce until validators
+  holding 2/3 of the voting power (equal stakes: ``ceil(2n/3)`` nodes, the leader among them) hold the
+  block, from the nodes' ``harmony.node.propagation`` log lines (one clock: every namespace is on this
+  machine);
+* ``tps``: finalized transactions per second over the load window.
+
+Needs root (namespaces). The last line is one JSON object with every figure per setting and ``ratio`` (coded
+TPS / gossip TPS at 25 Mbit/s, or at the uplink nearest to it).
+
+    sudo .venv/bin/python bench/propagation.py --members 4,8 --mbit 10,25,50 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from devnet import NamespacedCluster, presign  # bench/devnet.py
+from devnet import run as run_load
+
+from harmony.testnet import runner as runner_module
+from harmony.testnet.manifest import parse_document
+from harmony.testnet.network import namespaces_available
+from harmony.testnet.runner import Runner, RunOptions, make_substrate
+
+MODES = ("gossip", "raptorq")
+_ANNOUNCE = re.compile(r"announce block \d+ ([0-9a-f]+) bytes (\d+) at (\d+)")
+_HELD = re.compile(r"held block \d+ ([0-9a-f]+) at (\d+)")
+
+
+def interface_tx_bytes(pid: int) -> int:
+    """Bytes sent on ``eth0`` (the data link) of the namespace the process ``pid`` runs in."""
+    for line in Path(f"/proc/{pid}/net/dev").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name.strip() == "eth0":
+            return int(rest.split()[8])
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (nearest rank), or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def block_times(logs: dict[str, str], members: int, since_ms: int) -> tuple[list[float], str | None, int]:
+    """Per block (by hash) announced after ``since_ms``: ms from its first announce until ``ceil(2n/3)``
+    nodes held it; the leader who announced most; the bytes it announced."""
+    announced: dict[str, tuple[str, int, int]] = {}
+    held: dict[str, list[int]] = {}
+    for name, text in logs.items():
+        for block, size, at in _ANNOUNCE.findall(text):
+            if int(at) >= since_ms and block not in announced:  # the first announce (not a resend)
+                announced[block] = (name, int(size), int(at))
+        for block, at in _HELD.findall(text):
+            held.setdefault(block, []).append(int(at))
+    need = math.ceil(2 * members / 3) - 1  # the leader holds it already
+    times: list[float] = []
+    by_leader: dict[str, int] = {}
+    for block, (leader, size, at) in announced.items():
+        arrivals = sorted(t - at for t in held.get(block, []))
+        if len(arrivals) >= need:
+            times.append(float(max(0, arrivals[need - 1]) if need > 0 else 0))
+        by_leader[leader] = by_leader.get(leader, 0) + size
+    if not by_leader:
+        return times, None, 0
+    leader = max(by_leader, key=lambda n: by_leader[n])
+    return times, leader, by_leader[leader]
+
+
+def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: Any) -> dict[str, Any]:
+    """One testnet with one propagation: its figures."""
+    manifest = parse_document(
+        {
+            "name": "propagation",
+            "shards": 1,
+            "validators": members,
+            "block_time_ms": args.block_time_ms,
+            "regions": ["all"],
+            "latency_ms": {"all-all": args.latency_ms},
+            "bandwidth_mbit": mbit,
+            "propagation": mode,
+        }
+    )
+    root = Path(tempfile.mkdtemp(prefix=f"bench-propagation-{mode}-"))
+    options = RunOptions(manifest, root, prefix=f"bp{os.getpid() % 100000}", quiet=True)
+    runner = Runner(options, make_substrate(options))
+    try:
+        runner.start_network()
+        cluster = NamespacedCluster(runner)
+        pids = {n["name"]: cluster.pid_of(n["name"]) for n in cluster.nodes(0)}
+        before = {name: interface_tx_bytes(pid) for name, pid in pids.items()}
+        since_ms = time.time_ns() // 1_000_000
+        load = run_load(cluster, txs[: runner_module.ACCOUNTS], args)
+        sent = {name: interface_tx_bytes(pid) - before[name] for name, pid in pids.items()}
+        fleet = runner.fleet
+        assert fleet is not None
+        logs = {
+            node.spec.name: (node.data / "node.log").read_text(encoding="utf-8", errors="replace")
+            for node in fleet.nodes.values()
+        }
+    finally:
+        runner.teardown()
+        if not args.keep_data:
+            shutil.rmtree(root, ignore_errors=True)
+    times, leader, announced_bytes = block_times(logs, members, since_ms)
+    ratio = excess = None
+    if leader is not None and announced_bytes:
+        ratio = sent[leader] / announced_bytes
+        others = [v for name, v in sent.items() if name != leader]
+        excess = (sent[leader] - statistics.median(others)) / announced_bytes if others else None
+    p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    return {
+        "tps": load["tps"],
+        "upload_ratio": None if ratio is None else round(ratio, 3),
+        "leader_excess_ratio": None if excess is None else round(excess, 3),
+        "announced_kib_per_block": round(announced_bytes / 1024 / max(1, len(times)), 1),
+        "two_thirds_p50_ms": p50,
+        "two_thirds_p99_ms": p99,
+        "blocks": len(times),
+        "block_time_s": load.get("block_time_s"),
+    }
+
+
+def _show(value: Any) -> str:
+    return "-" if value is None else f"{value}"
+
+
+def main() -> int:
+    """Run every setting; print a table and the JSON line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--members", default="4,8,16", help="committee sizes (default %(default)s)")
+    parser.add_argument("--mbit", default="10,25,50", help="per-node uplinks in Mbit/s (default %(default)s)")
+    parser.add_argument("--latency-ms", type=int, default=40, help="one-way delay (default %(default)s)")
+    parser.add_argument("--seconds", type=float, default=20, help="load window per run (default %(default)s)")
+    parser.add_argument("--rate", type=float, default=600, help="submitted tx/s (default %(default)s)")
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument(
+        "--window", type=int, default=50, help="unfinalized transactions per sender at most (20 senders)"
+    )
+    parser.add_argument("--block-time-ms", type=int, default=1000)
+    parser.add_argument("--keep-data", action="store_true", help="keep each run's folder (node logs)")
+    args = parser.parse_args()
+    reason = namespaces_available()
+    if reason is not None:
+        print(f"bench/propagation.py needs network namespaces: {reason}", file=sys.stderr)
+        return 2
+    try:
+        sizes = [int(x) for x in args.members.split(",")]
+        uplinks = [int(x) for x in args.mbit.split(",")]
+    except ValueError:
+        print("--members and --mbit take comma-separated integers", file=sys.stderr)
+        return 2
+    if not all(2 <= m <= 32 for m in sizes) or not all(1 <= b <= 1000 for b in uplinks):
+        print("--members must be 2-32 and --mbit 1-1000", file=sys.stderr)
+        return 2
+    accounts = min(args.accounts, runner_module.ACCOUNTS)
+    per_account = max(1, int(args.rate * args.seconds / accounts) + 1)
+    print(f"pre-signing {accounts * per_account} transfers …", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    for members in sizes:
+        for mbit in uplinks:
+            setting: dict[str, Any] = {}
+            for mode in MODES:
+                print(f"== {members} validators, {mbit} Mbit/s, {args.latency_ms} ms: {mode}", flush=True)
+                txs = presign(accounts, per_account, 0)  # fresh nonces per network
+                try:
+                    setting[mode] = one_run(args, members, mbit, mode, txs)
+                except Exception as exc:  # one failed setting must not lose the others' figures
+                    print(f"   failed: {exc!r}", flush=True)
+                    setting[mode] = {"error": repr(exc)[:200]}
+            gossip_tps = setting["gossip"].get("tps")
+            coded_tps = setting["raptorq"].get("tps")
+            if gossip_tps and coded_tps is not None:
+                setting["tps_ratio"] = round(coded_tps / gossip_tps, 3)
+            g50, c50 = setting["gossip"].get("two_thirds_p50_ms"), setting["raptorq"].get("two_thirds_p50_ms")
+            if g50 and c50 is not None:
+                setting["two_thirds_ratio"] = round(c50 / g50, 3)
+            results[f"{members}x{mbit}"] = setting
+    print(
+        f"{'setting':>10} {'mode':>8} {'tps':>7} {'upload':>7} {'excess':>7} {'KiB/blk':>7} "
+        f"{'2/3 p50':>8} {'2/3 p99':>8} {'blocks':>6}"
+    )
+    for key, setting in results.items():
+        for mode in MODES:
+            f = setting[mode]
+            print(
+                f"{key:>10} {mode:>8} {_show(f.get('tps')):>7} {_show(f.get('upload_ratio')):>7} "
+                f"{_show(f.get('leader_excess_ratio')):>7} {_show(f.get('announced_kib_per_block')):>7} "
+                f"{_show(f.get('two_thirds_p50_ms')):>8} {_show(f.get('two_thirds_p99_ms')):>8} "
+                f"{_show(f.get('blocks')):>6}"
+            )
+    nearest = min(uplinks, key=lambda b: abs(b - 25))
+    ratios = [results[f"{m}x{nearest}"].get("tps_ratio") for m in sizes]
+    known = [r for r in ratios if r is not None]
+    ratio = statistics.median(known) if known else None
+    print(f"coded TPS / gossip TPS at {nearest} Mbit/s (median over committees): {_show(ratio)}")
+    print(
+        json.dumps(
+            {"latency_ms": args.latency_ms, "ratio_mbit": nearest, "ratio": ratio, "settings": results}
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
