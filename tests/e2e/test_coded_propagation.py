@@ -25,6 +25,7 @@ def _finalizes(root: Path, *extra: str) -> str:
         return "\n".join(net.log(node["name"]) for node in net.nodes())
 
 
+@pytest.mark.slow  # make test runs the lossy devnet below (the decoding path has its own p2p tests)
 def test_blocks_finalize_with_raptorq_propagation(tmp_path: Path) -> None:
     logs = _finalizes(tmp_path)
     assert "first block sent coded" in logs
