@@ -43,10 +43,10 @@ testnet: $(STAMP)
 	$(VENV)/bin/harmony testnet run $(MANIFEST)
 
 test: lint $(TOOLS) system-tools
-	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" --durations=30 tests
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not slow" --durations=30 tests
 
 test-long: $(STAMP) $(TOOLS) system-tools
-	$(VENV)/bin/pytest -n 2 --dist worksteal tests
+	$(VENV)/bin/pytest -n 2 --dist loadgroup tests
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

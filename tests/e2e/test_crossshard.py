@@ -32,7 +32,8 @@ from harmony.types.transaction import Transaction
 
 from .devnet_fixture import Devnet, rpc, start_devnet
 
-pytestmark = pytest.mark.e2e
+# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_crossshard")]
 
 GWEI = 10**9
 CREDIT_TIMEOUT = 90.0

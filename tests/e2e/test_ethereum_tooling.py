@@ -18,7 +18,8 @@ import pytest
 from .devnet_fixture import Devnet, rpc, start_devnet
 from .solidity import compile_contracts
 
-pytestmark = pytest.mark.e2e
+# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_ethereum_tooling")]
 
 HERE = Path(__file__).parent / "tooling"
 TOOLS = Path(__file__).resolve().parents[2] / ".tools" / "node_modules"

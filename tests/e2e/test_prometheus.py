@@ -19,7 +19,8 @@ import pytest
 
 from .devnet_fixture import SMALL, Devnet, running_devnet
 
-pytestmark = pytest.mark.e2e
+# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_prometheus")]
 
 RULES = Path(__file__).parents[2] / "deploy" / "prometheus" / "harmony-alerts.yml"
 STOPPED = "s0n3"
