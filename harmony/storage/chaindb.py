@@ -17,7 +17,8 @@ of :mod:`harmony.types`; bytes that fail raise :class:`~harmony.storage.errors.C
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, TypeVar
@@ -30,6 +31,7 @@ from harmony.encoding.schema import HASH32, UINT8, UINT64, Sedes, Serializable, 
 from harmony.errors import HarmonyError
 from harmony.storage import schema
 from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError
+from harmony.storage.staged import StagedStore
 from harmony.types.block import BLOCK_TAG, Block
 from harmony.types.crosslink import CrossLink, decode_crosslinks
 from harmony.types.cx import CXReceipt, CXReceiptsProof, build_receipts_proof, group_by_destination
@@ -128,6 +130,28 @@ class ChainDB:
         self.kv = kv
 
     # -- the block write ------------------------------------------------------------------------------
+
+    @contextmanager
+    def staged(self) -> Iterator[StagedStore]:
+        """Stage every write made inside the ``with`` block in memory and make them durable together
+        (:mod:`harmony.storage.staged`): block sync writes many blocks with one commit.
+
+        Reads through this database see the staged blocks. The caller may :meth:`StagedStore.flush` at any
+        time; whatever is staged when the block ends, normally or by an exception, is flushed then: each
+        staged write is a whole block, so nothing verified is lost and nothing partial is written. Nested
+        use joins the outer stage.
+        """
+        if isinstance(self.kv, StagedStore):
+            yield self.kv
+            return
+        base = self.kv
+        stage = StagedStore(base)
+        self.kv = stage
+        try:
+            yield stage
+        finally:
+            self.kv = base
+            stage.flush()
 
     def write_block(
         self,

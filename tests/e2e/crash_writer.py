@@ -1,4 +1,4 @@
-"""Block importer for the SIGKILL crash test: ``python tests/e2e/crash_writer.py <datadir> [max_blocks]``.
+"""Block importer for the SIGKILL crash test: ``python crash_writer.py <datadir> [max_blocks|-] [batch]``.
 
 Opens an LMDB chain database in ``datadir`` for shard 1 of a development genesis, resumes from its head
 (an empty database gets the genesis block) and imports blocks through the node's real import path
@@ -6,7 +6,9 @@ Opens an LMDB chain database in ``datadir`` for shard 1 of a development genesis
 killed, or until ``max_blocks`` more are written. Each block is proposed by :func:`produce_block` from
 transfers that depend only on the block number and the chain so far, so the checker can replay the same
 chain in memory and compare. It prints ``ready`` once the database is open (startup imports take a while),
-then each block number after its import returns, flushed: a printed number is durable.
+then each block number after its import returns, flushed: a printed number is durable. With ``batch`` > 0
+the blocks are written as fast sync writes them (:meth:`ChainDB.staged`): ``batch`` blocks staged, then made
+durable in one transaction, and only then printed.
 """
 
 from __future__ import annotations
@@ -78,20 +80,31 @@ def produce_block(chain: Blockchain) -> Block:
     return built.block
 
 
-def run(datadir: Path, max_blocks: int | None) -> None:
+def run(datadir: Path, max_blocks: int | None, batch: int = 0) -> None:
     """Import blocks into ``datadir`` from its head on, printing each durable block number."""
     store = LMDBStore(datadir, map_size=MAP_SIZE)
     chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
     print("ready", flush=True)
     written = 0
     while max_blocks is None or written < max_blocks:
-        block = produce_block(chain)
-        number = block.header.number
-        chain.import_block(block, commit_sig=commit_sig(number))
-        print(number, flush=True)
-        written += 1
+        numbers = []
+        with chain.db.staged():
+            for _ in range(max(1, batch)):
+                if max_blocks is not None and written >= max_blocks:
+                    break
+                block = produce_block(chain)
+                number = block.header.number
+                chain.import_block(block, commit_sig=commit_sig(number))
+                numbers.append(number)
+                written += 1
+        for number in numbers:  # the stage is flushed: these blocks are durable
+            print(number, flush=True)
     store.close()
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)
+    run(
+        Path(sys.argv[1]),
+        int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "-" else None,
+        int(sys.argv[3]) if len(sys.argv) > 3 else 0,
+    )

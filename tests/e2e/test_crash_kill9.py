@@ -173,8 +173,9 @@ def check_database(datadir: Path, last_printed: int | None, context: str) -> int
         return head
 
 
-def kill_cycles(datadir: Path, kills: int, seed: int) -> list[int | None]:
-    """Start the writer, SIGKILL it after a random delay, check; ``kills`` times. The heads seen."""
+def kill_cycles(datadir: Path, kills: int, seed: int, batch: int = 0) -> list[int | None]:
+    """Start the writer (writing ``batch`` blocks per transaction when > 0), SIGKILL it after a random
+    delay, check; ``kills`` times. The heads seen."""
     rng = random.Random(seed)
     heads: list[int | None] = []
     last_printed: int | None = None
@@ -183,7 +184,10 @@ def kill_cycles(datadir: Path, kills: int, seed: int) -> list[int | None]:
         context = f"seed {seed:#x} cycle {cycle}"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, str(WRITER), str(datadir)], stdout=subprocess.PIPE, stderr=stderr, text=True
+                [sys.executable, str(WRITER), str(datadir), "-", str(batch)],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
             )
             assert proc.stdout is not None
             ready = proc.stdout.readline().strip()  # the kill window starts once the importer is running
@@ -218,6 +222,18 @@ def test_sigkill_during_block_import(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     final = heads[-1]
     assert check_database(datadir, None, "final run") == (0 if final is None else final) + 3
+
+
+def test_sigkill_during_batched_sync_writes(tmp_path: Path) -> None:
+    """Fast sync's write path: blocks staged eight at a time and made durable together (issue 18)."""
+    datadir = tmp_path / "db"
+    heads = kill_cycles(datadir, kills=10, seed=SEED + 1, batch=8)
+    assert any(h is not None and h > 8 for h in heads), "the writer never flushed a batch"
+    done = subprocess.run(
+        [sys.executable, str(WRITER), str(datadir), "5", "3"], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert check_database(datadir, None, "final run") == (heads[-1] or 0) + 5
 
 
 @pytest.mark.slow
