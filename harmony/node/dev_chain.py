@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from harmony.chain.payloads import commit_payload
 from harmony.chain.randomness import make_header_vrf
 from harmony.crypto.bitmap import encode_bitmap
-from harmony.crypto.bls import SecretKey, aggregate_signatures
+from harmony.crypto.bls import CURVE_ORDER, SecretKey
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.types.block import Block
@@ -33,8 +33,15 @@ def sign_commit(block: Block, committee: Committee, keys: Sequence[SecretKey]) -
             raise HarmonyError("sign_commit: a key holds no seat in the committee")
         members.append(index)
     payload = commit_payload(block.number, block.hash(), block.header.view_id)
-    signature = aggregate_signatures([key.sign(payload) for key in keys]).data
-    return signature, encode_bitmap(sorted(members), len(committee.slots))
+    return joint_key(keys).sign(payload).data, encode_bitmap(sorted(members), len(committee.slots))
+
+
+def joint_key(keys: Sequence[SecretKey]) -> SecretKey:
+    """The secret key whose signature is the aggregate of ``keys``' signatures of the same message
+    (BLS is linear: ``Σ skᵢ·H(m) = (Σ skᵢ)·H(m)``): one signing instead of one per key."""
+    return SecretKey(
+        (sum(int.from_bytes(k.to_bytes(), "big") for k in keys) % CURVE_ORDER).to_bytes(32, "big")
+    )
 
 
 def extend_final(
@@ -72,4 +79,4 @@ def extend_final(
     return built.block, signature, bitmap
 
 
-__all__ = ["extend_final", "sign_commit"]
+__all__ = ["extend_final", "joint_key", "sign_commit"]
