@@ -1,8 +1,10 @@
-"""Fast sync over real libp2p hosts: an honest chain from several peers, while some peers lie.
+"""Fast sync over real libp2p hosts: an honest chain from two peers at once, after peers that lie.
 
-The syncing node (real LMDB) asks an honest peer, a peer that serves blocks with forged commit aggregates,
-a peer that answers too slowly, and a peer that announces a head it does not hold. It must end with the
-honest chain, byte for byte, having penalized and dropped each bad peer, and lose nothing it verified.
+The syncing node (real LMDB) first meets a peer that announces a head it does not hold, then serves blocks
+with forged commit aggregates, then answers too slowly, then answers with more blocks than asked (over the
+request's cap; the byte cap is the host's, tested with the protocol), each time alone in a session so that
+it is surely asked: each time it must be penalized and dropped, and what was verified before the lie kept.
+Then two peers telling the truth complete the chain, byte for byte.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import trio
 from harmony.chain.commit_proof import InvalidCommitProof
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
+from harmony.encoding import rlp
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final, sign_commit
-from harmony.node.fast_sync import FastSync, Stored, SyncHalted, check_commit
+from harmony.node.fast_sync import FastSync, SessionReport, Stored, SyncHalted, check_commit
 from harmony.node.sync import ChainSyncSource
 from harmony.p2p import sync_protocol as sp
 from harmony.p2p.host import P2PHost
@@ -56,38 +59,43 @@ def source() -> Blockchain:
     return build_chain(HEAD)
 
 
-class Forger(ChainSyncSource):
-    """Serves the real blocks, but from block 12 on with a commit aggregate of another block."""
+class Liar:
+    """One peer whose lie changes between sessions: ``mode`` names it (``honest`` tells none)."""
 
-    def block_with_commit(self, number: int) -> tuple[bytes, bytes, bytes] | None:
-        found = super().block_with_commit(number)
-        if found is None or number < 12:
-            return found
-        other = self.chain.db.get_commit_sig(number - 1)
-        assert other is not None
-        return found[0], other[0], other[1]
+    def __init__(self, chain: Blockchain) -> None:
+        self.source = ChainSyncSource(chain)
+        self.mode = "honest"
 
+    def install(self, host: P2PHost) -> None:
+        host.set_request_handler(
+            PID,
+            self.handler,
+            max_request_bytes=sp.MAX_REQUEST_BYTES,
+            max_response_bytes=sp.MAX_BLOCKS_RESPONSE_BYTES,
+        )
 
-class Hollow(ChainSyncSource):
-    """Announces the real head but holds only the first three blocks."""
-
-    def block_with_commit(self, number: int) -> tuple[bytes, bytes, bytes] | None:
-        return super().block_with_commit(number) if number <= 3 else None
-
-
-def serve_slowly(host: P2PHost, chain: Blockchain, delay: float) -> None:
-    """Answers the head at once and block requests only after ``delay`` seconds."""
-    source = ChainSyncSource(chain)
-
-    async def handler(peer_id: str, request: bytes) -> bytes:
+    async def handler(self, peer_id: str, request: bytes) -> bytes:
         kind, numbers = sp.decode_request(request)
-        if kind == sp.GET_BLOCKS_BY_NUMBER:
-            await trio.sleep(delay)
-        return sp.answer(source, kind, numbers)
-
-    host.set_request_handler(
-        PID, handler, max_request_bytes=sp.MAX_REQUEST_BYTES, max_response_bytes=sp.MAX_BLOCKS_RESPONSE_BYTES
-    )
+        if kind != sp.GET_BLOCKS_BY_NUMBER or self.mode == "honest":
+            return sp.answer(self.source, kind, numbers)
+        if self.mode == "slow":  # past the client's deadline, within the host's handler bound (30 s)
+            await trio.sleep(20)
+        if self.mode == "hollow":  # announces the head but holds only blocks 1-3
+            numbers = [n for n in numbers if n <= 3]
+        if self.mode == "overfull":  # one block more than asked: over the request's cap
+            numbers = [*numbers, numbers[-1] + 1]
+        items: list[rlp.Item] = []
+        for number in numbers:
+            found = self.source.block_with_commit(number)
+            if found is None:
+                break
+            block, signature, bitmap = found
+            if self.mode == "forger" and number >= 12:  # the commit aggregate of another block
+                other = self.source.block_with_commit(number - 1)
+                assert other is not None
+                signature, bitmap = other[1], other[2]
+            items.append([block, signature, bitmap])
+        return rlp.encode(items)
 
 
 def test_fast_sync_gets_the_honest_chain_and_drops_every_lying_peer(
@@ -98,35 +106,45 @@ def test_fast_sync_gets_the_honest_chain_and_drops_every_lying_peer(
     adopted: list[Stored] = []
 
     async def body() -> None:
-        names = ["honest", "forger", "slow", "hollow"]
-        async with hosts(*(config(tmp_path, n) for n in names)) as servers:
+        async with hosts(config(tmp_path, "honest"), config(tmp_path, "liar")) as servers:
             addrs = tuple(a for s in servers for a in s.listen_addrs())
             async with hosts(config(tmp_path, "client", bootnodes=addrs)) as [client]:
                 await wait_until(lambda: all(client.is_connected(s.peer_id) for s in servers))
-                honest, forger, slow, hollow = servers
+                honest, liar_host = servers
                 sp.serve_sync(honest, PID, ChainSyncSource(source))
-                sp.serve_sync(forger, PID, Forger(source))
-                serve_slowly(slow, source, delay=30)
-                sp.serve_sync(hollow, PID, Hollow(source))
+                liar = Liar(source)
+                liar.install(liar_host)
                 sync_client = sp.SyncClient(client, PID)
                 heads = {s.peer_id: await sync_client.head_number(s.peer_id) for s in servers}
                 assert set(heads.values()) == {HEAD}
-                session = FastSync(
-                    chain,
-                    sync_client,
-                    client.penalize,
-                    on_stored=adopted.extend,
-                    request_timeout=2.0,
-                    flush_blocks=8,
-                )
-                report = await session.run(heads)
-                assert report.stored == HEAD
-                assert set(report.dropped) == {forger.peer_id, slow.peer_id, hollow.peer_id}
-                assert "commit quorum" in report.dropped[forger.peer_id]
-                assert "no answer" in report.dropped[slow.peer_id]
-                assert "does not hold" in report.dropped[hollow.peer_id]
-                assert client.score(forger.peer_id) >= 50
-                assert client.score(slow.peer_id) > 0 and client.score(hollow.peer_id) > 0
+
+                async def session(*peers: P2PHost) -> SessionReport:
+                    return await FastSync(
+                        chain,
+                        sync_client,
+                        client.penalize,
+                        on_stored=adopted.extend,
+                        request_timeout=10.0,  # the default: honest peers answer on a loaded machine
+                        flush_blocks=8,
+                    ).run({peer.peer_id: HEAD for peer in peers})
+
+                expected = [
+                    ("hollow", 3, "does not hold blocks"),
+                    ("forger", 11, "block 12 without a valid commit quorum"),
+                    ("slow", 11, "no answer for blocks"),
+                    ("overfull", 11, "at most 10 blocks"),
+                ]
+                for mode, head, reason in expected:  # the liar alone in a session: surely asked
+                    liar.mode = mode
+                    before = client.score(liar_host.peer_id)
+                    report = await session(liar_host)
+                    assert list(report.dropped) == [liar_host.peer_id], mode
+                    assert reason in report.dropped[liar_host.peer_id]
+                    assert chain.head.number == head  # what was verified before the lie is kept
+                    assert client.score(liar_host.peer_id) > before, mode
+                liar.mode = "honest"
+                report = await session(honest, liar_host)  # two peers at once
+                assert report.stored == HEAD - 11 and not report.dropped
                 assert client.score(honest.peer_id) == 0
 
     run(body)
