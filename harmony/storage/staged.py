@@ -12,11 +12,11 @@ them (the crash guarantee of design §3.4 holds per flush instead of per block).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from harmony.abc import KVStore, KVWriteTxn
 from harmony.storage.errors import StoreClosed
-from harmony.storage.write_buffer import WriteBuffer
+from harmony.storage.write_buffer import buffered_write
 
 
 class StagedStore:
@@ -45,19 +45,14 @@ class StagedStore:
             return overlay[key]
         return self.base.get(key)
 
-    @contextmanager
-    def write(self) -> Iterator[KVWriteTxn]:
+    def write(self) -> AbstractContextManager[KVWriteTxn]:
         """A write transaction, staged whole when the ``with`` block ends normally, else discarded."""
-        self._check_open()
-        txn = WriteBuffer(self)
-        try:
-            yield txn
-        finally:
-            txn.close()
-        self._check_open()
-        self.overlay.update(txn.pending)
+        return buffered_write(self, self._check_open, self._stage)
+
+    def _stage(self, pending: dict[bytes, bytes | None]) -> None:
+        self.overlay.update(pending)
         self.transactions += 1
-        self.staged_bytes += sum(len(k) + len(v or b"") for k, v in txn.pending.items())
+        self.staged_bytes += sum(len(k) + len(v or b"") for k, v in pending.items())
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Every (key, value) under ``prefix`` as reads see them (staged over the base), in key order."""
