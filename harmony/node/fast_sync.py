@@ -60,6 +60,9 @@ FLUSH_BYTES = 64 * 1024 * 1024
 """Staged bytes at most before a flush."""
 REQUEST_TIMEOUT = 10.0
 """Deadline of one range request, answer included: a peer that drips its answer misses it."""
+REQUEST_BYTES = 256 * 1024
+"""About how many bytes of blocks one request asks for: ranges shrink as blocks grow (ten empty blocks, a
+few full ones), so that an honest peer on a loaded machine answers well within the deadline."""
 
 PENALTY_FORGED = 50
 """A block that fails its checks: two such and the peer is banned (the host bans at 100)."""
@@ -157,6 +160,8 @@ class FastSync:
         self.flush_blocks = flush_blocks
         self.flush_seconds = flush_seconds
         self.report = SessionReport()
+        self._block_bytes = 0.0
+        """Moving average of the encoded size of the blocks received (0 before any)."""
         self._active: dict[str, int] = {}
         self._changed = trio.Event()
 
@@ -207,12 +212,18 @@ class FastSync:
 
     async def _fetch_loop(self, schedule: RangeSchedule, peer: str) -> None:
         while peer in self._active and not schedule.done():
-            span = schedule.take(self._active[peer])
+            span = schedule.take(self._active[peer], self._range_size())
             if span is None:
                 await self._wait_change()
                 continue
             await self._fetch(schedule, peer, span)
             self._notify()
+
+    def _range_size(self) -> int:
+        """Blocks per request: about :data:`REQUEST_BYTES` of blocks the size of those seen so far."""
+        if self._block_bytes <= 0:
+            return MAX_BLOCKS
+        return max(1, min(MAX_BLOCKS, int(REQUEST_BYTES // self._block_bytes)))
 
     async def _fetch(self, schedule: RangeSchedule, peer: str, span: Span) -> None:
         numbers = list(range(span.start, span.end + 1))
@@ -235,6 +246,9 @@ class FastSync:
             schedule.failed(span)
             self._drop(peer, f"request failed: {exc}", 0)
             return
+        for raw, _, _ in items:
+            size = len(raw)
+            self._block_bytes = size if self._block_bytes <= 0 else 0.8 * self._block_bytes + 0.2 * size
         schedule.answered(span, peer, items)  # what it did not send is asked of another peer
         if len(items) < span.count:  # every span ends at or below the head the peer announced
             missing = span.start + len(items)
@@ -259,7 +273,7 @@ class FastSync:
                             return
                         await self._wait_change()
                         continue
-                    self._import_answer(schedule, answer, pending)
+                    await self._import_answer(schedule, answer, pending)
                     now = time.monotonic()
                     if (
                         len(pending) >= self.flush_blocks
@@ -276,16 +290,21 @@ class FastSync:
             finally:
                 self._flush(stage.flush, pending)
 
-    def _import_answer(self, schedule: RangeSchedule, answer: Answer, stored: list[Stored]) -> None:
-        """Check, execute and stage the blocks of one answer in order (appended to ``stored``); a bad one
-        sends the rest of the answer back to the schedule and drops the peer."""
+    async def _import_answer(self, schedule: RangeSchedule, answer: Answer, stored: list[Stored]) -> None:
+        """Check, execute and stage the blocks of one answer in order (appended to ``stored``), yielding
+        between blocks so that the fetches go on; a bad block sends the rest of the answer back to the
+        schedule and drops the peer."""
         for index, (raw, signature, bitmap) in enumerate(answer.items):
+            if self.chain.head.number + 1 != schedule.next_import:  # consensus stored blocks meanwhile
+                schedule.rejected(answer, index)  # the rest is asked again, from the new head on
+                return
             fault = self._import_one(raw, signature, bitmap, schedule.next_import, stored)
             if fault is not None:
                 schedule.rejected(answer, index)
                 self._drop(answer.peer, fault, PENALTY_FORGED)
-                break
+                return
             schedule.imported(1)
+            await trio.lowlevel.checkpoint()
 
     def _import_one(
         self, raw: bytes, signature: bytes, bitmap: bytes, expected: int, stored: list[Stored]

@@ -58,17 +58,19 @@ class RangeSchedule:
         """Whether every block up to the target was handed to the importer."""
         return self.next_import > self.target
 
-    def take(self, peer_head: int) -> Span | None:
-        """The next span to ask a peer whose head is ``peer_head`` for; ``None`` when there is none now
-        (everything is in flight or waiting, the window is full, or the peer is not far enough)."""
+    def take(self, peer_head: int, most: int | None = None) -> Span | None:
+        """The next span of at most ``most`` blocks (default and cap: ``size``) to ask a peer whose head is
+        ``peer_head`` for; ``None`` when there is none now (everything is in flight or waiting, the window
+        is full, or the peer is not far enough)."""
+        size = self.size if most is None else max(1, min(most, self.size))
         limit = min(self.target, peer_head, self.next_import + self.window - 1)
         if self._retry and self._retry[0][0] <= limit:
             start, count = heapq.heappop(self._retry)
-            take = min(count, self.size, limit - start + 1)
+            take = min(count, size, limit - start + 1)
             self._requeue(start + take, count - take)
             span = Span(start, take)
         elif self._next_new <= limit:
-            span = Span(self._next_new, min(self.size, limit - self._next_new + 1))
+            span = Span(self._next_new, min(size, limit - self._next_new + 1))
             self._next_new = span.end + 1
         else:
             return None

@@ -104,3 +104,14 @@ def test_random_interleavings_deliver_every_block_exactly_once() -> None:
                     schedule.rejected(answer, good)
         assert schedule.done(), f"seed {seed}"
         assert delivered == [item(n)[0] for n in range(1, target + 1)], f"seed {seed}"
+
+
+def test_a_peer_can_be_asked_for_fewer_blocks_than_the_size() -> None:
+    schedule = RangeSchedule(1, 100, size=10, window=100)
+    assert schedule.take(100, most=3) == Span(1, 3)
+    assert schedule.take(100, most=50) == Span(4, 10)  # never above the size
+    assert schedule.take(100, most=0) == Span(14, 1)  # at least one
+    first = Span(1, 3)
+    schedule.failed(first)
+    assert schedule.take(100, most=2) == Span(1, 2)  # a retried span is cut too
+    assert schedule.take(100) == Span(3, 1)
