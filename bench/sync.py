@@ -47,7 +47,7 @@ from harmony.chain.params import LOCALNET
 from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
-from harmony.node.fast_sync import FastSync, Stored
+from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
 from harmony.node.sync import ChainSyncSource
 from harmony.p2p.host import P2PConfig, open_host
 from harmony.p2p.sync_protocol import SyncClient, serve_sync
@@ -172,7 +172,7 @@ async def sync_from(
         with trio.fail_after(60):
             while not all(host.is_connected(p) for p, _ in peers):
                 await trio.sleep(0.1)
-        client = SyncClient(host, PROTOCOL)
+        client = SyncClient(host, PROTOCOL, timeout=CLIENT_TIMEOUT)
         heads = {p: await client.head_number(p) for p, _ in peers}
         if min(heads.values()) != target:
             raise RuntimeError(f"peers announce heads {sorted(heads.values())}, expected {target}")

@@ -29,6 +29,7 @@ store, and restarts its consensus core at the new head. Progress (rate, ETA) is 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signatu
 from harmony.chain.errors import InvalidBlock
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
+from harmony.node.commit_worker import CommitWorker
 from harmony.node.sync_progress import SyncProgress
 from harmony.node.sync_ranges import Answer, RangeSchedule, Span
 from harmony.p2p.errors import P2PBadResponse, P2PTimeout
@@ -59,10 +61,21 @@ FLUSH_SECONDS = 1.0
 FLUSH_BYTES = 64 * 1024 * 1024
 """Staged bytes at most before a flush."""
 REQUEST_TIMEOUT = 10.0
-"""Deadline of one range request, answer included: a peer that drips its answer misses it."""
+"""Deadline of one range request, answer included: a peer that drips its answer misses it. Time the
+importer holds the event loop does not count (the answer could not be read meanwhile); the fetcher's own
+timeout should be well above this one (:data:`CLIENT_TIMEOUT`)."""
+CLIENT_TIMEOUT = 120.0
+"""The hard bound on one request to give the sync client (:class:`~harmony.p2p.sync_protocol.SyncClient`)
+a fast sync uses: the session's own, excusable deadline comes first."""
 REQUEST_BYTES = 256 * 1024
 """About how many bytes of blocks one request asks for: ranges shrink as blocks grow (ten empty blocks, a
 few full ones), so that an honest peer on a loaded machine answers well within the deadline."""
+FIRST_RANGE = 2
+"""Blocks asked per request before any block size is known (ten full blocks take a loaded peer > 10 s)."""
+
+WORKER_MIN = 100
+"""Blocks behind above which commit aggregates are checked in a child process (when there is a second
+core): below it, starting the process costs more than it saves."""
 
 PENALTY_FORGED = 50
 """A block that fails its checks: two such and the peer is banned (the host bans at 100)."""
@@ -150,6 +163,7 @@ class FastSync:
         request_timeout: float = REQUEST_TIMEOUT,
         flush_blocks: int = FLUSH_BLOCKS,
         flush_seconds: float = FLUSH_SECONDS,
+        commit_worker: bool | None = None,
     ) -> None:
         self.chain = chain
         self.fetcher = fetcher
@@ -159,10 +173,17 @@ class FastSync:
         self.request_timeout = request_timeout
         self.flush_blocks = flush_blocks
         self.flush_seconds = flush_seconds
+        self.commit_worker = commit_worker
+        """Check commit aggregates in a child process: ``None`` decides by the distance and the cores."""
+        self._worker: CommitWorker | None = None
+        self._prechecked: dict[int, tuple[bytes, Block, str]] = {}
+        """Blocks the worker checked, by number: (the encoding received, the block, its verdict)."""
         self.report = SessionReport()
         self._block_bytes = 0.0
         """Moving average of the encoded size of the blocks received (0 before any)."""
         self._active: dict[str, int] = {}
+        self._deadlines: set[trio.CancelScope] = set()
+        """The deadlines of the requests in flight (see :meth:`_excuse`)."""
         self._changed = trio.Event()
 
     async def run(self, heads: dict[str, int]) -> SessionReport:
@@ -177,6 +198,10 @@ class FastSync:
         if self.progress is not None:
             self.progress.begin(first - 1, target, len(self._active))
         log.info("fast sync: blocks %d to %d from %d peer(s)", first, target, len(self._active))
+        use_worker = self.commit_worker
+        if use_worker is None:
+            use_worker = target - first >= WORKER_MIN and (os.cpu_count() or 1) > 1
+        self._worker = CommitWorker() if use_worker else None
         try:
             async with trio.open_nursery() as nursery:
                 for peer in list(self._active):
@@ -185,6 +210,9 @@ class FastSync:
                 await self._import_loop(schedule)
                 nursery.cancel_scope.cancel()
         finally:
+            if self._worker is not None:
+                self._worker.close()
+            self._prechecked.clear()
             self.report.seconds = time.monotonic() - started
             if self.progress is not None:
                 self.progress.end()
@@ -222,22 +250,22 @@ class FastSync:
     def _range_size(self) -> int:
         """Blocks per request: about :data:`REQUEST_BYTES` of blocks the size of those seen so far."""
         if self._block_bytes <= 0:
-            return MAX_BLOCKS
+            return FIRST_RANGE
         return max(1, min(MAX_BLOCKS, int(REQUEST_BYTES // self._block_bytes)))
 
     async def _fetch(self, schedule: RangeSchedule, peer: str, span: Span) -> None:
         numbers = list(range(span.start, span.end + 1))
+        late = False
         try:
-            with trio.fail_after(self.request_timeout):
-                items = await self.fetcher.blocks(peer, numbers)
-        except (trio.TooSlowError, P2PTimeout):
-            schedule.failed(span)
-            self._drop(
-                peer,
-                f"no answer for blocks {span.start}-{span.end} in {self.request_timeout} s",
-                PENALTY_SLOW,
-            )
-            return
+            with trio.CancelScope(deadline=trio.current_time() + self.request_timeout) as deadline:
+                self._deadlines.add(deadline)
+                try:
+                    items = await self.fetcher.blocks(peer, numbers)
+                finally:
+                    self._deadlines.discard(deadline)
+            late = deadline.cancelled_caught
+        except P2PTimeout:
+            late = True
         except P2PBadResponse as exc:  # the client penalized it already
             schedule.failed(span)
             self._drop(peer, f"bad answer: {exc}", 0)
@@ -246,13 +274,57 @@ class FastSync:
             schedule.failed(span)
             self._drop(peer, f"request failed: {exc}", 0)
             return
+        if late:
+            schedule.failed(span)
+            self._drop(
+                peer,
+                f"no answer for blocks {span.start}-{span.end} in {self.request_timeout} s",
+                PENALTY_SLOW,
+            )
+            return
         for raw, _, _ in items:
             size = len(raw)
             self._block_bytes = size if self._block_bytes <= 0 else 0.8 * self._block_bytes + 0.2 * size
+        if self._worker is not None:
+            await self._precheck(span.start, items)
         schedule.answered(span, peer, items)  # what it did not send is asked of another peer
         if len(items) < span.count:  # every span ends at or below the head the peer announced
             missing = span.start + len(items)
             self._drop(peer, f"does not hold blocks {missing}-{span.end} below its head", PENALTY_NOT_HELD)
+
+    async def _precheck(self, start: int, items: list[tuple[bytes, bytes, bytes]]) -> None:
+        """Check the commit aggregates of an answer in the worker before the importer needs them; blocks
+        that do not decode, or whose committee is not known yet, are left to the importer."""
+        assert self._worker is not None
+        busy_from = trio.current_time()
+        blocks: list[tuple[int, bytes, Block]] = []
+        for offset, (raw, _, _) in enumerate(items):
+            try:
+                block = Block.decode(raw)
+            except HarmonyError:
+                break
+            if block.number != start + offset:
+                break
+            blocks.append((block.number, raw, block))
+        self._excuse(trio.current_time() - busy_from)
+        by_epoch: dict[int, list[int]] = {}
+        for index, (_, _, block) in enumerate(blocks):
+            by_epoch.setdefault(block.header.epoch, []).append(index)
+        for epoch, indexes in by_epoch.items():
+            committee = self.chain.committee_for(self.chain.shard_id, epoch)
+            if committee is None:
+                continue
+            proofs = []
+            for index in indexes:
+                _, _, block = blocks[index]
+                _, signature, bitmap = items[index]
+                proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap))
+            verdicts = await self._worker.check(committee, self.chain.params.harmony_vote_share, proofs)
+            if verdicts is None:
+                return
+            for index, verdict in zip(indexes, verdicts, strict=True):
+                number, raw, block = blocks[index]
+                self._prechecked[number] = (raw, block, verdict)
 
     # -- importing -----------------------------------------------------------------------------------
 
@@ -290,6 +362,12 @@ class FastSync:
             finally:
                 self._flush(stage.flush, pending)
 
+    def _excuse(self, seconds: float) -> None:
+        """The loop was busy importing for ``seconds``: the answers in flight could not be read meanwhile,
+        so their deadlines move back by as much (a peer is charged only for time we were listening)."""
+        for deadline in self._deadlines:
+            deadline.deadline += seconds
+
     async def _import_answer(self, schedule: RangeSchedule, answer: Answer, stored: list[Stored]) -> None:
         """Check, execute and stage the blocks of one answer in order (appended to ``stored``), yielding
         between blocks so that the fetches go on; a bad block sends the rest of the answer back to the
@@ -298,7 +376,9 @@ class FastSync:
             if self.chain.head.number + 1 != schedule.next_import:  # consensus stored blocks meanwhile
                 schedule.rejected(answer, index)  # the rest is asked again, from the new head on
                 return
+            busy_from = trio.current_time()
             fault = self._import_one(raw, signature, bitmap, schedule.next_import, stored)
+            self._excuse(trio.current_time() - busy_from)
             if fault is not None:
                 schedule.rejected(answer, index)
                 self._drop(answer.peer, fault, PENALTY_FORGED)
@@ -310,19 +390,27 @@ class FastSync:
         self, raw: bytes, signature: bytes, bitmap: bytes, expected: int, stored: list[Stored]
     ) -> str | None:
         """Stage one block; the peer's fault if it is not the final next block, else ``None``."""
-        try:
-            block = Block.decode(raw)
-        except HarmonyError as exc:
-            return f"undecodable block {expected}: {exc}"
+        verdict: str | None = None
+        pre = self._prechecked.pop(expected, None)
+        if pre is not None and pre[0] is raw:  # the worker checked this very answer
+            _, block, verdict = pre
+        else:
+            try:
+                block = Block.decode(raw)
+            except HarmonyError as exc:
+                return f"undecodable block {expected}: {exc}"
         if block.number != expected:
             return f"block {block.number} sent for {expected}"
         head = self.chain.head
         if block.header.parent_hash != head.hash():
             return f"block {expected} does not extend block {head.number}"
-        try:
-            check_commit(self.chain, block, signature, bitmap)
-        except InvalidCommitProof as exc:
-            return f"block {expected} without a valid commit quorum: {exc}"
+        if verdict is None:
+            try:
+                check_commit(self.chain, block, signature, bitmap)
+            except InvalidCommitProof as exc:
+                verdict = str(exc)
+        if verdict:
+            return f"block {expected} without a valid commit quorum: {verdict}"
         try:
             verified = self.chain.verify(block, final=True)
         except InvalidBlock as exc:

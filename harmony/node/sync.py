@@ -23,7 +23,7 @@ import trio
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.consensus_driver import ConsensusDriver
-from harmony.node.fast_sync import FastSync, Stored
+from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
 from harmony.node.sync_progress import SyncProgress
 from harmony.p2p.host import P2PHost
 from harmony.p2p.sync_protocol import SyncClient, SyncSource
@@ -57,11 +57,11 @@ class ChainSyncSource(SyncSource):
 
     def block_with_commit(self, number: int) -> tuple[bytes, bytes, bytes] | None:
         """The block at ``number`` with its commit aggregate; ``None`` if either is missing."""
-        block = self.chain.db.get_block_by_number(number)
+        block = self.chain.db.get_block_encoding(number)
         sig = self.chain.db.get_commit_sig(number)
         if block is None or sig is None:
             return None
-        return block.encode(), sig[0], sig[1]
+        return block, sig[0], sig[1]
 
 
 @dataclass
@@ -94,6 +94,8 @@ class Syncer:
         self._other_shard: set[str] = set()
         """Peers that refused the sync protocol (nodes of other shards), not asked again."""
         self.client = SyncClient(host, protocol_id)
+        self.fast_client = SyncClient(host, protocol_id, timeout=CLIENT_TIMEOUT)
+        """The client of fast sync sessions, whose own request deadline excuses our busy time."""
         self.chain = chain
         self.driver = driver
         self.interval = interval
@@ -158,7 +160,7 @@ class Syncer:
         self.status.syncing = True
         self.status.highest = target
         session = FastSync(
-            self.chain, self.client, self.host.penalize, on_stored=self._adopt, progress=self.progress
+            self.chain, self.fast_client, self.host.penalize, on_stored=self._adopt, progress=self.progress
         )
         try:
             report = await session.run(heads)
