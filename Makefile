@@ -43,7 +43,7 @@ testnet: $(STAMP)
 	$(VENV)/bin/harmony testnet run $(MANIFEST)
 
 test: lint $(TOOLS) system-tools
-	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" tests
+	$(VENV)/bin/pytest -n 2 --dist worksteal -m "not slow" --durations=30 tests
 
 test-long: $(STAMP) $(TOOLS) system-tools
 	$(VENV)/bin/pytest -n 2 --dist worksteal tests

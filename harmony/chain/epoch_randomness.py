@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 
 from harmony.chain import randomness as rnd
 from harmony.chain.assignment import cuckoo_assigner, move_fraction_for
+from harmony.chain.fenced_assignment import FencedAssignFn, fenced_cuckoo_assigner
+from harmony.chain.fences import Fences
 from harmony.chain.params import NetworkParams
 from harmony.chain.randomness import InvalidRandomness
 from harmony.chain.staking.election import AssignFn
@@ -160,6 +162,25 @@ def assigner_for_parent(
             return cached[0](epoch, operator_slots, winners, shard_count)
 
         return assign
+
+    return for_parent
+
+
+def fenced_assigner_for_parent(
+    view: HeaderReader, params: NetworkParams, fences: Fences, *, iterations: int | None = None
+) -> Callable[[Header], FencedAssignFn]:
+    """:func:`assigner_for_parent` for a fenced network: the election's
+    :func:`~harmony.chain.fenced_assignment.fenced_cuckoo_assigner` over the same randomness, previous
+    committees and move fraction, with ``fences``. Lazy like it: nothing is read unless the election runs."""
+
+    def for_parent(parent: Header) -> FencedAssignFn:
+        ending_epoch = params.epoch_of(parent.number + 1)
+
+        def election() -> tuple[bytes, ShardState | None]:
+            seed = election_randomness(view, params, ending_epoch, iterations=iterations)
+            return seed, view.get_shard_state(ending_epoch)
+
+        return fenced_cuckoo_assigner(election, move_fraction_for(params.name), fences)
 
     return for_parent
 

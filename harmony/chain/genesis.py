@@ -8,9 +8,18 @@ File format (JSON, UTF-8, at most :data:`MAX_GENESIS_SIZE` bytes; unknown or dup
       "gas_limit": 30000000,                 # optional; default: the preset's gas limit at epoch 0
       "extra": "0x",                         # optional hex, at most 32 bytes
       "vdf_iterations": 200000,              # optional epoch VDF difficulty, 1 .. 2^40; default: the preset's
+      "fences": {                            # optional country fences (docs/design/fenced-shards.md)
+        "EU": {                              # a jurisdiction: 2-16 of [A-Z0-9-], a letter first
+          "attestors": ["one1..."],          # 1 .. 32 distinct addresses that may attest and revoke for it
+          "min_seats": 1,                    # optional: fewest attested external seats per fenced shard
+          "min_stake_share": "0",            # optional: least share of the average stake per shard, [0, 1]
+          "max_attestation_epochs": 365      # optional: farthest expiry of an attestation, in epochs
+        }
+      },
       "shards": [                            # exactly one entry per shard 0 .. shard_count - 1
         {
           "shard_id": 0,
+          "fence": "EU",                     # optional; a jurisdiction of "fences"; never on shard 0
           "alloc": {                         # optional; address -> balance
             "one1...": "1000 ONE",           # "<n> ONE" (n with at most 18 decimals) ...
             "0xAbC...": "5000000000000000000" # ... or an atto integer, as a string or a JSON integer
@@ -25,7 +34,8 @@ File format (JSON, UTF-8, at most :data:`MAX_GENESIS_SIZE` bytes; unknown or dup
 Addresses are bech32 ``one1…`` or EIP-55 hex (reference §9.4). Every field is checked, and any problem
 raises :class:`GenesisError` whose ``field`` names where (e.g. ``shards[1].alloc["0x12"]``): unknown preset,
 bad address, negative or oversized balance, duplicate address or BLS key, invalid BLS key (it must be a
-valid G1 point), committee larger than the preset's seats, missing or extra shards.
+valid G1 point), committee larger than the preset's seats, missing or extra shards, a fence on the beacon
+chain, a shard fenced to an undeclared jurisdiction or a jurisdiction that fences no shard.
 
 :func:`genesis_block` applies one shard's allocation to a state and builds its header: the state root, the
 epoch-0 shard state of every shard (reference §3.6: the genesis header carries the first committee), empty
@@ -37,10 +47,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harmony.chain.fences import (
+    BEACON_SHARD,
+    DEFAULT_MAX_ATTESTATION_EPOCHS,
+    DEFAULT_MIN_SEATS,
+    MAX_ATTESTATION_EPOCHS_LIMIT,
+    MAX_ATTESTORS,
+    MAX_FENCES,
+    Fence,
+    FenceError,
+    Fences,
+    check_jurisdiction,
+)
 from harmony.chain.params import LOCALNET, ONE, NetworkParams, UnknownPreset, get_preset
 from harmony.chain.state_api import WorldState
 from harmony.crypto import bls
@@ -48,7 +71,8 @@ from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.crypto.vdf import MAX_ITERATIONS
 from harmony.encoding.address import parse_address, to_bech32
-from harmony.errors import AddressError, CryptoError, DecodeError
+from harmony.encoding.fixed import Dec
+from harmony.errors import AddressError, CryptoError, DecodeError, FixedPointError
 from harmony.types.block import Block
 from harmony.types.header import MAX_EXTRA_SIZE, Header
 from harmony.types.shard_state import Committee, ShardState, Slot
@@ -59,8 +83,9 @@ MAX_BALANCE = 2**256 - 1
 """A balance is a 256-bit unsigned integer (YP §4.1)."""
 _ATTO = re.compile(r"[0-9]{1,78}")
 _ONE_AMOUNT = re.compile(r"([0-9]{1,60})(?:\.([0-9]{1,18}))?\s+ONE")
-_TOP_FIELDS = frozenset({"network", "timestamp", "gas_limit", "extra", "vdf_iterations", "shards"})
-_SHARD_FIELDS = frozenset({"shard_id", "alloc", "committee"})
+_TOP_FIELDS = frozenset({"network", "timestamp", "gas_limit", "extra", "vdf_iterations", "fences", "shards"})
+_SHARD_FIELDS = frozenset({"shard_id", "fence", "alloc", "committee"})
+_FENCE_FIELDS = frozenset({"attestors", "min_seats", "min_stake_share", "max_attestation_epochs"})
 _MEMBER_FIELDS = frozenset({"bls_public_key", "address"})
 
 
@@ -89,6 +114,8 @@ class GenesisShard:
     alloc: tuple[GenesisAccount, ...]
     committee: tuple[Slot, ...]
     """Harmony-operated seats (no effective stake), in bitmap order."""
+    fence: str | None = None
+    """The jurisdiction the shard is fenced to (``docs/design/fenced-shards.md``), or ``None``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +131,12 @@ class Genesis:
     vdf_iterations: int = 0
     """The epoch VDF's difficulty for the whole network (design §7); 0: the preset's. Consensus, so it is
     in the genesis every node shares, not in each node's configuration."""
+    fences: tuple[Fence, ...] = ()
+    """The declared jurisdictions, in the file's order; shards name theirs in :attr:`GenesisShard.fence`."""
+
+    def fence_rules(self) -> Fences:
+        """The network's fences (:class:`~harmony.chain.fences.Fences`) as the chain's rules carry them."""
+        return Fences(self.fences, tuple(s.fence for s in self.shards) if self.fences else ())
 
     def shard(self, shard_id: int) -> GenesisShard:
         """The genesis of ``shard_id``; :class:`GenesisError` if the network has no such shard."""
@@ -205,6 +238,7 @@ def parse_genesis(raw: object) -> Genesis:
     if len(extra) > MAX_EXTRA_SIZE:
         raise GenesisError("extra", f"longer than {MAX_EXTRA_SIZE} bytes")
     vdf_iterations = _uint(top.get("vdf_iterations", 0), "vdf_iterations", MAX_ITERATIONS)
+    fences = _parse_fences(top.get("fences", {}), params)
     shards_raw = top["shards"]
     if not isinstance(shards_raw, list):
         raise GenesisError("shards", "must be a list")
@@ -215,18 +249,100 @@ def parse_genesis(raw: object) -> Genesis:
     shards: dict[int, GenesisShard] = {}
     seen_keys: set[bytes] = set()
     for index, entry in enumerate(shards_raw):
-        shard = _parse_shard(entry, f"shards[{index}]", params, seen_keys)
+        shard = _parse_shard(entry, f"shards[{index}]", params, seen_keys, fences)
         if shard.shard_id in shards:
             raise GenesisError(f"shards[{index}].shard_id", f"shard {shard.shard_id} appears twice")
         shards[shard.shard_id] = shard
-    return Genesis(
-        params, timestamp, gas_limit, extra, tuple(shards[i] for i in sorted(shards)), vdf_iterations
+    genesis = Genesis(
+        params,
+        timestamp,
+        gas_limit,
+        extra,
+        tuple(shards[i] for i in sorted(shards)),
+        vdf_iterations,
+        tuple(fences.values()),
     )
+    for name in fences:
+        if not any(shard.fence == name for shard in genesis.shards):
+            raise GenesisError(
+                f"fences[{json.dumps(name)}]", 'fences no shard: name it in a shard\'s "fence"'
+            )
+    try:
+        genesis.fence_rules()
+    except FenceError as exc:  # the checks above come first; this is the dataclass's own backstop
+        raise GenesisError("fences", str(exc)) from exc
+    return genesis
 
 
-def _parse_shard(raw: object, where: str, params: NetworkParams, seen_keys: set[bytes]) -> GenesisShard:
+def _parse_fences(raw: object, params: NetworkParams) -> dict[str, Fence]:
+    """The ``fences`` object (module docstring): jurisdiction -> its :class:`Fence`, in the file's order."""
+    if not isinstance(raw, dict):
+        raise GenesisError("fences", "must be an object of jurisdiction -> fence")
+    if len(raw) > MAX_FENCES:
+        raise GenesisError("fences", f"more than {MAX_FENCES} jurisdictions")
+    fences: dict[str, Fence] = {}
+    for name, body in raw.items():
+        where = f"fences[{json.dumps(name)[:40]}]"
+        try:
+            check_jurisdiction(name)
+        except FenceError as exc:
+            raise GenesisError(where, str(exc)) from exc
+        entry = _object(body, where, _FENCE_FIELDS, required=("attestors",))
+        attestors = _parse_attestors(entry["attestors"], f"{where}.attestors")
+        seats_field, epochs_field = f"{where}.min_seats", f"{where}.max_attestation_epochs"
+        min_seats = _uint(
+            entry.get("min_seats", DEFAULT_MIN_SEATS), seats_field, params.external_seats_per_shard
+        )
+        share = _share(entry.get("min_stake_share", "0"), f"{where}.min_stake_share")
+        epochs = entry.get("max_attestation_epochs", DEFAULT_MAX_ATTESTATION_EPOCHS)
+        if _uint(epochs, epochs_field, MAX_ATTESTATION_EPOCHS_LIMIT) == 0:
+            raise GenesisError(epochs_field, "must be at least 1")
+        fences[name] = Fence(name, attestors, min_seats, share, epochs)
+    return fences
+
+
+def _parse_attestors(raw: object, where: str) -> tuple[bytes, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ATTESTORS:
+        raise GenesisError(where, f"must be a list of 1 to {MAX_ATTESTORS} addresses")
+    attestors: list[bytes] = []
+    for index, text in enumerate(raw):
+        address = _address(text, f"{where}[{index}]")
+        if address in attestors:
+            raise GenesisError(f"{where}[{index}]", "the same attestor is listed twice")
+        attestors.append(address)
+    return tuple(attestors)
+
+
+def _share(value: object, field: str) -> Dec:
+    if not isinstance(value, str):
+        raise GenesisError(field, 'must be a decimal string such as "0.5"')
+    try:
+        share = Dec.from_str(value)
+    except FixedPointError as exc:
+        raise GenesisError(field, str(exc)) from exc
+    if share.is_negative() or (Dec.one() - share).is_negative():
+        raise GenesisError(field, f"{value[:40]} is outside [0, 1]")
+    return share
+
+
+def _parse_fence_name(raw: object, where: str, shard_id: int, fences: Mapping[str, Fence]) -> str | None:
+    if raw is None:
+        return None
+    if shard_id == BEACON_SHARD:
+        raise GenesisError(where, "the beacon chain (shard 0) cannot be fenced: every node needs it")
+    if not isinstance(raw, str) or raw not in fences:
+        shown = json.dumps(raw)[:40] if isinstance(raw, str) else type(raw).__name__
+        declared = ", ".join(fences) or "none"
+        raise GenesisError(where, f'{shown} is not a jurisdiction of "fences" (declared: {declared})')
+    return raw
+
+
+def _parse_shard(
+    raw: object, where: str, params: NetworkParams, seen_keys: set[bytes], fences: Mapping[str, Fence]
+) -> GenesisShard:
     entry = _object(raw, where, _SHARD_FIELDS, required=("shard_id", "committee"))
     shard_id = _uint(entry["shard_id"], f"{where}.shard_id", params.shard_count - 1)
+    fence = _parse_fence_name(entry.get("fence"), f"{where}.fence", shard_id, fences)
     alloc_raw = entry.get("alloc", {})
     if not isinstance(alloc_raw, dict):
         raise GenesisError(f"{where}.alloc", "must be an object of address -> balance")
@@ -255,7 +371,7 @@ def _parse_shard(raw: object, where: str, params: NetworkParams, seen_keys: set[
             raise GenesisError(f"{field}.bls_public_key", "the BLS key is already in a committee")
         seen_keys.add(slot.bls_public_key)
         slots.append(slot)
-    return GenesisShard(shard_id, tuple(alloc.values()), tuple(slots))
+    return GenesisShard(shard_id, tuple(alloc.values()), tuple(slots), fence)
 
 
 def _parse_member(raw: object, where: str) -> Slot:
@@ -342,9 +458,11 @@ def genesis_to_json(genesis: Genesis) -> str:
         "gas_limit": genesis.gas_limit,
         "extra": "0x" + genesis.extra.hex(),
         **({"vdf_iterations": genesis.vdf_iterations} if genesis.vdf_iterations else {}),
+        **({"fences": {f.jurisdiction: _fence_json(f) for f in genesis.fences}} if genesis.fences else {}),
         "shards": [
             {
                 "shard_id": shard.shard_id,
+                **({"fence": shard.fence} if shard.fence else {}),
                 "alloc": {to_bech32(a.address): str(a.balance) for a in shard.alloc},
                 "committee": [
                     {"bls_public_key": s.bls_public_key.hex(), "address": to_bech32(s.ecdsa_address)}
@@ -355,6 +473,15 @@ def genesis_to_json(genesis: Genesis) -> str:
         ],
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _fence_json(fence: Fence) -> dict[str, object]:
+    return {
+        "attestors": [to_bech32(a) for a in fence.attestors],
+        "min_seats": fence.min_seats,
+        "min_stake_share": str(fence.min_stake_share),
+        "max_attestation_epochs": fence.max_attestation_epochs,
+    }
 
 
 def dev_account_key(index: int) -> PrivateKey:

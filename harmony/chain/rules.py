@@ -11,15 +11,19 @@ nodes with the same genesis therefore accept the same blocks; a test that builds
 * ``assignment``: how the beacon chain's election places the elected seats: the Cuckoo rule over the epoch
   randomness (design §7) or key mod shards (the Go node's rule, kept for simulations and comparisons);
 * ``operator_slots``: the genesis (operator-run) seats of every shard, which the beacon chain's election
-  keeps and whose keys external validators may not register (reference §3.5).
+  keeps and whose keys external validators may not register (reference §3.5);
+* ``fences``: which shards are fenced to which jurisdiction and who may attest for it, from the genesis
+  file's ``fences`` and each shard's ``fence`` (:mod:`harmony.chain.fences`,
+  ``docs/design/fenced-shards.md``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from harmony.chain.epoch_randomness import vdf_iterations_for
+from harmony.chain.fences import Fences
 from harmony.chain.genesis import Genesis
 from harmony.chain.params import NetworkParams
 from harmony.crypto.vdf import MAX_ITERATIONS
@@ -44,21 +48,28 @@ class ChainRules:
     require_vrf: bool = True
     vdf_iterations: int | None = None
     assignment: Assignment = Assignment.CUCKOO
+    fences: Fences = field(default_factory=Fences)
 
     def __post_init__(self) -> None:
         if self.vdf_iterations is not None and not 1 <= self.vdf_iterations <= MAX_ITERATIONS:
             raise ValueError(f"vdf_iterations must be in 1 .. 2^40, got {self.vdf_iterations}")
+        if self.fences.shard_fences and len(self.fences.shard_fences) != self.params.shard_count:
+            raise ValueError(
+                f"fences name {len(self.fences.shard_fences)} shards, "
+                f"the network has {self.params.shard_count}"
+            )
 
     @classmethod
     def of(cls, genesis: Genesis) -> ChainRules:
         """The rules every node of ``genesis``'s network validates by: VRF required, the genesis file's VDF
-        difficulty, the Cuckoo rule, the genesis committees as operator seats."""
+        difficulty, the Cuckoo rule, the genesis committees as operator seats, the genesis file's fences."""
         return cls(
             genesis.params,
             operator_seats(genesis.shard_state()),
             require_vrf=True,
             vdf_iterations=genesis.vdf_iterations or None,
             assignment=Assignment.CUCKOO,
+            fences=genesis.fence_rules(),
         )
 
     def vdf_iterations_for(self, seed_epoch: int) -> int:

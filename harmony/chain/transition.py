@@ -53,7 +53,7 @@ from typing import Protocol
 
 from harmony.chain import transactions, transfers, validation
 from harmony.chain.cx_credit import check_incoming_limits, credit_incoming_receipts
-from harmony.chain.epoch_randomness import assigner_for_parent
+from harmony.chain.epoch_randomness import assigner_for_parent, fenced_assigner_for_parent
 from harmony.chain.errors import (
     GasLimitExceeded,
     InsufficientFunds,
@@ -63,6 +63,8 @@ from harmony.chain.errors import (
     WrongShard,
 )
 from harmony.chain.evidence import record_votes_valid
+from harmony.chain.fenced_assignment import FencedAssignFn
+from harmony.chain.fences import Fences
 from harmony.chain.history_checks import check_cross_shard, check_randomness
 from harmony.chain.params import NetworkParams
 from harmony.chain.rules import Assignment, ChainRules, operator_seats
@@ -150,6 +152,10 @@ class Economy:
     """The slash-vote check (:attr:`TransitionContext.verify_votes`)."""
     reserved_bls_keys: frozenset[bytes] = frozenset()
     """BLS keys validators may not register besides the operator seats'."""
+    fences: Fences = field(default_factory=Fences)
+    """The country fences (:attr:`TransitionContext.fences`)."""
+    fenced_assign: FencedAssignFn | None = None
+    """The fenced election's assignment (:attr:`TransitionContext.fenced_assign`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +183,12 @@ class TransitionContext:
     """Places the elected seats in shards (:data:`harmony.chain.staking.election.AssignFn`)."""
     verify_votes: VerifyVotes | None = None
     """The BLS check of a slash record's two votes; without it a block carrying slashes is invalid."""
+    fences: Fences = field(default_factory=Fences)
+    """The network's country fences (:attr:`~harmony.chain.rules.ChainRules.fences`), which attestations are
+    checked against; default: none, so every attestation is refused."""
+    fenced_assign: FencedAssignFn | None = None
+    """Places the elected seats when :attr:`fences` fence a shard (:mod:`harmony.chain.fenced_assignment`);
+    a fenced beacon chain without it cannot elect."""
     accepted_chain_ids: frozenset[int] = field(init=False, default=frozenset())
     """Chain IDs transactions may be signed for: the network's Harmony ID and the shard's Ethereum ID."""
     fee_recipient: bytes | None = field(init=False, default=None)
@@ -216,12 +228,14 @@ class TransitionContext:
             committee_for=economy.committee_for,
             assign=economy.assign,
             verify_votes=economy.verify_votes,
+            fences=economy.fences,
+            fenced_assign=economy.fenced_assign,
         )
 
     @property
     def staking(self) -> StakingContext:
         """The context the staking rules run in."""
-        return StakingContext(self.params, self.epoch, self.env.number, self.reserved_bls_keys)
+        return StakingContext(self.params, self.epoch, self.env.number, self.reserved_bls_keys, self.fences)
 
     @property
     def ends_epoch_on_beacon(self) -> bool:
@@ -334,13 +348,26 @@ def state_transition(
 
 def economy_of(rules: ChainRules, view: ChainView, parent: Header) -> Economy:
     """The economy a block on ``parent`` runs under: the rules' operator seats, the view's committees,
-    the double-sign vote check, and the rules' seat assignment (the Cuckoo rule over the epoch randomness
+    the double-sign vote check, the rules' seat assignment (the Cuckoo rule over the epoch randomness
     the view's headers hold, :func:`harmony.chain.epoch_randomness.assigner_for_parent`, or key mod
-    shards)."""
+    shards) and the rules' fences with their fenced election (:func:`fenced_assigner_for_parent`)."""
     assign: AssignFn = key_mod_assign
+    fenced: FencedAssignFn | None = None
     if rules.assignment is Assignment.CUCKOO and rules.params.is_beacon(parent.shard_id):
         assign = assigner_for_parent(view, rules.params, iterations=rules.vdf_iterations)(parent)
-    return Economy(rules.operator_slots, view.committee_for, assign, record_votes_valid)
+        if rules.fences.any:
+            hook = fenced_assigner_for_parent(
+                view, rules.params, rules.fences, iterations=rules.vdf_iterations
+            )
+            fenced = hook(parent)
+    return Economy(
+        rules.operator_slots,
+        view.committee_for,
+        assign,
+        record_votes_valid,
+        fences=rules.fences,
+        fenced_assign=fenced,
+    )
 
 
 def replay_block(
@@ -411,13 +438,29 @@ def check_election(state: WorldState, header: Header, ctx: TransitionContext) ->
     if not (ctx.ends_epoch_on_beacon and ctx.operator_slots):
         return
     try:
-        expected = next_shard_state(state, ctx.params, ctx.epoch, ctx.operator_slots, assign=ctx.assign)
+        expected = elect_next(state, ctx.params, ctx.epoch, ctx)
     except HarmonyError as exc:
         raise InvalidBlock("shard_state", f"the election failed: {exc}") from exc
     if header.shard_state != expected.encode():
         raise InvalidBlock(
             "shard_state", f"the shard state differs from the election for epoch {ctx.epoch + 1}"
         )
+
+
+def elect_next(
+    state: WorldState, params: NetworkParams, epoch: int, economy: Economy | TransitionContext
+) -> ShardState:
+    """:func:`~harmony.chain.staking.epoch.next_shard_state` after ``epoch`` with ``economy``'s operator
+    seats, assignment and fences (the block builder's and the verifier's election)."""
+    return next_shard_state(
+        state,
+        params,
+        epoch,
+        economy.operator_slots,
+        assign=economy.assign,
+        fences=economy.fences,
+        fenced_assign=economy.fenced_assign,
+    )
 
 
 def credit_incoming(state: WorldState, proofs: Sequence[CXReceiptsProof]) -> int:
@@ -747,7 +790,7 @@ def build_block(
     ends_epoch = params.is_beacon(parent.shard_id) and params.is_last_block(number)
     if ends_epoch and economy.operator_slots:
         epoch = validation.expected_epoch(params, parent)
-        shard_state = next_shard_state(state, params, epoch, economy.operator_slots, assign=economy.assign)
+        shard_state = elect_next(state, params, epoch, economy)
     elif ends_epoch and shard_state is None:
         raise ValueError(f"beacon block {number} ends an epoch: the next shard state is required")
     header = child_header(
@@ -823,6 +866,7 @@ __all__ = [
     "child_header",
     "credit_incoming",
     "economy_of",
+    "elect_next",
     "finalize_block",
     "operator_seats",
     "replay_block",

@@ -38,7 +38,13 @@ def _show(genesis: Genesis) -> None:
         print(
             f"shard {shard.shard_id}: {len(shard.alloc)} funded accounts, "
             f"{len(shard.committee)} committee keys, state root 0x{block.header.root.hex()}, "
-            f"genesis block 0x{block.hash().hex()}"
+            f"genesis block 0x{block.hash().hex()}" + (f", fenced to {shard.fence}" if shard.fence else "")
+        )
+    for fence in genesis.fences:
+        print(
+            f"fence {fence.jurisdiction}: {len(fence.attestors)} attestors, "
+            f"at least {fence.min_seats} attested seats and {fence.min_stake_share} "
+            f"of the average stake per shard, attestations up to {fence.max_attestation_epochs} epochs ahead"
         )
 
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, devnet, genesis, keys, node, sim, staking, testnet, validator
+from harmony.cli import address, db, devnet, genesis, keys, node, sim, staking, testnet, validator
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.register(sub)
     devnet.register(sub)
     testnet.register(sub)
+    db.register(sub)
     return parser
 
 

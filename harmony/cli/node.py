@@ -62,6 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="no metrics, alerts or dashboard server",
     )
+    node.add_argument(
+        "--archive",
+        dest="archive",
+        action="store_true",
+        default=None,
+        help="keep every block's state (default: prune to the last 128 blocks' and each epoch boundary's)",
+    )
     node.set_defaults(func=run_node)
 
 
@@ -83,6 +90,8 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         changes["rpc_enabled"] = args.rpc_enabled
     if args.metrics_enabled is not None:
         changes["metrics_enabled"] = args.metrics_enabled
+    if args.archive is not None:
+        changes["archive"] = args.archive
     return check(config.with_changes(**changes)) if changes else check(config)
 
 

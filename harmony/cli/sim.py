@@ -114,16 +114,32 @@ def _resharding(args: argparse.Namespace) -> int:
             raise CLIError(f"--evictions {args.evictions}: must be between 0 and 1000")
         changes["evictions_per_join"] = args.evictions
     options = dataclasses.replace(options, **changes)  # type: ignore[arg-type]
+    fenced = _fenced_scenario(args)
 
     def progress(line: str) -> None:
         print(f"  {line}", file=sys.stderr, flush=True)
 
     results = resharding.run_resharding(options, progress)
+    if fenced is not None:
+        results += resharding.run_fenced(options, fenced, progress)
     print(resharding.format_table(results))
     if args.out is not None:
-        for path in resharding.write_report(results, options, Path(args.out)):
+        for path in resharding.write_report(results, options, Path(args.out), fenced):
             print(f"wrote {path}")
     return 0
+
+
+def _fenced_scenario(args: argparse.Namespace) -> resharding.FencedScenario | None:
+    if args.fenced_shards is None:
+        return None
+    if not 1 <= args.fenced_shards <= 10_000:
+        raise CLIError(f"--fenced-shards {args.fenced_shards}: must be between 1 and 10000")
+    share = args.fraction if args.attested_share is None else args.attested_share
+    if not 0.0 <= share < 1.0:
+        raise CLIError(f"--attested-share {share}: must be in [0, 1)")
+    if not 0.0 <= args.attested_surplus <= 100.0:
+        raise CLIError(f"--attested-surplus {args.attested_surplus}: must be in [0, 100]")
+    return resharding.FencedScenario(args.fenced_shards, share, args.attested_surplus)
 
 
 QUICK_ECONOMICS = {"years": "1", "validators": "30"}
@@ -451,6 +467,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--out", metavar="DIR", help="write resharding.md, resharding.csv and resharding.png"
     )
     reshard.add_argument("--quick", action="store_true", help="a small, seconds-long run (for tests)")
+    reshard.add_argument(
+        "--fenced-shards",
+        type=int,
+        metavar="G",
+        help="add the fenced scenario (country fences): G shards filled only from an attested pool",
+    )
+    reshard.add_argument(
+        "--attested-share",
+        type=float,
+        metavar="F",
+        help="the adversary's share of the attested pool (default: --fraction)",
+    )
+    reshard.add_argument(
+        "--attested-surplus",
+        type=float,
+        default=0.0,
+        metavar="U",
+        help="attested seats beyond the fenced seats, as a share of them (default 0)",
+    )
     reshard.set_defaults(func=_resharding)
     _register_economics(sims)
     _register_network(sims)

@@ -6,6 +6,11 @@ account), sign it for the network's Harmony chain ID and print the raw transacti
 ``--node URL`` the transaction is sent with ``hmyv2_sendRawStakingTransaction`` and its hash printed; the
 nonce, when not given, is then read with ``hmyv2_getTransactionCount(address, "pending")``.
 
+Country fences (``docs/design/fenced-shards.md``): an attestor signs an attestation offline with
+``sign-attestation`` (its keystore, the validator, jurisdiction, expiry epoch and serial; it prints the
+signature), the validator puts it on chain with ``attest --attestor-signature``, and an attestor withdraws
+it with ``revoke``.
+
 Amounts are given in ONE as decimal strings (up to 18 decimals, converted exactly to atto); rates as
 decimals in [0, 1]. BLS keys for ``create-validator`` (and a key added by ``edit-validator``) come from BLS
 keystores, and the CLI adds each key's proof of possession (:func:`harmony.crypto.bls.sign_pop`). A bad
@@ -20,6 +25,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from harmony.chain.fences import FenceError, check_jurisdiction
 from harmony.chain.params import GWEI, ONE, PRESETS, NetworkParams, get_preset
 from harmony.cli.common import CLIError, read_passphrase
 from harmony.crypto import bls
@@ -30,9 +36,11 @@ from harmony.encoding.address import parse_address
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
 from harmony.types.staking import (
+    ATTESTOR_SIGNATURE_LENGTH,
     BLS_PUBLIC_KEY_LENGTH,
     MAX_DETAILS_LENGTH,
     MAX_NAME_LENGTH,
+    Attest,
     CollectRewards,
     CommissionRates,
     CreateValidator,
@@ -40,6 +48,7 @@ from harmony.types.staking import (
     Description,
     EditValidator,
     EposStatus,
+    Revoke,
     StakeMsg,
     StakingTransaction,
     Undelegate,
@@ -196,12 +205,74 @@ def _collect_rewards(args: argparse.Namespace, address: bytes) -> StakeMsg:
     return CollectRewards(address)
 
 
+def _jurisdiction(text: str) -> str:
+    try:
+        return check_jurisdiction(text)
+    except FenceError as exc:
+        raise CLIError(f"jurisdiction: {exc}") from None
+
+
+def _attestor_signature(text: str) -> bytes:
+    try:
+        signature = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise CLIError(
+            "attestor-signature: not hex (the output of `harmony staking sign-attestation`)"
+        ) from None
+    if len(signature) != ATTESTOR_SIGNATURE_LENGTH:
+        raise CLIError(f"attestor-signature: {len(signature)} bytes, an attestor's signature is 65")
+    return signature
+
+
+def _attest(args: argparse.Namespace, address: bytes) -> StakeMsg:
+    return Attest(
+        validator_address=address,
+        jurisdiction=_jurisdiction(args.jurisdiction),
+        expiry_epoch=_uint64(args.expiry_epoch, "expiry-epoch"),
+        serial=_uint64(args.serial, "serial"),
+        attestor_signature=_attestor_signature(args.attestor_signature),
+    )
+
+
+def _revoke(args: argparse.Namespace, address: bytes) -> StakeMsg:
+    return Revoke(address, parse_addr(args.validator, "validator"), _jurisdiction(args.jurisdiction))
+
+
+def _uint64(text: str, field: str) -> int:
+    value = parse_uint(text, field)
+    if value >= 2**64:
+        raise CLIError(f"{field}: larger than 2^64 - 1")
+    return value
+
+
+def sign_attestation(args: argparse.Namespace) -> int:
+    """``sign-attestation``: the attestor's signature of an attestation, printed as 0x hex (module
+    docstring); the validator passes it to ``attest``."""
+    params: NetworkParams = get_preset(args.network)
+    validator = parse_addr(args.validator, "validator")
+    jurisdiction = _jurisdiction(args.jurisdiction)
+    expiry, serial = _uint64(args.expiry_epoch, "expiry-epoch"), _uint64(args.serial, "serial")
+    key = _account_key(args)
+    attest = Attest.signed(
+        key,
+        params.chain_id,
+        validator_address=validator,
+        jurisdiction=jurisdiction,
+        expiry_epoch=expiry,
+        serial=serial,
+    )
+    print("0x" + attest.attestor_signature.hex())
+    return 0
+
+
 BUILDERS = {
     "create-validator": _create_validator,
     "edit-validator": _edit_validator,
     "delegate": _delegate,
     "undelegate": _undelegate,
     "collect-rewards": _collect_rewards,
+    "attest": _attest,
+    "revoke": _revoke,
 }
 
 
@@ -344,8 +415,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     collect = actions.add_parser("collect-rewards", help="collect every reward of the account's delegations")
     _common(collect)
+    _attestation_actions(actions)
     for parser in (create, edit, *actions.choices.values()):
         parser.set_defaults(func=run)
+    actions.choices["sign-attestation"].set_defaults(func=sign_attestation)
 
 
-__all__ = ["build_transaction", "parse_one", "parse_rate", "register", "rpc_call", "run"]
+def _attestation_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``sign-attestation`` (the attestor, offline), ``attest`` (the validator), ``revoke`` (an attestor)."""
+    jurisdiction_help = "the fence's jurisdiction, e.g. EU (see hmyv2_getFences)"
+    sign = actions.add_parser(
+        "sign-attestation", help="as an attestor, sign an attestation of a validator for a jurisdiction"
+    )
+    sign.add_argument("--keystore", required=True, help="account keystore (v3) of the attestor")
+    sign.add_argument("--passphrase-file", help="file whose first line is the keystore's passphrase")
+    sign.add_argument(
+        "--network", default="localnet", choices=sorted(PRESETS), help="network preset (default %(default)s)"
+    )
+    attest = actions.add_parser("attest", help="as a validator, put an attestor's attestation on chain")
+    _common(attest)
+    attest.add_argument("--attestor-signature", required=True, help="the output of sign-attestation (0x hex)")
+    for parser in (sign, attest):
+        if parser is sign:
+            parser.add_argument("--validator", required=True, help="the attested validator (one1… or 0x…)")
+        parser.add_argument("--jurisdiction", required=True, help=jurisdiction_help)
+        parser.add_argument(
+            "--expiry-epoch", required=True, help="first epoch in which it is no longer valid"
+        )
+        parser.add_argument(
+            "--serial", default="1", help="the attestor's number for it (default %(default)s)"
+        )
+    revoke = actions.add_parser("revoke", help="as an attestor, withdraw a validator's attestation")
+    _common(revoke)
+    revoke.add_argument("--validator", required=True, help="the validator (one1… or 0x…)")
+    revoke.add_argument("--jurisdiction", required=True, help=jurisdiction_help)
+
+
+__all__ = ["build_transaction", "parse_one", "parse_rate", "register", "rpc_call", "run", "sign_attestation"]

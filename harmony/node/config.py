@@ -57,6 +57,10 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     disk_free_percent = 5             # less free space on the data directory's disk
     not_elected = true                # a watched key is not in the next epoch's committee
 
+    [storage]
+    archive = false                   # true: keep every block's state; default: prune to the last 128
+                                      # blocks' and every epoch boundary's states (harmony.storage.prune)
+
     [log]
     level = "info"
 
@@ -116,6 +120,7 @@ class NodeConfig:
     vdf_compute: bool = True
     shard_endpoints: tuple[str, ...] = ()
     debug_equivocate: bool = False
+    archive: bool = False
     min_gas_price: int = 0
     global_slots: int = 4096
     account_slots: int = 16
@@ -162,6 +167,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "global_slots": ("global_slots", int),
         "account_slots": ("account_slots", int),
     },
+    "storage": {"archive": ("archive", bool)},
     "log": {"level": ("log_level", str)},
     "metrics": {
         "enabled": ("metrics_enabled", bool),

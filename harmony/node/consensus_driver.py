@@ -193,6 +193,9 @@ class ConsensusDriver:
         self.sync_wanted = trio.Event()
         self.evidence: list[Evidence] = []
         self.counters: Counter[str] = Counter()
+        self._past_drops: Counter[str] = Counter()
+        """Messages the cores of earlier epochs dropped, by reason (each epoch has a fresh core)."""
+        self._drops_logged: Counter[str] = Counter()
         self.started = False
         self.penalize: Callable[[str, str], None] | None = None
         """Called with (peer, reason) when a peer's message was dropped for a hostile reason."""
@@ -268,6 +271,11 @@ class ConsensusDriver:
             if drops[reason] > before[reason]:
                 self.penalize(peer, f"consensus: {reason}")
 
+    def drops(self) -> Counter[str]:
+        """Consensus messages dropped since the node started, by reason (``ConsensusCore.drops`` of this
+        epoch's core and of the earlier ones)."""
+        return self._past_drops + self.core.drops
+
     def _next_timer_delay(self) -> float:
         if not self._timers:
             return 1.0
@@ -301,6 +309,7 @@ class ConsensusDriver:
         self.config = config
         self._timers.clear()
         self._verified.clear()
+        self._past_drops.update(self.core.drops)
         self.core = create_core(
             config, self._signer_store, self._log_store, chain_tip(self.chain), validator=self._validate
         )
@@ -317,6 +326,20 @@ class ConsensusDriver:
         while queue:
             effect = queue.pop(0)
             if isinstance(effect, (Broadcast, Send)):
+                msg_type = effect.message.type
+                if msg_type in (MsgType.VIEWCHANGE, MsgType.NEWVIEW):
+                    # operators (and a failed test's logs) see where a stalled round went
+                    drops = self.drops()
+                    log.info(
+                        "%s for block %d: view %d (leader: committee index %d); dropped since: %s",
+                        MsgType(msg_type).name,
+                        effect.message.block_num,
+                        effect.message.view_id,
+                        self.core.leader_of(effect.message.view_id),
+                        ", ".join(f"{r} {n}" for r, n in sorted((drops - self._drops_logged).items()))
+                        or "none",
+                    )
+                    self._drops_logged = drops
                 self._publish(pack(KIND_CONSENSUS, effect.message.encode()))
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))

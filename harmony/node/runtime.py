@@ -30,6 +30,8 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
+from harmony.node.fence import open_fence_gate, present_tickets
+from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
@@ -50,7 +52,7 @@ from harmony.node.wire import (
 )
 from harmony.p2p.host import GossipMessage, P2PConfig, P2PHost, open_host
 from harmony.p2p.sync_protocol import serve_sync
-from harmony.p2p.topics import shard_topic, sync_protocol_id
+from harmony.p2p.topics import fence_protocol_id, shard_topic, sync_protocol_id
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block
@@ -289,6 +291,7 @@ class Node:
             vdf_last_ms=vdf.last_duration_ms if vdf is not None else None,
             vdf_failures=vdf.failures if vdf is not None else 0,
             consensus_counters=dict(driver.counters) if driver is not None else {},
+            consensus_drops=dict(driver.drops()) if driver is not None else {},
         )
 
     def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
@@ -448,7 +451,11 @@ class Node:
             self.driver = driver
             driver.block_listeners.append(self._after_block)
             driver.penalize = lambda peer, reason: host.penalize(peer, reason, 10)
-            serve_sync(host, protocol, ChainSyncSource(self.chain))
+            fence_protocol = fence_protocol_id(self.params.name, config.shard_id)
+            gate = open_fence_gate(host, self.chain, config.shard_id, fence_protocol)
+            serve_sync(
+                host, protocol, ChainSyncSource(self.chain), guard=None if gate is None else gate.guard
+            )
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
             global_inbox = await host.subscribe(global_name)
@@ -464,10 +471,16 @@ class Node:
                 nursery.start_soon(self._publisher, host, topic, driver)
                 nursery.start_soon(self._reader, host, inbox, driver)
                 nursery.start_soon(self.syncer.run)
+                if gate is not None:  # a fenced shard: show our ticket to the other members
+                    nursery.start_soon(
+                        present_tickets, host, self.chain, config.shard_id, fence_protocol, self.keys
+                    )
                 nursery.start_soon(self._relayer)
                 nursery.start_soon(self._global_publisher, host, global_name, global_outbox)
                 nursery.start_soon(self._global_reader, host, global_inbox, shard_services)
                 nursery.start_soon(self._services_ticker, shard_services, driver)
+                if not config.archive:
+                    nursery.start_soon(prune_forever, self.chain.db)
                 if self.vdf is not None:
                     await nursery.start(self.vdf.run)
                 await nursery.start(driver.run)

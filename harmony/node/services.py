@@ -226,7 +226,8 @@ class ShardServices:
         head = chain.head
         pool.set_state(chain.accounts())
         reserved = frozenset(k for shard in chain.operator_slots for k in (s.bls_public_key for s in shard))
-        ctx = StakingContext(self.params, expected_epoch(self.params, head), head.number + 1, reserved)
+        epoch = expected_epoch(self.params, head)
+        ctx = StakingContext(self.params, epoch, head.number + 1, reserved, chain.rules.fences)
 
         def check(tx: StakingTransaction, sender: bytes) -> None:
             apply_staking_message(chain.state(), tx.msg, ctx)

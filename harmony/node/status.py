@@ -48,6 +48,8 @@ class NodeStatus:
     vdf_failures: int = 0
     consensus_counters: dict[str, int] = field(default_factory=dict)
     """The consensus driver's event counters (commits, invalid blocks, full queues…)."""
+    consensus_drops: dict[str, int] = field(default_factory=dict)
+    """Consensus messages the core refused since the node started, by reason (stale view, bad signature…)."""
 
     @property
     def sync_lag(self) -> int:

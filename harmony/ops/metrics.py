@@ -79,6 +79,12 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     for event, count in sorted(st.consensus_counters.items()):
         events.add_metric([event], count)
     yield events
+    dropped = CounterMetricFamily(
+        "hmy_consensus_dropped_messages", "Consensus messages refused, by reason", labels=["reason"]
+    )
+    for reason, count in sorted(st.consensus_drops.items()):
+        dropped.add_metric([reason], count)
+    yield dropped
     yield _gauge("hmy_chain_head_height", "Head block number", st.head_number)
     yield _gauge("hmy_chain_epoch", "Head block's epoch", st.head_epoch)
     yield _gauge("hmy_chain_blocks_per_epoch", "Blocks in the head's epoch", st.blocks_per_epoch)

@@ -15,7 +15,7 @@ asked. Checking the blocks and their commit signatures is the node's job.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from harmony.encoding import rlp
@@ -112,10 +112,15 @@ def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
     return rlp.encode(triples)
 
 
-def serve_sync(host: P2PHost, protocol_id: str, source: SyncSource) -> None:
-    """Register the sync request handler for ``protocol_id`` on ``host``."""
+def serve_sync(
+    host: P2PHost, protocol_id: str, source: SyncSource, *, guard: Callable[[str], None] | None = None
+) -> None:
+    """Register the sync request handler for ``protocol_id`` on ``host``; ``guard(peer_id)`` runs first and
+    refuses a peer by raising (a fenced shard's :meth:`harmony.p2p.fence_gate.FenceGate.guard`)."""
 
     async def handler(peer_id: str, request: bytes) -> bytes:
+        if guard is not None:
+            guard(peer_id)
         kind, numbers = decode_request(request)
         return answer(source, kind, numbers)
 

@@ -44,3 +44,11 @@ def sync_protocol_id(network: str, shard_id: int) -> str:
     _check_shard(shard_id)
     network_prefix(network)
     return f"harmony/sync/{network}/{shard_id}/1.0.0"
+
+
+def fence_protocol_id(network: str, shard_id: int) -> str:
+    """The fence-ticket stream protocol ID ``harmony/fence/<network>/<shard>/1.0.0`` (issue 21): a peer
+    presents its ticket for a fenced shard there (:mod:`harmony.p2p.fence_gate`)."""
+    _check_shard(shard_id)
+    network_prefix(network)
+    return f"harmony/fence/{network}/{shard_id}/1.0.0"

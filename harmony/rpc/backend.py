@@ -21,13 +21,14 @@ from harmony.rpc.formats import LogInBlock, ReceiptInBlock, StakingInBlock, TxIn
 from harmony.rpc.logs import LogFilter
 from harmony.rpc.params import BlockRef
 from harmony.state.evm import contract_address
+from harmony.state.proof import AccountProof, account_proof
 from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING
 from harmony.types.block import Block
 from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, Slot
-from harmony.types.staking import CreateValidator, EditValidator, StakingTransaction
+from harmony.types.staking import StakingTransaction, acting_account
 from harmony.types.transaction import Transaction
 
 SENDER_CACHE_SIZE = 16_384
@@ -163,11 +164,8 @@ class StandaloneHooks:
 
 
 def staking_owner(tx: StakingTransaction) -> bytes:
-    """The account a staking message acts for, which must be its signer (validator or delegator)."""
-    msg = tx.msg
-    return (
-        msg.validator_address if isinstance(msg, (CreateValidator, EditValidator)) else msg.delegator_address
-    )
+    """The account a staking message acts for, which must be its signer (:func:`acting_account`)."""
+    return acting_account(tx.msg)
 
 
 class RPCBackend:
@@ -259,6 +257,10 @@ class RPCBackend:
     def state_at(self, ref: BlockRef) -> StateDB:
         """A throwaway state at the block ``ref`` names (never committed)."""
         return self.chain.state(self.require_header(ref).root)
+
+    def account_proof(self, ref: BlockRef, address: bytes, slots: Sequence[int]) -> AccountProof:
+        """The EIP-1186 proof of ``address`` and its ``slots`` in the state of the block ``ref`` names."""
+        return account_proof(self.chain.db.state_nodes(), self.require_header(ref).root, address, slots)
 
     # -- transactions ---------------------------------------------------------------------------------
 

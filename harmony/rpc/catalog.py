@@ -221,7 +221,6 @@ NOT_SERVED: dict[str, str] = {
     "GetBlockByNumberNew": "deprecated in Harmony (same as getBlockByNumber with options)",
     "GetBlockByHashNew": "deprecated in Harmony (same as getBlockByHash with options)",
     "SetNodeToBackupMode": "an operator command, not a query: the node has no backup mode",
-    "GetProof": "Merkle proofs of accounts are not exposed yet (the trie can produce them)",
     "GetCurrentUtilityMetrics": "Harmony's pre-staking utility metrics (accumulator, adjustment) have no "
     "counterpart: our rewards follow the staking-era table from genesis",
     "GetCurrentBadBlocks": "invalid blocks are refused and not kept, so there is no list to return",
@@ -295,6 +294,15 @@ EXTRA_NOTES: dict[str, str] = {
     "eth_feeHistory": "legacy-priced chain: base fee 0, so wallets fall back to gasPrice",
     "eth_maxPriorityFeePerGas": "legacy-priced chain: 0, so wallets fall back to gasPrice",
     "eth_getBlockReceipts": "geth's method; Harmony registers it under eth_ too (blockchain.go)",
+    **{
+        f"{prefix}_{name}": note
+        for prefix in ("hmy", "hmyv2")
+        for name, note in (
+            ("getFences", "country fences from the genesis (docs/design/fenced-shards.md)"),
+            ("getAttestations", "a validator's fence attestations on the beacon chain"),
+            ("getFenceStatus", "attested seats per fenced shard, and why a fence was short"),
+        )
+    },
 }
 
 

@@ -28,16 +28,19 @@ from harmony.rpc.errors import (
     MethodNotFound,
     RPCError,
     ServerError,
+    StatePruned,
 )
 from harmony.rpc.methods_cx import register_cx
 from harmony.rpc.methods_eth import register_eth
 from harmony.rpc.methods_fees import register_fees
+from harmony.rpc.methods_fences import register_fences
 from harmony.rpc.methods_filters import register_filters
 from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
 from harmony.rpc.methods_staking import register_staking
 from harmony.rpc.params import Params
 from harmony.rpc.tracing import register_tracing
+from harmony.state.trie import MissingTrieNode
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ def build_method_table() -> MethodTable:
     register_staking(table)
     register_cx(table)
     register_fees(table)
+    register_fences(table)
     register_tracing(table)
     return table
 
@@ -209,6 +213,9 @@ class Dispatcher:
         except RPCError:
             self.failures[method] += 1
             raise
+        except MissingTrieNode as exc:
+            self.failures[method] += 1
+            raise StatePruned(str(exc)) from None
         except HarmonyError as exc:
             self.failures[method] += 1
             raise ServerError(str(exc)[:500]) from None

@@ -76,3 +76,14 @@ class ExecutionReverted(RPCError):
     """A call or gas estimate hit REVERT: code 3, ``data`` = the revert bytes in hex (as geth)."""
 
     code = EXECUTION_REVERTED
+
+
+class StatePruned(ServerError):
+    """The state a query needs is no longer stored: this node prunes old states (``harmony node --archive``
+    keeps them)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            "state not available: pruned by this node, which keeps the states of the last 128 blocks and "
+            f"of every epoch's last block ({detail}); query an archive node (harmony node --archive)"
+        )

@@ -24,12 +24,14 @@ from harmony.types.crosslink import CrossLink, decode_crosslinks
 from harmony.types.header import Header
 from harmony.types.receipt import Log, Receipt
 from harmony.types.staking import (
+    Attest,
     CollectRewards,
     CreateValidator,
     Delegate,
     Description,
     Directive,
     EditValidator,
+    Revoke,
     StakingTransaction,
     Undelegate,
 )
@@ -218,6 +220,8 @@ _DIRECTIVE_NAMES = {
     Directive.DELEGATE: "Delegate",
     Directive.UNDELEGATE: "Undelegate",
     Directive.COLLECT_REWARDS: "CollectRewards",
+    Directive.ATTEST: "Attest",
+    Directive.REVOKE: "Revoke",
 }
 
 
@@ -233,6 +237,20 @@ def staking_msg_json(stx: StakingTransaction) -> dict[str, JSON]:
         }
     if isinstance(msg, CollectRewards):
         return {"delegatorAddress": to_bech32(msg.delegator_address)}
+    if isinstance(msg, Attest):
+        return {
+            "validatorAddress": to_bech32(msg.validator_address),
+            "jurisdiction": msg.jurisdiction,
+            "expiryEpoch": msg.expiry_epoch,
+            "serial": msg.serial,
+            "attestorSignature": "0x" + msg.attestor_signature.hex(),
+        }
+    if isinstance(msg, Revoke):
+        return {
+            "attestorAddress": to_bech32(msg.attestor_address),
+            "validatorAddress": to_bech32(msg.validator_address),
+            "jurisdiction": msg.jurisdiction,
+        }
     if isinstance(msg, CreateValidator):
         rates = msg.commission_rates
         return {

@@ -40,6 +40,7 @@ from harmony.rpc.params import (
     hash32,
     hex_bytes,
     quantity,
+    storage_slot,
     uint64,
 )
 from harmony.types.block import Block
@@ -206,6 +207,43 @@ def get_storage_at(style: Style, ctx: MethodContext, p: Params) -> JSON:
     return hex_data(ctx.backend.state_at(ref).get_storage(account, slot).to_bytes(32, "big"))
 
 
+MAX_PROOF_SLOTS = 1024
+"""Most storage keys one ``getProof`` proves: each costs a walk of the account's storage trie."""
+
+
+def get_proof(style: Style, ctx: MethodContext, p: Params) -> JSON:
+    """``getProof(address, storageKeys, block)`` (EIP-1186, Go ``GetProof``): the account and each slot
+    with its Merkle proof against the block's state root, in Ethereum's shape in every namespace."""
+    account = p.get(0, "address", address)
+    keys = p.get(1, "storageKeys", _proof_keys)
+    ref = p.get(2, "block", block_number_or_hash, LATEST)
+    found = ctx.backend.account_proof(ref, account, [slot for _, slot in keys])
+    return {
+        "address": hex_data(account),
+        "accountProof": [hex_data(node) for node in found.proof],
+        "balance": hex_q(found.account.balance),
+        "codeHash": hex_data(found.account.code_hash),
+        "nonce": hex_q(found.account.nonce),
+        "storageHash": hex_data(found.account.storage_root),
+        "storageProof": [
+            {"key": text, "value": hex_q(item.value), "proof": [hex_data(node) for node in item.proof]}
+            for (text, _), item in zip(keys, found.storage, strict=True)
+        ],
+    }
+
+
+def _proof_keys(value: object, name: str) -> list[tuple[str, int]]:
+    """The storage keys of ``getProof``: a list of at most :data:`MAX_PROOF_SLOTS` hex slots, each
+    kept with its text as the client wrote it (the response echoes it)."""
+    if not isinstance(value, list):
+        raise InvalidParams(f"invalid argument {name}: expected a list of 0x hex storage keys")
+    if len(value) > MAX_PROOF_SLOTS:
+        raise InvalidParams(
+            f"invalid argument {name}: {len(value)} keys, at most {MAX_PROOF_SLOTS} per query"
+        )
+    return [(text, storage_slot(text, f"{name}[{i}]")) for i, text in enumerate(value)]
+
+
 def _call_args(value: object, name: str) -> CallArgs:
     return call_args(value, name, max_data=MAX_CALL_DATA)
 
@@ -261,6 +299,7 @@ SHARED: tuple[tuple[str, Callable[..., object], int], ...] = (
     ("getBalance", get_balance, 2),
     ("getCode", get_code, 2),
     ("getStorageAt", get_storage_at, 3),
+    ("getProof", get_proof, 3),
     ("call", eth_call, 3),
     ("estimateGas", estimate_gas, 3),
     ("gasPrice", gas_price, 0),

@@ -86,6 +86,13 @@ def hash32(value: object, name: str) -> bytes:
     return data
 
 
+def storage_slot(value: object, name: str) -> int:
+    """A storage slot given as a ``0x`` hex string of 1 to 64 digits (geth ``decodeHash``: left-padded)."""
+    if not isinstance(value, str):
+        raise InvalidParams(f"invalid argument {name}: expected a 0x hex string of at most 32 bytes")
+    return quantity(value, name)
+
+
 def address(value: object, name: str) -> bytes:
     """A 20-byte address: bech32 ``one1…``/``tone1…`` or ``0x`` hex (reference §9.4)."""
     if not isinstance(value, str) or len(value) > 100:

@@ -19,6 +19,15 @@ seeded Mersenne Twister in place of the Keccak PRNG for speed): ``key-mod`` (the
 fresh keys so that ``key mod S`` is its target; honest keys land uniformly), ``random`` (stayers stay, new
 seats fill vacancies at random) and ``cuckoo`` (our Cuckoo rule).
 
+**Fenced scenario** (issue 21, :func:`run_fenced`): a shard fenced to a jurisdiction is filled only from
+the validators attested for it (:mod:`harmony.chain.fenced_assignment`), so its committee is drawn from a
+smaller pool, and what matters is the adversary's share of *that* pool. Given ``G`` fenced shards, the
+adversary's share ``a`` of the attested pool and the pool's surplus ``u`` over the fenced seats, the
+adversary is assumed to outbid honest attested validators for the fenced seats (the fence takes its share
+in auction order), so it holds ``min(1, a·(1 + u))`` of the fenced group's seats; the same join-leave
+adversary then plays against the Cuckoo rule among the ``G`` fenced shards (rule ``cuckoo-fenced``). With
+one fenced shard there is nothing to mix: the chance is 0 or 1 by that share alone.
+
 Floats appear only in the statistics. A run is a pure function of its options (the seed included).
 """
 
@@ -27,7 +36,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harmony.chain.assignment import CUCKOO_EVICTIONS_PER_JOIN, cuckoo_place, random_place
@@ -35,6 +44,8 @@ from harmony.encoding.fixed import Dec
 
 RULES: tuple[str, ...] = ("key-mod", "random", "cuckoo")
 """The assignment rules compared, in table order."""
+FENCED_RULE = "cuckoo-fenced"
+"""The rule name of the fenced scenario's rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,27 @@ class ReshardingOptions:
             raise ValueError("at least one epoch")
         if not 0.0 <= self.fraction < 1.0 or not 0.0 <= self.churn <= 1.0:
             raise ValueError("fraction must be in [0, 1) and churn in [0, 1]")
+
+
+@dataclass(frozen=True, slots=True)
+class FencedScenario:
+    """The fenced scenario (module docstring)."""
+
+    shards: int = 1
+    """Fenced shards per network (at most all shards but the beacon chain)."""
+    adversary_share: float = 0.25
+    """The adversary's share of the validators attested for the fence."""
+    surplus: float = 0.0
+    """Attested seats beyond the fenced seats, as a share of them."""
+
+    def __post_init__(self) -> None:
+        if self.shards < 1 or not 0.0 <= self.adversary_share < 1.0 or self.surplus < 0.0:
+            raise ValueError("at least one fenced shard, adversary share in [0, 1), surplus not negative")
+
+    @property
+    def group_fraction(self) -> float:
+        """The adversary's share of the fenced seats: ``min(1, a·(1 + u))`` (module docstring)."""
+        return min(1.0, self.adversary_share * (1.0 + self.surplus))
 
 
 QUICK = ReshardingOptions(sizes=(MAINNET_SIZE, NetworkSize(20, 100)), epochs=8, trials=(3, 1))
@@ -211,20 +243,52 @@ def run_resharding(
                 if progress is not None:
                     peak = max(share for share, _ in runs[-1])
                     progress(f"{size.label} {rule}: trial {trial + 1}/{trials}, largest share {peak:.3f}")
-            epochs = options.epochs
-            results.append(
-                RuleResult(
-                    size=size,
-                    rule=rule,
-                    trials=trials,
-                    epochs=epochs,
-                    max_share=max(share for run in runs for share, _ in run),
-                    mean_final_share=sum(run[-1][0] for run in runs) / trials,
-                    p_epoch=sum(hit for run in runs for _, hit in run) / (trials * epochs),
-                    p_trial=sum(any(hit for _, hit in run) for run in runs) / trials,
-                    series=tuple(sum(run[e][0] for run in runs) / trials for e in range(epochs)),
+            results.append(_summary(size, rule, runs, options.epochs))
+    return results
+
+
+def _summary(size: NetworkSize, rule: str, runs: list[list[tuple[float, bool]]], epochs: int) -> RuleResult:
+    trials = len(runs)
+    return RuleResult(
+        size=size,
+        rule=rule,
+        trials=trials,
+        epochs=epochs,
+        max_share=max(share for run in runs for share, _ in run),
+        mean_final_share=sum(run[-1][0] for run in runs) / trials,
+        p_epoch=sum(hit for run in runs for _, hit in run) / (trials * epochs),
+        p_trial=sum(any(hit for _, hit in run) for run in runs) / trials,
+        series=tuple(sum(run[e][0] for run in runs) / trials for e in range(epochs)),
+    )
+
+
+def _all_adversarial(epochs: int) -> list[tuple[float, bool]]:
+    return [(1.0, True)] * epochs
+
+
+def run_fenced(
+    options: ReshardingOptions, scenario: FencedScenario, progress: Callable[[str], None] | None = None
+) -> list[RuleResult]:
+    """The fenced scenario (module docstring) on every network size: one ``cuckoo-fenced`` row per size,
+    whose network is the fenced group (``G`` shards of the size's seats)."""
+    results: list[RuleResult] = []
+    for size, trials in zip(options.sizes, options.trials, strict=True):
+        group = NetworkSize(min(scenario.shards, max(size.shards - 1, 1)), size.seats)
+        fraction = scenario.group_fraction
+        runs = []
+        for trial in range(trials):
+            if fraction >= 1.0:
+                runs.append(_all_adversarial(options.epochs))
+            else:
+                group_options = replace(options, sizes=(group,), trials=(1,), fraction=fraction)
+                runs.append(run_trial("cuckoo", group, group_options, trial))
+            if progress is not None:
+                peak = max(share for share, _ in runs[-1])
+                progress(
+                    f"{size.label} fenced {group.shards}: trial {trial + 1}/{trials}, "
+                    f"largest share {peak:.3f}"
                 )
-            )
+        results.append(_summary(group, FENCED_RULE, runs, options.epochs))
     return results
 
 
@@ -251,21 +315,30 @@ def format_table(results: list[RuleResult]) -> str:
     return "\n".join(lines)
 
 
-def _describe(options: ReshardingOptions) -> str:
-    return (
+def _describe(options: ReshardingOptions, fenced: FencedScenario | None) -> str:
+    text = (
         f"adversary fraction {options.fraction}, honest churn {options.churn} per epoch, "
         f"Cuckoo move fraction {options.move_fraction}, evictions per join {options.evictions_per_join}, "
         f"{options.epochs} epochs, seed {options.seed}"
     )
+    if fenced is not None:
+        text += (
+            f"; fenced scenario ({FENCED_RULE}): {fenced.shards} fenced shard(s), the adversary holds "
+            f"{fenced.adversary_share} of the attested pool with surplus {fenced.surplus}, so "
+            f"{fenced.group_fraction:.3f} of the fenced seats"
+        )
+    return text
 
 
-def write_report(results: list[RuleResult], options: ReshardingOptions, out_dir: Path) -> list[Path]:
+def write_report(
+    results: list[RuleResult], options: ReshardingOptions, out_dir: Path, fenced: FencedScenario | None = None
+) -> list[Path]:
     """Write ``resharding.md``, ``resharding.csv`` and ``resharding.png`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     markdown = out_dir / "resharding.md"
     markdown.write_text(
         "# Resharding: adversarial concentration by assignment rule\n\n"
-        + _describe(options)
+        + _describe(options, fenced)
         + "\n\nmax_share: largest adversarial share of any shard in any epoch; mean_final_share: that of "
         "the last epoch, averaged over trials; p_epoch: share of epochs with some shard at ≥ 1/3; "
         "p_trial: share of trials where that ever happened.\n\n" + format_table(results) + "\n"
@@ -305,14 +378,17 @@ def _plot(results: list[RuleResult], options: ReshardingOptions, path: Path) -> 
 
 
 __all__ = [
+    "FENCED_RULE",
     "LARGE_SIZE",
     "MAINNET_SIZE",
     "QUICK",
     "RULES",
+    "FencedScenario",
     "NetworkSize",
     "ReshardingOptions",
     "RuleResult",
     "format_table",
+    "run_fenced",
     "run_resharding",
     "run_trial",
     "write_report",

@@ -68,6 +68,18 @@ class Account(Serializable):
         return self.nonce != 0 or self.code_hash != EMPTY_CODE_HASH
 
 
+def account_refs(encoded: bytes) -> tuple[bytes, bytes]:
+    """The storage root and code hash of an account's RLP (YP §4.1), without decoding the rest.
+
+    Both are the last two fields, 32-byte strings (``0xa0 ‖ 32 bytes`` each), so they are the encoding's
+    last 66 bytes; anything else is decoded in full (and refused by :meth:`Account.decode` if malformed).
+    """
+    if len(encoded) >= 68 and encoded[-66] == 0xA0 and encoded[-33] == 0xA0:
+        return encoded[-65:-33], encoded[-32:]
+    account = Account.decode(encoded)
+    return account.storage_root, account.code_hash
+
+
 EMPTY_ACCOUNT = Account()
 """The empty account: nonce 0, balance 0, empty storage, no code."""
 

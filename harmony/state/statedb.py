@@ -44,7 +44,7 @@ MAX_CACHED_NODES = 1_000_000
 """Above this many decoded trie nodes a commit drops the node cache."""
 
 
-def _slot_key(slot: int) -> bytes:
+def slot_key(slot: int) -> bytes:
     """Storage trie key of a slot: keccak256 of the slot as 32 big-endian bytes (YP §4.1, secure trie)."""
     return keccak256(slot.to_bytes(32, "big"))
 
@@ -59,7 +59,7 @@ def _encode_slot_value(value: int) -> bytes:
     return bytes((0x80 + len(data),)) + data
 
 
-def _decode_slot_value(raw: bytes) -> int:
+def decode_slot_value(raw: bytes) -> int:
     """Inverse of :func:`_encode_slot_value` (the RLP string of a canonical integer)."""
     if not raw:
         return 0
@@ -257,7 +257,7 @@ class StateDB:
         dirty = self._dirty_storage.get(address)
         if not dirty:
             return True
-        changes = {_slot_key(s): _encode_slot_value(slots[s]) for s in dirty}
+        changes = {slot_key(s): _encode_slot_value(slots[s]) for s in dirty}
         root, _ = trie_update(self._view, account.storage_root, changes, cache=self._node_cache)
         return root != EMPTY_TRIE_ROOT
 
@@ -294,8 +294,8 @@ class StateDB:
         if account is None or account.storage_root == EMPTY_TRIE_ROOT:
             value = 0
         else:
-            raw = trie_get(self._view, account.storage_root, _slot_key(slot), cache=self._node_cache)
-            value = _decode_slot_value(raw)
+            raw = trie_get(self._view, account.storage_root, slot_key(slot), cache=self._node_cache)
+            value = decode_slot_value(raw)
         slots[slot] = value
         return value
 
@@ -418,7 +418,7 @@ class StateDB:
             if account is None:
                 continue
             values = self._storage[address]
-            changes = {_slot_key(s): _encode_slot_value(values[s]) for s in slots}
+            changes = {slot_key(s): _encode_slot_value(values[s]) for s in slots}
             root, new = trie_update(self._view, account.storage_root, changes, cache=self._node_cache)
             pending.update(new)
             if root != account.storage_root:

@@ -8,7 +8,8 @@ nibble), which Python compares and slices fast.
 Block execution changes thousands of keys at once, so the write path is a *batch*: :func:`update` takes
 every change of a block (an empty value deletes the key), sorts them, walks only the touched paths of the
 old trie, rebuilds them bottom-up and hashes each new node once. It returns the new root and the new nodes,
-which the caller writes in its block transaction; old nodes are left in place (no pruning).
+which the caller writes in its block transaction; old nodes are left in place (pruning deletes the ones no
+kept state reaches later: :mod:`harmony.storage.prune`).
 
 Inside the walk a node is a small tuple: ``(LEAF, path, value)``, ``(EXT, path, child_ref)`` or
 ``(BRANCH, [16 child refs], value)``, where a child ref is the child exactly as its parent's RLP holds it
@@ -42,7 +43,7 @@ Node: TypeAlias = tuple[int, Any, Any]
 """A decoded node: (LEAF, path, value), (EXT, path, child ref) or (BRANCH, 16 child refs, value)."""
 
 _EMPTY_REF = b"\x80"
-_NIBBLE = {c: i for i, c in enumerate("0123456789abcdef")}
+NIBBLE = {c: i for i, c in enumerate("0123456789abcdef")}
 _HEX = "0123456789abcdef"
 
 
@@ -236,7 +237,7 @@ class _Updater:
             j = i + 1
             while j < hi and keys[j][depth] == nib:
                 j += 1
-            children[_NIBBLE[nib]] = self.ref(self.build(keys, vals, i, j, depth + 1))
+            children[NIBBLE[nib]] = self.ref(self.build(keys, vals, i, j, depth + 1))
             i = j
         return (BRANCH, children, value)
 
@@ -279,7 +280,7 @@ class _Updater:
                 return self.extend(path, child)
             children = [_EMPTY_REF] * 16
             rest = path[cp + 1 :]
-            children[_NIBBLE[path[cp]]] = self.ref((EXT, rest, node[2])) if rest else node[2]
+            children[NIBBLE[path[cp]]] = self.ref((EXT, rest, node[2])) if rest else node[2]
             branch = self.update_branch(children, b"", lo, hi, depth + cp)
             return self.extend(path[:cp], branch)
         return self.update_branch(list(node[1]), node[2], lo, hi, depth)
@@ -296,7 +297,7 @@ class _Updater:
             j = i + 1
             while j < hi and keys[j][depth] == nib:
                 j += 1
-            n = _NIBBLE[nib]
+            n = NIBBLE[nib]
             child = self.update(self.resolve(children[n]), i, j, depth + 1)
             children[n] = _EMPTY_REF if child is None else self.ref(child)
             i = j
@@ -374,7 +375,7 @@ def trie_get(nodes: KVReader, root: bytes, key: bytes, *, cache: dict[bytes, Nod
             if depth == len(path):
                 value: bytes = node[2]
                 return value
-            node = up.resolve(node[1][_NIBBLE[path[depth]]])
+            node = up.resolve(node[1][NIBBLE[path[depth]]])
             depth += 1
         elif kind == LEAF:
             leaf_value: bytes = node[2]

@@ -38,7 +38,7 @@ from harmony.types.cx import CXReceipt, CXReceiptsProof, build_receipts_proof, g
 from harmony.types.header import COMMIT_SIGNATURE_SIZE, Header
 from harmony.types.receipt import Receipt
 from harmony.types.shard_state import Committee, ShardState, ShardStateError
-from harmony.types.staking import CreateValidator, Delegate, EditValidator, StakingTransaction, Undelegate
+from harmony.types.staking import Delegate, Revoke, StakingTransaction, Undelegate, acting_account
 from harmony.types.transaction import Transaction
 
 T = TypeVar("T")
@@ -128,6 +128,7 @@ class ChainDB:
 
     def __init__(self, kv: KVStore) -> None:
         self.kv = kv
+        self._node_watchers: list[set[bytes]] = []
 
     # -- the block write ------------------------------------------------------------------------------
 
@@ -231,13 +232,33 @@ class ChainDB:
                 put(schema.shard_state_key(epoch), header.shard_state)
             for (epoch, address), snapshot in (validator_snapshots or {}).items():
                 put(schema.validator_snapshot_key(epoch, address), snapshot)
-            for node_hash, node in state_nodes.items():
-                if len(node_hash) != 32:
-                    raise StorageError(f"state node key must be a 32-byte hash, got {len(node_hash)} bytes")
-                put(schema.state_node_key(node_hash), node)
+            self._put_state_nodes(txn, state_nodes)
             if number == 0:
                 put(schema.GENESIS_KEY, block_hash)
             put(schema.HEAD_KEY, block_hash)
+
+    def _put_state_nodes(self, txn: KVWriteTxn, state_nodes: Mapping[bytes, bytes]) -> None:
+        """Put trie nodes and code by hash, telling every watcher (:meth:`watch_state_nodes`)."""
+        for node_hash, node in state_nodes.items():
+            if len(node_hash) != 32:
+                raise StorageError(f"state node key must be a 32-byte hash, got {len(node_hash)} bytes")
+            txn.put(schema.state_node_key(node_hash), node)
+        for watcher in self._node_watchers:
+            watcher.update(state_nodes)
+
+    @contextmanager
+    def watch_state_nodes(self) -> Iterator[set[bytes]]:
+        """A set that collects the hash of every state node written while the ``with`` block runs.
+
+        The pruner's guard (:mod:`harmony.storage.prune`): a node written during a round is never swept
+        by it. The set is filled before the write commits, so it may name a node whose write then failed.
+        """
+        watcher: set[bytes] = set()
+        self._node_watchers.append(watcher)
+        try:
+            yield watcher
+        finally:
+            self._node_watchers.remove(watcher)
 
     def _check_extends_head(self, txn: KVWriteTxn, header: Header) -> None:
         head = txn.get(schema.HEAD_KEY)
@@ -660,11 +681,9 @@ def _count(key: bytes, raw: bytes | None) -> int:
 def _staking_addresses(stx: StakingTransaction) -> tuple[bytes, bytes | None]:
     """(the account a staking message acts for, which signs it; the validator it names, if another)."""
     msg = stx.msg
-    if isinstance(msg, (CreateValidator, EditValidator)):
-        return msg.validator_address, None
-    if isinstance(msg, (Delegate, Undelegate)):
-        return msg.delegator_address, msg.validator_address
-    return msg.delegator_address, None
+    if isinstance(msg, (Delegate, Undelegate, Revoke)):
+        return acting_account(msg), msg.validator_address
+    return acting_account(msg), None
 
 
 def _directed(

@@ -63,6 +63,27 @@ ADDRESS_TX = b"a"
 ADDRESS_TX_COUNT = b"A"
 META = b"m"
 
+TABLES: dict[bytes, str] = {
+    HEADER: "headers",
+    BODY: "bodies",
+    HASH_TO_NUMBER: "block numbers",
+    CANONICAL: "canonical hashes",
+    RECEIPTS: "receipts",
+    TX_LOOKUP: "transaction lookups",
+    OUTGOING_CX: "outgoing cross-shard receipts",
+    CX_SPENT: "spent cross-shard markers",
+    CROSSLINK: "crosslinks",
+    LAST_CROSSLINK: "latest crosslinks",
+    COMMIT_SIG: "commit signatures",
+    SHARD_STATE: "shard states",
+    VALIDATOR_SNAPSHOT: "validator snapshots",
+    STATE_NODE: "state trie nodes and code",
+    ADDRESS_TX: "address index",
+    ADDRESS_TX_COUNT: "address index counts",
+    META: "metadata",
+}
+"""Every table by its prefix, with the name ``harmony db inspect`` shows."""
+
 HEAD_KEY = META + b"head"
 """Hash of the head block: written in the same transaction as the block (design §3.4)."""
 GENESIS_KEY = META + b"genesis"

@@ -10,7 +10,10 @@ list of the message's fields (Go ``staking/types/messages.go``):
   ``*Dec`` is the empty list ``0xc0`` and every other absent field the empty string ``0x80`` (Go
   ``rlp:"nil"``);
 * 2 Delegate and 3 Undelegate: ``[delegatorAddress, validatorAddress, amount]``;
-* 4 CollectRewards: ``[delegatorAddress]``.
+* 4 CollectRewards: ``[delegatorAddress]``;
+* 5 Attest: ``[validatorAddress, jurisdiction, expiryEpoch, serial, attestorSignature (65 B)]`` and
+  6 Revoke: ``[attestorAddress, validatorAddress, jurisdiction]``: the country fences' attestations (ours,
+  not Harmony's; ``docs/design/fenced-shards.md``). The attestor signs :func:`attestation_digest`.
 
 ``description`` is ``[name, identity, website, securityContact, details]`` (≤ 140 bytes each, details ≤ 280,
 checked on decode); ``commissionRates`` is ``[rate, maxRate, maxChangeRate]``, each a ``Dec`` (``[scaled]``).
@@ -29,6 +32,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Self
 
 from harmony.crypto.keccak import keccak256
+from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding import rlp
 from harmony.encoding.fixed import DEC, OPTIONAL_DEC, Dec
 from harmony.encoding.rlp import DecodedItem, Item
@@ -76,6 +80,8 @@ class Directive(IntEnum):
     DELEGATE = 2
     UNDELEGATE = 3
     COLLECT_REWARDS = 4
+    ATTEST = 5
+    REVOKE = 6
 
 
 class EposStatus(IntEnum):
@@ -282,8 +288,103 @@ class CollectRewards(Serializable):
     rlp_schema = (("delegator_address", ADDRESS),)
 
 
-StakeMsg = CreateValidator | EditValidator | Delegate | Undelegate | CollectRewards
-"""Any of the five staking messages."""
+ATTESTATION_DOMAIN = b"harmony-attest-v1"
+"""First item of what an attestor signs (:func:`attestation_digest`), so no other signature can pass."""
+MAX_JURISDICTION_BYTES = 16
+"""Decode bound on a jurisdiction's name; its spelling is a chain rule (``harmony.chain.fences``)."""
+ATTESTOR_SIGNATURE_LENGTH = 65
+"""A recoverable secp256k1 signature ``r ‖ s ‖ recid``."""
+
+
+def attestation_digest(
+    chain_id: int, validator: bytes, jurisdiction: str, expiry_epoch: int, serial: int
+) -> bytes:
+    """What an attestor signs: Keccak-256 of ``rlp(["harmony-attest-v1", chainID, validatorAddress,
+    jurisdiction, expiryEpoch, serial])`` (``docs/design/fenced-shards.md``, Formats). The chain ID keeps an
+    attestation on its network; the serial lets an attestor attest the same validator again."""
+    return keccak256(
+        rlp.encode(
+            [
+                ATTESTATION_DOMAIN,
+                rlp.encode_uint(chain_id),
+                validator,
+                Text(MAX_JURISDICTION_BYTES).serialize(jurisdiction),
+                UINT64.serialize(expiry_epoch),
+                UINT64.serialize(serial),
+            ]
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Attest(Serializable):
+    """Directive 5: put an attestor's attestation of a validator for a jurisdiction on the beacon chain."""
+
+    validator_address: bytes
+    """The attested validator (20 bytes); must be the transaction's sender (it consents and pays)."""
+    jurisdiction: str
+    """The fence's jurisdiction, e.g. ``EU``."""
+    expiry_epoch: int
+    """The attestation is live in epochs below this one (u64)."""
+    serial: int
+    """The attestor's number for this attestation (u64): a new one to attest the same validator again."""
+    attestor_signature: bytes
+    """65-byte ``r ‖ s ‖ recid`` signature of :func:`attestation_digest` by an attestor of the
+    jurisdiction."""
+
+    directive: ClassVar[Directive] = Directive.ATTEST
+    rlp_schema = (
+        ("validator_address", ADDRESS),
+        ("jurisdiction", Text(MAX_JURISDICTION_BYTES)),
+        ("expiry_epoch", UINT64),
+        ("serial", UINT64),
+        ("attestor_signature", fixed(ATTESTOR_SIGNATURE_LENGTH)),
+    )
+
+    @classmethod
+    def signed(
+        cls,
+        attestor: PrivateKey,
+        chain_id: int,
+        *,
+        validator_address: bytes,
+        jurisdiction: str,
+        expiry_epoch: int,
+        serial: int,
+    ) -> Attest:
+        """The attestation of ``validator_address`` for ``jurisdiction`` signed by ``attestor``'s key."""
+        digest = attestation_digest(chain_id, validator_address, jurisdiction, expiry_epoch, serial)
+        signature = attestor.sign_hash(digest).to_bytes()
+        return cls(validator_address, jurisdiction, expiry_epoch, serial, signature)
+
+    def digest(self, chain_id: int) -> bytes:
+        """The :func:`attestation_digest` this message's signature is over on ``chain_id``."""
+        return attestation_digest(
+            chain_id, self.validator_address, self.jurisdiction, self.expiry_epoch, self.serial
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Revoke(Serializable):
+    """Directive 6: an attestor withdraws a validator's attestation for a jurisdiction."""
+
+    attestor_address: bytes
+    """The revoking attestor (20 bytes); must be the transaction's sender."""
+    validator_address: bytes
+    """The validator whose attestation ends."""
+    jurisdiction: str
+    """The fence's jurisdiction."""
+
+    directive: ClassVar[Directive] = Directive.REVOKE
+    rlp_schema = (
+        ("attestor_address", ADDRESS),
+        ("validator_address", ADDRESS),
+        ("jurisdiction", Text(MAX_JURISDICTION_BYTES)),
+    )
+
+
+StakeMsg = CreateValidator | EditValidator | Delegate | Undelegate | CollectRewards | Attest | Revoke
+"""Any of the seven staking messages."""
 
 MESSAGE_TYPES: dict[Directive, type[StakeMsg]] = {
     Directive.CREATE_VALIDATOR: CreateValidator,
@@ -291,6 +392,8 @@ MESSAGE_TYPES: dict[Directive, type[StakeMsg]] = {
     Directive.DELEGATE: Delegate,
     Directive.UNDELEGATE: Undelegate,
     Directive.COLLECT_REWARDS: CollectRewards,
+    Directive.ATTEST: Attest,
+    Directive.REVOKE: Revoke,
 }
 """The message class each directive carries (Go ``RLPDecodeStakeMsg``)."""
 
@@ -399,17 +502,23 @@ class StakingTransaction(tx_common.SignedTransactionMixin):
         )
 
 
+def acting_account(msg: StakeMsg) -> bytes:
+    """The account ``msg`` acts for, which must sign its transaction: the validator (create, edit, attest),
+    the delegator (delegate, undelegate, collect) or the attestor (revoke)."""
+    if isinstance(msg, (CreateValidator, EditValidator, Attest)):
+        return msg.validator_address
+    if isinstance(msg, Revoke):
+        return msg.attestor_address
+    return msg.delegator_address
+
+
 def check_signer(tx: StakingTransaction, chain_id: ChainIdSpec) -> bytes:
-    """Recover the sender and check it is the account the message acts for (validator or delegator).
+    """Recover the sender and check it is the account the message acts for (:func:`acting_account`).
 
     Go's staking verifier requires ``ValidatorAddress`` (create/edit) or ``DelegatorAddress`` to equal the
     signer; a mismatch is an :class:`InvalidTransaction`.
     """
     sender = tx.sender(chain_id)
-    msg = tx.msg
-    owner = (
-        msg.validator_address if isinstance(msg, (CreateValidator, EditValidator)) else msg.delegator_address
-    )
-    if owner != sender:
+    if acting_account(tx.msg) != sender:
         raise InvalidTransaction("staking message account is not the transaction's signer")
     return sender

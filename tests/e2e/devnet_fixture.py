@@ -86,7 +86,25 @@ class Devnet:
             except (OSError, ValueError) as exc:
                 last = exc
             time.sleep(0.5)
-        raise AssertionError(f"{url} did not reach block {height} in {timeout} s (last error: {last})")
+        raise AssertionError(
+            f"{url} did not reach block {height} in {timeout} s (last error: {last})\n{self.diagnose()}"
+        )
+
+    def diagnose(self) -> str:
+        """Every node's head (or why it did not answer) and its log's last lines: what a failed wait
+        prints, so that a failure on a CI machine can be explained from its output alone."""
+        out = []
+        for shard, spec in enumerate(self.manifest["shards"]):
+            for node in spec["nodes"]:
+                try:
+                    head: object = int(rpc(str(node["http"]), "eth_blockNumber", timeout=3.0), 16)
+                except (OSError, ValueError) as exc:
+                    head = exc
+                out.append(f"shard {shard} {node['name']}: head {head}")
+        for log in sorted(self.root.glob("*/node.log")):
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-25:]
+            out.append(f"--- {log.parent.name} (last {len(lines)} lines)\n" + "\n".join(lines))
+        return "\n".join(out)
 
     def pid_of(self, name: str) -> int:
         """The process ID of node ``name`` (e.g. ``s0n1``) from its command line."""

@@ -2,11 +2,13 @@
 
 One devnet serves the tests of this module, in order: web3.py transfers, pyhmy reads of Harmony-format
 transfers our own code signs, a validator killed with SIGKILL that restarts and catches up, the leader killed
-and the chain going on after a view change.
+and the chain going on after a view change, a late node syncing, and (last, once the chain is past 64 blocks)
+the nodes pruning their own state while ``harmony db inspect`` reads a running node's directory.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -15,12 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import rlp  # type: ignore[import-untyped]
 from eth_account import Account
 from pyhmy import account, blockchain, transaction
+from trie import HexaryTrie  # type: ignore[import-untyped]
 from web3 import Web3
 
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
+from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
 from harmony.types.transaction import Transaction
@@ -86,6 +91,24 @@ def test_web3_transfer_is_finalized_and_readable(devnet: Devnet) -> None:
         assert other.eth.get_block(receipt["blockNumber"])["hash"] == receipt["blockHash"]
     assert w3.eth.get_transaction(tx_hash)["from"] == sender.address
     assert w3.eth.get_transaction_count(sender.address) == nonce + 1
+
+
+def test_web3_get_proof_verifies_against_the_block_state_root(devnet: Devnet) -> None:
+    """EIP-1186 through web3.py: a funded account's proof checks out with py-trie against the block's root."""
+    w3 = Web3(Web3.HTTPProvider(devnet.url(0, 1)))
+    holder = Account.from_key(devnet.manifest["funded_accounts"][3]["private_key"])
+    number = w3.eth.block_number
+    proof = w3.eth.get_proof(holder.address, [0, 1], number)
+    root = bytes(w3.eth.get_block(number)["stateRoot"])
+    nodes = [rlp.decode(bytes(node)) for node in proof["accountProof"]]
+    found = rlp.decode(HexaryTrie.get_from_proof(root, keccak256(bytes.fromhex(holder.address[2:])), nodes))
+    assert int.from_bytes(found[1], "big") == proof["balance"] == w3.eth.get_balance(holder.address, number)
+    assert int.from_bytes(found[0], "big") == proof["nonce"]
+    slots = [
+        (int.from_bytes(s["key"], "big"), int.from_bytes(s["value"], "big"), s["proof"])
+        for s in proof["storageProof"]
+    ]
+    assert slots == [(0, 0, []), (1, 0, [])]
 
 
 def test_pyhmy_reads_a_harmony_format_transfer_signed_by_our_code(devnet: Devnet) -> None:
@@ -242,3 +265,41 @@ def test_a_late_node_with_only_a_bootnode_finds_its_peers_and_syncs(devnet: Devn
         except subprocess.TimeoutExpired:
             proc.kill()
         print((tmp_path / "late.log").read_text(errors="replace")[-2000:])
+
+
+PRUNE_TIMEOUT = 240
+"""Seconds to wait for a node's first pruning round (every 64 blocks); the tests above take longer than 64
+block times on an idle machine, and a loaded one is slower."""
+
+
+def _harmony(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harmony.cli.main", *args], check=False, capture_output=True, text=True
+    )
+
+
+def test_a_running_node_prunes_and_its_directory_is_read_not_pruned(devnet: Devnet) -> None:
+    """A node's loop runs a pruning round once its head passes 64 blocks (its log says what it kept and
+    deleted); ``db inspect`` reads the running node's directory; ``db prune`` refuses it."""
+    deadline = time.monotonic() + PRUNE_TIMEOUT
+    pruned: dict | None = None
+    while pruned is None:
+        pruned = next(
+            (n for n in devnet.nodes(0) if "pruned the state at head" in devnet.log(n["name"])), None
+        )
+        assert pruned is not None or time.monotonic() < deadline, (
+            f"no pruning round in {PRUNE_TIMEOUT} s\n{devnet.diagnose()}"
+        )
+        time.sleep(1)
+    url = str(pruned["http"])
+    account = devnet.manifest["funded_accounts"][0]["eth_address"]
+    assert int(rpc(url, "eth_getBalance", [account, "0x0"]), 16) > 0  # genesis is kept
+    assert int(rpc(url, "eth_getBalance", [account, "latest"]), 16) > 0
+
+    datadir = Path(pruned["data_dir"])
+    inspected = _harmony("db", "inspect", "--json", str(datadir))
+    assert inspected.returncode == 0, inspected.stderr
+    tables = {t["name"]: t["entries"] for t in json.loads(inspected.stdout)["tables"]}
+    assert tables["headers"] > 64 and tables["state trie nodes and code"] > 0
+    refused = _harmony("db", "prune", str(datadir))
+    assert refused.returncode == 1 and "stop the node first" in refused.stderr

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.e2e
 ONE = 10**18
 PASS = "e2e-staking"
 EPOCH_WAIT = 180.0
+TX_WAIT = 120.0
+"""A transaction's inclusion: room for four failed views (5 + 10 + 20 + 40 s) on a loaded 2-core machine."""
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,7 @@ def staking(*args: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def wait_for(what: str, check: Any, timeout: float = EPOCH_WAIT, every: float = 1.0) -> Any:
+def wait_for(devnet: Devnet, what: str, check: Any, timeout: float = EPOCH_WAIT, every: float = 1.0) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -104,7 +106,7 @@ def wait_for(what: str, check: Any, timeout: float = EPOCH_WAIT, every: float = 
             if last:
                 return last
         time.sleep(every)
-    raise AssertionError(f"{what}: not after {timeout} s (last: {last!r})")
+    raise AssertionError(f"{what}: not after {timeout} s (last: {last!r})\n{devnet.diagnose()}")
 
 
 def info(devnet: Devnet, actor: Actor) -> dict[str, Any]:
@@ -124,7 +126,7 @@ def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate
     """A node process for ``actor``'s key on ``shard``: a devnet node's configuration with its own ports,
     data, keys and the devnet's bootnode; started (and later stopped) like the devnet's own nodes."""
     template = (devnet.root / f"s{shard}n0" / "node.toml").read_text(encoding="utf-8")
-    ports = []
+    ports: list[int] = []
     # below Linux's ephemeral range, as the devnet's own ports
     port = 12_000 + (hash(actor.name) % 18_000)
     while len(ports) < 4:
@@ -188,11 +190,12 @@ def test_validators_are_created_and_delegated_to(devnet: Devnet, actors: dict[st
         )  # fmt: skip
         assert tx_hash.startswith("0x")
     wait_for(
+        devnet,
         "both validators registered",
         lambda: (
             {actors["v1"].address, actors["v2"].address} <= set(rpc(beacon, "hmyv2_getAllValidatorAddresses"))
         ),
-        timeout=60,
+        timeout=TX_WAIT,
     )
     delegator = actors["delegator"]
     staking(
@@ -204,13 +207,14 @@ def test_validators_are_created_and_delegated_to(devnet: Devnet, actors: dict[st
         "--amount", "1000",
     )  # fmt: skip
     delegations = wait_for(
+        devnet,
         "the delegation recorded",
         lambda: [
             d
             for d in rpc(beacon, "hmyv2_getDelegationsByValidator", [actors["v1"].address])
             if d["delegator_address"] == delegator.address
         ],
-        timeout=60,
+        timeout=TX_WAIT,
     )
     assert delegations[0]["amount"] == 1000 * ONE
     v1 = info(devnet, actors["v1"])
@@ -221,6 +225,7 @@ def test_validators_are_created_and_delegated_to(devnet: Devnet, actors: dict[st
 def test_they_are_elected_and_their_nodes_sign(devnet: Devnet, actors: dict[str, Actor]) -> None:
     beacon = devnet.url(0, 0)
     wait_for(
+        devnet,
         "both elected",
         lambda: (
             {actors["v1"].address, actors["v2"].address}
@@ -245,7 +250,7 @@ def test_they_are_elected_and_their_nodes_sign(devnet: Devnet, actors: dict[str,
             for n in range(max(1, head - 5), head + 1)
         )
 
-    wait_for("V1's key signing blocks", v1_signed)
+    wait_for(devnet, "V1's key signing blocks", v1_signed)
 
 
 def test_the_equivocating_validator_is_slashed_and_banned(devnet: Devnet, actors: dict[str, Actor]) -> None:
@@ -255,7 +260,7 @@ def test_the_equivocating_validator_is_slashed_and_banned(devnet: Devnet, actors
         record = info(devnet, actors["v2"])
         return record if record["active-status"] == "banned" else None
 
-    v2 = wait_for("V2 banned", banned)
+    v2 = wait_for(devnet, "V2 banned", banned)
     assert v2["booted-status"] == "banned"
     assert v2["total-delegation"] < before  # the self-stake was slashed
 
@@ -267,10 +272,11 @@ def test_rewards_are_earned_and_collected(devnet: Devnet, actors: dict[str, Acto
         record = info(devnet, actors["v1"])
         return record if record["lifetime"]["reward-accumulated"] > 0 else None
 
-    v1 = wait_for("V1 earning rewards", earning)
+    v1 = wait_for(devnet, "V1 earning rewards", earning)
     delegations = {d["delegator-address"]: d for d in v1["validator"]["delegations"]}
     assert delegations[actors["v1"].address]["reward"] > 0
     wait_for(
+        devnet,
         "the delegator earning",
         lambda: any(
             d["reward"] > 0
@@ -285,9 +291,10 @@ def test_rewards_are_earned_and_collected(devnet: Devnet, actors: dict[str, Acto
         "--node", beacon,
     )  # fmt: skip
     wait_for(
+        devnet,
         "the rewards paid out",
         lambda: int(rpc(beacon, "hmyv2_getBalance", [actors["v1"].address])) > balance,
-        timeout=60,
+        timeout=TX_WAIT,
     )
 
 
@@ -296,11 +303,13 @@ def test_a_stopped_validator_becomes_inactive_and_leaves_the_election(
 ) -> None:
     devnet.kill(actors["v1"].name)
     wait_for(
+        devnet,
         "V1 inactive",
         lambda: info(devnet, actors["v1"])["active-status"] == "inactive",
         timeout=2 * EPOCH_WAIT,
     )
     wait_for(
+        devnet,
         "V1 out of the committee",
         lambda: actors["v1"].address not in rpc(devnet.url(0, 0), "hmyv2_getElectedValidatorAddresses"),
     )

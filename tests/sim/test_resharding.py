@@ -88,3 +88,48 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for flag in ("--epochs", "--trials", "--fraction", "--seed", "--out", "--quick"):
         assert flag in out
+
+
+# -- the fenced scenario (issue 21) ------------------------------------------------------------------------
+
+
+def test_a_fenced_shard_is_as_safe_as_its_attested_pool() -> None:
+    options = ReshardingOptions(sizes=(NetworkSize(4, 100), NetworkSize(12, 60)), epochs=6, trials=(2, 2))
+    safe = resharding.run_fenced(options, resharding.FencedScenario(shards=1, adversary_share=0.2))
+    assert [(r.size, r.rule) for r in safe] == [
+        (NetworkSize(1, 100), "cuckoo-fenced"),
+        (NetworkSize(1, 60), "cuckoo-fenced"),
+    ]
+    assert all(r.p_trial == 0.0 and r.max_share == pytest.approx(0.2) for r in safe)
+    # the same network-wide adversary, but 40 % of the attested pool: the fenced shard falls
+    captured = resharding.run_fenced(options, resharding.FencedScenario(shards=1, adversary_share=0.4))
+    assert all(r.p_epoch == 1.0 for r in captured)
+    # surplus attested validators it outbids: 0.25 of the pool with 50 % surplus is 0.375 of the seats
+    outbid = resharding.FencedScenario(shards=3, adversary_share=0.25, surplus=0.5)
+    assert outbid.group_fraction == pytest.approx(0.375)
+    assert all(r.p_epoch == 1.0 and r.size.shards == 3 for r in resharding.run_fenced(options, outbid))
+    everything = resharding.FencedScenario(shards=2, adversary_share=0.9, surplus=1.0)
+    assert all(r.max_share == 1.0 for r in resharding.run_fenced(options, everything))
+    with pytest.raises(ValueError):
+        resharding.FencedScenario(shards=0)
+
+
+def test_cli_fenced_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "sim",
+        "resharding",
+        "--quick",
+        "--epochs",
+        "3",
+        "--fenced-shards",
+        "2",
+        "--attested-share",
+        "0.3",
+    ]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| cuckoo-fenced |") == len(QUICK.sizes)
+    assert "0.3 of the attested pool" in (tmp_path / "resharding.md").read_text()
+    for bad in (["--fenced-shards", "0"], ["--fenced-shards", "1", "--attested-share", "1.5"]):
+        assert main(["sim", "resharding", "--quick", *bad]) != 0
+        assert "error: --" in capsys.readouterr().err

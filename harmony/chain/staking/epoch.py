@@ -35,9 +35,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from harmony.chain.assignment import DEFAULT_MOVE_FRACTION
+from harmony.chain.fenced_assignment import (
+    FencedAssignFn,
+    FenceShortfall,
+    cuckoo_group_assigner,
+    fenced_assign,
+)
+from harmony.chain.fences import Fences
 from harmony.chain.params import NetworkParams
+from harmony.chain.staking.attestations import live_attested
 from harmony.chain.staking.availability import compute_and_mutate_status
-from harmony.chain.staking.election import AssignFn, auction, key_mod_assign
+from harmony.chain.staking.election import AssignFn, ElectionError, auction, key_mod_assign
 from harmony.chain.staking.records import (
     REGISTRY_ADDRESS,
     get_validator_wrapper,
@@ -117,19 +126,54 @@ def next_shard_state(
     operator_slots: Sequence[Sequence[Slot]],
     *,
     assign: AssignFn = key_mod_assign,
+    fences: Fences | None = None,
+    fenced_assign: FencedAssignFn | None = None,
 ) -> ShardState:
     """The committees of epoch ``epoch + 1``, elected at the beacon's last block of ``epoch`` (reference
     §3.1–§3.6): read-only over ``parent_state`` (the state before that block's transactions).
 
     Candidates are measured over ``epoch`` against their stored snapshots; the auction fills
     ``params.external_seats``; ``assign(epoch + 1, operator_slots, winners, shard_count)`` places them after
-    the operator seats (one seat list per shard, the genesis committees). Raises
+    the operator seats (one seat list per shard, the genesis committees). In a fenced network
+    (``fences`` fence a shard) ``fenced_assign`` places them instead, given the validators live-attested
+    for each jurisdiction in epoch ``epoch + 1`` (:mod:`harmony.chain.fenced_assignment`); a fenced network
+    without it cannot elect (``ElectionError`` ``fences``). Raises
     :class:`~harmony.chain.staking.election.ElectionError` for operator seats that do not fit the network.
     """
     result = auction(
         parent_state, params, epoch + 1, operator_slots, snapshot_counters=counters_snapshots(parent_state)
     )
-    return assign(epoch + 1, operator_slots, result.winners, params.shard_count)
+    if fences is None or not fences.any:
+        return assign(epoch + 1, operator_slots, result.winners, params.shard_count)
+    if fenced_assign is None:
+        raise ElectionError("fences", "the network fences shards but the election has no fenced assignment")
+    attested = live_attested(parent_state, fences, epoch + 1)
+    return fenced_assign(epoch + 1, operator_slots, result.winners, params.shard_count, attested).shard_state
+
+
+def fence_shortfalls(  # noqa: PLR0917 (next_shard_state's inputs)
+    parent_state: WorldState,
+    params: NetworkParams,
+    epoch: int,
+    operator_slots: Sequence[Sequence[Slot]],
+    fences: Fences,
+    previous: ShardState | None,
+) -> tuple[FenceShortfall, ...]:
+    """Why fences were short in the election of epoch ``epoch + 1`` over ``parent_state`` (the state before
+    the beacon's last block of ``epoch``), with ``previous`` the committees of ``epoch``: what the RPC shows.
+    The same auction and :func:`~harmony.chain.fenced_assignment.fenced_assign` as :func:`next_shard_state`;
+    whether a fence is short does not depend on the randomness, so none is needed here."""
+    if not fences.any:
+        return ()
+    result = auction(
+        parent_state, params, epoch + 1, operator_slots, snapshot_counters=counters_snapshots(parent_state)
+    )
+    attested = live_attested(parent_state, fences, epoch + 1)
+    any_rule = cuckoo_group_assigner(bytes(32), DEFAULT_MOVE_FRACTION)
+    placed = fenced_assign(
+        epoch + 1, operator_slots, result.winners, params.shard_count, fences, attested, previous, any_rule
+    )
+    return placed.shortfalls
 
 
 def elected_addresses(shard_state: ShardState) -> tuple[bytes, ...]:
@@ -192,6 +236,7 @@ __all__ = [
     "counters_snapshots",
     "elected_addresses",
     "end_of_epoch",
+    "fence_shortfalls",
     "next_shard_state",
     "read_counters_snapshot",
     "write_counters_snapshot",

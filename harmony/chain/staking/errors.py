@@ -50,6 +50,15 @@ REASONS: Final[frozenset[str]] = frozenset(
         "undelegate_too_much",
         "remaining_delegation_too_small",
         "no_rewards",
+        # attestations of the country fences (harmony.chain.staking.attestations)
+        "unfenced",
+        "unknown_jurisdiction",
+        "attestor_signature_invalid",
+        "not_attestor",
+        "attestation_expired",
+        "expiry_too_far",
+        "attestation_replayed",
+        "not_attested",
     }
 )
 """Every reason code :class:`StakingError` may carry."""

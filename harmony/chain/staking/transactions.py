@@ -48,10 +48,12 @@ validator cannot walk its rate further than ``maxChangeRate`` within one epoch b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from harmony.chain.fences import Fences
 from harmony.chain.params import NetworkParams
+from harmony.chain.staking.attestations import apply_attest, apply_revoke
 from harmony.chain.staking.errors import StakingError
 from harmony.chain.staking.records import (
     REGISTRY_ADDRESS,
@@ -74,6 +76,7 @@ from harmony.errors import CryptoError, DecodeError
 from harmony.types.staking import (
     MAX_DETAILS_LENGTH,
     MAX_NAME_LENGTH,
+    Attest,
     CollectRewards,
     CommissionRates,
     CreateValidator,
@@ -81,6 +84,7 @@ from harmony.types.staking import (
     Description,
     EditValidator,
     EposStatus,
+    Revoke,
     StakeMsg,
     Undelegate,
 )
@@ -107,6 +111,9 @@ class StakingContext:
     """Number of the block (creation height, commission update height)."""
     reserved_bls_keys: frozenset[bytes] = frozenset()
     """BLS keys of the Harmony-operated seats, which no validator may register (reference §2.5)."""
+    fences: Fences = field(default_factory=Fences)
+    """The network's country fences (:attr:`harmony.chain.rules.ChainRules.fences`): what Attest and Revoke
+    are checked against."""
 
 
 # -- shared checks ---------------------------------------------------------------------------------------
@@ -570,9 +577,21 @@ def _collect_rewards(state: WorldState, msg: CollectRewards) -> int:
 def apply_staking_message(state: WorldState, msg: StakeMsg, ctx: StakingContext) -> int:
     """Check and apply any staking message; returns the amount of ONE atto it moved.
 
-    Created, delegated and undelegated amounts, collected rewards; 0 for an edit. Raises
-    :class:`StakingError` with the state unchanged.
+    Created, delegated and undelegated amounts, collected rewards; 0 for an edit, an attestation or a
+    revocation (:mod:`~harmony.chain.staking.attestations`). Raises :class:`StakingError` with the state
+    unchanged.
     """
+    if isinstance(msg, Attest):
+        _atomic(
+            state,
+            lambda: apply_attest(
+                state, msg, fences=ctx.fences, epoch=ctx.epoch, chain_id=ctx.params.chain_id
+            ),
+        )
+        return 0
+    if isinstance(msg, Revoke):
+        _atomic(state, lambda: apply_revoke(state, msg, fences=ctx.fences, epoch=ctx.epoch))
+        return 0
     if isinstance(msg, CreateValidator):
         apply_create_validator(state, msg, ctx)
         return msg.amount

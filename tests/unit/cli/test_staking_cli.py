@@ -16,15 +16,17 @@ from harmony.cli.main import main
 from harmony.crypto import bls
 from harmony.crypto.bls_keystore import encrypt_bls_key, save_bls_keystore
 from harmony.crypto.keystore import encrypt_key, save_keystore
-from harmony.crypto.secp256k1 import PrivateKey
+from harmony.crypto.secp256k1 import PrivateKey, Signature, recover_address
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
 from harmony.types.staking import (
+    Attest,
     CollectRewards,
     CreateValidator,
     Delegate,
     EditValidator,
     EposStatus,
+    Revoke,
     StakingTransaction,
     Undelegate,
     check_signer,
@@ -294,3 +296,108 @@ def test_send_to_node(files: dict[str, str], node: str, capsys: pytest.CaptureFi
 
 def test_unreachable_node(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert "error: node:" in run_err(base(files, "collect-rewards", "--node", "http://127.0.0.1:1"), capsys)
+
+
+# -- country fences: sign-attestation (attestor), attest (validator), revoke (attestor) ---------------------
+
+
+def test_an_attestor_signs_and_the_validator_attests(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    terms = ["--jurisdiction", "EU", "--expiry-epoch", "40", "--serial", "2"]
+    assert (
+        main(base(files, "sign-attestation", "--validator", to_bech32(KEY.address), *terms, nonce=None)) == 0
+    )
+    signature = capsys.readouterr().out.strip()
+    assert signature.startswith("0x") and len(signature) == 2 + 2 * 65
+    tx = run_ok(base(files, "attest", *terms, "--attestor-signature", signature), capsys)
+    msg = tx.msg
+    assert isinstance(msg, Attest)
+    assert (msg.validator_address, msg.jurisdiction, msg.expiry_epoch, msg.serial) == (
+        KEY.address,
+        "EU",
+        40,
+        2,
+    )
+    signer = recover_address(msg.digest(LOCALNET.chain_id), Signature.from_bytes(msg.attestor_signature))
+    assert signer == KEY.address  # what the chain checks against the genesis's attestors
+
+
+def test_an_attestor_revokes(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    tx = run_ok(base(files, "revoke", "--validator", to_bech32(VALIDATOR), "--jurisdiction", "US-CA"), capsys)
+    assert tx.msg == Revoke(KEY.address, VALIDATOR, "US-CA")
+
+
+SIG = "0x" + "11" * 65
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (
+            ["attest", "--jurisdiction", "eu", "--expiry-epoch", "4", "--attestor-signature", SIG],
+            "jurisdiction:",
+        ),
+        (
+            ["attest", "--jurisdiction", "EU", "--expiry-epoch", "-4", "--attestor-signature", SIG],
+            "expiry-epoch:",
+        ),
+        (
+            ["attest", "--jurisdiction", "EU", "--expiry-epoch", str(2**64), "--attestor-signature", SIG],
+            "2^64",
+        ),
+        (["attest", "--jurisdiction", "EU", "--expiry-epoch", "4", "--attestor-signature", "zz"], "not hex"),
+        (
+            ["attest", "--jurisdiction", "EU", "--expiry-epoch", "4", "--attestor-signature", SIG[:-2]],
+            "64 bytes",
+        ),
+        (
+            [
+                "attest",
+                "--jurisdiction",
+                "EU",
+                "--expiry-epoch",
+                "4",
+                "--serial",
+                "x",
+                "--attestor-signature",
+                SIG,
+            ],
+            "serial:",
+        ),
+        (["revoke", "--validator", "one1xyz", "--jurisdiction", "EU"], "validator:"),
+        (["revoke", "--validator", "0x" + "11" * 20, "--jurisdiction", "EUROPEANUNIONXXXX"], "jurisdiction:"),
+    ],
+)
+def test_bad_attestation_values(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str], field: str
+) -> None:
+    assert field in run_err(base(files, *argv), capsys)
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--validator", "0x12", "--jurisdiction", "EU", "--expiry-epoch", "4"], "error: validator:"),
+        (
+            ["--validator", "0x" + "11" * 20, "--jurisdiction", "", "--expiry-epoch", "4"],
+            "error: jurisdiction:",
+        ),
+        (
+            ["--validator", "0x" + "11" * 20, "--jurisdiction", "EU", "--expiry-epoch", "soon"],
+            "error: expiry-epoch:",
+        ),
+    ],
+)
+def test_bad_sign_attestation_values(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str], field: str
+) -> None:
+    assert field in run_err(base(files, "sign-attestation", *argv, nonce=None), capsys)
+
+
+def test_help_for_the_attestation_actions(capsys: pytest.CaptureFixture[str]) -> None:
+    for action in ("sign-attestation", "attest", "revoke"):
+        with pytest.raises(SystemExit) as info:
+            main(["staking", action, "--help"])
+        assert info.value.code == 0
+        assert "--jurisdiction" in capsys.readouterr().out

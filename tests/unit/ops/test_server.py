@@ -42,6 +42,7 @@ def _service(tmp_path: Path, **settings: object) -> OpsService:
             peers=0,
             topic_peers={"hmy/localnet/0.0.1/node/beacon": 0},
             bls_public_keys=(SECRET.public_key.to_bytes(),),
+            consensus_drops={"stale_view": 3},
         )
 
     options: dict[str, object] = {"host": "127.0.0.1", "port": 0, **settings}
@@ -106,6 +107,7 @@ def test_metrics_and_pages_are_served_read_only(tmp_path: Path) -> None:
         b"hmy_chain_head_height 0.0",
         b"hmy_consensus_bingo_total 0.0",
         b"hmy_p2p_peers 0.0",
+        b'hmy_consensus_dropped_messages_total{reason="stale_view"} 3.0',
         b"hmy_consensus_blskeys{pubkey=",
         b"hmy_validator_blocks_signed_total{key=",
         b'hmy_validator_elected{epoch="current"',

@@ -1,0 +1,197 @@
+"""``harmony db``: look inside a node's chain database, and prune a stopped node's old states.
+
+* ``harmony db inspect [DATADIR]``: entries and sizes per table, the file's size on disk; ``--json`` for
+  scripts. Safe on a running node's directory (it only reads).
+* ``harmony db prune [DATADIR]``: delete the trie nodes and code that no kept state references (the last
+  128 blocks' states, every epoch boundary's and genesis': :mod:`harmony.storage.prune`) from a *stopped*
+  node's directory, with a progress bar. A running node prunes itself unless started with ``--archive``,
+  so this is for an archive directory turned into a pruned one, or a node that ran with ``--archive``.
+  LMDB reuses the freed pages: the file keeps its size and stops growing until the freed space is used.
+
+``DATADIR`` is the node's data directory (``general.data_dir``, default ``./harmony-data``) or its
+``chain`` subdirectory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harmony.cli.common import CLIError
+from harmony.storage.chaindb import ChainDB
+from harmony.storage.errors import StorageError, StorageLocked
+from harmony.storage.inspect import DBReport, inspect_store
+from harmony.storage.lmdb_store import LMDBStore
+from harmony.storage.prune import PruneProgress, Pruner
+
+DEFAULT_DATADIR = Path("harmony-data")
+
+
+def chain_dir(datadir: Path) -> Path:
+    """The LMDB directory of a node's data directory (or the directory itself if it is one).
+
+    Raises :class:`CLIError` saying what is wrong: no such directory, or no chain database in it.
+    """
+    if not datadir.exists():
+        raise CLIError(f"{datadir}: no such directory; pass the node's data directory (general.data_dir)")
+    if not datadir.is_dir():
+        raise CLIError(f"{datadir}: not a directory; pass the node's data directory (general.data_dir)")
+    for candidate in (datadir / "chain", datadir):
+        if (candidate / "data.mdb").is_file():
+            return candidate
+    raise CLIError(
+        f"{datadir}: not a node data directory (no chain/data.mdb in it); pass the directory a node was "
+        "started with (general.data_dir, default ./harmony-data)"
+    )
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError  # pragma: no cover
+
+
+def _report_table(report: DBReport) -> Table:
+    table = Table(title=f"{report.path}: {report.entries} entries, {_human(report.file_bytes)} on disk")
+    for column in ("prefix", "table", "entries", "keys", "values", "total"):
+        table.add_column(column, justify="left" if column in ("prefix", "table") else "right")
+    for t in sorted(report.tables, key=lambda t: -t.total_bytes):
+        table.add_row(
+            t.prefix,
+            t.name,
+            f"{t.entries:,}",
+            _human(t.key_bytes),
+            _human(t.value_bytes),
+            _human(t.total_bytes),
+        )
+    return table
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    path = chain_dir(args.datadir)
+    console = Console(stderr=True)
+    try:
+        store = LMDBStore(path, readonly=True)
+    except StorageError as exc:
+        raise CLIError(f"{path}: cannot open the chain database: {exc}") from exc
+    with store:
+        if args.json:
+            report = inspect_store(store, path)
+        else:
+            with _progress(console) as progress:
+                task = progress.add_task("reading", total=None)
+                report = inspect_store(
+                    store, path, lambda done, total: progress.update(task, completed=done, total=total)
+                )
+    if args.json:
+        print(json.dumps(asdict(report)))
+    else:
+        Console().print(_report_table(report))
+        print(
+            f"LMDB pages in use: {_human(report.used_bytes)} "
+            "(freed pages are reused: the file does not shrink)"
+        )
+    return 0
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _prune(args: argparse.Namespace) -> int:
+    path = chain_dir(args.datadir)
+    try:
+        store = LMDBStore(path)
+    except StorageLocked as exc:
+        raise CLIError(
+            f"{path}: the database is in use by a running node ({exc}); stop the node first "
+            "(a running node prunes its own state unless it was started with --archive)"
+        ) from exc
+    except StorageError as exc:
+        raise CLIError(f"{path}: cannot open the chain database: {exc}") from exc
+    console = Console(stderr=True)
+    with store:
+        db = ChainDB(store)
+        if db.head_number() is None:
+            raise CLIError(f"{path}: the chain database is empty: nothing to prune")
+        before = store.stats().entries
+        result = PruneProgress()
+        with _progress(console) as progress:
+            mark = progress.add_task("marking kept states", total=None)
+            sweep = progress.add_task("sweeping", total=None, visible=False)
+            for result in Pruner(db).round(count_total=True):
+                if result.phase == "scan":
+                    progress.update(mark, description=f"finding epoch boundaries (head {result.head})")
+                elif result.phase == "mark":
+                    progress.update(
+                        mark,
+                        description="marking kept states",
+                        completed=result.roots_marked,
+                        total=result.roots,
+                    )
+                else:
+                    progress.update(mark, completed=result.roots, total=result.roots)
+                    progress.update(sweep, visible=True, completed=result.scanned, total=result.total)
+    summary = {
+        "head": result.head,
+        "kept_states": result.roots,
+        "nodes_in_use": result.marked,
+        "deleted": result.deleted,
+        "deleted_bytes": result.deleted_bytes,
+        "entries_before": before,
+        "incomplete_states": result.incomplete,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"pruned {path} at head {result.head}: kept {result.roots} states ({result.marked:,} nodes and "
+            f"code in use), deleted {result.deleted:,} entries ({_human(result.deleted_bytes)}); LMDB reuses "
+            "the freed pages, so the file keeps its size and stops growing until they are used"
+        )
+        if result.incomplete:
+            print(
+                f"note: {len(result.incomplete)} of the kept states were already incomplete (blocks "
+                f"{result.incomplete[0]}…{result.incomplete[-1]}: pruned before with a smaller window); "
+                "an archive node has them"
+            )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``db`` subcommand (``inspect``, ``prune``)."""
+    db = sub.add_parser("db", help="inspect or prune a node's chain database", description=__doc__)
+    actions = db.add_subparsers(dest="action", metavar="{inspect,prune}", required=True)
+    for name, func, text in (
+        ("inspect", _inspect, "entries and sizes per table of a node's chain database"),
+        ("prune", _prune, "delete the old states a stopped node no longer keeps (progress bar)"),
+    ):
+        parser = actions.add_parser(
+            name, help=text, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        parser.add_argument(
+            "datadir",
+            metavar="DATADIR",
+            type=Path,
+            nargs="?",
+            default=DEFAULT_DATADIR,
+            help="the node's data directory or its chain/ subdirectory (default ./harmony-data)",
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+        parser.set_defaults(func=func)

@@ -1,0 +1,100 @@
+"""A fenced shard's node on the network (issue 21): it guards its sync with a fence gate and shows its own
+fence ticket to its peers, so the shard's members sync from each other and nobody else does.
+
+:func:`open_fence_gate` makes the gate when the node's shard is fenced (``None`` otherwise);
+:func:`present_tickets` runs beside the sync loop: every few seconds, for the current epoch, it signs a
+ticket with one of the node's seat keys in the shard's committee and shows it to every connected peer that
+has not accepted one this epoch. A node without a seat in the fenced committee cannot get in: it logs so
+once per epoch (an outsider, or an attested validator not seated this epoch; see the design note's limits).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import trio
+
+from harmony.crypto.bls import SecretKey
+from harmony.errors import HarmonyError
+from harmony.node.blockchain import Blockchain
+from harmony.p2p.fence_gate import FenceGate, peer_id_bytes, present_ticket
+from harmony.p2p.host import P2PHost
+from harmony.types.fence_ticket import FenceTicket
+
+log = logging.getLogger(__name__)
+
+TICKET_INTERVAL = 2.0
+"""Seconds between rounds of showing tickets to new peers."""
+TICKET_TIMEOUT = 5.0
+"""Seconds to wait for a peer to accept a ticket."""
+RETRY_SECONDS = 30.0
+"""Seconds before a peer that refused our ticket (another shard's node, or one not ready) is asked again,
+and before a peer that took it is shown it again (its epoch may have moved on without ours)."""
+
+
+def open_fence_gate(host: P2PHost, chain: Blockchain, shard_id: int, protocol_id: str) -> FenceGate | None:
+    """The gate of ``shard_id``'s sync when the network fences it, serving tickets on ``protocol_id``."""
+    if chain.rules.fences.jurisdiction_of(shard_id) is None:
+        return None
+    gate = FenceGate(
+        host,
+        protocol_id,
+        fences=chain.rules.fences,
+        committee_for=chain.committee_for,
+        current_epoch=lambda: chain.head.epoch,
+        chain_id=chain.params.chain_id,
+    )
+    gate.serve()
+    return gate
+
+
+def _seat_key(chain: Blockchain, shard_id: int, epoch: int, keys: Sequence[SecretKey]) -> SecretKey | None:
+    committee = chain.committee_for(shard_id, epoch)
+    if committee is None:
+        return None
+    seats = set(committee.bls_public_keys())
+    return next((k for k in keys if k.public_key.to_bytes() in seats), None)
+
+
+async def present_tickets(
+    host: P2PHost, chain: Blockchain, shard_id: int, protocol_id: str, keys: Sequence[SecretKey]
+) -> None:
+    """Show this node's ticket to its peers, epoch after epoch, until cancelled (module docstring)."""
+    accepted: dict[str, float] = {}
+    declined: dict[str, float] = {}
+    epoch = -1
+    ticket: FenceTicket | None = None
+    while True:
+        if chain.head.epoch != epoch:
+            epoch = chain.head.epoch
+            accepted.clear()
+            declined.clear()
+            key = _seat_key(chain, shard_id, epoch, keys)
+            ticket = None
+            if key is None:
+                log.warning(
+                    "no seat key in shard %d's fenced committee of epoch %d: outside the fence",
+                    shard_id,
+                    epoch,
+                )
+            else:
+                ticket = FenceTicket.signed(
+                    key, chain.params.chain_id, peer_id_bytes(host.peer_id), shard_id, epoch
+                )
+        if ticket is not None:
+            for peer in host.connected_peers():
+                last = max(accepted.get(peer, -RETRY_SECONDS), declined.get(peer, -RETRY_SECONDS))
+                if trio.current_time() - last < RETRY_SECONDS:
+                    continue
+                try:
+                    with trio.move_on_after(TICKET_TIMEOUT):
+                        await present_ticket(host, peer, protocol_id, ticket)
+                        accepted[peer] = trio.current_time()
+                except HarmonyError as exc:  # another shard's node, or an outsider's
+                    declined[peer] = trio.current_time()
+                    log.debug("peer %s did not take our fence ticket: %s", peer, exc)
+        await trio.sleep(TICKET_INTERVAL)
+
+
+__all__ = ["TICKET_INTERVAL", "open_fence_gate", "present_tickets"]

@@ -1,0 +1,110 @@
+"""End to end on real processes (issue 21): a 2-shard devnet whose shard 1 is fenced to a jurisdiction in its
+genesis. Shard 1's validators finalize blocks; an outside node of shard 1 (no seat key) connects but gets no
+block through sync and is refused by the members; a member killed and restarted behind the others shows its
+fence ticket and catches up through the fenced sync; the RPC shows the fence."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harmony.chain.fences import Fence
+from harmony.chain.genesis import dev_account_key, genesis_to_json, make_localnet_genesis
+
+from .devnet_fixture import free_base_port, rpc, start_devnet
+
+pytestmark = pytest.mark.e2e
+
+VDF_ITERATIONS = 20_000
+"""As the cross-shard devnet's: small enough for a loaded 2-core machine."""
+
+
+def _fenced_genesis(path: Path) -> Path:
+    plain = make_localnet_genesis(keys_per_shard=4, vdf_iterations=VDF_ITERATIONS)
+    genesis = replace(
+        plain,
+        shards=(plain.shards[0], replace(plain.shards[1], fence="EU")),
+        fences=(Fence("EU", (dev_account_key(9).address,)),),
+    )
+    path.write_text(genesis_to_json(genesis), encoding="utf-8")
+    return path
+
+
+def _outsider(genesis: str, bootnode: str, data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    base = free_base_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harmony.cli.main",
+            "node",
+            *("--genesis", genesis, "--shard", "1", "--datadir", str(data), "--bootnodes", bootnode),
+            *("--p2p.port", str(base), "--http.port", str(base + 500), "--ws.port", str(base + 800)),
+            "--no-metrics",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc, f"http://127.0.0.1:{base + 500}"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_a_fenced_shard_syncs_only_inside_its_fence(tmp_path: Path) -> None:
+    genesis = _fenced_genesis(tmp_path / "fenced-genesis.json")
+    net = start_devnet(
+        tmp_path / "net",
+        *("--genesis", str(genesis), "--block-time-ms", "1000", "--phase-timeout-ms", "5000"),
+    )
+    outsider = None
+    try:
+        member = net.url(1, 0)
+        assert rpc(member, "hmyv2_getFences")["shardFences"] == [None, "EU"]
+        net.wait_height(member, 3)
+        # an outside node of shard 1: connected, refused, no block
+        outsider, outside_url = _outsider(
+            net.manifest["genesis"], net.nodes(1)[0]["p2p"], tmp_path / "outsider", tmp_path / "outsider.log"
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if int(rpc(outside_url, "net_peerCount"), 16) >= 1:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(1)
+        start = net.height(member)
+        net.wait_height(member, start + 5)
+        assert net.height(outside_url) == 0, "an outside node got a fenced shard's blocks"
+        outside_log = (tmp_path / "outsider.log").read_text(errors="replace")
+        assert "outside the fence" in outside_log
+        match = re.search(r"node (\S+) on shard 1", outside_log)
+        assert match is not None
+        refused = f"peer {match.group(1)} is outside the fence"
+        assert any(refused in net.log(f"s1n{i}") for i in range(4)), "no member refused the outsider"
+        # a member restarted behind the others catches up through the fenced sync
+        net.kill("s1n3")
+        behind = net.height(member)
+        net.wait_height(member, behind + 4)
+        net.restart("s1n3")
+        head = net.height(member)
+        net.wait_height(net.url(1, 3), head, timeout=180)
+        assert net.height(outside_url) == 0
+    finally:
+        if outsider is not None:
+            _stop(outsider)
+        net.stop()
