@@ -46,6 +46,15 @@ def encode_list_of_encoded(encoded_items: Sequence[bytes]) -> bytes:
     return _length_prefix(len(payload), 0xC0) + payload
 
 
+def list_payload(data: bytes) -> bytes:
+    """The payload of one encoded RLP list (its items, still encoded); :class:`RLPError` if ``data`` is
+    not exactly one list. With :func:`encode_list_of_encoded` it re-frames stored lists without decoding."""
+    is_list, start, length = _header(data, 0, len(data))
+    if not is_list or start + length != len(data):
+        raise RLPError("expected exactly one RLP list")
+    return data[start:]
+
+
 def _length_prefix(length: int, offset: int) -> bytes:
     if length < 56:
         return bytes([offset + length])

@@ -43,6 +43,8 @@ from harmony.types.transaction import Transaction
 
 BLOCKHASH_WINDOW = 256
 """How many previous block hashes the BLOCKHASH opcode can see (YP §9.4.4)."""
+CACHED_HEADERS = 64
+"""Decoded headers kept by hash (a bound, not a tuning knob: the head and its parent are what is read)."""
 
 SHARED_CACHED_NODES = 20_000
 """Bound on the decoded trie nodes a chain's states share (cleared when over): the nodes every block and
@@ -109,6 +111,10 @@ class Blockchain:
         """(state root, accounts at that root) of the last block stored: a state root fixes every account,
         so states opened over that root start with them (no trie walk and decode per account)."""
         self.genesis_supply = genesis_supply
+        self._headers: dict[bytes, Header] = {}
+        """Recently read headers by hash (the head is read several times per block)."""
+        self._canonical: dict[int, bytes] = {}
+        """Canonical hashes of the recent BLOCKHASH window by number (every block is final: no reorg)."""
         """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
 
     @property
@@ -165,8 +171,15 @@ class Blockchain:
         return self.db.genesis_hash()
 
     def get_header(self, block_hash: bytes) -> Header | None:
-        """The stored header with that hash."""
-        return self.db.get_header(block_hash)
+        """The stored header with that hash (recent ones decoded once: a stored header never changes)."""
+        header = self._headers.get(block_hash)
+        if header is None:
+            header = self.db.get_header(block_hash)
+            if header is not None:
+                if len(self._headers) >= CACHED_HEADERS:
+                    self._headers.clear()
+                self._headers[block_hash] = header
+        return header
 
     def get_header_by_number(self, number: int) -> Header | None:
         """The canonical header ``number``."""
@@ -187,7 +200,8 @@ class Blockchain:
     @property
     def head(self) -> Header:
         """The header of the newest block."""
-        header = self.db.head_header()
+        head_hash = self.db.head_hash()
+        header = None if head_hash is None else self.get_header(head_hash)
         if header is None:
             raise HarmonyError("the chain database is empty: open it with a genesis first")
         return header
@@ -209,12 +223,19 @@ class Blockchain:
 
     def block_hashes(self, number: int) -> tuple[bytes, ...]:
         """Hashes of the up to 256 canonical blocks before ``number``, oldest first (for BLOCKHASH)."""
+        known = self._canonical
         hashes = []
         for n in range(max(0, number - BLOCKHASH_WINDOW), number):
-            block_hash = self.db.get_canonical_hash(n)
+            block_hash = known.get(n)
             if block_hash is None:
-                break
+                block_hash = self.db.get_canonical_hash(n)
+                if block_hash is None:
+                    break
+                known[n] = block_hash  # final blocks: a canonical hash never changes
             hashes.append(block_hash)
+        if len(known) > 2 * BLOCKHASH_WINDOW:
+            for n in [n for n in known if n < number - BLOCKHASH_WINDOW]:
+                del known[n]
         return tuple(hashes)
 
     def verify(self, block: Block, *, now: int | None = None, final: bool = False) -> VerifiedBlock:

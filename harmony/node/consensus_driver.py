@@ -222,6 +222,36 @@ class ConsensusDriver:
         self._run(self.core.on_sync_block(block, commit_signature, commit_bitmap, self.clock_ms()))
         return self.chain.head.number > before
 
+    def adopt_synced(self, stored: list[tuple[Block, bytes, bytes]]) -> None:
+        """Blocks fast sync verified (each with a quorum commit aggregate) and made durable, in order: what
+        a commit does after its store (cross-shard work, epoch changes, the block listeners), then a fresh
+        core at the new head over the same signer state and WAL (nothing signed can be signed again)."""
+        for block, signature, bitmap in stored:
+            self.counters["blocks_synced"] += 1
+            if self.extras is not None:
+                try:
+                    self.extras.on_commit(block, signature, bitmap, False)
+                except Exception:
+                    log.exception("cross-shard work after synced block %d failed", block.number)
+            self._maybe_new_epoch(block)
+            if self._reconfigure is not None:
+                self.config, self._reconfigure = self._reconfigure, None
+            for listener in self.block_listeners:
+                try:
+                    listener(block)
+                except Exception:
+                    log.exception("a block listener failed on synced block %d", block.number)
+        if not stored:
+            return
+        self._timers.clear()
+        self._verified.clear()
+        self._proposed.clear()
+        self.core = create_core(
+            self.config, self._signer_store, self._log_store, chain_tip(self.chain), validator=self._validate
+        )
+        if self.started:
+            self._run(self.core.start(self.clock_ms()))
+
     # --------------------------------------------------------------------------------------------- loop
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

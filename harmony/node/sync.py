@@ -6,7 +6,10 @@ committee did not finalize. A peer that answers with undecodable blocks or block
 penalized on the host, and the round moves on to another peer.
 
 The loop runs when consensus asks (``RequestSync``: a message from a later height arrived), when a peer
-announces a higher head, and every ``interval`` seconds; it prints its progress while it catches up.
+announces a higher head, and every ``interval`` seconds. A node more than :data:`FAST_MIN` blocks behind
+runs a fast sync session instead (:mod:`harmony.node.fast_sync`: ranges from every peer ahead at once,
+checked against the committee outside the core, written in batches), then hands the new head to the
+consensus driver; progress, rate and ETA go to the log and to :attr:`Syncer.progress`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import trio
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
+from harmony.node.sync_progress import SyncProgress
 from harmony.p2p.host import P2PHost
 from harmony.p2p.sync_protocol import SyncClient, SyncSource
 from harmony.types.block import Block
@@ -28,8 +33,12 @@ log = logging.getLogger("harmony.node.sync")
 
 BATCH = 10
 """Blocks per request (the protocol's cap, reference §8.5)."""
-PEERS_ASKED = 3
-"""Peers whose head is asked each round."""
+PEERS_ASKED = 8
+"""Peers whose head is asked each round (all of them serve a fast sync)."""
+FAST_MIN = 2 * BATCH
+"""Blocks behind the highest peer above which a round runs a fast sync session."""
+HEAD_TIMEOUT = 5.0
+"""Seconds a peer has to tell its head."""
 
 
 class ChainSyncSource(SyncSource):
@@ -48,11 +57,11 @@ class ChainSyncSource(SyncSource):
 
     def block_with_commit(self, number: int) -> tuple[bytes, bytes, bytes] | None:
         """The block at ``number`` with its commit aggregate; ``None`` if either is missing."""
-        block = self.chain.db.get_block_by_number(number)
+        block = self.chain.db.get_block_encoding(number)
         sig = self.chain.db.get_commit_sig(number)
         if block is None or sig is None:
             return None
-        return block.encode(), sig[0], sig[1]
+        return block, sig[0], sig[1]
 
 
 @dataclass
@@ -77,6 +86,7 @@ class Syncer:
         *,
         interval: float = 2.0,
         topic: str | None = None,
+        fast: bool = True,
     ) -> None:
         self.host = host
         self.topic = topic
@@ -84,11 +94,16 @@ class Syncer:
         self._other_shard: set[str] = set()
         """Peers that refused the sync protocol (nodes of other shards), not asked again."""
         self.client = SyncClient(host, protocol_id)
+        self.fast_client = SyncClient(host, protocol_id, timeout=CLIENT_TIMEOUT)
+        """The client of fast sync sessions, whose own request deadline excuses our busy time."""
         self.chain = chain
         self.driver = driver
         self.interval = interval
         self.status = SyncStatus()
         self.wake = trio.Event()
+        self.fast = fast
+        """Whether a node far behind runs fast sync sessions (else ten blocks at a time via the core)."""
+        self.progress = SyncProgress()
 
     def heard_head(self, peer_id: str, number: int) -> None:
         """A peer announced its head: sync now if it is ahead of us."""
@@ -116,14 +131,9 @@ class Syncer:
         ]
         peers = (shard_peers + others)[:PEERS_ASKED]
         heads: dict[str, int] = {}
-        for peer in peers:
-            try:
-                with trio.move_on_after(5):
-                    heads[peer] = await self.client.head_number(peer)
-            except HarmonyError as exc:
-                if "not supported" in str(exc):
-                    self._other_shard.add(peer)
-                log.debug("peer %s did not give its head: %s", peer, exc)
+        async with trio.open_nursery() as nursery:
+            for peer in peers:
+                nursery.start_soon(self._ask_head, peer, heads)
         self.status.peer_heads.update(heads)
         ours = self.chain.head.number
         ahead = sorted((n, p) for p, n in heads.items() if n > ours)
@@ -132,7 +142,36 @@ class Syncer:
             self.status.current = self.status.highest = ours
             return 0
         target, peer = ahead[-1]
+        if self.fast and target - ours > FAST_MIN:
+            return await self._fast(dict((p, n) for n, p in ahead), target)
         return await self._fetch(peer, target)
+
+    async def _ask_head(self, peer: str, heads: dict[str, int]) -> None:
+        try:
+            with trio.move_on_after(HEAD_TIMEOUT):
+                heads[peer] = await self.client.head_number(peer)
+        except HarmonyError as exc:
+            if "not supported" in str(exc):
+                self._other_shard.add(peer)
+            log.debug("peer %s did not give its head: %s", peer, exc)
+
+    async def _fast(self, heads: dict[str, int], target: int) -> int:
+        """One fast sync session towards ``target``; the blocks stored."""
+        self.status.syncing = True
+        self.status.highest = target
+        session = FastSync(
+            self.chain, self.fast_client, self.host.penalize, on_stored=self._adopt, progress=self.progress
+        )
+        try:
+            report = await session.run(heads)
+        finally:
+            self.status.syncing = False
+            self.status.current = self.chain.head.number
+        return report.stored
+
+    def _adopt(self, stored: list[Stored]) -> None:
+        self.status.current = stored[-1].block.number
+        self.driver.adopt_synced([(s.block, s.signature, s.bitmap) for s in stored])
 
     async def _fetch(self, peer: str, target: int) -> int:
         start_number = self.chain.head.number

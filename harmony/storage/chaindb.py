@@ -28,9 +28,10 @@ from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp, tagged
 from harmony.encoding.rlp import DecodedItem
 from harmony.encoding.schema import HASH32, UINT8, UINT64, Sedes, Serializable, as_list
-from harmony.errors import HarmonyError
+from harmony.errors import HarmonyError, RLPError
 from harmony.storage import schema
 from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError
+from harmony.storage.staged import StagedStore
 from harmony.types.block import BLOCK_TAG, Block
 from harmony.types.crosslink import CrossLink, decode_crosslinks
 from harmony.types.cx import CXReceipt, CXReceiptsProof, build_receipts_proof, group_by_destination
@@ -130,6 +131,28 @@ class ChainDB:
         self._node_watchers: list[set[bytes]] = []
 
     # -- the block write ------------------------------------------------------------------------------
+
+    @contextmanager
+    def staged(self) -> Iterator[StagedStore]:
+        """Stage every write made inside the ``with`` block in memory and make them durable together
+        (:mod:`harmony.storage.staged`): block sync writes many blocks with one commit.
+
+        Reads through this database see the staged blocks. The caller may :meth:`StagedStore.flush` at any
+        time; whatever is staged when the block ends, normally or by an exception, is flushed then: each
+        staged write is a whole block, so nothing verified is lost and nothing partial is written. Nested
+        use joins the outer stage.
+        """
+        if isinstance(self.kv, StagedStore):
+            yield self.kv
+            return
+        base = self.kv
+        stage = StagedStore(base)
+        self.kv = stage
+        try:
+            yield stage
+        finally:
+            self.kv = base
+            stage.flush()
 
     def write_block(
         self,
@@ -397,6 +420,24 @@ class ChainDB:
         if body_raw is None:
             raise CorruptData(f"block {block_hash.hex()} has a header but no body")
         return _decode("block", body_key, (header_raw, body_raw), _decode_block)
+
+    def get_block_encoding(self, number: int) -> bytes | None:
+        """``Block.encode()`` of the canonical block at ``number``, framed from the stored header and body
+        without decoding them (what sync serves); ``None`` if it is not stored."""
+        block_hash = self.get_canonical_hash(number)
+        if block_hash is None:
+            return None
+        header_raw = self.kv.get(schema.header_key(block_hash))
+        body_raw = self.kv.get(schema.body_key(block_hash))
+        if header_raw is None or body_raw is None:
+            raise CorruptData(f"canonical block {number} ({block_hash.hex()}) is missing its header or body")
+        try:
+            inner = rlp.encode_list_of_encoded([header_raw, rlp.list_payload(body_raw)])
+        except RLPError as exc:
+            raise CorruptData(f"block {number}: stored body is not an RLP list: {exc}") from exc
+        return rlp.encode_list_of_encoded(
+            [rlp.encode(tagged.ENVELOPE_SIGNATURE), rlp.encode(BLOCK_TAG.encode()), inner]
+        )
 
     def get_block_by_number(self, number: int) -> Block | None:
         """The canonical block at ``number``."""

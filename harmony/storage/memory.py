@@ -7,11 +7,11 @@ normally; an exception inside the block discards them, so a failed write leaves 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from harmony.abc import KVWriteTxn
 from harmony.storage.errors import StoreClosed
-from harmony.storage.write_buffer import WriteBuffer
+from harmony.storage.write_buffer import buffered_write
 
 
 class MemoryStore:
@@ -30,18 +30,13 @@ class MemoryStore:
         self._check_open()
         return self._data.get(key)
 
-    @contextmanager
-    def write(self) -> Iterator[KVWriteTxn]:
+    def write(self) -> AbstractContextManager[KVWriteTxn]:
         """A write transaction: applied atomically when the ``with`` block ends normally, else discarded."""
-        self._check_open()
-        txn = WriteBuffer(self)
-        try:
-            yield txn
-        finally:
-            txn.close()
-        self._check_open()
+        return buffered_write(self, self._check_open, self._apply)
+
+    def _apply(self, pending: dict[bytes, bytes | None]) -> None:
         data = self._data
-        for key, value in txn.pending.items():
+        for key, value in pending.items():
             if value is None:
                 data.pop(key, None)
             else:

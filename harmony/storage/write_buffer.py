@@ -7,7 +7,10 @@ growing its map). Reads through the buffer see its own writes first, then the st
 
 from __future__ import annotations
 
-from harmony.abc import KVReader
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from harmony.abc import KVReader, KVWriteTxn
 from harmony.storage.errors import StorageError, StoreClosed
 
 MAX_KEY_SIZE = 511
@@ -60,6 +63,23 @@ class WriteBuffer:
         self._open = False
 
 
+@contextmanager
+def buffered_write(
+    base: KVReader, check_open: Callable[[], None], apply: Callable[[dict[bytes, bytes | None]], None]
+) -> Iterator[KVWriteTxn]:
+    """A write transaction over ``base``: a :class:`WriteBuffer` whose pending writes go to ``apply`` in one
+    step when the ``with`` block ends normally; an exception inside discards them (``check_open`` runs
+    before the transaction opens and before it is applied)."""
+    check_open()
+    txn = WriteBuffer(base)
+    try:
+        yield txn
+    finally:
+        txn.close()
+    check_open()
+    apply(txn.pending)
+
+
 def _check_key(key: bytes) -> None:
     if not isinstance(key, bytes):
         raise StorageError(f"keys are bytes, got {type(key).__name__}")
@@ -67,4 +87,4 @@ def _check_key(key: bytes) -> None:
         raise StorageError(f"key length {len(key)} outside 1..{MAX_KEY_SIZE}")
 
 
-__all__ = ["MAX_KEY_SIZE", "WriteBuffer"]
+__all__ = ["MAX_KEY_SIZE", "WriteBuffer", "buffered_write"]

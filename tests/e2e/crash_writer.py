@@ -1,5 +1,7 @@
 """Block importer for the SIGKILL crash test: ``python tests/e2e/crash_writer.py <datadir> [max_blocks]
-[--prune KEEP]`` (with ``--prune`` it also prunes old states between blocks, as a node does).
+[--prune KEEP] [--batch N]`` (with ``--prune`` it also prunes old states between blocks, as a node does;
+with ``--batch`` it writes as fast sync does: ``N`` blocks staged, then made durable in one transaction by
+:meth:`ChainDB.staged`, and only then printed).
 
 Opens an LMDB chain database in ``datadir`` for shard 1 of a development genesis, resumes from its head
 (an empty database gets the genesis block) and imports blocks through the node's real import path
@@ -85,7 +87,7 @@ def produce_block(
     return built.block
 
 
-def run(datadir: Path, max_blocks: int | None, keep: int | None = None) -> None:
+def run(datadir: Path, max_blocks: int | None, keep: int | None = None, batch: int = 0) -> None:
     """Import blocks into ``datadir`` from its head on, printing each durable block number.
 
     With ``keep``, prune as a node does, keeping the last ``keep`` blocks' states: a few slices of a
@@ -99,6 +101,9 @@ def run(datadir: Path, max_blocks: int | None, keep: int | None = None) -> None:
     print("ready", flush=True)
     written = 0
     while max_blocks is None or written < max_blocks:
+        if batch:
+            written += import_batch(chain, batch if max_blocks is None else min(batch, max_blocks - written))
+            continue
         block = produce_block(chain)
         number = block.header.number
         chain.import_block(block, commit_sig=commit_sig(number))
@@ -108,6 +113,19 @@ def run(datadir: Path, max_blocks: int | None, keep: int | None = None) -> None:
             if next(rounds, None) is None:
                 rounds = Pruner(chain.db).round()
     store.close()
+
+
+def import_batch(chain: Blockchain, count: int) -> int:
+    """Import ``count`` blocks staged together, durable at the end; print them once durable."""
+    numbers = []
+    with chain.db.staged():
+        for _ in range(count):
+            block = produce_block(chain)
+            chain.import_block(block, commit_sig=commit_sig(block.header.number))
+            numbers.append(block.header.number)
+    for number in numbers:  # the stage is flushed: these blocks are durable
+        print(number, flush=True)
+    return count
 
 
 PRUNE_SLICES_PER_BLOCK = 3
@@ -121,4 +139,9 @@ if __name__ == "__main__":
         at = args.index("--prune")
         keep_recent = int(args[at + 1])
         del args[at : at + 2]
-    run(Path(args[0]), int(args[1]) if len(args) > 1 else None, keep_recent)
+    batch_size = 0
+    if "--batch" in args:
+        at = args.index("--batch")
+        batch_size = int(args[at + 1])
+        del args[at : at + 2]
+    run(Path(args[0]), int(args[1]) if len(args) > 1 else None, keep_recent, batch_size)

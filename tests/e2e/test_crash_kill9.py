@@ -173,8 +173,13 @@ def check_database(datadir: Path, last_printed: int | None, context: str) -> int
         return head
 
 
-def kill_cycles(datadir: Path, kills: int, seed: int, writer_args: tuple[str, ...] = ()) -> list[int | None]:
-    """Start the writer, SIGKILL it after a random delay, check; ``kills`` times. The heads seen."""
+def kill_cycles(
+    datadir: Path, kills: int, seed: int, writer_args: tuple[str, ...] = (), *, after_first: bool = False
+) -> list[int | None]:
+    """Start the writer, SIGKILL it after a random delay, check; ``kills`` times. The heads seen.
+
+    ``after_first``: the delay starts once the writer printed its first durable block (a batched writer
+    on a loaded machine may otherwise never get through a batch before the kill)."""
     rng = random.Random(seed)
     heads: list[int | None] = []
     last_printed: int | None = None
@@ -191,12 +196,17 @@ def kill_cycles(datadir: Path, kills: int, seed: int, writer_args: tuple[str, ..
             assert proc.stdout is not None
             ready = proc.stdout.readline().strip()  # the kill window starts once the importer is running
             assert ready == "ready", f"{context}: writer did not start: {ready!r} {stderr_path.read_text()}"
+            first = proc.stdout.readline() if after_first else ""
             time.sleep(rng.uniform(0.0, 0.8))
             exited = proc.poll()
             proc.send_signal(signal.SIGKILL)
-            out, _ = proc.communicate(timeout=30)
+            if after_first:  # the text wrapper holds lines read past the first: drain it, not the pipe
+                out = proc.stdout.read()
+                proc.wait(timeout=30)
+            else:
+                out, _ = proc.communicate(timeout=30)
         assert exited is None, f"{context}: writer exited by itself: {stderr_path.read_text()}"
-        printed = [int(line) for line in out.split()]
+        printed = [int(line) for line in (first + out).split()]
         if printed:
             assert printed == list(range(printed[0], printed[-1] + 1)), f"{context}: gap in printed blocks"
             last_printed = printed[-1]
@@ -225,6 +235,21 @@ def test_sigkill_during_block_import(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     final = heads[-1]
     assert check_database(datadir, None, "final run") == (0 if final is None else final) + 3
+
+
+def test_sigkill_during_batched_sync_writes(tmp_path: Path) -> None:
+    """Fast sync's write path: blocks staged eight at a time and made durable together (issue 18)."""
+    datadir = tmp_path / "db"
+    heads = kill_cycles(datadir, kills=8, seed=SEED + 1, writer_args=("--batch", "8"), after_first=True)
+    assert any(h is not None and h > 8 for h in heads), "the writer never flushed a batch"
+    done = subprocess.run(
+        [sys.executable, str(WRITER), str(datadir), "5", "--batch", "3"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert check_database(datadir, None, "final run") == (heads[-1] or 0) + 5
 
 
 @pytest.mark.slow

@@ -1,0 +1,302 @@
+"""Sync benchmark (issue 18 item 5): a fresh node fast-syncs a long chain from three peer processes.
+
+Run: ``.venv/bin/python bench/sync.py`` (the issue's sizes: 100,000 blocks, 50,000 accounts), or smaller for
+a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
+
+* **Generate once, then reuse.** A chain of shard 1 of a development genesis (four seats, the 80 M gas
+  limit): first ``accounts / 1,000`` full blocks of 1,000 transfers from the dev accounts, each to a new
+  account, then empty blocks up to ``--blocks``. Every block is proposed by the chain itself and carries a
+  commit aggregate of three of the four committee keys (:func:`harmony.node.dev_chain.extend_final`), so it
+  is a chain the node accepts. It is written under ``.cache/bench-sync/<blocks>-<accounts>-v<N>/`` (staged
+  writes, made durable every few hundred blocks; the directory appears only once complete), with a progress
+  bar; later runs reuse it.
+* **Sync it.** Three peer processes (``bench/sync.py --serve DIR``) open the cached database read-only and
+  serve it over the sync protocol on real libp2p hosts; this process starts a fresh node (real LMDB in a
+  temporary directory, a real host bootstrapped from the three) and runs fast sync sessions
+  (:class:`harmony.node.fast_sync.FastSync`) to the head as the node's sync loop does (a session that
+  dropped every peer is followed by another, from where it stopped), timing every durable batch; the peers
+  dropped are printed.
+* **Report.** Blocks/s over the empty part, tx/s over the full part, bytes on disk of the synced node (no
+  pruning exists yet, so every state is kept: the archive figure), and ``ratio`` = sync tx/s over the live
+  execution tx/s of a 1,000-transfer block as ``bench/execution.py`` measures it, in this same run.
+  ``state_sync_s`` and ``disk_pruned_mb`` are ``null`` until state sync and pruning exist.
+
+The last line is one JSON object with those keys. The machine's load average is printed with the figures:
+other work on the machine slows every figure here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import execution  # bench/execution.py, the live execution the sync is compared with
+import trio
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
+from harmony.chain.params import LOCALNET
+from harmony.crypto.keccak import keccak256
+from harmony.node.blockchain import Blockchain
+from harmony.node.dev_chain import extend_final
+from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
+from harmony.node.sync import ChainSyncSource
+from harmony.p2p.host import P2PConfig, open_host
+from harmony.p2p.sync_protocol import SyncClient, serve_sync
+from harmony.p2p.topics import sync_protocol_id
+from harmony.storage import ChainDB, LMDBStore
+from harmony.types.transaction import Transaction
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench-sync"
+VERSION = 1
+"""Bump when the generated chain changes: a cached chain of another version is not reused."""
+SHARD = 1
+GENESIS = make_localnet_genesis(accounts=20, keys_per_shard=4, timestamp=1_700_000_000)
+SENDERS = [dev_account_key(i) for i in range(20)]
+SIGNERS = [dev_bls_key(SHARD, i) for i in range(3)]
+PER_FULL_BLOCK = 1_000
+PEERS = 3
+PROTOCOL = sync_protocol_id("localnet", SHARD)
+PRICE = 10**9
+MAX_SESSIONS = 20
+"""Sessions the node may need (a peer dropped for a failed stream ends one; the next round resumes)."""
+STAGE = 500
+"""Blocks the generator makes durable together."""
+
+
+def recipient(index: int) -> bytes:
+    """The ``index``-th new account."""
+    return keccak256(b"bench-sync-account" + index.to_bytes(4, "big"))[:20]
+
+
+def chain_dir(blocks: int, accounts: int) -> Path:
+    return CACHE / f"{blocks}-{accounts}-v{VERSION}"
+
+
+def full_blocks(blocks: int, accounts: int) -> int:
+    """How many of the first blocks are full (1,000 transfers each, one new account per transfer)."""
+    return min(blocks, -(-accounts // PER_FULL_BLOCK))
+
+
+def generate(blocks: int, accounts: int) -> tuple[Path, float]:
+    """The cached chain's directory, generated now if missing; and the seconds generating took (0 if
+    cached)."""
+    final = chain_dir(blocks, accounts)
+    if (final / "data.mdb").exists():
+        return final, 0.0
+    work = final.with_name(final.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    started = time.perf_counter()
+    full = full_blocks(blocks, accounts)
+    store = LMDBStore(work)
+    chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
+    nonces = [0] * len(SENDERS)
+    made = 0
+    with Progress(
+        TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    ) as bar:
+        task = bar.add_task("blocks", total=blocks)
+        for first in range(1, blocks + 1, STAGE):
+            with chain.db.staged():  # STAGE blocks per durable write
+                for number in range(first, min(blocks, first + STAGE - 1) + 1):
+                    txs = []
+                    if number <= full:
+                        for _ in range(min(PER_FULL_BLOCK, accounts - made)):
+                            sender = made % len(SENDERS)
+                            tx = Transaction(
+                                nonces[sender], PRICE, 21_000, SHARD, SHARD, recipient(made), 10**15
+                            )
+                            txs.append(tx.sign(SENDERS[sender], LOCALNET.chain_id))
+                            nonces[sender] += 1
+                            made += 1
+                    extend_final(chain, SIGNERS, txs)
+                    bar.update(task, completed=number)
+    store.close()
+    os.replace(work, final)
+    return final, time.perf_counter() - started
+
+
+# -- a serving peer ----------------------------------------------------------------------------------
+
+
+async def serve(directory: Path, key_dir: Path) -> None:
+    """Serve the cached chain read-only over the sync protocol until killed; print ``PEER id addr``."""
+    store = LMDBStore(directory, readonly=True)
+    chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)  # the genesis is stored: nothing is written
+    async with open_host(P2PConfig(key_path=key_dir / "peer.key", port=0)) as host:
+        serve_sync(host, PROTOCOL, ChainSyncSource(chain))
+        print("PEER", host.peer_id, host.listen_addrs()[0], flush=True)
+        await trio.sleep_forever()
+
+
+# -- the syncing node --------------------------------------------------------------------------------
+
+
+def start_peers(directory: Path, scratch: Path) -> tuple[list[subprocess.Popen[str]], list[tuple[str, str]]]:
+    procs, peers = [], []
+    for i in range(PEERS):
+        keys = scratch / f"peer{i}"
+        keys.mkdir()
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(directory), "--key-dir", str(keys)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        if len(line) != 3 or line[0] != "PEER":
+            raise RuntimeError(f"a peer process did not start: {line}")
+        peers.append((line[1], line[2]))
+    return procs, peers
+
+
+async def sync_from(
+    peers: list[tuple[str, str]], scratch: Path, target: int
+) -> tuple[float, list[tuple[float, Stored]]]:
+    """A fresh node syncs from ``peers``; the start time and (time, block) of every stored block."""
+    store = LMDBStore(scratch / "node")
+    chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
+    timeline: list[tuple[float, Stored]] = []
+    dropped: list[str] = []
+    config = P2PConfig(key_path=scratch / "node.key", port=0, bootnodes=tuple(a for _, a in peers))
+    async with open_host(config) as host:
+        with trio.fail_after(60):
+            while not all(host.is_connected(p) for p, _ in peers):
+                await trio.sleep(0.1)
+        client = SyncClient(host, PROTOCOL, timeout=CLIENT_TIMEOUT)
+        heads = {p: await client.head_number(p) for p, _ in peers}
+        if min(heads.values()) != target:
+            raise RuntimeError(f"peers announce heads {sorted(heads.values())}, expected {target}")
+        with Progress(
+            TextColumn("syncing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} blocks/s"),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("sync", total=target, rate="-")
+            started = time.perf_counter()
+
+            def stored(batch: list[Stored]) -> None:
+                now = time.perf_counter()
+                timeline.extend((now, s) for s in batch)
+                number = batch[-1].block.number
+                bar.update(task, completed=number, rate=f"{number / (now - started):.0f}")
+
+            sessions = 0
+            while chain.head.number < target:  # as the node's sync loop: a new round after a session
+                sessions += 1
+                if sessions > MAX_SESSIONS:
+                    raise RuntimeError(f"sync stuck at block {chain.head.number} of {target}: {dropped}")
+                if sessions > 1:
+                    await trio.sleep(1.0)
+                report = await FastSync(chain, client, host.penalize, on_stored=stored).run(heads)
+                for peer, reason in report.dropped.items():
+                    dropped.append(f"{peer[-8:]}: {reason}")
+    store.close()
+    for line in dropped:
+        print(f"  a session dropped peer {line}")
+    return started, timeline
+
+
+def disk_mb(directory: Path) -> float:
+    return sum(f.stat().st_size for f in directory.iterdir()) / 1e6
+
+
+def live_execution_tps() -> float:
+    """tx/s of a 1,000-transfer block executed live, as ``bench/execution.py`` measures it."""
+    keys = execution.sender_keys(execution.SENDERS)
+    store, root = execution.genesis_store(keys)
+    block = execution.our_block(store, root, keys, execution.transfer_plan(PER_FULL_BLOCK, len(keys)))
+    seconds = execution.median_seconds(lambda: execution.run_ours(store, root, block))
+    return PER_FULL_BLOCK / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--blocks", type=int, default=100_000, help="chain length (default: 100000)")
+    parser.add_argument("--accounts", type=int, default=50_000, help="new accounts (default: 50000)")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--key-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        trio.run(serve, args.serve, args.key_dir)
+        return
+    if args.blocks < 2 or args.accounts < 0:
+        parser.error("--blocks must be at least 2 and --accounts not negative")
+    full = full_blocks(args.blocks, args.accounts)
+    if full >= args.blocks:
+        parser.error(f"{args.accounts} accounts need {full} full blocks: ask for more --blocks")
+    directory, generate_s = generate(args.blocks, args.accounts)
+    print(
+        f"chain: {args.blocks} blocks ({full} of 1,000 transfers), {directory}"
+        + (f", generated in {generate_s:.0f} s" if generate_s else ", cached")
+    )
+    live_tps = live_execution_tps()
+    print(f"live execution of a 1,000-transfer block: {live_tps:.0f} tx/s")
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
+        scratch = Path(tmp)
+        procs, peers = start_peers(directory, scratch)
+        try:
+            started, timeline = trio.run(sync_from, peers, scratch, args.blocks)
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+        disk = disk_mb(scratch / "node")
+    figures = summarize(started, timeline, full, live_tps)
+    figures.update(
+        disk_archive_mb=round(disk, 1),
+        blocks=args.blocks,
+        accounts=args.accounts,
+        generate_s=round(generate_s, 1),
+        load_average=round(os.getloadavg()[0], 1),
+    )
+    print(
+        f"sync from {PEERS} peers: {figures['blocks_per_s']} empty blocks/s, {figures['tx_per_s']} tx/s "
+        f"of full blocks ({figures['ratio']}x live execution), {figures['total_s']} s in all, "
+        f"{figures['disk_archive_mb']} MB on disk (every state kept); load average {figures['load_average']}"
+    )
+    print(json.dumps(figures))
+
+
+def summarize(
+    started: float, timeline: list[tuple[float, Stored]], full: int, live_tps: float
+) -> dict[str, Any]:
+    """Rates from the (time, block) timeline: blocks/s after the full part, tx/s during it."""
+    at = {s.block.number: t for t, s in timeline}
+    at[0] = started
+    txs = sum(len(s.block.transactions) for _, s in timeline if s.block.number <= full)
+    last = max(at)
+    full_s = at[full] - at[0] if full else 0.0
+    empty_s = at[last] - at[full]
+    tx_per_s = txs / full_s if full_s > 0 else None
+    return {
+        "blocks_per_s": round((last - full) / empty_s) if empty_s > 0 else None,
+        "tx_per_s": None if tx_per_s is None else round(tx_per_s),
+        "state_sync_s": None,
+        "disk_pruned_mb": None,
+        "disk_archive_mb": None,
+        "ratio": None if tx_per_s is None else round(tx_per_s / live_tps, 3),
+        "live_tx_per_s": round(live_tps),
+        "total_s": round(at[last] - at[0], 1),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Fast sync over real libp2p hosts: an honest chain from two peers at once, after peers that lie.
+
+The syncing node (real LMDB) first meets a peer that announces a head it does not hold, then serves blocks
+with forged commit aggregates, then answers too slowly, then answers with more blocks than asked (over the
+request's cap; the byte cap is the host's, tested with the protocol), each time alone in a session so that
+it is surely asked: each time it must be penalized and dropped, and what was verified before the lie kept.
+Then two peers telling the truth complete the chain, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import trio
+
+from harmony.chain.commit_proof import InvalidCommitProof
+from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
+from harmony.chain.params import LOCALNET
+from harmony.encoding import rlp
+from harmony.errors import RLPError
+from harmony.node.blockchain import Blockchain
+from harmony.node.dev_chain import extend_final, sign_commit
+from harmony.node.fast_sync import FastSync, SessionReport, Stored, SyncHalted, check_commit
+from harmony.node.sync import ChainSyncSource
+from harmony.p2p import sync_protocol as sp
+from harmony.p2p.host import P2PHost
+from harmony.p2p.topics import sync_protocol_id
+from harmony.storage import ChainDB, LMDBStore, MemoryStore
+from harmony.types.transaction import Transaction
+from tests.unit.p2p.harness import config, hosts, run, wait_until
+
+SHARD = 1
+GENESIS = make_localnet_genesis(keys_per_shard=4, timestamp=1_700_000_000)
+KEYS = [dev_bls_key(SHARD, i) for i in range(3)]
+PID = sync_protocol_id("localnet", SHARD)
+HEAD = 45
+
+
+def build_chain(blocks: int) -> Blockchain:
+    """``blocks`` final blocks on shard 1, every fifth with a few transfers."""
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    sender = dev_account_key(0)
+    nonce = 0
+    for number in range(1, blocks + 1):
+        txs = []
+        if number % 5 == 0:
+            for _ in range(3):
+                tx = Transaction(nonce, 10**9, 21_000, SHARD, SHARD, b"\x11" * 20, number)
+                txs.append(tx.sign(sender, LOCALNET.chain_id))
+                nonce += 1
+        extend_final(chain, KEYS, txs)
+    return chain
+
+
+@pytest.fixture(scope="module")
+def source() -> Blockchain:
+    return build_chain(HEAD)
+
+
+class Liar:
+    """One peer whose lie changes between sessions: ``mode`` names it (``honest`` tells none)."""
+
+    def __init__(self, chain: Blockchain) -> None:
+        self.source = ChainSyncSource(chain)
+        self.mode = "honest"
+
+    def install(self, host: P2PHost) -> None:
+        host.set_request_handler(
+            PID,
+            self.handler,
+            max_request_bytes=sp.MAX_REQUEST_BYTES,
+            max_response_bytes=sp.MAX_BLOCKS_RESPONSE_BYTES,
+        )
+
+    async def handler(self, peer_id: str, request: bytes) -> bytes:
+        kind, numbers = sp.decode_request(request)
+        if kind != sp.GET_BLOCKS_BY_NUMBER or self.mode == "honest":
+            return sp.answer(self.source, kind, numbers)
+        if self.mode == "slow":  # past the client's deadline, within the host's handler bound (30 s)
+            await trio.sleep(20)
+        if self.mode == "hollow":  # announces the head but holds only blocks 1-3
+            numbers = [n for n in numbers if n <= 3]
+        if self.mode == "overfull":  # one block more than asked: over the request's cap
+            numbers = [*numbers, numbers[-1] + 1]
+        items: list[rlp.Item] = []
+        for number in numbers:
+            found = self.source.block_with_commit(number)
+            if found is None:
+                break
+            block, signature, bitmap = found
+            if self.mode == "forger" and number >= 12:  # the commit aggregate of another block
+                other = self.source.block_with_commit(number - 1)
+                assert other is not None
+                signature, bitmap = other[1], other[2]
+            items.append([block, signature, bitmap])
+        return rlp.encode(items)
+
+
+def test_fast_sync_gets_the_honest_chain_and_drops_every_lying_peer(
+    tmp_path: Path, source: Blockchain
+) -> None:
+    store = LMDBStore(tmp_path / "chain")
+    chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
+    adopted: list[Stored] = []
+
+    async def body() -> None:
+        async with hosts(config(tmp_path, "honest"), config(tmp_path, "liar")) as servers:
+            addrs = tuple(a for s in servers for a in s.listen_addrs())
+            async with hosts(config(tmp_path, "client", bootnodes=addrs)) as [client]:
+                await wait_until(lambda: all(client.is_connected(s.peer_id) for s in servers))
+                honest, liar_host = servers
+                sp.serve_sync(honest, PID, ChainSyncSource(source))
+                liar = Liar(source)
+                liar.install(liar_host)
+                sync_client = sp.SyncClient(client, PID)
+                heads = {s.peer_id: await sync_client.head_number(s.peer_id) for s in servers}
+                assert set(heads.values()) == {HEAD}
+
+                async def session(*peers: P2PHost) -> SessionReport:
+                    return await FastSync(
+                        chain,
+                        sync_client,
+                        client.penalize,
+                        on_stored=adopted.extend,
+                        request_timeout=10.0,  # the default: honest peers answer on a loaded machine
+                        flush_blocks=8,
+                    ).run({peer.peer_id: HEAD for peer in peers})
+
+                expected = [
+                    ("hollow", 3, "does not hold blocks"),
+                    ("forger", 11, "block 12 without a valid commit quorum"),
+                    ("slow", 11, "no answer for blocks"),
+                    ("overfull", 11, "expected a list of at most"),
+                ]
+                for mode, head, reason in expected:  # the liar alone in a session: surely asked
+                    liar.mode = mode
+                    before = client.score(liar_host.peer_id)
+                    report = await session(liar_host)
+                    assert list(report.dropped) == [liar_host.peer_id], mode
+                    assert reason in report.dropped[liar_host.peer_id]
+                    assert chain.head.number == head  # what was verified before the lie is kept
+                    assert client.score(liar_host.peer_id) > before, mode
+                liar.mode = "honest"
+                report = await session(honest, liar_host)  # two peers at once
+                assert report.stored == HEAD - 11 and not report.dropped
+                assert client.score(honest.peer_id) == 0
+
+    run(body)
+    assert chain.head.hash() == source.head.hash()
+    assert [s.block.number for s in adopted] == list(range(1, HEAD + 1))
+    store.close()
+    with LMDBStore(tmp_path / "chain") as reopened:  # every block durable, with its commit aggregate
+        db = ChainDB(reopened)
+        assert db.head_number() == HEAD
+        for number in (1, 12, HEAD):
+            assert db.get_commit_sig(number) == source.db.get_commit_sig(number)
+
+
+class Scripted:
+    """A fetcher whose one peer answers from a script (no network: the importer's checks alone): the items
+    of ``answers[start]`` are blocks ``start``, ``start + 1``…"""
+
+    def __init__(self, answers: dict[int, list[tuple[bytes, bytes, bytes]]]) -> None:
+        self.by_number = {start + i: item for start, items in answers.items() for i, item in enumerate(items)}
+
+    async def blocks(self, peer_id: str, numbers: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
+        out = []
+        for number in numbers:
+            if number not in self.by_number:
+                break
+            out.append(self.by_number[number])
+        return out
+
+
+def triple(chain: Blockchain, number: int) -> tuple[bytes, bytes, bytes]:
+    found = ChainSyncSource(chain).block_with_commit(number)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("bad", "fault"),
+    [
+        (lambda t: (b"\xc0garbage", t[1], t[2]), "undecodable"),
+        (lambda t: (t[0], b"\x00" * 96, t[2]), "commit quorum"),
+        (lambda t: (t[0], t[1], b"\x01"), "commit quorum"),  # one signer of four is no quorum
+        (lambda t: (t[0], t[1], b""), "commit quorum"),
+    ],
+)
+def test_a_forged_first_block_stores_nothing_and_penalizes(source: Blockchain, bad, fault) -> None:  # type: ignore[no-untyped-def]
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    penalties: list[tuple[str, str, int]] = []
+    items = [triple(source, n) for n in range(1, 11)]
+    items[0] = bad(items[0])
+    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: penalties.append((p, r, w)))
+    report = trio.run(session.run, {"liar": 10})
+    assert report.stored == 0 and chain.head.number == 0
+    assert fault in report.dropped["liar"]
+    assert penalties and penalties[0][0] == "liar" and penalties[0][2] >= 50
+
+
+def test_blocks_out_of_order_or_of_another_chain_are_refused(source: Blockchain) -> None:
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    other = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)  # same genesis, another block 1
+    extend_final(other, KEYS, spacing=7)
+    extend_final(other, KEYS)
+    skipped = [triple(source, 2), triple(source, 1)]
+    session = FastSync(chain, Scripted({1: skipped}), lambda p, r, w=1: None)
+    assert "block 2 sent for 1" in trio.run(session.run, {"p": 2}).dropped["p"]
+    good = [triple(source, 1), triple(other, 2)]
+    session = FastSync(chain, Scripted({1: good}), lambda p, r, w=1: None)
+    report = trio.run(session.run, {"p": 2})
+    assert report.stored == 1 and "does not extend" in report.dropped["p"]
+    assert chain.head.hash() == source.db.get_canonical_hash(1)
+
+
+def test_check_commit_needs_the_committee_of_the_block_epoch(source: Blockchain) -> None:
+    block = source.db.get_block_by_number(1)
+    assert block is not None
+    signature, bitmap = sign_commit(block, source.committee_for(SHARD, 0), KEYS)  # type: ignore[arg-type]
+    check_commit(source, block, signature, bitmap)
+    with pytest.raises(InvalidCommitProof):
+        check_commit(source, block, signature, b"\x03")
+    later = replace(block, header=replace(block.header, epoch=9))
+    with pytest.raises(SyncHalted, match="epoch 9"):
+        check_commit(source, later, signature, bitmap)
+
+
+def test_served_blocks_are_framed_from_storage_byte_for_byte(source: Blockchain) -> None:
+    for number in (0, 1, 5, 10, HEAD):  # every fifth block holds transfers
+        block = source.db.get_block_by_number(number)
+        assert block is not None
+        assert source.db.get_block_encoding(number) == block.encode()
+    assert source.db.get_block_encoding(HEAD + 1) is None
+    with pytest.raises(RLPError):
+        rlp.list_payload(b"\x83abc")  # a string, not a list
+    with pytest.raises(RLPError):
+        rlp.list_payload(b"\xc1\x01\x02")  # trailing bytes
+
+
+@pytest.mark.parametrize("forge", [False, True])
+def test_the_commit_worker_process_gives_the_same_verdicts(source: Blockchain, forge: bool) -> None:
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    items = [triple(source, n) for n in range(1, 11)]
+    if forge:
+        items[6] = (items[6][0], items[5][1], items[5][2])  # block 7 with block 6's aggregate
+    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: None, commit_worker=True)
+    report = trio.run(session.run, {"p": 10})
+    if forge:
+        assert report.stored == 6 and "block 7 without a valid commit quorum" in report.dropped["p"]
+    else:
+        assert report.stored == 10 and not report.dropped
+    assert chain.head.hash() == source.db.get_canonical_hash(report.stored)
+
+
+def test_time_spent_importing_is_not_charged_to_the_peers_in_flight() -> None:
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    session = FastSync(chain, Scripted({}), lambda p, r, w=1: None, request_timeout=10.0)
+
+    async def main() -> None:
+        with trio.CancelScope(deadline=trio.current_time() + 10.0) as request:
+            session._deadlines.add(request)
+            session._excuse(4.0)  # the loop executed blocks for 4 s: the answer could not be read
+            assert request.deadline == pytest.approx(trio.current_time() + 14.0, abs=1.0)
+
+    trio.run(main)
