@@ -32,8 +32,7 @@ from harmony.types.transaction import Transaction
 
 from .devnet_fixture import Devnet, rpc, start_devnet
 
-# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_crossshard")]
+pytestmark = pytest.mark.e2e
 
 GWEI = 10**9
 CREDIT_TIMEOUT = 90.0

@@ -33,8 +33,7 @@ from harmony.types.transaction import Transaction
 from .devnet_fixture import Devnet, free_base_port, rpc, start_devnet
 from .solidity import CONTRACTS, compile_contracts
 
-# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_devnet")]
+pytestmark = pytest.mark.e2e
 
 GWEI = 10**9
 

@@ -18,8 +18,7 @@ import pytest
 from .devnet_fixture import Devnet, rpc, start_devnet
 from .solidity import compile_contracts
 
-# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_ethereum_tooling")]
+pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).parent / "tooling"
 TOOLS = Path(__file__).resolve().parents[2] / ".tools" / "node_modules"

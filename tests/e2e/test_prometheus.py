@@ -19,8 +19,7 @@ import pytest
 
 from .devnet_fixture import SMALL, Devnet, running_devnet
 
-# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_prometheus")]
+pytestmark = pytest.mark.e2e
 
 RULES = Path(__file__).parents[2] / "deploy" / "prometheus" / "harmony-alerts.yml"
 STOPPED = "s0n3"

@@ -32,8 +32,7 @@ from harmony.encoding.address import to_bech32
 
 from .devnet_fixture import Devnet, _port_free, rpc, start_devnet
 
-# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_staking")]
+pytestmark = pytest.mark.e2e
 
 ONE = 10**18
 PASS = "e2e-staking"

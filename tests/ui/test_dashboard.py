@@ -22,8 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.e2e.devnet_fixture import SMALL, Devnet, rpc, running_devnet
 from tests.webhook_receiver import Receiver
 
-# one devnet serves the module and its tests run in order: make test keeps them on one xdist worker
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("test_dashboard")]
+pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
