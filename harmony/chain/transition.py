@@ -24,6 +24,8 @@ Read top to bottom, as ethereum/execution-specs' ``fork.py``:
   committees, :func:`harmony.chain.staking.epoch.next_shard_state` over the **parent's** state; the
   proposer computes it before executing anything and every validator recomputes it the same way
   (when the context has the operator seats, :attr:`TransitionContext.operator_slots`);
+* :func:`begin_replay` re-executes a stored block for tracing: the same context and pre-transaction steps
+  (:func:`begin_block`), then :func:`apply_transactions` (the loop :func:`apply_block` runs) in part;
 * :func:`build_block` is the proposer's side: it applies candidate transactions, then candidate staking
   transactions on the beacon chain, skips the invalid ones, credits the incoming receipts, finalizes and
   seals every header root.
@@ -336,14 +338,36 @@ def state_transition(
     if not final:
         check_cross_shard(rules, view, block)
     validation.validate_body(block, rules.params)
-    ctx = TransitionContext.for_header(
-        rules.params, header, view.block_hashes(header.number), economy_of(rules, view, parent)
-    )
+    ctx = context_of(rules, view, header, parent)
     result = apply_block(state, block, ctx, executor)
     validation.validate_result(
         header, result.receipts, result.gas_used, result.state_root, result.outgoing_cx_receipts
     )
     return result
+
+
+def context_of(rules: ChainRules, view: ChainView, header: Header, parent: Header) -> TransitionContext:
+    """The context block ``header`` (child of ``parent``) executes in: the rules' network, the view's block
+    hashes for BLOCKHASH and the economy of :func:`economy_of`."""
+    return TransitionContext.for_header(
+        rules.params, header, view.block_hashes(header.number), economy_of(rules, view, parent)
+    )
+
+
+def begin_replay(rules: ChainRules, view: ChainView, state: WorldState, block: Block) -> TransitionContext:
+    """Start re-executing a stored ``block`` on ``state``, its parent's state (for tracing: a transaction
+    is replayed on the state it ran on): the context :func:`state_transition` builds and what
+    :func:`apply_block` does before the first transaction (:func:`begin_block`). Then
+    :func:`apply_transactions` runs the transactions, in part or whole, with any executor. The block was
+    accepted, so its header and history checks are not repeated; :class:`InvalidBlock` ``parent`` when its
+    parent is not stored."""
+    header = block.header
+    parent = view.get_header(header.parent_hash)
+    if parent is None or parent.number + 1 != header.number:
+        raise InvalidBlock("parent", f"block {header.number}'s parent is not stored")
+    ctx = context_of(rules, view, header, parent)
+    begin_block(state, block, ctx)
+    return ctx
 
 
 def economy_of(rules: ChainRules, view: ChainView, parent: Header) -> Economy:
@@ -406,18 +430,9 @@ def apply_block(state: WorldState, block: Block, ctx: TransitionContext, executo
     ``last_commit_bitmap``); the state is then part-applied: drop it.
     """
     header = block.header
-    if block.staking_transactions and not ctx.params.is_beacon(ctx.shard_id):
-        raise InvalidBlock("staking_shard", "staking transactions are only processed on the beacon chain")
-    check_election(state, header, ctx)
-    gas_used = 0
-    outcomes: list[TxOutcome] = []
-    for index, tx in enumerate(block.transactions):
-        try:
-            outcome = apply_transaction(state, tx, ctx, executor, block_gas_used=gas_used)
-        except InvalidTransaction as exc:
-            raise InvalidBlockTransaction(index, exc) from exc
-        gas_used += outcome.gas_used
-        outcomes.append(outcome)
+    begin_block(state, block, ctx)
+    outcomes = apply_transactions(state, block, ctx, executor)
+    gas_used = sum(o.gas_used for o in outcomes)
     for index, stx in enumerate(block.staking_transactions):
         try:
             outcome = apply_staking_transaction(state, stx, ctx, block_gas_used=gas_used)
@@ -427,6 +442,42 @@ def apply_block(state: WorldState, block: Block, ctx: TransitionContext, executo
         outcomes.append(outcome)
     credited = credit_incoming(state, block.incoming_receipts)
     return _block_result(state, outcomes, finalize_block(state, ctx, header), credited)
+
+
+def begin_block(state: WorldState, block: Block, ctx: TransitionContext) -> None:
+    """What :func:`apply_block` checks before the first transaction: staking transactions only on the beacon
+    chain (``staking_shard``), then the election (:func:`check_election`)."""
+    if block.staking_transactions and not ctx.params.is_beacon(ctx.shard_id):
+        raise InvalidBlock("staking_shard", "staking transactions are only processed on the beacon chain")
+    check_election(state, block.header, ctx)
+
+
+def apply_transactions(
+    state: WorldState,
+    block: Block,
+    ctx: TransitionContext,
+    executor: Executor,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    block_gas_used: int = 0,
+) -> list[TxOutcome]:
+    """Apply ``block``'s plain transactions ``start`` to ``stop`` (default: all) in order after
+    ``block_gas_used`` gas (the gas of those before ``start``), as :func:`apply_block` does;
+    :class:`InvalidBlockTransaction` names an invalid one's index."""
+    outcomes: list[TxOutcome] = []
+    gas_used = block_gas_used
+    end = len(block.transactions) if stop is None else min(stop, len(block.transactions))
+    for index in range(start, end):
+        try:
+            outcome = apply_transaction(
+                state, block.transactions[index], ctx, executor, block_gas_used=gas_used
+            )
+        except InvalidTransaction as exc:
+            raise InvalidBlockTransaction(index, exc) from exc
+        gas_used += outcome.gas_used
+        outcomes.append(outcome)
+    return outcomes
 
 
 def check_election(state: WorldState, header: Header, ctx: TransitionContext) -> None:
@@ -861,9 +912,13 @@ __all__ = [
     "apply_block",
     "apply_staking_transaction",
     "apply_transaction",
+    "apply_transactions",
+    "begin_block",
+    "begin_replay",
     "build_block",
     "check_election",
     "child_header",
+    "context_of",
     "credit_incoming",
     "economy_of",
     "elect_next",

@@ -212,10 +212,6 @@ HARMONY_SERVICES: tuple[Service, ...] = (
 ``node/harmony/api.go`` for the filter, net and web3 services)."""
 
 _NO_HMY_ETH = "a Harmony-specific method: served under hmy_ and hmyv2_"
-_TRACE_LATER = (
-    "not implemented yet: a block's trace replays its transactions as the chain's transition does; "
-    "debug_traceCall traces a call on any block's state"
-)
 
 NOT_SERVED: dict[str, str] = {
     "GetBlockByNumberNew": "deprecated in Harmony (same as getBlockByNumber with options)",
@@ -228,11 +224,13 @@ NOT_SERVED: dict[str, str] = {
     "GetValidatorsStakeByBlockNumber": "not implemented yet: getAllValidatorInformationByBlockNumber "
     "carries each validator's stake",
     "TraceChain": "not implemented: traces of whole ranges are unbounded work",
-    "TraceBlockByNumber": _TRACE_LATER,
-    "TraceBlockByHash": _TRACE_LATER,
-    "TraceBlock": _TRACE_LATER,
-    "TraceTransaction": _TRACE_LATER,
+    "TraceBlock": "a block given as RLP is not in the chain, so it has no parent state to replay from: "
+    "trace a stored block with debug_traceBlockByNumber or debug_traceBlockByHash",
     "TraceCall@trace": "the Parity-style trace_ namespace is not served: use debug_traceCall",
+    "TraceTransaction@trace": "the Parity-style trace_ namespace is not served: use debug_traceTransaction",
+    "TraceBlockByNumber@trace": "the Parity-style trace_ namespace is not served: use "
+    "debug_traceBlockByNumber",
+    "TraceBlockByHash@trace": "the Parity-style trace_ namespace is not served: use debug_traceBlockByHash",
     "SetLogVerbosity": "an operator command: set the log level in the node's configuration",
     "ConsensusViewChangingID": "consensus internals: see getNodeMetadata's consensus member",
     "ConsensusCurViewID": "consensus internals: see getNodeMetadata's consensus member",

@@ -39,6 +39,7 @@ from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
 from harmony.rpc.methods_staking import register_staking
 from harmony.rpc.params import Params
+from harmony.rpc.trace_replay import register_trace_replay
 from harmony.rpc.tracing import register_tracing
 from harmony.state.trie import MissingTrieNode
 
@@ -66,6 +67,7 @@ def build_method_table() -> MethodTable:
     register_fees(table)
     register_fences(table)
     register_tracing(table)
+    register_trace_replay(table)
     return table
 
 

@@ -184,9 +184,12 @@ _CONFIG_FIELDS = (
 )
 
 
-def trace_config(value: object, name: str) -> TraceConfig:
-    """The trace options object; unknown members ignored (as Go), each known one checked and named."""
-    fields = go_fields(value, name, _CONFIG_FIELDS, "a trace options object")
+def trace_config(value: object, name: str, *, overrides: bool = True) -> TraceConfig:
+    """The trace options object; unknown members ignored (as Go), each known one checked and named.
+    Without ``overrides`` (a stored transaction's trace, geth ``TraceConfig``) ``stateOverrides`` and
+    ``blockOverrides`` are not fields, so they are ignored as any unknown member."""
+    known = _CONFIG_FIELDS if overrides else _CONFIG_FIELDS[:-2]
+    fields = go_fields(value, name, known, "a trace options object")
     tracer = fields.get("tracer")
     if tracer is not None and (not isinstance(tracer, str) or tracer not in ("", *TRACERS)):
         raise InvalidParams(
@@ -241,9 +244,24 @@ class Tracer:
         self.struct_logs: list[dict[str, JSON]] = []
         self.frames: list[_Frame] = []
         self.top: dict[str, JSON] | None = None
+        self.replaying = False
+        """Running the transactions before the traced one: only the time bound applies, nothing is
+        recorded."""
+        self.replayed_steps = 0
+
+    def next_transaction(self) -> None:
+        """Start recording another transaction (a block's trace): the bounds keep counting."""
+        self.struct_logs = []
+        self.frames = []
+        self.top = None
 
     def step(self, computation: ComputationAPI, mnemonic: str, depth: int) -> None:
         """Before an opcode runs: count it against the bounds, record it for the struct logger."""
+        if self.replaying:
+            self.replayed_steps += 1
+            if self.replayed_steps % 256 == 0 and time.monotonic() > self.deadline:
+                raise TraceStopped(f"trace stopped: more than {self.config.seconds:g} s")
+            return
         self.steps += 1
         if self.steps > MAX_TRACE_STEPS:
             raise TraceStopped(f"trace stopped: more than {MAX_TRACE_STEPS} steps")
@@ -275,11 +293,13 @@ class Tracer:
 
     def after_step(self, computation: ComputationAPI, gas_before: int) -> None:
         """After an opcode ran: its cost (gas before minus gas after, children included for calls)."""
-        if self.config.tracer is None and self.struct_logs:
+        if self.config.tracer is None and self.struct_logs and not self.replaying:
             self.struct_logs[-1]["gasCost"] = gas_before - computation.get_gas_remaining()
 
     def enter(self, message: MessageAPI) -> None:
         """A message frame starts (callTracer)."""
+        if self.replaying:
+            return
         if message.is_create:
             kind = "CREATE"
         elif message.code_address != message.storage_address:
@@ -300,6 +320,8 @@ class Tracer:
 
     def exit(self, computation: ComputationAPI) -> None:
         """A message frame ends: it joins its parent's calls, or becomes the top call."""
+        if self.replaying:
+            return
         frame = self.frames.pop()
         out: dict[str, JSON] = {
             "type": frame.kind,
@@ -398,23 +420,29 @@ def trace_call(
         raise
     except HarmonyError as exc:
         raise ServerError(str(exc)[:500]) from None
-    if config.tracer == "callTracer":
+    return trace_result(tracer, msg, result.gas_used, not result.success, result.output)
+
+
+def trace_result(tracer: Tracer, msg: Message, gas_used: int, failed: bool, output: bytes) -> dict[str, JSON]:
+    """What a trace answers for ``msg`` (geth): the call tracer's top frame, or the struct log
+    ``{gas, failed, returnValue, structLogs}``."""
+    if tracer.config.tracer == "callTracer":
         if tracer.top is not None:
             return tracer.top
         return {  # a plain transfer never reaches the interpreter: geth still shows its frame
             "type": "CALL",
-            "from": hex_address(sender),
-            "to": hex_address(args.to or bytes(20)),
-            "value": hex_q(args.value),
-            "gas": hex_q(gas),
-            "gasUsed": hex_q(result.gas_used),
-            "input": hex_data(args.data),
+            "from": hex_address(msg.sender),
+            "to": hex_address(msg.to or bytes(20)),
+            "value": hex_q(msg.value),
+            "gas": hex_q(msg.gas),
+            "gasUsed": hex_q(gas_used),
+            "input": hex_data(msg.data),
             "output": "0x",
         }
     return {
-        "gas": result.gas_used,
-        "failed": not result.success,
-        "returnValue": result.output.hex(),
+        "gas": gas_used,
+        "failed": failed,
+        "returnValue": output.hex(),
         "structLogs": tracer.struct_logs,
     }
 
