@@ -16,7 +16,7 @@ from functools import partial
 
 from harmony.chain.staking.election import AuctionResult, auction
 from harmony.chain.staking.records import get_validator_wrapper, validator_addresses
-from harmony.chain.staking.rewards import validator_apr
+from harmony.chain.staking.rewards import key_earning, validator_apr
 from harmony.chain.state_api import WorldState
 from harmony.chain.transition import minted_total, slash_burned_total
 from harmony.consensus.quorum import Roster
@@ -189,7 +189,8 @@ def _key_votes(view: _View, wrapper: ValidatorWrapper) -> list[JSON]:
     """``metrics.by-bls-key``: each elected key's vote on its shard (Go ``votepower.VoteOnSubcomittee``):
     its share of the staked group and of the whole committee (:class:`Roster`, the quorum's own rule), its
     effective stake, and its raw stake (the validator's total delegation over its keys, as the auction
-    bids it). The per-key earning of the epoch is not tracked, so ``earned-reward`` is left out."""
+    bids it), and ``earned-reward``: what the key earned in this epoch
+    (:func:`~harmony.chain.staking.rewards.key_earning`, recorded where the reward is paid)."""
     state = view.shard_state()
     if state is None:
         return []
@@ -215,7 +216,8 @@ def _key_votes(view: _View, wrapper: ValidatorWrapper) -> list[JSON]:
                         "earning-account": to_bech32(addr),
                         "overall-percent": _dec(roster.power_of([index])),
                         "shard-id": committee.shard_id,
-                    }
+                    },
+                    "earned-reward": key_earning(view.state, slot.bls_public_key, view.header.epoch),
                 }
             )
     return out

@@ -95,7 +95,7 @@ def test_ethers_v6_suite(devnet: Devnet, artifacts: Path, tmp_path: Path) -> Non
     config_path.write_text(json.dumps(config), encoding="utf-8")
     output = _run(["node", str(HERE / "ethers_suite.js"), str(config_path)], cwd=HERE)
     summary = json.loads(output.strip().splitlines()[-1])
-    assert summary["ok"] is True and len(summary["checks"]) == 9, output
+    assert summary["ok"] is True and len(summary["checks"]) == 10, output
 
 
 def test_harmony_localnet_accounts_are_funded(devnet: Devnet) -> None:

@@ -80,14 +80,18 @@ def pay_signed_block(
     reward: int,
     params: NetworkParams,
     *,
+    epoch: int,
     check: str,
 ) -> RewardPayout:
-    """Pay ``reward`` for one block signed by ``bitmap`` over ``committee`` and bump the signing counters
-    (reference §4.2, Go ``processOneCrossLink``). A bitmap that does not fit the committee, or a committee
-    the rules cannot pay, raises :class:`InvalidBlock` ``check``."""
+    """Pay ``reward`` for one block signed by ``bitmap`` over ``committee`` in a beacon block of ``epoch``,
+    recording each key's earning, and bump the signing counters (reference §4.2, Go
+    ``processOneCrossLink``). A bitmap that does not fit the committee, or a committee the rules cannot
+    pay, raises :class:`InvalidBlock` ``check``."""
     try:
         signers = decode_bitmap(bitmap, len(committee.slots))
-        payout = distribute_block_reward(state, committee, signers, reward, params.harmony_vote_share)
+        payout = distribute_block_reward(
+            state, committee, signers, reward, params.harmony_vote_share, epoch=epoch
+        )
         record_signing(state, committee, signers)
     except HarmonyError as exc:
         raise InvalidBlock(check, f"shard {committee.shard_id}: {exc}") from exc
@@ -112,7 +116,13 @@ def pay_parent_commit(
     if committee is None:
         return None
     return pay_signed_block(
-        state, committee, last_commit_bitmap, params.block_reward(epoch), params, check="last_commit_bitmap"
+        state,
+        committee,
+        last_commit_bitmap,
+        params.block_reward(epoch),
+        params,
+        epoch=epoch,
+        check="last_commit_bitmap",
     )
 
 
@@ -158,7 +168,13 @@ def pay_crosslinks(
             raise InvalidBlock("cross_links", f"committee of shard {committee.shard_id} for shard {shard}")
         payouts.append(
             pay_signed_block(
-                state, committee, link.bitmap, params.block_reward(epoch), params, check="cross_links"
+                state,
+                committee,
+                link.bitmap,
+                params.block_reward(epoch),
+                params,
+                epoch=epoch,
+                check="cross_links",
             )
         )
     return tuple(payouts)

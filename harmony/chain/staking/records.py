@@ -10,7 +10,9 @@
   - slot ``0``: the number of validators ``n``; slots ``1 … n``: their addresses in creation order;
   - slot ``keccak("validator" ‖ address)``: the validator's 1-based position in that list;
   - slot ``keccak("blskey" ‖ key)``: the address (as an integer) of the validator holding the BLS key;
-  - slot ``keccak("identity" ‖ identity)``: the address of the validator holding that identity.
+  - slot ``keccak("identity" ‖ identity)``: the address of the validator holding that identity;
+  - slot ``keccak("key-earned" ‖ key)``: what the BLS key earned in the current epoch
+    (:func:`harmony.chain.staking.rewards.record_key_earning`).
 
 The registry account has no key: nobody can sign for :data:`REGISTRY_ADDRESS` (it is a hash image).
 """

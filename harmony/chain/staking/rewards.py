@@ -7,8 +7,10 @@ Read top to bottom:
    ``1 − H`` by effective stake, rounding dust to the last staked seat.
 2. :func:`distribute_block_reward` (§4.2, Go ``processOneCrossLink``): each **staked** signer earns
    ``reward × (its power / power of all staked signers)``, truncated to an atto integer; Harmony-operated
-   seats earn nothing (:func:`block_dues`). A validator's seats are summed, then :func:`add_reward`
-   credits the validator once; :func:`distribute_aggregated_rewards` does the same over many blocks (the
+   seats earn nothing (:func:`seat_dues`, :func:`block_dues`). A validator's seats are summed, then
+   :func:`add_reward` credits the validator once, and each credited seat's due is added to its BLS key's
+   earning of the epoch (:func:`record_key_earning`, served as ``earned-reward``);
+   :func:`distribute_aggregated_rewards` does the same over many blocks (the
    beacon's 64-block payout).
 3. :func:`add_reward` (§4.2, Go ``AddReward``): the lifetime ``block_reward`` grows by the amount; the
    commission ``round(rate × amount)`` goes to delegation 0 (the self-delegation); the rest is split pro
@@ -28,8 +30,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from harmony.chain.staking.records import get_validator_wrapper, set_validator_wrapper, validator_addresses
+from harmony.chain.staking.records import (
+    REGISTRY_ADDRESS,
+    get_validator_wrapper,
+    set_validator_wrapper,
+    validator_addresses,
+)
 from harmony.chain.state_api import WorldState
+from harmony.crypto.keccak import keccak256
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
 from harmony.types.shard_state import Committee
@@ -46,6 +54,9 @@ __all__ = [
     "circulating_supply",
     "distribute_aggregated_rewards",
     "distribute_block_reward",
+    "key_earning",
+    "record_key_earning",
+    "seat_dues",
     "staked_supply",
     "total_supply",
     "validator_apr",
@@ -119,15 +130,14 @@ def _check_signers(committee: Committee, signer_indices: Iterable[int]) -> list[
     return signers
 
 
-def block_dues(
+def seat_dues(
     committee: Committee, signer_indices: Iterable[int], reward: int, harmony_vote_share: Dec
-) -> dict[bytes, int]:
-    """What each validator is due for one signed block (reference §4.2, Go ``processOneCrossLink``).
+) -> dict[int, int]:
+    """What each seat earns for one signed block (reference §4.2, Go ``processOneCrossLink``), by seat index.
 
     ``signer_indices`` are the committee seats that signed (bitmap order). Each staked signing seat with
-    voting power is due ``truncate(reward × power / staked signers' power)``; a validator's seats are
-    summed. Raises :class:`RewardError` for a negative reward (``negative_reward``) or a signer index
-    outside the committee (``signer_index``).
+    voting power is due ``truncate(reward × power / staked signers' power)``. Raises :class:`RewardError`
+    for a negative reward (``negative_reward``) or a signer index outside the committee (``signer_index``).
     """
     if reward < 0:
         raise RewardError("negative_reward", f"block reward {reward} is negative")
@@ -135,17 +145,26 @@ def block_dues(
     power = voting_power(committee, harmony_vote_share)
     staked = [i for i in signers if committee.slots[i].effective_stake is not None]
     all_share = sum((power[i] for i in staked), Dec.zero())
-    dues: dict[bytes, int] = {}
     if all_share.is_zero():
-        return dues
+        return {}
     offered = Dec.from_int(reward)
-    for i in staked:
-        if power[i].is_zero():
-            continue
-        due = offered.mul(power[i].quo(all_share)).truncate_int()
+    return {i: offered.mul(power[i].quo(all_share)).truncate_int() for i in staked if not power[i].is_zero()}
+
+
+def _by_validator(committee: Committee, seats: dict[int, int]) -> dict[bytes, int]:
+    dues: dict[bytes, int] = {}
+    for i, due in seats.items():
         address = committee.slots[i].ecdsa_address
         dues[address] = dues.get(address, 0) + due
     return dues
+
+
+def block_dues(
+    committee: Committee, signer_indices: Iterable[int], reward: int, harmony_vote_share: Dec
+) -> dict[bytes, int]:
+    """What each validator is due for one signed block: its seats' :func:`seat_dues` summed (reference
+    §4.2)."""
+    return _by_validator(committee, seat_dues(committee, signer_indices, reward, harmony_vote_share))
 
 
 def _credit(state: WorldState, reward: int, dues: dict[bytes, int]) -> RewardPayout:
@@ -165,14 +184,49 @@ def distribute_block_reward(
     signer_indices: Iterable[int],
     reward: int,
     harmony_vote_share: Dec,
+    *,
+    epoch: int | None = None,
 ) -> RewardPayout:
     """Pay one signed block's ``reward`` to its staked signers (reference §4.2, Go ``processOneCrossLink``).
 
     The dues of :func:`block_dues` are credited by :func:`add_reward`, one validator at a time in address
-    order. The signing counters are a separate step
-    (:func:`harmony.chain.staking.availability.record_signing`).
+    order. With ``epoch`` (the paying block's), each credited seat's due is also added to its BLS key's
+    earning in that epoch (:func:`record_key_earning`), so a validator's keys sum to what it was credited.
+    The signing counters are a separate step (:func:`harmony.chain.staking.availability.record_signing`).
     """
-    return _credit(state, reward, block_dues(committee, signer_indices, reward, harmony_vote_share))
+    seats = seat_dues(committee, signer_indices, reward, harmony_vote_share)
+    payout = _credit(state, reward, _by_validator(committee, seats))
+    if epoch is not None:
+        credited = {address for address, _ in payout.credited}
+        for i, due in seats.items():
+            slot = committee.slots[i]
+            if due and slot.ecdsa_address in credited:
+                record_key_earning(state, slot.bls_public_key, epoch, due)
+    return payout
+
+
+_EARNING_EPOCH_SHIFT = 192
+"""A key's earning slot holds ``epoch << 192 | atto`` (the supply is far below 2^192 atto)."""
+
+
+def _key_earning_slot(bls_public_key: bytes) -> int:
+    return int.from_bytes(keccak256(b"key-earned" + bls_public_key), "big")
+
+
+def record_key_earning(state: WorldState, bls_public_key: bytes, epoch: int, amount: int) -> None:
+    """Add ``amount`` atto to what ``bls_public_key`` earned in ``epoch`` (Go ``VoteWithCurrentEpochEarning``
+    ``Earned``, reference §4.2; Harmony keeps it off-chain, we keep one registry slot per key in the state,
+    written in the paying block): a new epoch starts the key's earning from zero."""
+    slot = _key_earning_slot(bls_public_key)
+    stored = state.get_storage(REGISTRY_ADDRESS, slot)
+    earned = stored & ((1 << _EARNING_EPOCH_SHIFT) - 1) if stored >> _EARNING_EPOCH_SHIFT == epoch else 0
+    state.set_storage(REGISTRY_ADDRESS, slot, epoch << _EARNING_EPOCH_SHIFT | (earned + amount))
+
+
+def key_earning(state: WorldState, bls_public_key: bytes, epoch: int) -> int:
+    """What ``bls_public_key`` earned in ``epoch`` as of ``state`` (0 when nothing was paid to it then)."""
+    stored = state.get_storage(REGISTRY_ADDRESS, _key_earning_slot(bls_public_key))
+    return stored & ((1 << _EARNING_EPOCH_SHIFT) - 1) if stored >> _EARNING_EPOCH_SHIFT == epoch else 0
 
 
 def distribute_aggregated_rewards(

@@ -1,7 +1,8 @@
 // The ethers.js v6 suite against a running devnet: fee data falls back to legacy pricing, a native
 // transfer, an ERC-20 and an ERC-721 (compiled by solc) deployed, transferred, their events read through
 // queryFilter and a live WebSocket subscription, receipts awaited, a revert reason decoded, and an
-// EIP-1559 transaction refused with the legacy-only error.
+// EIP-1559 transaction refused with the legacy-only error; a mined transfer's debug_traceTransaction equals
+// debug_traceCall of the same call at its parent block.
 // Usage: node ethers_suite.js CONFIG.json, where CONFIG holds {http, ws, chainId, keys, harmonyTestKey,
 // artifacts}.
 // Prints one line per check and, last, one JSON object; exits non-zero when a check fails.
@@ -89,6 +90,28 @@ async function main() {
     const minted = await token.queryFilter(token.filters.Transfer(ethers.ZeroAddress), 0, "latest");
     assert.strictEqual(minted.length, 1);
     assert.strictEqual(await token.balanceOf(alice.address), 250n);
+  });
+
+  await check("debug_traceTransaction of an ERC-20 transfer equals debug_traceCall at its parent", async () => {
+    const receipt = await mined(token.transfer(ethers.Wallet.createRandom().address, 7n));
+    const tx = await provider.getTransaction(receipt.hash);
+    const call = {
+      from: tx.from,
+      to: tx.to,
+      data: tx.data,
+      gas: ethers.toQuantity(tx.gasLimit),
+      gasPrice: ethers.toQuantity(tx.gasPrice),
+    };
+    const parent = ethers.toQuantity(receipt.blockNumber - 1);
+    for (const options of [{}, { tracer: "callTracer" }]) {
+      const replayed = await provider.send("debug_traceTransaction", [receipt.hash, options]);
+      const called = await provider.send("debug_traceCall", [call, parent, options]);
+      assert.deepStrictEqual(replayed, called);
+    }
+    const logs = (await provider.send("debug_traceTransaction", [receipt.hash, {}])).structLogs;
+    assert.ok(logs.some((step) => step.op === "SSTORE") && logs.some((step) => step.op === "LOG3"));
+    const block = await provider.send("debug_traceBlockByNumber", [ethers.toQuantity(receipt.blockNumber), {}]);
+    assert.ok(block.some((entry) => entry.result.structLogs.length === logs.length));
   });
 
   await check("ERC-20 allowance and transferFrom", async () => {

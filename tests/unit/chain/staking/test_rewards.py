@@ -16,6 +16,7 @@ from harmony.chain.staking.rewards import (
     circulating_supply,
     distribute_aggregated_rewards,
     distribute_block_reward,
+    key_earning,
     staked_supply,
     total_supply,
     validator_apr,
@@ -169,6 +170,34 @@ def test_several_seats_of_one_validator_are_paid_once() -> None:
     # powers 1/4, 1/4, 1/2; validator 1 gets 10 + 10 at once: commission 5, then 7.5 -> 8 and 7.5 -> 7
     assert payout.credited == ((addr(1), 20), (addr(2), 20))
     assert _rewards(state, 1) == ((13, 7), 20)
+
+
+def test_each_key_records_its_earning_of_the_epoch() -> None:
+    committee = Committee(
+        0,
+        (
+            Slot(addr(1), key(2), Dec.from_int(1)),
+            Slot(addr(1), key(3), Dec.from_int(3)),
+            Slot(addr(2), key(4), Dec.from_int(4)),
+            Slot(addr(900), key(1000)),
+        ),
+    )
+    state = new_state(
+        make_wrapper(addr(1), [key(2), key(3)], 10, rate=D("0.25")),
+        make_wrapper(addr(2), [key(4)], 10, rate=Dec.zero(), status=EposStatus.BANNED),
+    )
+    payout = distribute_block_reward(state, committee, [0, 1, 2, 3], 80, D("0.5"), epoch=5)
+    assert payout.credited == ((addr(1), 40),)
+    assert [key_earning(state, key(k), 5) for k in (2, 3, 4, 1000)] == [10, 30, 0, 0]  # banned: not paid
+    distribute_block_reward(state, committee, [1], 80, D("0.5"), epoch=5)
+    assert key_earning(state, key(3), 5) == 30 + 80
+    assert key_earning(state, key(3), 6) == 0  # another epoch's earning is not this one's
+    distribute_block_reward(state, committee, [0], 8, D("0.5"), epoch=6)
+    assert [key_earning(state, key(k), 6) for k in (2, 3)] == [8, 0]
+    assert key_earning(state, key(2), 5) == 0  # a new epoch started the key from zero
+    assert sum(key_earning(state, key(k), 6) for k in (2, 3)) == _rewards(state, 1)[1] - 40 - 80
+    distribute_block_reward(state, committee, [0], 8, D("0.5"))  # no epoch: nothing recorded
+    assert key_earning(state, key(2), 6) == 8
 
 
 def test_aggregated_payout_credits_each_validator_once() -> None:
