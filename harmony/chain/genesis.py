@@ -5,7 +5,8 @@ File format (JSON, UTF-8, at most :data:`MAX_GENESIS_SIZE` bytes; unknown or dup
     {
       "network": "localnet",                 # a preset of harmony.chain.params (required)
       "timestamp": 1700000000,               # Unix seconds of the genesis blocks (required, >= 0)
-      "gas_limit": 30000000,                 # optional; default: the preset's gas limit at epoch 0
+      "gas_limit": 30000000,                 # optional block gas limit until the preset's next change;
+                                             #   default: the preset's gas limit at epoch 0
       "extra": "0x",                         # optional hex, at most 32 bytes
       "vdf_iterations": 200000,              # optional epoch VDF difficulty, 1 .. 2^40; default: the preset's
       "fences": {                            # optional country fences (docs/design/fenced-shards.md)
@@ -133,6 +134,10 @@ class Genesis:
     in the genesis every node shares, not in each node's configuration."""
     fences: tuple[Fence, ...] = ()
     """The declared jurisdictions, in the file's order; shards name theirs in :attr:`GenesisShard.fence`."""
+
+    def __post_init__(self) -> None:
+        if self.gas_limit != self.params.gas_limit(0):  # the file's gas limit holds from genesis on
+            object.__setattr__(self, "params", self.params.with_genesis_gas_limit(self.gas_limit))
 
     def fence_rules(self) -> Fences:
         """The network's fences (:class:`~harmony.chain.fences.Fences`) as the chain's rules carry them."""

@@ -27,7 +27,7 @@ Decisions (where the reference leaves a choice):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from harmony.encoding.fixed import Dec
@@ -268,6 +268,12 @@ class NetworkParams:
     def gas_limit(self, epoch: int) -> int:
         """The block gas limit in force at ``epoch`` (§2.1)."""
         return _at_epoch(self.gas_limit_schedule, epoch)
+
+    def with_genesis_gas_limit(self, gas_limit: int) -> NetworkParams:
+        """These parameters with ``gas_limit`` as the block gas limit from genesis until the schedule's next
+        change (a genesis file's ``gas_limit``, as Harmony's genesis sets the chain's first gas limit)."""
+        later = tuple(entry for entry in self.gas_limit_schedule if entry[0] > 0)
+        return replace(self, gas_limit_schedule=((0, gas_limit), *later))
 
     def block_reward(self, epoch: int) -> int:
         """Atto paid per block per shard at ``epoch`` (§4.1)."""

@@ -32,7 +32,13 @@ from typing import Any
 from harmony.chain.genesis import dev_account_key, dev_bls_key, genesis_to_json, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
 from harmony.cli.common import CLIError
-from harmony.cli.devnet_genesis import funds_manifest, funds_of, load_devnet_genesis, with_funds
+from harmony.cli.devnet_genesis import (
+    as_harmony_localnet,
+    funds_manifest,
+    funds_of,
+    load_devnet_genesis,
+    with_funds,
+)
 from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.encoding.address import to_bech32, to_checksum_hex
@@ -257,8 +263,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     devnet.add_argument(
         "--harmony-localnet",
         action="store_true",
-        help="also fund Harmony localnet's faucet and test account (10,000,000,000 ONE each), so "
-        "transactions pre-signed for Harmony's localnet (chain ID 2) work unchanged",
+        help="also fund Harmony localnet's faucet and test account (10,000,000,000 ONE each) and use its "
+        "80,000,000 block gas limit, so transactions pre-signed for Harmony's localnet (chain ID 2) work "
+        "unchanged",
     )
     devnet.add_argument(
         "--propagation",
@@ -334,6 +341,8 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 vdf_iterations=args.vdf_iterations,
             )
         genesis = with_funds(genesis, funds)
+        if getattr(args, "harmony_localnet", False):
+            genesis = as_harmony_localnet(genesis)
         genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
     nodes: list[DevnetNode] = []
     for shard_id in range(shards):

@@ -86,6 +86,17 @@ def funds_of(fund_args: list[str] | None, harmony_localnet: bool) -> list[Fund]:
     return funds
 
 
+HARMONY_LOCALNET_GAS_LIMIT = 80_000_000
+"""Harmony's block gas limit before ``BlockGas30MEpoch`` (reference §2.1: ``GasFloor``), which its localnet
+runs at: its tools pre-sign staking transactions with more gas than our preset's 30,000,000 (pyhmy's
+CreateValidator asks 55,000,000), so a block of ours could never hold them."""
+
+
+def as_harmony_localnet(genesis: Genesis) -> Genesis:
+    """``genesis`` with Harmony localnet's block gas limit (:data:`HARMONY_LOCALNET_GAS_LIMIT`)."""
+    return replace(genesis, gas_limit=HARMONY_LOCALNET_GAS_LIMIT)
+
+
 def with_funds(genesis: Genesis, funds: list[Fund]) -> Genesis:
     """``genesis`` with each fund added to its account's balance on every shard (a new account if absent)."""
     shards: list[GenesisShard] = []

@@ -8,12 +8,19 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.unit.rpc.harmony_recorded import (
+    PRESIGNED_CREATE_VALIDATOR,
+    PRESIGNED_TRANSFER,
+    PRESIGNED_TRANSFER_HASH,
+)
 
 from .devnet_fixture import Devnet, rpc, start_devnet
 from .solidity import compile_contracts
@@ -26,6 +33,7 @@ SUITE_TIMEOUT = 600
 HARMONY_FAUCET = "one1zksj3evekayy90xt4psrz8h6j2v3hla4qwz4ur"
 HARMONY_TEST_KEY = "1f84c95ac16e6a50f08d44c7bde7aff8742212fda6e4321fde48bf83bef266dc"
 """The private key Harmony's ``core/genesis.go`` prints for its localnet test account (public)."""
+HARMONY_TEST_ACCOUNT = "one155jp2y76nazx8uw5sa94fr0m4s5aj8e5xm6fu3"
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +113,28 @@ def test_harmony_localnet_accounts_are_funded(devnet: Devnet) -> None:
     assert rpc(url, "hmyv2_chainId") == 2
     funded = {a["address"] for a in devnet.manifest["other_funded_accounts"]}
     assert HARMONY_FAUCET in funded
+
+
+def test_harmonys_presigned_create_validator_is_refused_with_the_reason(devnet: Devnet) -> None:
+    """pyhmy's pre-signed localnet transactions, unchanged: the test account's transfer (nonce 0; sent
+    unless the ethers suite's transfer from that account took nonce 0 already), then its CreateValidator
+    (nonce 1, 55,000,000 gas: the flavour's 80,000,000 block gas limit holds it), refused by the node's
+    staking pool because its BLS key is herumi's, not the IETF ciphersuite's (design §5)."""
+    url = devnet.url(0, 0)
+    if rpc(url, "hmyv2_getTransactionCount", [HARMONY_TEST_ACCOUNT, "latest"]) == 0:
+        assert rpc(url, "hmyv2_sendRawTransaction", [PRESIGNED_TRANSFER]) == PRESIGNED_TRANSFER_HASH
+    deadline = time.monotonic() + 120
+    while rpc(url, "hmyv2_getTransactionCount", [HARMONY_TEST_ACCOUNT, "latest"]) != 1:
+        assert time.monotonic() < deadline, "the test account's nonce never reached 1"
+        time.sleep(0.5)
+    seen = rpc(url, "hmyv2_blockNumber")
+    while rpc(url, "hmyv2_blockNumber") <= seen:  # the pool re-reads the head when a block commits: the
+        assert time.monotonic() < deadline, "no new block"  # next block proves it saw nonce 1
+        time.sleep(0.5)
+    with pytest.raises(ValueError, match="bls_key_invalid") as refused:
+        rpc(url, "hmyv2_sendRawStakingTransaction", [PRESIGNED_CREATE_VALIDATOR])
+    assert "IETF" in str(refused.value) and "herumi" in str(refused.value)
+    assert rpc(url, "hmyv2_getAllValidatorAddresses") == []
 
 
 def test_hardhat_suite(devnet: Devnet, artifacts: Path, tmp_path: Path) -> None:

@@ -275,6 +275,21 @@ def test_rewards_are_earned_and_collected(devnet: Devnet, actors: dict[str, Acto
     v1 = wait_for(devnet, "V1 earning rewards", earning)
     delegations = {d["delegator-address"]: d for d in v1["validator"]["delegations"]}
     assert delegations[actors["v1"].address]["reward"] > 0
+
+    # each key's earning of the epoch (Harmony's metrics.by-bls-key[].earned-reward) sums to what the
+    # validator earned since the epoch began, both read at one block
+    def per_key_and_total() -> tuple[list[Any], int] | None:
+        head = rpc(beacon, "hmyv2_blockNumber")
+        epoch = rpc(beacon, "hmyv2_getBlockByNumber", [head, {"fullTx": False}])["epoch"]
+        at_head = rpc(beacon, "hmyv2_getValidatorInformationByBlockNumber", [actors["v1"].address, head])
+        before = rpc(beacon, "hmyv2_epochLastBlock", [epoch - 1])
+        at_start = rpc(beacon, "hmyv2_getValidatorInformationByBlockNumber", [actors["v1"].address, before])
+        earned = at_head["lifetime"]["reward-accumulated"] - at_start["lifetime"]["reward-accumulated"]
+        return (at_head["metrics"]["by-bls-key"], earned) if earned > 0 else None
+
+    keys, earned = wait_for(devnet, "V1 earning in the current epoch", per_key_and_total)
+    assert [k["key"]["bls-public-key"] for k in keys] == [actors["v1"].bls_hex.removeprefix("0x")]
+    assert sum(k["earned-reward"] for k in keys) == earned
     wait_for(
         devnet,
         "the delegator earning",

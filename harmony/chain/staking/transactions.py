@@ -205,13 +205,23 @@ def check_new_bls_key(
     try:
         public_key = bls.PublicKey.from_bytes(key)
     except CryptoError as exc:
-        raise StakingError("bls_key_invalid", f"BLS key {key.hex()}: {exc}") from exc
+        raise StakingError("bls_key_invalid", f"BLS key {key.hex()}: {exc}{IETF_ONLY}") from exc
     try:
         signature = bls.Signature.from_bytes(proof)
     except CryptoError as exc:
-        raise StakingError("bls_proof_invalid", f"proof for BLS key {key.hex()}: {exc}") from exc
+        raise StakingError("bls_proof_invalid", f"proof for BLS key {key.hex()}: {exc}{IETF_ONLY}") from exc
     if not bls.verify_pop(public_key, signature):
-        raise StakingError("bls_proof_invalid", f"proof of possession of BLS key {key.hex()} does not verify")
+        raise StakingError(
+            "bls_proof_invalid", f"proof of possession of BLS key {key.hex()} does not verify{IETF_ONLY}"
+        )
+
+
+IETF_ONLY = (
+    "; this network encodes BLS keys and proves their possession with the IETF ciphersuite (design §5), so "
+    "keys and proofs made by Harmony's herumi-based tools are refused: import the key with `harmony keys "
+    "import-bls` (or make one with `harmony keys new-bls`) and sign with `harmony staking`"
+)
+"""What a refused BLS key or proof adds to its reason: why, and what to do."""
 
 
 def _check_key_count(count: int, params: NetworkParams) -> None:

@@ -361,3 +361,29 @@ DELEGATION = {  # hmyv2_getDelegationsByDelegator item: rpc/harmony/types.go Del
     "reward": 12000000000000000000,
     "Undelegations": [{"Amount": 1000000000000000000, "Epoch": 3}],
 }
+
+
+# -- transactions pre-signed by Harmony's tools for Harmony's localnet (chain ID 2) ----------------------
+# pyhmy's test suite sends these to a fresh localnet (tests/sdk-pyhmy/conftest.py): the test account's
+# transfer, then its CreateValidator with one BLS key and proof made by herumi's library.
+
+TEST_ACCOUNT = "0xa5241513da9f4463f1d4874b548dfbac29d91f34"
+# 503 ONE from the test account (nonce 0) to one1ru3p8ff0wsyl7ncsx3vwd5szuze64qz60upg37
+PRESIGNED_TRANSFER = (
+    "0xf86f8085174876e8008252088080941f2213a52f7409ff4f103458e6d202e0b3aa805a891b4486fafde57c00008027a0d7c0b2"
+    "0207dcc9dde376822dc3f5625eac6f59a7526111695cdba3e29553ca17a05d4ca9a421ae16f89cbf6848186eaea7a800da7324"
+    "46dff9952e7c1e91d414e3"
+)
+PRESIGNED_TRANSFER_HASH = "0xc26be5776aa57438bccf196671a2d34f3f22c9c983c0f844c62b2fb90403aa43"
+# the test account becomes validator "Alice" (nonce 1, 55,000,000 gas), one herumi BLS key and its proof
+PRESIGNED_CREATE_VALIDATOR = (
+    "0xf9017c80f9012994a5241513da9f4463f1d4874b548dfbac29d91f34f83d85416c69636585616c69636591616c6963652e68"
+    "61726d6f6e792e6f6e6583426f629a41726520796f75206576656e2072656164696e6720746869733fddc988016345785d8a00"
+    "00c9880c7d713b49da0000c887b1a2bc2ec500008a021e19e0c9bab24000008a152d02c7e14af6800000f1b0a20e70089664a8"
+    "74b00251c5e85d35a73871531306f3af43e02138339d294e6bb9c4eb82162199c6a852afeaa8d68712f862b860ef2c49a2f31f"
+    "bbd23c21bc176eaf05cd0bebe6832033075d81fea7cff6f9bc1ab42f3b6895c5493fe645d8379d2eaa1413de55a9d3ce412a4f"
+    "747cb57d52cc4da4754bfb2583ec9a41fe5dd48287f964f276336699959a5fcef3391dc24df00d8a021e19e0c9bab240000001"
+    "85174876e8008403473bc028a08c1146305eaef981aa24c2f17c8519664d10c99ee42acedbc258749930d31a7ca031dadf114e"
+    "e6ab9bd09933208094c65037b66c796bcfc57a70158106b37357b0"
+)
+PRESIGNED_CREATE_VALIDATOR_HASH = "0x400e9831d358f5daccd153cad5bf53650a0d413bd8682ec0ffad55367d162968"
