@@ -188,7 +188,7 @@ def trace_config(value: object, name: str, *, overrides: bool = True) -> TraceCo
     """The trace options object; unknown members ignored (as Go), each known one checked and named.
     Without ``overrides`` (a stored transaction's trace, geth ``TraceConfig``) ``stateOverrides`` and
     ``blockOverrides`` are not fields, so they are ignored as any unknown member."""
-    known = _CONFIG_FIELDS if overrides else _CONFIG_FIELDS[:-2]
+    known = _CONFIG_FIELDS if overrides else tuple(f for f in _CONFIG_FIELDS if not f.endswith("Overrides"))
     fields = go_fields(value, name, known, "a trace options object")
     tracer = fields.get("tracer")
     if tracer is not None and (not isinstance(tracer, str) or tracer not in ("", *TRACERS)):
