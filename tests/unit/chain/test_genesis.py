@@ -20,7 +20,7 @@ from harmony.chain.genesis import (
     parse_balance,
     parse_genesis,
 )
-from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.params import LOCALNET, MAINNET, ONE
 from harmony.encoding.address import parse_address, to_bech32
 from harmony.encoding.trie import EMPTY_TRIE_ROOT
 from harmony.state.statedb import StateDB
@@ -178,3 +178,14 @@ def test_shard_lookup() -> None:
         GENESIS.shard(2)
     assert GENESIS.shard(1).shard_id == 1
     assert to_bech32(GENESIS.shards[0].committee[0].ecdsa_address) == ADDR
+
+
+def test_the_files_gas_limit_holds_from_genesis_until_the_presets_next_change(tmp_path: Path) -> None:
+    assert make_localnet_genesis().params is LOCALNET  # the preset's own limit: the preset unchanged
+    genesis = make_localnet_genesis(gas_limit=80_000_000)
+    assert genesis.params.gas_limit(0) == genesis.params.gas_limit(10**6) == 80_000_000
+    loaded = load_genesis(genesis_to_json(genesis))
+    assert loaded.params == genesis.params and loaded.gas_limit == 80_000_000
+    mainnet = MAINNET.with_genesis_gas_limit(4_712_388)  # Harmony's mainnet genesis, then its schedule
+    assert [mainnet.gas_limit(e) for e in (0, 1672, 1673)] == [4_712_388, 4_712_388, 30_000_000]
+    assert MAINNET.with_genesis_gas_limit(80_000_000) == MAINNET

@@ -109,6 +109,7 @@ def test_prepare_writes_the_funds_into_genesis_and_manifest(tmp_path: Path) -> N
     genesis = load_genesis(Path(manifest["genesis"]))
     balances = {a.address: a.balance for a in genesis.shard(0).alloc}
     assert balances[b"\x44" * 20] == 3 * ONE and balances[FAUCET] == HARMONY_LOCALNET_FUND
+    assert genesis.gas_limit == genesis.params.gas_limit(0) == 80_000_000  # Harmony localnet's block gas
     others = manifest["other_funded_accounts"]
     assert [o["address"] for o in others][1] == "one1zksj3evekayy90xt4psrz8h6j2v3hla4qwz4ur"
     assert json.loads(json.dumps(manifest)) == manifest
@@ -117,7 +118,8 @@ def test_prepare_writes_the_funds_into_genesis_and_manifest(tmp_path: Path) -> N
     given.write_text(genesis_to_json(make_localnet_genesis(accounts=0, keys_per_shard=1)), encoding="utf-8")
     _nodes, manifest = prepare(_args(tmp_path, genesis=given, fund=["0x" + "55" * 20 + "=1"]), 1)
     assert manifest["funded_accounts"] == []
-    alloc = {a.address for a in load_genesis(Path(manifest["genesis"])).shard(0).alloc}
-    assert b"\x55" * 20 in alloc
+    plain = load_genesis(Path(manifest["genesis"]))
+    assert b"\x55" * 20 in {a.address for a in plain.shard(0).alloc}
+    assert plain.params.gas_limit(0) == 30_000_000  # the preset's without --harmony-localnet
     with pytest.raises(CLIError, match="--keep"):
         prepare(_args(tmp_path, keep=True, harmony_localnet=True), 1)
