@@ -295,6 +295,10 @@ class ConsensusCore:
                 msg = effect.message
                 if (msg.block_num, msg.view_id) == round_now and effect not in self._resend:
                     self._resend.append(effect)
+        if self.mode is Mode.NORMAL:
+            # the view is entered (NEWVIEW or a quorum proof): its VIEWCHANGE has done its work, and every
+            # receiver would only drop it as stale
+            self._resend = [e for e in self._resend if e.message.type is not MsgType.VIEWCHANGE]
         interval = self.config.resend_interval_ms
         if interval > 0 and self._resend and not self._resend_armed:
             self._resend_armed = True

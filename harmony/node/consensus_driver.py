@@ -28,6 +28,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -35,6 +36,7 @@ import trio
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.payloads import commit_payload
 from harmony.chain.randomness import make_header_vrf
+from harmony.chain.transition import BuiltBlock
 from harmony.consensus.api import (
     Broadcast,
     CancelTimer,
@@ -69,6 +71,7 @@ from harmony.types.header import Header
 from harmony.types.shard_state import Committee, ShardState
 from harmony.types.slash import Evidence, Record
 from harmony.types.staking import StakingTransaction
+from harmony.types.transaction import Transaction
 from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
@@ -450,27 +453,29 @@ class ConsensusDriver:
         inputs = self.extras.proposal_inputs(head) if self.extras is not None else ProposalInputs()
         leader = next((k for k in self.config.keys if k.public_key.to_bytes() == request.leader_key), None)
         vrf = make_header_vrf(leader, head.hash()) if leader is not None else b""
+        # a header's time must be after its parent's (reference §2.1): a second block within one second
+        # takes the next second (the chain then runs up to ALLOWED_FUTURE_SECONDS ahead)
+        timestamp = max(self.clock_ms() // 1000, head.time + 1)
+        build = partial(
+            self._build, request, candidates=candidates, coinbase=coinbase, timestamp=timestamp, vrf=vrf
+        )
         try:
-            built, verified = self.chain.propose_verified(
-                candidates,
-                coinbase=coinbase,
-                # a header's time must be after its parent's (reference §2.1): a second block within one
-                # second takes the next second (the chain then runs up to ALLOWED_FUTURE_SECONDS ahead)
-                timestamp=max(self.clock_ms() // 1000, head.time + 1),
-                view_id=request.view_id,
-                last_commit=(request.last_commit_signature, request.last_commit_bitmap),
-                shard_state=inputs.shard_state,
-                staking_candidates=inputs.staking,
-                incoming_proofs=inputs.incoming_proofs,
-                crosslinks=inputs.crosslinks,
-                slash_records=inputs.slash_records,
-                vrf=vrf,
-                vdf=inputs.vdf,
-            )
+            built, verified = build(inputs)
         except HarmonyError as exc:
             log.error("cannot build block %d: %s", request.height, exc)
             self.counters["propose_failed"] += 1
-            return None
+            optional = (inputs.staking, inputs.incoming_proofs, inputs.crosslinks, inputs.slash_records)
+            if not any(optional):
+                return None
+            # a bad entry in a pool (a stale crosslink, a proof or a slash record the chain refuses) must not
+            # stop this leader from proposing: build without the pools' items, which the next block retries
+            plain = replace(inputs, staking=(), incoming_proofs=(), crosslinks=(), slash_records=())
+            try:
+                built, verified = build(plain)
+            except HarmonyError as again:
+                log.error("cannot build block %d without the pools' items either: %s", request.height, again)
+                return None
+            self.counters["propose_without_pool_items"] += 1
         self._remember(verified)
         self._proposed.add(built.block.hash())
         took_ms = (time.perf_counter() - started) * 1000
@@ -484,6 +489,32 @@ class ConsensusDriver:
             took_ms,
         )
         return built.block
+
+    def _build(
+        self,
+        request: RequestProposal,
+        inputs: ProposalInputs,
+        *,
+        candidates: list[Transaction],
+        coinbase: bytes,
+        timestamp: int,
+        vrf: bytes,
+    ) -> tuple[BuiltBlock, VerifiedBlock]:
+        """Build and verify the block ``request`` asks for from ``inputs`` (``InvalidBlock`` if refused)."""
+        return self.chain.propose_verified(
+            candidates,
+            coinbase=coinbase,
+            timestamp=timestamp,
+            view_id=request.view_id,
+            last_commit=(request.last_commit_signature, request.last_commit_bitmap),
+            shard_state=inputs.shard_state,
+            staking_candidates=inputs.staking,
+            incoming_proofs=inputs.incoming_proofs,
+            crosslinks=inputs.crosslinks,
+            slash_records=inputs.slash_records,
+            vrf=vrf,
+            vdf=inputs.vdf,
+        )
 
     def _maybe_new_epoch(self, block: Block) -> None:
         """After an epoch's last block, the next block belongs to the committee it announced (reference

@@ -192,6 +192,8 @@ class CrossLinkPool:
     """Verified crosslinks waiting for a beacon block (beacon side of §6.3)."""
 
     def __init__(self, committee_for: CommitteeFor, harmony_vote_share: Dec, is_stored: IsStored) -> None:
+        """``is_stored(shard, number)``: whether that block's crosslink is settled on the beacon chain:
+        recorded, or at or below the shard's last recorded one (the chain takes only higher ones)."""
         self._committee_for = committee_for
         self._share = harmony_vote_share
         self._is_stored = is_stored

@@ -104,9 +104,7 @@ class ShardServices:
         share = self.params.harmony_vote_share
         db = chain.db
         self.incoming = IncomingProofs(self.shard_id, chain.committee_for, share, db.is_cx_spent)
-        self.crosslinks = CrossLinkPool(
-            chain.committee_for, share, lambda s, n: db.get_crosslink(s, n) is not None
-        )
+        self.crosslinks = CrossLinkPool(chain.committee_for, share, self._crosslink_settled)
         self.relay = OutgoingRelay(db.get_cx_receipts_proof, clock=clock)
         self.follower = BeaconFollower(
             chain.committee_for,
@@ -120,6 +118,13 @@ class ShardServices:
         self._last_heartbeat = clock()
         if staking_pool is not None:
             self.refresh_staking_pool()
+
+    def _crosslink_settled(self, shard: int, number: int) -> bool:
+        """Whether a crosslink of ``shard`` block ``number`` can no longer go into a beacon block: the
+        chain records only crosslinks above the shard's last recorded one (``pay_crosslinks``), so a link
+        that arrived after a later block's link was recorded is settled too, not only a recorded one."""
+        last = self.chain.db.get_last_crosslink(shard)
+        return last is not None and number <= last.block_number
 
     # -- the driver's BlockExtras ---------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 import itertools
 import random
 
+from harmony.consensus.core import Mode
 from harmony.consensus.messages import MsgType
 from tests.unit.consensus.harness import Net
 
@@ -29,6 +30,20 @@ def test_silent_leader_view_change() -> None:
     net.assert_safe()
     views = [c.view_id for c in net.nodes[0].chain]
     assert views[0] > 1  # the first block needed a view change
+
+
+def test_a_node_stops_resending_its_viewchange_once_the_view_is_entered() -> None:
+    """Followers kept re-sending VIEWCHANGE for 14 s after NEWVIEW (seen on a testnet): harmless, but each
+    copy is dropped as stale by every receiver and the logs read as a view change that never ends."""
+
+    net = Net(4, phase_timeout=500)
+    net.nodes[1].up = False  # leader of view 1 is down: view 2 comes by view change
+    net.start()
+    follower = net.nodes[0].core
+    net.run(60_000, stop=lambda: follower.view >= 2 and follower.mode is Mode.NORMAL)
+    assert follower.view >= 2 and follower.mode is Mode.NORMAL
+    kinds = {e.message.type for e in follower._resend}  # type: ignore[union-attr]
+    assert MsgType.VIEWCHANGE not in kinds
 
 
 def test_lossy_network_stays_safe_and_live() -> None:

@@ -22,10 +22,13 @@ from harmony.consensus.api import (
 )
 from harmony.consensus.core import ConsensusCore
 from harmony.node.blockchain import Blockchain
-from harmony.node.consensus_driver import ConsensusDriver, chain_tip
+from harmony.node.consensus_driver import BlockExtras, ConsensusDriver, ProposalInputs, chain_tip
 from harmony.node.txpool import TxPool
 from harmony.node.wire import KIND_CONSENSUS, split
 from harmony.storage import ChainDB, MemoryStore
+from harmony.types.block import Block
+from harmony.types.crosslink import CrossLink
+from harmony.types.header import Header
 from harmony.types.transaction import Transaction
 
 SHARD = 1
@@ -42,7 +45,7 @@ class Net:
         self.stores = [(MemorySignerStore(), MemoryLogStore()) for _ in range(4)]
         self.drivers: list[ConsensusDriver] = [self.make(i) for i in range(4)]
 
-    def make(self, i: int) -> ConsensusDriver:
+    def make(self, i: int, extras: BlockExtras | None = None) -> ConsensusDriver:
         chain = self.chains[i]
         committee = chain.db.get_shard_state(0).shards[SHARD]  # type: ignore[union-attr]
         config = ConsensusConfig(
@@ -61,6 +64,7 @@ class Net:
             config=config,
             signer_store=self.stores[i][0],
             log_store=self.stores[i][1],
+            extras=extras,
         )
         pool = self.pools[i]
         driver.block_listeners.append(lambda _b, pool=pool, chain=chain: pool.set_state(chain.accounts()))
@@ -183,3 +187,27 @@ def test_the_proposal_timer_leads_by_the_recent_build_time_and_results_are_freed
         assert all(v.block.number > chain.head.number for v in d._verified.values())
     leaders = [d for d in net.drivers if d.counters["blocks_committed"] and d._build_ms > 0]
     assert leaders  # whoever proposed measured its build time
+
+
+class StaleItems:
+    """Block extras whose crosslink pool holds an item the chain refuses (a shard's block carries none)."""
+
+    def proposal_inputs(self, parent: Header) -> ProposalInputs:
+        link = CrossLink(b"\x01" * 32, 1, 1, b"\x00" * 96, b"\x0f", 2, 0)
+        return ProposalInputs(crosslinks=(link,))
+
+    def on_commit(self, block: Block, signature: bytes, bitmap: bytes, proposed_here: bool) -> None:
+        return None
+
+
+def test_a_pool_item_the_chain_refuses_does_not_stop_the_leader_from_proposing() -> None:
+    """A stale crosslink made one beacon node's every proposal fail, halving the devnet's block rate: the
+    leader now builds without the pools' items when the chain refuses them."""
+    net = Net()
+    net.drivers = [net.make(i, StaleItems()) for i in range(4)]
+    net.run_until_height(2)
+    assert sum(d.counters["propose_failed"] for d in net.drivers) >= 2
+    assert sum(d.counters["propose_without_pool_items"] for d in net.drivers) >= 2
+    chain = net.chains[0]
+    views = [chain.db.get_header_by_number(n).view_id for n in range(3)]  # type: ignore[union-attr]
+    assert views == [views[0], views[0] + 1, views[0] + 2]  # every view's leader proposed: no view change

@@ -187,3 +187,26 @@ def test_staking_transactions_travel_to_the_beacon_pool(shards) -> None:  # type
     # BOB is not a validator: the staking rules refuse it in the pool, not in a block
     assert len(beacon.staking_pool) == 0
     assert beacon.staking_pool.errors()[-1].reason == "staking-rule"
+
+
+def test_a_crosslink_that_arrives_after_a_later_one_was_recorded_is_never_proposed(shards) -> None:  # type: ignore[no-untyped-def]
+    """The devnet's stall: a beacon node heard shard 1 block 1's crosslink only after another leader had
+    recorded block 2's. The chain takes only crosslinks above the last recorded one, so proposing block 1's
+    link fails; the pool must treat it as settled, or every block this node leads fails to build."""
+    beacon_chain, chain1, beacon, shard1, net = shards
+    links = []
+    for _ in range(2):
+        block, sig, bitmap = finalize(chain1, shard1.proposal_inputs(chain1.head))
+        net.sent[1].clear()
+        shard1.on_commit(block, sig, bitmap, proposed_here=True)
+        links += [m for m in net.sent[1] if split(m)[0] == KIND_CROSSLINK]
+    assert len(links) == 2
+    beacon.on_global(links[1])  # block 2's link first: another leader records it
+    finalize(beacon_chain, beacon.proposal_inputs(beacon_chain.head))
+    assert beacon_chain.db.get_last_crosslink(1).block_number == 2  # type: ignore[union-attr]
+    beacon.crosslinks.prune()
+    beacon.on_global(links[0])  # block 1's link arrives late
+    assert len(beacon.crosslinks) == 0
+    inputs = beacon.proposal_inputs(beacon_chain.head)
+    assert inputs.crosslinks == ()
+    finalize(beacon_chain, inputs)  # the next block builds
