@@ -28,7 +28,8 @@ anything; a dropped message is counted in :attr:`ConsensusCore.drops` under its 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -81,6 +82,9 @@ from harmony.types.slash import Evidence
 
 MAX_BUFFERED_ANNOUNCES = 8
 """ANNOUNCEs for later views kept per height until the view is entered."""
+
+VERIFIED_MEMO_SIZE = 4096
+"""Signature checks that passed, remembered so that a resent copy of a message costs no pairing again."""
 
 
 class Mode(Enum):
@@ -163,6 +167,10 @@ class ConsensusCore:
         self.evidence_found: list[DoubleSignDetected] = []
         self.resent = 0
         """How many messages the RESEND timer rebroadcast (a metric)."""
+        self.pairing_checks = 0
+        """Signature checks that ran (a memoized one does not count)."""
+        self._passed: OrderedDict[tuple[bytes, bytes, bytes], None] = OrderedDict()
+        """Checks that passed, by (signer key or quorum bitmap, payload, signature): see :meth:`_checked`."""
         self._enter_height(tip, tip.view_id + 1)
         self._resend: list[Broadcast | Send] = []
         """This node's own messages of the round ``_resend_round``, rebroadcast by the RESEND timer."""
@@ -443,7 +451,7 @@ class ConsensusCore:
             signature = Signature(msg.signature)
         except HarmonyError:
             return False
-        return verify(self.roster.keys[sender], msg.signing_hash(), signature)
+        return self._verify_one(sender, msg.signing_hash(), signature)
 
     def _block_of(self, msg: Message) -> Block:
         """The message's block: one already seen with that hash (an attached copy is not decoded again; the
@@ -771,7 +779,7 @@ class ConsensusCore:
             raise _Drop("malformed") from exc
         if msg.view_id <= self.seen_views.get(sender, -1):
             raise _Drop("duplicate")
-        if not verify(self.roster.keys[sender], payloads.m3_payload(msg.view_id), m3):
+        if not self._verify_one(sender, payloads.m3_payload(msg.view_id), m3):
             raise _Drop("bad_signature")
         self.seen_views[sender] = msg.view_id
         ahead = sorted(
@@ -796,12 +804,11 @@ class ConsensusCore:
             vc = Signature(body.viewchange_sig)
         except (DecodeError, HarmonyError) as exc:
             raise _Drop("malformed") from exc
-        key = self.roster.keys[sender]
-        if not verify(key, payloads.m3_payload(msg.view_id), m3):
+        if not self._verify_one(sender, payloads.m3_payload(msg.view_id), m3):
             raise _Drop("bad_signature")
         cert: Certificate | None = None
         if body.m1:
-            if not verify(key, body.m1, vc):
+            if not self._verify_one(sender, body.m1, vc):
                 raise _Drop("bad_signature")
             try:
                 block_hash, view, signature, bitmap = payloads.split_m1(body.m1)
@@ -814,7 +821,7 @@ class ConsensusCore:
                 raise _Drop("bad_block_hash")
             block = self._block_of(msg)
             cert = Certificate(block, view, signature, bitmap)
-        elif not verify(key, payloads.NIL, vc):
+        elif not self._verify_one(sender, payloads.NIL, vc):
             raise _Drop("bad_signature")
         votes = self.view_changes.setdefault(msg.view_id, {})
         if sender in votes:
@@ -880,7 +887,7 @@ class ConsensusCore:
                 m2 = Signature(body.m2_sig)
             except HarmonyError as exc:
                 raise _Drop("malformed") from exc
-            if not verify_aggregate(self.roster.keys, body.m2_bitmap, payloads.NIL, m2):
+            if not self._verify_many(body.m2_bitmap, payloads.NIL, m2):
                 raise _Drop("bad_aggregate")
         return self._move_to_view(msg.view_id, now)
 
@@ -1067,7 +1074,34 @@ class ConsensusCore:
             return False
         if not self.roster.is_quorum(members):
             return False
-        return verify_aggregate(self.roster.keys, bitmap, payload, signature)
+        return self._verify_many(bitmap, payload, signature)
+
+    def _verify_one(self, index: int, payload: bytes, signature: Signature) -> bool:
+        """Whether committee member ``index`` signed ``payload`` (memoized when it did)."""
+        key = self.roster.keys[index]
+        return self._checked((key.data, payload, signature.data), lambda: verify(key, payload, signature))
+
+    def _verify_many(self, bitmap: bytes, payload: bytes, signature: Signature) -> bool:
+        """Whether the members in ``bitmap`` signed ``payload`` together (memoized when they did)."""
+        return self._checked(
+            (b"bitmap:" + bitmap, payload, signature.data),
+            lambda: verify_aggregate(self.roster.keys, bitmap, payload, signature),
+        )
+
+    def _checked(self, key: tuple[bytes, bytes, bytes], check: Callable[[], bool]) -> bool:
+        """Run a signature ``check`` unless the same check passed before. A check is a pure function of
+        the key (the committee is fixed for a core's life), so its result is exact; only passes are kept,
+        a bounded number, so forged messages cannot fill the memo with anything that saves them work."""
+        if key in self._passed:
+            self._passed.move_to_end(key)
+            return True
+        self.pairing_checks += 1
+        if not check():
+            return False
+        self._passed[key] = None
+        if len(self._passed) > VERIFIED_MEMO_SIZE:
+            self._passed.popitem(last=False)
+        return True
 
     def _prepare_quorum(self, block_hash: bytes, view: int, signature: Signature, bitmap: bytes) -> bool:
         return self._quorum_signed(bitmap, payloads.prepare_payload(block_hash, view), signature)
