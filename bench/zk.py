@@ -15,7 +15,7 @@ import os
 import random
 import statistics
 import sys
-import time
+import timeit
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,12 +37,7 @@ EIP1108_GAS_PER_SECOND = 35_000_000
 
 def median_seconds(fn: Callable[[], object], runs: int) -> float:
     """Median wall time of one call of ``fn`` over ``runs`` calls."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return statistics.median(timeit.repeat(fn, number=1, repeat=runs))
 
 
 def main() -> None:

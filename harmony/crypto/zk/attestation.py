@@ -145,38 +145,28 @@ def _signature_bytes(sig: Signature) -> bytes:
     return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([27 + sig.recid])
 
 
+def _to_json(kind: str, holder: bytes, issuer: bytes, commitment: bytes, sig: Signature, **rest: str) -> str:
+    fields = {"holder": _hex(holder), "issuer": _hex(issuer), "commitment": _hex(commitment)}
+    fields["signature"] = _hex(_signature_bytes(sig))
+    return json.dumps({"kind": kind, "version": 1, **fields, **rest}, indent=2)
+
+
 def claim_to_json(claim: Claim) -> str:
     """The claim as JSON text (it holds the secret opening: keep the file private)."""
-    return json.dumps(
-        {
-            "kind": "harmony-zk-claim",
-            "version": 1,
-            "holder": _hex(claim.holder),
-            "issuer": _hex(claim.issuer),
-            "value": str(claim.value),
-            "blinding": _hex(claim.blinding.to_bytes(32, "big")),
-            "commitment": _hex(claim.commitment),
-            "signature": _hex(_signature_bytes(claim.signature)),
-        },
-        indent=2,
-    )
+    blinding = _hex(claim.blinding.to_bytes(32, "big"))
+    return _to_json(
+        "harmony-zk-claim", claim.holder, claim.issuer, claim.commitment, claim.signature,
+        value=str(claim.value), blinding=blinding,
+    )  # fmt: skip
 
 
 def presentation_to_json(presentation: Presentation) -> str:
     """The presentation as JSON text (public)."""
-    return json.dumps(
-        {
-            "kind": "harmony-zk-presentation",
-            "version": 1,
-            "holder": _hex(presentation.holder),
-            "issuer": _hex(presentation.issuer),
-            "commitment": _hex(presentation.commitment),
-            "signature": _hex(_signature_bytes(presentation.signature)),
-            "lower_bound": str(presentation.lower_bound),
-            "proof": _hex(presentation.proof),
-        },
-        indent=2,
-    )
+    p = presentation
+    return _to_json(
+        "harmony-zk-presentation", p.holder, p.issuer, p.commitment, p.signature,
+        lower_bound=str(p.lower_bound), proof=_hex(p.proof),
+    )  # fmt: skip
 
 
 def _document(text: str | bytes, kind: str) -> dict[str, Any]:

@@ -10,14 +10,9 @@ import pytest
 from harmony.cli.main import main
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.keystore import atomic_write, encrypt_key
+from tests.unit.cli.test_cli import run
 
 HOLDER = "0x4444444444444444444444444444444444444444"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

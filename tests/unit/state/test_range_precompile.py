@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harmony.chain.state_api import BlockEnv, Message
-from harmony.crypto.keccak import keccak256
+from harmony.chain.state_api import Message
 from harmony.crypto.zk.group import N, P, encode_point
 from harmony.crypto.zk.pedersen import commit
 from harmony.crypto.zk.range_proof import prove_at_least
@@ -25,17 +24,10 @@ from harmony.state.range_precompile import (
 )
 from harmony.state.statedb import StateDB
 from harmony.types.tx_common import intrinsic_gas
+from tests.unit.state.test_evm import ENV, Store
 
 SENDER = b"\x11" * 20
 CALLER = b"\x33" * 20
-ENV = BlockEnv(
-    coinbase=b"\xcc" * 20,
-    number=10,
-    timestamp=1000,
-    gas_limit=10_000_000,
-    chain_id=1666600000,
-    block_hashes=tuple(keccak256(bytes([i])) for i in range(10)),
-)
 # copies its calldata to memory, STATICCALLs 0xf8 with it, returns (first output word, call success)
 CALLER_CODE = bytes.fromhex("366000600037" + "60206000366000" + "60f85afa" + "602052" + "60406000f3")
 
@@ -44,14 +36,6 @@ VALUE, BLINDING, BOUND = 2_500_000, _rng.randrange(1, N), 1_000_000
 COMMITMENT = encode_point(commit(VALUE, BLINDING))
 PROOF = prove_at_least(VALUE, BLINDING, BOUND, rng=lambda: _rng.randrange(1, N)).to_bytes()
 GOOD = COMMITMENT + BOUND.to_bytes(32, "big") + PROOF
-
-
-class Store:
-    def __init__(self) -> None:
-        self.data: dict[bytes, bytes] = {}
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
 
 
 def _state() -> StateDB:
