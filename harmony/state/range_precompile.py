@@ -1,7 +1,8 @@
 """The range-proof precompile: "the value in this Pedersen commitment is at least X", checked in the EVM.
 
-Address ``0x00000000000000000000000000000000000000f8``, just below Harmony's own precompiles (0xf9
-cross-shard transfer, 0xfb epoch, 0xfc staking, 0xfd SHA3-FIPS, 0xfe ecrecover's public key, 0xff VRF).
+Address ``0x00000000000000000000000000000000000000f8``, just below the block Harmony's Go node keeps for its
+own precompiles, 0xf9-0xff (0xf9 cross-shard transfer, 0xfc staking, 0xff VRF: harmony-reference.md §2.4,
+§8). Unlike Harmony's, it is not gated by an activation epoch: it exists from genesis on our networks.
 
 Input, exactly 753 bytes (Solidity: ``abi.encodePacked(commitment, lowerBound, proof)``)::
 
