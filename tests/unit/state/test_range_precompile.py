@@ -119,3 +119,20 @@ def test_hostile_input_is_refused_or_false(data: bytes) -> None:
     """Any input either raises the typed VM error or answers False; a changed byte never answers True."""
     with contextlib.suppress(MalformedRangeProofInput):
         assert verify_range_input(data) is False
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.one_of(
+        st.binary(min_size=INPUT_SIZE, max_size=INPUT_SIZE),
+        st.integers(0, INPUT_SIZE - 1).map(lambda i: GOOD[:i] + bytes([GOOD[i] ^ 0x80]) + GOOD[i + 1 :]),
+    )
+)
+def test_hostile_input_through_the_evm(data: bytes) -> None:
+    """Through the whole EVM: a false answer at the price, or a failed call with its gas consumed."""
+    ok, output, gas_used = _call(_state(), RANGE_PROOF_ADDRESS, data, gas=900_000)
+    if ok:
+        assert output == bytes(32)
+        assert gas_used == intrinsic_gas(data, contract_creation=False) + RANGE_PROOF_GAS
+    else:
+        assert output == b"" and gas_used == 900_000
