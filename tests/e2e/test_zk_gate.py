@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
+from harmony.chain.genesis import dev_account_key
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.keystore import atomic_write, encrypt_key
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.crypto.zk.attestation import attestation_digest
+from harmony.encoding.address import to_checksum_hex
 from harmony.state.range_precompile import RANGE_PROOF_GAS
 
 from .devnet_fixture import Devnet, start_devnet
@@ -32,18 +35,37 @@ pytestmark = pytest.mark.e2e
 
 GWEI = 10**9
 THRESHOLD = 1_000_000
+HOLDER_INDEX = 2
 ISSUER = PrivateKey(keccak256(b"zk gate e2e issuer"))
 
 
+@dataclass
+class Started:
+    devnet: Devnet
+    gate: dict[str, Any]
+    """The compiled AccreditedGate: abi and bytecode."""
+    good: dict[str, Any]
+    """The holder's presentation of an attested 2,500,000 as at least 1,000,000."""
+    low: dict[str, Any]
+    """The holder's presentation of an attested 999,999 as at least 999,999."""
+
+
 @pytest.fixture(scope="module")
-def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Devnet, dict[str, Any]]]:
-    """The devnet and the compiled gate; solc-js compiles while the devnet starts."""
+def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
+    """The devnet, the compiled gate and the presentations: solc-js and ``harmony zk`` run while the devnet
+    starts (the holder is the devnet's deterministic funded account 2)."""
     root: Path = tmp_path_factory.mktemp("zk-devnet")
-    with ThreadPoolExecutor(1) as pool:
+    files: Path = tmp_path_factory.mktemp("zk-files")
+    holder = to_checksum_hex(dev_account_key(HOLDER_INDEX).address)
+    with ThreadPoolExecutor(2) as pool:
         compiled = pool.submit(compile_contracts, CONTRACTS / "AccreditedGate.sol")
+        shown = pool.submit(
+            lambda: (_present(files, holder, 2_500_000, THRESHOLD), _present(files, holder, 999_999, 999_999))
+        )
         net = start_devnet(root, "--shards", "1", "--validators", "1", "--block-time-ms", "1000")
         try:
-            yield net, compiled.result()["AccreditedGate"]
+            good, low = shown.result()
+            yield Started(net, compiled.result()["AccreditedGate"], good, low)
         finally:
             net.stop()
 
@@ -82,13 +104,12 @@ def _enter_args(presentation: dict[str, Any]) -> tuple[bytes, int, bytes, bytes,
     return commitment, sig[64], sig[:32], sig[32:64], bytes.fromhex(presentation["proof"][2:])
 
 
-def test_gate_admits_an_attested_value_and_refuses_forgeries(
-    started: tuple[Devnet, dict[str, Any]], tmp_path: Path
-) -> None:
-    devnet, artifact = started
+def test_gate_admits_an_attested_value_and_refuses_forgeries(started: Started) -> None:
+    devnet, artifact = started.devnet, started.gate
     w3 = Web3(Web3.HTTPProvider(devnet.url(0, 0), request_kwargs={"timeout": 60}))
     chain_id = w3.eth.chain_id
-    holder = Account.from_key(devnet.manifest["funded_accounts"][2]["private_key"])
+    holder = Account.from_key(devnet.manifest["funded_accounts"][HOLDER_INDEX]["private_key"])
+    assert holder.address == to_checksum_hex(dev_account_key(HOLDER_INDEX).address)
     other = Account.from_key(devnet.manifest["funded_accounts"][3]["private_key"])
 
     def send(account: Any, call: Any, gas: int | None = None) -> Any:
@@ -111,7 +132,7 @@ def test_gate_admits_an_attested_value_and_refuses_forgeries(
     assert receipt["status"] == 1
     gate = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
 
-    good = _enter_args(_present(tmp_path, holder.address, 2_500_000, THRESHOLD))
+    good = _enter_args(started.good)
     commitment, v, r, s, proof = good
 
     # refusals, each with the contract's reason (eth_call runs the same EVM as a block)
@@ -119,7 +140,7 @@ def test_gate_admits_an_attested_value_and_refuses_forgeries(
         attestation_digest(bytes.fromhex(holder.address[2:]), commitment)
     )
     tampered = proof[:200] + bytes([proof[200] ^ 1]) + proof[201:]
-    low = _enter_args(_present(tmp_path, holder.address, 999_999, 999_999))
+    low = _enter_args(started.low)
     forged_args = (
         commitment,
         forged.recid + 27,
