@@ -63,12 +63,14 @@ def main() -> None:
     raw = proof.to_bytes()
     data = bytes(commit(value, blinding).format()) + bound.to_bytes(32, "big") + raw
     prove_s = median_seconds(lambda: prove_at_least(value, blinding, bound, rng=scalar), 9)
-    verify_s = median_seconds(lambda: verify_range_input(data), 31)
+    verify_samples = timeit.repeat(lambda: verify_range_input(data), number=1, repeat=31)
+    verify_s = statistics.median(verify_samples)
     assert verify_range_input(data)
     ratio = verify_s / ecrecover_s
     results |= {
         "prove_ms": round(prove_s * 1e3, 2),
         "verify_ms": round(verify_s * 1e3, 2),
+        "verify_fastest_ms": round(min(verify_samples) * 1e3, 2),
         "proof_bytes": len(raw),
         "verify_to_ecrecover_ratio": round(ratio, 1),
         "gas_from_ecrecover_ratio": round(ratio * ECRECOVER_GAS),
@@ -79,6 +81,9 @@ def main() -> None:
     print(
         f"one 64-bit value: verify (precompile)  {verify_s * 1e3:8.2f} ms   goal {GOAL_VERIFY_MS:.0f} ms"
         f"  ({verify_s * 1e3 / GOAL_VERIFY_MS:.2f} of it)"
+    )
+    print(
+        f"one 64-bit value: verify, fastest run  {min(verify_samples) * 1e3:8.2f} ms   (the least preempted)"
     )
     print(f"one 64-bit value: proof size           {len(raw):8d} B    goal {GOAL_PROOF_BYTES} B")
     print(
