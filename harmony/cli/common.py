@@ -1,10 +1,14 @@
-"""Pieces every ``harmony`` subcommand shares: user-facing errors and passphrase input."""
+"""Pieces every ``harmony`` subcommand shares: user-facing errors, passphrase input, account keys."""
 
 from __future__ import annotations
 
 import getpass
 import sys
 from pathlib import Path
+
+from harmony.crypto.keystore import decrypt_key, load_keystore
+from harmony.crypto.secp256k1 import PrivateKey
+from harmony.errors import HarmonyError
 
 MAX_PASSPHRASE_FILE = 4096
 
@@ -34,3 +38,16 @@ def read_passphrase(passphrase_file: str | None, *, confirm: bool) -> str:
     if confirm and getpass.getpass("Repeat passphrase: ") != first:
         raise CLIError("the two passphrases differ")
     return first
+
+
+def load_account_key(keystore_path: str, passphrase_file: str | None) -> PrivateKey:
+    """The secp256k1 account key in a v3 keystore, its passphrase from ``passphrase_file`` or the terminal."""
+    try:
+        keystore = load_keystore(keystore_path)
+    except (HarmonyError, OSError) as exc:
+        raise CLIError(f"keystore: {exc}") from None
+    passphrase = read_passphrase(passphrase_file, confirm=False)
+    try:
+        return PrivateKey(decrypt_key(keystore, passphrase))
+    except HarmonyError as exc:
+        raise CLIError(f"keystore: {exc}") from None

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, db, devnet, genesis, keys, node, sim, staking, testnet, validator
+from harmony.cli import address, db, devnet, genesis, keys, node, sim, staking, testnet, validator, zk
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     devnet.register(sub)
     testnet.register(sub)
     db.register(sub)
+    zk.register(sub)
     return parser
 
 

@@ -27,10 +27,9 @@ from typing import Any
 
 from harmony.chain.fences import FenceError, check_jurisdiction
 from harmony.chain.params import GWEI, ONE, PRESETS, NetworkParams, get_preset
-from harmony.cli.common import CLIError, read_passphrase
+from harmony.cli.common import CLIError, load_account_key, read_passphrase
 from harmony.crypto import bls
 from harmony.crypto.bls_keystore import decrypt_bls_key, load_bls_keystore
-from harmony.crypto.keystore import decrypt_key, load_keystore
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import parse_address
 from harmony.encoding.fixed import Dec
@@ -113,15 +112,7 @@ def _description(args: argparse.Namespace) -> Description:
 
 
 def _account_key(args: argparse.Namespace) -> PrivateKey:
-    try:
-        keystore = load_keystore(args.keystore)
-    except (HarmonyError, OSError) as exc:
-        raise CLIError(f"keystore: {exc}") from None
-    passphrase = read_passphrase(args.passphrase_file, confirm=False)
-    try:
-        return PrivateKey(decrypt_key(keystore, passphrase))
-    except HarmonyError as exc:
-        raise CLIError(f"keystore: {exc}") from None
+    return load_account_key(args.keystore, args.passphrase_file)
 
 
 def _bls_key(path: str, passphrase: str) -> bls.SecretKey:

@@ -46,6 +46,7 @@ from harmony.rpc.params import (
     uint64,
 )
 from harmony.state.evm import apply_message
+from harmony.state.precompiles import HarmonyComputation
 from harmony.state.statedb import StateDB
 
 MAX_TRACE_STEPS = 50_000
@@ -360,9 +361,9 @@ def traced_interpreter(tracer: Tracer) -> type[IstanbulComputation]:
 
         return traced
 
-    opcodes = {code: wrap(fn) for code, fn in IstanbulComputation.opcodes.items()}
+    opcodes = {code: wrap(fn) for code, fn in HarmonyComputation.opcodes.items()}
 
-    class TracedComputation(IstanbulComputation):
+    class TracedComputation(HarmonyComputation):
         @classmethod
         def apply_computation(
             cls,

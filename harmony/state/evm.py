@@ -38,6 +38,7 @@ from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldSta
 from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp
 from harmony.state.account import EMPTY_CODE_HASH
+from harmony.state.precompiles import PRECOMPILES, HarmonyComputation
 from harmony.state.statedb import StateDB
 from harmony.types.receipt import Log
 from harmony.types.tx_common import IntrinsicGasTooLow, intrinsic_gas
@@ -50,7 +51,7 @@ REFUND_SELFDESTRUCT = 24_000
 MAX_REFUND_QUOTIENT = 2
 """The refund is capped at gas_used // 2 before London (YP §6.2)."""
 
-_PRECOMPILES = frozenset(IstanbulComputation.get_precompiles())
+_PRECOMPILES = frozenset(PRECOMPILES)
 
 
 def contract_address(sender: bytes, nonce: int) -> bytes:
@@ -232,10 +233,10 @@ def _run_evm(
     msg: Message,
     env: BlockEnv,
     gas: int,
-    interpreter: type[IstanbulComputation] = IstanbulComputation,
+    interpreter: type[IstanbulComputation] = HarmonyComputation,
 ) -> tuple[ComputationAPI, bytes | None, _BridgeState]:
-    """Run the call or creation through py-evm's Istanbul interpreter (YP §8, §7), or a subclass of it
-    (a tracer's)."""
+    """Run the call or creation through py-evm's Istanbul interpreter with our precompiles (YP §8, §7), or
+    a subclass of it (a tracer's)."""
     vm_state = _BridgeState(state, _execution_context(env))
     tx_ctx = cast(TransactionContextAPI, BaseTransactionContext(msg.gas_price, Address(msg.sender)))
     computation: ComputationAPI
@@ -273,7 +274,7 @@ def apply_message(
     env: BlockEnv,
     *,
     fee_recipient: bytes | None,
-    interpreter: type[IstanbulComputation] = IstanbulComputation,
+    interpreter: type[IstanbulComputation] = HarmonyComputation,
 ) -> ExecutionResult:
     """Execute one transaction's message with Istanbul rules (YP §6, EIP-161, EIP-2028, EIP-2200).
 
@@ -281,7 +282,7 @@ def apply_message(
     Otherwise the gas is bought, the nonce incremented, the call or creation run, unused gas and the
     refund (capped at half the gas used) returned, ``gas_used × gas_price`` paid to ``fee_recipient``
     (``None`` burns it), self-destructed and touched empty accounts deleted, and the transaction ended
-    (:meth:`StateDB.finalize_transaction`). ``interpreter`` is py-evm's Istanbul computation or a subclass
+    (:meth:`StateDB.finalize_transaction`). ``interpreter`` is our Istanbul computation or a subclass
     that observes it (the RPC's tracers); plain transfers never reach it.
     """
     intrinsic = validate_message(state, msg, env)
