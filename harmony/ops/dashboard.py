@@ -3,9 +3,10 @@
 :func:`dashboard_state` turns an :class:`~harmony.ops.snapshot.OpsSnapshot` into what the page shows: node
 health (shard, epoch, height, sync lag, peers, version, uptime), each key's signing this epoch against the
 2/3 eviction line and the operator's target with a missed-block timeline, election (this epoch and the next,
-effective stake against the committee's median), open alerts and the last alert events, recent block
-intervals, and the network view (every configured node, by shard). Public data only: BLS public keys,
-never key material.
+effective stake against the committee's median), each watched key's validator's rewards (lifetime reward
+in atto as a decimal string, APR as an 18-decimal string, at the block read: :mod:`harmony.ops.rewards`),
+open alerts and the last alert events, recent block intervals, and the network view (every configured node,
+by shard). Public data only: BLS public keys, never key material.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
+from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
 from harmony.ops.alerts import AlertEvent, Thresholds, epoch_miss_budget
 from harmony.ops.snapshot import OpsSnapshot
@@ -124,6 +126,16 @@ def dashboard_state(
             "epoch_miss_budget": epoch_miss_budget(st.blocks_per_epoch, thresholds.signing_target_bp),
         },
         "median_stake": str(median) if median is not None else None,
+        "rewards": [
+            {
+                "validator": to_bech32(r.address),
+                "keys": [k.hex() for k in r.keys],
+                "reward_atto": str(r.reward_atto),
+                "apr": str(r.apr),
+                "block": r.block,
+            }
+            for r in snap.rewards
+        ],
         "keys": keys,
         "alerts": [
             {

@@ -6,9 +6,10 @@ Harmony's metric names where Harmony has one (``hmy_consensus_bingo``, ``hmy_con
 client library gives every counter. Per watched BLS key (label ``key``, hex; ``mine`` says whether this
 node signs with it; the watched keys are the node's own and ``[alerts] keys``): blocks signed and missed,
 last signed height, current missed streak, this epoch's signed and to-sign, elected in this epoch and the
-next. Also the block interval and finality histograms, head and sync lag, peers per topic, pool sizes, the
-VDF prover, the process (RSS, CPU, open files: the client library's process collector), the database size
-and the disk.
+next; per watched key's validator (label ``validator``, bech32; beacon nodes): the lifetime reward in ONE and
+the APR (display figures: the exact ones are the RPC's and the dashboard's). Also the block interval and
+finality histograms, head and sync lag, peers per topic, pool sizes, the VDF prover, the process (RSS, CPU,
+open files: the client library's process collector), the database size and the disk.
 
 Everything but the two histograms is read from one :class:`~harmony.ops.snapshot.OpsSnapshot` taken at
 scrape time, so a scrape costs one snapshot and the text rendering (``bench/ops.py`` measures it).
@@ -22,6 +23,8 @@ from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, ge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from harmony.chain.params import ONE
+from harmony.encoding.address import to_bech32
 from harmony.ops.snapshot import OpsSnapshot
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
@@ -45,6 +48,7 @@ class _SnapshotCollector(Collector):
         snap = self._snapshot()
         yield from _node_metrics(snap)
         yield from _key_metrics(snap)
+        yield from _reward_metrics(snap)
         yield from _resource_metrics(snap)
 
 
@@ -156,6 +160,23 @@ def _key_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
         if nxt is not None:
             elected.add_metric([*values, "next"], int(view.key in nxt))
     yield from (signed, missed, last, streak, epoch_signed, epoch_to_sign, elected)
+
+
+def _reward_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
+    if not snap.rewards:
+        return
+    reward = GaugeMetricFamily(
+        "hmy_validator_reward_accumulated_one", "Lifetime block reward of the validator", labels=["validator"]
+    )
+    apr = GaugeMetricFamily(
+        "hmy_validator_apr", "The validator's APR (a fraction) this epoch", labels=["validator"]
+    )
+    for r in snap.rewards:
+        name = to_bech32(r.address)
+        whole, atto = divmod(r.reward_atto, ONE)
+        reward.add_metric([name], whole + atto / ONE)  # display only
+        apr.add_metric([name], float(str(r.apr)))  # display only
+    yield from (reward, apr)
 
 
 def _resource_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
