@@ -1,12 +1,13 @@
 """The watched keys' validators' rewards: lifetime reward accumulated and APR, read from the beacon state.
 
 Rewards belong to a validator (its ECDSA address), not to a key: a key's validator is the address of its
-staked seat in this epoch's or the next epoch's committee (Harmony-operated seats earn nothing and have no
-record). :func:`read_rewards` reads each such validator's record at a block and at its epoch snapshot
-(:func:`harmony.chain.staking.rewards.epoch_snapshot_number`) and applies the chain's one APR rule
-(:func:`harmony.chain.staking.rewards.apr_since_snapshot`), as ``hmyv2_getValidatorInformation`` does, so
-the dashboard, the metrics and the RPC agree at the same block. Only a beacon node (shard 0) holds the
-records; the ops service reads them once per new head, never per scrape.
+staked seat in this epoch's or the next epoch's committees, on any shard (Harmony-operated seats earn
+nothing and have no record). :func:`read_rewards` reads each such validator's record at a block and at
+its epoch snapshot (:func:`harmony.chain.staking.rewards.epoch_snapshot_number`) and applies the chain's
+one APR rule (:func:`harmony.chain.staking.rewards.apr_since_snapshot`), as
+``hmyv2_getValidatorInformation`` does, so the dashboard, the metrics and the RPC agree at the same block.
+Only a beacon node (shard 0) holds the records; the ops service reads them once per new head, never per
+scrape.
 """
 
 from __future__ import annotations

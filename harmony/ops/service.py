@@ -165,12 +165,13 @@ class OpsService:
             log.exception("ops: counting block %d failed", block.header.number)
 
     def refresh_rewards(self, head: int, epoch: int) -> None:
-        """Read the watched keys' validators' rewards at ``head`` (:mod:`harmony.ops.rewards`): on a beacon
-        node, once per new head, so no scrape or page load reads the state."""
+        """Read the watched keys' validators' rewards at ``head`` (:mod:`harmony.ops.rewards`), for keys
+        seated on any shard: on a beacon node, once per new head, so no scrape or page load reads state."""
         if self.params is None or self.shard_id != 0 or head == self._rewards_head:
             return
         self._rewards_head = head
-        committees = (self.committee(epoch), self.committee(epoch + 1))
+        states = (self.db.get_shard_state(epoch), self.db.get_shard_state(epoch + 1))
+        committees = [c for state in states if state is not None for c in state.shards]
         owners = staked_owners((v.key for v in self.tracker.views(watched_only=True)), committees)
         self.rewards = tuple(read_rewards(self.db, self.params, head, owners))
 
@@ -216,6 +217,7 @@ class OpsService:
             self.sender.send(event)
         for listener in list(self.listeners):
             listener()
+        self.exporter.prepare()
         return events
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

@@ -157,6 +157,7 @@ def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate
     (node_dir / "node.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     devnet.restart(actor.name)
     actor.http = f"http://127.0.0.1:{ports[1]}"  # type: ignore[attr-defined]
+    actor.dashboard = f"http://127.0.0.1:{ports[3]}/"  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
