@@ -25,7 +25,14 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from harmony.chain.genesis import dev_account_key
 from harmony.cli.validator import one_text
 from tests.e2e.devnet_fixture import SMALL, Devnet, rpc, running_devnet
-from tests.e2e.test_staking import TX_WAIT, Actor, seat_shard, staking, start_validator_node, wait_for
+from tests.e2e.test_staking import (
+    TX_WAIT,
+    Actor,
+    create_validator,
+    seat_shard,
+    start_validator_node,
+    wait_for,
+)
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -81,23 +88,7 @@ def _open(browser: Browser, url: str) -> Page:
 def test_a_validator_is_created(devnet: Devnet, staked: tuple[Actor, Actor]) -> None:
     first, second = staked
     beacon = devnet.url(0, 0)
-    staking(
-        "create-validator",
-        "--keystore", str(first.keystore),
-        "--passphrase-file", str(first.pass_file),
-        "--node", beacon,
-        "--name", "ui",
-        "--identity", "ui",
-        "--rate", "0.1",
-        "--max-rate", "0.9",
-        "--max-change-rate", "0.05",
-        "--min-self-delegation", "10000",
-        "--max-total-delegation", "1000000",
-        "--amount", "20000",
-        "--bls-keystore", str(first.dir / "keys" / "bls.json"),
-        "--bls-keystore", str(second.dir / "keys" / "bls.json"),
-        "--bls-passphrase-file", str(first.pass_file),
-    )  # fmt: skip
+    create_validator(beacon, first, "ui", second)
     wait_for(
         devnet,
         "the validator registered",

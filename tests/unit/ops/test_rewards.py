@@ -15,6 +15,7 @@ from harmony.ops.service import OpsService, OpsSettings
 from harmony.rpc.backend import RPCBackend
 from harmony.rpc.dispatch import Dispatcher
 from tests.unit.chain.staking.test_transactions import pub
+from tests.unit.ops.test_server import status_of
 from tests.unit.rpc.test_dispatch import result
 from tests.unit.rpc.test_staking_beacon import Beacon, V, beacon  # noqa: F401 - the fixture
 
@@ -23,25 +24,7 @@ Fixture = tuple[Beacon, Dispatcher, RPCBackend]
 
 def _service(b: Beacon, tmp_path: Path, shard: int = 0, watched: tuple[bytes, ...] = ()) -> OpsService:
     def status() -> NodeStatus:
-        head = b.chain.head
-        return NodeStatus(
-            network="localnet",
-            shard_id=shard,
-            version="test/v1",
-            peer_id="12D3KooWtest",
-            data_dir=tmp_path,
-            started_unix=1.0,
-            head_number=head.number,
-            head_epoch=head.epoch,
-            head_time=head.time,
-            blocks_per_epoch=32,
-            view_id=1,
-            is_leader=False,
-            highest_seen=head.number,
-            syncing=False,
-            peers=0,
-            topic_peers={},
-        )
+        return status_of(b.chain, tmp_path, shard_id=shard, bls_public_keys=())
 
     settings = OpsSettings(port=0, watched=watched)
     return OpsService(status, b.chain.db, settings, params=LOCALNET)
