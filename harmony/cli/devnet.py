@@ -544,7 +544,8 @@ def _print_endpoints(manifest: dict[str, Any]) -> None:
     for shard in manifest["shards"]:
         print(f"shard {shard['shard_id']} (eth chain id {shard['eth_chain_id']}):")
         for node in shard["nodes"]:
-            print(f"  {node['name']}: {node['http']}  {node['ws']}  dashboard {node['dashboard']}")
+            urls = f"{node['http']}  {node['ws']}  metrics {node['metrics']}  dashboard {node['dashboard']}"
+            print(f"  {node['name']}: {urls}")
     print("funded accounts (1,000,000 ONE on every shard; development keys, public):")
     for account in manifest["funded_accounts"]:
         print(f"  {account['address']}  {account['eth_address']}  {account['private_key']}")

@@ -228,7 +228,7 @@ async def start_ops(node: Node, nursery: Any, rpc: Dispatcher | None) -> None:
         ),
     )
     version = f"Harmony (python)/v{__version__}"
-    ops = OpsService(lambda: node.status(version), node.chain.db, settings)
+    ops = OpsService(lambda: node.status(version), node.chain.db, settings, params=node.chain.params)
     try:
         port = await nursery.start(ops.run)
     except (OSError, ExceptionGroup) as exc:  # signing matters more than watching: keep the node running

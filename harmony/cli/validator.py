@@ -129,7 +129,8 @@ def _ratio(signed: int, to_sign: int) -> str:
     return f"{signed}/{to_sign} ({100 * signed / to_sign:.2f} %)"  # display only
 
 
-def _one(atto: int) -> str:
+def one_text(atto: int) -> str:
+    """An atto amount in ONE with four decimals, rounded down (as the dashboard shows it)."""
     whole, frac = divmod(atto, ONE)
     return f"{whole:,}.{frac * 10_000 // ONE:04d} ONE"
 
@@ -146,9 +147,9 @@ def render(report: Report) -> Group:
     epoch_text = Text(_ratio(report.epoch_signed, report.epoch_to_sign), style="red" if below else "")
     head.add_row(f"signing, epoch {report.epoch}", epoch_text)
     head.add_row("signing, lifetime", _ratio(report.lifetime_signed, report.lifetime_to_sign))
-    head.add_row("rewards", _one(report.rewards_atto))
+    head.add_row("rewards", one_text(report.rewards_atto))
     head.add_row("APR", report.apr)
-    head.add_row("total delegation", _one(report.total_delegation_atto))
+    head.add_row("total delegation", one_text(report.total_delegation_atto))
     keys = Table(title="BLS keys", title_justify="left")
     keys.add_column("key")
     keys.add_column("shard")

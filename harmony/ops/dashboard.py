@@ -3,18 +3,21 @@
 :func:`dashboard_state` turns an :class:`~harmony.ops.snapshot.OpsSnapshot` into what the page shows: node
 health (shard, epoch, height, sync lag, peers, version, uptime), each key's signing this epoch against the
 2/3 eviction line and the operator's target with a missed-block timeline, election (this epoch and the next,
-effective stake against the committee's median), open alerts and the last alert events, recent block
-intervals, and the network view (every configured node, by shard). Public data only: BLS public keys,
-never key material.
+effective stake against the committee's median), each watched key's validator's rewards (lifetime reward
+in atto as a decimal string, APR as an 18-decimal string, at the block read: :mod:`harmony.ops.rewards`),
+open alerts and the last alert events, recent block intervals, and the network view (every configured node,
+by shard). Public data only: BLS public keys, never key material.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import cache
 from importlib import resources
 from typing import Any
 
+from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
 from harmony.ops.alerts import AlertEvent, Thresholds, epoch_miss_budget
 from harmony.ops.snapshot import OpsSnapshot
@@ -28,6 +31,9 @@ STATIC_FILES = {
 }
 STATE_MARK = "/*STATE*/null"
 """Where ``index.html`` receives the first state inline, so the first paint needs no second request."""
+CSS_MARK, JS_MARK = "/*CSS*/", "/*JS*/"
+"""Where ``index.html`` receives the stylesheet and the script inline: on a busy node every request waits
+for the node's loop, so the page paints after one request instead of three."""
 
 
 def _median(values: Sequence[Dec]) -> Dec | None:
@@ -124,6 +130,16 @@ def dashboard_state(
             "epoch_miss_budget": epoch_miss_budget(st.blocks_per_epoch, thresholds.signing_target_bp),
         },
         "median_stake": str(median) if median is not None else None,
+        "rewards": [
+            {
+                "validator": to_bech32(r.address),
+                "keys": [k.hex() for k in r.keys],
+                "reward_atto": str(r.reward_atto),
+                "apr": str(r.apr),
+                "block": r.block,
+            }
+            for r in snap.rewards
+        ],
         "keys": keys,
         "alerts": [
             {
@@ -148,7 +164,17 @@ def static_file(name: str) -> bytes:
     return resources.files("harmony.ops").joinpath("static", name).read_bytes()
 
 
+@cache
+def _page_template() -> bytes:
+    """``index.html`` with the stylesheet and the script inline (read once)."""
+    css, js = static_file("dashboard.css"), static_file("dashboard.js")
+    if b"</" in css or b"</" in js:
+        raise ValueError("dashboard.css or dashboard.js contains '</', which would end its inline element")
+    return static_file("index.html").replace(CSS_MARK.encode(), css).replace(JS_MARK.encode(), js)
+
+
 def index_page(state: dict[str, Any]) -> bytes:
-    """``index.html`` with ``state`` inline (``<`` escaped so no text can close the script element)."""
+    """The page: ``index.html`` with its stylesheet, its script and ``state`` inline (``<`` escaped so no
+    text can close the script element)."""
     inline = json.dumps(state, separators=(",", ":")).replace("<", "\\u003c")
-    return static_file("index.html").replace(STATE_MARK.encode(), inline.encode())
+    return _page_template().replace(STATE_MARK.encode(), inline.encode())

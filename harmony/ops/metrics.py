@@ -6,27 +6,39 @@ Harmony's metric names where Harmony has one (``hmy_consensus_bingo``, ``hmy_con
 client library gives every counter. Per watched BLS key (label ``key``, hex; ``mine`` says whether this
 node signs with it; the watched keys are the node's own and ``[alerts] keys``): blocks signed and missed,
 last signed height, current missed streak, this epoch's signed and to-sign, elected in this epoch and the
-next. Also the block interval and finality histograms, head and sync lag, peers per topic, pool sizes, the
-VDF prover, the process (RSS, CPU, open files: the client library's process collector), the database size
-and the disk.
+next; per watched key's validator (label ``validator``, bech32; beacon nodes): the lifetime reward in ONE and
+the APR (display figures: the exact ones are the RPC's and the dashboard's). Also the block interval and
+finality histograms, head and sync lag, peers per topic, pool sizes, the VDF prover, the process (RSS, CPU,
+open files: the client library's process collector), the database size and the disk.
 
-Everything but the two histograms is read from one :class:`~harmony.ops.snapshot.OpsSnapshot` taken at
-scrape time, so a scrape costs one snapshot and the text rendering (``bench/ops.py`` measures it).
+Everything but the two histograms is read from one :class:`~harmony.ops.snapshot.OpsSnapshot`, so a
+rendering costs one snapshot and the client library's text formatting, 5-20 ms on a loaded node: most of
+it the formatting, and all of it on the node's loop. So the HTTP path does not render when it can help it
+(:meth:`MetricsExporter.scrape`): the ops service's tick renders just before a regular scraper's next
+scrape is due (:meth:`MetricsExporter.prepare`), and the scrape sends those bytes, at most
+:data:`MAX_AGE` seconds old. A first or irregular scrape renders at once. ``bench/ops.py`` measures both.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from harmony.chain.params import ONE
+from harmony.encoding.address import to_bech32
 from harmony.ops.snapshot import OpsSnapshot
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 INTERVAL_BUCKETS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 60.0, 120.0)
 FINALITY_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 30.0, 60.0)
+MAX_AGE = 2.0
+"""Seconds a prepared rendering may be served (two of the ops service's one-second ticks)."""
+LEAD = 1.5
+"""Seconds before a scrape is due that :meth:`MetricsExporter.prepare` renders it."""
 
 
 def _gauge(name: str, doc: str, value: float, **labels: str) -> GaugeMetricFamily:
@@ -45,6 +57,7 @@ class _SnapshotCollector(Collector):
         snap = self._snapshot()
         yield from _node_metrics(snap)
         yield from _key_metrics(snap)
+        yield from _reward_metrics(snap)
         yield from _resource_metrics(snap)
 
 
@@ -158,6 +171,23 @@ def _key_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     yield from (signed, missed, last, streak, epoch_signed, epoch_to_sign, elected)
 
 
+def _reward_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
+    if not snap.rewards:
+        return
+    reward = GaugeMetricFamily(
+        "hmy_validator_reward_accumulated_one", "Lifetime block reward of the validator", labels=["validator"]
+    )
+    apr = GaugeMetricFamily(
+        "hmy_validator_apr", "The validator's APR (a fraction) this epoch", labels=["validator"]
+    )
+    for r in snap.rewards:
+        name = to_bech32(r.address)
+        whole, atto = divmod(r.reward_atto, ONE)
+        reward.add_metric([name], whole + atto / ONE)  # display only
+        apr.add_metric([name], float(str(r.apr)))  # display only
+    yield from (reward, apr)
+
+
 def _resource_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     if snap.disk is None:
         return
@@ -170,7 +200,13 @@ class MetricsExporter:
     """The node's metrics registry (module docstring): the snapshot collector, the process collector
     and the two histograms the ops service feeds."""
 
-    def __init__(self, snapshot: Callable[[], OpsSnapshot]) -> None:
+    def __init__(
+        self, snapshot: Callable[[], OpsSnapshot], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
+        self._prepared: tuple[float, bytes] | None = None
+        self._scrapes: tuple[float, float] | None = None
+        """(the last scrape's time, the interval before it)."""
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_SnapshotCollector(snapshot))
         ProcessCollector(registry=self.registry)
@@ -188,5 +224,29 @@ class MetricsExporter:
         )
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every metric."""
+        """The Prometheus text exposition of every metric, now."""
         return generate_latest(self.registry)
+
+    def scrape(self) -> bytes:
+        """What ``GET /metrics`` answers: the prepared rendering when it is at most :data:`MAX_AGE` seconds
+        old and not served before (a scraper never sees one rendering twice), else a rendering now."""
+        now = self.clock()
+        last = self._scrapes
+        self._scrapes = (now, now - last[0] if last is not None else 0.0)
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and now - prepared[0] <= MAX_AGE:
+            return prepared[1]
+        return self.render()
+
+    def prepare(self) -> None:
+        """Render ahead when a regular scraper's next scrape is due within :data:`LEAD` seconds (called
+        every tick; renders at most once per expected scrape, and never for a scraper that stopped)."""
+        if self._scrapes is None or self._prepared is not None:
+            return
+        last, interval = self._scrapes
+        if interval <= 0:
+            return
+        now = self.clock()
+        due = last + interval
+        if due - LEAD <= now <= due + interval:
+            self._prepared = (now, self.render())

@@ -79,7 +79,7 @@ class OpsServer:
     def _get(self, client: str, target: str) -> GetResponse:
         path = target.split("?", 1)[0]
         if path == "/metrics":
-            return GetResponse(200, CONTENT_TYPE, self.service.exporter.render())
+            return GetResponse(200, CONTENT_TYPE, self.service.exporter.scrape())
         if path == "/healthz":
             return GetResponse(200, b"text/plain; charset=utf-8", b"ok\n")
         if not self.service.settings.dashboard:

@@ -22,10 +22,12 @@ from typing import Any
 
 import trio
 
+from harmony.chain.params import NetworkParams
 from harmony.node.status import NodeStatus
 from harmony.ops.alerts import AlertBook, AlertEvent, Thresholds, evaluate
 from harmony.ops.metrics import MetricsExporter
 from harmony.ops.network_view import NetworkView
+from harmony.ops.rewards import ValidatorRewards, read_rewards, staked_owners
 from harmony.ops.signing import SigningTracker
 from harmony.ops.snapshot import DiskUsage, OpsSnapshot, disk_usage
 from harmony.ops.webhooks import NodeLabel, WebhookSender
@@ -75,11 +77,14 @@ class OpsService:
         settings: OpsSettings,
         *,
         clock: Callable[[], float] = time.time,
+        params: NetworkParams | None = None,
     ) -> None:
         self.status = status
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.params = params
+        """The chain's parameters; with them a beacon node reads its validators' rewards."""
         first = status()
         self.shard_id = first.shard_id
         self.tracker = SigningTracker(mine=first.bls_public_keys, watched=settings.watched)
@@ -95,6 +100,8 @@ class OpsService:
         name = settings.name or f"{first.network}/s{first.shard_id}/{first.peer_id[-8:] or 'node'}"
         self.sender = WebhookSender(settings.webhooks, NodeLabel(first.network, first.shard_id, name))
         self.network = NetworkView(settings.network_view)
+        self.rewards: tuple[ValidatorRewards, ...] = ()
+        self._rewards_head: int | None = None
         self.listeners: list[Callable[[], None]] = []
         """Called after every tick (the dashboard's WebSocket sessions)."""
 
@@ -157,6 +164,17 @@ class OpsService:
         except Exception:  # the operators' view must never break block import
             log.exception("ops: counting block %d failed", block.header.number)
 
+    def refresh_rewards(self, head: int, epoch: int) -> None:
+        """Read the watched keys' validators' rewards at ``head`` (:mod:`harmony.ops.rewards`), for keys
+        seated on any shard: on a beacon node, once per new head, so no scrape or page load reads state."""
+        if self.params is None or self.shard_id != 0 or head == self._rewards_head:
+            return
+        self._rewards_head = head
+        states = (self.db.get_shard_state(epoch), self.db.get_shard_state(epoch + 1))
+        committees = [c for state in states if state is not None for c in state.shards]
+        owners = staked_owners((v.key for v in self.tracker.views(watched_only=True)), committees)
+        self.rewards = tuple(read_rewards(self.db, self.params, head, owners))
+
     # -- snapshots and alerts -------------------------------------------------------------------------
 
     def _disk_usage(self, status: NodeStatus, now: float) -> DiskUsage | None:
@@ -182,12 +200,15 @@ class OpsService:
             view_changes=self.view_changes,
             intervals=tuple(self.intervals),
             webhooks=dict(self.sender.counts),
+            rewards=self.rewards,
             rpc=self.settings.rpc_stats() if self.settings.rpc_stats is not None else {},
             taken_unix=now,
         )
 
     def tick(self) -> list[AlertEvent]:
         """Evaluate the rules; queue each opened or resolved alert for the webhooks. The events."""
+        head = self.status()
+        self.refresh_rewards(head.head_number, head.head_epoch)
         snap = self.snapshot()
         events = self.book.update(evaluate(snap.observation(), self.settings.thresholds), snap.taken_unix)
         for event in events:
@@ -196,6 +217,7 @@ class OpsService:
             self.sender.send(event)
         for listener in list(self.listeners):
             listener()
+        self.exporter.prepare()
         return events
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

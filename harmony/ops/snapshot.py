@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harmony.node.status import NodeStatus
 from harmony.ops.alerts import Alert, Observation
+from harmony.ops.rewards import ValidatorRewards
 from harmony.ops.signing import KeyView
 from harmony.types.shard_state import Committee
 
@@ -55,6 +56,8 @@ class OpsSnapshot:
     webhooks: dict[str, int] = field(default_factory=dict)
     rpc: dict[str, tuple[int, int, float]] = field(default_factory=dict)
     """JSON-RPC method → (requests, failures, seconds spent) since start."""
+    rewards: Sequence[ValidatorRewards] = ()
+    """The watched keys' validators' rewards at the last head read (beacon nodes)."""
     taken_unix: float = 0.0
 
     def observation(self) -> Observation:

@@ -16,7 +16,7 @@ from functools import partial
 
 from harmony.chain.staking.election import AuctionResult, auction
 from harmony.chain.staking.records import get_validator_wrapper, validator_addresses
-from harmony.chain.staking.rewards import key_earning, validator_apr
+from harmony.chain.staking.rewards import apr_since_snapshot, epoch_snapshot_number, key_earning
 from harmony.chain.state_api import WorldState
 from harmony.chain.transition import minted_total, slash_burned_total
 from harmony.consensus.quorum import Roster
@@ -113,10 +113,7 @@ class _View:
         self.header: Header = backend.require_header(ref)
         self.state = backend.state_at(self.header.number)
         self.ctx = ctx
-        params = backend.chain.params
-        epoch = self.header.epoch
-        snapshot_number = params.epoch_first_block(epoch) - 1 if epoch > 0 else 0
-        snapshot_number = max(0, min(snapshot_number, self.header.number))
+        snapshot_number = epoch_snapshot_number(backend.chain.params, self.header.epoch, self.header.number)
         self.snapshot_header: Header = backend.require_header(snapshot_number)
         self.snapshot_state = backend.state_at(snapshot_number)
 
@@ -224,12 +221,8 @@ def _key_votes(view: _View, wrapper: ValidatorWrapper) -> list[JSON]:
 
 
 def _apr(view: _View, wrapper: ValidatorWrapper, snapshot: ValidatorWrapper | None) -> Dec:
-    """The chain's APR rule (:func:`harmony.chain.staking.rewards.validator_apr`, reference §4.3) between
-    the epoch snapshot and now; zero without a snapshot or when the clock or the reward went backwards."""
-    seconds = view.header.time - view.snapshot_header.time
-    if snapshot is None or seconds < 0 or wrapper.block_reward < snapshot.block_reward:
-        return Dec.zero()
-    return validator_apr(wrapper.block_reward, snapshot.block_reward, seconds, snapshot.total_delegation)
+    """The chain's APR rule (:func:`harmony.chain.staking.rewards.apr_since_snapshot`, reference §4.3)."""
+    return apr_since_snapshot(wrapper, view.header.time, snapshot, view.snapshot_header.time)
 
 
 # -- handlers -------------------------------------------------------------------------------------------

@@ -94,6 +94,28 @@ def staking(*args: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def create_validator(beacon: str, actor: Actor, name: str, *bls: Actor) -> str:
+    """``harmony staking create-validator`` for ``actor`` (20,000 ONE, rate 0.1) with the BLS keys of
+    ``actor`` and of ``bls`` (actors sharing its account); the transaction hash."""
+    keystores = [arg for a in (actor, *bls) for arg in ("--bls-keystore", str(a.dir / "keys" / "bls.json"))]
+    return staking(
+        "create-validator",
+        "--keystore", str(actor.keystore),
+        "--passphrase-file", str(actor.pass_file),
+        "--node", beacon,
+        "--name", f"e2e {name}",
+        "--identity", f"e2e-{name}",
+        "--rate", "0.1",
+        "--max-rate", "0.9",
+        "--max-change-rate", "0.05",
+        "--min-self-delegation", "10000",
+        "--max-total-delegation", "1000000",
+        "--amount", "20000",
+        *keystores,
+        "--bls-passphrase-file", str(actor.pass_file),
+    )  # fmt: skip
+
+
 def wait_for(devnet: Devnet, what: str, check: Any, timeout: float = EPOCH_WAIT, every: float = 1.0) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -157,6 +179,7 @@ def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate
     (node_dir / "node.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     devnet.restart(actor.name)
     actor.http = f"http://127.0.0.1:{ports[1]}"  # type: ignore[attr-defined]
+    actor.dashboard = f"http://127.0.0.1:{ports[3]}/"  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -172,23 +195,7 @@ def actors(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 def test_validators_are_created_and_delegated_to(devnet: Devnet, actors: dict[str, Actor]) -> None:
     beacon = devnet.url(0, 0)
     for name, actor in (("v1", actors["v1"]), ("v2", actors["v2"])):
-        tx_hash = staking(
-            "create-validator",
-            "--keystore", str(actor.keystore),
-            "--passphrase-file", str(actor.pass_file),
-            "--node", beacon,
-            "--name", f"e2e {name}",
-            "--identity", f"e2e-{name}",
-            "--rate", "0.1",
-            "--max-rate", "0.9",
-            "--max-change-rate", "0.05",
-            "--min-self-delegation", "10000",
-            "--max-total-delegation", "1000000",
-            "--amount", "20000",
-            "--bls-keystore", str(actor.dir / "keys" / "bls.json"),
-            "--bls-passphrase-file", str(actor.pass_file),
-        )  # fmt: skip
-        assert tx_hash.startswith("0x")
+        assert create_validator(beacon, actor, name).startswith("0x")
     wait_for(
         devnet,
         "both validators registered",

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.staking import records
 from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.rewards import total_supply
 from harmony.cli.main import main
@@ -122,6 +123,14 @@ def test_same_seed_same_run() -> None:
     a = run_scenario(small("stress"))
     b = run_scenario(small("stress"))
     assert a.steps == b.steps
+
+
+def test_the_decoded_record_cache_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    cached = [run_scenario(small(name)) for name in ("mainnet", "stress")]
+    monkeypatch.setattr(records, "_decoded", records._DecodedRecords(0))  # keeps nothing: decodes every read
+    uncached = [run_scenario(small(name)) for name in ("mainnet", "stress")]
+    assert [r.steps for r in cached] == [r.steps for r in uncached]
+    assert records._decoded.records == {}
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
 """The dashboard in a real browser (Debian's chromium driven by Playwright) on a real devnet, and the alert
 that a stopped validator raises, received by a real webhook receiver.
 
-One devnet (4 validators, 1 s blocks) serves the tests of this module, in order: the page's signing numbers
-for a key equal what the RPC says about the same blocks (``hmyv2_getBlockSignerKeys``); its first paint is
-measured; then a validator is killed, and the time until its ``missed_blocks`` alert reaches the webhook is
-measured and printed (issue 17's goal: under 30 s), and the page shows the alert. Screenshots go to
-``tests/ui/screenshots/``.
+One devnet (4 validators, 1 s blocks) serves the tests of this module, in order: an external validator with
+two BLS keys is created (``harmony staking create-validator``); the page's signing numbers for a key equal
+what the RPC says about the same blocks (``hmyv2_getBlockSignerKeys``); its first paint is measured; once
+the validator is elected (one key per shard: the Cuckoo rule balances two seats over localnet's two shards)
+a node runs its shard-0 key, and that node's page shows the validator's rewards and APR equal to
+``hmyv2_getValidatorInformationByBlockNumber`` at the block the page read them; then a validator is
+killed, and the time until its ``missed_blocks`` alert reaches the webhook is measured and printed (issue
+17's goal: under 30 s), and the page shows the alert. Screenshots go to ``tests/ui/screenshots/``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from harmony.chain.genesis import dev_account_key
+from harmony.cli.validator import one_text
 from tests.e2e.devnet_fixture import SMALL, Devnet, rpc, running_devnet
+from tests.e2e.test_staking import (
+    TX_WAIT,
+    Actor,
+    create_validator,
+    seat_shard,
+    start_validator_node,
+    wait_for,
+)
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +65,14 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+@pytest.fixture(scope="module")
+def staked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Actor, Actor]:
+    """One account with two BLS keys (an :class:`Actor` per key, sharing the account)."""
+    root = tmp_path_factory.mktemp("ui-validator")
+    key = dev_account_key(6)
+    return Actor(root, "ui-v-a", key, b"ui-validator-a"), Actor(root, "ui-v-b", key, b"ui-validator-b")
+
+
 def _node(devnet: Devnet, name: str) -> dict[str, Any]:
     return next(n for n in devnet.nodes() if n["name"] == name)
 
@@ -62,6 +83,18 @@ def _open(browser: Browser, url: str) -> Page:
     page.wait_for_selector("#keys tbody tr")
     page.wait_for_selector("#ws-status.live", timeout=20_000)
     return page
+
+
+def test_a_validator_is_created(devnet: Devnet, staked: tuple[Actor, Actor]) -> None:
+    first, second = staked
+    beacon = devnet.url(0, 0)
+    create_validator(beacon, first, "ui", second)
+    wait_for(
+        devnet,
+        "the validator registered",
+        lambda: first.address in rpc(beacon, "hmyv2_getAllValidatorAddresses"),
+        timeout=TX_WAIT,
+    )
 
 
 def test_signing_numbers_on_the_page_equal_the_rpc(devnet: Devnet, browser: Browser) -> None:
@@ -111,6 +144,51 @@ def test_first_paint(devnet: Devnet, browser: Browser) -> None:
     assert paint is not None and paint > 0
     # the inline state painted the numbers before any WebSocket message
     assert page.locator("#node-height").text_content() not in ("", "–")
+    page.close()
+
+
+def test_rewards_on_the_page_equal_the_rpc(
+    devnet: Devnet, browser: Browser, staked: tuple[Actor, Actor]
+) -> None:
+    beacon = devnet.url(0, 0)
+    wait_for(
+        devnet,
+        "the validator elected",
+        lambda: staked[0].address in rpc(beacon, "hmyv2_getElectedValidatorAddresses"),
+    )
+    on_beacon = [actor for actor in staked if seat_shard(devnet, actor) == 0]
+    assert len(on_beacon) == 1, "two seats over two shards: one key on each"
+    actor = on_beacon[0]
+    start_validator_node(devnet, actor, 0)
+    address = actor.address
+
+    def earning() -> bool:
+        info = rpc(beacon, "hmyv2_getValidatorInformation", [address])
+        return bool(info["lifetime"]["reward-accumulated"] > 0)
+
+    wait_for(devnet, "the validator earning", earning)
+    page = _open(browser, actor.dashboard)  # type: ignore[attr-defined]
+    row = f'#rewards tr[data-validator="{address}"]'
+    page.wait_for_selector(row, timeout=30_000)
+    page.wait_for_function(f"+document.querySelector('{row} .reward').dataset.atto > 0", timeout=30_000)
+    shown = page.evaluate(
+        """(row) => {
+            const tr = document.querySelector(row), reward = tr.querySelector(".reward");
+            const apr = tr.querySelector(".apr");
+            return {atto: reward.dataset.atto, text: reward.textContent, apr: apr.dataset.apr,
+                    aprText: apr.textContent, keys: tr.querySelector(".keys").title,
+                    block: +document.getElementById("rewards-block").dataset.block};
+        }""",
+        row,
+    )
+    info = rpc(beacon, "hmyv2_getValidatorInformationByBlockNumber", [address, shown["block"]])
+    assert int(shown["atto"]) == info["lifetime"]["reward-accumulated"] > 0
+    assert shown["text"] == one_text(int(shown["atto"]))
+    assert shown["apr"] == info["lifetime"]["apr"]
+    assert shown["aprText"] == f"{100 * float(info['lifetime']['apr']):.2f} %"
+    # the node watches its own key (and the shard's development keys), not the validator's other one
+    assert shown["keys"] == actor.bls_hex.removeprefix("0x")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-rewards.png"), full_page=True)
     page.close()
 
 

@@ -19,6 +19,8 @@ The registry account has no key: nobody can sign for :data:`REGISTRY_ADDRESS` (i
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from harmony.chain.state_api import WorldState
 from harmony.crypto.keccak import keccak256
 from harmony.errors import DecodeError
@@ -48,6 +50,39 @@ def _slot(tag: bytes, value: bytes) -> int:
     return int.from_bytes(keccak256(tag + value), "big")
 
 
+class _DecodedRecords:
+    """The last decoded validator records by their encoding, within :data:`CACHE_BYTES` of encodings. A
+    record is a frozen value and decoding is a function of the bytes, so the cache changes no result: it
+    only skips decoding a record read moments ago (block rewards, availability and the election read the
+    same records many times per block)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self.records: OrderedDict[bytes, ValidatorWrapper] = OrderedDict()
+
+    def get(self, code: bytes) -> ValidatorWrapper:
+        """The record ``code`` encodes (decoded once while cached); raises ``RLPError`` as ``decode``."""
+        wrapper = self.records.get(code)
+        if wrapper is not None:
+            self.records.move_to_end(code)
+            return wrapper
+        wrapper = ValidatorWrapper.decode(code)
+        if len(code) > self.budget // 8:
+            return wrapper
+        self.records[code] = wrapper
+        self.size += len(code)
+        while self.size > self.budget:
+            old, _ = self.records.popitem(last=False)
+            self.size -= len(old)
+        return wrapper
+
+
+CACHE_BYTES = 16 * 1024 * 1024
+"""Bytes of encodings :class:`_DecodedRecords` keeps (a record above an eighth of it is never kept)."""
+_decoded = _DecodedRecords(CACHE_BYTES)
+
+
 def get_validator_wrapper(state: WorldState, address: bytes) -> ValidatorWrapper | None:
     """The validator record at ``address``, or ``None`` if the account has no code.
 
@@ -56,7 +91,7 @@ def get_validator_wrapper(state: WorldState, address: bytes) -> ValidatorWrapper
     code = state.get_code(address)
     if not code:
         return None
-    return ValidatorWrapper.decode(code)
+    return _decoded.get(bytes(code))
 
 
 def set_validator_wrapper(state: WorldState, address: bytes, wrapper: ValidatorWrapper) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from harmony.chain.params import NetworkParams
 from harmony.chain.staking.records import (
     REGISTRY_ADDRESS,
     get_validator_wrapper,
@@ -42,7 +43,7 @@ from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
 from harmony.types.shard_state import Committee
 from harmony.types.staking import EposStatus
-from harmony.types.validator import Delegation
+from harmony.types.validator import Delegation, ValidatorWrapper
 
 __all__ = [
     "SECONDS_PER_YEAR",
@@ -50,10 +51,12 @@ __all__ = [
     "RewardPayout",
     "SupplyBreakdown",
     "add_reward",
+    "apr_since_snapshot",
     "block_dues",
     "circulating_supply",
     "distribute_aggregated_rewards",
     "distribute_block_reward",
+    "epoch_snapshot_number",
     "key_earning",
     "record_key_earning",
     "seat_dues",
@@ -365,3 +368,22 @@ def validator_apr(
     if seconds_elapsed == 0 or total_delegation == 0:
         return Dec.zero()
     return Dec.from_int(earned * SECONDS_PER_YEAR).quo(Dec.from_int(seconds_elapsed * total_delegation))
+
+
+def epoch_snapshot_number(params: NetworkParams, epoch: int, head_number: int) -> int:
+    """The block whose validator records the per-epoch figures (signing this epoch, APR) compare against
+    (reference §4.3, §5.1): the previous epoch's last block, genesis in epoch 0, never above the head."""
+    number = params.epoch_first_block(epoch) - 1 if epoch > 0 else 0
+    return max(0, min(number, head_number))
+
+
+def apr_since_snapshot(
+    now: ValidatorWrapper, now_time: int, snapshot: ValidatorWrapper | None, snapshot_time: int
+) -> Dec:
+    """A validator's APR between its epoch snapshot (:func:`epoch_snapshot_number`) and now: the rule of
+    :func:`validator_apr` over the snapshot's total delegation (reference §4.3, Go ``ComputeForValidator``).
+    Zero without a snapshot, or when the clock or the lifetime reward went backwards."""
+    seconds = now_time - snapshot_time
+    if snapshot is None or seconds < 0 or now.block_reward < snapshot.block_reward:
+        return Dec.zero()
+    return validator_apr(now.block_reward, snapshot.block_reward, seconds, snapshot.total_delegation)

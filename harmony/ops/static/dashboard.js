@@ -80,6 +80,32 @@
       `at most ${s.epoch_miss_budget} missed blocks per epoch.`;
   }
 
+  // atto (a decimal string) in ONE with four decimals, exactly (BigInt: no float rounding)
+  function one(atto) {
+    const a = BigInt(atto), whole = a / 10n ** 18n, frac = (a % 10n ** 18n) / 10n ** 14n;
+    return whole.toLocaleString("en-US") + "." + frac.toString().padStart(4, "0") + " ONE";
+  }
+  // an 18-decimal fraction string as a percentage with two decimals (display only)
+  function percent(dec) { return (100 * Number(dec)).toFixed(2) + " %"; }
+
+  function renderRewards(state) {
+    const body = document.querySelector("#rewards tbody"), note = $("rewards-block");
+    body.replaceChildren();
+    const rows = state.rewards || [];
+    note.dataset.block = rows.length ? rows[0].block : "";
+    note.textContent = rows.length ? `At block ${rows[0].block}; APR since this epoch's start.` :
+      state.node.shard === 0 ? "No watched key holds a staked seat this epoch or the next." :
+      "Rewards are kept on the beacon chain: open a shard-0 node's dashboard.";
+    for (const r of rows) {
+      const tr = el("tr", { "data-validator": r.validator });
+      tr.appendChild(el("td", { class: "validator" }, r.validator));
+      tr.appendChild(el("td", { class: "keys", title: r.keys.join("\n") }, r.keys.map(short).join(", ")));
+      tr.appendChild(el("td", { class: "reward", "data-atto": r.reward_atto }, one(r.reward_atto)));
+      tr.appendChild(el("td", { class: "apr", "data-apr": r.apr }, percent(r.apr)));
+      body.appendChild(tr);
+    }
+  }
+
   function renderAlerts(state) {
     const list = $("alerts");
     list.replaceChildren();
@@ -156,6 +182,7 @@
     set("node-uptime", duration(n.uptime));
     set("node-disk", state.disk ? `${bytes(state.disk.free)} (${Math.floor(100 * state.disk.free / state.disk.total)} %)` : "–");
     renderKeys(state);
+    renderRewards(state);
     renderAlerts(state);
     renderIntervals(state);
     renderNetwork(state);

@@ -143,3 +143,23 @@ def test_keystore_file_is_json_v3(tmp_path: Path, passfile: Path, capsys: pytest
     run(["keys", "new", "--dir", str(tmp_path), "--passphrase-file", str(passfile)], capsys)
     data = json.loads(next(tmp_path.glob("UTC--*")).read_text())
     assert data["version"] == 3 and data["crypto"]["kdf"] == "scrypt"
+
+
+def test_devnet_prints_every_nodes_metrics_and_dashboard(capsys: pytest.CaptureFixture[str]) -> None:
+    from harmony.cli.devnet import _print_endpoints  # noqa: PLC0415
+
+    nodes = [
+        {
+            "name": f"s0n{i}",
+            "http": f"http://127.0.0.1:{9500 + i}",
+            "ws": f"ws://127.0.0.1:{9800 + i}",
+            "metrics": f"http://127.0.0.1:{9900 + i}/metrics",
+            "dashboard": f"http://127.0.0.1:{9900 + i}/",
+        }
+        for i in range(2)
+    ]
+    _print_endpoints({"shards": [{"shard_id": 0, "eth_chain_id": 2, "nodes": nodes}], "funded_accounts": []})
+    out = capsys.readouterr().out
+    for node in nodes:
+        line = next(line for line in out.splitlines() if line.strip().startswith(node["name"] + ":"))
+        assert f"metrics {node['metrics']}" in line and f"dashboard {node['dashboard']}" in line

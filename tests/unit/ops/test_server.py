@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import trio
 from trio_websocket import open_websocket_url
@@ -19,31 +21,37 @@ GENESIS = make_localnet_genesis(keys_per_shard=4, timestamp=1_700_000_000)
 SECRET = dev_bls_key(0, 0)
 
 
+def status_of(chain: Blockchain, data_dir: Path, **changes: Any) -> NodeStatus:
+    """A node's status at ``chain``'s head: a leader on shard 0 holding :data:`SECRET` unless changed."""
+    head = chain.head
+    status = NodeStatus(
+        network="localnet",
+        shard_id=0,
+        version="test/v1",
+        peer_id="12D3KooWtest",
+        data_dir=data_dir,
+        started_unix=1.0,
+        head_number=head.number,
+        head_epoch=head.epoch,
+        head_time=head.time,
+        blocks_per_epoch=32,
+        view_id=1,
+        is_leader=True,
+        highest_seen=head.number,
+        syncing=False,
+        peers=0,
+        topic_peers={"hmy/localnet/0.0.1/node/beacon": 0},
+        bls_public_keys=(SECRET.public_key.to_bytes(),),
+        consensus_drops={"stale_view": 3},
+    )
+    return replace(status, **changes)
+
+
 def _service(tmp_path: Path, **settings: object) -> OpsService:
     chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, 0)
 
     def status() -> NodeStatus:
-        head = chain.head
-        return NodeStatus(
-            network="localnet",
-            shard_id=0,
-            version="test/v1",
-            peer_id="12D3KooWtest",
-            data_dir=tmp_path,
-            started_unix=1.0,
-            head_number=head.number,
-            head_epoch=head.epoch,
-            head_time=head.time,
-            blocks_per_epoch=32,
-            view_id=1,
-            is_leader=True,
-            highest_seen=head.number,
-            syncing=False,
-            peers=0,
-            topic_peers={"hmy/localnet/0.0.1/node/beacon": 0},
-            bls_public_keys=(SECRET.public_key.to_bytes(),),
-            consensus_drops={"stale_view": 3},
-        )
+        return status_of(chain, tmp_path)
 
     options: dict[str, object] = {"host": "127.0.0.1", "port": 0, **settings}
     return OpsService(status, chain.db, OpsSettings(**options))  # type: ignore[arg-type]
@@ -120,6 +128,9 @@ def test_metrics_and_pages_are_served_read_only(tmp_path: Path) -> None:
     page = answers["page"]
     assert page.startswith(b"HTTP/1.1 200") and b"text/html" in page
     assert b"window.INITIAL_STATE = {" in page
+    # one request paints: the stylesheet and the script are inline, nothing else is fetched
+    assert b"function renderKeys" in page and b"#keys" in page and b"/*CSS*/" not in page
+    assert b" src=" not in page and b"<link" not in page
     assert b"http://" not in page.split(b"\r\n\r\n", 1)[1].replace(b"http://www.w3.org", b"")  # no CDN
     assert SECRET.to_bytes().hex().encode() not in page  # no key material anywhere
     assert SECRET.public_key.to_bytes().hex().encode() in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from harmony.chain.staking import records
@@ -85,3 +87,21 @@ def test_contract_code_is_not_a_validator() -> None:
 def test_registry_account_has_no_known_key() -> None:
     assert len(records.REGISTRY_ADDRESS) == 20
     assert records.REGISTRY_ADDRESS not in (A, B, C)
+
+
+def test_decoded_records_are_kept_within_their_byte_budget() -> None:
+    a = wrapper()
+    b = replace(a, block_reward=a.block_reward + 5)
+    code_a, code_b = a.encode(), b.encode()
+    cache = records._DecodedRecords(budget=8 * len(code_a) + 8 * len(code_b))
+    first = cache.get(code_a)
+    assert first == a and cache.get(code_a) is first  # decoded once, then served from the cache
+    assert cache.get(code_b) == b and cache.size == len(code_a) + len(code_b)
+    small = records._DecodedRecords(budget=len(code_a) + 1)  # a record above an eighth of it: never kept
+    assert small.get(code_a) == a and small.records == {} and small.size == 0
+    tight = records._DecodedRecords(budget=8 * max(len(code_a), len(code_b)))
+    for code in (code_a, code_b) * 5:
+        tight.get(code)
+    assert tight.size <= tight.budget and tight.size == sum(len(c) for c in tight.records)
+    with pytest.raises(RLPError):  # not a record: the decoder's own error, nothing kept
+        records._DecodedRecords(budget=1 << 20).get(b"\x01\x02")
