@@ -709,6 +709,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
         raise P2PConfigError("gossip_repair_seconds must be positive")
     libp2p_limits.raise_gossip_queue_limits(config.gossip_queue_size, config.max_message_bytes)
     libp2p_limits.memoize_signed_records()
+    libp2p_limits.batch_yamux_window_updates()
     key_pair = load_or_create_peer_key(config.key_path)
     listen = _listen_multiaddr(config)
     bootnodes = [parse_peer_addr(addr) for addr in config.bootnodes]

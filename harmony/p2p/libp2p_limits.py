@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -55,6 +56,18 @@ def raise_gossip_queue_limits(queue_size: int, max_message_bytes: int) -> None:
     _HarmonyRpcQueue.message_size = max(_HarmonyRpcQueue.message_size, max_message_bytes + RPC_OVERHEAD_BYTES)
     if getattr(_pubsub_module, "RpcQueue", None) is not _HarmonyRpcQueue:
         setattr(_pubsub_module, "RpcQueue", _HarmonyRpcQueue)  # noqa: B010 (a deliberate patch)
+
+
+YAMUX_RELEASE_ON_READ_ENV = "PY_YAMUX_RELEASE_ON_READ"
+"""py-libp2p's switch (read on every stream read) for sending a WINDOW_UPDATE frame after each read."""
+
+
+def batch_yamux_window_updates() -> None:
+    """Make Yamux return receive window in batches, as go-yamux does (an update once half the window is
+    consumed), unless the operator set py-libp2p's switch. py-libp2p's default sends a WINDOW_UPDATE, one more
+    encrypted frame and system call, after every read: with consensus traffic of many small messages that
+    doubled a node's socket writes, the largest share of a testnet node's CPU in a profile."""
+    os.environ.setdefault(YAMUX_RELEASE_ON_READ_ENV, "0")
 
 
 SIGNED_RECORD_MEMO_SECONDS = 60.0
