@@ -288,6 +288,7 @@ class Node:
             syncing=bool(syncer is not None and syncer.status.syncing),
             peers=self.peer_count(),
             topic_peers={t: len(host.topic_peers(t)) for t in topics} if host is not None else {},
+            topic_messages={t: host.received_messages[t] for t in topics} if host is not None else {},
             pool_pending=pending,
             pool_queued=queued,
             staking_pool=len(self.staking_pool) if self.staking_pool is not None else 0,
@@ -458,6 +459,8 @@ class Node:
             driver.penalize = lambda peer, reason: host.penalize(peer, reason, 10)
             fence_protocol = fence_protocol_id(self.params.name, config.shard_id)
             gate = open_fence_gate(host, self.chain, config.shard_id, fence_protocol)
+            if gate is not None:
+                gate.fence_topic(topic)
             serve_sync(
                 host, protocol, ChainSyncSource(self.chain), guard=None if gate is None else gate.guard
             )

@@ -9,8 +9,7 @@ peer shows a ticket again as epochs pass). A malformed
 ticket is a bad request (penalized by the host); a refused one, and every request an unadmitted peer makes
 on a guarded protocol (:meth:`FenceGate.guard`, e.g. ``serve_sync(..., guard=gate.guard)``), is penalized
 as ``fence_refused`` and answered with an error frame: the peer learns nothing of the shard's data.
-
-Not yet here: the fenced shard's gossip topic (the node still joins it openly), the RPC refusal.
+:meth:`FenceGate.fence_topic` fences the shard's gossip topic the same way (:mod:`harmony.p2p.topic_fence`).
 """
 
 from __future__ import annotations
@@ -87,6 +86,11 @@ class FenceGate:
         """Whether ``peer_id`` was admitted in this epoch or the last."""
         epoch = self._admitted.get(peer_id)
         return epoch is not None and epoch >= self.current_epoch() - 1
+
+    def fence_topic(self, topic: str) -> None:
+        """Exchange ``topic``'s gossip only with admitted peers; an outsider publishing there is penalized
+        as ``fence_refused`` (:meth:`harmony.p2p.host.P2PHost.guard_topic`)."""
+        self.host.guard_topic(topic, self.admits, REFUSED_PENALTY)
 
     def guard(self, peer_id: str) -> None:
         """Refuse (penalize, raise :class:`P2PFenceRefused`) a request from a peer outside the fence."""
