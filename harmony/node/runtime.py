@@ -31,7 +31,7 @@ from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commit
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
-from harmony.node.fence import open_fence_gate, present_tickets
+from harmony.node.fence import open_fence_gate, present_tickets, seat_key
 from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
@@ -299,6 +299,12 @@ class Node:
             consensus_counters=dict(driver.counters) if driver is not None else {},
             consensus_drops=dict(driver.drops()) if driver is not None else {},
         )
+
+    def inside_fence(self) -> bool:
+        """Whether this node holds a seat key of its shard's committee in the head's epoch: inside the fence
+        when the shard is fenced (issue 21; the RPC serves a fenced shard's data only then)."""
+        head = self.chain.head
+        return seat_key(self.chain, self.config.shard_id, head.epoch, self.keys) is not None
 
     def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
         """Outgoing proofs the relay still re-publishes."""
