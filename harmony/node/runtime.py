@@ -477,6 +477,7 @@ class Node:
                         coded_protocol_id(self.params.name, config.shard_id),
                         resolve=commitment_resolver(driver, config.shard_id),
                         config=CodedConfig(debug_drop_percent=config.debug_drop_symbols_percent),
+                        guard=None if gate is None else gate.guard,
                     )
                 )
                 self.coded = CodedPropagation(host, coded, driver, shard_id=config.shard_id, topic=topic)

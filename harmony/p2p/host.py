@@ -420,8 +420,11 @@ class P2PHost:
         return repaired
 
     def topic_peers(self, topic: str) -> list[str]:
-        """Peers known to be subscribed to ``topic``."""
-        return [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
+        """Peers known to be subscribed to ``topic``; of a guarded topic (:meth:`guard_topic`), only those
+        its guard admits (a fenced shard's sync and coded rounds pick their peers here)."""
+        peers = [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
+        admits = self._topic_guards.get(topic)
+        return peers if admits is None else [peer for peer in peers if admits(peer)]
 
     # -- frame streams ---------------------------------------------------------------------------------
 

@@ -78,8 +78,13 @@ def test_an_outsider_gets_no_message_of_a_fenced_topic_and_is_scored_down(tmp_pa
                 await a.subscribe(OPEN)
                 await wait_until(lambda: c.is_connected(a.peer_id) and c.is_connected(b.peer_id))
                 await wait_until(
-                    lambda: c.peer_id in a.topic_peers(FENCED) and b.peer_id in a.topic_peers(FENCED)
+                    lambda: (
+                        {a.peer_id, b.peer_id} <= set(c.topic_peers(FENCED))
+                        and b.peer_id in a.topic_peers(FENCED)
+                    )
                 )
+                # the outsider is subscribed, but a guarded topic's peers are the admitted ones only
+                assert c.peer_id not in a.topic_peers(FENCED) and c.peer_id not in b.topic_peers(FENCED)
                 # members exchange the fenced topic; publish until b has 5 (the first may precede the mesh)
                 sent = 0
                 with trio.fail_after(60):
