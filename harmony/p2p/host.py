@@ -210,7 +210,7 @@ class P2PHost:
         self.received_messages: Counter[str] = Counter()
         """Gossip messages delivered to our subscribers, by topic (for metrics and the fence's tests)."""
         self._topic_guards: dict[str, Callable[[str], bool]] = {}
-        self._guard_penalties: dict[str, str] = {}
+        self._guard_refusals: dict[str, Callable[[str], None]] = {}
         topic_fence.fence_pubsub(pubsub, self._may_exchange, self._refused_on_topic)
 
     # -- addresses and peers -------------------------------------------------------------------------
@@ -315,19 +315,24 @@ class P2PHost:
 
     # -- gossip ----------------------------------------------------------------------------------------
 
-    def guard_topic(self, topic: str, admits: Callable[[str], bool], penalty: str) -> None:
+    def guard_topic(
+        self, topic: str, admits: Callable[[str], bool], on_refused: Callable[[str], None]
+    ) -> None:
         """Exchange ``topic``'s messages only with peers ``admits(peer_id)`` accepts: the others get none of
-        them and are penalized as ``penalty`` for each one they send (:mod:`harmony.p2p.topic_fence`)."""
+        them, and ``on_refused(peer_id)`` hears of each one they send (to score them down;
+        :mod:`harmony.p2p.topic_fence`)."""
         self._topic_guards[topic] = admits
-        self._guard_penalties[topic] = penalty
+        self._guard_refusals[topic] = on_refused
 
     def _may_exchange(self, topic: str, peer_id: str) -> bool:
         admits = self._topic_guards.get(topic)
         return admits is None or admits(peer_id)
 
     def _refused_on_topic(self, peer_id: str, topic: str) -> None:
-        log.info("refused a message on fenced topic %s from %s, outside the fence", topic, peer_id)
-        self.penalize(peer_id, self._guard_penalties.get(topic, "fenced_topic"))
+        log.debug("refused a message on guarded topic %s from %s", topic, peer_id)
+        on_refused = self._guard_refusals.get(topic)
+        if on_refused is not None:
+            on_refused(peer_id)
 
     async def subscribe(self, topic: str) -> trio.MemoryReceiveChannel[GossipMessage]:
         """Join a GossipSub topic; the channel yields messages published by other peers (reference §8.3)."""

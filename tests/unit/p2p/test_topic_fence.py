@@ -70,7 +70,9 @@ def test_an_outsider_gets_no_message_of_a_fenced_topic_and_is_scored_down(tmp_pa
             ]:
                 members = {a.peer_id, b.peer_id}
                 for member in (a, b):
-                    member.guard_topic(FENCED, members.__contains__, "fence_refused")
+                    member.guard_topic(
+                        FENCED, members.__contains__, lambda peer, h=member: h.penalize(peer, "fence_refused")
+                    )
                 inbox_b = await b.subscribe(FENCED)
                 await a.subscribe(FENCED)
                 inbox_c = await c.subscribe(FENCED)
