@@ -32,6 +32,7 @@ from typing import Any
 from harmony.chain.genesis import dev_account_key, dev_bls_key, genesis_to_json, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
 from harmony.cli.common import CLIError
+from harmony.cli.devnet_fences import attestor_fund, fences_manifest, fences_of, with_fences
 from harmony.cli.devnet_genesis import (
     as_harmony_localnet,
     funds_manifest,
@@ -268,6 +269,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "unchanged",
     )
     devnet.add_argument(
+        "--fence",
+        action="append",
+        metavar="SHARD=JURISDICTION",
+        help="fence SHARD to JURISDICTION (e.g. 1=EU) in the genesis, with a development attestor (its key "
+        "is in the manifest): only the shard's validators get its blocks, gossip and RPC data; repeatable",
+    )
+    devnet.add_argument(
         "--propagation",
         choices=PROPAGATIONS,
         default="gossip",
@@ -322,11 +330,15 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     genesis_file = root / "genesis.json"
+    fenced = fences_of(getattr(args, "fence", None), shards)
     funds = funds_of(getattr(args, "fund", None), getattr(args, "harmony_localnet", False))
+    funds += attestor_fund(fenced)
     given: Path | None = getattr(args, "genesis", None)
     if args.keep and genesis_file.exists():
         if funds or given is not None:
-            raise CLIError("--keep reuses the earlier genesis: drop --genesis, --fund, --harmony-localnet")
+            raise CLIError(
+                "--keep reuses the earlier genesis: drop --genesis, --fund, --harmony-localnet, --fence"
+            )
         from harmony.chain.genesis import load_genesis  # noqa: PLC0415
 
         genesis = load_genesis(genesis_file)
@@ -340,7 +352,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 timestamp=int(time.time()),
                 vdf_iterations=args.vdf_iterations,
             )
-        genesis = with_funds(genesis, funds)
+        genesis = with_fences(with_funds(genesis, funds), fenced)
         if getattr(args, "harmony_localnet", False):
             genesis = as_harmony_localnet(genesis)
         genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
@@ -394,6 +406,8 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
         )
     manifest = _manifest(root, genesis_file, nodes, shards, 0 if given is not None else args.accounts)
     manifest["other_funded_accounts"] = funds_manifest(funds)
+    if fenced:
+        manifest["fences"] = fences_manifest(fenced)
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return nodes, manifest
 

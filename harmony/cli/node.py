@@ -128,6 +128,7 @@ async def serve(node: Node) -> None:
             node,
             client_version=f"Harmony (python)/v{__version__}",
             staking_pool=node.staking_pool,
+            inside_fence=node.inside_fence,
         )
         node.pending_listeners.append(backend.notify_pending_hashes)
         server = RPCServer(

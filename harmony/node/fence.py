@@ -49,7 +49,8 @@ def open_fence_gate(host: P2PHost, chain: Blockchain, shard_id: int, protocol_id
     return gate
 
 
-def _seat_key(chain: Blockchain, shard_id: int, epoch: int, keys: Sequence[SecretKey]) -> SecretKey | None:
+def seat_key(chain: Blockchain, shard_id: int, epoch: int, keys: Sequence[SecretKey]) -> SecretKey | None:
+    """The first of ``keys`` seated in ``shard_id``'s committee of ``epoch``, if any."""
     committee = chain.committee_for(shard_id, epoch)
     if committee is None:
         return None
@@ -70,7 +71,7 @@ async def present_tickets(
             epoch = chain.head.epoch
             accepted.clear()
             declined.clear()
-            key = _seat_key(chain, shard_id, epoch, keys)
+            key = seat_key(chain, shard_id, epoch, keys)
             ticket = None
             if key is None:
                 log.warning(
@@ -97,4 +98,4 @@ async def present_tickets(
         await trio.sleep(TICKET_INTERVAL)
 
 
-__all__ = ["TICKET_INTERVAL", "open_fence_gate", "present_tickets"]
+__all__ = ["TICKET_INTERVAL", "open_fence_gate", "present_tickets", "seat_key"]

@@ -31,7 +31,7 @@ from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commit
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.crossshard import CrossShardError, global_topic
-from harmony.node.fence import open_fence_gate, present_tickets
+from harmony.node.fence import open_fence_gate, present_tickets, seat_key
 from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
@@ -288,6 +288,7 @@ class Node:
             syncing=bool(syncer is not None and syncer.status.syncing),
             peers=self.peer_count(),
             topic_peers={t: len(host.topic_peers(t)) for t in topics} if host is not None else {},
+            topic_messages={t: host.received_messages[t] for t in topics} if host is not None else {},
             pool_pending=pending,
             pool_queued=queued,
             staking_pool=len(self.staking_pool) if self.staking_pool is not None else 0,
@@ -298,6 +299,12 @@ class Node:
             consensus_counters=dict(driver.counters) if driver is not None else {},
             consensus_drops=dict(driver.drops()) if driver is not None else {},
         )
+
+    def inside_fence(self) -> bool:
+        """Whether this node holds a seat key of its shard's committee in the head's epoch: inside the fence
+        when the shard is fenced (issue 21; the RPC serves a fenced shard's data only then)."""
+        head = self.chain.head
+        return seat_key(self.chain, self.config.shard_id, head.epoch, self.keys) is not None
 
     def pending_cx_proofs(self) -> Sequence[CXReceiptsProof]:
         """Outgoing proofs the relay still re-publishes."""
@@ -458,6 +465,8 @@ class Node:
             driver.penalize = lambda peer, reason: host.penalize(peer, reason, 10)
             fence_protocol = fence_protocol_id(self.params.name, config.shard_id)
             gate = open_fence_gate(host, self.chain, config.shard_id, fence_protocol)
+            if gate is not None:
+                gate.fence_topic(topic)
             serve_sync(
                 host, protocol, ChainSyncSource(self.chain), guard=None if gate is None else gate.guard
             )
@@ -468,6 +477,7 @@ class Node:
                         coded_protocol_id(self.params.name, config.shard_id),
                         resolve=commitment_resolver(driver, config.shard_id),
                         config=CodedConfig(debug_drop_percent=config.debug_drop_symbols_percent),
+                        guard=None if gate is None else gate.guard,
                     )
                 )
                 self.coded = CodedPropagation(host, coded, driver, shard_id=config.shard_id, topic=topic)

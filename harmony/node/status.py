@@ -36,6 +36,8 @@ class NodeStatus:
     syncing: bool
     peers: int
     topic_peers: dict[str, int] = field(default_factory=dict)
+    topic_messages: dict[str, int] = field(default_factory=dict)
+    """Gossip messages received per topic since the node started (a fenced topic's outsider gets none)."""
     """Mesh peers per subscribed topic."""
     pool_pending: int = 0
     pool_queued: int = 0

@@ -110,6 +110,12 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     for topic, count in sorted(st.topic_peers.items()):
         topics.add_metric([topic], count)
     yield topics
+    received = CounterMetricFamily(
+        "hmy_p2p_topic_messages_received", "Gossip messages received per topic", labels=["topic"]
+    )
+    for topic, count in sorted(st.topic_messages.items()):
+        received.add_metric([topic], count)
+    yield received
     yield _gauge("hmy_txpool_pending", "Executable transactions in the pool", st.pool_pending)
     yield _gauge("hmy_txpool_queued", "Queued (future-nonce) transactions in the pool", st.pool_queued)
     yield _gauge("hmy_staking_pool_size", "Staking transactions waiting (beacon nodes)", st.staking_pool)

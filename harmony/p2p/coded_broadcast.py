@@ -179,9 +179,12 @@ class CodedBroadcast:
         content_hash: ContentHash,
         config: CodedConfig,
         nursery: trio.Nursery,
+        guard: Callable[[str], None] | None = None,
     ) -> None:
         self.host = host
         self.protocol_id = protocol_id
+        self._guard = guard
+        """Raises (and scores the peer down) for a peer outside a fenced shard's fence (issue 21)."""
         self.fetch_protocol_id = protocol_id + "/fetch"
         self.config = config
         self._fallback = fallback if fallback is not None else self.fetch_from_round
@@ -361,7 +364,13 @@ class CodedBroadcast:
     async def handle(self, peer: str, frame: bytes) -> None:
         """The frame handler: check a batch, keep what passes, relay this node's share, deliver a decoded
         block; offences go to the peer's score. The work is synchronous and frames of one stream are
-        handled in order, so batches from one peer never pile up in memory beyond the stream's window."""
+        handled in order, so batches from one peer never pile up in memory beyond the stream's window.
+        A fenced shard's node drops the batches of a peer outside the fence (its guard scores it down)."""
+        if self._guard is not None:
+            try:
+                self._guard(peer)
+            except P2PError:
+                return
         self._handle(peer, frame)
 
     def _handle(self, peer: str, request: bytes) -> None:
@@ -408,7 +417,10 @@ class CodedBroadcast:
         return self._recent.get(block_hash)
 
     async def serve_fetch(self, peer: str, request: bytes) -> bytes:
-        """The fetch handler: a recent block by its 32-byte hash, or an empty answer."""
+        """The fetch handler: a recent block by its 32-byte hash, or an empty answer; a fenced shard's node
+        refuses a peer outside the fence (its guard raises and scores it down)."""
+        if self._guard is not None:
+            self._guard(peer)
         if len(request) != 32:
             raise P2PBadRequest("a coded fetch is one 32-byte block hash")
         return self._recent.get(request, b"")
@@ -478,10 +490,12 @@ async def open_coded_broadcast(
     fallback: Fallback | None = None,
     content_hash: ContentHash = keccak256,
     config: CodedConfig | None = None,
+    guard: Callable[[str], None] | None = None,
 ) -> AsyncIterator[CodedBroadcast]:
     """Serve the coded broadcast on ``protocol_id`` of ``host`` (and its fetch protocol, ``/fetch``
     appended) until the block exits. Without a ``fallback``, a member that cannot decode asks the round
-    (:meth:`CodedBroadcast.fetch_from_round`)."""
+    (:meth:`CodedBroadcast.fetch_from_round`). ``guard(peer_id)`` (a fenced shard's
+    :meth:`harmony.p2p.fence_gate.FenceGate.guard`) refuses a peer's fetches and drops its symbols."""
     cfg = config or CodedConfig()
     async with trio.open_nursery() as nursery:
         coded = CodedBroadcast(
@@ -492,6 +506,7 @@ async def open_coded_broadcast(
             content_hash=content_hash,
             config=cfg,
             nursery=nursery,
+            guard=guard,
         )
         host.set_frames_handler(
             protocol_id,

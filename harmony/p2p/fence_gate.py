@@ -9,14 +9,15 @@ peer shows a ticket again as epochs pass). A malformed
 ticket is a bad request (penalized by the host); a refused one, and every request an unadmitted peer makes
 on a guarded protocol (:meth:`FenceGate.guard`, e.g. ``serve_sync(..., guard=gate.guard)``), is penalized
 as ``fence_refused`` and answered with an error frame: the peer learns nothing of the shard's data.
-
-Not yet here: the fenced shard's gossip topic (the node still joins it openly), the RPC refusal.
+:meth:`FenceGate.fence_topic` fences the shard's gossip topic the same way (:mod:`harmony.p2p.topic_fence`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+import trio
 from libp2p.peer.id import ID
 
 from harmony.chain.fence_access import CommitteeFor, FenceAccessDenied, check_ticket
@@ -26,8 +27,13 @@ from harmony.p2p.errors import P2PBadRequest, P2PError
 from harmony.p2p.host import P2PHost
 from harmony.types.fence_ticket import MAX_TICKET_SIZE, FenceTicket
 
+log = logging.getLogger(__name__)
+
 ADMITTED = b"\x01"
 """The gate's answer to an accepted ticket."""
+GOSSIP_PENALTY_SECONDS = 1.0
+"""Least time between two penalties of one peer for messages on the fenced topic."""
+MAX_TRACKED_PEERS = 4096
 REFUSED_PENALTY = "fence_refused"
 """The penalty reason of a refused ticket and of a request from a peer outside the fence."""
 
@@ -56,6 +62,7 @@ class FenceGate:
         self.current_epoch = current_epoch
         self.chain_id = chain_id
         self._admitted: dict[str, int] = {}
+        self._gossip_penalized: dict[str, float] = {}
 
     def serve(self) -> None:
         """Accept tickets on :attr:`protocol_id`."""
@@ -87,6 +94,25 @@ class FenceGate:
         """Whether ``peer_id`` was admitted in this epoch or the last."""
         epoch = self._admitted.get(peer_id)
         return epoch is not None and epoch >= self.current_epoch() - 1
+
+    def fence_topic(self, topic: str) -> None:
+        """Exchange ``topic``'s gossip only with admitted peers (:meth:`.P2PHost.guard_topic`);
+        a peer never admitted that publishes there is penalized as ``fence_refused``, at most once per
+        :data:`GOSSIP_PENALTY_SECONDS` (a member between connecting and showing its ticket, or whose ticket
+        lapsed, is not: its messages are dropped until its ticket comes, which it shows every epoch)."""
+        self.host.guard_topic(topic, self.admits, self._refused_gossip)
+
+    def _refused_gossip(self, peer_id: str) -> None:
+        if peer_id in self._admitted:
+            return
+        now = trio.current_time()
+        if now - self._gossip_penalized.get(peer_id, -GOSSIP_PENALTY_SECONDS) < GOSSIP_PENALTY_SECONDS:
+            return
+        self._gossip_penalized[peer_id] = now
+        if len(self._gossip_penalized) > MAX_TRACKED_PEERS:
+            self._gossip_penalized.pop(next(iter(self._gossip_penalized)))
+        log.info("peer %s published on the fenced topic without a fence ticket", peer_id)
+        self.host.penalize(peer_id, REFUSED_PENALTY)
 
     def guard(self, peer_id: str) -> None:
         """Refuse (penalize, raise :class:`P2PFenceRefused`) a request from a peer outside the fence."""

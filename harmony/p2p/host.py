@@ -34,7 +34,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 
-from harmony.p2p import discovery, libp2p_limits
+from harmony.p2p import discovery, libp2p_limits, topic_fence
 from harmony.p2p.errors import (
     P2PBadRequest,
     P2PBadResponse,
@@ -207,6 +207,11 @@ class P2PHost:
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
         self._gossip_missing: set[ID] = set()
         """Connected peers GossipSub had not registered at the last repair round."""
+        self.received_messages: Counter[str] = Counter()
+        """Gossip messages delivered to our subscribers, by topic (for metrics and the fence's tests)."""
+        self._topic_guards: dict[str, Callable[[str], bool]] = {}
+        self._guard_refusals: dict[str, Callable[[str], None]] = {}
+        topic_fence.fence_pubsub(pubsub, self._may_exchange, self._refused_on_topic)
 
     # -- addresses and peers -------------------------------------------------------------------------
 
@@ -310,6 +315,25 @@ class P2PHost:
 
     # -- gossip ----------------------------------------------------------------------------------------
 
+    def guard_topic(
+        self, topic: str, admits: Callable[[str], bool], on_refused: Callable[[str], None]
+    ) -> None:
+        """Exchange ``topic``'s messages only with peers ``admits(peer_id)`` accepts: the others get none of
+        them, and ``on_refused(peer_id)`` hears of each one they send (to score them down;
+        :mod:`harmony.p2p.topic_fence`)."""
+        self._topic_guards[topic] = admits
+        self._guard_refusals[topic] = on_refused
+
+    def _may_exchange(self, topic: str, peer_id: str) -> bool:
+        admits = self._topic_guards.get(topic)
+        return admits is None or admits(peer_id)
+
+    def _refused_on_topic(self, peer_id: str, topic: str) -> None:
+        log.debug("refused a message on guarded topic %s from %s", topic, peer_id)
+        on_refused = self._guard_refusals.get(topic)
+        if on_refused is not None:
+            on_refused(peer_id)
+
     async def subscribe(self, topic: str) -> trio.MemoryReceiveChannel[GossipMessage]:
         """Join a GossipSub topic; the channel yields messages published by other peers (reference §8.3)."""
         if not topic or len(topic) > 256:
@@ -338,6 +362,7 @@ class P2PHost:
                 if self.is_banned(name):
                     continue
                 message = GossipMessage(topic=topic, from_peer=name, data=bytes(msg.data))
+                self.received_messages[topic] += 1
                 alive = []
                 for channel in self._subscribers.get(topic, []):
                     try:
@@ -400,8 +425,11 @@ class P2PHost:
         return repaired
 
     def topic_peers(self, topic: str) -> list[str]:
-        """Peers known to be subscribed to ``topic``."""
-        return [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
+        """Peers known to be subscribed to ``topic``; of a guarded topic (:meth:`guard_topic`), only those
+        its guard admits (a fenced shard's sync and coded rounds pick their peers here)."""
+        peers = [peer.to_base58() for peer in self._pubsub.peer_topics.get(topic, ())]
+        admits = self._topic_guards.get(topic)
+        return peers if admits is None else [peer for peer in peers if admits(peer)]
 
     # -- frame streams ---------------------------------------------------------------------------------
 

@@ -179,8 +179,10 @@ class RPCBackend:
         *,
         client_version: str = "Harmony (python)/v0.1.0",
         staking_pool: StakingPool | None = None,
+        inside_fence: Callable[[], bool] | None = None,
     ) -> None:
         self.chain = chain
+        self._inside_fence = inside_fence
         self.pool = pool
         self.staking_pool = staking_pool
         """The beacon chain's staking pool (``None`` on other shards: staking RPC answers an error)."""
@@ -215,6 +217,15 @@ class RPCBackend:
     def min_gas_price(self) -> int:
         """The pool's minimum gas price, what ``gasPrice`` suggests."""
         return self.chain.params.min_gas_price
+
+    def fence_jurisdiction(self) -> str | None:
+        """The jurisdiction this node's shard is fenced to, ``None`` when it is not fenced (issue 21)."""
+        return self.chain.rules.fences.jurisdiction_of(self.chain.shard_id)
+
+    def inside_fence(self) -> bool:
+        """Whether this node may serve its fenced shard's data: it holds a seat key of the shard's committee
+        (told by the node; a backend without a node is outside)."""
+        return self._inside_fence is not None and self._inside_fence()
 
     # -- blocks ---------------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from harmony.rpc.errors import (
     ServerError,
     StatePruned,
 )
+from harmony.rpc.fence_refusal import fence_refusal
 from harmony.rpc.methods_cx import register_cx
 from harmony.rpc.methods_eth import register_eth
 from harmony.rpc.methods_fees import register_fees
@@ -198,6 +199,11 @@ class Dispatcher:
             spec = self.methods.get(method)
         if spec is None:
             raise MethodNotFound(f"the method {method} does not exist/is not available")
+        jurisdiction = self.backend.fence_jurisdiction()
+        if jurisdiction is not None:
+            refused = fence_refusal(method, self.backend.shard_id, jurisdiction, self.backend.inside_fence())
+            if refused is not None:
+                raise refused
         raw_params = request.get("params", [])
         if raw_params is None:
             raw_params = []

@@ -3,7 +3,7 @@ commitment's signature and round the way the node will (signed by the round's le
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +122,7 @@ async def open_committee(
     config: CodedConfig | None = None,
     fallback: Fallback = _never,
     protocol_id: str = "harmony/coded/localnet/1/1.0.0",
+    guard: Callable[[P2PHost], Callable[[str], None]] | None = None,
 ) -> AsyncIterator[Committee]:
     """Open a leader and ``live`` member hosts on 127.0.0.1, all connected to each other, plus ``dead``
     members that have a peer ID (and a share) but no running host; every host serves ``protocol_id``."""
@@ -143,7 +144,14 @@ async def open_committee(
         resolve = resolver(round_)
         coded = [
             await stack.enter_async_context(
-                open_coded_broadcast(host, protocol_id, resolve=resolve, fallback=fallback, config=config)
+                open_coded_broadcast(
+                    host,
+                    protocol_id,
+                    resolve=resolve,
+                    fallback=fallback,
+                    config=config,
+                    guard=None if guard is None else guard(host),
+                )
             )
             for host in everyone
         ]

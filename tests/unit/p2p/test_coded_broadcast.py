@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import trio
 
 from harmony.crypto.keccak import keccak256
 from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id
 from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
+from harmony.p2p.errors import P2PRemoteError
+from harmony.p2p.fence_gate import REFUSED_PENALTY, P2PFenceRefused
 from harmony.p2p.host import P2PHost, frames_of
 from tests.unit.p2p.coded_helpers import OTHER_KEY, block_bytes, collect, open_committee, sign_commitment
 from tests.unit.p2p.harness import run, wait_until
@@ -138,5 +142,56 @@ def test_hostile_batches_are_dropped_and_their_sender_banned(tmp_path: Path) -> 
             await wait_until(lambda: victim.is_banned(attacker.peer_id))
             assert len(victim_coded.assembly) == 1
             assert victim_coded.assembly.buffered_symbols() == 2
+
+    run(body)
+
+
+def test_a_fenced_shards_coded_fetch_and_symbols_refuse_an_outsider(tmp_path: Path) -> None:
+    # Every host guards as a fenced shard's node does: the leader and the first member admit each other;
+    # the second member is an outsider (issue 21).
+    admitted: set[str] = set()
+
+    def guard(host: P2PHost) -> Callable[[str], None]:
+        def check(peer: str) -> None:
+            if peer not in admitted:
+                host.penalize(peer, REFUSED_PENALTY)
+                raise P2PFenceRefused(f"peer {peer} is outside the fence")
+
+        return check
+
+    async def body() -> None:
+        cfg = CodedConfig(overhead_percent=30, decode_timeout=60.0)
+        async with open_committee(tmp_path, live=2, config=cfg, guard=guard) as committee:
+            member, outsider = committee.members
+            admitted.update({committee.leader.peer_id, member.peer_id})
+            data = block_bytes(40_000, seed=8)
+            encoded = encode_block(
+                data, shard_id=1, block_number=30, view_id=0, members=2, overhead_percent=30
+            )
+            signed = sign_commitment(encoded.commitment)
+            count = encoded.commitment.symbol_count
+            # the outsider relays a genuine share: dropped unread, the outsider scored down
+            outsiders_share = [encoded.symbols[i] for i in share(1, 2, count)]
+            await outsider.stream_frames(
+                member.peer_id,
+                PID,
+                frames_of([SymbolBatch(signed, tuple(outsiders_share)).encode()]),
+                timeout=10,
+            )
+            await wait_until(lambda: member.penalties[REFUSED_PENALTY] > 0)
+            assert committee.coded[0].assembly.buffered_symbols() == 0
+            # the leader's block, fetched by hash: the member gets it, the outsider an error and a penalty
+            await committee.leader_coded.broadcast(
+                data, shard_id=1, block_number=30, view_id=0, round_=committee.round_, sign=committee.sign()
+            )
+            fetch = committee.leader_coded.fetch_protocol_id
+            block_hash = keccak256(data)
+            assert await member.request(committee.leader.peer_id, fetch, block_hash, timeout=10) == data
+            with pytest.raises(P2PRemoteError, match="outside the fence"):
+                await outsider.request(committee.leader.peer_id, fetch, block_hash, timeout=10)
+            assert committee.leader.penalties[REFUSED_PENALTY] >= 1
+            # bad input from the outsider is refused by the fence before it is even read
+            with pytest.raises(P2PRemoteError, match="outside the fence"):
+                await outsider.request(committee.leader.peer_id, fetch, b"\x00", timeout=10)
 
     run(body)

@@ -1,11 +1,13 @@
 """A fenced shard's sync between real libp2p hosts (issue 21): an outside peer is refused and scored down,
-a forged or copied ticket is refused, a committee member's ticket opens the sync to its own peer only."""
+a forged or copied ticket is refused, a committee member's ticket opens the sync to its own peer only; the
+fenced gossip topic scores down a peer never admitted, not a member whose ticket lapsed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import trio
 
 from harmony.chain.fences import Fence, Fences
 from harmony.chain.genesis import dev_bls_key
@@ -14,7 +16,7 @@ from harmony.p2p import sync_protocol as sp
 from harmony.p2p.errors import P2PRemoteError
 from harmony.p2p.fence_gate import REFUSED_PENALTY, FenceGate, peer_id_bytes, present_ticket
 from harmony.p2p.host import open_host
-from harmony.p2p.topics import fence_protocol_id, sync_protocol_id
+from harmony.p2p.topics import fence_protocol_id, shard_topic, sync_protocol_id
 from harmony.types.fence_ticket import FenceTicket
 from harmony.types.shard_state import Committee, Slot
 from tests.unit.p2p.harness import config, hosts, run, wait_until
@@ -72,5 +74,57 @@ def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
             with pytest.raises(P2PRemoteError):
                 await sync.head_number(server.peer_id)
             assert server.penalties[REFUSED_PENALTY] == 5 and client.penalties == {}
+
+    run(body)
+
+
+def test_the_fenced_topic_scores_down_a_peer_never_admitted_and_spares_a_lapsed_member(
+    tmp_path: Path,
+) -> None:
+    topic = shard_topic("localnet", 1)
+
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "server")) as server,
+            hosts(config(tmp_path, "client", bootnodes=tuple(server.listen_addrs()))) as [client],
+        ):
+            epoch = [5]
+            gate = FenceGate(
+                server,
+                FENCE,
+                fences=FENCES,
+                committee_for=lambda shard, e: COMMITTEE if (shard, e) == (1, 5) else None,
+                current_epoch=lambda: epoch[0],
+                chain_id=CHAIN,
+            )
+            gate.serve()
+            gate.fence_topic(topic)
+            await server.subscribe(topic)
+            await client.subscribe(topic)
+            await wait_until(lambda: server.peer_id in client.topic_peers(topic))
+            # never admitted: its messages are dropped and it is scored down, at most once a second
+            with trio.fail_after(60):
+                while server.penalties[REFUSED_PENALTY] == 0:
+                    await client.publish(topic, b"probe")
+                    await trio.sleep(0.1)
+            for _ in range(5):
+                await client.publish(topic, b"probe")
+            assert server.penalties[REFUSED_PENALTY] <= 2
+            assert server.received_messages[topic] == 0
+            # admitted: its messages arrive
+            own = peer_id_bytes(client.peer_id)
+            await present_ticket(client, server.peer_id, FENCE, FenceTicket.signed(MEMBER, CHAIN, own, 1, 5))
+            with trio.fail_after(60):
+                while server.received_messages[topic] == 0:
+                    await client.publish(topic, b"inside")
+                    await trio.sleep(0.1)
+            # lapsed two epochs later: dropped again, but not scored down (its next ticket is on the way)
+            epoch[0] = 7
+            penalties, received = server.penalties[REFUSED_PENALTY], server.received_messages[topic]
+            for _ in range(10):
+                await client.publish(topic, b"lapsed")
+                await trio.sleep(0.2)
+            assert server.received_messages[topic] == received
+            assert server.penalties[REFUSED_PENALTY] == penalties
 
     run(body)
