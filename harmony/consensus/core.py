@@ -80,6 +80,11 @@ from harmony.types.block import Block
 from harmony.types.header import EMPTY_COMMIT_SIGNATURE
 from harmony.types.slash import Evidence
 
+RESEND_BACKOFF_LIMIT = 2
+"""The RESEND timer's interval doubles after each resend of a round, up to ``2**RESEND_BACKOFF_LIMIT`` times
+``resend_interval_ms``: a round that stalls because the machine or the network is slow is not flooded with
+copies that make it slower still, while a lost message is still replaced within a few seconds."""
+
 MAX_BUFFERED_ANNOUNCES = 8
 """ANNOUNCEs for later views kept per height until the view is entered."""
 
@@ -176,6 +181,7 @@ class ConsensusCore:
         """This node's own messages of the round ``_resend_round``, rebroadcast by the RESEND timer."""
         self._resend_round: tuple[int, int] = (self.height, self.view)
         self._resend_armed = False
+        self._resends_this_round = 0
 
     # ------------------------------------------------------------------------------------ state reset
 
@@ -292,12 +298,14 @@ class ConsensusCore:
 
         Rebroadcasting is safe: the messages are the very ones already signed (nothing new is signed) and
         receivers drop duplicates; it makes the protocol live under message loss, since a lost VIEWCHANGE,
-        NEWVIEW or vote is replaced within one interval once the network delivers again.
+        NEWVIEW or vote is replaced within one interval once the network delivers again. The interval
+        doubles with each resend of the round (:data:`RESEND_BACKOFF_LIMIT`).
         """
         round_now = (self.height, self.view)
         if round_now != self._resend_round:
             self._resend = []
             self._resend_round = round_now
+            self._resends_this_round = 0
         for effect in out:
             if isinstance(effect, Broadcast | Send):
                 msg = effect.message
@@ -307,7 +315,7 @@ class ConsensusCore:
             # the view is entered (NEWVIEW or a quorum proof): its VIEWCHANGE has done its work, and every
             # receiver would only drop it as stale
             self._resend = [e for e in self._resend if e.message.type is not MsgType.VIEWCHANGE]
-        interval = self.config.resend_interval_ms
+        interval = self.config.resend_interval_ms << min(self._resends_this_round, RESEND_BACKOFF_LIMIT)
         if interval > 0 and self._resend and not self._resend_armed:
             self._resend_armed = True
             out = [*out, SetTimer(Timer(TimerKind.RESEND, self.height, self.view), now + interval)]
@@ -318,6 +326,7 @@ class ConsensusCore:
         if (self.height, self.view) != self._resend_round:
             return []
         self.resent += len(self._resend)
+        self._resends_this_round += 1
         return list(self._resend)
 
     # ------------------------------------------------------------------------------------ handlers
