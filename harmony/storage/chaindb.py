@@ -338,6 +338,12 @@ class ChainDB:
         with self.kv.write() as txn:
             txn.put(schema.commit_sig_key(number), signature + bitmap)
 
+    def put_state_nodes(self, state_nodes: Mapping[bytes, bytes]) -> None:
+        """Write trie nodes and code by hash in one durable transaction, outside any block: state sync puts
+        each node there only after checking it against the hash its parent names (issue 18 item 2)."""
+        with self.kv.write() as txn:
+            self._put_state_nodes(txn, state_nodes)
+
     # -- head and blocks ------------------------------------------------------------------------------
 
     def head_hash(self) -> bytes | None:
