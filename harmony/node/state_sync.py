@@ -34,12 +34,16 @@ import trio
 
 from harmony.chain.epoch_chain import EpochBlock, InvalidEpochHeader, verify_epoch_block, verify_epoch_header
 from harmony.chain.params import NetworkParams
+from harmony.chain.validation import validate_body
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.fast_sync import Penalize
 from harmony.p2p.state_protocol import MAX_EPOCHS, MAX_NODES, StateSource
+from harmony.p2p.sync_protocol import MAX_BLOCKS
+from harmony.p2p.topics import state_protocol_id
 from harmony.state.sync_walk import ForgedStateNode, StateWalk
 from harmony.storage import ChainDB
+from harmony.types.block import Block
 from harmony.types.shard_state import ShardState
 
 log = logging.getLogger("harmony.node.state_sync")
@@ -429,3 +433,153 @@ class StateDownload:
             self._drop(peer, f"state sync: forged state node ({forged.check})", PENALTY_FORGED)
         elif not good:
             self._drop(peer, "state sync: holds none of the nodes asked", PENALTY_NOT_HELD)
+
+
+PEER_WAIT = 60.0
+"""Seconds a starting node waits for its first peers before it gives up state sync for full sync."""
+DISCOVERY_GRACE = 3.0
+"""Seconds given to discovery after the first peer, so that more than the bootnode is asked."""
+RETRY_PAUSE = 5.0
+"""Seconds between two download attempts after every peer was dropped (what was verified is kept)."""
+BLOCKHASH_WINDOW = 256
+"""Ancestors of the pivot stored with it: the BLOCKHASH opcode reads the 256 hashes before a block."""
+
+
+class PeerHost(Protocol):
+    """The calls of :class:`harmony.p2p.host.P2PHost` a node's state sync makes."""
+
+    def connected_peers(self) -> list[str]:
+        """Peers connected now."""
+        ...
+
+    def penalize(self, peer_id: str, reason: str, weight: int = 1) -> None:
+        """Score a peer down."""
+        ...
+
+
+class BlockSource(Protocol):
+    """What the pivot's block and its ancestors are asked through (:class:`harmony.p2p.sync_protocol.
+    SyncClient`)."""
+
+    async def blocks(self, peer_id: str, numbers: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
+        """``(block RLP, commit signature, bitmap)`` for the longest prefix of ``numbers`` the peer has."""
+        ...
+
+
+def ancestors_needed(params: NetworkParams, pivot: EpochBlock) -> range:
+    """The block numbers stored with the pivot (ending with it): BLOCKHASH's window, and on the beacon
+    chain the pivot's whole epoch, whose headers the next epoch's randomness checks read."""
+    number = pivot.header.number
+    first = max(1, number - BLOCKHASH_WINDOW + 1)
+    if params.is_beacon(pivot.header.shard_id):
+        first = max(1, min(first, params.epoch_first_block(pivot.header.epoch)))
+    return range(first, number + 1)
+
+
+async def fetch_pivot_blocks(
+    params: NetworkParams,
+    pivot: EpochBlock,
+    blocks: BlockSource,
+    penalize: Penalize,
+    peers: Sequence[str],
+) -> list[Block]:
+    """The pivot's block and its ancestors (:func:`ancestors_needed`), each checked to be the parent named
+    by the block after it, down from the quorum-verified pivot hash, and its body against its header; a
+    peer serving anything else is penalized and the next one asked (:class:`StateSyncHalted`: none did)."""
+    numbers = list(ancestors_needed(params, pivot))
+    for peer in peers:
+        got: list[Block] = []
+        try:
+            for start in range(0, len(numbers), MAX_BLOCKS):
+                with trio.fail_after(REQUEST_TIMEOUT):
+                    answers = await blocks.blocks(peer, numbers[start : start + MAX_BLOCKS])
+                if len(answers) < min(MAX_BLOCKS, len(numbers) - start):
+                    raise StateSyncHalted(f"peer {peer[-8:]} does not hold the pivot's blocks")
+                got.extend(Block.decode(raw) for raw, _, _ in answers)
+        except (HarmonyError, trio.TooSlowError) as exc:
+            log.debug("peer %s did not serve the pivot's blocks: %s", peer, exc)
+            continue
+        expected = pivot.header.hash()
+        try:
+            for block in reversed(got):
+                if block.hash() != expected:
+                    raise StateSyncHalted(f"block {block.header.number} is not the one the chain above names")
+                validate_body(block, params)
+                expected = block.header.parent_hash
+        except HarmonyError as exc:  # InvalidBlock from the body check, or the hash chain broken
+            penalize(peer, "state sync: forged pivot block", PENALTY_FORGED)
+            log.warning("peer %s served a pivot block that does not check: %s", peer, exc)
+            continue
+        return got
+    raise StateSyncHalted("no peer served the pivot's block and its ancestors")
+
+
+async def state_sync_chain(
+    chain: Blockchain,
+    host: PeerHost,
+    fetcher: StateFetcher,
+    blocks: BlockSource,
+    *,
+    progress: StateProgress,
+) -> bool:
+    """``--sync.mode state`` for a node whose chain holds only genesis: follow the epoch chain, pick the
+    pivot, download its state, then store the pivot (and its ancestors) as the head, so block sync goes on
+    from there (module docstring). Returns False (the node falls back to full sync from genesis) when no
+    peer came or no epoch has ended that could be proved; an interrupted run resumes on the next start."""
+    if chain.head.number != 0:
+        return False
+    params = chain.params
+    with trio.move_on_after(PEER_WAIT):
+        while not host.connected_peers():
+            await trio.sleep(0.2)
+    if not host.connected_peers():
+        log.warning("state sync: no peer within %.0f s: syncing in full from genesis", PEER_WAIT)
+        return False
+    await trio.sleep(DISCOVERY_GRACE)
+    genesis_state = chain.db.get_shard_state(0)
+    if genesis_state is None:
+        raise StateSyncHalted("the genesis block carries no shard state")
+    beacon = state_protocol_id(params.name, params.beacon_shard_id)
+    shard = state_protocol_id(params.name, chain.shard_id)
+    epochs = await follow_epoch_chain(
+        params,
+        genesis_state,
+        fetcher,
+        penalize=host.penalize,
+        peers=host.connected_peers(),
+        protocol_id=beacon,
+    )
+    try:
+        pivot = await find_pivot(
+            params,
+            epochs,
+            chain.shard_id,
+            fetcher,
+            penalize=host.penalize,
+            peers=host.connected_peers(),
+            protocol_id=shard,
+        )
+    except StateSyncHalted as exc:
+        log.warning("state sync: %s: syncing in full from genesis", exc)
+        return False
+    log.info(
+        "state sync: epoch chain verified to epoch %d; pivot block %d of shard %d, state %s",
+        max(epochs.states) - 1,
+        pivot.header.number,
+        chain.shard_id,
+        pivot.header.root.hex()[:12],
+    )
+    while True:
+        try:
+            await StateDownload(chain.db, fetcher, host.penalize, shard, progress=progress).run(
+                pivot.header.root, host.connected_peers()
+            )
+            break
+        except StateSyncHalted as exc:
+            log.warning("state sync: %s; trying again in %.0f s", exc, RETRY_PAUSE)
+            await trio.sleep(RETRY_PAUSE)
+    stored = await fetch_pivot_blocks(params, pivot, blocks, host.penalize, host.connected_peers())
+    states = {epoch: state.encode() for epoch, state in epochs.states.items() if epoch > 0}
+    chain.db.write_pivot(stored, (pivot.signature, pivot.bitmap), states)
+    log.info("state sync: block %d is the head; block sync goes on from there", pivot.header.number)
+    return True

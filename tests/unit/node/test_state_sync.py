@@ -19,6 +19,7 @@ from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_ge
 from harmony.chain.params import LOCALNET
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
+from harmony.node.fast_sync import FastSync
 from harmony.node.state_sync import (
     PENALTY_FORGED,
     ChainStateSource,
@@ -27,11 +28,14 @@ from harmony.node.state_sync import (
     StateSyncHalted,
     find_pivot,
     follow_epoch_chain,
+    state_sync_chain,
 )
+from harmony.node.sync import ChainSyncSource
 from harmony.p2p.state_protocol import StateClient, serve_state
-from harmony.p2p.topics import state_protocol_id
+from harmony.p2p.sync_protocol import SyncClient, serve_sync
+from harmony.p2p.topics import state_protocol_id, sync_protocol_id
 from harmony.state.reach import mark_state
-from harmony.storage import ChainDB, LMDBStore, MemoryStore
+from harmony.storage import ChainDB, LMDBStore, MemoryStore, StorageError
 from harmony.types.transaction import Transaction
 from tests.unit.p2p.harness import config, hosts, run, wait_until
 
@@ -40,6 +44,9 @@ KEYS = [dev_bls_key(0, i) for i in range(3)]
 PID = state_protocol_id("localnet", 0)
 EPOCHS = 3
 PER_BLOCK = 12
+PIVOT = LOCALNET.epoch_last_block(EPOCHS - 1)
+AFTER = 5
+"""Blocks past the pivot: block sync goes on from the pivot through an epoch's first blocks."""
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +55,7 @@ def beacon() -> Blockchain:
     chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, 0)
     sender = dev_account_key(0)
     nonce = 0
-    for number in range(1, EPOCHS * 32):  # the head ends epoch EPOCHS - 1
+    for number in range(1, PIVOT + AFTER + 1):
         txs = []
         for i in range(PER_BLOCK):
             to = (number * 1000 + i).to_bytes(20, "big")
@@ -83,8 +90,9 @@ class Liar(ChainStateSource):
 
 
 def test_state_sync_from_honest_and_lying_peers(beacon: Blockchain, tmp_path: Path) -> None:
-    root = beacon.head.root
-    assert beacon.head.is_last_block_in_epoch()
+    pivot_header = beacon.db.get_header_by_number(PIVOT)
+    assert pivot_header is not None and pivot_header.is_last_block_in_epoch()
+    root = pivot_header.root
     expected: set[bytes] = set()
     list(mark_state(beacon.db.state_nodes(), root, expected))
     assert len(expected) > 1000
@@ -116,7 +124,7 @@ def test_state_sync_from_honest_and_lying_peers(beacon: Blockchain, tmp_path: Pa
                 pivot = await find_pivot(
                     LOCALNET, chain, 0, fetcher, penalize=client.penalize, peers=[honest], protocol_id=PID
                 )
-                assert pivot.header.hash() == beacon.head.hash()
+                assert pivot.header.hash() == pivot_header.hash()
                 # each liar alone: penalized, dropped, nothing written
                 with LMDBStore(tmp_path / "chain") as store:
                     db = ChainDB(store)
@@ -163,3 +171,59 @@ def test_the_source_serves_epoch_ends_only(beacon: Blockchain) -> None:
         assert found[0] == beacon.db.get_header_by_number(LOCALNET.epoch_last_block(epoch)).encode()  # type: ignore[union-attr]
     assert source.epoch_header(EPOCHS) is None and source.epoch_header(2**63) is None
     assert source.state_blob(bytes(32)) is None
+
+
+def test_a_fresh_chain_state_syncs_to_the_pivot_then_block_syncs_past_it(
+    beacon: Blockchain, tmp_path: Path
+) -> None:
+    """The node's whole ``--sync.mode state`` path in process: epoch chain, pivot, state, the pivot and its
+    ancestors stored as the head (ChainDB.write_pivot), then fast sync executes the next epoch's first
+    blocks on the downloaded state, and the result is the source chain's, block for block."""
+    sync_pid = sync_protocol_id("localnet", 0)
+
+    async def body() -> None:
+        async with hosts(config(tmp_path, "a"), config(tmp_path, "b")) as servers:
+            for server in servers:
+                serve_state(server, PID, ChainStateSource(beacon))
+                serve_sync(server, sync_pid, ChainSyncSource(beacon))
+            addrs = tuple(s.listen_addrs()[0] for s in servers)
+            async with hosts(config(tmp_path, "client", bootnodes=addrs)) as [client]:
+                await wait_until(lambda: all(client.is_connected(s.peer_id) for s in servers))
+                with LMDBStore(tmp_path / "chain") as store:
+                    chain = Blockchain.open(ChainDB(store), GENESIS, 0)
+                    blocks = SyncClient(client, sync_pid)
+                    done = await state_sync_chain(
+                        chain, client, StateClient(client), blocks, progress=StateProgress()
+                    )
+                    assert done and chain.head.hash() == beacon.db.get_canonical_hash(PIVOT)
+                    # the ancestors (BLOCKHASH's 256, the pivot's epoch) are stored, never executed
+                    first = beacon.db.get_canonical_hash(1)
+                    assert first is not None and chain.db.get_header(first) is not None
+                    assert chain.db.get_receipts(first) is None
+                    heads = {s.peer_id: beacon.head.number for s in servers}
+                    report = await FastSync(chain, blocks, client.penalize).run(heads)
+                    assert report.stored == AFTER and chain.head.hash() == beacon.head.hash()
+                    # a second start does nothing: the chain is no longer at genesis
+                    assert not await state_sync_chain(
+                        chain, client, StateClient(client), blocks, progress=StateProgress()
+                    )
+
+    run(body)
+
+
+def test_write_pivot_refuses_what_it_must_not_store(beacon: Blockchain) -> None:
+    blocks = [beacon.db.get_block_by_number(n) for n in range(PIVOT - 3, PIVOT + 1)]
+    assert all(b is not None for b in blocks)
+    chain_blocks = [b for b in blocks if b is not None]
+    sig = beacon.db.get_commit_sig(PIVOT)
+    assert sig is not None
+    fresh = Blockchain.open(ChainDB(MemoryStore()), GENESIS, 0)
+    with pytest.raises(StorageError, match="not stored"):  # the state must be downloaded first
+        fresh.db.write_pivot(chain_blocks, sig, {})
+    with pytest.raises(StorageError, match="not the child"):
+        fresh.db.write_pivot([chain_blocks[0], chain_blocks[2]], sig, {})
+    with pytest.raises(StorageError, match="no block"):
+        fresh.db.write_pivot([], sig, {})
+    with pytest.raises(StorageError, match="only genesis"):
+        beacon.db.write_pivot(chain_blocks, sig, {})
+    assert fresh.head.number == 0
