@@ -38,6 +38,7 @@ from harmony.chain.validation import validate_body
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.fast_sync import Penalize
+from harmony.p2p.errors import P2PStreamNotOpened
 from harmony.p2p.state_protocol import MAX_EPOCHS, MAX_NODES, StateSource
 from harmony.p2p.sync_protocol import MAX_BLOCKS
 from harmony.p2p.topics import state_protocol_id
@@ -377,7 +378,8 @@ class StateDownload:
         self._changed = trio.Event()
 
     def _drop(self, peer: str, reason: str, weight: int) -> None:
-        self.penalize(peer, reason, weight)
+        if weight:
+            self.penalize(peer, reason, weight)
         if peer in self._peers:
             self._peers.remove(peer)
             self._dropped.append(peer)
@@ -406,6 +408,9 @@ class StateDownload:
         with trio.move_on_after(self.request_timeout) as deadline:
             try:
                 blobs = await self.fetcher.state_nodes(peer, self.protocol_id, hashes)
+            except P2PStreamNotOpened:  # a node of another shard (or gone): not an offence
+                self._drop(peer, "state sync: does not serve this shard's state", 0)
+                return
             except HarmonyError as exc:
                 self._drop(peer, f"state sync: request failed ({type(exc).__name__})", PENALTY_SLOW)
                 return
