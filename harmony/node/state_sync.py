@@ -140,6 +140,26 @@ class EpochChain:
     newest: EpochBlock | None
 
 
+async def _ask_epochs(
+    fetcher: StateFetcher,
+    penalize: Penalize,
+    peer: str,
+    protocol_id: str,
+    epochs: Sequence[int],
+    *,
+    timeout: float,
+) -> list[tuple[bytes, bytes, bytes]] | None:
+    """A peer's epoch-ending headers, or None when it did not answer (penalized if too slow)."""
+    try:
+        with trio.fail_after(timeout):
+            return await fetcher.epoch_headers(peer, protocol_id, epochs)
+    except trio.TooSlowError:
+        penalize(peer, "state sync: epoch headers too slow", PENALTY_SLOW)
+    except HarmonyError as exc:
+        log.debug("peer %s gave no epoch headers: %s", peer, exc)
+    return None
+
+
 async def follow_epoch_chain(
     params: NetworkParams,
     genesis_state: ShardState,
@@ -158,15 +178,10 @@ async def follow_epoch_chain(
     active = list(peers)
     while active:
         peer = active[0]
-        try:
-            with trio.fail_after(timeout):
-                answers = await fetcher.epoch_headers(peer, protocol_id, range(epoch, epoch + MAX_EPOCHS))
-        except trio.TooSlowError:
-            penalize(peer, "state sync: epoch headers too slow", PENALTY_SLOW)
-            active.pop(0)
-            continue
-        except HarmonyError as exc:
-            log.debug("peer %s gave no epoch headers: %s", peer, exc)
+        answers = await _ask_epochs(
+            fetcher, penalize, peer, protocol_id, range(epoch, epoch + MAX_EPOCHS), timeout=timeout
+        )
+        if answers is None:
             active.pop(0)
             continue
         for header_rlp, signature, bitmap in answers:
@@ -213,15 +228,7 @@ async def find_pivot(
     newest_epoch = max(chain.states) - 1
     for epoch in range(newest_epoch, max(-1, newest_epoch - PIVOT_EPOCHS), -1):
         for peer in peers:
-            try:
-                with trio.fail_after(timeout):
-                    answers = await fetcher.epoch_headers(peer, protocol_id, [epoch])
-            except trio.TooSlowError:
-                penalize(peer, "state sync: epoch headers too slow", PENALTY_SLOW)
-                continue
-            except HarmonyError as exc:
-                log.debug("peer %s gave no shard epoch header: %s", peer, exc)
-                continue
+            answers = await _ask_epochs(fetcher, penalize, peer, protocol_id, [epoch], timeout=timeout)
             if not answers:
                 continue
             header_rlp, signature, bitmap = answers[0]

@@ -25,7 +25,12 @@ from harmony.encoding import rlp
 from harmony.errors import RLPError
 from harmony.p2p.errors import P2PBadRequest, P2PBadResponse
 from harmony.p2p.host import P2PHost
-from harmony.p2p.sync_protocol import COMMIT_SIG_BYTES, MAX_BITMAP_BYTES, MAX_BLOCK_NUMBER_BITS
+from harmony.p2p.sync_protocol import (
+    COMMIT_SIG_BYTES,
+    MAX_BITMAP_BYTES,
+    MAX_BLOCK_NUMBER_BITS,
+    decode_triples,
+)
 
 GET_EPOCH_HEADERS = 1
 GET_STATE_NODES = 2
@@ -159,26 +164,9 @@ def serve_state(
 
 def decode_headers_response(data: bytes, asked: int) -> list[tuple[bytes, bytes, bytes]]:
     """Decode a GetEpochHeaders answer for ``asked`` epochs; raises :class:`P2PBadResponse`."""
-    try:
-        item = rlp.decode(data, max_size=MAX_HEADERS_RESPONSE_BYTES, max_depth=2)
-    except RLPError as exc:
-        raise P2PBadResponse(f"epoch headers answer: {exc}") from exc
-    if not isinstance(item, list) or len(item) > asked:
-        raise P2PBadResponse(f"epoch headers answer: expected a list of at most {asked} headers")
-    out = []
-    for entry in item:
-        if not isinstance(entry, list) or len(entry) != 3 or not all(isinstance(x, bytes) for x in entry):
-            raise P2PBadResponse("epoch headers answer: each entry must be [header, signature, bitmap]")
-        header, sig, bitmap = entry
-        assert isinstance(header, bytes) and isinstance(sig, bytes) and isinstance(bitmap, bytes)
-        if not 0 < len(header) <= MAX_HEADER_BYTES:
-            raise P2PBadResponse(f"epoch headers answer: header of {len(header)} bytes")
-        if len(sig) != COMMIT_SIG_BYTES:
-            raise P2PBadResponse(f"epoch headers answer: commit signature of {len(sig)} bytes, expected 96")
-        if not 0 < len(bitmap) <= MAX_BITMAP_BYTES:
-            raise P2PBadResponse(f"epoch headers answer: commit bitmap of {len(bitmap)} bytes")
-        out.append((header, sig, bitmap))
-    return out
+    return decode_triples(
+        data, asked, what="epoch headers", max_size=MAX_HEADERS_RESPONSE_BYTES, max_item=MAX_HEADER_BYTES
+    )
 
 
 def decode_nodes_response(data: bytes, asked: int) -> list[bytes]:

@@ -4,31 +4,13 @@ walk resumes from the store without asking again for what is there; progress cov
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from harmony.crypto.keccak import keccak256
 from harmony.encoding.trie import EMPTY_TRIE_ROOT
 from harmony.state.reach import mark_state
-from harmony.state.statedb import StateDB
 from harmony.state.sync_walk import ForgedStateNode, StateWalk
-
-
-def _state(accounts: int, seed: int = 1) -> tuple[bytes, dict[bytes, bytes]]:
-    rng = random.Random(seed)
-    store: dict[bytes, bytes] = {}
-    state = StateDB(store)
-    for i in range(accounts):
-        address = rng.randbytes(20)
-        state.set_balance(address, rng.randrange(1, 10**20))
-        if i % 7 == 0:
-            state.set_code(address, bytes([0x60, i % 256, 0x00]) * (i % 3 + 1))
-            for slot in range(i % 5 + 1):
-                state.set_storage(address, slot, rng.randrange(1, 2**200))
-    root, nodes = state.commit()
-    store.update(nodes)
-    return root, store
+from tests.unit.state.test_reach import _state
 
 
 def _serve(walk: StateWalk, source: dict[bytes, bytes], target: dict[bytes, bytes], limit: int) -> int:
