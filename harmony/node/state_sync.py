@@ -38,7 +38,7 @@ from harmony.chain.validation import validate_body
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.fast_sync import Penalize
-from harmony.p2p.errors import P2PStreamNotOpened
+from harmony.p2p.errors import P2PConnectionError
 from harmony.p2p.state_protocol import MAX_EPOCHS, MAX_NODES, StateSource
 from harmony.p2p.sync_protocol import MAX_BLOCKS
 from harmony.p2p.topics import state_protocol_id
@@ -61,6 +61,11 @@ PENALTY_SLOW = 5
 """A request past its deadline, or an answer the protocol refused."""
 PENALTY_NOT_HELD = 5
 """An answer holding none of the nodes asked (a peer that pruned that state cannot serve it)."""
+STREAM_ATTEMPTS = 3
+"""Times a request whose stream failed (could not be opened, or broke) is tried before the peer is given up
+(another shard's node never opens one; on a loaded machine py-libp2p streams sometimes fail)."""
+STREAM_RETRY_PAUSE = 0.5
+"""Seconds between two such attempts."""
 PIVOT_EPOCHS = 3
 """Epochs tried back from the newest when looking for the shard's pivot (a shard ends its epoch a few
 blocks after the beacon)."""
@@ -149,14 +154,21 @@ async def _ask_epochs(
     *,
     timeout: float,
 ) -> list[tuple[bytes, bytes, bytes]] | None:
-    """A peer's epoch-ending headers, or None when it did not answer (penalized if too slow)."""
-    try:
-        with trio.fail_after(timeout):
-            return await fetcher.epoch_headers(peer, protocol_id, epochs)
-    except trio.TooSlowError:
-        penalize(peer, "state sync: epoch headers too slow", PENALTY_SLOW)
-    except HarmonyError as exc:
-        log.debug("peer %s gave no epoch headers: %s", peer, exc)
+    """A peer's epoch-ending headers, or None when it did not answer (penalized if too slow); a request
+    whose stream failed is tried :data:`STREAM_ATTEMPTS` times (a loaded peer, or ours)."""
+    for attempt in range(1, STREAM_ATTEMPTS + 1):
+        try:
+            with trio.fail_after(timeout):
+                return await fetcher.epoch_headers(peer, protocol_id, epochs)
+        except trio.TooSlowError:
+            penalize(peer, "state sync: epoch headers too slow", PENALTY_SLOW)
+            return None
+        except P2PConnectionError as exc:
+            log.debug("peer %s: no stream for epoch headers (attempt %d): %s", peer, attempt, exc)
+            await trio.sleep(STREAM_RETRY_PAUSE)
+        except HarmonyError as exc:
+            log.debug("peer %s gave no epoch headers: %s", peer, exc)
+            return None
     return None
 
 
@@ -344,6 +356,8 @@ class StateDownload:
         self.request_timeout = request_timeout
         self._peers: list[str] = []
         self._dropped: list[str] = []
+        self._no_stream: dict[str, int] = {}
+        """Streams a peer could not open, in a row."""
         self._changed = trio.Event()
 
     async def run(self, root: bytes, peers: Sequence[str]) -> DownloadReport:
@@ -415,8 +429,12 @@ class StateDownload:
         with trio.move_on_after(self.request_timeout) as deadline:
             try:
                 blobs = await self.fetcher.state_nodes(peer, self.protocol_id, hashes)
-            except P2PStreamNotOpened:  # a node of another shard (or gone): not an offence
-                self._drop(peer, "state sync: does not serve this shard's state", 0)
+            except P2PConnectionError:  # a node of another shard, a stream a load broke: not an offence
+                self._no_stream[peer] = self._no_stream.get(peer, 0) + 1
+                if self._no_stream[peer] >= STREAM_ATTEMPTS:
+                    self._drop(peer, "state sync: does not serve this shard's state", 0)
+                else:
+                    await trio.sleep(STREAM_RETRY_PAUSE)
                 return
             except HarmonyError as exc:
                 self._drop(peer, f"state sync: request failed ({type(exc).__name__})", PENALTY_SLOW)
@@ -424,6 +442,7 @@ class StateDownload:
         if deadline.cancelled_caught:
             self._drop(peer, "state sync: answer too slow", PENALTY_SLOW)
             return
+        self._no_stream.pop(peer, None)
         good: dict[bytes, bytes] = {}
         forged: ForgedStateNode | None = None
         for node_hash, blob in zip(hashes, blobs, strict=False):
