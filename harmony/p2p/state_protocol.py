@@ -30,6 +30,7 @@ from harmony.p2p.sync_protocol import (
     MAX_BITMAP_BYTES,
     MAX_BLOCK_NUMBER_BITS,
     decode_triples,
+    serve_guarded,
 )
 
 GET_EPOCH_HEADERS = 1
@@ -145,18 +146,12 @@ def answer(source: StateSource, kind: int, items: Sequence[int] | Sequence[bytes
 def serve_state(
     host: P2PHost, protocol_id: str, source: StateSource, *, guard: Callable[[str], None] | None = None
 ) -> None:
-    """Register the state request handler for ``protocol_id`` on ``host``; ``guard(peer_id)`` runs first and
-    refuses a peer by raising (a fenced shard's gate)."""
-
-    async def handler(peer_id: str, request: bytes) -> bytes:
-        if guard is not None:
-            guard(peer_id)
-        kind, items = decode_request(request)
-        return answer(source, kind, items)
-
-    host.set_request_handler(
+    """Register the state request handler for ``protocol_id`` on ``host`` (behind ``guard``, if given)."""
+    serve_guarded(
+        host,
         protocol_id,
-        handler,
+        lambda request: answer(source, *decode_request(request)),
+        guard=guard,
         max_request_bytes=MAX_REQUEST_BYTES,
         max_response_bytes=max(MAX_HEADERS_RESPONSE_BYTES, MAX_NODES_RESPONSE_BYTES),
     )

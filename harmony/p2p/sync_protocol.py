@@ -112,21 +112,38 @@ def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
     return rlp.encode(triples)
 
 
-def serve_sync(
-    host: P2PHost, protocol_id: str, source: SyncSource, *, guard: Callable[[str], None] | None = None
+def serve_guarded(
+    host: P2PHost,
+    protocol_id: str,
+    respond: Callable[[bytes], bytes],
+    *,
+    guard: Callable[[str], None] | None,
+    max_request_bytes: int,
+    max_response_bytes: int,
 ) -> None:
-    """Register the sync request handler for ``protocol_id`` on ``host``; ``guard(peer_id)`` runs first and
-    refuses a peer by raising (a fenced shard's :meth:`harmony.p2p.fence_gate.FenceGate.guard`)."""
+    """Serve ``protocol_id`` with ``respond(request)`` (which decodes, raising :class:`P2PBadRequest` on
+    garbage, and answers); ``guard(peer_id)`` runs first and refuses a peer by raising (a fenced shard's
+    :meth:`harmony.p2p.fence_gate.FenceGate.guard`)."""
 
     async def handler(peer_id: str, request: bytes) -> bytes:
         if guard is not None:
             guard(peer_id)
-        kind, numbers = decode_request(request)
-        return answer(source, kind, numbers)
+        return respond(request)
 
     host.set_request_handler(
+        protocol_id, handler, max_request_bytes=max_request_bytes, max_response_bytes=max_response_bytes
+    )
+
+
+def serve_sync(
+    host: P2PHost, protocol_id: str, source: SyncSource, *, guard: Callable[[str], None] | None = None
+) -> None:
+    """Register the sync request handler for ``protocol_id`` on ``host`` (behind ``guard``, if given)."""
+    serve_guarded(
+        host,
         protocol_id,
-        handler,
+        lambda request: answer(source, *decode_request(request)),
+        guard=guard,
         max_request_bytes=MAX_REQUEST_BYTES,
         max_response_bytes=MAX_BLOCKS_RESPONSE_BYTES,
     )
