@@ -145,18 +145,18 @@ def test_a_validator_killed_with_sigkill_restarts_and_catches_up(devnet: Devnet)
     _assert_signs(devnet, survivor, victim)
 
 
-def _assert_signs(devnet: Devnet, survivor: str, victim: dict) -> None:
-    """The victim's key appears in the commit bitmap of coming blocks (a leader finalizes with the first
-    quorum, so a slow node may miss some blocks: look over a window)."""
+def _assert_signs(devnet: Devnet, survivor: str, victim: dict, window: int = 12) -> None:
+    """The victim's key appears in the commit bitmap of one of the next ``window`` blocks (a leader
+    finalizes with the first quorum, so a slow node may miss some blocks: look over a window)."""
     first = devnet.height(survivor) + 1
-    devnet.wait_height(survivor, first + 12, timeout=120)
+    devnet.wait_height(survivor, first + window, timeout=120 + 2 * window)
     signed = [
         n
-        for n in range(first, first + 12)
+        for n in range(first, first + window)
         if victim["bls_public_key"]
         in [s.removeprefix("0x") for s in rpc(survivor, "hmyv2_getBlockSignerKeys", [n])]
     ]
-    assert signed, f"{victim['name']} signed none of blocks {first}..{first + 11}"
+    assert signed, f"{victim['name']} signed none of blocks {first}..{first + window - 1}"
 
 
 def test_a_validator_with_only_a_bootnode_state_syncs_joins_and_signs(devnet: Devnet) -> None:
@@ -200,7 +200,9 @@ def test_a_validator_with_only_a_bootnode_state_syncs_joins_and_signs(devnet: De
         # nothing up to the pivot was replayed: the first block it stored itself is the pivot's child
         finals = re.findall(r"harmony\.node\.consensus: block (\d+) 0x\S+ final", log)
         assert finals and int(finals[0]) == pivot + 1, finals[:3]
-        _assert_signs(devnet, survivor, victim)
+        # a node that just joined with only the bootnode waits for the shard's gossip mesh to take it in: its
+        # first proposals and votes (seen: 10-15 blocks) do not reach the others yet
+        _assert_signs(devnet, survivor, victim, window=30)
     finally:
         print(log_path.read_text(errors="replace")[-3000:])
 
