@@ -55,7 +55,8 @@ from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
 from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
-from harmony.node.state_sync import ChainStateSource, StateDownload, StateProgress
+from harmony.node.state_download import StateDownload, StateProgress
+from harmony.node.state_sync import ChainStateSource
 from harmony.node.sync import ChainSyncSource
 from harmony.p2p.host import P2PConfig, open_host
 from harmony.p2p.state_protocol import StateClient, serve_state

@@ -36,7 +36,8 @@ from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
-from harmony.node.state_sync import ChainStateSource, StateProgress, state_sync_chain
+from harmony.node.state_download import StateProgress
+from harmony.node.state_sync import ChainStateSource, state_sync_chain
 from harmony.node.status import NodeStatus
 from harmony.node.sync import ChainSyncSource, Syncer
 from harmony.node.txpool import TxPool, TxPoolConfig, TxPoolError

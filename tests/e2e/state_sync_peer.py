@@ -23,7 +23,8 @@ from harmony.chain.params import LOCALNET
 from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
-from harmony.node.state_sync import ChainStateSource, StateDownload, StateProgress
+from harmony.node.state_download import StateDownload, StateProgress
+from harmony.node.state_sync import ChainStateSource
 from harmony.p2p.host import P2PConfig, open_host
 from harmony.p2p.state_protocol import StateClient, answer, decode_request, serve_state
 from harmony.p2p.topics import state_protocol_id

@@ -19,12 +19,9 @@ from harmony.chain.params import LOCALNET
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
 from harmony.node.fast_sync import FastSync
+from harmony.node.state_download import PENALTY_FORGED, StateDownload, StateProgress, StateSyncHalted
 from harmony.node.state_sync import (
-    PENALTY_FORGED,
     ChainStateSource,
-    StateDownload,
-    StateProgress,
-    StateSyncHalted,
     find_pivot,
     follow_epoch_chain,
     state_sync_chain,
@@ -162,7 +159,9 @@ def test_state_sync_from_honest_and_lying_peers(beacon: Blockchain, tmp_path: Pa
                     with pytest.raises(StateSyncHalted):
                         await download.run(root, [partial])
                     kept = {k[1:] for k, _ in store.iterate(b"t")}
-                    assert len(kept) == PARTIAL and kept <= expected
+                    assert (
+                        0 < len(kept) <= PARTIAL and kept <= expected
+                    )  # answers lost to a broken stream: fewer
                     snap = progress.snapshot()
                     assert 0 < snap.fraction < 1 and snap.nodes_per_s > 0 and "nodes/s" in snap.describe()
                     # the resumed download, from two honest peers and a forger: only what is missing
