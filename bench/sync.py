@@ -19,7 +19,12 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
 * **Report.** Blocks/s over the empty part, tx/s over the full part, bytes on disk of the synced node (no
   pruning exists yet, so every state is kept: the archive figure), and ``ratio`` = sync tx/s over the live
   execution tx/s of a 1,000-transfer block as ``bench/execution.py`` measures it, in this same run.
-  ``state_sync_s`` and ``disk_pruned_mb`` are ``null`` until state sync and pruning exist.
+  ``disk_pruned_mb`` is ``null`` until pruning is measured here.
+* **State sync.** A second fresh node downloads the head's state (accounts, storage, code) from the same
+  three peers over the state sync protocol (:class:`harmony.node.state_sync.StateDownload`: every node
+  checked against its hash before it is written), with a progress bar; ``state_sync_s`` is that download's
+  time. The generated chain has no beacon chain, so following the epoch chain (a few headers, each one
+  aggregate check) is not in it.
 
 The last line is one JSON object with those keys. The machine's load average is printed with the figures:
 other work on the machine slows every figure here.
@@ -50,10 +55,13 @@ from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
 from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
+from harmony.node.state_download import StateDownload, StateProgress
+from harmony.node.state_sync import ChainStateSource
 from harmony.node.sync import ChainSyncSource
 from harmony.p2p.host import P2PConfig, open_host
+from harmony.p2p.state_protocol import StateClient, serve_state
 from harmony.p2p.sync_protocol import SyncClient, serve_sync
-from harmony.p2p.topics import sync_protocol_id
+from harmony.p2p.topics import state_protocol_id, sync_protocol_id
 from harmony.storage import ChainDB, LMDBStore
 from harmony.types.transaction import Transaction
 
@@ -68,6 +76,7 @@ SIGNERS = [dev_bls_key(SHARD, i) for i in range(3)]
 PER_FULL_BLOCK = 1_000
 PEERS = 3
 PROTOCOL = sync_protocol_id("localnet", SHARD)
+STATE_PROTOCOL = state_protocol_id("localnet", SHARD)
 PRICE = 10**9
 MAX_SESSIONS = 20
 """Sessions the node may need (a peer dropped for a failed stream ends one; the next round resumes)."""
@@ -132,11 +141,13 @@ def generate(blocks: int, accounts: int) -> tuple[Path, float]:
 
 
 async def serve(directory: Path, key_dir: Path) -> None:
-    """Serve the cached chain read-only over the sync protocol until killed; print ``PEER id addr``."""
+    """Serve the cached chain read-only over the sync and state protocols until killed; print ``PEER id
+    addr``."""
     store = LMDBStore(directory, readonly=True)
     chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)  # the genesis is stored: nothing is written
     async with open_host(P2PConfig(key_path=key_dir / "peer.key", port=0)) as host:
         serve_sync(host, PROTOCOL, ChainSyncSource(chain))
+        serve_state(host, STATE_PROTOCOL, ChainStateSource(chain))
         print("PEER", host.peer_id, host.listen_addrs()[0], flush=True)
         await trio.sleep_forever()
 
@@ -214,6 +225,57 @@ async def sync_from(
     return started, timeline
 
 
+async def state_sync_from(peers: list[tuple[str, str]], scratch: Path, root: bytes) -> tuple[float, int, int]:
+    """A fresh node downloads the state at ``root`` from ``peers``; seconds, nodes and bytes fetched."""
+    store = LMDBStore(scratch / "state-node")
+    chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
+    config = P2PConfig(key_path=scratch / "state-node.key", port=0, bootnodes=tuple(a for _, a in peers))
+    async with open_host(config) as host:
+        with trio.fail_after(60):
+            while not all(host.is_connected(p) for p, _ in peers):
+                await trio.sleep(0.1)
+        progress = StateProgress()
+        download = StateDownload(
+            chain.db, StateClient(host), host.penalize, STATE_PROTOCOL, progress=progress
+        )
+        with Progress(
+            TextColumn("state sync"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f} %  {task.fields[nodes]} nodes  {task.fields[rate]} nodes/s"),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("state", total=1.0, nodes=0, rate="-")
+            async with trio.open_nursery() as nursery:
+
+                async def show() -> None:
+                    while True:
+                        snap = progress.snapshot()
+                        bar.update(
+                            task, completed=snap.fraction, nodes=snap.nodes, rate=f"{snap.nodes_per_s:.0f}"
+                        )
+                        await trio.sleep(0.2)
+
+                nursery.start_soon(show)
+                report = await download.run(root, [p for p, _ in peers])
+                nursery.cancel_scope.cancel()
+    store.close()
+    for peer in report.dropped:
+        print(f"  state sync dropped peer {peer[-8:]}")
+    return report.seconds, report.fetched, report.bytes
+
+
+def head_root(directory: Path) -> bytes:
+    """The state root of the cached chain's head."""
+    store = LMDBStore(directory, readonly=True)
+    try:
+        head = ChainDB(store).head_header()
+        assert head is not None
+        return head.root
+    finally:
+        store.close()
+
+
 def disk_mb(directory: Path) -> float:
     return sum(f.stat().st_size for f in directory.iterdir()) / 1e6
 
@@ -254,6 +316,9 @@ def main() -> None:
         procs, peers = start_peers(directory, scratch)
         try:
             started, timeline = trio.run(sync_from, peers, scratch, args.blocks)
+            state_s, state_nodes, state_bytes = trio.run(
+                state_sync_from, peers, scratch, head_root(directory)
+            )
         finally:
             for proc in procs:
                 proc.kill()
@@ -261,6 +326,9 @@ def main() -> None:
         disk = disk_mb(scratch / "node")
     figures = summarize(started, timeline, full, live_tps)
     figures.update(
+        state_sync_s=round(state_s, 1),
+        state_nodes=state_nodes,
+        state_mb=round(state_bytes / 1e6, 1),
         disk_archive_mb=round(disk, 1),
         blocks=args.blocks,
         accounts=args.accounts,
@@ -271,6 +339,10 @@ def main() -> None:
         f"sync from {PEERS} peers: {figures['blocks_per_s']} empty blocks/s, {figures['tx_per_s']} tx/s "
         f"of full blocks ({figures['ratio']}x live execution), {figures['total_s']} s in all, "
         f"{figures['disk_archive_mb']} MB on disk (every state kept); load average {figures['load_average']}"
+    )
+    print(
+        f"state sync of the head's state from {PEERS} peers: {state_nodes} nodes, {figures['state_mb']} MB "
+        f"in {figures['state_sync_s']} s"
     )
     print(json.dumps(figures))
 

@@ -38,6 +38,13 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--rpc.ratelimit", "rate_limit", int, "RPC requests per second per client (default 1000)"),
     ("--bls.pass.file", "bls_pass_file", Path, "file whose first line is the BLS keystores' passphrase"),
     ("--log.level", "log_level", str, "debug, info, warning or error (default info)"),
+    (
+        "--sync.mode",
+        "sync_mode",
+        str,
+        "full (default: replay every block) or state (an empty node downloads a recent epoch's verified "
+        "state, then replays from there)",
+    ),
     ("--consensus.phase-timeout-ms", "phase_timeout_ms", int, "phase timeout before a view change"),
     ("--consensus.view-change-timeout-ms", "view_change_timeout_ms", int, "view change timeout"),
     ("--consensus.block-time-ms", "block_time_ms", int, "block time (default: the network preset's)"),
@@ -158,6 +165,8 @@ async def serve(node: Node) -> None:
                     return
 
         nursery.start_soon(stop_on_signal)
+        if sys.stderr.isatty() and node.config.sync_mode == "state":
+            nursery.start_soon(show_state_progress, node)
         await nursery.start(lambda task_status: node.run(services=services, task_status=task_status))
         if sys.stderr.isatty():
             nursery.start_soon(show_sync_progress, node)
@@ -189,6 +198,29 @@ async def show_sync_progress(node: Node) -> None:
                 detail = f"{snap.blocks_per_s:.0f} blocks/s, {snap.tx_per_s:.0f} tx/s, ETA {eta}"
                 bar.update(task, total=snap.target, completed=snap.current, detail=detail)
                 await trio.sleep(0.5)
+
+
+async def show_state_progress(node: Node) -> None:
+    """A progress bar on the terminal while ``--sync.mode state`` downloads a state: the share of the
+    account key space, nodes/s and ETA (the log carries the same every few seconds)."""
+    import trio  # noqa: PLC0415
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, Progress, TextColumn  # noqa: PLC0415
+
+    progress = node.state_progress
+    while not progress.active:
+        await trio.sleep(0.5)
+    columns = (TextColumn("state sync"), BarColumn(), TextColumn("{task.fields[detail]}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("state", total=1.0, detail="")
+        while progress.active:
+            snap = progress.snapshot()
+            eta = "?" if snap.eta_s is None else f"{snap.eta_s:.0f} s"
+            detail = (
+                f"{100 * snap.fraction:.0f} %, {snap.nodes} nodes, {snap.nodes_per_s:.0f} nodes/s, ETA {eta}"
+            )
+            bar.update(task, completed=snap.fraction, detail=detail)
+            await trio.sleep(0.5)
 
 
 def listen_error(exc: BaseException) -> OSError | None:

@@ -62,6 +62,10 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     archive = false                   # true: keep every block's state; default: prune to the last 128
                                       # blocks' and every epoch boundary's states (harmony.storage.prune)
 
+    [sync]
+    mode = "full"                     # "full": replay every block from genesis; "state": verify the epoch
+                                      # chain, download a recent epoch's state, then replay from there
+
     [log]
     level = "info"
 
@@ -91,6 +95,8 @@ MAX_WATCHED_KEYS = 1024
 MAX_NETWORK_VIEW = 256
 PROPAGATIONS = ("gossip", "raptorq")
 """How a proposed block reaches the shard (``[p2p] propagation``)."""
+SYNC_MODES = ("full", "state")
+"""How an empty node catches up (``[sync] mode``, ``--sync.mode``; issue 18)."""
 
 
 class ConfigError(HarmonyError):
@@ -126,6 +132,7 @@ class NodeConfig:
     shard_endpoints: tuple[str, ...] = ()
     debug_equivocate: bool = False
     archive: bool = False
+    sync_mode: str = "full"
     debug_drop_symbols_percent: int = 0
     min_gas_price: int = 0
     global_slots: int = 4096
@@ -179,6 +186,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "account_slots": ("account_slots", int),
     },
     "storage": {"archive": ("archive", bool)},
+    "sync": {"mode": ("sync_mode", str)},
     "log": {"level": ("log_level", str)},
     "metrics": {
         "enabled": ("metrics_enabled", bool),
@@ -312,6 +320,12 @@ def check(config: NodeConfig) -> NodeConfig:
             "p2p.propagation",
             f"{config.propagation[:40]!r} is not one of {', '.join(map(repr, PROPAGATIONS))}: "
             '"gossip" floods whole blocks, "raptorq" sends erasure-coded shares',
+        )
+    if config.sync_mode not in SYNC_MODES:
+        raise ConfigError(
+            "sync.mode",
+            f"{config.sync_mode[:40]!r} is not one of {', '.join(map(repr, SYNC_MODES))}: "
+            '"full" replays every block, "state" downloads a recent epoch\'s verified state first',
         )
     if not 0 <= config.debug_drop_symbols_percent <= 100:
         raise ConfigError(

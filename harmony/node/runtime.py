@@ -36,6 +36,8 @@ from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
+from harmony.node.state_download import StateProgress
+from harmony.node.state_sync import ChainStateSource, state_sync_chain
 from harmony.node.status import NodeStatus
 from harmony.node.sync import ChainSyncSource, Syncer
 from harmony.node.txpool import TxPool, TxPoolConfig, TxPoolError
@@ -54,8 +56,9 @@ from harmony.node.wire import (
 )
 from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id, open_coded_broadcast
 from harmony.p2p.host import GossipMessage, P2PConfig, P2PHost, open_host
-from harmony.p2p.sync_protocol import serve_sync
-from harmony.p2p.topics import fence_protocol_id, shard_topic, sync_protocol_id
+from harmony.p2p.state_protocol import StateClient, serve_state
+from harmony.p2p.sync_protocol import SyncClient, serve_sync
+from harmony.p2p.topics import fence_protocol_id, shard_topic, state_protocol_id, sync_protocol_id
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block
@@ -126,6 +129,8 @@ class Node:
         self.host: P2PHost | None = None
         self.driver: ConsensusDriver | None = None
         self.syncer: Syncer | None = None
+        self.state_progress = StateProgress()
+        """The state download of ``--sync.mode state`` (the CLI's progress bar reads it)."""
         self.coded: CodedPropagation | None = None
         """Coded block propagation, when ``[p2p] propagation = "raptorq"``."""
         self._relay: list[bytes] = []
@@ -425,6 +430,23 @@ class Node:
 
         async with open_host(p2p) as host, AsyncExitStack() as stack:
             self.host = host
+            gate = open_fence_gate(
+                host, self.chain, config.shard_id, fence_protocol_id(self.params.name, config.shard_id)
+            )
+            serve_state(
+                host,
+                state_protocol_id(self.params.name, config.shard_id),
+                ChainStateSource(self.chain),
+                guard=None if gate is None else gate.guard,
+            )
+            if config.sync_mode == "state" and await state_sync_chain(
+                self.chain,
+                host,
+                StateClient(host),
+                SyncClient(host, protocol),
+                progress=self.state_progress,
+            ):
+                self._adopt_pivot()
             my_keys = frozenset(k.public_key.to_bytes() for k in self.keys)
             reporter = next(
                 (s.ecdsa_address for s in self.committee.slots if s.bls_public_key in my_keys), b"\x00" * 20
@@ -464,7 +486,6 @@ class Node:
             driver.block_listeners.append(self._after_block)
             driver.penalize = lambda peer, reason: host.penalize(peer, reason, 10)
             fence_protocol = fence_protocol_id(self.params.name, config.shard_id)
-            gate = open_fence_gate(host, self.chain, config.shard_id, fence_protocol)
             if gate is not None:
                 gate.fence_topic(topic)
             serve_sync(
@@ -521,6 +542,14 @@ class Node:
                 if services is not None:
                     await services(nursery)
                 task_status.started(self)
+
+    def _adopt_pivot(self) -> None:
+        """State sync made a recent block the head: what was read from the genesis head is read again."""
+        self.committee = self._committee()
+        head = self.chain.head
+        self.pool.set_state(self.chain.accounts(), gas_limit=head.gas_limit)
+        if self.staking_pool is not None:
+            self.staking_pool = StakingPool(self.params, self.config.shard_id, self.chain.accounts())
 
     def _after_block(self, block: Block) -> None:
         self.pool.set_state(self.chain.accounts(), gas_limit=block.header.gas_limit)

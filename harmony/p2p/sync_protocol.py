@@ -112,21 +112,38 @@ def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
     return rlp.encode(triples)
 
 
-def serve_sync(
-    host: P2PHost, protocol_id: str, source: SyncSource, *, guard: Callable[[str], None] | None = None
+def serve_guarded(
+    host: P2PHost,
+    protocol_id: str,
+    respond: Callable[[bytes], bytes],
+    *,
+    guard: Callable[[str], None] | None,
+    max_request_bytes: int,
+    max_response_bytes: int,
 ) -> None:
-    """Register the sync request handler for ``protocol_id`` on ``host``; ``guard(peer_id)`` runs first and
-    refuses a peer by raising (a fenced shard's :meth:`harmony.p2p.fence_gate.FenceGate.guard`)."""
+    """Serve ``protocol_id`` with ``respond(request)`` (which decodes, raising :class:`P2PBadRequest` on
+    garbage, and answers); ``guard(peer_id)`` runs first and refuses a peer by raising (a fenced shard's
+    :meth:`harmony.p2p.fence_gate.FenceGate.guard`)."""
 
     async def handler(peer_id: str, request: bytes) -> bytes:
         if guard is not None:
             guard(peer_id)
-        kind, numbers = decode_request(request)
-        return answer(source, kind, numbers)
+        return respond(request)
 
     host.set_request_handler(
+        protocol_id, handler, max_request_bytes=max_request_bytes, max_response_bytes=max_response_bytes
+    )
+
+
+def serve_sync(
+    host: P2PHost, protocol_id: str, source: SyncSource, *, guard: Callable[[str], None] | None = None
+) -> None:
+    """Register the sync request handler for ``protocol_id`` on ``host`` (behind ``guard``, if given)."""
+    serve_guarded(
+        host,
         protocol_id,
-        handler,
+        lambda request: answer(source, *decode_request(request)),
+        guard=guard,
         max_request_bytes=MAX_REQUEST_BYTES,
         max_response_bytes=MAX_BLOCKS_RESPONSE_BYTES,
     )
@@ -159,28 +176,39 @@ def decode_hashes_response(data: bytes, asked: int) -> list[bytes | None]:
     return out
 
 
-def decode_blocks_response(data: bytes, asked: int) -> list[tuple[bytes, bytes, bytes]]:
-    """Decode a GetBlocksByNumber answer for ``asked`` numbers; raises :class:`P2PBadResponse`."""
+def decode_triples(
+    data: bytes, asked: int, *, what: str, max_size: int, max_item: int
+) -> list[tuple[bytes, bytes, bytes]]:
+    """Decode an answer of at most ``asked`` ``[item, commit signature, bitmap]`` entries (a block or an
+    epoch's header with the aggregate that finalized it), each bounded; raises :class:`P2PBadResponse`
+    naming ``what`` it was."""
     try:
-        item = rlp.decode(data, max_size=MAX_BLOCKS_RESPONSE_BYTES, max_depth=2)
+        item = rlp.decode(data, max_size=max_size, max_depth=2)
     except RLPError as exc:
-        raise P2PBadResponse(f"blocks answer: {exc}") from exc
+        raise P2PBadResponse(f"{what} answer: {exc}") from exc
     if not isinstance(item, list) or len(item) > asked:
-        raise P2PBadResponse(f"blocks answer: expected a list of at most {asked} blocks")
+        raise P2PBadResponse(f"{what} answer: expected a list of at most {asked} entries")
     out = []
     for entry in item:
         if not isinstance(entry, list) or len(entry) != 3 or not all(isinstance(x, bytes) for x in entry):
-            raise P2PBadResponse("blocks answer: each entry must be [block, signature, bitmap]")
-        block, sig, bitmap = entry
-        assert isinstance(block, bytes) and isinstance(sig, bytes) and isinstance(bitmap, bytes)
-        if not 0 < len(block) <= MAX_BLOCK_BYTES:
-            raise P2PBadResponse(f"blocks answer: block of {len(block)} bytes")
+            raise P2PBadResponse(f"{what} answer: each entry must be [item, signature, bitmap]")
+        first, sig, bitmap = entry
+        assert isinstance(first, bytes) and isinstance(sig, bytes) and isinstance(bitmap, bytes)
+        if not 0 < len(first) <= max_item:
+            raise P2PBadResponse(f"{what} answer: an entry of {len(first)} bytes")
         if len(sig) != COMMIT_SIG_BYTES:
-            raise P2PBadResponse(f"blocks answer: commit signature of {len(sig)} bytes, expected 96")
+            raise P2PBadResponse(f"{what} answer: commit signature of {len(sig)} bytes, expected 96")
         if not 0 < len(bitmap) <= MAX_BITMAP_BYTES:
-            raise P2PBadResponse(f"blocks answer: commit bitmap of {len(bitmap)} bytes")
-        out.append((block, sig, bitmap))
+            raise P2PBadResponse(f"{what} answer: commit bitmap of {len(bitmap)} bytes")
+        out.append((first, sig, bitmap))
     return out
+
+
+def decode_blocks_response(data: bytes, asked: int) -> list[tuple[bytes, bytes, bytes]]:
+    """Decode a GetBlocksByNumber answer for ``asked`` numbers; raises :class:`P2PBadResponse`."""
+    return decode_triples(
+        data, asked, what="blocks", max_size=MAX_BLOCKS_RESPONSE_BYTES, max_item=MAX_BLOCK_BYTES
+    )
 
 
 class SyncClient:

@@ -52,3 +52,11 @@ def fence_protocol_id(network: str, shard_id: int) -> str:
     _check_shard(shard_id)
     network_prefix(network)
     return f"harmony/fence/{network}/{shard_id}/1.0.0"
+
+
+def state_protocol_id(network: str, shard_id: int) -> str:
+    """The state-sync stream protocol ID ``harmony/state/<network>/<shard>/1.0.0`` (issue 18): epoch-ending
+    headers and state trie nodes by hash (:mod:`harmony.p2p.state_protocol`)."""
+    _check_shard(shard_id)
+    network_prefix(network)
+    return f"harmony/state/{network}/{shard_id}/1.0.0"

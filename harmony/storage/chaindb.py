@@ -17,6 +17,7 @@ of :mod:`harmony.types`; bytes that fail raise :class:`~harmony.storage.errors.C
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -204,10 +205,7 @@ class ChainDB:
         with self.kv.write() as txn:
             self._check_extends_head(txn, header)
             put = txn.put
-            put(schema.header_key(block_hash), header_bytes)
-            put(schema.body_key(block_hash), _encode_body(block, tx_encodings, stx_encodings))
-            put(schema.number_key(block_hash), schema.u64(number))
-            put(schema.canonical_key(number), block_hash)
+            self._put_canonical(txn, block, header_bytes, block_hash, (tx_encodings, stx_encodings))
             put(schema.receipts_key(block_hash), rlp.encode_list_of_encoded([r.encode() for r in receipts]))
             self._put_tx_lookups(txn, block, block_hash, stx_encodings)
             self._put_address_index(txn, _address_entries(block, stx_encodings, senders))
@@ -218,24 +216,92 @@ class ChainDB:
                     schema.cx_spent_key(proof.merkle_proof.shard_id, proof.merkle_proof.block_num),
                     schema.SPENT,
                 )
-            if header.cross_links:
-                self._put_crosslinks(txn, decode_crosslinks(header.cross_links))
-            if number > 0 and header.last_commit_bitmap:
-                put(
-                    schema.commit_sig_key(number - 1),
-                    header.last_commit_signature + header.last_commit_bitmap,
-                )
             if commit_sig is not None:
                 put(schema.commit_sig_key(number), commit_sig[0] + commit_sig[1])
-            if header.shard_state:
-                epoch = header.epoch if number == 0 else header.epoch + 1
-                put(schema.shard_state_key(epoch), header.shard_state)
             for (epoch, address), snapshot in (validator_snapshots or {}).items():
                 put(schema.validator_snapshot_key(epoch, address), snapshot)
             self._put_state_nodes(txn, state_nodes)
             if number == 0:
                 put(schema.GENESIS_KEY, block_hash)
             put(schema.HEAD_KEY, block_hash)
+
+    def _put_canonical(
+        self,
+        txn: KVWriteTxn,
+        block: Block,
+        header_bytes: bytes,
+        block_hash: bytes,
+        encodings: tuple[list[bytes], list[bytes]],
+    ) -> None:
+        """Put a block's header and body as the canonical block of its number, with what its header brings:
+        the parent's commit signature, a beacon header's crosslinks, an epoch's last block's shard state."""
+        header = block.header
+        number = header.number
+        put = txn.put
+        put(schema.header_key(block_hash), header_bytes)
+        put(schema.body_key(block_hash), _encode_body(block, *encodings))
+        put(schema.number_key(block_hash), schema.u64(number))
+        put(schema.canonical_key(number), block_hash)
+        if header.cross_links:
+            self._put_crosslinks(txn, decode_crosslinks(header.cross_links))
+        if number > 0 and header.last_commit_bitmap:
+            put(schema.commit_sig_key(number - 1), header.last_commit_signature + header.last_commit_bitmap)
+        if header.shard_state:
+            epoch = header.epoch if number == 0 else header.epoch + 1
+            put(schema.shard_state_key(epoch), header.shard_state)
+
+    def write_pivot(
+        self,
+        blocks: Sequence[Block],
+        commit_sig: tuple[bytes, bytes],
+        shard_states: Mapping[int, bytes],
+    ) -> None:
+        """Make a state-synced block the head over genesis, without the history between (issue 18 item 2).
+
+        ``blocks`` end with the pivot, each the parent of the next (the ancestors the rules read after it:
+        BLOCKHASH's window, the epoch's headers); ``commit_sig`` is the pivot's own, ``shard_states`` the
+        committees of every epoch the epoch chain proved. The pivot's state must be stored already (state
+        sync writes it first), and the database must hold only genesis. Receipts of these blocks are not
+        known and not written. One write transaction: a kill leaves either genesis or the pivot as head.
+        """
+        if not blocks:
+            raise StorageError("write_pivot: no block")
+        if len(commit_sig[0]) != COMMIT_SIGNATURE_SIZE:
+            raise StorageError(
+                f"commit signature has {len(commit_sig[0])} bytes, not {COMMIT_SIGNATURE_SIZE}"
+            )
+        pivot = blocks[-1].header
+        for parent, child in itertools.pairwise(blocks):
+            if child.header.parent_hash != parent.hash() or child.header.number != parent.header.number + 1:
+                raise StorageError(
+                    f"write_pivot: block {child.header.number} is not the child of the one before"
+                )
+        with self.kv.write() as txn:
+            head = txn.get(schema.HEAD_KEY)
+            if head is None or self._number_of(txn, head) != 0:
+                raise StorageError("write_pivot: the database must hold only genesis")
+            if blocks[0].header.number <= 0:
+                raise StorageError("write_pivot: the blocks must come after genesis")
+            if txn.get(schema.state_node_key(pivot.root)) is None:
+                raise StorageError(
+                    f"write_pivot: the state {pivot.root.hex()} of block {pivot.number} is not stored"
+                )
+            for epoch, encoded in shard_states.items():
+                txn.put(schema.shard_state_key(epoch), encoded)
+            for block in blocks:
+                header_bytes = block.header.encode()
+                self._put_canonical(
+                    txn,
+                    block,
+                    header_bytes,
+                    keccak256(header_bytes),
+                    (
+                        [tx.encode() for tx in block.transactions],
+                        [stx.encode() for stx in block.staking_transactions],
+                    ),
+                )
+            txn.put(schema.commit_sig_key(pivot.number), commit_sig[0] + commit_sig[1])
+            txn.put(schema.HEAD_KEY, keccak256(pivot.encode()))
 
     def _put_state_nodes(self, txn: KVWriteTxn, state_nodes: Mapping[bytes, bytes]) -> None:
         """Put trie nodes and code by hash, telling every watcher (:meth:`watch_state_nodes`)."""
@@ -337,6 +403,12 @@ class ChainDB:
             raise StorageError(f"commit signature has {len(signature)} bytes, not {COMMIT_SIGNATURE_SIZE}")
         with self.kv.write() as txn:
             txn.put(schema.commit_sig_key(number), signature + bitmap)
+
+    def put_state_nodes(self, state_nodes: Mapping[bytes, bytes]) -> None:
+        """Write trie nodes and code by hash in one durable transaction, outside any block: state sync puts
+        each node there only after checking it against the hash its parent names (issue 18 item 2)."""
+        with self.kv.write() as txn:
+            self._put_state_nodes(txn, state_nodes)
 
     # -- head and blocks ------------------------------------------------------------------------------
 

@@ -102,11 +102,10 @@ class Pruner:
         """Scan the headers not seen yet up to ``head`` for epoch boundaries; yields the scan position
         every :data:`SCAN_STEP` headers (the first scan of a long chain reads every header once)."""
         previous = self.db.get_header_by_number(self._scanned)
-        while previous is not None and self._scanned < head:
+        while self._scanned < head:
             following = self.db.get_header_by_number(self._scanned + 1)
-            if following is None:
-                break
-            if following.epoch != previous.epoch:
+            # a state-synced chain has no blocks between genesis and the pivot's ancestors: skip the gap
+            if previous is not None and following is not None and following.epoch != previous.epoch:
                 self.boundaries.append(self._scanned)
             self._scanned += 1
             previous = following

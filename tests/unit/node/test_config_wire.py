@@ -95,6 +95,9 @@ def test_defaults_follow_harmony() -> None:
         ({"debug": {"other": True}}, "debug.other"),
         ({"p2p": {"propagation": "flood"}}, "p2p.propagation"),
         ({"p2p": {"propagation": 1}}, "p2p.propagation"),
+        ({"sync": {"mode": "snap"}}, "sync.mode"),
+        ({"sync": {"mode": 1}}, "sync.mode"),
+        ({"sync": {"pivot": 5}}, "sync.pivot"),
         ({"debug": {"drop_symbols_percent": 101}}, "debug.drop_symbols_percent"),
         ({"debug": {"drop_symbols_percent": "34"}}, "debug.drop_symbols_percent"),
     ],
@@ -150,6 +153,13 @@ def test_propagation_is_checked_and_says_what_it_takes() -> None:
     assert parse_config({"p2p": {"propagation": "raptorq"}}, Path(".")).propagation == "raptorq"
     with pytest.raises(ConfigError, match="'gossip', 'raptorq'"):
         parse_config({"p2p": {"propagation": "RaptorQ"}}, Path("."))
+
+
+def test_sync_mode_defaults_to_full_and_says_what_it_takes() -> None:
+    assert NodeConfig().sync_mode == "full"
+    assert parse_config({"sync": {"mode": "state"}}, Path(".")).sync_mode == "state"
+    with pytest.raises(ConfigError, match="'full', 'state'"):
+        parse_config({"sync": {"mode": "fast"}}, Path("."))
 
 
 def test_coded_announces_round_trip_and_refuse_garbage() -> None:
