@@ -26,6 +26,7 @@ from harmony.crypto.bitmap import decode_bitmap, verify_aggregate
 from harmony.crypto.bls import Signature
 from harmony.encoding.fixed import Dec
 from harmony.errors import CryptoError, HarmonyError
+from harmony.types.header import Header
 from harmony.types.shard_state import Committee
 
 _ROSTER_CACHE = 64
@@ -108,9 +109,25 @@ def verify_commit_signature(
     )
 
 
+def verify_header_commit(
+    committee: Committee, harmony_vote_share: Dec, header: Header, signature: bytes, bitmap: bytes
+) -> None:
+    """:func:`verify_commit_signature` for the block ``header`` heads (its number, hash and view)."""
+    verify_commit_signature(
+        committee,
+        harmony_vote_share,
+        number=header.number,
+        block_hash=header.hash(),
+        view_id=header.view_id,
+        signature=signature,
+        bitmap=bitmap,
+    )
+
+
 __all__ = [
     "InvalidCommitProof",
     "roster_for",
     "verify_commit_signature",
     "verify_commit_with_roster",
+    "verify_header_commit",
 ]

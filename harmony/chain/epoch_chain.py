@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signature
+from harmony.chain.commit_proof import InvalidCommitProof, verify_header_commit
 from harmony.chain.params import NetworkParams
 from harmony.errors import HarmonyError
 from harmony.types.header import Header
@@ -91,15 +91,7 @@ def verify_epoch_block(
     except ShardStateError as exc:
         raise InvalidEpochHeader("committee", f"epoch {epoch} has no committee for shard {shard_id}") from exc
     try:
-        verify_commit_signature(
-            committee,
-            params.harmony_vote_share,
-            number=header.number,
-            block_hash=header.hash(),
-            view_id=header.view_id,
-            signature=signature,
-            bitmap=bitmap,
-        )
+        verify_header_commit(committee, params.harmony_vote_share, header, signature, bitmap)
     except InvalidCommitProof as exc:
         raise InvalidEpochHeader("commit", f"block {header.number} of epoch {epoch}: {exc}") from exc
     return EpochBlock(header, signature, bitmap, next_state)

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signature
+from harmony.chain.commit_proof import InvalidCommitProof, verify_header_commit
 from harmony.chain.crosslinks import (
     CommitteeFor,
     InvalidCrossLink,
@@ -324,15 +324,7 @@ class BeaconFollower:
         if committee is None:
             return False
         try:
-            verify_commit_signature(
-                committee,
-                self._share,
-                number=header.number,
-                block_hash=header.hash(),
-                view_id=header.view_id,
-                signature=signature,
-                bitmap=bitmap,
-            )
+            verify_header_commit(committee, self._share, header, signature, bitmap)
         except InvalidCommitProof as exc:
             raise CrossShardError(exc.check, f"beacon block {header.number}: {exc}") from None
         if header.shard_state and not self._known(header.epoch + 1):
