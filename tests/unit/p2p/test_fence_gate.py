@@ -15,7 +15,7 @@ from harmony.chain.params import LOCALNET
 from harmony.p2p import sync_protocol as sp
 from harmony.p2p.errors import P2PRemoteError
 from harmony.p2p.fence_gate import REFUSED_PENALTY, FenceGate, peer_id_bytes, present_ticket
-from harmony.p2p.host import open_host
+from harmony.p2p.host import P2PHost, open_host
 from harmony.p2p.topics import fence_protocol_id, shard_topic, sync_protocol_id
 from harmony.types.fence_ticket import FenceTicket
 from harmony.types.shard_state import Committee, Slot
@@ -29,6 +29,18 @@ MEMBER, OUTSIDER = dev_bls_key(1, 0), dev_bls_key(0, 0)
 COMMITTEE = Committee(1, (Slot(b"\x01" * 20, MEMBER.public_key.to_bytes()),))
 
 
+def _gate(server: P2PHost, epoch: list[int]) -> FenceGate:
+    """The fence's gate on ``server``: shard 1's committee known at epoch 5, the epoch read from ``epoch``."""
+    return FenceGate(
+        server,
+        FENCE,
+        fences=FENCES,
+        committee_for=lambda shard, e: COMMITTEE if (shard, e) == (1, 5) else None,
+        current_epoch=lambda: epoch[0],
+        chain_id=CHAIN,
+    )
+
+
 def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
     async def body() -> None:
         async with (
@@ -37,14 +49,7 @@ def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
         ):
             await wait_until(lambda: client.is_connected(server.peer_id))
             epoch = [5]
-            gate = FenceGate(
-                server,
-                FENCE,
-                fences=FENCES,
-                committee_for=lambda shard, e: COMMITTEE if (shard, e) == (1, 5) else None,
-                current_epoch=lambda: epoch[0],
-                chain_id=CHAIN,
-            )
+            gate = _gate(server, epoch)
             gate.serve()
             sp.serve_sync(server, SYNC, DictSource(head=3), guard=gate.guard)
             sync = sp.SyncClient(client, SYNC)
@@ -89,14 +94,7 @@ def test_the_fenced_topic_scores_down_a_peer_never_admitted_and_spares_a_lapsed_
             hosts(config(tmp_path, "client", bootnodes=tuple(server.listen_addrs()))) as [client],
         ):
             epoch = [5]
-            gate = FenceGate(
-                server,
-                FENCE,
-                fences=FENCES,
-                committee_for=lambda shard, e: COMMITTEE if (shard, e) == (1, 5) else None,
-                current_epoch=lambda: epoch[0],
-                chain_id=CHAIN,
-            )
+            gate = _gate(server, epoch)
             gate.serve()
             gate.fence_topic(topic)
             await server.subscribe(topic)
