@@ -26,16 +26,52 @@ from harmony.cli.devnet import rpc_call
 STARTUP_TIMEOUT = 240.0
 
 
-def free_base_port(span: int = 900) -> int:
-    """A base port with p2p, HTTP, WS and metrics ranges free right now (devnet uses base .. base + 900 +
-    nodes)."""
-    # Below Linux's ephemeral range (32768-60999): a node killed and restarted must find its ports free, and
-    # an outgoing connection of any process may take an ephemeral port while the node is down.
-    for _ in range(200):
-        base = 10_000 + (os.getpid() * 7919 + int(time.time() * 1000)) % 21_000
-        if all(_port_free(base + off + k) for off in (0, 500, 800, 900) for k in range(5)):
+PORTS_LOW, PORTS_HIGH = 10_000, 31_000
+"""Test devnets take their ports here: below Linux's ephemeral range (32768-60999), since a node killed and
+restarted must find its ports free and an outgoing connection of any process may take an ephemeral port
+while the node is down."""
+
+NODES_PER_RANGE = 16
+"""Node indices a base port's four ranges (p2p, HTTP, WS, metrics) are checked free for: a devnet's nodes and
+the extra nodes a test adds beside it."""
+
+
+def worker_ports() -> tuple[int, int]:
+    """The ports [low, high) this pytest-xdist worker takes from. The workers split the range, so two
+    workers never pick overlapping ports at the same moment: checked free by one, then bound by the other's
+    devnet first, was CI's "Address already in use" at a devnet's start."""
+    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) % count if worker[2:].isdigit() else 0
+    width = (PORTS_HIGH - PORTS_LOW) // count
+    return PORTS_LOW + index * width, PORTS_LOW + (index + 1) * width
+
+
+def free_base_port() -> int:
+    """A base port, within this worker's ports, whose p2p, HTTP, WS and metrics ranges (base + 0, 500, 800,
+    900, for :data:`NODES_PER_RANGE` nodes) are free right now."""
+    low, high = worker_ports()
+    span = 900 + NODES_PER_RANGE
+    for attempt in range(200):
+        base = low + (os.getpid() * 7919 + int(time.time() * 1000) + attempt * 104_729) % (high - low - span)
+        if all(_port_free(base + off + k) for off in (0, 500, 800, 900) for k in range(NODES_PER_RANGE)):
             return base
-    raise RuntimeError("no free port range")
+    raise RuntimeError(f"no free port range in {low}-{high}")
+
+
+def free_ports(count: int, seed: int = 0) -> list[int]:
+    """``count`` ports within this worker's ports that are free right now (for a node started beside a
+    devnet)."""
+    low, high = worker_ports()
+    ports: list[int] = []
+    port = low + (seed * 7919 + int(time.time() * 1000)) % (high - low)
+    for _ in range(high - low):
+        if _port_free(port):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+        port = low + (port + 1 - low) % (high - low)
+    raise RuntimeError(f"no {count} free ports in {low}-{high}")
 
 
 def _port_free(port: int) -> bool:

@@ -30,7 +30,7 @@ from harmony.crypto.keystore import encrypt_key
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
 
-from .devnet_fixture import Devnet, _port_free, rpc, start_devnet
+from .devnet_fixture import Devnet, free_ports, rpc, start_devnet
 
 pytestmark = pytest.mark.e2e
 
@@ -148,13 +148,7 @@ def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate
     """A node process for ``actor``'s key on ``shard``: a devnet node's configuration with its own ports,
     data, keys and the devnet's bootnode; started (and later stopped) like the devnet's own nodes."""
     template = (devnet.root / f"s{shard}n0" / "node.toml").read_text(encoding="utf-8")
-    ports: list[int] = []
-    # below Linux's ephemeral range, as the devnet's own ports
-    port = 12_000 + (hash(actor.name) % 18_000)
-    while len(ports) < 4:
-        if _port_free(port):
-            ports.append(port)
-        port += 1
+    ports = free_ports(4, seed=len(actor.name))
     by_section = {
         "p2p": {
             "port =": f"port = {ports[0]}",
