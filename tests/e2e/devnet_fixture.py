@@ -93,6 +93,15 @@ def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float =
     return rpc_call(url, method, params, timeout)
 
 
+def attempt(check: Callable[[], Any]) -> tuple[bool, Any]:
+    """Call ``check`` once: whether its value is true, and the value (or the JSON-RPC error it raised)."""
+    try:
+        value = check()
+    except ValueError as exc:  # a JSON-RPC error answer
+        return False, exc
+    return bool(value), value
+
+
 @dataclass
 class Devnet:
     """A running devnet."""
@@ -139,13 +148,9 @@ class Devnet:
         since = time.monotonic()
         last: Any = None
         while True:
-            try:
-                last = check()
-            except ValueError as exc:  # a JSON-RPC error answer
-                last = exc
-            else:
-                if last:
-                    return last
+            done, last = attempt(check)
+            if done:
+                return last
             head = self.height(url)
             if head > best:
                 best, since = head, time.monotonic()
