@@ -194,7 +194,7 @@ def _economics(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     try:
         results: list[RunResult] = run_all(
-            run_scenario, scenarios, workers=args.workers, scheduler=args.scheduler, label="scenarios"
+            run_scenario, scenarios, workers=_workers(args), scheduler=args.scheduler, label="scenarios"
         )
     except SweepError as exc:
         raise CLIError(str(exc)) from None
@@ -285,7 +285,7 @@ def _network(args: argparse.Namespace) -> int:
     jobs = [(s, costs) for s in [*scenarios, *sweep]]
     try:
         results = run_all(
-            _run_network, jobs, workers=args.workers, scheduler=args.scheduler, label="networks"
+            _run_network, jobs, workers=_workers(args), scheduler=args.scheduler, label="networks"
         )
     except SweepError as exc:
         raise CLIError(str(exc)) from None
@@ -351,13 +351,19 @@ def _register_network(sims: argparse._SubParsersAction[argparse.ArgumentParser])
     network.set_defaults(func=_network)
 
 
+def _workers(args: argparse.Namespace) -> int:
+    """``--workers``, or its default: 2, or 0 with ``--quick`` (a local cluster takes longer to start than
+    the quick runs take)."""
+    return int(args.workers) if args.workers is not None else (0 if args.quick else 2)
+
+
 def _add_parallel(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2,
+        default=None,
         metavar="N",
-        help="Dask worker processes on this machine (default 2; 0 runs in this process)",
+        help="Dask worker processes on this machine (default 2, 0 with --quick; 0 runs in this process)",
     )
     parser.add_argument(
         "--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786"

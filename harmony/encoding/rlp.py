@@ -27,15 +27,21 @@ MAX_DEPTH = 64
 
 
 def encode(item: Item) -> bytes:
-    """Encode bytes or nested lists of bytes as RLP (yellow paper eq. 179-183)."""
-    if isinstance(item, (bytes, bytearray, memoryview)):
-        data = bytes(item)
-        if len(data) == 1 and data[0] < 0x80:
-            return data
-        return _length_prefix(len(data), 0x80) + data
+    """Encode bytes or nested lists of bytes as RLP (yellow paper eq. 179-183).
+
+    Written for speed (every state write encodes a record): ``bytes`` and short lengths first, children
+    joined from a list rather than a generator; the output is the same as the plain recursion's."""
+    if type(item) is bytes:
+        size = len(item)
+        if size == 1 and item[0] < 0x80:
+            return item
+        return (bytes((0x80 + size,)) if size < 56 else _length_prefix(size, 0x80)) + item
     if isinstance(item, (list, tuple)):
-        payload = b"".join(encode(child) for child in item)
-        return _length_prefix(len(payload), 0xC0) + payload
+        payload = b"".join([encode(child) for child in item])
+        size = len(payload)
+        return (bytes((0xC0 + size,)) if size < 56 else _length_prefix(size, 0xC0)) + payload
+    if isinstance(item, (bytes, bytearray, memoryview)):  # a bytes subclass, or a buffer
+        return encode(bytes(item))
     raise TypeError(f"cannot RLP-encode {type(item).__name__}")
 
 

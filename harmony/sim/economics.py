@@ -258,6 +258,7 @@ class Economy:
         self.supply = self.scenario.genesis_supply
         self.last_apr: dict[bytes, Dec] = {}
         self.records: dict[bytes, ValidatorWrapper] = {}
+        self.operator_seats: dict[tuple[int, int], tuple[tuple[Slot, ...], ...]] = {}
         self._refresh(self.population.validators)
 
     def _refresh(self, addresses: Iterable[bytes]) -> None:
@@ -341,7 +342,7 @@ class Economy:
         self.undelegated = False
         self._refresh(self._flows(ctx))
         before = dict(self.records)
-        operators = self.population.operator_slots(params.shard_count, params.harmony_seats_per_shard)
+        operators = self._operators(params)
         result = auction(self.state, params, epoch, operators)
         shard_state = key_mod_assign(epoch, operators, result.winners, params.shard_count)
         blocks = era.blocks_per_step()
@@ -365,6 +366,13 @@ class Economy:
         return self._figures(
             index, era, result=result, before=before, minted=minted, fees=fees, slashed=slashed
         )
+
+    def _operators(self, params: NetworkParams) -> tuple[tuple[Slot, ...], ...]:
+        """The era's Harmony-operated seats (built once per shape: they never change)."""
+        shape = (params.shard_count, params.harmony_seats_per_shard)
+        if shape not in self.operator_seats:
+            self.operator_seats[shape] = self.population.operator_slots(*shape)
+        return self.operator_seats[shape]
 
     def _draw_misses(self, result: AuctionResult, blocks: int) -> dict[bytes, int]:
         """Blocks each elected validator misses this step (0 for most)."""

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,10 @@ from typing import Any
 from harmony.cli.devnet import rpc_call
 
 STARTUP_TIMEOUT = 240.0
+STALL_S = 120.0
+"""A chain that makes no block for this long is stalled: four failed views of a 5 s phase timeout (5 + 10 +
+20 + 40 s) and room; a loaded machine's chain is slow, not stalled, and is waited for by
+:meth:`Devnet.wait_chain`."""
 
 
 PORTS_LOW, PORTS_HIGH = 10_000, 31_000
@@ -89,6 +93,15 @@ def rpc(url: str, method: str, params: list[Any] | None = None, timeout: float =
     return rpc_call(url, method, params, timeout)
 
 
+def attempt(check: Callable[[], Any]) -> tuple[bool, Any]:
+    """Call ``check`` once: whether its value is true, and the value (or the JSON-RPC error it raised)."""
+    try:
+        value = check()
+    except ValueError as exc:  # a JSON-RPC error answer
+        return False, exc
+    return bool(value), value
+
+
 @dataclass
 class Devnet:
     """A running devnet."""
@@ -125,6 +138,30 @@ class Devnet:
         raise AssertionError(
             f"{url} did not reach block {height} in {timeout} s (last error: {last})\n{self.diagnose()}"
         )
+
+    def wait_chain(self, url: str, what: str, check: Callable[[], Any], *, blocks: int) -> Any:
+        """Poll ``check`` until it returns something true (that value), while the chain at ``url`` grows:
+        fail when ``blocks`` blocks have passed without it, or when no block came for :data:`STALL_S`. A
+        bound in blocks, not seconds: a loaded 2-core machine makes blocks slower, not fewer, so a wait
+        that counts them holds at any load; only a stalled chain fails on time."""
+        start = best = self.height(url)
+        since = time.monotonic()
+        last: Any = None
+        while True:
+            done, last = attempt(check)
+            if done:
+                return last
+            head = self.height(url)
+            if head > best:
+                best, since = head, time.monotonic()
+            if best - start > blocks:
+                raise AssertionError(
+                    f"{what}: not within {blocks} blocks ({start}..{best}; last: {last!r})\n{self.diagnose()}"
+                )
+            if time.monotonic() - since > STALL_S:
+                stalled = f"{url} stalled at block {best} for {STALL_S} s"
+                raise AssertionError(f"{what}: {stalled} (last: {last!r})\n{self.diagnose()}")
+            time.sleep(0.5)
 
     def diagnose(self) -> str:
         """Every node's head (or why it did not answer) and its log's last lines: what a failed wait

@@ -30,7 +30,7 @@ from harmony.crypto.keystore import encrypt_key
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
 
-from .devnet_fixture import Devnet, free_ports, rpc, start_devnet
+from .devnet_fixture import Devnet, attempt, free_ports, rpc, start_devnet
 
 pytestmark = pytest.mark.e2e
 
@@ -120,13 +120,9 @@ def wait_for(devnet: Devnet, what: str, check: Any, timeout: float = EPOCH_WAIT,
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        try:
-            last = check()
-        except ValueError as exc:  # a JSON-RPC error answer
-            last = exc
-        else:
-            if last:
-                return last
+        done, last = attempt(check)
+        if done:
+            return last
         time.sleep(every)
     raise AssertionError(f"{what}: not after {timeout} s (last: {last!r})\n{devnet.diagnose()}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from harmony.chain.staking import records
 from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.rewards import total_supply
 from harmony.cli.main import main
+from harmony.cli.sim import _workers
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.encoding.fixed import Dec
 from harmony.sim.economics import (
@@ -131,6 +133,12 @@ def test_the_decoded_record_cache_changes_no_result(monkeypatch: pytest.MonkeyPa
     uncached = [run_scenario(small(name)) for name in ("mainnet", "stress")]
     assert [r.steps for r in cached] == [r.steps for r in uncached]
     assert records._decoded.records == {}
+
+
+def test_quick_runs_in_this_process_unless_workers_are_given() -> None:
+    assert _workers(argparse.Namespace(workers=None, quick=True)) == 0
+    assert _workers(argparse.Namespace(workers=None, quick=False)) == 2
+    assert _workers(argparse.Namespace(workers=3, quick=True)) == 3
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,8 @@ class _DecodedRecords:
     """The last decoded validator records by their encoding, within :data:`CACHE_BYTES` of encodings. A
     record is a frozen value and decoding is a function of the bytes, so the cache changes no result: it
     only skips decoding a record read moments ago (block rewards, availability and the election read the
-    same records many times per block)."""
+    same records many times per block). A record stored is kept under its own encoding: encoding is
+    one-to-one on records (``decode(encode(w)) == w``, tested), so reading it back needs no decoding."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -68,14 +69,19 @@ class _DecodedRecords:
             self.records.move_to_end(code)
             return wrapper
         wrapper = ValidatorWrapper.decode(code)
-        if len(code) > self.budget // 8:
-            return wrapper
+        self.keep(code, wrapper)
+        return wrapper
+
+    def keep(self, code: bytes, wrapper: ValidatorWrapper) -> None:
+        """Remember that ``code`` decodes to ``wrapper`` (its encoding: a record just stored is read back
+        within the same block, and by the economics simulation every step, without decoding it)."""
+        if len(code) > self.budget // 8 or code in self.records:
+            return
         self.records[code] = wrapper
         self.size += len(code)
         while self.size > self.budget:
             old, _ = self.records.popitem(last=False)
             self.size -= len(old)
-        return wrapper
 
 
 CACHE_BYTES = 16 * 1024 * 1024
@@ -103,7 +109,9 @@ def set_validator_wrapper(state: WorldState, address: bytes, wrapper: ValidatorW
         raise ValueError(
             f"validator record for 0x{wrapper.validator.address.hex()} stored at 0x{address.hex()}"
         )
-    state.set_code(address, wrapper.encode())
+    code = wrapper.encode()
+    state.set_code(address, code)
+    _decoded.keep(code, wrapper)
 
 
 def is_validator(state: WorldState, address: bytes) -> bool:

@@ -92,6 +92,14 @@ class RewardPayout:
     """``(validator address, atto credited)`` per validator paid, in address order."""
 
 
+class _LastPower:
+    """The last committee's voting power, by the committee's identity: a committee is a frozen value, so
+    the same object has the same power (every block of an epoch, and every run of the economics
+    simulation's step, pays one committee again)."""
+
+    entry: tuple[Committee, Dec, tuple[Dec, ...]] | None = None
+
+
 def voting_power(committee: Committee, harmony_vote_share: Dec) -> tuple[Dec, ...]:
     """Each seat's voting power, summing to exactly 1 (reference §1.4, Go ``votepower.Compute``).
 
@@ -100,6 +108,15 @@ def voting_power(committee: Committee, harmony_vote_share: Dec) -> tuple[Dec, ..
     ``effective stake / total effective stake``; the rounding dust goes to the last staked seat (the last
     Harmony seat if none is staked). Empty committees have no power.
     """
+    last = _LastPower.entry
+    if last is not None and last[0] is committee and last[1] == harmony_vote_share:
+        return last[2]
+    power = _voting_power(committee, harmony_vote_share)
+    _LastPower.entry = (committee, harmony_vote_share, power)
+    return power
+
+
+def _voting_power(committee: Committee, harmony_vote_share: Dec) -> tuple[Dec, ...]:
     slots = committee.slots
     if not slots:
         return ()
@@ -109,8 +126,10 @@ def voting_power(committee: Committee, harmony_vote_share: Dec) -> tuple[Dec, ..
     h_share = harmony_vote_share if staked else Dec.one()
     e_share = Dec.one() - h_share if harmony else Dec.one()
     power = [Dec.zero()] * len(slots)
-    for i in harmony:
-        power[i] = h_share.quo_int(len(harmony))
+    if harmony:
+        each = h_share.quo_int(len(harmony))
+        for i in harmony:
+            power[i] = each
     for i in staked:
         stake = slots[i].effective_stake
         if stake is not None and not total_stake.is_zero():

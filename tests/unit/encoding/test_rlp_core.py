@@ -56,3 +56,18 @@ def test_uint_canonical() -> None:
 @given(st.lists(items, max_size=8))
 def test_a_list_of_encoded_items_is_the_encoding_of_the_list(children: list[rlp.Item]) -> None:
     assert rlp.encode_list_of_encoded([rlp.encode(c) for c in children]) == rlp.encode(children)
+
+
+class _Bytes(bytes):
+    """A bytes subclass (as some libraries hand out)."""
+
+
+@given(items)
+def test_buffers_tuples_and_bytes_subclasses_encode_as_their_bytes_and_lists(item: rlp.DecodedItem) -> None:
+    def as_other(x: rlp.DecodedItem, kind: int) -> object:
+        if isinstance(x, list):
+            return tuple(as_other(c, kind + 1) for c in x)
+        return (bytearray(x), memoryview(x), _Bytes(x))[kind % 3]
+
+    for kind in range(3):
+        assert rlp.encode(as_other(item, kind)) == rlp.encode(item)  # type: ignore[arg-type]

@@ -105,3 +105,12 @@ def test_decoded_records_are_kept_within_their_byte_budget() -> None:
     assert tight.size <= tight.budget and tight.size == sum(len(c) for c in tight.records)
     with pytest.raises(RLPError):  # not a record: the decoder's own error, nothing kept
         records._DecodedRecords(budget=1 << 20).get(b"\x01\x02")
+
+
+def test_a_stored_record_is_read_back_without_decoding_and_equals_its_decoding() -> None:
+    state = StateDB({})
+    w = replace(wrapper(), block_reward=123_456_789)
+    records.set_validator_wrapper(state, ADDR, w)
+    read = records.get_validator_wrapper(state, ADDR)
+    assert read is w  # kept under its encoding when stored
+    assert type(read).decode(state.get_code(ADDR)) == w  # the one-to-one encoding the cache relies on

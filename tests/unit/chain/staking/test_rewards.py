@@ -104,6 +104,16 @@ def test_voting_power_hand_computed() -> None:
     assert voting_power(Committee(0, ()), D("0.5")) == ()
 
 
+def test_voting_power_is_computed_once_per_committee_object() -> None:
+    committee = _committee()
+    first = voting_power(committee, D("0.5"))
+    assert voting_power(committee, D("0.5")) is first  # the same frozen committee: the power it had
+    assert voting_power(_committee(), D("0.5")) == first  # an equal committee: recomputed, equal
+    other = voting_power(committee, D("0.25"))  # another share: recomputed
+    assert other != first and sum(other, Dec.zero()) == Dec.one()
+    assert voting_power(committee, D("0.5")) == first
+
+
 def test_voting_power_matches_the_quorum_roster() -> None:
     keys = [SecretKey.key_gen(bytes([i]) * 32).public_key.to_bytes() for i in range(6)]
     stakes: list[Dec | None] = [None, Dec.from_int(7), Dec.from_int(3), None, Dec.from_int(11), D("0.3")]
