@@ -116,6 +116,22 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     for topic, count in sorted(st.topic_messages.items()):
         received.add_metric([topic], count)
     yield received
+    refused = CounterMetricFamily(
+        "hmy_p2p_topic_messages_refused",
+        "Gossip messages refused on a fenced topic from a peer outside the fence",
+        labels=["topic"],
+    )
+    for topic, count in sorted(st.topic_refused.items()):
+        refused.add_metric([topic], count)
+    yield refused
+    answered = CounterMetricFamily(
+        "hmy_p2p_protocol_answer_bytes",
+        "Bytes of successful answers to this node's requests, per stream protocol",
+        labels=["protocol"],
+    )
+    for protocol, count in sorted(st.answered_bytes.items()):
+        answered.add_metric([protocol], count)
+    yield answered
     yield _gauge("hmy_txpool_pending", "Executable transactions in the pool", st.pool_pending)
     yield _gauge("hmy_txpool_queued", "Queued (future-nonce) transactions in the pool", st.pool_queued)
     yield _gauge("hmy_staking_pool_size", "Staking transactions waiting (beacon nodes)", st.staking_pool)
