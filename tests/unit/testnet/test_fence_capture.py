@@ -1,6 +1,6 @@
-"""The fence capture of a testnet run (issue 21): what an outside node's real metrics page says it received of a
-fenced shard, summed over the node's process starts while its counters restart, and the invariants over it:
-a leak, a node never read, an outsider not refused, a fence no transfer crossed are each a violation."""
+"""The fence capture of a testnet run (issue 21): what an outside node's real metrics page says it received
+of a fenced shard, summed over the node's process starts while its counters restart, and the invariants over
+it: a leak, a node never read, an outsider not refused, a fence no transfer crossed are each a violation."""
 
 from __future__ import annotations
 
