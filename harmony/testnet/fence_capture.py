@@ -4,7 +4,8 @@
 Every node but the fenced shard's validators is outside its fence: the other shards' nodes and the fenced
 shard's full nodes. :class:`FenceCapture` scrapes each one's Prometheus metrics every
 :data:`INTERVAL_S` seconds and at the end, and keeps per node and process start the last reading of what
-carries the shard's data to it:
+carries the shard's data to it (and the same of the members, as the control that the capture sees the
+shard's data where it does flow):
 
 * gossip on the shard's topics (node and client): messages delivered to its subscribers
   (``hmy_p2p_topic_messages_received``) plus messages its own fence refused
@@ -25,7 +26,7 @@ from __future__ import annotations
 import threading
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -87,30 +88,30 @@ def parse_reading(text: str, carriers: Carriers, own_shard: int) -> FenceReading
 
 
 @dataclass(frozen=True, slots=True)
-class Outside:
-    """One node outside a fence, as the capture reaches it."""
+class Watched:
+    """One node the capture reads, as it reaches it."""
 
     name: str
     shard: int
     metrics_url: str
-    fenced: frozenset[int]
-    """The fenced shards whose fence it is outside."""
+    outside: frozenset[int]
+    """The fenced shards whose fence it is outside (what reaches it of them is a leak)."""
+    inside: frozenset[int] = frozenset()
+    """The fenced shards whose fence it is inside (the control: the capture sees their data flow)."""
 
 
 class FenceCapture:
-    """Scrapes every outside node in a background thread (:meth:`start`, :meth:`stop`); :meth:`totals` sums
+    """Scrapes the watched nodes in a background thread (:meth:`start`, :meth:`stop`); :meth:`totals` sums
     each node's last reading per process start."""
 
     def __init__(
-        self,
-        carriers: Sequence[Carriers],
-        outside: Callable[[], list[tuple[Outside, int]]],
+        self, carriers: Sequence[Carriers], watched: Callable[[], list[tuple[Watched, int]]]
     ) -> None:
-        """``outside()`` lists the running outside nodes with their process start number."""
+        """``watched()`` lists the running nodes to read with their process start number."""
         self.carriers = tuple(carriers)
-        self.outside = outside
-        self.last: dict[tuple[str, int, int], FenceReading] = {}
-        """(node, fenced shard, start) → the last reading."""
+        self.watched = watched
+        self.last: dict[tuple[str, int, int, bool], FenceReading] = {}
+        """(node, fenced shard, start, inside) → the last reading."""
         self.failures: dict[str, int] = {}
         self.stop_event = threading.Event()
         self.lock = threading.Lock()
@@ -121,7 +122,7 @@ class FenceCapture:
         self.thread.start()
 
     def stop(self) -> None:
-        """Scrape once more, then end the thread."""
+        """End the thread, then scrape once more."""
         self.stop_event.set()
         if self.thread.is_alive():
             self.thread.join(TIMEOUT_S * 4)
@@ -132,34 +133,35 @@ class FenceCapture:
             self.scrape()
 
     def scrape(self) -> None:
-        """Read every running outside node's metrics once."""
-        for node, start in self.outside():
+        """Read every running watched node's metrics once."""
+        for node, start in self.watched():
             try:
                 with urllib.request.urlopen(node.metrics_url, timeout=TIMEOUT_S) as response:
                     text = response.read(MAX_METRICS_BYTES).decode("utf-8", errors="replace")
                 readings = [
-                    (c.shard, parse_reading(text, c, node.shard))
+                    (c.shard, c.shard in node.inside, parse_reading(text, c, node.shard))
                     for c in self.carriers
-                    if c.shard in node.fenced
+                    if c.shard in node.outside | node.inside
                 ]
             except (OSError, ValueError):
                 with self.lock:
                     self.failures[node.name] = self.failures.get(node.name, 0) + 1
                 continue
             with self.lock:
-                for shard, reading in readings:
-                    key = (node.name, shard, start)
+                for shard, inside, reading in readings:
+                    key = (node.name, shard, start, inside)
                     earlier = self.last.get(key)
                     count = reading.readings + (earlier.readings if earlier else 0)
-                    self.last[key] = FenceReading(
-                        reading.messages, reading.answer_bytes, reading.blocks, count
-                    )
+                    self.last[key] = replace(reading, readings=count)
 
-    def totals(self) -> dict[str, FenceReading]:
-        """Per outside node, everything that reached it of every fenced shard, summed over its starts."""
+    def totals(self, *, inside: bool = False) -> dict[str, FenceReading]:
+        """Per node outside a fence (``inside``: per member), what reached it of the fenced shards, summed
+        over its starts."""
         out: dict[str, FenceReading] = {}
         with self.lock:
-            for (name, _shard, _start), r in sorted(self.last.items()):
+            for (name, _shard, _start, member), r in sorted(self.last.items()):
+                if member != inside:
+                    continue
                 got = out.get(name, FenceReading())
                 out[name] = FenceReading(
                     got.messages + r.messages,
@@ -170,4 +172,4 @@ class FenceCapture:
         return out
 
 
-__all__ = ["INTERVAL_S", "Carriers", "FenceCapture", "Outside", "parse_reading"]
+__all__ = ["INTERVAL_S", "Carriers", "FenceCapture", "Watched", "parse_reading"]

@@ -233,11 +233,18 @@ class FenceReading:
     """How many times its metrics were read (0: nothing is known of it)."""
 
 
-def fence_leaks(captured: Mapping[str, FenceReading], outside: Sequence[str]) -> Check:
+def fence_leaks(
+    captured: Mapping[str, FenceReading], outside: Sequence[str], members: Mapping[str, FenceReading]
+) -> Check:
     """Issue 21's goal: no block, state or transaction of a fenced shard reached a node outside its fence.
     ``captured`` is what every outside node received (name → reading); a node of ``outside`` never read is
-    a violation too (its silence proves nothing). ``detail["fence_leaks"]`` counts the leaks."""
+    a violation too (its silence proves nothing), and so is a capture that saw no gossip of the shard at
+    its members either (``members``: it would see nothing anywhere). ``detail["fence_leaks"]`` counts the
+    leaks."""
     bad = []
+    member_messages = sum(r.messages for r in members.values())
+    if member_messages == 0:
+        bad.append("the members themselves received no gossip of the fenced shard: the capture sees nothing")
     leaks = 0
     for name in sorted(outside):
         r = captured.get(name)
@@ -255,6 +262,7 @@ def fence_leaks(captured: Mapping[str, FenceReading], outside: Sequence[str]) ->
         "fence_leaks": leaks,
         "outside_nodes": sorted(outside),
         "readings": {n: captured[n].readings for n in sorted(captured)},
+        "member_messages": member_messages,
     }
     return Check("no fenced data to an outside node", tuple(bad), detail)
 

@@ -34,7 +34,7 @@ from harmony.cli.devnet import (
 )
 from harmony.encoding.address import to_bech32
 from harmony.testnet import invariants as inv
-from harmony.testnet.fence_capture import Carriers, FenceCapture, Outside
+from harmony.testnet.fence_capture import Carriers, FenceCapture, Watched
 from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
 from harmony.testnet.load import GAS_PRICE, LoadGenerator, SentTx
 from harmony.testnet.manifest import MAX_VALIDATORS, Kind, Manifest
@@ -279,16 +279,17 @@ class Runner:
             return
         carriers = [Carriers.of(LOCALNET.name, f.shard) for f in m.fences]
 
-        def outside() -> list[tuple[Outside, int]]:
+        def watched() -> list[tuple[Watched, int]]:
+            out = []
             with fleet.lock:
-                return [
-                    (Outside(n.spec.name, n.spec.shard, n.metrics, frozenset(fenced)), n.starts)
-                    for n in fleet.nodes.values()
-                    if n.running
-                    and (fenced := {f.shard for f in m.fences if not m.inside_fence(n.spec, f.shard)})
-                ]
+                for n in fleet.nodes.values():
+                    inside = frozenset(f.shard for f in m.fences if m.inside_fence(n.spec, f.shard))
+                    outside = frozenset(f.shard for f in m.fences) - inside
+                    if n.running:
+                        out.append((Watched(n.spec.name, n.spec.shard, n.metrics, outside, inside), n.starts))
+            return out
 
-        self.capture = FenceCapture(carriers, outside)
+        self.capture = FenceCapture(carriers, watched)
         self.capture.scrape()
         self.capture.start()
 
@@ -515,7 +516,7 @@ class Runner:
         outside = [n.name for n in m.nodes if any(not m.inside_fence(n, f.shard) for f in m.fences)]
         crossing = [(t.shard, t.to_shard, t.to) for t in load.sent if t.kind == "cross" and t.accepted]
         return [
-            inv.fence_leaks(self.capture.totals(), outside),
+            inv.fence_leaks(self.capture.totals(), outside, self.capture.totals(inside=True)),
             self._outsiders_refused(),
             inv.fenced_transfers(crossing, owed, held, set(m.fenced())),
         ]

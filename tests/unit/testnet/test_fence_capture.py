@@ -20,7 +20,7 @@ from harmony.ops.service import OpsService, OpsSettings
 from harmony.p2p.topics import shard_topic, sync_protocol_id
 from harmony.storage import ChainDB, MemoryStore
 from harmony.testnet import invariants as inv
-from harmony.testnet.fence_capture import Carriers, FenceCapture, Outside, parse_reading
+from harmony.testnet.fence_capture import Carriers, FenceCapture, Watched, parse_reading
 from tests.unit.ops.test_server import GENESIS, status_of
 
 NET = LOCALNET.name
@@ -84,9 +84,10 @@ def test_the_capture_sums_a_restarted_nodes_counters_and_marks_a_node_never_read
 ) -> None:
     url, pages = served
     start = [1]
-    outsider = Outside("f0", 1, url, frozenset({1}))
-    unreachable = Outside("s0v0", 0, "http://127.0.0.1:1/metrics", frozenset({1}))
-    capture = FenceCapture([FENCED], lambda: [(outsider, start[0]), (unreachable, 1)])
+    outsider = Watched("f0", 1, url, frozenset({1}))
+    member = Watched("s1v0", 1, url, frozenset(), frozenset({1}))
+    unreachable = Watched("s0v0", 0, "http://127.0.0.1:1/metrics", frozenset({1}))
+    capture = FenceCapture([FENCED], lambda: [(outsider, start[0]), (member, 1), (unreachable, 1)])
     leaked = {shard_topic(NET, 1): 1}
     pages.append(page(tmp_path, shard_id=1, topic_messages=leaked))
     capture.scrape()
@@ -97,13 +98,20 @@ def test_the_capture_sums_a_restarted_nodes_counters_and_marks_a_node_never_read
     totals = capture.totals()
     assert totals["f0"] == inv.FenceReading(1, 0, 0, 3)
     assert "s0v0" not in totals and capture.failures["s0v0"] == 3
-    check = inv.fence_leaks(totals, ["f0", "s0v0"])
+    members = capture.totals(inside=True)
+    assert set(members) == {"s1v0"} and members["s1v0"].readings == 3
+    check = inv.fence_leaks(totals, ["f0", "s0v0"], members)
     assert not check.ok and check.detail["fence_leaks"] == 1
     assert any("f0 received 1 gossip" in v for v in check.violations)
     assert any("s0v0: its metrics were never read" in v for v in check.violations)
     clean = {"f0": inv.FenceReading(readings=4), "s0v0": inv.FenceReading(readings=2)}
-    assert inv.fence_leaks(clean, ["f0", "s0v0"]).detail["fence_leaks"] == 0
-    assert inv.fence_leaks(clean, ["f0", "s0v0"]).ok
+    flowing = {"s1v0": inv.FenceReading(messages=40, readings=4)}
+    assert inv.fence_leaks(clean, ["f0", "s0v0"], flowing).detail["fence_leaks"] == 0
+    assert inv.fence_leaks(clean, ["f0", "s0v0"], flowing).ok
+    blind = inv.fence_leaks(clean, ["f0", "s0v0"], {"s1v0": inv.FenceReading(readings=4)})
+    assert blind.violations == (
+        "the members themselves received no gossip of the fenced shard: the capture sees nothing",
+    )
 
 
 def test_an_outsider_must_be_refused_by_members_and_by_its_own_rpc() -> None:
