@@ -133,10 +133,11 @@ def count_log_lines(logs: Sequence[Path], text: str) -> int:
 
 
 def refuses_fenced_data(url: str) -> bool:
-    """Whether the node at ``url`` answers a request for its shard's blocks with the fence's refusal
-    (``ShardFenced``, code -32050), as a node outside a fenced shard's fence must."""
+    """Whether the node at ``url`` answers a request for its shard's first block with the fence's refusal
+    (``ShardFenced``, code -32050), as a node outside a fenced shard's fence must (its head number is
+    public, in the crosslinks, and answered)."""
     try:
-        rpc_call(url, "hmyv2_blockNumber", [], RPC_TIMEOUT)
+        rpc_call(url, "eth_getBlockByNumber", ["0x1", False], RPC_TIMEOUT)
     except ValueError as exc:
         error = exc.args[0] if exc.args else None
         return isinstance(error, dict) and error.get("code") == FENCED_ERROR
