@@ -267,15 +267,16 @@ def fence_leaks(
     return Check("no fenced data to an outside node", tuple(bad), detail)
 
 
-def outsiders_refused(refusals: Mapping[str, int], rpc_refused: Mapping[str, bool]) -> Check:
+def outsiders_refused(refusals: Mapping[str, int], rpc_answers: Mapping[str, str]) -> Check:
     """Each full node of a fenced shard (an outsider trying to join it) was refused by the members (their
-    logs name its peer: ``refusals``) and its own RPC refuses the shard's data (``rpc_refused``)."""
+    logs name its peer: ``refusals``) and its own RPC refuses the shard's data (``rpc_answers``: what it
+    answered a request for a block, ``refused`` as it must; a node not running at the end is not asked)."""
     bad = [f"no member refused {name}: it never tried, or got in" for name, n in refusals.items() if n == 0]
-    bad += [f"{name}'s RPC served the fenced shard's data" for name, ok in rpc_refused.items() if not ok]
+    bad += [f"{name}'s RPC: {answer}" for name, answer in rpc_answers.items() if answer != "refused"]
     return Check(
         "outsiders refused by the fence",
         tuple(sorted(bad)),
-        {"member_refusals": dict(refusals), "rpc_refused": dict(rpc_refused)},
+        {"member_refusals": dict(refusals), "rpc_answers": dict(rpc_answers)},
     )
 
 

@@ -132,15 +132,23 @@ def count_log_lines(logs: Sequence[Path], text: str) -> int:
     return total
 
 
-def refuses_fenced_data(url: str) -> bool:
-    """Whether the node at ``url`` answers a request for its shard's first block with the fence's refusal
-    (``ShardFenced``, code -32050), as a node outside a fenced shard's fence must (its head number is
-    public, in the crosslinks, and answered)."""
-    try:
-        rpc_call(url, "eth_getBlockByNumber", ["0x1", False], RPC_TIMEOUT)
-    except ValueError as exc:
-        error = exc.args[0] if exc.args else None
-        return isinstance(error, dict) and error.get("code") == FENCED_ERROR
-    except OSError:
-        return False
-    return False
+def fenced_answer(url: str, attempts: int = 3) -> str:
+    """How the node at ``url`` answers a request for its shard's first block: ``refused`` (the fence's
+    ``ShardFenced``, code -32050, as a node outside a fenced shard's fence must answer), ``served: …`` or
+    ``unreachable: …`` (after ``attempts`` tries, a loaded node being slow). Its head number is public, in
+    the crosslinks, and answered, so a block is asked for."""
+    problem = ""
+    for _ in range(attempts):
+        try:
+            block = rpc_call(url, "eth_getBlockByNumber", ["0x1", False], RPC_TIMEOUT)
+        except ValueError as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, dict) and error.get("code") == FENCED_ERROR:
+                return "refused"
+            return f"served: an error other than the fence's: {str(error)[:200]}"
+        except OSError as exc:
+            problem = f"unreachable: {exc}"
+            time.sleep(1.0)
+            continue
+        return f"served: {str(block)[:200]}"
+    return problem

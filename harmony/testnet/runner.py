@@ -44,10 +44,10 @@ from harmony.testnet.observe import (
     count_log_lines,
     counter_value,
     double_sign_reports,
+    fenced_answer,
     inclusion_counts,
     read_chain,
     receipt,
-    refuses_fenced_data,
 )
 from harmony.testnet.perturb import Perturber
 from harmony.testnet.report import RunResult
@@ -528,7 +528,7 @@ class Runner:
         assert self.fleet is not None
         nodes = self.fleet.nodes.values()
         refusals: dict[str, int] = {}
-        rpc_refused: dict[str, bool] = {}
+        answers: dict[str, str] = {}
         for node in nodes:
             if not node.spec.fenced_out:
                 continue
@@ -536,8 +536,8 @@ class Runner:
             members = [n.data / "node.log" for n in nodes if self.m.inside_fence(n.spec, node.spec.shard)]
             refusals[node.spec.name] = count_log_lines(members, f"peer {peer} is outside the fence")
             if node.running:
-                rpc_refused[node.spec.name] = refuses_fenced_data(node.http)
-        return inv.outsiders_refused(refusals, rpc_refused)
+                answers[node.spec.name] = fenced_answer(node.http)
+        return inv.outsiders_refused(refusals, answers)
 
     @staticmethod
     def _fence_leaks(checks: list[inv.Check]) -> int | None:

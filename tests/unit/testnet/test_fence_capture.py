@@ -115,12 +115,14 @@ def test_the_capture_sums_a_restarted_nodes_counters_and_marks_a_node_never_read
 
 
 def test_an_outsider_must_be_refused_by_members_and_by_its_own_rpc() -> None:
-    assert inv.outsiders_refused({"f0": 3}, {"f0": True}).ok
+    assert inv.outsiders_refused({"f0": 3}, {"f0": "refused"}).ok
     assert inv.outsiders_refused({"f0": 2}, {}).ok  # not running at the end: only the logs speak
-    assert inv.outsiders_refused({"f0": 0}, {"f0": True}).violations == (
+    assert inv.outsiders_refused({"f0": 0}, {"f0": "refused"}).violations == (
         "no member refused f0: it never tried, or got in",
     )
-    assert not inv.outsiders_refused({"f0": 1}, {"f0": False}).ok
+    served = inv.outsiders_refused({"f0": 1}, {"f0": "served: {'number': '0x1'}"})
+    assert served.violations == ("f0's RPC: served: {'number': '0x1'}",)
+    assert not inv.outsiders_refused({"f0": 1}, {"f0": "unreachable: timed out"}).ok
 
 
 def test_transfers_must_cross_a_fence_both_ways_and_be_credited_once() -> None:
