@@ -406,18 +406,30 @@ def _nodes(
 _FENCE_FIELDS = ("shard", "jurisdiction", "region")
 
 
-def _fences(raw: dict[str, Any], shards: int, regions: tuple[str, ...]) -> tuple[FenceSpec, ...]:
-    items = raw.get("fence", [])
+def _array_of_tables(
+    raw: dict[str, Any], key: str, fields: tuple[str, ...], most: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The ``[[key]]`` tables (at most ``most``, each with only ``fields``) with their field prefixes
+    (``key[i].``)."""
+    items = raw.get(key, [])
     if not isinstance(items, list):
-        raise ManifestError("fence", "expected an array of tables ([[fence]])")
-    out: list[FenceSpec] = []
+        raise ManifestError(key, f"expected an array of tables ([[{key}]])")
+    if len(items) > most:
+        raise ManifestError(key, f"at most {most}")
+    out = []
     for i, item in enumerate(items):
-        prefix = f"fence[{i}]."
         if not isinstance(item, dict):
-            raise ManifestError(f"fence[{i}]", "expected a table")
-        for key in item:
-            if key not in _FENCE_FIELDS:
-                raise ManifestError(prefix + key, f"unknown field; a fence has {', '.join(_FENCE_FIELDS)}")
+            raise ManifestError(f"{key}[{i}]", "expected a table")
+        for name in item:
+            if name not in fields:
+                raise ManifestError(f"{key}[{i}].{name}", f"unknown field; a {key} has {', '.join(fields)}")
+        out.append((f"{key}[{i}].", item))
+    return out
+
+
+def _fences(raw: dict[str, Any], shards: int, regions: tuple[str, ...]) -> tuple[FenceSpec, ...]:
+    out: list[FenceSpec] = []
+    for prefix, item in _array_of_tables(raw, "fence", _FENCE_FIELDS, MAX_SHARDS):
         if shards < 2:
             raise ManifestError(
                 prefix + "shard", "a fence needs a shard besides the beacon chain (shards ≥ 2)"
@@ -462,21 +474,8 @@ _PERTURBATION_FIELDS = ("kind", "at_s", "at_height", "shard", "nodes", "duration
 def _perturbations(
     raw: dict[str, Any], nodes: dict[str, NodeSpec], shards: int, duration: int, relative_to: Path
 ) -> tuple[Perturbation, ...]:
-    items = raw.get("perturbation", [])
-    if not isinstance(items, list):
-        raise ManifestError("perturbation", "expected an array of tables ([[perturbation]])")
-    if len(items) > MAX_PERTURBATIONS:
-        raise ManifestError("perturbation", f"at most {MAX_PERTURBATIONS}")
     out = []
-    for i, item in enumerate(items):
-        prefix = f"perturbation[{i}]."
-        if not isinstance(item, dict):
-            raise ManifestError(f"perturbation[{i}]", "expected a table")
-        for key in item:
-            if key not in _PERTURBATION_FIELDS:
-                raise ManifestError(
-                    prefix + key, f"unknown field; a perturbation has {', '.join(_PERTURBATION_FIELDS)}"
-                )
+    for prefix, item in _array_of_tables(raw, "perturbation", _PERTURBATION_FIELDS, MAX_PERTURBATIONS):
         kind_text = _str(item, "kind", "", prefix)
         try:
             kind = Kind(kind_text)

@@ -17,7 +17,15 @@ from harmony.chain.genesis import dev_account_key
 from harmony.cli.devnet_fences import DEV_ATTESTOR_INDEX
 
 from .devnet_fixture import rpc, start_devnet
-from .test_staking import Actor, create_validator, seat_shard, staking, start_validator_node, wait_for
+from .test_staking import (
+    Actor,
+    create_validator,
+    seat_shard,
+    signed_lately,
+    staking,
+    start_validator_node,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -71,15 +79,10 @@ def test_a_newly_attested_validator_is_elected_into_the_fenced_committee(tmp_pat
         head = net.height(member)
         net.wait_height(url, head, timeout=180)
         assert rpc(url, "eth_getBlockByNumber", ["0x1", False])["number"] == "0x1"
-        key = validator.bls_hex.removeprefix("0x")
-
-        def signing() -> bool:
-            top = net.height(member)
-            return any(
-                key in [k.removeprefix("0x") for k in rpc(member, "hmyv2_getBlockSignerKeys", [n])]
-                for n in range(max(1, top - 5), top + 1)
-            )
-
-        wait_for(net, "the attested validator's key signing shard 1's blocks", signing)
+        wait_for(
+            net,
+            "the attested validator's key signing shard 1's blocks",
+            lambda: signed_lately(net, member, validator),
+        )
     finally:
         net.stop()

@@ -11,10 +11,7 @@ Every node is a real ``harmony node`` process in its own namespace, talking TCP 
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +19,7 @@ import pytest
 
 from harmony.testnet.network import down_all, namespaces_available
 
-from .test_testnet import RUN_TIMEOUT_S, harmony_cli, leftovers, node_processes
+from .test_testnet import leftovers, node_processes, run_manifest
 
 pytestmark = [
     pytest.mark.e2e,
@@ -47,21 +44,8 @@ def test_a_fenced_shard_leaks_nothing_to_outside_nodes_across_perturbations(
     tmp_path: Path, prefix: str
 ) -> None:
     root = tmp_path / "run"
-    proc = subprocess.Popen(
-        harmony_cli("testnet", "run", str(FENCED), "--dir", str(root), "--prefix", prefix),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
     try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # the runner takes everything down on the way out
-        stdout, stderr = proc.communicate(timeout=120)
-        pytest.fail(f"the run took over {RUN_TIMEOUT_S} s; its progress:\n{stderr[-3000:]}")
-    try:
-        lines = stdout.strip().splitlines()
-        assert lines, stderr[-3000:]
-        summary = json.loads(lines[-1])
-        report = json.loads((root / "report.json").read_text(encoding="utf-8"))
+        summary, report = run_manifest(FENCED, root, prefix)
         checks = {c["name"]: c for c in report["checks"]}
         failing = [c for c in report["checks"] if not c["ok"]]
         # the goal: nothing of shard 1 reached an outside node, while the members saw its gossip flow
