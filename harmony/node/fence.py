@@ -29,8 +29,8 @@ TICKET_INTERVAL = 2.0
 TICKET_TIMEOUT = 5.0
 """Seconds to wait for a peer to accept a ticket."""
 RETRY_SECONDS = 30.0
-"""Seconds before a peer that refused our ticket (another shard's node, or one not ready) is asked again,
-and before a peer that took it is shown it again (its epoch may have moved on without ours)."""
+"""Seconds before a peer that took our ticket is shown it again (its epoch may have moved on without ours),
+and the longest wait before a peer that did not is asked again (:class:`TicketSchedule`)."""
 
 
 def open_fence_gate(host: P2PHost, chain: Blockchain, shard_id: int, protocol_id: str) -> FenceGate | None:
@@ -58,19 +58,58 @@ def seat_key(chain: Blockchain, shard_id: int, epoch: int, keys: Sequence[Secret
     return next((k for k in keys if k.public_key.to_bytes() in seats), None)
 
 
+class TicketSchedule:
+    """When to show this node's ticket to each peer (sans-IO: the caller passes the time).
+
+    A peer that took it is shown it again after :data:`RETRY_SECONDS` (its epoch may have moved on
+    without ours). A peer that did not (another shard's node, an outsider, or a member whose stream failed
+    under load) is asked again after :data:`TICKET_INTERVAL`, doubling up to :data:`RETRY_SECONDS`: a
+    member must not stay deaf to us for half a minute over one failed stream. A peer seen disconnected is
+    forgotten, so it is shown the ticket as soon as it is back: a member restarted is a new process that
+    admits nobody, and until our ticket reaches it, it drops our consensus messages on the fenced topic.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+
+    def reset(self) -> None:
+        """A new epoch: every peer is due."""
+        self._next.clear()
+        self._failures.clear()
+
+    def due(self, connected: Sequence[str], now: float) -> list[str]:
+        """The connected peers to show the ticket now; peers no longer connected are forgotten."""
+        present = set(connected)
+        for gone in [p for p in self._next if p not in present]:
+            del self._next[gone]
+            self._failures.pop(gone, None)
+        return [p for p in connected if self._next.get(p, now) <= now]
+
+    def accepted(self, peer: str, now: float) -> None:
+        """``peer`` took the ticket."""
+        self._failures.pop(peer, None)
+        self._next[peer] = now + RETRY_SECONDS
+
+    def failed(self, peer: str, now: float) -> None:
+        """``peer`` refused the ticket or could not be reached."""
+        failures = self._failures.get(peer, 0) + 1
+        self._failures[peer] = failures
+        self._next[peer] = now + min(RETRY_SECONDS, TICKET_INTERVAL * 2 ** min(failures - 1, 8))
+
+
 async def present_tickets(
     host: P2PHost, chain: Blockchain, shard_id: int, protocol_id: str, keys: Sequence[SecretKey]
 ) -> None:
-    """Show this node's ticket to its peers, epoch after epoch, until cancelled (module docstring)."""
-    accepted: dict[str, float] = {}
-    declined: dict[str, float] = {}
+    """Show this node's ticket to its peers, epoch after epoch, until cancelled (module docstring,
+    :class:`TicketSchedule`)."""
+    schedule = TicketSchedule()
     epoch = -1
     ticket: FenceTicket | None = None
     while True:
         if chain.head.epoch != epoch:
             epoch = chain.head.epoch
-            accepted.clear()
-            declined.clear()
+            schedule.reset()
             key = seat_key(chain, shard_id, epoch, keys)
             ticket = None
             if key is None:
@@ -84,18 +123,15 @@ async def present_tickets(
                     key, chain.params.chain_id, peer_id_bytes(host.peer_id), shard_id, epoch
                 )
         if ticket is not None:
-            for peer in host.connected_peers():
-                last = max(accepted.get(peer, -RETRY_SECONDS), declined.get(peer, -RETRY_SECONDS))
-                if trio.current_time() - last < RETRY_SECONDS:
-                    continue
+            for peer in schedule.due(host.connected_peers(), trio.current_time()):
                 try:
-                    with trio.move_on_after(TICKET_TIMEOUT):
+                    with trio.fail_after(TICKET_TIMEOUT):
                         await present_ticket(host, peer, protocol_id, ticket)
-                        accepted[peer] = trio.current_time()
-                except HarmonyError as exc:  # another shard's node, or an outsider's
-                    declined[peer] = trio.current_time()
+                    schedule.accepted(peer, trio.current_time())
+                except (HarmonyError, trio.TooSlowError) as exc:  # another shard's node, or a slow one
+                    schedule.failed(peer, trio.current_time())
                     log.debug("peer %s did not take our fence ticket: %s", peer, exc)
         await trio.sleep(TICKET_INTERVAL)
 
 
-__all__ = ["TICKET_INTERVAL", "open_fence_gate", "present_tickets", "seat_key"]
+__all__ = ["TICKET_INTERVAL", "TicketSchedule", "open_fence_gate", "present_tickets", "seat_key"]
