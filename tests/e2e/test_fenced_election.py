@@ -1,11 +1,12 @@
 """End to end on real processes (issue 21, item 4's election): on a devnet whose shard 1 is fenced to EU
-(``harmony devnet --fence 1=EU``), a new validator is created with ``harmony staking create-validator``,
-the development attestor signs its attestation offline (``harmony staking sign-attestation``) and the
-validator puts it on the beacon chain (``harmony staking attest``). At the next election the beacon chain
-seats it on the fenced shard; its own ``harmony node`` on shard 1 then holds a seat key of the fenced
-committee, so the members let it in: it syncs shard 1 through the fenced sync, its RPC serves the shard's
-blocks, and its key signs shard 1's blocks.
-"""
+(``harmony devnet --fence 1=EU``), two validators are created with ``harmony staking create-validator``;
+the development attestor signs an attestation of one of them offline (``harmony staking
+sign-attestation``) and that validator puts it on the beacon chain (``harmony staking attest``). At the
+next election the beacon chain seats the attested one on the fenced shard and the other on the beacon
+chain (two winners: one external seat per shard; with one winner the fair share gives shard 1 none). The
+attested validator's own ``harmony node`` on shard 1 holds a seat key of the fenced committee, so the
+members let it in: it syncs shard 1 through the fenced sync, its RPC serves the shard's blocks, and its key
+signs shard 1's blocks."""
 
 from __future__ import annotations
 
@@ -44,13 +45,16 @@ def test_a_newly_attested_validator_is_elected_into_the_fenced_committee(tmp_pat
     try:
         beacon = net.url(0, 0)
         validator = Actor(tmp_path, "attested", dev_account_key(7), b"fenced-validator")
+        other = Actor(tmp_path, "unattested", dev_account_key(8), b"unfenced-validator")
         attestor = Actor(tmp_path, "attestor", dev_account_key(DEV_ATTESTOR_INDEX))
         create_validator(beacon, validator, "attested")
-        wait_for(
-            net,
-            "the validator registered",
-            lambda: rpc(beacon, "hmyv2_getValidatorInformation", [validator.address]),
-        )
+        create_validator(beacon, other, "unattested")
+        for actor in (validator, other):
+            wait_for(
+                net,
+                f"{actor.name} registered",
+                lambda a=actor: rpc(beacon, "hmyv2_getValidatorInformation", [a.address]),
+            )
         terms = [
             "--jurisdiction",
             "EU",
@@ -71,7 +75,12 @@ def test_a_newly_attested_validator_is_elected_into_the_fenced_committee(tmp_pat
             return any(a["jurisdiction"] == "EU" and a["live"] for a in found)
 
         wait_for(net, "the attestation on the beacon chain", attested)
-        wait_for(net, "the validator seated on the fenced shard", lambda: seat_shard(net, validator) == 1)
+        wait_for(
+            net,
+            "the attested validator on the fenced shard, the other on the beacon chain",
+            lambda: (seat_shard(net, validator), seat_shard(net, other)) == (1, 0),
+        )
+        start_validator_node(net, other, 0)  # the beacon chain's quorum does not lean on the operators alone
         # its node on shard 1 is inside the fence: the members let it sync, its RPC serves the shard's blocks
         start_validator_node(net, validator, 1)
         url: str = validator.http  # type: ignore[attr-defined]
