@@ -2,10 +2,12 @@
 fence ticket to its peers, so the shard's members sync from each other and nobody else does.
 
 :func:`open_fence_gate` makes the gate when the node's shard is fenced (``None`` otherwise);
-:func:`present_tickets` runs beside the sync loop: every few seconds, for the current epoch, it signs a
-ticket with one of the node's seat keys in the shard's committee and shows it to every connected peer that
-has not accepted one this epoch. A node without a seat in the fenced committee cannot get in: it logs so
-once per epoch (an outsider, or an attested validator not seated this epoch; see the design note's limits).
+:func:`present_tickets` runs beside the sync loop: every few seconds it shows a ticket dated its head's epoch
+to every connected peer due one (:class:`TicketSchedule`), signed with its seat key in the shard's committee
+of that epoch, or with each of its keys when it is not seated there as far as it knows
+(:func:`tickets_to_show`: a validator just elected onto the fenced shard starts far behind it). The members
+decide against their own committee: an outsider (no key, or a key in no recent committee) cannot get in;
+a node without keys logs so once per epoch.
 """
 
 from __future__ import annotations
@@ -98,40 +100,63 @@ class TicketSchedule:
         self._next[peer] = now + min(RETRY_SECONDS, TICKET_INTERVAL * 2 ** min(failures - 1, 8))
 
 
+def tickets_to_show(
+    chain: Blockchain, shard_id: int, keys: Sequence[SecretKey], peer_id: str
+) -> list[FenceTicket]:
+    """The tickets this node shows, dated its head's epoch: its seat key's when it knows it is seated then,
+    else one per key. A validator just elected onto the fenced shard starts far behind, at an epoch whose
+    committee it is not in, and it can only catch up through the fenced sync; the members check the key
+    against their own current committee (:func:`harmony.chain.fence_access.check_ticket`), so its ticket
+    gets it in. A node without keys (a full node) shows none: it is outside the fence."""
+    epoch = chain.head.epoch
+    seated = seat_key(chain, shard_id, epoch, keys)
+    chosen = [seated] if seated is not None else list(keys)
+    return [
+        FenceTicket.signed(key, chain.params.chain_id, peer_id_bytes(peer_id), shard_id, epoch)
+        for key in chosen
+    ]
+
+
 async def present_tickets(
     host: P2PHost, chain: Blockchain, shard_id: int, protocol_id: str, keys: Sequence[SecretKey]
 ) -> None:
     """Show this node's ticket to its peers, epoch after epoch, until cancelled (module docstring,
-    :class:`TicketSchedule`)."""
+    :func:`tickets_to_show`, :class:`TicketSchedule`)."""
     schedule = TicketSchedule()
     epoch = -1
-    ticket: FenceTicket | None = None
+    tickets: list[FenceTicket] = []
     while True:
         if chain.head.epoch != epoch:
             epoch = chain.head.epoch
             schedule.reset()
-            key = seat_key(chain, shard_id, epoch, keys)
-            ticket = None
-            if key is None:
+            tickets = tickets_to_show(chain, shard_id, keys, host.peer_id)
+            if seat_key(chain, shard_id, epoch, keys) is None:
                 log.warning(
-                    "no seat key in shard %d's fenced committee of epoch %d: outside the fence",
+                    "no seat key in shard %d's fenced committee of epoch %d: %s",
                     shard_id,
                     epoch,
+                    "outside the fence" if not keys else "showing my keys' tickets, the members decide",
                 )
-            else:
-                ticket = FenceTicket.signed(
-                    key, chain.params.chain_id, peer_id_bytes(host.peer_id), shard_id, epoch
-                )
-        if ticket is not None:
-            for peer in schedule.due(host.connected_peers(), trio.current_time()):
+        for peer in schedule.due(host.connected_peers(), trio.current_time()) if tickets else ():
+            for ticket in tickets:
                 try:
                     with trio.fail_after(TICKET_TIMEOUT):
                         await present_ticket(host, peer, protocol_id, ticket)
-                    schedule.accepted(peer, trio.current_time())
                 except (HarmonyError, trio.TooSlowError) as exc:  # another shard's node, or a slow one
-                    schedule.failed(peer, trio.current_time())
                     log.debug("peer %s did not take our fence ticket: %s", peer, exc)
+                    continue
+                schedule.accepted(peer, trio.current_time())
+                break
+            else:
+                schedule.failed(peer, trio.current_time())
         await trio.sleep(TICKET_INTERVAL)
 
 
-__all__ = ["TICKET_INTERVAL", "TicketSchedule", "open_fence_gate", "present_tickets", "seat_key"]
+__all__ = [
+    "TICKET_INTERVAL",
+    "TicketSchedule",
+    "open_fence_gate",
+    "present_tickets",
+    "seat_key",
+    "tickets_to_show",
+]
