@@ -5,7 +5,14 @@ it as soon as it is back, not half a minute later; a new epoch makes every peer 
 
 from __future__ import annotations
 
-from harmony.node.fence import RETRY_SECONDS, TICKET_INTERVAL, TicketSchedule
+from harmony.chain.genesis import dev_bls_key, make_localnet_genesis
+from harmony.cli.devnet_fences import with_fences
+from harmony.crypto import bls
+from harmony.node.blockchain import Blockchain
+from harmony.node.fence import RETRY_SECONDS, TICKET_INTERVAL, TicketSchedule, tickets_to_show
+from harmony.storage import ChainDB, MemoryStore
+
+PEER = "12D3KooWBMig7v6UiaEtAvBpTegPxGtgB6ZfYXYkTKka1mZXccXj"
 
 
 def test_a_peer_that_took_the_ticket_is_shown_it_again_after_the_retry_period() -> None:
@@ -48,3 +55,19 @@ def test_a_new_epoch_makes_every_peer_due() -> None:
     schedule.failed("b", 0.0)
     schedule.reset()
     assert schedule.due(["a", "b"], 0.5) == ["a", "b"]
+
+
+def _fenced_chain() -> Blockchain:
+    genesis = with_fences(make_localnet_genesis(keys_per_shard=4, timestamp=1_700_000_000), {1: "EU"})
+    return Blockchain.open(ChainDB(MemoryStore()), genesis, 1)
+
+
+def test_a_seated_node_shows_its_seat_key_and_a_node_not_seated_yet_shows_each_key() -> None:
+    chain = _fenced_chain()
+    member, stranger, newcomer = dev_bls_key(1, 2), dev_bls_key(0, 1), bls.SecretKey.key_gen(b"n" * 32)
+    (ticket,) = tickets_to_show(chain, 1, [stranger, member], PEER)
+    assert ticket.bls_public_key == member.public_key.to_bytes() and ticket.epoch == 0
+    # elected in an epoch past this node's head: it cannot know, so it shows every key; the members decide
+    shown = tickets_to_show(chain, 1, [newcomer, stranger], PEER)
+    assert [t.bls_public_key for t in shown] == [k.public_key.to_bytes() for k in (newcomer, stranger)]
+    assert tickets_to_show(chain, 1, [], PEER) == []  # a full node: outside the fence
