@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 TICKET_INTERVAL = 2.0
 """Seconds between rounds of showing tickets to new peers."""
-TICKET_TIMEOUT = 5.0
-"""Seconds to wait for a peer to accept a ticket."""
+TICKET_TIMEOUT = 12.0
+"""Seconds to wait for a peer to accept a ticket: above py-libp2p's 10 s stream negotiation, which a loaded
+peer catching up can need (with 5 s, a restarted member on the loaded testnet got none for 2 minutes)."""
 RETRY_SECONDS = 30.0
 """Seconds before a peer that took our ticket is shown it again (its epoch may have moved on without ours),
 and the longest wait before a peer that did not is asked again (:class:`TicketSchedule`)."""
@@ -137,7 +138,8 @@ async def present_tickets(
                     epoch,
                     "outside the fence" if not keys else "showing my keys' tickets, the members decide",
                 )
-        for peer in schedule.due(host.connected_peers(), trio.current_time()) if tickets else ():
+
+        async def show(peer: str, tickets: list[FenceTicket]) -> None:
             for ticket in tickets:
                 try:
                     with trio.fail_after(TICKET_TIMEOUT):
@@ -146,9 +148,13 @@ async def present_tickets(
                     log.debug("peer %s did not take our fence ticket: %s", peer, exc)
                     continue
                 schedule.accepted(peer, trio.current_time())
-                break
-            else:
-                schedule.failed(peer, trio.current_time())
+                return
+            schedule.failed(peer, trio.current_time())
+
+        if tickets:
+            async with trio.open_nursery() as nursery:  # one slow peer does not hold up the others
+                for peer in schedule.due(host.connected_peers(), trio.current_time()):
+                    nursery.start_soon(show, peer, tickets)
         await trio.sleep(TICKET_INTERVAL)
 
 
