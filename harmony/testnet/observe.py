@@ -132,13 +132,13 @@ def count_log_lines(logs: Sequence[Path], text: str) -> int:
     return total
 
 
-def fenced_answer(url: str, attempts: int = 3) -> str:
+def fenced_answer(url: str, wait_s: float = 90.0) -> str:
     """How the node at ``url`` answers a request for its shard's first block: ``refused`` (the fence's
     ``ShardFenced``, code -32050, as a node outside a fenced shard's fence must answer), ``served: …`` or
-    ``unreachable: …`` (after ``attempts`` tries, a loaded node being slow). Its head number is public, in
-    the crosslinks, and answered, so a block is asked for."""
-    problem = ""
-    for _ in range(attempts):
+    ``unreachable: …`` (still so after ``wait_s``: a node just restarted on a loaded machine takes a minute
+    to open its RPC). Its head number is public, in the crosslinks, and answered, so a block is asked for."""
+    deadline = time.monotonic() + wait_s
+    while True:
         try:
             block = rpc_call(url, "eth_getBlockByNumber", ["0x1", False], RPC_TIMEOUT)
         except ValueError as exc:
@@ -147,8 +147,8 @@ def fenced_answer(url: str, attempts: int = 3) -> str:
                 return "refused"
             return f"served: an error other than the fence's: {str(error)[:200]}"
         except OSError as exc:
-            problem = f"unreachable: {exc}"
-            time.sleep(1.0)
+            if time.monotonic() >= deadline:
+                return f"unreachable: {exc}"
+            time.sleep(2.0)
             continue
         return f"served: {str(block)[:200]}"
-    return problem
