@@ -131,11 +131,17 @@ class NodeToml:
 
 
 def write_genesis(
-    root: Path, accounts: int, validators: int, *, vdf_iterations: int = 0, keep: bool = False
+    root: Path,
+    accounts: int,
+    validators: int,
+    *,
+    vdf_iterations: int = 0,
+    keep: bool = False,
+    fenced: dict[int, str] | None = None,
 ) -> Path:
     """The localnet genesis (``validators`` genesis keys per shard, ``accounts`` funded development accounts,
-    the epoch VDF's difficulty, 0 for the preset's) in ``root/genesis.json``; with ``keep``, an existing one
-    is kept."""
+    the epoch VDF's difficulty, 0 for the preset's; ``fenced``: shard → jurisdiction, as ``--fence``) in
+    ``root/genesis.json``; with ``keep``, an existing one is kept."""
     genesis_file = root / "genesis.json"
     if not (keep and genesis_file.exists()):
         genesis = make_localnet_genesis(
@@ -144,6 +150,8 @@ def write_genesis(
             timestamp=int(time.time()),
             vdf_iterations=vdf_iterations,
         )
+        if fenced:
+            genesis = with_fences(with_funds(genesis, attestor_fund(fenced)), fenced)
         genesis_file.write_text(genesis_to_json(genesis), encoding="utf-8")
     return genesis_file
 

@@ -293,7 +293,11 @@ class Node:
             syncing=bool(syncer is not None and syncer.status.syncing),
             peers=self.peer_count(),
             topic_peers={t: len(host.topic_peers(t)) for t in topics} if host is not None else {},
-            topic_messages={t: host.received_messages[t] for t in topics} if host is not None else {},
+            topic_messages=(
+                {**dict.fromkeys(topics, 0), **host.received_messages} if host is not None else {}
+            ),
+            topic_refused=dict(host.refused_messages) if host is not None else {},
+            answered_bytes=dict(host.answered_bytes) if host is not None else {},
             pool_pending=pending,
             pool_queued=queued,
             staking_pool=len(self.staking_pool) if self.staking_pool is not None else 0,

@@ -36,9 +36,14 @@ class NodeStatus:
     syncing: bool
     peers: int
     topic_peers: dict[str, int] = field(default_factory=dict)
-    topic_messages: dict[str, int] = field(default_factory=dict)
-    """Gossip messages received per topic since the node started (a fenced topic's outsider gets none)."""
     """Mesh peers per subscribed topic."""
+    topic_messages: dict[str, int] = field(default_factory=dict)
+    """Gossip messages received per topic since the node started (a fenced topic's outsider gets none):
+    the node's shard and global topics, and any other topic a message came on."""
+    topic_refused: dict[str, int] = field(default_factory=dict)
+    """Gossip messages refused on a guarded (fenced) topic because their sender was not admitted."""
+    answered_bytes: dict[str, int] = field(default_factory=dict)
+    """Bytes of successful answers to this node's requests per stream protocol (sync, state sync…)."""
     pool_pending: int = 0
     pool_queued: int = 0
     staking_pool: int = 0

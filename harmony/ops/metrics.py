@@ -47,6 +47,14 @@ def _gauge(name: str, doc: str, value: float, **labels: str) -> GaugeMetricFamil
     return family
 
 
+def _counters(name: str, doc: str, label: str, values: dict[str, int]) -> CounterMetricFamily:
+    """One counter per ``label`` value."""
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for key, count in sorted(values.items()):
+        family.add_metric([key], count)
+    return family
+
+
 class _SnapshotCollector(Collector):
     """Renders one snapshot per scrape (module docstring)."""
 
@@ -110,12 +118,21 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     for topic, count in sorted(st.topic_peers.items()):
         topics.add_metric([topic], count)
     yield topics
-    received = CounterMetricFamily(
-        "hmy_p2p_topic_messages_received", "Gossip messages received per topic", labels=["topic"]
+    yield _counters(
+        "hmy_p2p_topic_messages_received", "Gossip messages received per topic", "topic", st.topic_messages
     )
-    for topic, count in sorted(st.topic_messages.items()):
-        received.add_metric([topic], count)
-    yield received
+    yield _counters(
+        "hmy_p2p_topic_messages_refused",
+        "Gossip messages refused on a fenced topic from a peer outside the fence",
+        "topic",
+        st.topic_refused,
+    )
+    yield _counters(
+        "hmy_p2p_protocol_answer_bytes",
+        "Bytes of successful answers to this node's requests, per stream protocol",
+        "protocol",
+        st.answered_bytes,
+    )
     yield _gauge("hmy_txpool_pending", "Executable transactions in the pool", st.pool_pending)
     yield _gauge("hmy_txpool_queued", "Queued (future-nonce) transactions in the pool", st.pool_queued)
     yield _gauge("hmy_staking_pool_size", "Staking transactions waiting (beacon nodes)", st.staking_pool)

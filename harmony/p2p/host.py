@@ -209,6 +209,11 @@ class P2PHost:
         """Connected peers GossipSub had not registered at the last repair round."""
         self.received_messages: Counter[str] = Counter()
         """Gossip messages delivered to our subscribers, by topic (for metrics and the fence's tests)."""
+        self.refused_messages: Counter[str] = Counter()
+        """Gossip messages that arrived on a guarded topic from a peer it does not admit, by topic: with
+        :attr:`received_messages`, everything of a topic that reached this node (the fence's capture)."""
+        self.answered_bytes: Counter[str] = Counter()
+        """Bytes of successful answers to this node's requests, by protocol (the fence's capture)."""
         self._topic_guards: dict[str, Callable[[str], bool]] = {}
         self._guard_refusals: dict[str, Callable[[str], None]] = {}
         topic_fence.fence_pubsub(pubsub, self._may_exchange, self._refused_on_topic)
@@ -330,6 +335,7 @@ class P2PHost:
 
     def _refused_on_topic(self, peer_id: str, topic: str) -> None:
         log.debug("refused a message on guarded topic %s from %s", topic, peer_id)
+        self.refused_messages[topic] += 1
         on_refused = self._guard_refusals.get(topic)
         if on_refused is not None:
             on_refused(peer_id)
@@ -681,6 +687,7 @@ class P2PHost:
             if stream is not None:
                 await _close(stream)
         if status == STATUS_OK:
+            self.answered_bytes[protocol_id] += len(body)
             return body
         raise P2PRemoteError(f"{peer_id} refused {protocol_id}: {error_text(body)}")
 

@@ -97,6 +97,11 @@ class NodeProcess:
         return f"http://{self.ip}:{self.toml.http_port}"
 
     @property
+    def metrics(self) -> str:
+        """The Prometheus metrics URL."""
+        return f"http://{self.ip}:{self.toml.metrics_port}/metrics"
+
+    @property
     def running(self) -> bool:
         """Started and not exited."""
         return self.proc is not None and self.proc.poll() is None
@@ -195,10 +200,13 @@ class Fleet:
             node.paused = False
 
     def live(self, shard: int) -> list[str]:
-        """HTTP URLs of the running, unpaused nodes of ``shard``."""
+        """HTTP URLs of the running, unpaused nodes of ``shard`` (not those outside its fence: they have
+        none of its data)."""
         with self.lock:
             return [
-                n.http for n in self.nodes.values() if n.spec.shard == shard and n.running and not n.paused
+                n.http
+                for n in self.nodes.values()
+                if n.spec.shard == shard and n.running and not n.paused and not n.spec.fenced_out
             ]
 
     def check_exits(self) -> list[str]:

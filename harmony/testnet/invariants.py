@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -217,3 +217,93 @@ def processes(died: Mapping[str, int | None], killed: set[str]) -> Check:
         if code is not None and name not in killed
     ]
     return Check("no process died unexpectedly", tuple(bad))
+
+
+@dataclass(frozen=True, slots=True)
+class FenceReading:
+    """What reached one node outside a fence of the fenced shard (``harmony.testnet.fence_capture``)."""
+
+    messages: int = 0
+    """Gossip messages of the shard's topics that arrived (delivered or refused by the node itself)."""
+    answer_bytes: int = 0
+    """Bytes of successful answers on the shard's stream protocols (sync, state sync, coded fetch)."""
+    blocks: int = 0
+    """The fenced shard's blocks the node stored (its head; 0 for another shard's node)."""
+    readings: int = 0
+    """How many times its metrics were read (0: nothing is known of it)."""
+
+
+def fence_leaks(
+    captured: Mapping[str, FenceReading], outside: Sequence[str], members: Mapping[str, FenceReading]
+) -> Check:
+    """Issue 21's goal: no block, state or transaction of a fenced shard reached a node outside its fence.
+    ``captured`` is what every outside node received (name → reading); a node of ``outside`` never read is
+    a violation too (its silence proves nothing), and so is a capture that saw no gossip of the shard at
+    its members either (``members``: it would see nothing anywhere). ``detail["fence_leaks"]`` counts the
+    leaks."""
+    bad = []
+    member_messages = sum(r.messages for r in members.values())
+    if member_messages == 0:
+        bad.append("the members themselves received no gossip of the fenced shard: the capture sees nothing")
+    leaks = 0
+    for name in sorted(outside):
+        r = captured.get(name)
+        if r is None or r.readings == 0:
+            bad.append(f"{name}: its metrics were never read, so what it received is unknown")
+            continue
+        found = r.messages + (r.answer_bytes > 0) + r.blocks
+        if found:
+            leaks += found
+            bad.append(
+                f"{name} received {r.messages} gossip messages, {r.answer_bytes} bytes of answers and "
+                f"stored {r.blocks} blocks of a fenced shard"
+            )
+    detail: dict[str, object] = {
+        "fence_leaks": leaks,
+        "outside_nodes": sorted(outside),
+        "readings": {n: captured[n].readings for n in sorted(captured)},
+        "member_messages": member_messages,
+    }
+    return Check("no fenced data to an outside node", tuple(bad), detail)
+
+
+def outsiders_refused(refusals: Mapping[str, int], rpc_answers: Mapping[str, str]) -> Check:
+    """Each full node of a fenced shard (an outsider trying to join it) was refused by the members (their
+    logs name its peer: ``refusals``) and its own RPC refuses the shard's data (``rpc_answers``: what it
+    answered a request for a block, ``refused`` as it must; a node not running at the end is not asked)."""
+    bad = [f"no member refused {name}: it never tried, or got in" for name, n in refusals.items() if n == 0]
+    bad += [f"{name}'s RPC: {answer}" for name, answer in rpc_answers.items() if answer != "refused"]
+    return Check(
+        "outsiders refused by the fence",
+        tuple(sorted(bad)),
+        {"member_refusals": dict(refusals), "rpc_answers": dict(rpc_answers)},
+    )
+
+
+def fenced_transfers(
+    transfers: Sequence[tuple[int, int, bytes]],
+    owed: Mapping[tuple[bytes, int], int],
+    held: Mapping[tuple[bytes, int], int],
+    fenced: Collection[int],
+) -> Check:
+    """Cross-shard transfers into and out of each fenced shard happened and each was credited exactly once.
+    ``transfers`` are the accepted cross-shard transfers as (source shard, destination shard, recipient);
+    a fenced shard with no transfer in or none out is a violation (the run did not show that they work)."""
+    bad = []
+    detail: dict[str, object] = {}
+    for shard in sorted(fenced):
+        into = [t for t in transfers if t[1] == shard and t[0] != shard]
+        out_of = [t for t in transfers if t[0] == shard and t[1] != shard]
+        detail[f"shard_{shard}"] = {"into": len(into), "out_of": len(out_of)}
+        for direction, items in (("into", into), ("out of", out_of)):
+            if not items:
+                bad.append(f"no cross-shard transfer {direction} fenced shard {shard} was accepted")
+            wrong = sorted(
+                {(to, dest) for _src, dest, to in items if held.get((to, dest), 0) != owed.get((to, dest), 0)}
+            )
+            bad += [
+                f"a transfer {direction} fenced shard {shard}: 0x{to.hex()} on shard {dest} holds "
+                f"{held.get((to, dest), 0)} atto, owed {owed.get((to, dest), 0)}"
+                for to, dest in wrong[:10]
+            ]
+    return Check("cross-shard transfers into and out of a fence exactly once", tuple(bad), detail)

@@ -23,6 +23,13 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     region = "us"
     uplink_mbit = 10
     downlink_mbit = 50
+    [node.f0]
+    shard = 1                       # a full node's shard (default: round robin)
+
+    [[fence]]                       # shard 1's data stays with validators attested to EU (issue 21)
+    shard = 1
+    jurisdiction = "EU"
+    region = "eu"                   # the attested region: the shard's validators sit there
 
     [load]
     tx_per_s = 5                    # transfers per second over the whole network
@@ -38,6 +45,12 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     duration_s = 5                  # kill: restart after; pause: SIGCONT after; disconnect: heal after
     # build = "/path/to/checkout"   # upgrade: a source tree holding harmony/ (default: this one)
 
+A fenced shard's genesis validators are its attested nodes (attested by the genesis, with a development
+attestor as ``harmony devnet --fence``); they are placed in the fence's region, and a ``node.X.region``
+elsewhere is refused. Every other node is outside the fence: the run captures what each received of the
+fenced shard (``fence_leaks`` in the report). A full node of a fenced shard is an outsider that tries to
+join and sync it: it takes no load and its chain is not read.
+
 Perturbations run one at a time in the order listed: each begins at its time or height, but not before the
 nodes the one before touched are back and caught up. A byzantine perturbation at ``at_s = 0`` starts its
 validator byzantine (no restart).
@@ -52,6 +65,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from harmony.chain.fences import FenceError, check_jurisdiction
 from harmony.errors import HarmonyError
 from harmony.node.config import PROPAGATIONS
 
@@ -104,6 +118,17 @@ class NodeSpec:
     region: str
     uplink_mbit: int
     downlink_mbit: int
+    fenced_out: bool = False
+    """A full node of a fenced shard: outside its fence (refused its data; no load, no chain read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FenceSpec:
+    """A shard fenced to a jurisdiction whose validators sit in one region (issue 21)."""
+
+    shard: int
+    jurisdiction: str
+    region: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +171,19 @@ class Manifest:
     full_nodes: int = 0
     external_validators: int = 0
     propagation: str = "gossip"
+    fences: tuple[FenceSpec, ...] = ()
 
     def node(self, name: str) -> NodeSpec:
         """The node called ``name``."""
         return next(n for n in self.nodes if n.name == name)
+
+    def fenced(self) -> dict[int, str]:
+        """Each fenced shard's jurisdiction."""
+        return {f.shard: f.jurisdiction for f in self.fences}
+
+    def inside_fence(self, node: NodeSpec, shard: int) -> bool:
+        """Whether ``node`` is inside fenced ``shard``'s fence: one of its genesis validators."""
+        return node.role == "validator" and node.shard == shard
 
 
 _TOP = {
@@ -168,6 +202,7 @@ _TOP = {
     "node",
     "load",
     "perturbation",
+    "fence",
 }
 
 
@@ -223,8 +258,9 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
         raise ManifestError("propagation", f"{propagation[:40]!r} is not one of {', '.join(PROPAGATIONS)}")
     regions = _regions(raw)
     latency = _latency(raw, regions)
+    fences = _fences(raw, shards, regions)
     names = _names(shards, validators, full_nodes, external)
-    nodes = _nodes(raw, names, regions, bandwidth)
+    nodes = _nodes(raw, names, regions, bandwidth, shards=shards, fences=fences)
     load = _load(raw)
     perturbations = _perturbations(raw, {n.name: n for n in nodes}, shards, duration, relative_to)
     return Manifest(
@@ -242,6 +278,7 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
         full_nodes=full_nodes,
         external_validators=external,
         propagation=propagation,
+        fences=fences,
     )
 
 
@@ -313,8 +350,17 @@ def _names(shards: int, validators: int, full_nodes: int, external: int) -> list
     return names
 
 
+_NODE_FIELDS = ("region", "uplink_mbit", "downlink_mbit", "shard")
+
+
 def _nodes(
-    raw: dict[str, Any], names: list[tuple[str, int, str, int]], regions: tuple[str, ...], bandwidth: int
+    raw: dict[str, Any],
+    names: list[tuple[str, int, str, int]],
+    regions: tuple[str, ...],
+    bandwidth: int,
+    *,
+    shards: int,
+    fences: tuple[FenceSpec, ...] = (),
 ) -> tuple[NodeSpec, ...]:
     overrides = _table(raw, "node")
     known = {n[0] for n in names}
@@ -324,21 +370,88 @@ def _nodes(
         if not isinstance(body, dict):
             raise ManifestError(f"node.{key}", "expected a table")
         for field_name in body:
-            if field_name not in ("region", "uplink_mbit", "downlink_mbit"):
+            if field_name not in _NODE_FIELDS:
                 raise ManifestError(
-                    f"node.{key}.{field_name}", "unknown field; a node has region, uplink_mbit, downlink_mbit"
+                    f"node.{key}.{field_name}", f"unknown field; a node has {', '.join(_NODE_FIELDS)}"
                 )
+    fenced = {f.shard: f for f in fences}
     nodes = []
-    for number, (name, shard, role, index) in enumerate(names):
+    for number, (name, default_shard, role, index) in enumerate(names):
         body = overrides.get(name, {})
         prefix = f"node.{name}."
-        region = _str(body, "region", regions[number % len(regions)], prefix)
+        shard = default_shard
+        if "shard" in body:
+            if role != "full":
+                raise ManifestError(prefix + "shard", "only a full node's shard can be chosen")
+            shard = _int(body, "shard", 0, 0, shards - 1, prefix=prefix)
+        fence = fenced.get(shard)
+        inside = fence is not None and role == "validator"
+        default_region = fence.region if fence is not None and inside else regions[number % len(regions)]
+        region = _str(body, "region", default_region, prefix)
         if region not in regions:
             raise ManifestError(prefix + "region", f"{region[:40]!r} is not one of {list(regions)}")
+        if fence is not None and inside and region != fence.region:
+            raise ManifestError(
+                prefix + "region",
+                f"{name} validates shard {shard}, fenced to {fence.jurisdiction}: it sits in the attested "
+                f"region {fence.region!r}, not {region[:40]!r}",
+            )
         up = _int(body, "uplink_mbit", bandwidth, 1, MAX_MBIT, prefix=prefix)
         down = _int(body, "downlink_mbit", bandwidth, 1, MAX_MBIT, prefix=prefix)
-        nodes.append(NodeSpec(name, shard, role, index, region, up, down))
+        outside = fence is not None and role == "full"
+        nodes.append(NodeSpec(name, shard, role, index, region, up, down, outside))
     return tuple(nodes)
+
+
+_FENCE_FIELDS = ("shard", "jurisdiction", "region")
+
+
+def _array_of_tables(
+    raw: dict[str, Any], key: str, fields: tuple[str, ...], most: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """The ``[[key]]`` tables (at most ``most``, each with only ``fields``) with their field prefixes
+    (``key[i].``)."""
+    items = raw.get(key, [])
+    if not isinstance(items, list):
+        raise ManifestError(key, f"expected an array of tables ([[{key}]])")
+    if len(items) > most:
+        raise ManifestError(key, f"at most {most}")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ManifestError(f"{key}[{i}]", "expected a table")
+        for name in item:
+            if name not in fields:
+                raise ManifestError(f"{key}[{i}].{name}", f"unknown field; a {key} has {', '.join(fields)}")
+        out.append((f"{key}[{i}].", item))
+    return out
+
+
+def _fences(raw: dict[str, Any], shards: int, regions: tuple[str, ...]) -> tuple[FenceSpec, ...]:
+    out: list[FenceSpec] = []
+    for prefix, item in _array_of_tables(raw, "fence", _FENCE_FIELDS, MAX_SHARDS):
+        if shards < 2:
+            raise ManifestError(
+                prefix + "shard", "a fence needs a shard besides the beacon chain (shards ≥ 2)"
+            )
+        shard = _int(item, "shard", None, 1, shards - 1, prefix=prefix)
+        if any(f.shard == shard for f in out):
+            raise ManifestError(prefix + "shard", f"shard {shard} is fenced twice")
+        if "jurisdiction" not in item:
+            raise ManifestError(prefix + "jurisdiction", 'required (for example "EU")')
+        try:
+            jurisdiction = check_jurisdiction(_str(item, "jurisdiction", "", prefix))
+        except FenceError as exc:
+            raise ManifestError(
+                prefix + "jurisdiction", str(exc).removeprefix("fence jurisdiction: ")
+            ) from None
+        if "region" not in item:
+            raise ManifestError(prefix + "region", f"required: the attested region, one of {list(regions)}")
+        region = _str(item, "region", "", prefix)
+        if region not in regions:
+            raise ManifestError(prefix + "region", f"{region[:40]!r} is not one of {list(regions)}")
+        out.append(FenceSpec(shard, jurisdiction, region))
+    return tuple(out)
 
 
 def _load(raw: dict[str, Any]) -> Load:
@@ -361,21 +474,8 @@ _PERTURBATION_FIELDS = ("kind", "at_s", "at_height", "shard", "nodes", "duration
 def _perturbations(
     raw: dict[str, Any], nodes: dict[str, NodeSpec], shards: int, duration: int, relative_to: Path
 ) -> tuple[Perturbation, ...]:
-    items = raw.get("perturbation", [])
-    if not isinstance(items, list):
-        raise ManifestError("perturbation", "expected an array of tables ([[perturbation]])")
-    if len(items) > MAX_PERTURBATIONS:
-        raise ManifestError("perturbation", f"at most {MAX_PERTURBATIONS}")
     out = []
-    for i, item in enumerate(items):
-        prefix = f"perturbation[{i}]."
-        if not isinstance(item, dict):
-            raise ManifestError(f"perturbation[{i}]", "expected a table")
-        for key in item:
-            if key not in _PERTURBATION_FIELDS:
-                raise ManifestError(
-                    prefix + key, f"unknown field; a perturbation has {', '.join(_PERTURBATION_FIELDS)}"
-                )
+    for prefix, item in _array_of_tables(raw, "perturbation", _PERTURBATION_FIELDS, MAX_PERTURBATIONS):
         kind_text = _str(item, "kind", "", prefix)
         try:
             kind = Kind(kind_text)

@@ -14,6 +14,7 @@ from typing import Any
 
 from harmony.cli.devnet import rpc_call
 from harmony.encoding.address import to_bech32
+from harmony.rpc.fence_refusal import FENCED_ERROR
 from harmony.testnet.invariants import BlockSeen
 
 BLOCKS_PER_CALL = 500
@@ -116,11 +117,38 @@ def counter_value(url: str, contract: bytes) -> int:
 
 def double_sign_reports(logs: Sequence[Path]) -> int:
     """How many times the given node logs report double-sign evidence."""
+    return count_log_lines(logs, DOUBLE_SIGN_LOG)
+
+
+def count_log_lines(logs: Sequence[Path], text: str) -> int:
+    """How many lines of the given node logs hold ``text`` (a missing log counts none)."""
     total = 0
     for log in logs:
         try:
             with log.open("r", encoding="utf-8", errors="replace") as f:
-                total += sum(1 for line in f if DOUBLE_SIGN_LOG in line)
+                total += sum(1 for line in f if text in line)
         except OSError:
             continue
     return total
+
+
+def fenced_answer(url: str, wait_s: float = 90.0) -> str:
+    """How the node at ``url`` answers a request for its shard's first block: ``refused`` (the fence's
+    ``ShardFenced``, code -32050, as a node outside a fenced shard's fence must answer), ``served: …`` or
+    ``unreachable: …`` (still so after ``wait_s``: a node just restarted on a loaded machine takes a minute
+    to open its RPC). Its head number is public, in the crosslinks, and answered, so a block is asked for."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            block = rpc_call(url, "eth_getBlockByNumber", ["0x1", False], RPC_TIMEOUT)
+        except ValueError as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, dict) and error.get("code") == FENCED_ERROR:
+                return "refused"
+            return f"served: an error other than the fence's: {str(error)[:200]}"
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                return f"unreachable: {exc}"
+            time.sleep(2.0)
+            continue
+        return f"served: {str(block)[:200]}"

@@ -122,6 +122,8 @@ class Perturber:
         if p.kind is not Kind.UPGRADE:  # an upgrade waits for each node itself
             for name in p.nodes:
                 node = self.fleet.nodes[name]
+                if node.spec.fenced_out:
+                    continue  # outside its shard's fence: it never catches up, by design
                 if self._caught_up(node.http, node.spec.shard) is None:
                     event.note = (event.note + f" {name} not caught up").strip()
 

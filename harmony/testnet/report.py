@@ -13,7 +13,13 @@ from typing import Any
 from harmony.testnet.invariants import Check
 from harmony.testnet.perturb import Event
 
-SAFETY = ("no fork", "no double sign", "no lost or duplicated credit", "contract calls counted once")
+SAFETY = (
+    "no fork",
+    "no double sign",
+    "no lost or duplicated credit",
+    "contract calls counted once",
+    "no fenced data to an outside node",
+)
 """Checks whose violations count as safety violations in the summary."""
 
 
@@ -38,6 +44,8 @@ class RunResult:
     interrupted: bool = False
     chains_read: list[str] = field(default_factory=list)
     """Nodes whose whole chain was read for the checks."""
+    fence_leaks: int | None = None
+    """Fenced data that reached nodes outside the fence (None: nothing is fenced)."""
 
     @property
     def ok(self) -> bool:
@@ -47,6 +55,7 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """The one-line JSON object (issue 15 §3)."""
         safety = sum(len(c.violations) for c in self.checks if c.name in SAFETY)
+        fence = {} if self.fence_leaks is None else {"fence_leaks": self.fence_leaks}
         return {
             "testnet": self.name,
             "substrate": self.substrate,
@@ -58,6 +67,7 @@ class RunResult:
             "perturbations": sum(1 for e in self.events if e.began is not None),
             "blocks": self.blocks,
             "failed_checks": [c.name for c in self.checks if not c.ok],
+            **fence,
         }
 
 
@@ -96,7 +106,8 @@ def markdown(result: RunResult) -> str:
         "",
         f"**{'PASSED' if result.ok else 'FAILED'}**: {s['safety_violations']} safety violations, "
         f"{s['lost_transactions']} lost and {s['duplicated_transactions']} duplicated transactions, "
-        f"longest recovery {s['max_recovery_s']} s, {s['perturbations']} perturbations.",
+        f"longest recovery {s['max_recovery_s']} s, {s['perturbations']} perturbations"
+        + ("." if result.fence_leaks is None else f", {result.fence_leaks} fence leaks."),
         "",
         "| check | result |",
         "|---|---|",

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from harmony.chain.genesis import dev_validator_key
+from harmony.chain.params import LOCALNET
 from harmony.cli.devnet import (
     VDF_PROVERS,
     NodeToml,
@@ -33,14 +34,17 @@ from harmony.cli.devnet import (
 )
 from harmony.encoding.address import to_bech32
 from harmony.testnet import invariants as inv
+from harmony.testnet.fence_capture import Carriers, FenceCapture, Watched
 from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
 from harmony.testnet.load import GAS_PRICE, LoadGenerator, SentTx
 from harmony.testnet.manifest import MAX_VALIDATORS, Kind, Manifest
 from harmony.testnet.observe import (
     Monitor,
     balances,
+    count_log_lines,
     counter_value,
     double_sign_reports,
+    fenced_answer,
     inclusion_counts,
     read_chain,
     receipt,
@@ -97,7 +101,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
     m = options.manifest
     root = options.root
     root.mkdir(parents=True, exist_ok=True)
-    write_genesis(root, ACCOUNTS, m.validators, vdf_iterations=VDF_ITERATIONS)
+    write_genesis(root, ACCOUNTS, m.validators, vdf_iterations=VDF_ITERATIONS, fenced=m.fenced())
     loopback = isinstance(substrate, Loopback)
     plans = []
     for number, spec in enumerate(m.nodes):
@@ -190,6 +194,7 @@ class Runner:
         self.load: LoadGenerator | None = None
         self.unexpected: dict[str, int | None] = {}
         self.externals: list[External] = []
+        self.capture: FenceCapture | None = None
         self.began = time.monotonic()
 
     def say(self, text: str) -> None:
@@ -232,6 +237,7 @@ class Runner:
                 self.externals.append(
                     create_validator(fleet.nodes[spec.name].data, spec.index, self._reference(0))
                 )
+        self._start_capture()
         start = time.monotonic()
         monitor = self.monitor = Monitor(self.m.shards, self.endpoints, start)
         monitor.thread.start()
@@ -257,11 +263,35 @@ class Runner:
         heads = self._catch_up()
         end = time.monotonic() - start
         monitor.stop.set()
+        if self.capture is not None:
+            self.capture.stop()
         self.record_exits()
         self.say("reading the chains and checking the invariants …")
         result = self._check(load, before, watched, heads, end)
         result.transactions["without_receipt_after_settle"] = open_
         return result
+
+    def _start_capture(self) -> None:
+        """With a fence, capture from now on what every node outside it receives of the fenced shard."""
+        assert self.fleet is not None
+        fleet, m = self.fleet, self.m
+        if not m.fences:
+            return
+        carriers = [Carriers.of(LOCALNET.name, f.shard) for f in m.fences]
+
+        def watched() -> list[tuple[Watched, int]]:
+            out = []
+            with fleet.lock:
+                for n in fleet.nodes.values():
+                    inside = frozenset(f.shard for f in m.fences if m.inside_fence(n.spec, f.shard))
+                    outside = frozenset(f.shard for f in m.fences) - inside
+                    if n.running:
+                        out.append((Watched(n.spec.name, n.spec.shard, n.metrics, outside, inside), n.starts))
+            return out
+
+        self.capture = FenceCapture(carriers, watched)
+        self.capture.scrape()
+        self.capture.start()
 
     def _show_progress(self, until: float) -> None:
         """The live display until ``until`` and, past it, until the last perturbation is over (at most
@@ -366,7 +396,7 @@ class Runner:
             targets[shard] = int(rpc_call(self._reference(shard), "hmyv2_blockNumber", [], 5.0))
         deadline = time.monotonic() + CATCH_UP_S
         for node in self.fleet.nodes.values():
-            while node.running and time.monotonic() < deadline:
+            while node.running and not node.spec.fenced_out and time.monotonic() < deadline:
                 try:
                     if int(rpc_call(node.http, "hmyv2_blockNumber", [], 5.0)) >= targets[node.spec.shard]:
                         break
@@ -388,7 +418,7 @@ class Runner:
         assert self.fleet is not None and self.monitor is not None and self.perturber is not None
         m = self.m
         chains: dict[int, dict[str, dict[int, inv.BlockSeen]]] = {s: {} for s in range(m.shards)}
-        running = [node for node in self.fleet.nodes.values() if node.running]
+        running = [node for node in self.fleet.nodes.values() if node.running and not node.spec.fenced_out]
 
         def read(node: NodeProcess) -> dict[int, inv.BlockSeen] | str:
             try:
@@ -437,6 +467,7 @@ class Runner:
             inv.liveness(recoveries, bound),
             inv.processes(self.unexpected, set()),
             registered(self._reference(0), self.externals),
+            *self._fence_checks(load, owed, held),
         ]
         signing: dict[str, dict[str, float | int]] = {}
         gaps = {}
@@ -470,7 +501,51 @@ class Runner:
             transactions=kinds,
             errors=list(self.perturber.errors),
             chains_read=sorted(name for c in chains.values() for name in c),
+            fence_leaks=self._fence_leaks(checks),
         )
+
+    def _fence_checks(
+        self, load: LoadGenerator, owed: dict[tuple[bytes, int], int], held: dict[tuple[bytes, int], int]
+    ) -> list[inv.Check]:
+        """With a fence: nothing of it reached an outside node, its outsiders were refused, and transfers
+        crossed it both ways exactly once."""
+        assert self.fleet is not None
+        m = self.m
+        if not m.fences or self.capture is None:
+            return []
+        outside = [n.name for n in m.nodes if any(not m.inside_fence(n, f.shard) for f in m.fences)]
+        crossing = [(t.shard, t.to_shard, t.to) for t in load.sent if t.kind == "cross" and t.accepted]
+        return [
+            inv.fence_leaks(self.capture.totals(), outside, self.capture.totals(inside=True)),
+            self._outsiders_refused(),
+            inv.fenced_transfers(crossing, owed, held, set(m.fenced())),
+        ]
+
+    def _outsiders_refused(self) -> inv.Check:
+        """Per full node of a fenced shard: the members' logs naming its refusal, and its RPC's answer."""
+        from harmony.p2p.keys import load_or_create_peer_key, peer_id_of  # noqa: PLC0415 - loads libp2p
+
+        assert self.fleet is not None
+        nodes = self.fleet.nodes.values()
+        refusals: dict[str, int] = {}
+        answers: dict[str, str] = {}
+        for node in nodes:
+            if not node.spec.fenced_out:
+                continue
+            peer = peer_id_of(load_or_create_peer_key(node.data / "p2p.key"))
+            members = [n.data / "node.log" for n in nodes if self.m.inside_fence(n.spec, node.spec.shard)]
+            refusals[node.spec.name] = count_log_lines(members, f"peer {peer} is outside the fence")
+            if node.running:
+                answers[node.spec.name] = fenced_answer(node.http)
+        return inv.outsiders_refused(refusals, answers)
+
+    @staticmethod
+    def _fence_leaks(checks: list[inv.Check]) -> int | None:
+        for check in checks:
+            if check.name == "no fenced data to an outside node":
+                leaks = check.detail.get("fence_leaks")
+                return leaks if isinstance(leaks, int) else None
+        return None
 
     def _fees_and_calls(self, load: LoadGenerator) -> tuple[int, dict[int, int]]:
         """Fees the load paid (gas used × price of every final transaction) and successful calls per shard."""

@@ -140,6 +140,16 @@ def seat_shard(devnet: Devnet, actor: Actor) -> int | None:
     return None
 
 
+def signed_lately(devnet: Devnet, url: str, actor: Actor, blocks: int = 5) -> bool:
+    """Whether ``actor``'s BLS key signed one of the last ``blocks`` blocks of the node at ``url``."""
+    key = actor.bls_hex.removeprefix("0x")
+    head = devnet.height(url)
+    return any(
+        key in [k.removeprefix("0x") for k in rpc(url, "hmyv2_getBlockSignerKeys", [n])]
+        for n in range(max(1, head - blocks), head + 1)
+    )
+
+
 def start_validator_node(devnet: Devnet, actor: Actor, shard: int, *, equivocate: bool = False) -> None:
     """A node process for ``actor``'s key on ``shard``: a devnet node's configuration with its own ports,
     data, keys and the devnet's bootnode; started (and later stopped) like the devnet's own nodes."""
@@ -238,16 +248,7 @@ def test_they_are_elected_and_their_nodes_sign(devnet: Devnet, actors: dict[str,
     start_validator_node(devnet, actors["v1"], shard1)
     start_validator_node(devnet, actors["v2"], shard2, equivocate=True)
     url = devnet.url(shard1, 0)
-    key = actors["v1"].bls_hex.removeprefix("0x")
-
-    def v1_signed() -> bool:
-        head = devnet.height(url)
-        return any(
-            key in [k.removeprefix("0x") for k in rpc(url, "hmyv2_getBlockSignerKeys", [n])]
-            for n in range(max(1, head - 5), head + 1)
-        )
-
-    wait_for(devnet, "V1's key signing blocks", v1_signed)
+    wait_for(devnet, "V1's key signing blocks", lambda: signed_lately(devnet, url, actors["v1"]))
 
 
 def test_the_equivocating_validator_is_slashed_and_banned(devnet: Devnet, actors: dict[str, Actor]) -> None:

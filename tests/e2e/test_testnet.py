@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,24 +92,9 @@ def node_processes(root: Path) -> list[int]:
 # make test-long: beside a devnet on a 2-core machine it took over 400 s (issue 15 wants under 180)
 @pytest.mark.slow
 def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) -> None:
-    manifest = SMALL
     root = tmp_path / "run"
-    proc = subprocess.Popen(
-        harmony_cli("testnet", "run", str(manifest), "--dir", str(root), "--prefix", prefix,
-                    "--build", str(other_build(tmp_path))),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
     try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # the runner takes everything down on the way out
-        stdout, stderr = proc.communicate(timeout=120)
-        pytest.fail(f"the run took over {RUN_TIMEOUT_S} s; its progress:\n{stderr[-3000:]}")
-    try:
-        lines = stdout.strip().splitlines()
-        assert lines, stderr[-3000:]
-        summary = json.loads(lines[-1])
-        report = json.loads((root / "report.json").read_text(encoding="utf-8"))
+        summary, report = run_manifest(SMALL, root, prefix, "--build", str(other_build(tmp_path)))
         failing = [c for c in report["checks"] if not c["ok"]]
         # safety and exactly-once hold however loaded the machine is
         assert summary["safety_violations"] == 0, failing
@@ -138,6 +124,23 @@ def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) ->
     finally:
         assert leftovers(prefix) == []
         assert node_processes(root) == []
+
+
+def run_manifest(manifest: Path, root: Path, prefix: str, *options: str) -> tuple[Any, Any]:
+    """``harmony testnet run`` of ``manifest`` into ``root``: its last JSON line and ``report.json``."""
+    proc = subprocess.Popen(
+        harmony_cli("testnet", "run", str(manifest), "--dir", str(root), "--prefix", prefix, *options),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the runner takes everything down on the way out
+        stdout, stderr = proc.communicate(timeout=120)
+        pytest.fail(f"the run took over {RUN_TIMEOUT_S} s; its progress:\n{stderr[-3000:]}")
+    lines = stdout.strip().splitlines()
+    assert lines, stderr[-3000:]
+    return json.loads(lines[-1]), json.loads((root / "report.json").read_text(encoding="utf-8"))
 
 
 def _start(tmp_path: Path, prefix: str, action: str) -> tuple[subprocess.Popen[str], list[str], Path]:

@@ -59,6 +59,7 @@ def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
             with pytest.raises(P2PRemoteError):
                 await sync.blocks(server.peer_id, [1])
             assert server.penalties[REFUSED_PENALTY] == 2
+            assert client.answered_bytes[SYNC] == 0  # what the capture of a testnet reads
             # a ticket by a key outside the committee, and a member's ticket for another peer: refused
             own = peer_id_bytes(client.peer_id)
             forged = FenceTicket.signed(OUTSIDER, CHAIN, own, 1, 5)
@@ -74,6 +75,7 @@ def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
             await present_ticket(client, server.peer_id, FENCE, FenceTicket.signed(MEMBER, CHAIN, own, 1, 5))
             assert gate.admits(client.peer_id)
             assert await sync.head_number(server.peer_id) == 3
+            assert client.answered_bytes[SYNC] > 0
             # two epochs later the ticket no longer counts
             epoch[0] = 7
             with pytest.raises(P2PRemoteError):

@@ -108,6 +108,8 @@ def test_an_outsider_gets_no_message_of_a_fenced_topic_and_is_scored_down(tmp_pa
                 await wait_until(lambda: a.penalties["fence_refused"] + b.penalties["fence_refused"] > 0)
                 await trio.sleep(1.0)
                 assert a.received_messages[FENCED] == 0 and b.received_messages[FENCED] >= 5
+                assert a.refused_messages[FENCED] + b.refused_messages[FENCED] > 0
+                assert c.refused_messages[FENCED] == 0
                 assert all(m.from_peer == a.peer_id for m in _drain(inbox_b))
                 assert c.received_messages[FENCED] == 0 and _drain(inbox_c) == []
 

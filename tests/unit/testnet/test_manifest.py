@@ -223,3 +223,64 @@ def test_generate_is_deterministic_valid_and_perturbed(tmp_path: Path) -> None:
         assert all(40 <= ms <= 120 for ms in m.latency_ms.values())
     path = write_manifest(3, tmp_path / "m.toml")
     assert load_manifest(path) == parse_manifest(texts[3])
+
+
+FENCED = """
+shards = 2
+validators = 4
+full_nodes = 1
+regions = ["eu", "us"]
+[node.f0]
+shard = 1
+[[fence]]
+shard = 1
+jurisdiction = "EU"
+region = "eu"
+"""
+
+
+def test_a_fenced_shard_puts_its_validators_in_the_attested_region_and_its_full_node_outside() -> None:
+    m = parse_manifest(FENCED)
+    assert m.fenced() == {1: "EU"}
+    assert [m.node(f"s1v{i}").region for i in range(4)] == ["eu"] * 4  # not round robin: the fence's region
+    assert m.node("s0v1").region == "us"
+    outsider = m.node("f0")
+    assert outsider.shard == 1 and outsider.fenced_out and outsider.region == "eu"
+    assert not any(n.fenced_out for n in m.nodes if n.name != "f0")
+    assert m.inside_fence(m.node("s1v2"), 1) and not m.inside_fence(outsider, 1)
+    assert not m.inside_fence(m.node("s0v0"), 1)
+    assert parse_manifest(FENCED.replace("[node.f0]\nshard = 1\n", "")).node("f0").fenced_out is False
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("shard = 1\njurisdiction", "shard = 0\njurisdiction"), "fence[0].shard"),
+        (("shard = 1\njurisdiction", "shard = 2\njurisdiction"), "fence[0].shard"),
+        (("shard = 1\njurisdiction", 'shard = "1"\njurisdiction'), "fence[0].shard"),
+        (('jurisdiction = "EU"', 'jurisdiction = "eu"'), "fence[0].jurisdiction"),
+        (('jurisdiction = "EU"', 'jurisdiction = "E"'), "fence[0].jurisdiction"),
+        (('jurisdiction = "EU"', "jurisdiction = 7"), "fence[0].jurisdiction"),
+        (('jurisdiction = "EU"\n', ""), "fence[0].jurisdiction"),
+        (('region = "eu"', 'region = "asia"'), "fence[0].region"),
+        (('region = "eu"\n', ""), "fence[0].region"),
+        (('region = "eu"', 'region = "eu"\nattestor = "x"'), "fence[0].attestor"),
+        (('region = "eu"\n', 'region = "eu"\n[[fence]]\nshard = 1\njurisdiction = "CH"\n'), "fence[1].shard"),
+        (("[node.f0]\nshard = 1", "[node.s0v1]\nshard = 1"), "node.s0v1.shard"),
+        (("[node.f0]\nshard = 1", "[node.f0]\nshard = 5"), "node.f0.shard"),
+        (("[node.f0]\nshard = 1", '[node.s1v3]\nregion = "us"'), "node.s1v3.region"),
+    ],
+)
+def test_every_malformed_fence_field_is_named(change: tuple[str, str], field: str) -> None:
+    text = FENCED.replace(*change)
+    assert text != FENCED
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(text)
+    assert caught.value.field == field, str(caught.value)
+
+
+def test_a_single_shard_cannot_be_fenced_nor_a_fence_be_a_number() -> None:
+    with pytest.raises(ManifestError, match=r"^fence: expected an array of tables"):
+        parse_manifest("fence = 3\nshards = 2\nvalidators = 4\n")
+    with pytest.raises(ManifestError, match=r"fence\[0\]\.shard: a fence needs"):
+        parse_manifest('shards = 1\nvalidators = 4\n[[fence]]\nshard = 1\njurisdiction = "EU"\n')
