@@ -315,10 +315,18 @@ class FastSync:
             if committee is None:
                 continue
             proofs = []
-            for index in indexes:
+            for position, index in enumerate(indexes):
                 _, _, block = blocks[index]
                 _, signature, bitmap = items[index]
-                proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap))
+                following = indexes[position + 1] if position + 1 < len(indexes) else None
+                bound = following == index + 1 and (
+                    (
+                        blocks[index + 1][2].header.last_commit_signature,
+                        blocks[index + 1][2].header.last_commit_bitmap,
+                    )
+                    == (signature, bitmap)
+                )
+                proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap, bound))
             verdicts = await self._worker.check(committee, self.chain.params.harmony_vote_share, proofs)
             if verdicts is None:
                 return
