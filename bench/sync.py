@@ -330,8 +330,12 @@ def main() -> None:
         try:
             children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started, timeline, cpu_at = trio.run(sync_from, peers, scratch, args.blocks)
-            time.sleep(0.5)  # the commit worker exits when its session ends: let it be reaped
             children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            for _ in range(50):  # the commit worker exits after its session: its CPU counts once it is reaped
+                if children.ru_utime > children_before.ru_utime:
+                    break
+                time.sleep(0.1)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
             worker_cpu = (children.ru_utime + children.ru_stime) - (
                 children_before.ru_utime + children_before.ru_stime
             )
