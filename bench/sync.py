@@ -16,7 +16,10 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
   (:class:`harmony.node.fast_sync.FastSync`) to the head as the node's sync loop does (a session that
   dropped every peer is followed by another, from where it stopped), timing every durable batch; the peers
   dropped are printed.
-* **Report.** Blocks/s over the empty part, tx/s over the full part, bytes on disk of the synced node (no
+* **Report.** Blocks/s over the empty part, tx/s over the full part, and the syncing process's CPU per
+  empty block and per 1,000 transactions (``cpu_ms_per_empty_block``, ``cpu_s_per_1000_tx``; the commit
+  worker's CPU is ``worker_cpu_s``, in all): on a shared machine the CPU figures move much less with the
+  load than the rates. ``--no-state-sync`` stops after these. Bytes on disk of the synced node (no
   pruning exists yet, so every state is kept: the archive figure), and ``ratio`` = sync tx/s over the live
   execution tx/s of a 1,000-transfer block as ``bench/execution.py`` measures it, in this same run.
   ``disk_pruned_mb`` is ``null`` until pruning is measured here.
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -177,11 +181,13 @@ def start_peers(directory: Path, scratch: Path) -> tuple[list[subprocess.Popen[s
 
 async def sync_from(
     peers: list[tuple[str, str]], scratch: Path, target: int
-) -> tuple[float, list[tuple[float, Stored]]]:
-    """A fresh node syncs from ``peers``; the start time and (time, block) of every stored block."""
+) -> tuple[float, list[tuple[float, Stored]], dict[int, float]]:
+    """A fresh node syncs from ``peers``; the start time, (time, block) of every stored block, and this
+    process's CPU seconds at each stored block (0 at the start)."""
     store = LMDBStore(scratch / "node")
     chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
     timeline: list[tuple[float, Stored]] = []
+    cpu_at: dict[int, float] = {}
     dropped: list[str] = []
     config = P2PConfig(key_path=scratch / "node.key", port=0, bootnodes=tuple(a for _, a in peers))
     async with open_host(config) as host:
@@ -202,10 +208,14 @@ async def sync_from(
         ) as bar:
             task = bar.add_task("sync", total=target, rate="-")
             started = time.perf_counter()
+            cpu_started = time.process_time()
+            cpu_at[0] = 0.0
 
             def stored(batch: list[Stored]) -> None:
                 now = time.perf_counter()
+                cpu = time.process_time() - cpu_started
                 timeline.extend((now, s) for s in batch)
+                cpu_at.update((s.block.number, cpu) for s in batch)
                 number = batch[-1].block.number
                 bar.update(task, completed=number, rate=f"{number / (now - started):.0f}")
 
@@ -222,7 +232,7 @@ async def sync_from(
     store.close()
     for line in dropped:
         print(f"  a session dropped peer {line}")
-    return started, timeline
+    return started, timeline, cpu_at
 
 
 async def state_sync_from(peers: list[tuple[str, str]], scratch: Path, root: bytes) -> tuple[float, int, int]:
@@ -293,6 +303,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--blocks", type=int, default=100_000, help="chain length (default: 100000)")
     parser.add_argument("--accounts", type=int, default=50_000, help="new accounts (default: 50000)")
+    parser.add_argument(
+        "--no-state-sync", action="store_true", help="measure full sync only (state_sync_s is null)"
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--key-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -315,18 +328,41 @@ def main() -> None:
         scratch = Path(tmp)
         procs, peers = start_peers(directory, scratch)
         try:
-            started, timeline = trio.run(sync_from, peers, scratch, args.blocks)
-            state_s, state_nodes, state_bytes = trio.run(
-                state_sync_from, peers, scratch, head_root(directory)
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started, timeline, cpu_at = trio.run(sync_from, peers, scratch, args.blocks)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            for _ in range(50):  # the commit worker exits after its session: its CPU counts once it is reaped
+                if children.ru_utime > children_before.ru_utime:
+                    break
+                time.sleep(0.1)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            worker_cpu = (children.ru_utime + children.ru_stime) - (
+                children_before.ru_utime + children_before.ru_stime
             )
+            figures = summarize(started, timeline, full, live_tps, cpu_at)
+            figures["worker_cpu_s"] = round(worker_cpu, 1)
+            print(
+                f"full sync from {PEERS} peers: {figures['blocks_per_s']} empty blocks/s "
+                f"({figures['cpu_ms_per_empty_block']} ms CPU each in this process), "
+                f"{figures['tx_per_s']} tx/s of full blocks "
+                f"({figures['cpu_s_per_1000_tx']} s CPU per 1,000 tx), "
+                f"commit worker {figures['worker_cpu_s']} s CPU in all; "
+                f"load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            state_s: float | None = None
+            state_nodes = state_bytes = 0
+            if not args.no_state_sync:
+                state_s, state_nodes, state_bytes = trio.run(
+                    state_sync_from, peers, scratch, head_root(directory)
+                )
         finally:
             for proc in procs:
                 proc.kill()
                 proc.wait()
         disk = disk_mb(scratch / "node")
-    figures = summarize(started, timeline, full, live_tps)
     figures.update(
-        state_sync_s=round(state_s, 1),
+        state_sync_s=None if state_s is None else round(state_s, 1),
         state_nodes=state_nodes,
         state_mb=round(state_bytes / 1e6, 1),
         disk_archive_mb=round(disk, 1),
@@ -340,17 +376,19 @@ def main() -> None:
         f"of full blocks ({figures['ratio']}x live execution), {figures['total_s']} s in all, "
         f"{figures['disk_archive_mb']} MB on disk (every state kept); load average {figures['load_average']}"
     )
-    print(
-        f"state sync of the head's state from {PEERS} peers: {state_nodes} nodes, {figures['state_mb']} MB "
-        f"in {figures['state_sync_s']} s"
-    )
+    if state_s is not None:
+        print(
+            f"state sync of the head's state from {PEERS} peers: {state_nodes} nodes, "
+            f"{figures['state_mb']} MB in {figures['state_sync_s']} s"
+        )
     print(json.dumps(figures))
 
 
 def summarize(
-    started: float, timeline: list[tuple[float, Stored]], full: int, live_tps: float
+    started: float, timeline: list[tuple[float, Stored]], full: int, live_tps: float, cpu_at: dict[int, float]
 ) -> dict[str, Any]:
-    """Rates from the (time, block) timeline: blocks/s after the full part, tx/s during it."""
+    """Rates from the (time, block) timeline: blocks/s after the full part, tx/s during it; and the syncing
+    process's CPU per empty block and per 1,000 transactions (less sensitive to the machine's load)."""
     at = {s.block.number: t for t, s in timeline}
     at[0] = started
     txs = sum(len(s.block.transactions) for _, s in timeline if s.block.number <= full)
@@ -358,7 +396,10 @@ def summarize(
     full_s = at[full] - at[0] if full else 0.0
     empty_s = at[last] - at[full]
     tx_per_s = txs / full_s if full_s > 0 else None
+    empty_cpu = cpu_at[last] - cpu_at[full]
     return {
+        "cpu_ms_per_empty_block": round(1000 * empty_cpu / (last - full), 2) if last > full else None,
+        "cpu_s_per_1000_tx": round(1000 * cpu_at[full] / txs, 3) if txs else None,
         "blocks_per_s": round((last - full) / empty_s) if empty_s > 0 else None,
         "tx_per_s": None if tx_per_s is None else round(tx_per_s),
         "state_sync_s": None,

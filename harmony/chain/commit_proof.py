@@ -58,10 +58,12 @@ def roster_for(committee: Committee, harmony_vote_share: Dec) -> Roster:
         ) from exc
 
 
-def verify_commit_with_roster(
+def commit_terms(
     roster: Roster, *, number: int, block_hash: bytes, view_id: int, signature: bytes, bitmap: bytes
-) -> None:
-    """Check a commit proof (module rule) against an already built roster; :class:`InvalidCommitProof`."""
+) -> tuple[bytes, Signature]:
+    """Every check of the rule but the pairing (bitmap, quorum, payload, signature encoding, in the
+    module's order): the payload the bitmap's members signed and the parsed signature, for a caller that
+    checks many pairings at once; :class:`InvalidCommitProof` for the first check that fails."""
     try:
         members = decode_bitmap(bitmap, roster.size)
     except CryptoError as exc:
@@ -75,9 +77,18 @@ def verify_commit_with_roster(
     except ValueError as exc:
         raise InvalidCommitProof("payload", str(exc)) from exc
     try:
-        sig = Signature(signature)
+        return message, Signature(signature)
     except CryptoError as exc:
         raise InvalidCommitProof("signature", str(exc)) from exc
+
+
+def verify_commit_with_roster(
+    roster: Roster, *, number: int, block_hash: bytes, view_id: int, signature: bytes, bitmap: bytes
+) -> None:
+    """Check a commit proof (module rule) against an already built roster; :class:`InvalidCommitProof`."""
+    message, sig = commit_terms(
+        roster, number=number, block_hash=block_hash, view_id=view_id, signature=signature, bitmap=bitmap
+    )
     if not verify_aggregate(roster.keys, bitmap, message, sig):
         raise InvalidCommitProof(
             "signature", f"the aggregate does not verify for block {number} under the bitmap's keys"
@@ -126,6 +137,7 @@ def verify_header_commit(
 
 __all__ = [
     "InvalidCommitProof",
+    "commit_terms",
     "roster_for",
     "verify_commit_signature",
     "verify_commit_with_roster",

@@ -5,7 +5,9 @@ syncing an empty block, and the BLS library holds the interpreter lock, so a thr
 beside execution. :class:`CommitWorker` sends batches of proofs to one child process (``spawn``: nothing of
 the parent's trio state is inherited) and awaits the verdicts in a thread, so the event loop goes on
 executing earlier blocks meanwhile. The rule is :func:`harmony.chain.commit_proof.verify_commit_signature`,
-the same function the inline check calls; the worker only moves where it runs.
+the same function the inline check calls; the worker moves where it runs, and checks the pairings of an
+answer's blocks together (:func:`check_commits`: one AggregateVerify over their distinct payloads, each
+block checked alone when the batch fails, so every verdict is the block's own).
 """
 
 from __future__ import annotations
@@ -14,38 +16,113 @@ import logging
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 
 import trio
 
-from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signature
+from harmony.chain import payloads
+from harmony.chain.commit_proof import (
+    InvalidCommitProof,
+    commit_terms,
+    roster_for,
+    verify_commit_with_roster,
+)
+from harmony.chain.quorum import Roster
+from harmony.crypto.bitmap import aggregate_public_key
+from harmony.crypto.bls import PublicKey, Signature, aggregate_signatures, aggregate_verify
 from harmony.encoding.fixed import Dec
+from harmony.errors import CryptoError
 from harmony.types.shard_state import Committee
 
 log = logging.getLogger("harmony.node.sync")
 
-Proof = tuple[int, bytes, int, bytes, bytes]
-"""(block number, block hash, view, commit signature, bitmap)."""
+Proof = tuple[int, bytes, int, bytes, bytes, bool]
+"""(block number, block hash, view, commit signature, bitmap, bound): ``bound`` when the next proof of the
+same list is of the next block, whose header carries this very signature and bitmap as its
+``last_commit_*`` fields (so the block hash the next proof signs fixes this signature)."""
+
+
+@lru_cache(maxsize=256)
+def _signers_key(roster: Roster, bitmap: bytes) -> PublicKey:
+    """The sum of the keys ``bitmap`` enables (one per signer set, not one per block: the same members
+    sign block after block). The roster is itself cached, so its identity keys the cache."""
+    return aggregate_public_key(roster.keys, bitmap)
+
+
+def _prepare(roster: Roster, proof: Proof) -> tuple[PublicKey, bytes, Signature]:
+    """The signers' key, the payload and the signature of ``proof`` after every check of the rule but the
+    pairing (:func:`~harmony.chain.commit_proof.commit_terms`); :class:`InvalidCommitProof` if one fails."""
+    number, block_hash, view, signature, bitmap, _ = proof
+    if len(block_hash) != payloads.HASH_SIZE:
+        raise InvalidCommitProof("payload", f"a block hash is 32 bytes, got {len(block_hash)}")
+    message, sig = commit_terms(
+        roster, number=number, block_hash=block_hash, view_id=view, signature=signature, bitmap=bitmap
+    )
+    return _signers_key(roster, bitmap), message, sig
+
+
+def _check_one(roster: Roster, proof: Proof) -> str:
+    number, block_hash, view, signature, bitmap, _ = proof
+    try:
+        verify_commit_with_roster(
+            roster, number=number, block_hash=block_hash, view_id=view, signature=signature, bitmap=bitmap
+        )
+    except InvalidCommitProof as exc:
+        return str(exc)
+    return ""
 
 
 def check_commits(committee: Committee, share: Dec, proofs: Sequence[Proof]) -> list[str]:
-    """For each proof: ``""`` when ``committee`` finalized that block, else why not (the rule of
-    :func:`~harmony.chain.commit_proof.verify_commit_signature`)."""
-    verdicts = []
-    for number, block_hash, view, signature, bitmap in proofs:
+    """For each proof: ``""`` when ``committee`` finalized that block, else why not: the rule of
+    :func:`~harmony.chain.commit_proof.verify_commit_signature`, whose verdicts these are, proof by proof.
+
+    The pairings of many blocks are checked together: one AggregateVerify of the sum of their signatures
+    over their distinct payloads (n + 1 pairings instead of 2n). A sum can pass while two of its terms are
+    wrong by opposite amounts, so a proof joins the batch only when the next block in the batch carries its
+    signature (``bound``), and at most one proof is not bound: the batch's payloads are then blocks a quorum
+    signed, whose ``last_commit_*`` fields that quorum checked, so every bound term is that valid aggregate
+    and the one free term equals the sum minus them, i.e. its own valid aggregate. If the batch does not
+    verify, every proof in it is checked alone, so each bad one gets its own verdict; a proof that is
+    neither bound nor the free one is checked alone.
+    """
+    if not proofs:
+        return []
+    try:
+        roster = roster_for(committee, share)
+    except InvalidCommitProof as exc:
+        return [str(exc)] * len(proofs)
+    verdicts = [""] * len(proofs)
+    prepared: dict[int, tuple[PublicKey, bytes, Signature]] = {}
+    for index, proof in enumerate(proofs):
         try:
-            verify_commit_signature(
-                committee,
-                share,
-                number=number,
-                block_hash=block_hash,
-                view_id=view,
-                signature=signature,
-                bitmap=bitmap,
-            )
+            prepared[index] = _prepare(roster, proof)
         except InvalidCommitProof as exc:
-            verdicts.append(str(exc))
+            verdicts[index] = str(exc)
+        except CryptoError:  # the signers' keys sum to nothing usable: the pairing check alone says why
+            verdicts[index] = _check_one(roster, proof) or "signature: the signers' keys do not aggregate"
+    batch: list[int] = []
+    alone: list[int] = []
+    free_taken = False
+    for index in reversed(range(len(proofs))):  # a proof is bound only if its successor is in the batch
+        if index not in prepared:
+            continue
+        if proofs[index][5] and batch and batch[-1] == index + 1:
+            batch.append(index)
+        elif not free_taken:
+            free_taken = True
+            batch.append(index)
         else:
-            verdicts.append("")
+            alone.append(index)
+    if len(batch) == 1:
+        alone.extend(batch)
+    elif batch:
+        keys = [prepared[i][0] for i in batch]
+        messages = [prepared[i][1] for i in batch]
+        total = aggregate_signatures([prepared[i][2] for i in batch])
+        if not aggregate_verify(keys, messages, total):
+            alone.extend(batch)
+    for index in alone:
+        verdicts[index] = _check_one(roster, proofs[index])
     return verdicts
 
 

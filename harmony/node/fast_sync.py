@@ -11,11 +11,12 @@ A node far behind its peers runs one :class:`FastSync` session towards the highe
   another peer. Nothing received is thrown away because of another peer's fault.
 * **Check and execute, in order.** The importer takes the answers in block order. A block must decode, be
   the next number, extend the head, and carry a commit aggregate that verifies under its epoch's committee
-  with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5); a peer whose block
-  fails any of these served a forged block: it is penalized heavily and dropped, and the block is asked of
-  another peer. The block is then executed on its parent's state by the chain's own rule of validity
-  (:meth:`Blockchain.verify`, ``final=True``). Fetching goes on while blocks execute (the fetch tasks run
-  whenever the importer yields), so the network and the execution overlap.
+  with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5; an answer's blocks
+  are checked together as it arrives, in a child process far behind: :mod:`~harmony.node.commit_worker`);
+  a peer whose block fails any of these served a forged block: it is penalized heavily and dropped, and the
+  block is asked of another peer. The block is then executed on its parent's state by the chain's own rule
+  of validity (:meth:`Blockchain.verify`, ``final=True``). Fetching goes on while blocks execute (the fetch
+  tasks run whenever the importer yields), so the network and the execution overlap.
 * **Write in batches.** Blocks are written through :meth:`ChainDB.staged`: each block is one staged write,
   and every :data:`FLUSH_BLOCKS` blocks, :data:`FLUSH_SECONDS` seconds or :data:`FLUSH_BYTES` bytes they
   become durable in one LMDB write transaction. A kill -9 leaves the last flushed block as the head,
@@ -41,7 +42,7 @@ from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signatu
 from harmony.chain.errors import InvalidBlock
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
-from harmony.node.commit_worker import CommitWorker
+from harmony.node.commit_worker import CommitWorker, check_commits
 from harmony.node.sync_progress import SyncProgress
 from harmony.node.sync_ranges import Answer, RangeSchedule, Span
 from harmony.p2p.errors import P2PBadResponse, P2PTimeout
@@ -285,17 +286,16 @@ class FastSync:
         for raw, _, _ in items:
             size = len(raw)
             self._block_bytes = size if self._block_bytes <= 0 else 0.8 * self._block_bytes + 0.2 * size
-        if self._worker is not None:
-            await self._precheck(span.start, items)
+        await self._precheck(span.start, items)
         schedule.answered(span, peer, items)  # what it did not send is asked of another peer
         if len(items) < span.count:  # every span ends at or below the head the peer announced
             missing = span.start + len(items)
             self._drop(peer, f"does not hold blocks {missing}-{span.end} below its head", PENALTY_NOT_HELD)
 
     async def _precheck(self, start: int, items: list[tuple[bytes, bytes, bytes]]) -> None:
-        """Check the commit aggregates of an answer in the worker before the importer needs them; blocks
-        that do not decode, or whose committee is not known yet, are left to the importer."""
-        assert self._worker is not None
+        """Check the commit aggregates of an answer together (:func:`check_commits`) before the importer
+        needs them, in the worker when there is one; blocks that do not decode, or whose committee is not
+        known yet, are left to the importer."""
         busy_from = trio.current_time()
         blocks: list[tuple[int, bytes, Block]] = []
         for offset, (raw, _, _) in enumerate(items):
@@ -315,13 +315,24 @@ class FastSync:
             if committee is None:
                 continue
             proofs = []
-            for index in indexes:
+            for position, index in enumerate(indexes):
                 _, _, block = blocks[index]
                 _, signature, bitmap = items[index]
-                proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap))
-            verdicts = await self._worker.check(committee, self.chain.params.harmony_vote_share, proofs)
-            if verdicts is None:
-                return
+                following = indexes[position + 1] if position + 1 < len(indexes) else None
+                bound = following == index + 1 and (
+                    (
+                        blocks[index + 1][2].header.last_commit_signature,
+                        blocks[index + 1][2].header.last_commit_bitmap,
+                    )
+                    == (signature, bitmap)
+                )
+                proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap, bound))
+            share = self.chain.params.harmony_vote_share
+            verdicts = None if self._worker is None else await self._worker.check(committee, share, proofs)
+            if verdicts is None:  # no worker, or it failed: here, on the loop (not charged to the peers)
+                busy_from = trio.current_time()
+                verdicts = check_commits(committee, share, proofs)
+                self._excuse(trio.current_time() - busy_from)
             for index, verdict in zip(indexes, verdicts, strict=True):
                 number, raw, block = blocks[index]
                 self._prechecked[number] = (raw, block, verdict)

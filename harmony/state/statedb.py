@@ -107,6 +107,9 @@ class StateDB:
         self._node_cache: dict[bytes, Node] = {} if node_cache is None else node_cache
         """Decoded trie nodes by hash; content-addressed, so states of one chain may share one."""
         self._accounts: dict[bytes, Account | None] = {}
+        """The accounts this state read or wrote (``None``: absent)."""
+        self._warm: Mapping[bytes, Account | None] = {}
+        """Accounts known at :attr:`_root` before any read (:meth:`prime_accounts`); never changed here."""
         self._dirty: set[bytes] = set()
         self._storage: dict[bytes, dict[int, int]] = {}
         self._dirty_storage: dict[bytes, set[int]] = {}
@@ -125,25 +128,36 @@ class StateDB:
             return self._accounts[address]
         except KeyError:
             pass
-        raw = trie_get(self._view, self._root, keccak256(address), cache=self._node_cache)
-        account = Account.decode(raw) if raw else None
+        warm = self._warm
+        if address in warm:
+            account = warm[address]
+        else:
+            raw = trie_get(self._view, self._root, keccak256(address), cache=self._node_cache)
+            account = Account.decode(raw) if raw else None
         self._accounts[address] = account
         return account
 
     def cached_accounts(self) -> dict[bytes, Account | None]:
         """A copy of the accounts this state has read or written, as they stand now (``None``: absent).
 
-        Right after :meth:`commit` they are exactly the accounts at :attr:`root`, which is what
-        :meth:`prime_accounts` of another state over that root takes.
+        Right after :meth:`commit` they are exactly those accounts at :attr:`root`, which is what
+        :meth:`prime_accounts` of another state over that root takes. Primed accounts this state never
+        read are not among them, so a chain of states primed one from the other carries the accounts its
+        last block used, not every account any block used (a copy per block stays small).
         """
         return dict(self._accounts)
 
     def prime_accounts(self, accounts: Mapping[bytes, Account | None]) -> None:
-        """Start the account cache with ``accounts``, which must be the accounts at this state's root (a
-        state root fixes every account, so they are what reading the trie would give)."""
-        if self._dirty or self._journal:
+        """Start with ``accounts``, which must be the accounts at this state's root (a state root fixes
+        every account, so they are what reading the trie would give). The mapping is kept, not copied:
+        the caller must not change it afterwards."""
+        if self._dirty or self._journal or self._accounts:
             raise ValueError("prime_accounts: only a fresh state can be primed")
-        self._accounts.update(accounts)
+        self._warm = accounts
+
+    def primed_accounts(self) -> Mapping[bytes, Account | None]:
+        """The accounts :meth:`prime_accounts` gave (read without a trie walk)."""
+        return self._warm
 
     def _put(self, address: bytes, account: Account | None) -> None:
         """Replace the account (journaled) and mark it dirty and touched."""
@@ -463,6 +477,7 @@ class StateDB:
         view.pending = {}
         if len(self._accounts) > MAX_CACHED_ACCOUNTS:
             self._accounts.clear()
+            self._warm = {}  # it holds the accounts at the first root, some of them changed since
             self._storage.clear()
         if len(self._node_cache) > MAX_CACHED_NODES:
             self._node_cache.clear()

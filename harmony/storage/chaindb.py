@@ -53,6 +53,8 @@ _MAX_STORED_LIST = 64 * 1024 * 1024
 
 MAX_ADDRESS_PAGE = 100_000
 """Most entries :meth:`ChainDB.address_transactions` reads in one call (the RPC caps pages at 1000)."""
+CACHED_SHARD_STATES = 16
+"""Decoded shard states kept (by epoch)."""
 
 
 class TxDirection(IntEnum):
@@ -130,6 +132,9 @@ class ChainDB:
     def __init__(self, kv: KVStore) -> None:
         self.kv = kv
         self._node_watchers: list[set[bytes]] = []
+        self._shard_states: dict[int, tuple[bytes, ShardState]] = {}
+        """Decoded shard states by epoch, with the bytes they were decoded from (every synced block looks
+        its epoch's committee up; the stored bytes are compared, so a rewritten entry is decoded again)."""
 
     # -- the block write ------------------------------------------------------------------------------
 
@@ -697,7 +702,16 @@ class ChainDB:
         """The committees of ``epoch`` (§6)."""
         key = schema.shard_state_key(epoch)
         raw = self.kv.get(key)
-        return None if raw is None else _decode("shard state", key, raw, ShardState.decode)
+        if raw is None:
+            return None
+        cached = self._shard_states.get(epoch)
+        if cached is not None and cached[0] == raw:
+            return cached[1]
+        state = _decode("shard state", key, raw, ShardState.decode)
+        if len(self._shard_states) >= CACHED_SHARD_STATES:
+            self._shard_states.clear()
+        self._shard_states[epoch] = (raw, state)
+        return state
 
     def committee_for(self, shard: int, epoch: int) -> Committee | None:
         """The committee of ``shard`` in ``epoch`` from the stored shard state, or ``None`` when unknown.

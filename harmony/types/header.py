@@ -146,6 +146,8 @@ class Header(Serializable):
     """RLP of the crosslinks a beacon block includes (:mod:`harmony.types.crosslink`)."""
     slashes: bytes = b""
     """RLP of the slash records a beacon block includes (:mod:`harmony.types.slash`)."""
+    _hash: bytes | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
+    """The hash once computed (not a header field: never encoded, compared, or copied by :meth:`replace`)."""
 
     rlp_schema: ClassVar[tuple[tuple[str, Sedes[Any]], ...]] = (
         ("parent_hash", HASH32),
@@ -222,8 +224,13 @@ class Header(Serializable):
         return cls.from_rlp(rlp.decode(data, max_size=cls.max_encoded_size))
 
     def hash(self) -> bytes:
-        """The block hash: Keccak-256 of the tagged RLP encoding (§2.1, Go ``hash.FromRLP``)."""
-        return keccak256(self.encode())
+        """The block hash: Keccak-256 of the tagged RLP encoding (§2.1, Go ``hash.FromRLP``); computed once
+        per header (a block sync asks for it several times a block)."""
+        cached = self._hash
+        if cached is None:
+            cached = keccak256(self.encode())
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def replace(self, **changes: Any) -> Header:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""

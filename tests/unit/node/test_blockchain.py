@@ -189,12 +189,12 @@ def test_states_over_the_stored_head_start_with_its_accounts_and_agree_with_the_
     chain.import_block(block)
     primed = chain.state()
     cold = StateDB(chain.db.state_nodes(), chain.head.root)
-    warm = primed.cached_accounts()
+    warm = primed.primed_accounts()
     assert {KEYS[0].address, KEYS[1].address, sink} <= set(warm)  # no trie walk for these
     for address in [*warm, KEYS[2].address, b"\x77" * 20]:
         assert primed.get_account(address) == cold.get_account(address)
     # a state over another root is not primed
-    assert chain.state(GENESIS_ROOT := chain.db.get_header_by_number(0).root).cached_accounts() == {}  # type: ignore[union-attr]
+    assert chain.state(GENESIS_ROOT := chain.db.get_header_by_number(0).root).primed_accounts() == {}  # type: ignore[union-attr]
     assert chain.head.root != GENESIS_ROOT
     with pytest.raises(ValueError, match="fresh state"):
         dirty = chain.state()

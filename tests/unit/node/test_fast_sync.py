@@ -9,6 +9,7 @@ Then two peers telling the truth complete the chain, byte for byte.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,9 +20,11 @@ import trio
 from harmony.chain.commit_proof import InvalidCommitProof
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
+from harmony.crypto.bls import SecretKey, Signature, aggregate_signatures
 from harmony.encoding import rlp
 from harmony.errors import RLPError
 from harmony.node.blockchain import Blockchain
+from harmony.node.commit_worker import Proof, check_commits
 from harmony.node.dev_chain import extend_final, sign_commit
 from harmony.node.fast_sync import FastSync, SessionReport, Stored, SyncHalted, check_commit
 from harmony.node.sync import ChainSyncSource
@@ -37,6 +40,8 @@ GENESIS = make_localnet_genesis(keys_per_shard=4, timestamp=1_700_000_000)
 KEYS = [dev_bls_key(SHARD, i) for i in range(3)]
 PID = sync_protocol_id("localnet", SHARD)
 HEAD = 45
+BLS_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+"""r, the order of the BLS12-381 groups."""
 
 
 def build_chain(blocks: int) -> Blockchain:
@@ -244,15 +249,19 @@ def test_served_blocks_are_framed_from_storage_byte_for_byte(source: Blockchain)
 @pytest.mark.parametrize("forge", [False, True])
 def test_the_commit_worker_process_gives_the_same_verdicts(source: Blockchain, forge: bool) -> None:
     chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    penalties: list[tuple[str, str, int]] = []
     items = [triple(source, n) for n in range(1, 11)]
     if forge:
         items[6] = (items[6][0], items[5][1], items[5][2])  # block 7 with block 6's aggregate
-    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: None, commit_worker=True)
+    session = FastSync(
+        chain, Scripted({1: items}), lambda p, r, w=1: penalties.append((p, r, w)), commit_worker=True
+    )
     report = trio.run(session.run, {"p": 10})
-    if forge:
+    if forge:  # inside a batch of ten: the batch fails, each is checked alone, only block 7 is refused
         assert report.stored == 6 and "block 7 without a valid commit quorum" in report.dropped["p"]
+        assert [(p, w) for p, _, w in penalties] == [("p", 50)]
     else:
-        assert report.stored == 10 and not report.dropped
+        assert report.stored == 10 and not report.dropped and not penalties
     assert chain.head.hash() == source.db.get_canonical_hash(report.stored)
 
 
@@ -267,3 +276,65 @@ def test_time_spent_importing_is_not_charged_to_the_peers_in_flight() -> None:
             assert request.deadline == pytest.approx(trio.current_time() + 14.0, abs=1.0)
 
     trio.run(main)
+
+
+def _proofs(chain: Blockchain, first: int, last: int) -> list[Proof]:
+    """The commit proofs of blocks ``first``..``last`` as fast sync hands them to the worker."""
+    blocks = [chain.db.get_block_by_number(n) for n in range(first, last + 2)]
+    proofs: list[Proof] = []
+    for block, following in itertools.pairwise(blocks):
+        assert block is not None and following is not None
+        signature, bitmap = triple(chain, block.number)[1:]
+        bound = following.number <= last and (
+            following.header.last_commit_signature,
+            following.header.last_commit_bitmap,
+        ) == (signature, bitmap)
+        proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap, bound))
+    return proofs
+
+
+def test_a_batch_of_valid_commits_passes_and_every_forgery_in_one_is_found_alone(source: Blockchain) -> None:
+    committee = source.committee_for(SHARD, 0)
+    assert committee is not None
+    share = source.params.harmony_vote_share
+    proofs = _proofs(source, 1, 12)
+    assert all(p[5] for p in proofs[:-1]) and not proofs[-1][5]  # each signature is in the next header
+    assert check_commits(committee, share, proofs) == [""] * 12
+
+    def with_signature(proof: Proof, signature: bytes) -> Proof:
+        return (*proof[:3], signature, proof[4], False)  # type: ignore[return-value]
+
+    # one block with another block's aggregate, in the middle of the batch
+    forged = list(proofs)
+    forged[5] = with_signature(proofs[5], proofs[4][3])
+    verdicts = check_commits(committee, share, forged)
+    assert [i for i, v in enumerate(verdicts) if v] == [5] and "signature" in verdicts[5]
+    # two signatures off by opposite amounts keep the sum of the batch: both are still found
+    key = dev_bls_key(SHARD, 3)  # X and -X: one message signed by a key and by its negation mod r
+    negated = SecretKey.from_bytes(
+        ((BLS_ORDER - int.from_bytes(key.to_bytes(), "big")) % BLS_ORDER).to_bytes(32, "big")
+    )
+    shift, unshift = key.sign(b"shift"), negated.sign(b"shift")
+    shifted = list(proofs)
+    shifted[3] = with_signature(proofs[3], aggregate_signatures([Signature(proofs[3][3]), shift]).to_bytes())
+    shifted[4] = with_signature(
+        proofs[4], aggregate_signatures([Signature(proofs[4][3]), unshift]).to_bytes()
+    )
+    assert aggregate_signatures([Signature(p[3]) for p in shifted]) == aggregate_signatures(
+        [Signature(p[3]) for p in proofs]
+    )
+    verdicts = check_commits(committee, share, shifted)
+    assert [i for i, v in enumerate(verdicts) if v] == [3, 4]
+    # a proof that claims to be bound but is not is checked like the others
+    lying = list(proofs)
+    lying[7] = (*with_signature(proofs[7], proofs[2][3])[:5], True)  # type: ignore[assignment]
+    assert [i for i, v in enumerate(check_commits(committee, share, lying)) if v] == [7]
+    # cheap failures never reach a pairing; an empty list and a bad committee answer per proof
+    broken = list(proofs)
+    broken[0] = (*proofs[0][:4], b"\x01", False)  # type: ignore[assignment]
+    broken[1] = (proofs[1][0], b"\x00" * 5, *proofs[1][2:])  # type: ignore[assignment]
+    verdicts = check_commits(committee, share, broken)
+    assert verdicts[0].startswith("quorum") and verdicts[1].startswith("payload") and not any(verdicts[2:])
+    assert check_commits(committee, share, []) == []
+    empty = replace(committee, slots=())
+    assert all(v.startswith("committee") for v in check_commits(empty, share, proofs[:3]))
