@@ -210,8 +210,11 @@ class ConsensusDriver:
         block of the types in ``coded_types`` instead of the topic."""
         self.coded_types: frozenset[MsgType] = frozenset()
         self.vote_route: Callable[[bytes, bytes], bool] | None = None
-        """With direct votes (:mod:`harmony.node.direct_votes`): ``route(leader key, packed vote)`` takes a
-        vote for the leader's stream, or returns False and the vote goes on the topic."""
+        """With direct streams (:mod:`harmony.node.consensus_streams`): ``route(leader key, packed vote)``
+        takes a vote for the leader's stream, or returns False and the vote goes on the topic."""
+        self.broadcast_route: Callable[[bytes], bool] | None = None
+        """With direct streams: ``route(packed message)`` takes a leader's message of the types in
+        :data:`DIRECT_BROADCAST_TYPES` for its peers' streams, or returns False: it goes on the topic."""
         self.leader_heard: Callable[[bytes, str], None] | None = None
         """Told ``(leader key, peer)`` when the core accepted a leader's message (ANNOUNCE, PREPARED,
         COMMITTED, NEWVIEW) from ``peer``: where that leader's votes can go."""
@@ -283,10 +286,12 @@ class ConsensusDriver:
         message = _leader_message(data) if peer is not None and self.leader_heard is not None else None
         dropped_before = drops.total()
         core = self.core
-        self._run(core.on_message(data if message is None else message, self.clock_ms()))
+        effects = core.on_message(data if message is None else message, self.clock_ms())
         if message is not None and self.leader_heard is not None and core.drops.total() == dropped_before:
+            # before the effects run: the vote this message asks for goes to the peer just learned
             assert peer is not None
             self.leader_heard(core.roster.key_bytes[core.leader_of(message.view_id)], peer)
+        self._run(effects)
         if peer is None or self.penalize is None:
             return
         for reason in HOSTILE_DROPS:
@@ -372,12 +377,18 @@ class ConsensusDriver:
                     )
                 if self.coded_send is not None and message.block and message.type in self.coded_types:
                     self.coded_send(message)
-                elif isinstance(effect, Send) and self.vote_route is not None:
-                    packed = pack(KIND_CONSENSUS, message.encode())
-                    if not self.vote_route(effect.to, packed):
-                        self._publish(packed)
                 else:
-                    self._publish(pack(KIND_CONSENSUS, message.encode()))
+                    packed = pack(KIND_CONSENSUS, message.encode())
+                    if isinstance(effect, Send):
+                        direct = self.vote_route is not None and self.vote_route(effect.to, packed)
+                    else:
+                        direct = (
+                            self.broadcast_route is not None
+                            and message.type in DIRECT_BROADCAST_TYPES
+                            and self.broadcast_route(packed)
+                        )
+                    if not direct:
+                        self._publish(packed)
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
             elif isinstance(effect, SetTimer):
@@ -611,6 +622,8 @@ class ConsensusDriver:
 
 LEADER_TYPES = frozenset({MsgType.ANNOUNCE, MsgType.PREPARED, MsgType.COMMITTED, MsgType.NEWVIEW})
 """Messages only the view's leader sends, under its envelope signature."""
+DIRECT_BROADCAST_TYPES = frozenset({MsgType.ANNOUNCE, MsgType.PREPARED, MsgType.COMMITTED})
+"""The leader's messages of a normal round, which may go on direct streams (VIEWCHANGE, NEWVIEW: topic)."""
 
 
 def _leader_message(data: bytes) -> Message | None:

@@ -30,8 +30,8 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commitment_resolver
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.consensus_streams import consensus_protocol_id, open_consensus_streams
 from harmony.node.crossshard import CrossShardError, global_topic
-from harmony.node.direct_votes import open_direct_votes, votes_protocol_id
 from harmony.node.fence import open_fence_gate, present_tickets, seat_key
 from harmony.node.pruning import prune_forever
 from harmony.node.randomness_service import ProcessProver, VDFService
@@ -510,18 +510,20 @@ class Node:
                         "debug.drop_symbols_percent is on: %d %% of received block symbols are dropped",
                         config.debug_drop_symbols_percent,
                     )
-            votes = await stack.enter_async_context(
-                open_direct_votes(
+            streams = await stack.enter_async_context(
+                open_consensus_streams(
                     host,
-                    votes_protocol_id(self.params.name, config.shard_id),
+                    consensus_protocol_id(self.params.name, config.shard_id),
+                    topic,
                     deliver=driver.deliver,
                     publish=driver.publish,
                     counters=driver.counters,
                     guard=None if gate is None else gate.guard,
                 )
             )
-            driver.vote_route = votes.send
-            driver.leader_heard = votes.learn
+            driver.vote_route = streams.send_vote
+            driver.broadcast_route = streams.broadcast
+            driver.leader_heard = streams.learn
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
             global_inbox = await host.subscribe(global_name)

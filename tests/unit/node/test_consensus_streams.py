@@ -1,5 +1,6 @@
-"""Direct votes between real libp2p hosts on 127.0.0.1: routed to the learned leader peer, resends and
-unknown leaders left to the topic, a failed stream falls back to the topic, hostile frames penalized."""
+"""Direct consensus streams between real libp2p hosts on 127.0.0.1: votes routed to the learned leader peer,
+the leader's messages to the topic's peers, resends and unknown leaders left to the topic, a failed stream
+falls back to the topic, hostile frames penalized."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from harmony.node.direct_votes import DirectVotes, open_direct_votes, votes_protocol_id
+from harmony.node.consensus_streams import ConsensusStreams, consensus_protocol_id, open_consensus_streams
 from harmony.node.wire import KIND_CONSENSUS, KIND_TRANSACTION, pack
 from harmony.p2p.errors import P2PError
 from harmony.p2p.host import P2PHost, frames_of, open_host
 from tests.unit.p2p.harness import config, run, wait_until
 
-PROTOCOL = votes_protocol_id("localnet", 0)
+PROTOCOL = consensus_protocol_id("localnet", 0)
+TOPIC = "hmy/localnet/node/shard/0"
 LEADER_KEY = b"\x07" * 48
 
 
@@ -27,7 +29,7 @@ class Side:
         self.delivered: list[tuple[bytes, str]] = []
         self.published: list[bytes] = []
         self.counters: Counter[str] = Counter()
-        self.votes: DirectVotes | None = None
+        self.votes: ConsensusStreams | None = None
         self.host: P2PHost | None = None
 
 
@@ -47,9 +49,10 @@ async def pair(tmp: Path, *, guard_b: bool = False, serve_b: bool = True) -> Asy
         for side in (a, b) if serve_b else (a,):
             assert side.host is not None
             side.votes = await stack.enter_async_context(
-                open_direct_votes(
+                open_consensus_streams(
                     side.host,
                     PROTOCOL,
+                    TOPIC,
                     deliver=lambda data, peer, s=side: s.delivered.append((data, peer)),
                     publish=side.published.append,
                     counters=side.counters,
@@ -66,14 +69,14 @@ def test_a_vote_goes_to_the_leaders_peer_and_a_resend_goes_on_the_topic(tmp_path
         async with pair(tmp_path) as (a, b):
             assert a.votes is not None and a.host is not None and b.host is not None
             vote = pack(KIND_CONSENSUS, b"vote-1")
-            assert not a.votes.send(LEADER_KEY, vote)  # leader not known yet: the topic
+            assert not a.votes.send_vote(LEADER_KEY, vote)  # leader not known yet: the topic
             a.votes.learn(LEADER_KEY, b.host.peer_id)
             assert a.votes.leader_peer(LEADER_KEY) == b.host.peer_id
-            assert a.votes.send(LEADER_KEY, vote)
+            assert a.votes.send_vote(LEADER_KEY, vote)
             await wait_until(lambda: len(b.delivered) == 1)
             assert b.delivered == [(b"vote-1", a.host.peer_id)]
-            assert not a.votes.send(LEADER_KEY, vote)  # the same vote again: a resend, on the topic
-            assert a.votes.send(LEADER_KEY, pack(KIND_CONSENSUS, b"vote-2"))
+            assert not a.votes.send_vote(LEADER_KEY, vote)  # the same vote again: a resend, on the topic
+            assert a.votes.send_vote(LEADER_KEY, pack(KIND_CONSENSUS, b"vote-2"))
             await wait_until(lambda: len(b.delivered) == 2)
             assert a.counters["votes_direct"] == 2 and a.counters["votes_topic_resend"] == 1
             assert a.counters["votes_topic_unknown_leader"] == 1 and a.published == []
@@ -89,7 +92,7 @@ def test_a_vote_whose_stream_cannot_open_goes_on_the_topic(tmp_path: Path) -> No
             assert a.votes is not None and b.host is not None
             a.votes.learn(LEADER_KEY, b.host.peer_id)
             vote = pack(KIND_CONSENSUS, b"vote")
-            assert a.votes.send(LEADER_KEY, vote)
+            assert a.votes.send_vote(LEADER_KEY, vote)
             await wait_until(lambda: a.published == [vote])
             assert a.counters["votes_topic_stream_failed"] == 1
 
@@ -98,7 +101,7 @@ def test_a_vote_whose_stream_cannot_open_goes_on_the_topic(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "frame",
-    [pack(KIND_TRANSACTION, b"tx"), b"", b"\xff" * 3, b"\x01" * (64 * 1024 + 1)],
+    [pack(KIND_TRANSACTION, b"tx"), b"", b"\xff" * 3, b"\x01" * (2 * 1024 * 1024 + 1)],
     ids=["not-consensus", "empty-kind", "unknown-kind", "oversized"],
 )
 def test_a_frame_that_is_not_a_vote_penalizes_its_sender(tmp_path: Path, frame: bytes) -> None:
@@ -128,7 +131,25 @@ def test_a_peer_outside_the_fence_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_protocol_id_names_network_and_shard() -> None:
-    assert votes_protocol_id("localnet", 3) == "harmony/votes/localnet/3/1.0.0"
+    assert consensus_protocol_id("localnet", 3) == "harmony/consensus/localnet/3/1.0.0"
     for network, shard in (("", 0), ("a/b", 0), ("localnet", -1), ("localnet", True)):
         with pytest.raises(P2PError):
-            votes_protocol_id(network, shard)  # type: ignore[arg-type]
+            consensus_protocol_id(network, shard)  # type: ignore[arg-type]
+
+
+def test_a_leader_message_goes_once_to_each_topic_peer_and_its_resend_on_the_topic(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with pair(tmp_path) as (a, b):
+            assert a.votes is not None and a.host is not None and b.host is not None
+            announce = pack(KIND_CONSENSUS, b"announce")
+            assert not a.votes.broadcast(announce)  # nobody on the topic yet: the topic
+            assert a.counters["broadcast_topic_peers"] == 1
+            await b.host.subscribe(TOPIC)
+            await a.host.subscribe(TOPIC)
+            await wait_until(lambda: a.host is not None and a.host.topic_peers(TOPIC) == [b.host.peer_id])  # type: ignore[union-attr]
+            assert a.votes.broadcast(announce)
+            await wait_until(lambda: b.delivered == [(b"announce", a.host.peer_id)])  # type: ignore[union-attr]
+            assert not a.votes.broadcast(announce)  # a resend
+            assert a.counters["broadcast_direct"] == 1 and a.counters["broadcast_topic_resend"] == 1
+
+    run(body)
