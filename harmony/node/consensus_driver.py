@@ -210,11 +210,8 @@ class ConsensusDriver:
         block of the types in ``coded_types`` instead of the topic."""
         self.coded_types: frozenset[MsgType] = frozenset()
         self.vote_route: Callable[[bytes, bytes], bool] | None = None
-        """With direct streams (:mod:`harmony.node.consensus_streams`): ``route(leader key, packed vote)``
+        """With consensus streams (:mod:`harmony.node.consensus_streams`): ``route(leader key, packed vote)``
         takes a vote for the leader's stream, or returns False and the vote goes on the topic."""
-        self.broadcast_route: Callable[[bytes], bool] | None = None
-        """With direct streams: ``route(packed message)`` takes a leader's message of the types in
-        :data:`DIRECT_BROADCAST_TYPES` for its peers' streams, or returns False: it goes on the topic."""
         self.leader_heard: Callable[[bytes, str], None] | None = None
         """Told ``(leader key, peer)`` when the core accepted a leader's message (ANNOUNCE, PREPARED,
         COMMITTED, NEWVIEW) from ``peer``: where that leader's votes can go."""
@@ -377,18 +374,12 @@ class ConsensusDriver:
                     )
                 if self.coded_send is not None and message.block and message.type in self.coded_types:
                     self.coded_send(message)
-                else:
+                elif isinstance(effect, Send) and self.vote_route is not None:
                     packed = pack(KIND_CONSENSUS, message.encode())
-                    if isinstance(effect, Send):
-                        direct = self.vote_route is not None and self.vote_route(effect.to, packed)
-                    else:
-                        direct = (
-                            self.broadcast_route is not None
-                            and message.type in DIRECT_BROADCAST_TYPES
-                            and self.broadcast_route(packed)
-                        )
-                    if not direct:
+                    if not self.vote_route(effect.to, packed):
                         self._publish(packed)
+                else:
+                    self._publish(pack(KIND_CONSENSUS, message.encode()))
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
                     self._publish(pack(KIND_CONSENSUS, self._conflicting_commit(effect.message).encode()))
             elif isinstance(effect, SetTimer):
@@ -622,8 +613,6 @@ class ConsensusDriver:
 
 LEADER_TYPES = frozenset({MsgType.ANNOUNCE, MsgType.PREPARED, MsgType.COMMITTED, MsgType.NEWVIEW})
 """Messages only the view's leader sends, under its envelope signature."""
-DIRECT_BROADCAST_TYPES = frozenset({MsgType.ANNOUNCE, MsgType.PREPARED, MsgType.COMMITTED})
-"""The leader's messages of a normal round, which may go on direct streams (VIEWCHANGE, NEWVIEW: topic)."""
 
 
 def _leader_message(data: bytes) -> Message | None:

@@ -1,26 +1,25 @@
-"""Consensus messages on direct streams: votes straight to the leader, the leader's messages to its peers.
+"""Votes go straight to the leader on one long-lived stream per leader, instead of the shard topic.
 
-On the shard topic GossipSub hands every message to every node of the shard several times (mesh degree 5):
-on an 8-validator committee a message cost about 33 transmissions where 7 reach everyone and a vote needs
-one, and the CPU of the p2p stack per transmission is what limited the block rate of a namespaced testnet on
-two cores (``bench/gossip_cost.py`` measures both paths in one run). So, with one long-lived stream per
-peer (:class:`harmony.p2p.peer_streams.PeerStreams`):
+A vote (PREPARE, COMMIT: the core's :class:`~harmony.consensus.api.Send` effect) is for one node, the
+leader, yet on the shard topic GossipSub hands it to every node of the shard, each several times (mesh
+degree 5): on an 8-validator committee a vote cost about 33 transmissions where one does, and the CPU of
+the p2p stack per transmission is what limited the block rate of a namespaced testnet on two cores
+(``bench/gossip_cost.py`` measures both paths in one run). So:
 
-* votes (PREPARE, COMMIT: the core's :class:`~harmony.consensus.api.Send` effect) go to the leader's peer,
-  learned from the leader's own messages (ANNOUNCE, PREPARED, COMMITTED, NEWVIEW) that the core accepted:
-  the envelope signature of the view's leader was checked, and the topic's origin (signed by the peer
-  key) or the stream's remote peer (Noise) names the peer;
-* the leader's ANNOUNCE, PREPARED and COMMITTED go once to each peer subscribed to the shard topic (every
-  such peer is connected: validators and full nodes alike), while there are at most
-  :data:`MAX_DIRECT_PEERS` of them; a larger shard keeps gossip (or coded propagation) for them;
+* the node learns which peer holds a leader's BLS key from the leader's own messages (ANNOUNCE, PREPARED,
+  COMMITTED, NEWVIEW) that its core accepted: the envelope signature of the view's leader was checked, and
+  the topic's origin (signed by the peer key) or the stream's remote peer (Noise) names the peer;
+* a vote for a leader whose peer is known and connected is written once on a long-lived stream to that peer
+  (:class:`harmony.p2p.peer_streams.PeerStreams`); the receiver hands the frame to its driver as if it had
+  come from the topic, and its core checks everything as usual;
 * the topic stays the fallback: a leader not yet known or not connected, a stream that fails, and every
-  resend (the core re-sends a round's messages while the round stalls, and a resend goes on the topic so
-  that a node not directly connected, or a wrong route, costs one resend interval, never liveness).
-  VIEWCHANGE and NEWVIEW always use the topic: rare, and off the fast path.
+  resend of a vote (the core re-sends a round's votes while the round stalls), so a wrong or stale route
+  costs one resend interval, never liveness.
 
-A receiver hands each frame to its driver exactly as a topic message; the core checks everything. A frame
+The leader's own messages stay on the topic: sending them once to each shard peer on these streams instead
+was tried and measured no faster on the 8-validator testnet (the votes were most of the traffic). A frame
 that is not a consensus message is the sender's offence (penalized, stream reset); a fenced shard's node
-refuses the streams of peers outside its fence and sends only to admitted peers (its guarded topic's peers).
+refuses the streams of peers outside its fence.
 """
 
 from __future__ import annotations
@@ -44,9 +43,8 @@ log = logging.getLogger(__name__)
 MAX_FRAMES_PER_STREAM = 1 << 20
 STREAM_IDLE_SECONDS = 60.0
 SEND_TIMEOUT = 5.0
-MAX_DIRECT_PEERS = 32
-"""Above this many peers on the shard topic the leader's messages stay on gossip (a leader's upload grows
-with the peers it writes to; GossipSub's stays at its mesh degree)."""
+MAX_VOTE_FRAME_BYTES = 64 * 1024
+"""A packed vote is a few hundred bytes (bitmap, signature, header view); anything larger is refused."""
 REMEMBERED_MESSAGES = 1024
 """Messages remembered as sent directly, so that a resend of one goes on the topic."""
 KNOWN_LEADERS = 4096
@@ -54,8 +52,7 @@ KNOWN_LEADERS = 4096
 
 
 def consensus_protocol_id(network: str, shard_id: int) -> str:
-    """The stream protocol ID of a shard's direct consensus messages:
-    ``harmony/consensus/<network>/<shard>/1.0.0``."""
+    """The stream protocol ID of a shard's direct votes: ``harmony/consensus/<network>/<shard>/1.0.0``."""
     network_prefix(network)
     if isinstance(shard_id, bool) or not isinstance(shard_id, int) or shard_id < 0:
         raise P2PError(f"invalid shard id {shard_id!r}")
@@ -63,13 +60,12 @@ def consensus_protocol_id(network: str, shard_id: int) -> str:
 
 
 class ConsensusStreams:
-    """One node's direct consensus route on one shard (module docstring)."""
+    """One node's direct vote route on one shard (module docstring)."""
 
     def __init__(
         self,
         host: P2PHost,
         protocol_id: str,
-        topic: str,
         nursery: trio.Nursery,
         *,
         deliver: Callable[[bytes, str], None],
@@ -79,7 +75,6 @@ class ConsensusStreams:
     ) -> None:
         self.host = host
         self.protocol_id = protocol_id
-        self.topic = topic
         self._deliver = deliver
         self._publish = publish
         self.counters = counters
@@ -97,7 +92,7 @@ class ConsensusStreams:
         host.set_frames_handler(
             protocol_id,
             self.handle,
-            max_frame_bytes=host.config.max_message_bytes,
+            max_frame_bytes=MAX_VOTE_FRAME_BYTES,
             max_frames=MAX_FRAMES_PER_STREAM,
             idle_timeout=STREAM_IDLE_SECONDS,
         )
@@ -148,20 +143,6 @@ class ConsensusStreams:
         self._write(peer, data, "votes")
         return True
 
-    def broadcast(self, data: bytes) -> bool:
-        """Write the leader's packed message ``data`` once to each peer on the shard topic; False when it
-        must go on the topic instead (no peer, too many peers, or a resend)."""
-        peers = self.host.topic_peers(self.topic)
-        if not peers or len(peers) > MAX_DIRECT_PEERS:
-            self.counters["broadcast_topic_peers"] += 1
-            return False
-        if not self._first_time(data, "broadcast"):
-            return False
-        self.counters["broadcast_direct"] += 1
-        for peer in peers:
-            self._write(peer, data, "broadcast")
-        return True
-
     async def handle(self, peer: str, frame: bytes) -> None:
         """The frame handler: a packed consensus message from ``peer`` goes to the driver (its core checks
         it); anything else is the peer's offence. A fenced shard's guard refuses outsiders."""
@@ -181,19 +162,17 @@ class ConsensusStreams:
 async def open_consensus_streams(
     host: P2PHost,
     protocol_id: str,
-    topic: str,
     *,
     deliver: Callable[[bytes, str], None],
     publish: Callable[[bytes], None],
     counters: Counter[str],
     guard: Callable[[str], None] | None = None,
 ) -> AsyncIterator[ConsensusStreams]:
-    """Serve direct consensus messages on ``protocol_id`` of ``host`` until the block exits."""
+    """Serve direct votes on ``protocol_id`` of ``host`` until the block exits (its streams close then)."""
     async with trio.open_nursery() as nursery:
         streams = ConsensusStreams(
             host,
             protocol_id,
-            topic,
             nursery,
             deliver=deliver,
             publish=publish,

@@ -514,7 +514,6 @@ class Node:
                 open_consensus_streams(
                     host,
                     consensus_protocol_id(self.params.name, config.shard_id),
-                    topic,
                     deliver=driver.deliver,
                     publish=driver.publish,
                     counters=driver.counters,
@@ -522,7 +521,6 @@ class Node:
                 )
             )
             driver.vote_route = streams.send_vote
-            driver.broadcast_route = streams.broadcast
             driver.leader_heard = streams.learn
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
