@@ -1,40 +1,53 @@
-"""Entry point of the ``harmony`` console script: one subcommand per module in ``harmony.cli``."""
+"""Entry point of the ``harmony`` console script: one subcommand per module in ``harmony.cli``.
+
+Only the chosen subcommand's module is imported (``harmony node`` does not load the simulators' numpy and
+radCAD, nor the devnet and key tools): on a loaded two-core machine importing every module took a node
+process tens of seconds before it listened. ``harmony``, ``harmony --help`` and an unknown command build
+the whole parser.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from harmony import __version__
-from harmony.cli import address, db, devnet, genesis, keys, node, sim, staking, testnet, validator, zk
 from harmony.cli.common import CLIError
 from harmony.errors import HarmonyError
 
+COMMANDS = (
+    "address",
+    "keys",
+    "staking",
+    "validator",
+    "genesis",
+    "sim",
+    "node",
+    "devnet",
+    "testnet",
+    "db",
+    "zk",
+)
+"""The subcommands, in help order; each is registered by ``harmony.cli.<name>.register``."""
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand, or with ``only`` that one (its module alone imported)."""
     parser = argparse.ArgumentParser(prog="harmony", description="A Python node for the Harmony protocol.")
     parser.add_argument("--version", action="version", version=f"harmony {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    address.register(sub)
-    keys.register(sub)
-    staking.register(sub)
-    validator.register(sub)
-    genesis.register(sub)
-    sim.register(sub)
-    node.register(sub)
-    devnet.register(sub)
-    testnet.register(sub)
-    db.register(sub)
-    zk.register(sub)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"harmony.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status (0 ok, 1 refused input, 2 usage)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words and words[0] in COMMANDS else None)
+    args = parser.parse_args(words)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

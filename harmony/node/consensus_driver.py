@@ -57,10 +57,10 @@ from harmony.consensus.api import (
     genesis_tip,
 )
 from harmony.consensus.core import ConsensusCore
-from harmony.consensus.messages import Message, MsgType
+from harmony.consensus.messages import MAX_MESSAGE_SIZE, Message, MsgType, decode_message
 from harmony.crypto.bls import SIGNATURE_SIZE, SecretKey, aggregate_signatures
 from harmony.crypto.keccak import keccak256
-from harmony.errors import HarmonyError
+from harmony.errors import DecodeError, HarmonyError
 from harmony.node.blockchain import Blockchain, VerifiedBlock
 from harmony.node.txpool import TxPool
 from harmony.node.wire import KIND_CONSENSUS, pack, pack_head
@@ -209,6 +209,12 @@ class ConsensusDriver:
         """With coded propagation (:mod:`harmony.node.coded_propagation`): takes every message carrying a
         block of the types in ``coded_types`` instead of the topic."""
         self.coded_types: frozenset[MsgType] = frozenset()
+        self.vote_route: Callable[[bytes, bytes], bool] | None = None
+        """With consensus streams (:mod:`harmony.node.consensus_streams`): ``route(leader key, packed vote)``
+        takes a vote for the leader's stream, or returns False and the vote goes on the topic."""
+        self.leader_heard: Callable[[bytes, str], None] | None = None
+        """Told ``(leader key, peer)`` when the core accepted a leader's message (ANNOUNCE, PREPARED,
+        COMMITTED, NEWVIEW) from ``peer``: where that leader's votes can go."""
 
     # ------------------------------------------------------------------------------------------ inputs
 
@@ -274,7 +280,15 @@ class ConsensusDriver:
     def _on_message(self, data: bytes, peer: str | None) -> None:
         drops = self.core.drops
         before = {reason: drops[reason] for reason in HOSTILE_DROPS}
-        self._run(self.core.on_message(data, self.clock_ms()))
+        message = _leader_message(data) if peer is not None and self.leader_heard is not None else None
+        dropped_before = drops.total()
+        core = self.core
+        effects = core.on_message(data if message is None else message, self.clock_ms())
+        if message is not None and self.leader_heard is not None and core.drops.total() == dropped_before:
+            # before the effects run: the vote this message asks for goes to the peer just learned
+            assert peer is not None
+            self.leader_heard(core.roster.key_bytes[core.leader_of(message.view_id)], peer)
+        self._run(effects)
         if peer is None or self.penalize is None:
             return
         for reason in HOSTILE_DROPS:
@@ -360,6 +374,10 @@ class ConsensusDriver:
                     )
                 if self.coded_send is not None and message.block and message.type in self.coded_types:
                     self.coded_send(message)
+                elif isinstance(effect, Send) and self.vote_route is not None:
+                    packed = pack(KIND_CONSENSUS, message.encode())
+                    if not self.vote_route(effect.to, packed):
+                        self._publish(packed)
                 else:
                     self._publish(pack(KIND_CONSENSUS, message.encode()))
                 if self.debug_equivocate and effect.message.type == MsgType.COMMIT:
@@ -574,8 +592,11 @@ class ConsensusDriver:
             len(block.transactions),
             block.header.gas_used,
         )
-        self._publish(pack_head(block.number, block_hash))
         proposed_here = block_hash in self._proposed
+        if proposed_here:
+            # the proposer tells the shard (non-validating nodes, members behind); every member announcing
+            # each block cost the topic one message per member per block, and the syncer asks peers anyway
+            self._publish(pack_head(block.number, block_hash))
         self._proposed.clear()
         if self.extras is not None:
             try:
@@ -588,3 +609,19 @@ class ConsensusDriver:
                 listener(block)
             except Exception:
                 log.exception("a block listener failed on block %d", block.number)
+
+
+LEADER_TYPES = frozenset({MsgType.ANNOUNCE, MsgType.PREPARED, MsgType.COMMITTED, MsgType.NEWVIEW})
+"""Messages only the view's leader sends, under its envelope signature."""
+
+
+def _leader_message(data: bytes) -> Message | None:
+    """``data`` decoded when it is a leader's message (:data:`LEADER_TYPES`), else None (the core decodes
+    and judges everything else, and anything malformed, itself)."""
+    if len(data) > MAX_MESSAGE_SIZE:
+        return None
+    try:
+        message = decode_message(data)
+    except DecodeError:
+        return None
+    return message if message.type in LEADER_TYPES else None

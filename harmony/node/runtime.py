@@ -30,6 +30,7 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commitment_resolver
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.consensus_streams import consensus_protocol_id, open_consensus_streams
 from harmony.node.crossshard import CrossShardError, global_topic
 from harmony.node.fence import open_fence_gate, present_tickets, seat_key
 from harmony.node.pruning import prune_forever
@@ -513,6 +514,18 @@ class Node:
                         "debug.drop_symbols_percent is on: %d %% of received block symbols are dropped",
                         config.debug_drop_symbols_percent,
                     )
+            streams = await stack.enter_async_context(
+                open_consensus_streams(
+                    host,
+                    consensus_protocol_id(self.params.name, config.shard_id),
+                    deliver=driver.deliver,
+                    publish=driver.publish,
+                    counters=driver.counters,
+                    guard=None if gate is None else gate.guard,
+                )
+            )
+            driver.vote_route = streams.send_vote
+            driver.leader_heard = streams.learn
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
             global_inbox = await host.subscribe(global_name)

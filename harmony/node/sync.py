@@ -6,10 +6,11 @@ committee did not finalize. A peer that answers with undecodable blocks or block
 penalized on the host, and the round moves on to another peer.
 
 The loop runs when consensus asks (``RequestSync``: a message from a later height arrived), when a peer
-announces a higher head, and every ``interval`` seconds. A node more than :data:`FAST_MIN` blocks behind
-runs a fast sync session instead (:mod:`harmony.node.fast_sync`: ranges from every peer ahead at once,
-checked against the committee outside the core, written in batches), then hands the new head to the
-consensus driver; progress, rate and ETA go to the log and to :attr:`Syncer.progress`.
+announces a higher head, and every ``interval`` seconds while the head does not advance. A node more
+than :data:`FAST_MIN` blocks behind runs a fast sync session instead (:mod:`harmony.node.fast_sync`:
+ranges from every peer ahead at once, checked against the committee outside the core, written in
+batches), then hands the new head to the consensus driver; progress, rate and ETA go to the log and to
+:attr:`Syncer.progress`.
 """
 
 from __future__ import annotations
@@ -112,12 +113,25 @@ class Syncer:
             self.wake.set()
 
     async def run(self) -> None:
-        """Sync rounds until cancelled."""
+        """Sync rounds until cancelled: at once when woken (consensus asks, a peer announced a higher
+        head); on the interval only while the head stands still. A node whose head advanced since the last
+        round is following its shard, and asking every peer for its head each interval cost the testnet a
+        request stream per pair of nodes every two seconds."""
+        last_head = -1
         while True:
+            woken = False
             with trio.move_on_after(self.interval):
                 await _either(self.wake, self.driver.sync_wanted)
+                woken = True
             self.wake = trio.Event()
             self.driver.sync_wanted = trio.Event()
+            head = self.chain.head.number
+            if not woken and head > last_head >= 0:
+                last_head = head
+                self.status.current = head
+                self.status.highest = max(self.status.highest, head)
+                continue
+            last_head = head
             try:
                 await self.round()
             except HarmonyError as exc:

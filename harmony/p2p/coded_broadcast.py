@@ -17,7 +17,6 @@ leader's signer and the fallback. Decoded and fetched blocks come out of :attr:`
 from __future__ import annotations
 
 import logging
-import math
 import random
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -41,8 +40,9 @@ from harmony.p2p.coding import (
     encode_block,
     share,
 )
-from harmony.p2p.errors import P2PBadRequest, P2PError, P2PStreamNotOpened
+from harmony.p2p.errors import P2PBadRequest, P2PError
 from harmony.p2p.host import P2PHost
+from harmony.p2p.peer_streams import Done, PeerStreams
 from harmony.p2p.sync_protocol import MAX_BLOCK_BYTES
 from harmony.p2p.topics import network_prefix
 
@@ -60,16 +60,6 @@ MAX_FRAMES_PER_STREAM = 4096
 """Batches one stream carries before the sender opens another (the receiver refuses more)."""
 STREAM_IDLE_LIMIT = 60.0
 """Seconds a receiver keeps a peer's stream open without a batch."""
-
-
-def _drain(receive: trio.MemoryReceiveChannel[_Outgoing]) -> list[_Outgoing]:
-    """What is left in a queue."""
-    out: list[_Outgoing] = []
-    while True:
-        try:
-            out.append(receive.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-            return out
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -140,15 +130,6 @@ class BroadcastReport:
         return self.uploaded_bytes / self.block_bytes
 
 
-@dataclass(slots=True)
-class _Outgoing:
-    """One batch queued for a peer; ``done`` is set once it is written or its stream failed."""
-
-    payload: bytes
-    report: BroadcastReport | None
-    done: trio.Event | None = None
-
-
 def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], max_bytes: int) -> list[bytes]:
     """Split symbols into encoded batches of at most about ``max_bytes`` each (at least one symbol)."""
     out: list[bytes] = []
@@ -204,8 +185,17 @@ class CodedBroadcast:
         """The last blocks this node sent or received, by hash, served to members that fall back."""
         self._signed: OrderedDict[bytes, SignedCommitment] = OrderedDict()
         """The commitments of the last blocks this node broadcast, by content hash."""
-        self._peers: dict[str, trio.MemorySendChannel[_Outgoing]] = {}
-        """The queue of each peer's open stream (batches of every block, in order)."""
+        self._streams = PeerStreams(
+            host,
+            protocol_id,
+            nursery,
+            send_timeout=config.send_timeout,
+            idle_seconds=config.stream_idle_seconds,
+            max_frames=MAX_FRAMES_PER_STREAM,
+            attempts=SEND_ATTEMPTS,
+        )
+        """One long-lived stream per peer (batches of every block, in order): no batch waits for a protocol
+        negotiation (a stream per batch made coded propagation slower than gossip, and flaky)."""
 
     # -- leader ----------------------------------------------------------------------------------------
 
@@ -259,89 +249,26 @@ class CodedBroadcast:
         for member, batches in zip(round_.members, per_member, strict=True):
             for payload in batches:
                 pending.append(trio.Event())
-                self._enqueue(member, _Outgoing(payload, report, pending[-1]))
+                self._streams.send(member, payload, self._finished(report, member, pending[-1]))
         for event in pending:
             await event.wait()
         return report
 
-    def _enqueue(self, peer: str, item: _Outgoing) -> None:
-        """Queue a batch on the peer's stream, opening it (and its writer task) if there is none."""
-        send = self._peers.get(peer)
-        if send is None:
-            send, receive = trio.open_memory_channel[_Outgoing](math.inf)
-            self._peers[peer] = send
-            self._nursery.start_soon(self._peer_stream, peer, send, receive)
-        send.send_nowait(item)
+    def _finished(self, report: BroadcastReport | None, peer: str, done: trio.Event | None) -> Done:
+        """What a written (or failed) batch of ``report`` to ``peer`` (None: a relayed batch) counts."""
 
-    def _finished(self, peer: str, item: _Outgoing, ok: bool, size: int = 0) -> None:
-        if ok and item.report is not None:
-            item.report.uploaded_bytes += size
-            item.report.batches += 1
-        elif ok:
-            self.relayed_bytes += size
-        elif item.report is not None and peer not in item.report.failed_members:
-            item.report.failed_members.append(peer)
-        if item.done is not None:
-            item.done.set()
+        def finished(ok: bool, size: int) -> None:
+            if ok and report is not None:
+                report.uploaded_bytes += size
+                report.batches += 1
+            elif ok:
+                self.relayed_bytes += size
+            elif report is not None and peer not in report.failed_members:
+                report.failed_members.append(peer)
+            if done is not None:
+                done.set()
 
-    async def _peer_stream(
-        self,
-        peer: str,
-        send: trio.MemorySendChannel[_Outgoing],
-        receive: trio.MemoryReceiveChannel[_Outgoing],
-    ) -> None:
-        """Write a peer's queued batches on one long-lived stream, so that no batch waits for a protocol
-        negotiation (a stream per batch made coded propagation slower than gossip, and flaky on a loaded
-        machine). The stream ends after ``stream_idle_seconds`` without a batch, or after
-        :data:`MAX_FRAMES_PER_STREAM` batches (the next batch opens another). A stream that cannot be opened
-        while the peer stays connected is opened again, up to :data:`SEND_ATTEMPTS` times; one that breaks
-        midway fails its batches (sending them again would be duplicates, which the receiver penalizes)."""
-        current: list[_Outgoing] = []
-        frames = 0
-
-        async def next_frame() -> bytes | None:
-            nonlocal frames
-            if frames >= MAX_FRAMES_PER_STREAM:
-                return None
-            with trio.move_on_after(self.config.stream_idle_seconds):
-                item = await receive.receive()
-                current[:] = [item]
-                frames += 1
-                return item.payload
-            return None
-
-        def sent(size: int) -> None:
-            if current:
-                self._finished(peer, current.pop(), True, size)
-
-        error: P2PError | None = None
-        try:
-            for attempt in range(SEND_ATTEMPTS):
-                try:
-                    await self.host.stream_frames(
-                        peer, self.protocol_id, next_frame, timeout=self.config.send_timeout, on_sent=sent
-                    )
-                    break
-                except P2PStreamNotOpened as exc:
-                    error = exc
-                    if attempt == SEND_ATTEMPTS - 1 or not self.host.is_connected(peer):
-                        break
-                    await trio.sleep(0.2 * (attempt + 1))
-                except P2PError as exc:
-                    error = exc
-                    break
-        finally:
-            if self._peers.get(peer) is send:
-                del self._peers[peer]
-            failed = current + _drain(receive)
-            if error is not None and (failed or frames):
-                log.warning("coded broadcast to %s failed: %r", peer, error)
-                for item in failed:
-                    self._finished(peer, item, False)
-            else:
-                # Batches queued while the idle stream was closing go on a new one.
-                for item in failed:
-                    self._enqueue(peer, item)
+        return finished
 
     # -- members ---------------------------------------------------------------------------------------
 
@@ -398,7 +325,7 @@ class CodedBroadcast:
             payload = request if whole else SymbolBatch(batch.commitment, tuple(outcome.accepted)).encode()
             for member in outcome.round.members:
                 if member != self.host.peer_id:
-                    self._enqueue(member, _Outgoing(payload, None))
+                    self._streams.send(member, payload, self._finished(None, member, None))
         if outcome.block is not None:
             self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
 
