@@ -56,7 +56,8 @@ from eth_keys.datatypes import PrivateKey as EthPrivateKey
 from eth_typing import Address
 
 from harmony.chain.params import GWEI, LOCALNET, ONE, FeePolicy, FeeRecipient, NetworkParams
-from harmony.chain.transition import TransitionContext, apply_block, apply_transaction, build_block
+from harmony.chain.proposal import HeaderFields, build_block
+from harmony.chain.transition import BlockBody, TransitionContext, apply_block, apply_transaction
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding import rlp
@@ -154,11 +155,10 @@ def our_block(
     built = build_block(
         StateDB(store, root),
         genesis_header(root),
-        txs,
+        HeaderFields(coinbase=COINBASE, timestamp=TIMESTAMP + 2),
+        BlockBody(txs),
         PARAMS,
-        executor,
-        coinbase=COINBASE,
-        timestamp=TIMESTAMP + 2,
+        executor=executor,
     )
     if built.skipped:
         raise RuntimeError(f"{len(built.skipped)} transactions skipped: {built.skipped[0][1]}")
@@ -331,7 +331,12 @@ def erc20_blocks(keys: Sequence[PrivateKey]) -> tuple[dict[bytes, bytes], bytes,
     ]
     state = StateDB(store, root)
     built = build_block(
-        state, genesis_header(root), setup, PARAMS, executor, coinbase=COINBASE, timestamp=TIMESTAMP + 2
+        state,
+        genesis_header(root),
+        HeaderFields(coinbase=COINBASE, timestamp=TIMESTAMP + 2),
+        BlockBody(setup),
+        PARAMS,
+        executor=executor,
     )
     if built.skipped or not all(r.status for r in built.result.receipts):
         raise RuntimeError("ERC-20 setup failed")
@@ -354,7 +359,12 @@ def erc20_blocks(keys: Sequence[PrivateKey]) -> tuple[dict[bytes, bytes], bytes,
         for i, k in enumerate(keys)
     ]
     built = build_block(
-        StateDB(store, root), parent, calls, PARAMS, executor, coinbase=COINBASE, timestamp=TIMESTAMP + 4
+        StateDB(store, root),
+        parent,
+        HeaderFields(coinbase=COINBASE, timestamp=TIMESTAMP + 4),
+        BlockBody(calls),
+        PARAMS,
+        executor=executor,
     )
     if built.skipped or not all(r.status for r in built.result.receipts):
         raise RuntimeError("ERC-20 transfers failed")

@@ -22,17 +22,18 @@ import pytest
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import genesis_block
 from harmony.chain.params import ONE
+from harmony.chain.proposal import HeaderFields, build_block
 from harmony.chain.staking.economy import last_crosslink
 from harmony.chain.staking.epoch import next_shard_state, read_counters_snapshot
 from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.rewards import total_supply
 from harmony.chain.transition import (
+    BlockBody,
     BlockResult,
     BuiltBlock,
     Economy,
     TransitionContext,
     apply_block,
-    build_block,
     operator_seats,
     replay_block,
 )
@@ -115,18 +116,27 @@ class Run:
         return SIG, encode_bitmap(list(signers(committee, parent)), len(committee.slots))
 
     def build(self, parent: Header, signers: Signers = everyone, **kwargs: object) -> BuiltBlock:
-        return build_block(
+        built = build_block(
             StateDB(self.store, parent.root),
             parent,
-            kwargs.pop("txs", ()),  # type: ignore[arg-type]
+            HeaderFields(
+                coinbase=COINBASE,
+                timestamp=parent.time + 2,
+                last_commit=self.last_commit(parent, signers),
+                crosslinks=kwargs.pop("crosslinks", ()),  # type: ignore[arg-type]
+                slash_records=kwargs.pop("slash_records", ()),  # type: ignore[arg-type]
+            ),
+            BlockBody(
+                kwargs.pop("txs", ()),  # type: ignore[arg-type]
+                kwargs.pop("staking_candidates", ()),  # type: ignore[arg-type]
+                kwargs.pop("incoming_proofs", ()),  # type: ignore[arg-type]
+            ),
             PARAMS,
-            no_evm,
-            coinbase=COINBASE,
-            timestamp=parent.time + 2,
-            last_commit=self.last_commit(parent, signers),
+            executor=no_evm,
             economy=self.economy(verify_votes=kwargs.pop("verify_votes", None)),
-            **kwargs,  # type: ignore[arg-type]
         )
+        assert not kwargs, f"unknown arguments {sorted(kwargs)}"
+        return built
 
     def step(self, signers: Signers = everyone, **kwargs: object) -> BlockResult:
         parent = self.headers[-1]

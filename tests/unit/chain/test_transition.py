@@ -20,12 +20,14 @@ from harmony.chain.errors import (
 )
 from harmony.chain.genesis import genesis_block
 from harmony.chain.params import ONE, FeePolicy, FeeRecipient, NetworkParams
+from harmony.chain.proposal import HeaderFields, build_block, child_header
 from harmony.chain.staking.errors import StakingError
 from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.undelegation import Payout
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.chain.transactions import InvalidSignature, UnsupportedTransaction
 from harmony.chain.transition import (
+    BlockBody,
     Economy,
     InvalidBlockStakingTransaction,
     InvalidBlockTransaction,
@@ -33,8 +35,6 @@ from harmony.chain.transition import (
     apply_block,
     apply_staking_transaction,
     apply_transaction,
-    build_block,
-    child_header,
     finalize_block,
     operator_seats,
     replay_block,
@@ -238,12 +238,12 @@ def test_beacon_block_applies_staking_transactions_after_plain_ones() -> None:
     built = build_block(
         state,
         genesis.header,
-        [plain],
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody(
+            [plain], staking_transactions=[create, delegate, undelegate, _stx(KEYS[2], 0, CollectRewards(C))]
+        ),
         PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=1002,
-        staking_candidates=[create, delegate, undelegate, _stx(KEYS[2], 0, CollectRewards(C))],
+        executor=no_evm,
     )
     assert [type(e) for _, e in built.skipped_staking] == [StakingError]
     assert built.skipped_staking[0][1].reason == "no_rewards"  # type: ignore[attr-defined]
@@ -288,7 +288,12 @@ def test_staking_transactions_refused_outside_beacon() -> None:
         apply_block(state, block, ctx_for(genesis.header), no_evm)
     assert info.value.check == "staking_shard"
     built = build_block(
-        state, genesis.header, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002, staking_candidates=[stx]
+        state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody([], staking_transactions=[stx]),
+        PARAMS,
+        executor=no_evm,
     )
     assert not built.block.staking_transactions and isinstance(built.skipped_staking[0][1], WrongShard)
 
@@ -342,12 +347,10 @@ def test_invalid_staking_transaction_makes_block_invalid() -> None:
     good = build_block(
         StateDB(store, genesis.header.root),
         genesis.header,
-        [],
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody([], staking_transactions=[_create()]),
         PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=1002,
-        staking_candidates=[_create()],
+        executor=no_evm,
     ).block
     bad_stx = _stx(KEYS[1], 0, Delegate(B, A, 99 * ONE))
     bad = make_block(good.header, staking_transactions=(*good.staking_transactions, bad_stx))
@@ -412,7 +415,14 @@ def test_build_block_skips_invalid_and_validates() -> None:
         transfer(KEYS[2], 0, C, 10**30),  # no funds: skipped
         transfer(KEYS[0], 1, C, 7),
     ]
-    built = build_block(state, genesis.header, candidates, PARAMS, no_evm, coinbase=COINBASE, timestamp=1002)
+    built = build_block(
+        state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody(candidates),
+        PARAMS,
+        executor=no_evm,
+    )
     assert [type(e) for _, e in built.skipped] == [NonceTooLow, InsufficientFunds]
     block = built.block
     assert len(block.transactions) == 3
@@ -433,7 +443,12 @@ def test_build_block_skips_invalid_and_validates() -> None:
 def test_state_transition_rejects_wrong_root() -> None:
     state, genesis = fresh_state()
     built = build_block(
-        state, genesis.header, [transfer(KEYS[0], 0, B, 1)], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002
+        state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody([transfer(KEYS[0], 0, B, 1)]),
+        PARAMS,
+        executor=no_evm,
     )
     bad = built.block.with_header(built.block.header.replace(root=b"\x01" * 32))
     with pytest.raises(InvalidBlock) as info:
@@ -445,7 +460,14 @@ def test_build_block_needs_shard_state_at_beacon_epoch_end() -> None:
     state, genesis = fresh_state()
     parent = genesis.header.replace(number=PARAMS.epoch_last_block(0) - 1, shard_state=b"")
     with pytest.raises(ValueError, match="shard state"):
-        build_block(state, parent, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=5000)
+        build_block(
+            state,
+            parent,
+            HeaderFields(coinbase=COINBASE, timestamp=5000),
+            BlockBody([]),
+            PARAMS,
+            executor=no_evm,
+        )
 
 
 def test_build_block_elects_the_next_shard_state_with_operator_seats() -> None:
@@ -456,12 +478,10 @@ def test_build_block_elects_the_next_shard_state_with_operator_seats() -> None:
     built = build_block(
         state,
         parent,
-        [],
+        HeaderFields(coinbase=COINBASE, timestamp=5000, shard_state=explicit),
+        BlockBody([]),
         PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=5000,
-        shard_state=explicit,
+        executor=no_evm,
         economy=Economy(operators),
     )
     assert built.block.header.get_shard_state() == ShardState(1, GENESIS.shard_state().shards)
@@ -475,12 +495,10 @@ def test_other_shard_takes_the_shard_state_as_given() -> None:
     built = build_block(
         state,
         genesis.header,
-        [],
+        HeaderFields(coinbase=COINBASE, timestamp=1002, shard_state=given),
+        BlockBody([]),
         PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=1002,
-        shard_state=given,
+        executor=no_evm,
         economy=Economy(operators),
     )
     assert built.block.header.get_shard_state() == given and built.result.epoch_end is None
@@ -493,21 +511,30 @@ def test_child_header_carries_last_commit_crosslinks_and_slashes() -> None:
     header = child_header(
         PARAMS,
         genesis.header,
-        coinbase=COINBASE,
-        timestamp=1002,
-        last_commit=(b"\x05" * 96, b"\x0f"),
-        crosslinks=[link_b, link_a],
+        HeaderFields(
+            coinbase=COINBASE,
+            timestamp=1002,
+            last_commit=(b"\x05" * 96, b"\x0f"),
+            crosslinks=[link_b, link_a],
+        ),
     )
     assert header.last_commit_signature == b"\x05" * 96 and header.last_commit_bitmap == b"\x0f"
     assert decode_crosslinks(header.cross_links) == (link_a, link_b)  # beacon-header order
     assert header.slashes == b""
-    plain = child_header(PARAMS, genesis.header, coinbase=COINBASE, timestamp=1002)
+    plain = child_header(PARAMS, genesis.header, HeaderFields(coinbase=COINBASE, timestamp=1002))
     assert plain.cross_links == b"" and plain.last_commit_bitmap == b""
 
 
 def test_block_without_committees_pays_no_rewards() -> None:
     state, genesis = fresh_state()
-    built = build_block(state, genesis.header, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002)
+    built = build_block(
+        state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody([]),
+        PARAMS,
+        executor=no_evm,
+    )
     assert built.result.rewards == () and built.result.minted == 0 and built.result.incoming_credited == 0
 
 
@@ -518,7 +545,14 @@ def test_chain_of_blocks() -> None:
     for n in range(1, 5):
         txs = [transfer(KEYS[0], nonce + i, B, n) for i in range(3)]
         nonce += 3
-        built = build_block(state, parent, txs, PARAMS, no_evm, coinbase=COINBASE, timestamp=parent.time + 2)
+        built = build_block(
+            state,
+            parent,
+            HeaderFields(coinbase=COINBASE, timestamp=parent.time + 2),
+            BlockBody(txs),
+            PARAMS,
+            executor=no_evm,
+        )
         assert not built.skipped
         validate_header(built.block.header, parent, PARAMS)
         parent = built.block.header
@@ -559,7 +593,14 @@ def test_contracts_through_executor_status_gas_logs() -> None:
         transfer(KEYS[1], 2, logger, 0, gas=50_000),
     ]
     before = state.get_balance(B)
-    built = build_block(state, genesis.header, txs, params, executor, coinbase=COINBASE, timestamp=1002)
+    built = build_block(
+        state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody(txs),
+        params,
+        executor=executor,
+    )
     assert not built.skipped
     outcomes = built.result.outcomes
     assert [o.receipt.status for o in outcomes] == [1, 1, 1, 0, 0, 1]
@@ -603,7 +644,14 @@ def test_fast_path_equals_evm_path(seed: int, policy: FeePolicy, monkeypatch: py
     params = replace(PARAMS, fee_policy=policy)
     txs = _random_transfers(seed)
     fast_state, genesis = fresh_state()
-    fast = build_block(fast_state, genesis.header, txs, params, no_evm, coinbase=COINBASE, timestamp=1002)
+    fast = build_block(
+        fast_state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody(txs),
+        params,
+        executor=no_evm,
+    )
 
     # force every transfer through the EVM interpreter: no fast path in the chain nor in the bridge
     evm_module = importlib.import_module("harmony.state.evm")
@@ -611,7 +659,14 @@ def test_fast_path_equals_evm_path(seed: int, policy: FeePolicy, monkeypatch: py
     if hasattr(evm_module, "_is_plain_transfer"):
         monkeypatch.setattr(evm_module, "_is_plain_transfer", lambda state, to: False)
     slow_state, _ = fresh_state()
-    slow = build_block(slow_state, genesis.header, txs, params, executor, coinbase=COINBASE, timestamp=1002)
+    slow = build_block(
+        slow_state,
+        genesis.header,
+        HeaderFields(coinbase=COINBASE, timestamp=1002),
+        BlockBody(txs),
+        params,
+        executor=executor,
+    )
     assert [(t.hash(), type(e)) for t, e in fast.skipped] == [(t.hash(), type(e)) for t, e in slow.skipped]
     assert fast.result.receipts == slow.result.receipts
     assert fast.result.state_root == slow.result.state_root

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from harmony.chain.errors import InvalidBlock
-from harmony.chain.transition import build_block
+from harmony.chain.proposal import HeaderFields, build_block
+from harmony.chain.transition import BlockBody
 from harmony.chain.validation import expected_epoch, validate_body, validate_header, validate_result
 from harmony.types.block import Block, make_block
 from harmony.types.cx import CXReceipt
@@ -22,7 +23,14 @@ COINBASE = b"\xcc" * 20
 STATE, GENESIS_BLOCK = fresh_state()
 PARENT = GENESIS_BLOCK.header
 TXS = [transfer(KEYS[0], 0, KEYS[1].address, 1), transfer(KEYS[1], 0, KEYS[2].address, 2, to_shard=1)]
-BUILT = build_block(STATE, PARENT, TXS, PARAMS, no_evm, coinbase=COINBASE, timestamp=PARENT.time + 2)
+BUILT = build_block(
+    STATE,
+    PARENT,
+    HeaderFields(coinbase=COINBASE, timestamp=PARENT.time + 2),
+    BlockBody(TXS),
+    PARAMS,
+    executor=no_evm,
+)
 BLOCK = BUILT.block
 HEADER = BLOCK.header
 RESULT = BUILT.result
