@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from harmony.chain.quorum import Roster
 from harmony.chain.staking.election import AuctionResult, auction
 from harmony.chain.staking.records import get_validator_wrapper, validator_addresses
 from harmony.chain.staking.rewards import apr_since_snapshot, epoch_snapshot_number, key_earning
 from harmony.chain.state_api import WorldState
 from harmony.chain.transition import minted_total, slash_burned_total
-from harmony.consensus.quorum import Roster
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
