@@ -79,13 +79,12 @@ from harmony.chain.staking.economy import (
 )
 from harmony.chain.staking.election import AssignFn, key_mod_assign
 from harmony.chain.staking.epoch import EpochEnd, end_of_epoch, next_shard_state
-from harmony.chain.staking.records import REGISTRY_ADDRESS
 from harmony.chain.staking.rewards import RewardPayout
 from harmony.chain.staking.slashing import SlashResult
+from harmony.chain.staking.supply import record_supply_change
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.chain.view import ChainView
-from harmony.crypto.keccak import keccak256
 from harmony.errors import DecodeError, HarmonyError, InvalidTransaction, SignatureError
 from harmony.types.block import Block
 from harmony.types.crosslink import decode_crosslinks
@@ -674,33 +673,6 @@ def finalize_block(state: WorldState, ctx: TransitionContext, header: Header) ->
     if minted or burned:
         record_supply_change(state, minted=minted, burned=burned)
     return Finalized(tuple(rewards), slashes, epoch_end)
-
-
-MINTED_SLOT = int.from_bytes(keccak256(b"supply-minted"), "big")
-"""Registry storage slot: every block reward the beacon chain has minted, atto."""
-SLASH_BURNED_SLOT = int.from_bytes(keccak256(b"supply-slash-burned"), "big")
-"""Registry storage slot: every atto slashing burned (the part not paid to reporters)."""
-
-
-def record_supply_change(state: WorldState, *, minted: int, burned: int) -> None:
-    """Keep the beacon chain's supply accounting in the state (reference §4.3: the reward accumulator):
-    ``getTotalSupply`` is the genesis allocation plus :func:`minted_total` less :func:`slash_burned_total`."""
-    state.set_storage(
-        REGISTRY_ADDRESS, MINTED_SLOT, state.get_storage(REGISTRY_ADDRESS, MINTED_SLOT) + minted
-    )
-    state.set_storage(
-        REGISTRY_ADDRESS, SLASH_BURNED_SLOT, state.get_storage(REGISTRY_ADDRESS, SLASH_BURNED_SLOT) + burned
-    )
-
-
-def minted_total(state: WorldState) -> int:
-    """Block rewards minted so far on this (beacon) chain, atto."""
-    return state.get_storage(REGISTRY_ADDRESS, MINTED_SLOT)
-
-
-def slash_burned_total(state: WorldState) -> int:
-    """Atto burned by slashing so far on this (beacon) chain."""
-    return state.get_storage(REGISTRY_ADDRESS, SLASH_BURNED_SLOT)
 
 
 def _block_result(
