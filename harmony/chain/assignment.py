@@ -314,17 +314,6 @@ def cuckoo_assigner(seed: bytes, previous: ShardState | None, move_fraction: Dec
     return assign
 
 
-def random_assigner(seed: bytes, previous: ShardState | None) -> Assigner:
-    """:func:`random_assign` in the election's pluggable form."""
-
-    def assign(
-        epoch: int, operator_slots: Sequence[Sequence[Slot]], winners: Sequence[Slot], shard_count: int
-    ) -> ShardState:
-        return random_assign(epoch, seed, previous, operator_slots, winners, shard_count)
-
-    return assign
-
-
 def move_fraction_for(preset: str) -> Dec:
     """The Cuckoo move fraction of a preset (:data:`CUCKOO_MOVE_FRACTION`, else the default)."""
     return CUCKOO_MOVE_FRACTION.get(preset, DEFAULT_MOVE_FRACTION)
@@ -344,7 +333,6 @@ __all__ = [
     "move_fraction_for",
     "previous_shards",
     "random_assign",
-    "random_assigner",
     "random_place",
     "shuffle",
 ]

@@ -89,9 +89,6 @@ def test_deterministic_and_seed_dependent(rule: str) -> None:
 def test_cuckoo_assigner_matches_the_election_signature() -> None:
     assign = asg.cuckoo_assigner(SEED, None, MOVE)
     assert assign(7, OPERATORS, WINNERS, 4) == asg.cuckoo_assign(7, SEED, None, OPERATORS, WINNERS, 4, MOVE)
-    assert asg.random_assigner(SEED, None)(7, OPERATORS, WINNERS, 4) == asg.random_assign(
-        7, SEED, None, OPERATORS, WINNERS, 4
-    )
 
 
 def test_moved_fraction_bounded_with_unchanged_winners() -> None:
