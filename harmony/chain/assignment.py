@@ -4,8 +4,9 @@ The election (``harmony.chain.staking.election``) picks the winning seats; this 
 Three rules, each a pure function of its inputs, with the election's pluggable signature
 ``assign(epoch, operator_slots, winners, shard_count) -> ShardState`` available through a factory:
 
-* :func:`key_mod_assign`: Harmony's rule (reference §3.5): ``shard = int(BLS key) mod shards``. Kept for
-  comparison: a validator chooses its keys, so it can grind keys until they all land in one shard.
+* Harmony's rule (reference §3.5), ``shard = int(BLS key) mod shards``, is the election's
+  :func:`harmony.chain.staking.election.key_mod_assign`, kept for comparison: a validator chooses its keys,
+  so it can grind keys until they all land in one shard.
 * :func:`random_assign`: seats that persist from the previous epoch keep their shard; new seats fill the
   vacancies in an order drawn from the epoch randomness. Cheap (nobody moves), but an adversary that keeps
   its seats in one shard and leaves and rejoins everywhere else (the join-leave attack) piles up there.
@@ -259,17 +260,6 @@ def _winner_keys(winners: Sequence[Slot]) -> list[bytes]:
     return keys
 
 
-def key_mod_assign(
-    epoch: int, operator_slots: Sequence[Sequence[Slot]], winners: Sequence[Slot], shard_count: int
-) -> ShardState:
-    """Harmony's assignment (reference §3.5): each winner to ``int(BLS key, big-endian) mod shards``."""
-    keys = _winner_keys(winners)
-    if shard_count < 1:
-        raise AssignmentError("shard_count", f"need at least one shard, got {shard_count}")
-    shard_of = {key: int.from_bytes(key, "big") % shard_count for key in keys}
-    return _build_state(epoch, operator_slots, winners, shard_count, shard_of)
-
-
 def random_assign(  # noqa: PLR0917 (the election's argument order)
     epoch: int,
     seed: bytes,
@@ -324,17 +314,6 @@ def cuckoo_assigner(seed: bytes, previous: ShardState | None, move_fraction: Dec
     return assign
 
 
-def random_assigner(seed: bytes, previous: ShardState | None) -> Assigner:
-    """:func:`random_assign` in the election's pluggable form."""
-
-    def assign(
-        epoch: int, operator_slots: Sequence[Sequence[Slot]], winners: Sequence[Slot], shard_count: int
-    ) -> ShardState:
-        return random_assign(epoch, seed, previous, operator_slots, winners, shard_count)
-
-    return assign
-
-
 def move_fraction_for(preset: str) -> Dec:
     """The Cuckoo move fraction of a preset (:data:`CUCKOO_MOVE_FRACTION`, else the default)."""
     return CUCKOO_MOVE_FRACTION.get(preset, DEFAULT_MOVE_FRACTION)
@@ -351,11 +330,9 @@ __all__ = [
     "cuckoo_assign",
     "cuckoo_assigner",
     "cuckoo_place",
-    "key_mod_assign",
     "move_fraction_for",
     "previous_shards",
     "random_assign",
-    "random_assigner",
     "random_place",
     "shuffle",
 ]

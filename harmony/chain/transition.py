@@ -26,12 +26,12 @@ Read top to bottom, as ethereum/execution-specs' ``fork.py``:
   (when the context has the operator seats, :attr:`TransitionContext.operator_slots`);
 * :func:`begin_replay` re-executes a stored block for tracing: the same context and pre-transaction steps
   (:func:`begin_block`), then :func:`apply_transactions` (the loop :func:`apply_block` runs) in part;
-* :func:`build_block` is the proposer's side: it applies candidate transactions, then candidate staking
-  transactions on the beacon chain, skips the invalid ones, credits the incoming receipts, finalizes and
-  seals every header root.
+* :func:`execute_body` is the sequence of steps after the header (transactions, staking transactions,
+  incoming receipts, :func:`finalize_block`, the state root) that :func:`apply_block` runs to verify and
+  :func:`harmony.chain.proposal.build_block` runs to propose, skipping the invalid candidates.
 
 What the economy needs from outside this layer is injected through :class:`TransitionContext` (and the
-same keyword arguments of :func:`state_transition` and :func:`build_block`): the genesis operator seats,
+:class:`Economy` of :func:`harmony.chain.proposal.build_block`): the genesis operator seats,
 ``committee_for(shard, epoch)``, the seat assignment and the slash-vote check. Left out, the block pays no
 rewards and the chain cannot elect (the caller then passes the next shard state itself).
 
@@ -49,9 +49,9 @@ Fees go where :attr:`NetworkParams.fee_policy` says (burned on both presets).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from harmony.chain import transactions, transfers, validation
 from harmony.chain.cx_credit import check_incoming_limits, credit_incoming_receipts
@@ -79,22 +79,21 @@ from harmony.chain.staking.economy import (
 )
 from harmony.chain.staking.election import AssignFn, key_mod_assign
 from harmony.chain.staking.epoch import EpochEnd, end_of_epoch, next_shard_state
-from harmony.chain.staking.records import REGISTRY_ADDRESS
 from harmony.chain.staking.rewards import RewardPayout
 from harmony.chain.staking.slashing import SlashResult
+from harmony.chain.staking.supply import record_supply_change
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
 from harmony.chain.view import ChainView
-from harmony.crypto.keccak import keccak256
 from harmony.errors import DecodeError, HarmonyError, InvalidTransaction, SignatureError
-from harmony.types.block import Block, make_block
-from harmony.types.crosslink import CrossLink, decode_crosslinks, encode_crosslinks, sort_crosslinks
+from harmony.types.block import Block
+from harmony.types.crosslink import decode_crosslinks
 from harmony.types.cx import CXReceipt, CXReceiptsProof
 from harmony.types.eth_transaction import EthTransaction
 from harmony.types.header import Header
 from harmony.types.receipt import Log, Receipt, receipts_bloom
 from harmony.types.shard_state import ShardState, Slot
-from harmony.types.slash import Record, decode_records, encode_records
+from harmony.types.slash import decode_records
 from harmony.types.staking import StakingTransaction, check_signer
 from harmony.types.transaction import Transaction, from_eth
 from harmony.types.tx_common import IntrinsicGasTooLow
@@ -429,19 +428,122 @@ def apply_block(state: WorldState, block: Block, ctx: TransitionContext, executo
     (``staking_shard``, ``shard_state``, ``incoming_*``, ``cross_links``, ``slashes``,
     ``last_commit_bitmap``); the state is then part-applied: drop it.
     """
-    header = block.header
     begin_block(state, block, ctx)
-    outcomes = apply_transactions(state, block, ctx, executor)
-    gas_used = sum(o.gas_used for o in outcomes)
-    for index, stx in enumerate(block.staking_transactions):
+    return execute_body(state, block.header, BlockBody.of(block), ctx, executor).result
+
+
+@dataclass(frozen=True, slots=True)
+class BlockBody:
+    """What a block carries besides its header, as the execution takes it. A proposer's candidates are
+    one too (:func:`harmony.chain.proposal.build_block`); their iterables are then read once."""
+
+    transactions: Iterable[Transaction] = ()
+    staking_transactions: Iterable[StakingTransaction] = ()
+    incoming_receipts: Sequence[CXReceiptsProof] = ()
+    """Incoming cross-shard receipt proofs, already verified against their source committees."""
+
+    @classmethod
+    def of(cls, block: Block) -> BlockBody:
+        """The body ``block`` carries."""
+        return cls(block.transactions, block.staking_transactions, block.incoming_receipts)
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """What :func:`execute_body` did: the result, the transactions included and (proposing) those skipped."""
+
+    result: BlockResult
+    transactions: tuple[Transaction, ...]
+    staking_transactions: tuple[StakingTransaction, ...]
+    skipped: tuple[tuple[Transaction, InvalidTransaction], ...] = ()
+    skipped_staking: tuple[tuple[StakingTransaction, InvalidTransaction], ...] = ()
+
+
+def execute_body(
+    state: WorldState,
+    header: Header,
+    body: BlockBody,
+    ctx: TransitionContext,
+    executor: Executor,
+    *,
+    proposing: bool = False,
+) -> Executed:
+    """The steps of a block after its header, in order, for the verifier (:func:`apply_block`) and the
+    proposer (:func:`harmony.chain.proposal.build_block`) alike: every transaction, then the staking
+    transactions after their gas, then the incoming receipts (:func:`credit_incoming`), then
+    :func:`finalize_block`, then the state root. Verifying, an invalid (staking) transaction makes the block
+    invalid (:class:`InvalidBlockTransaction`, :class:`InvalidBlockStakingTransaction`); ``proposing``, it
+    is left out with its reason and its changes undone."""
+    outcomes, included, skipped = _apply_in_order(
+        state,
+        body.transactions,
+        lambda tx, gas: apply_transaction(state, tx, ctx, executor, block_gas_used=gas),
+        InvalidBlockTransaction,
+        proposing=proposing,
+    )
+    staking_outcomes, included_staking, skipped_staking = _apply_in_order(
+        state,
+        body.staking_transactions,
+        lambda stx, gas: apply_staking_transaction(state, stx, ctx, block_gas_used=gas),
+        InvalidBlockStakingTransaction,
+        proposing=proposing,
+        gas_used=sum(o.gas_used for o in outcomes),
+    )
+    credited = credit_incoming(state, body.incoming_receipts)
+    finalized = finalize_block(state, ctx, header)
+    return Executed(
+        _block_result(state, outcomes + staking_outcomes, finalized, credited),
+        tuple(included),
+        tuple(included_staking),
+        tuple(skipped),
+        tuple(skipped_staking),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBlock:
+    """A proposer's block, what executing it produced, and the candidates it left out with the reason."""
+
+    block: Block
+    result: BlockResult
+    skipped: tuple[tuple[Transaction, InvalidTransaction], ...]
+    skipped_staking: tuple[tuple[StakingTransaction, InvalidTransaction], ...] = ()
+    """Candidate staking transactions left out, with the reason."""
+
+
+AnyTransaction = TypeVar("AnyTransaction", Transaction, StakingTransaction)
+
+
+def _apply_in_order(
+    state: WorldState,
+    txs: Iterable[AnyTransaction],
+    apply: Callable[[AnyTransaction, int], TxOutcome],
+    invalid: Callable[[int, InvalidTransaction], InvalidBlock],
+    *,
+    proposing: bool,
+    gas_used: int = 0,
+    first: int = 0,
+) -> tuple[list[TxOutcome], list[AnyTransaction], list[tuple[AnyTransaction, InvalidTransaction]]]:
+    """``apply(tx, block gas so far)`` for each of ``txs`` (indexed from ``first``): the outcomes, the
+    transactions applied and, ``proposing``, the invalid ones skipped; verifying, ``invalid(index, reason)``
+    is raised on the first invalid one."""
+    outcomes: list[TxOutcome] = []
+    applied: list[AnyTransaction] = []
+    skipped: list[tuple[AnyTransaction, InvalidTransaction]] = []
+    for index, tx in enumerate(txs, first):
+        snapshot = state.snapshot() if proposing else None
         try:
-            outcome = apply_staking_transaction(state, stx, ctx, block_gas_used=gas_used)
+            outcome = apply(tx, gas_used)
         except InvalidTransaction as exc:
-            raise InvalidBlockStakingTransaction(index, exc) from exc
+            if snapshot is None:
+                raise invalid(index, exc) from exc
+            state.revert(snapshot)
+            skipped.append((tx, exc))
+            continue
         gas_used += outcome.gas_used
         outcomes.append(outcome)
-    credited = credit_incoming(state, block.incoming_receipts)
-    return _block_result(state, outcomes, finalize_block(state, ctx, header), credited)
+        applied.append(tx)
+    return outcomes, applied, skipped
 
 
 def begin_block(state: WorldState, block: Block, ctx: TransitionContext) -> None:
@@ -465,18 +567,15 @@ def apply_transactions(
     """Apply ``block``'s plain transactions ``start`` to ``stop`` (default: all) in order after
     ``block_gas_used`` gas (the gas of those before ``start``), as :func:`apply_block` does;
     :class:`InvalidBlockTransaction` names an invalid one's index."""
-    outcomes: list[TxOutcome] = []
-    gas_used = block_gas_used
-    end = len(block.transactions) if stop is None else min(stop, len(block.transactions))
-    for index in range(start, end):
-        try:
-            outcome = apply_transaction(
-                state, block.transactions[index], ctx, executor, block_gas_used=gas_used
-            )
-        except InvalidTransaction as exc:
-            raise InvalidBlockTransaction(index, exc) from exc
-        gas_used += outcome.gas_used
-        outcomes.append(outcome)
+    outcomes, _, _ = _apply_in_order(
+        state,
+        block.transactions[start:stop],
+        lambda tx, gas: apply_transaction(state, tx, ctx, executor, block_gas_used=gas),
+        InvalidBlockTransaction,
+        proposing=False,
+        gas_used=block_gas_used,
+        first=start,
+    )
     return outcomes
 
 
@@ -574,33 +673,6 @@ def finalize_block(state: WorldState, ctx: TransitionContext, header: Header) ->
     if minted or burned:
         record_supply_change(state, minted=minted, burned=burned)
     return Finalized(tuple(rewards), slashes, epoch_end)
-
-
-MINTED_SLOT = int.from_bytes(keccak256(b"supply-minted"), "big")
-"""Registry storage slot: every block reward the beacon chain has minted, atto."""
-SLASH_BURNED_SLOT = int.from_bytes(keccak256(b"supply-slash-burned"), "big")
-"""Registry storage slot: every atto slashing burned (the part not paid to reporters)."""
-
-
-def record_supply_change(state: WorldState, *, minted: int, burned: int) -> None:
-    """Keep the beacon chain's supply accounting in the state (reference §4.3: the reward accumulator):
-    ``getTotalSupply`` is the genesis allocation plus :func:`minted_total` less :func:`slash_burned_total`."""
-    state.set_storage(
-        REGISTRY_ADDRESS, MINTED_SLOT, state.get_storage(REGISTRY_ADDRESS, MINTED_SLOT) + minted
-    )
-    state.set_storage(
-        REGISTRY_ADDRESS, SLASH_BURNED_SLOT, state.get_storage(REGISTRY_ADDRESS, SLASH_BURNED_SLOT) + burned
-    )
-
-
-def minted_total(state: WorldState) -> int:
-    """Block rewards minted so far on this (beacon) chain, atto."""
-    return state.get_storage(REGISTRY_ADDRESS, MINTED_SLOT)
-
-
-def slash_burned_total(state: WorldState) -> int:
-    """Atto burned by slashing so far on this (beacon) chain."""
-    return state.get_storage(REGISTRY_ADDRESS, SLASH_BURNED_SLOT)
 
 
 def _block_result(
@@ -750,159 +822,12 @@ def _outcome(
     return TxOutcome(receipt, gas_used, sender, contract_address, cx_receipt, None if success else error)
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltBlock:
-    """A proposer's block, what executing it produced, and the candidates it left out with the reason."""
-
-    block: Block
-    result: BlockResult
-    skipped: tuple[tuple[Transaction, InvalidTransaction], ...]
-    skipped_staking: tuple[tuple[StakingTransaction, InvalidTransaction], ...] = ()
-    """Candidate staking transactions left out, with the reason."""
-
-
-def child_header(
-    params: NetworkParams,
-    parent: Header,
-    *,
-    coinbase: bytes,
-    timestamp: int,
-    view_id: int = 0,
-    extra: bytes = b"",
-    shard_state: ShardState | None = None,
-    last_commit: tuple[bytes, bytes] | None = None,
-    crosslinks: Sequence[CrossLink] = (),
-    slash_records: Sequence[Record] = (),
-    vrf: bytes = b"",
-    vdf: bytes = b"",
-) -> Header:
-    """The unsealed header of ``parent``'s child: number, epoch and gas limit per the rules (§2.1, §6);
-    ``last_commit`` is the parent's commit (signature, bitmap; reference §1.5), ``crosslinks`` go in
-    beacon-header order (:func:`~harmony.types.crosslink.sort_crosslinks`); ``vrf`` and ``vdf`` are the
-    leader's VRF (β ‖ π) and an epoch VDF field (reference §7, :mod:`harmony.chain.randomness`)."""
-    epoch = validation.expected_epoch(params, parent)
-    header = Header(
-        parent_hash=parent.hash(),
-        coinbase=coinbase,
-        number=parent.number + 1,
-        gas_limit=params.gas_limit(epoch),
-        time=timestamp,
-        extra=extra,
-        view_id=view_id,
-        epoch=epoch,
-        shard_id=parent.shard_id,
-        shard_state=b"" if shard_state is None else shard_state.encode(),
-        cross_links=encode_crosslinks(sort_crosslinks(crosslinks)),
-        slashes=encode_records(slash_records),
-        vrf=vrf,
-        vdf=vdf,
-    )
-    return header if last_commit is None else header.with_last_commit(*last_commit)
-
-
-def build_block(
-    state: WorldState,
-    parent: Header,
-    candidates: Iterable[Transaction],
-    params: NetworkParams,
-    executor: Executor,
-    *,
-    coinbase: bytes,
-    timestamp: int,
-    block_hashes: tuple[bytes, ...] = (),
-    view_id: int = 0,
-    extra: bytes = b"",
-    shard_state: ShardState | None = None,
-    staking_candidates: Iterable[StakingTransaction] = (),
-    incoming_proofs: Sequence[CXReceiptsProof] = (),
-    last_commit: tuple[bytes, bytes] | None = None,
-    crosslinks: Sequence[CrossLink] = (),
-    slash_records: Sequence[Record] = (),
-    economy: Economy = Economy(),
-    vrf: bytes = b"",
-    vdf: bytes = b"",
-) -> BuiltBlock:
-    """Propose a block on ``parent``: apply ``candidates`` in order, then (beacon chain only)
-    ``staking_candidates``, skip each invalid one (with its reason), credit ``incoming_proofs``, finalize
-    (slashes, rewards, crosslinks, the end-of-epoch hook) and seal every root (transactions, receipts,
-    bloom, outgoing and incoming receipts, state, gas used).
-
-    ``last_commit``, ``crosslinks`` and ``slash_records`` go into the header **before** execution, since
-    the rewards and slashes depend on them: the caller passes already verified ones (an invalid one raises
-    :class:`InvalidBlock`, as it would for every validator); the same holds for ``incoming_proofs``.
-
-    The beacon chain's last block of an epoch carries the next epoch's committees: with the economy's
-    ``operator_slots`` the chain elects them itself (:func:`~harmony.chain.staking.epoch.next_shard_state`
-    over ``state`` before anything executes) and ``shard_state`` is ignored; without, it is required. Another
-    shard takes ``shard_state`` as given (the beacon's, copied). Staking candidates given to another shard
-    are all skipped (:class:`WrongShard`).
-    """
-    number = parent.number + 1
-    ends_epoch = params.is_beacon(parent.shard_id) and params.is_last_block(number)
-    if ends_epoch and economy.operator_slots:
-        epoch = validation.expected_epoch(params, parent)
-        shard_state = elect_next(state, params, epoch, economy)
-    elif ends_epoch and shard_state is None:
-        raise ValueError(f"beacon block {number} ends an epoch: the next shard state is required")
-    header = child_header(
-        params,
-        parent,
-        coinbase=coinbase,
-        timestamp=timestamp,
-        view_id=view_id,
-        extra=extra,
-        shard_state=shard_state,
-        last_commit=last_commit,
-        crosslinks=crosslinks,
-        slash_records=slash_records,
-        vrf=vrf,
-        vdf=vdf,
-    )
-    ctx = TransitionContext.for_header(params, header, block_hashes, economy)
-    included: list[Transaction] = []
-    outcomes: list[TxOutcome] = []
-    skipped: list[tuple[Transaction, InvalidTransaction]] = []
-    gas_used = 0
-    for tx in candidates:
-        snapshot = state.snapshot()
-        try:
-            outcome = apply_transaction(state, tx, ctx, executor, block_gas_used=gas_used)
-        except InvalidTransaction as exc:
-            state.revert(snapshot)
-            skipped.append((tx, exc))
-            continue
-        included.append(tx)
-        outcomes.append(outcome)
-        gas_used += outcome.gas_used
-    included_staking: list[StakingTransaction] = []
-    skipped_staking: list[tuple[StakingTransaction, InvalidTransaction]] = []
-    for stx in staking_candidates:
-        try:  # apply_staking_transaction changes nothing when it refuses
-            outcome = apply_staking_transaction(state, stx, ctx, block_gas_used=gas_used)
-        except InvalidTransaction as exc:
-            skipped_staking.append((stx, exc))
-            continue
-        included_staking.append(stx)
-        outcomes.append(outcome)
-        gas_used += outcome.gas_used
-    credited = credit_incoming(state, incoming_proofs)
-    result = _block_result(state, outcomes, finalize_block(state, ctx, header), credited)
-    sealed = header.replace(root=result.state_root, gas_used=result.gas_used)
-    block = make_block(
-        sealed,
-        transactions=included,
-        staking_transactions=included_staking,
-        receipts=result.receipts,
-        outgoing_receipts=result.outgoing_cx_receipts,
-        incoming_receipts=incoming_proofs,
-    )
-    return BuiltBlock(block, result, tuple(skipped), tuple(skipped_staking))
-
-
 __all__ = [
+    "BlockBody",
     "BlockResult",
     "BuiltBlock",
     "Economy",
+    "Executed",
     "Executor",
     "Finalized",
     "InvalidBlockStakingTransaction",
@@ -915,13 +840,12 @@ __all__ = [
     "apply_transactions",
     "begin_block",
     "begin_replay",
-    "build_block",
     "check_election",
-    "child_header",
     "context_of",
     "credit_incoming",
     "economy_of",
     "elect_next",
+    "execute_body",
     "finalize_block",
     "operator_seats",
     "replay_block",

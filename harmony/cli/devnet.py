@@ -40,8 +40,8 @@ from harmony.cli.devnet_genesis import (
     load_devnet_genesis,
     with_funds,
 )
-from harmony.consensus.files import atomic_write
 from harmony.crypto.bls_keystore import encrypt_bls_key
+from harmony.durable import atomic_write
 from harmony.encoding.address import to_bech32, to_checksum_hex
 from harmony.encoding.fixed import Dec
 from harmony.node.config import PROPAGATIONS, http_url_problem

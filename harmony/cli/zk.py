@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 
 from harmony.cli.common import CLIError, load_account_key
-from harmony.crypto.keystore import atomic_write
 from harmony.crypto.zk.attestation import (
     MAX_DOCUMENT_SIZE,
     check_presentation,
@@ -26,6 +25,7 @@ from harmony.crypto.zk.attestation import (
     presentation_to_json,
 )
 from harmony.crypto.zk.errors import ZkDecodeError, ZkError
+from harmony.durable import atomic_write
 from harmony.encoding.address import parse_address, to_checksum_hex
 from harmony.errors import AddressError
 
@@ -43,7 +43,10 @@ def _read(path: str, what: str) -> bytes:
 def _write(path: str, text: str, force: bool) -> None:
     if Path(path).exists() and not force:
         raise CLIError(f"{path} exists: choose another --out or pass --force to overwrite it")
-    atomic_write(path, text + "\n")
+    try:
+        atomic_write(path, text + "\n")
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot write it ({exc.strerror})") from None
 
 
 def _address(text: str, flag: str) -> bytes:

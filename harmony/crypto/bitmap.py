@@ -69,11 +69,6 @@ def decode_bitmap(data: bytes, n: int) -> tuple[int, ...]:
     return tuple(indices)
 
 
-def count_bits(data: bytes) -> int:
-    """The number of enabled members in a bitmap (no validation of its length)."""
-    return int.from_bytes(data, "little").bit_count()
-
-
 def aggregate_public_key(committee_keys: Sequence[PublicKey], bitmap: bytes) -> PublicKey:
     """The sum of the public keys of the members enabled in ``bitmap`` (reference §1.3).
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from Crypto.Cipher import AES
 
 from harmony.crypto.bls import SecretKey
-from harmony.crypto.keystore import atomic_write
+from harmony.crypto.keystore import write_private
 from harmony.errors import CryptoError, KeystoreError
 
 NONCE_SIZE = 12
@@ -100,5 +100,5 @@ def read_harmony_key_file(path: str | os.PathLike[str], passphrase: str) -> Secr
 def write_harmony_key_file(directory: str | os.PathLike[str], secret: SecretKey, passphrase: str) -> Path:
     """Write ``<directory>/<pubkeyhex>.key`` in Harmony's format, atomically, mode 0600; the path."""
     path = Path(directory) / f"{secret.public_key.hex()}.key"
-    atomic_write(path, encrypt_harmony_key(secret, passphrase))
+    write_private(path, encrypt_harmony_key(secret, passphrase))
     return path

@@ -38,12 +38,12 @@ from harmony.crypto.keystore import (
     SCRYPT_P,
     SCRYPT_R,
     aes_128_ctr,
-    atomic_write,
     derive_key,
     get_field,
     hex_field,
     parse_keystore_text,
     read_bounded,
+    write_private,
 )
 from harmony.errors import CryptoError, KeystoreError
 
@@ -165,7 +165,7 @@ def save_bls_keystore(directory: str | os.PathLike[str], keystore: Mapping[str, 
     except CryptoError as exc:
         raise KeystoreError(f"keystore field pubkey is not a BLS public key: {exc}") from exc
     path = Path(directory) / bls_key_filename(public_key)
-    atomic_write(path, json.dumps(dict(keystore), indent=2, sort_keys=True) + "\n")
+    write_private(path, json.dumps(dict(keystore), indent=2, sort_keys=True) + "\n")
     return path
 
 

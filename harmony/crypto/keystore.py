@@ -21,10 +21,8 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from Crypto.Cipher import AES
@@ -32,6 +30,7 @@ from Crypto.Protocol.KDF import scrypt as _scrypt
 
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
+from harmony.durable import atomic_write
 from harmony.errors import CryptoError, KeystoreError
 
 SCRYPT_N = 1 << 18
@@ -236,32 +235,13 @@ def decrypt_key(keystore: Mapping[str, Any] | str | bytes, passphrase: str) -> b
     return aes_128_ctr(derived[:16], iv, ciphertext)
 
 
-def atomic_write(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename, fsync of the folder), mode 0600.
-
-    :class:`KeystoreError` if the file cannot be written.
-    """
-    target = Path(path)
-    folder = target.parent
+def write_private(path: str | os.PathLike[str], text: str) -> None:
+    """Write a key file: :func:`harmony.durable.atomic_write` (atomic, durable, mode 0600);
+    :class:`KeystoreError` if the file cannot be written."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(path, text)
     except OSError as exc:
-        raise KeystoreError(f"cannot write keystore {target}: {exc}") from exc
+        raise KeystoreError(f"cannot write keystore {path}: {exc}") from exc
 
 
 def read_bounded(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -276,7 +256,7 @@ def read_bounded(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def save_keystore(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
     """Save a keystore object as JSON, atomically and readable by the owner only (mode 0600)."""
-    atomic_write(path, json.dumps(dict(data), indent=2, sort_keys=True) + "\n")
+    write_private(path, json.dumps(dict(data), indent=2, sort_keys=True) + "\n")
 
 
 def load_keystore(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
+from harmony.chain.proposal import HeaderFields, build_block
 from harmony.chain.randomness import make_header_vrf
 from harmony.chain.rules import ChainRules
 from harmony.chain.transition import (
+    BlockBody,
     BlockResult,
     BuiltBlock,
     Executor,
-    build_block,
     economy_of,
     state_transition,
 )
@@ -354,26 +355,27 @@ class Blockchain:
         state = self.state(parent.root)
         if last_commit is not None and parent.number == 0:
             last_commit = None  # genesis is never signed
+        fields = HeaderFields(
+            coinbase,
+            timestamp,
+            view_id,
+            extra,
+            shard_state,
+            last_commit,
+            crosslinks,
+            slash_records,
+            vrf,
+            vdf,
+        )
         built = build_block(
             state,
             parent,
-            candidates,
+            fields,
+            BlockBody(candidates, staking_candidates, incoming_proofs),
             self.params,
-            self.executor,
-            coinbase=coinbase,
-            timestamp=timestamp,
+            executor=self.executor,
             block_hashes=self.block_hashes(parent.number + 1),
-            view_id=view_id,
-            extra=extra,
-            shard_state=shard_state,
-            staking_candidates=staking_candidates,
-            incoming_proofs=incoming_proofs,
-            last_commit=last_commit,
-            crosslinks=crosslinks,
-            slash_records=slash_records,
             economy=economy_of(self.rules, self, parent),
-            vrf=vrf,
-            vdf=vdf,
         )
         _, nodes = state.commit()
         return built, VerifiedBlock(built.block, built.result, nodes, state.cached_accounts())

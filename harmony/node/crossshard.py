@@ -40,6 +40,7 @@ from harmony.chain.crosslinks import (
 from harmony.encoding import rlp
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
+from harmony.node.wire import Framing, WireError
 from harmony.types.crosslink import CrossLink, sort_crosslinks
 from harmony.types.cx import MAX_PROOF_SIZE, CXReceiptsProof, InvalidCXProof
 from harmony.types.header import Header
@@ -79,22 +80,21 @@ def global_topic(network: str) -> str:
     return f"{prefix}/0.0.1/global"
 
 
+GLOBAL = Framing("global message", KINDS, MAX_GLOBAL_MESSAGE)
+"""The network-wide topic's framing."""
+
+
 def pack(kind: int, payload: bytes) -> bytes:
-    """``kind`` ‖ ``payload``."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown global message kind {kind}")
-    return bytes([kind]) + payload
+    """``kind`` ‖ ``payload`` for the network-wide topic."""
+    return GLOBAL.pack(kind, payload)
 
 
 def split(data: bytes) -> tuple[int, bytes]:
     """The kind and payload of a global-topic message; :class:`CrossShardError` when malformed."""
-    if not data:
-        raise CrossShardError("malformed", "empty message")
-    if len(data) > MAX_GLOBAL_MESSAGE:
-        raise CrossShardError("oversized", f"message of {len(data)} bytes exceeds {MAX_GLOBAL_MESSAGE}")
-    if data[0] not in KINDS:
-        raise CrossShardError("malformed", f"unknown message kind {data[0]}")
-    return data[0], data[1:]
+    try:
+        return GLOBAL.split(data)
+    except WireError as exc:
+        raise CrossShardError(exc.check, str(exc)) from None
 
 
 def pack_beacon_header(header: Header, signature: bytes, bitmap: bytes) -> bytes:

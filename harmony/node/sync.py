@@ -188,9 +188,18 @@ class Syncer:
         self.driver.adopt_synced([(s.block, s.signature, s.bitmap) for s in stored])
 
     async def _fetch(self, peer: str, target: int) -> int:
-        start_number = self.chain.head.number
+        """Blocks from ``peer`` up to ``target``, ten at a time through the core; the blocks stored. The
+        status shows where the round left off however it ends (a penalized peer ends it early)."""
         self.status.syncing = True
         self.status.highest = target
+        try:
+            return await self._fetch_batches(peer, target)
+        finally:
+            self.status.syncing = False
+            self.status.current = self.chain.head.number
+
+    async def _fetch_batches(self, peer: str, target: int) -> int:
+        start_number = self.chain.head.number
         started = time.monotonic()
         last_report = started
         stored = 0
@@ -227,8 +236,6 @@ class Syncer:
             await trio.lowlevel.checkpoint()
         if stored > BATCH:
             log.info("sync: caught up to block %d (%d blocks)", self.chain.head.number, stored)
-        self.status.syncing = False
-        self.status.current = self.chain.head.number
         return stored
 
 

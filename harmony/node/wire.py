@@ -17,6 +17,7 @@ Everything here is a hostile peer's bytes: :func:`split` bounds the size and rej
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from harmony.consensus.messages import MAX_MESSAGE_SIZE
 from harmony.encoding import rlp
@@ -38,26 +39,55 @@ MAX_BATCH_BYTES = 1024 * 1024
 
 
 class WireError(DecodeError):
-    """A topic message that is not one of ours (its sender gets penalized)."""
+    """A topic message that is not one of ours (its sender gets penalized); ``check`` names why
+    (``malformed``, ``oversized``)."""
+
+    def __init__(self, message: str, check: str = "malformed") -> None:
+        super().__init__(message)
+        self.check = check
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    """One kind byte, then the payload: the framing of a topic's messages (this shard's topic,
+    :data:`TOPIC`, and the network-wide one, :data:`harmony.node.crossshard.GLOBAL`)."""
+
+    what: str
+    """What a message is called in errors."""
+    kinds: frozenset[int]
+    max_size: int
+    """The largest message read, kind byte included."""
+
+    def pack(self, kind: int, payload: bytes) -> bytes:
+        """``kind`` ‖ ``payload``; ``ValueError`` for a kind of another topic."""
+        if kind not in self.kinds:
+            raise ValueError(f"unknown {self.what} kind {kind}")
+        return bytes([kind]) + payload
+
+    def split(self, data: bytes) -> tuple[int, bytes]:
+        """The kind and payload of a peer's message; :class:`WireError` if it is empty, too big or of an
+        unknown kind (bounded before anything else is read)."""
+        if not data:
+            raise WireError(f"empty {self.what}")
+        if len(data) > self.max_size:
+            raise WireError(f"{self.what} of {len(data)} bytes exceeds {self.max_size}", "oversized")
+        if data[0] not in self.kinds:
+            raise WireError(f"unknown {self.what} kind {data[0]}")
+        return data[0], data[1:]
+
+
+TOPIC = Framing("topic message", KINDS, MAX_WIRE_SIZE)
+"""A shard topic's framing."""
 
 
 def pack(kind: int, payload: bytes) -> bytes:
-    """``kind`` ‖ ``payload``."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown wire kind {kind}")
-    return bytes([kind]) + payload
+    """``kind`` ‖ ``payload`` for the shard's topic."""
+    return TOPIC.pack(kind, payload)
 
 
 def split(data: bytes) -> tuple[int, bytes]:
-    """The kind and payload of a topic message; :class:`WireError` if it is empty, too big or unknown."""
-    if not data:
-        raise WireError("empty topic message")
-    if len(data) > MAX_WIRE_SIZE:
-        raise WireError(f"topic message of {len(data)} bytes exceeds {MAX_WIRE_SIZE}")
-    kind = data[0]
-    if kind not in KINDS:
-        raise WireError(f"unknown topic message kind {kind}")
-    return kind, data[1:]
+    """The kind and payload of a shard-topic message (:meth:`Framing.split`)."""
+    return TOPIC.split(data)
 
 
 def pack_head(number: int, block_hash: bytes) -> bytes:

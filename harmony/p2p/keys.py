@@ -14,7 +14,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.keys import KeyPair
 from libp2p.peer.id import ID
 
-from harmony.consensus.files import atomic_write
+from harmony.durable import atomic_write
 from harmony.p2p.errors import P2PConfigError
 
 KEY_FILE_TAG = "harmony-p2p-ed25519-v1"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from harmony.consensus.quorum import Roster
+from harmony.chain.quorum import Roster
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import SCALE
 from harmony.rpc.context import MAX_BLOCKS_PER_REQUEST, Method, MethodContext, MethodTable

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from harmony.chain.quorum import Roster
 from harmony.chain.staking.election import AuctionResult, auction
 from harmony.chain.staking.records import get_validator_wrapper, validator_addresses
 from harmony.chain.staking.rewards import apr_since_snapshot, epoch_snapshot_number, key_earning
+from harmony.chain.staking.supply import total_supply
 from harmony.chain.state_api import WorldState
-from harmony.chain.transition import minted_total, slash_burned_total
-from harmony.consensus.quorum import Roster
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
@@ -464,11 +464,8 @@ def _one(atto: int) -> str:
 
 
 def total_supply_atto(ctx: MethodContext) -> int:
-    """Genesis allocation + block rewards minted − atto burned by slashing (reference §4.3; fees burned by
-    transactions are not subtracted, as Harmony's total supply does not either)."""
-    backend = ctx.backend
-    state = backend.state_at("latest")
-    return backend.chain.genesis_supply + minted_total(state) - slash_burned_total(state)
+    """The head's supply, atto (:func:`harmony.chain.staking.supply.total_supply`)."""
+    return total_supply(ctx.backend.state_at("latest"), ctx.backend.chain.genesis_supply)
 
 
 def get_total_supply(style: Style, ctx: MethodContext, p: Params) -> JSON:

@@ -22,7 +22,7 @@ from web3.exceptions import ContractLogicError
 
 from harmony.chain.genesis import dev_account_key
 from harmony.crypto.keccak import keccak256
-from harmony.crypto.keystore import atomic_write, encrypt_key
+from harmony.crypto.keystore import encrypt_key, write_private
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.crypto.zk.attestation import attestation_digest
 from harmony.encoding.address import to_checksum_hex
@@ -85,7 +85,7 @@ def _present(tmp: Path, holder: str, value: int, at_least: int) -> dict[str, Any
     """``harmony zk issue`` (the issuer) then ``harmony zk prove`` (the holder), as a user runs them."""
     keystore = tmp / "issuer.json"
     if not keystore.exists():
-        atomic_write(keystore, json.dumps(encrypt_key(ISSUER.secret, "pw", light=True)))
+        write_private(keystore, json.dumps(encrypt_key(ISSUER.secret, "pw", light=True)))
         (tmp / "pw").write_text("pw\n")
     claim, shown = f"claim-{value}.json", f"shown-{value}-{at_least}.json"
     issue = _harmony(

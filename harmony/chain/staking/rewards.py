@@ -35,7 +35,6 @@ from harmony.chain.staking.records import (
     REGISTRY_ADDRESS,
     get_validator_wrapper,
     set_validator_wrapper,
-    validator_addresses,
 )
 from harmony.chain.state_api import WorldState
 from harmony.crypto.keccak import keccak256
@@ -43,25 +42,21 @@ from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
 from harmony.types.shard_state import Committee
 from harmony.types.staking import EposStatus
-from harmony.types.validator import Delegation, ValidatorWrapper
+from harmony.types.validator import ValidatorWrapper
 
 __all__ = [
     "SECONDS_PER_YEAR",
     "RewardError",
     "RewardPayout",
-    "SupplyBreakdown",
     "add_reward",
     "apr_since_snapshot",
     "block_dues",
-    "circulating_supply",
     "distribute_aggregated_rewards",
     "distribute_block_reward",
     "epoch_snapshot_number",
     "key_earning",
     "record_key_earning",
     "seat_dues",
-    "staked_supply",
-    "total_supply",
     "validator_apr",
     "voting_power",
 ]
@@ -311,64 +306,6 @@ def add_reward(state: WorldState, address: bytes, amount: int) -> int:
         replace(wrapper, delegations=delegations, block_reward=wrapper.block_reward + amount),
     )
     return amount
-
-
-@dataclass(frozen=True, slots=True)
-class SupplyBreakdown:
-    """Where the tokens are (atto): account balances and what staking holds."""
-
-    balances: int
-    """Balances of the accounts counted."""
-    delegated: int
-    """Staked in delegations."""
-    undelegating: int
-    """Pending undelegations, not yet paid out."""
-    pending_rewards: int
-    """Rewards credited and not yet collected."""
-
-    @property
-    def total(self) -> int:
-        """All of it."""
-        return self.balances + self.delegated + self.undelegating + self.pending_rewards
-
-
-def _delegation_parts(delegation: Delegation) -> tuple[int, int, int]:
-    return delegation.amount, sum(u.amount for u in delegation.undelegations), delegation.reward
-
-
-def staked_supply(state: WorldState) -> tuple[int, int, int]:
-    """``(delegated, undelegating, pending rewards)`` summed over every registered validator (§4.3)."""
-    delegated = undelegating = pending = 0
-    for address in validator_addresses(state):
-        wrapper = get_validator_wrapper(state, address)
-        if wrapper is None:
-            continue
-        for delegation in wrapper.delegations:
-            amount, locked, reward = _delegation_parts(delegation)
-            delegated += amount
-            undelegating += locked
-            pending += reward
-    return delegated, undelegating, pending
-
-
-def total_supply(state: WorldState, accounts: Iterable[bytes]) -> SupplyBreakdown:
-    """The supply held by ``accounts`` (their balances) plus everything staking holds (reference §4.3).
-
-    The world state cannot list its accounts, so the caller names them (every funded account); each is
-    counted once.
-    """
-    balances = sum(state.get_balance(address) for address in set(accounts))
-    delegated, undelegating, pending = staked_supply(state)
-    return SupplyBreakdown(balances, delegated, undelegating, pending)
-
-
-def circulating_supply(genesis_supply: int, rewards_paid: int, burned: int, inaccessible: int = 0) -> int:
-    """Circulating supply (reference §4.3, adapted): the genesis allocation, plus every reward minted
-    (Harmony's ``BlockRewardAccumulator``), minus what slashing and fees burned, minus balances of
-    inaccessible addresses. Our networks release the whole genesis allocation at once (no unlock table)."""
-    if min(genesis_supply, rewards_paid, burned, inaccessible) < 0:
-        raise RewardError("negative_supply", "supply figures are non-negative")
-    return genesis_supply + rewards_paid - burned - inaccessible
 
 
 def validator_apr(

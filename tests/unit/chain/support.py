@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from harmony.chain.genesis import Genesis, dev_account_key, genesis_block, make_localnet_genesis
 from harmony.chain.params import GWEI, LOCALNET, ONE, NetworkParams
+from harmony.chain.proposal import HeaderFields, build_block
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
+from harmony.chain.transition import BlockBody, BuiltBlock, Economy, Executor
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.state.statedb import StateDB
 from harmony.types.block import Block
+from harmony.types.header import Header
+from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
 
 PARAMS: NetworkParams = LOCALNET
@@ -67,3 +71,31 @@ def no_evm(
 def with_gas_limit(params: NetworkParams, gas_limit: int) -> NetworkParams:
     """``params`` with one gas limit for every epoch."""
     return replace(params, gas_limit_schedule=((0, gas_limit),))
+
+
+COINBASE = b"\xcc" * 20
+
+
+def build(
+    state: WorldState,
+    parent: Header,
+    txs: Sequence[Transaction] = (),
+    *,
+    timestamp: int,
+    staking: Sequence[StakingTransaction] = (),
+    params: NetworkParams = PARAMS,
+    executor: Executor = no_evm,
+    economy: Economy | None = None,
+    **header: Any,
+) -> BuiltBlock:
+    """:func:`harmony.chain.proposal.build_block` with the tests' coinbase: ``txs`` and ``staking`` are the
+    candidates, ``header`` the other :class:`HeaderFields`."""
+    return build_block(
+        state,
+        parent,
+        HeaderFields(COINBASE, timestamp, **header),
+        BlockBody(txs, staking),
+        params,
+        executor=executor,
+        economy=economy,
+    )

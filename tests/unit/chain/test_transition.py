@@ -20,6 +20,7 @@ from harmony.chain.errors import (
 )
 from harmony.chain.genesis import genesis_block
 from harmony.chain.params import ONE, FeePolicy, FeeRecipient, NetworkParams
+from harmony.chain.proposal import HeaderFields, child_header
 from harmony.chain.staking.errors import StakingError
 from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.undelegation import Payout
@@ -33,8 +34,6 @@ from harmony.chain.transition import (
     apply_block,
     apply_staking_transaction,
     apply_transaction,
-    build_block,
-    child_header,
     finalize_block,
     operator_seats,
     replay_block,
@@ -57,10 +56,12 @@ from harmony.types.tx_common import IntrinsicGasTooLow, InvalidChainId
 from tests.unit.chain.staking.test_transactions import create_msg
 from tests.unit.chain.support import (
     BALANCE,
+    COINBASE,
     GENESIS,
     KEYS,
     PARAMS,
     PRICE,
+    build,
     fresh_state,
     load_evm,
     no_evm,
@@ -72,7 +73,6 @@ EVM = load_evm()
 needs_evm = pytest.mark.skipif(EVM is None, reason="harmony.state.evm is not built yet")
 A, B, C = (k.address for k in KEYS[:3])
 STRANGER = b"\x77" * 20
-COINBASE = b"\xcc" * 20
 
 
 def executor(
@@ -235,15 +235,12 @@ def test_beacon_block_applies_staking_transactions_after_plain_ones() -> None:
     delegate = _stx(KEYS[1], 1, Delegate(B, A, 500 * ONE))
     undelegate = _stx(KEYS[1], 2, Undelegate(B, A, 100 * ONE))
     plain = transfer(KEYS[1], 0, C, 5)
-    built = build_block(
+    built = build(
         state,
         genesis.header,
         [plain],
-        PARAMS,
-        no_evm,
-        coinbase=COINBASE,
         timestamp=1002,
-        staking_candidates=[create, delegate, undelegate, _stx(KEYS[2], 0, CollectRewards(C))],
+        staking=[create, delegate, undelegate, _stx(KEYS[2], 0, CollectRewards(C))],
     )
     assert [type(e) for _, e in built.skipped_staking] == [StakingError]
     assert built.skipped_staking[0][1].reason == "no_rewards"  # type: ignore[attr-defined]
@@ -287,9 +284,7 @@ def test_staking_transactions_refused_outside_beacon() -> None:
     with pytest.raises(InvalidBlock) as info:
         apply_block(state, block, ctx_for(genesis.header), no_evm)
     assert info.value.check == "staking_shard"
-    built = build_block(
-        state, genesis.header, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002, staking_candidates=[stx]
-    )
+    built = build(state, genesis.header, [], timestamp=1002, staking=[stx])
     assert not built.block.staking_transactions and isinstance(built.skipped_staking[0][1], WrongShard)
 
 
@@ -339,15 +334,8 @@ def test_invalid_staking_transaction_makes_block_invalid() -> None:
     store.update(state.commit()[1])
     nodes = dict(store)
     state = StateDB(store, genesis.header.root)
-    good = build_block(
-        StateDB(store, genesis.header.root),
-        genesis.header,
-        [],
-        PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=1002,
-        staking_candidates=[_create()],
+    good = build(
+        StateDB(store, genesis.header.root), genesis.header, [], timestamp=1002, staking=[_create()]
     ).block
     bad_stx = _stx(KEYS[1], 0, Delegate(B, A, 99 * ONE))
     bad = make_block(good.header, staking_transactions=(*good.staking_transactions, bad_stx))
@@ -412,7 +400,7 @@ def test_build_block_skips_invalid_and_validates() -> None:
         transfer(KEYS[2], 0, C, 10**30),  # no funds: skipped
         transfer(KEYS[0], 1, C, 7),
     ]
-    built = build_block(state, genesis.header, candidates, PARAMS, no_evm, coinbase=COINBASE, timestamp=1002)
+    built = build(state, genesis.header, candidates, timestamp=1002)
     assert [type(e) for _, e in built.skipped] == [NonceTooLow, InsufficientFunds]
     block = built.block
     assert len(block.transactions) == 3
@@ -432,9 +420,7 @@ def test_build_block_skips_invalid_and_validates() -> None:
 
 def test_state_transition_rejects_wrong_root() -> None:
     state, genesis = fresh_state()
-    built = build_block(
-        state, genesis.header, [transfer(KEYS[0], 0, B, 1)], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002
-    )
+    built = build(state, genesis.header, [transfer(KEYS[0], 0, B, 1)], timestamp=1002)
     bad = built.block.with_header(built.block.header.replace(root=b"\x01" * 32))
     with pytest.raises(InvalidBlock) as info:
         replay_block(fresh_state()[0], bad, genesis.header, PARAMS, no_evm)
@@ -445,7 +431,7 @@ def test_build_block_needs_shard_state_at_beacon_epoch_end() -> None:
     state, genesis = fresh_state()
     parent = genesis.header.replace(number=PARAMS.epoch_last_block(0) - 1, shard_state=b"")
     with pytest.raises(ValueError, match="shard state"):
-        build_block(state, parent, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=5000)
+        build(state, parent, [], timestamp=5000)
 
 
 def test_build_block_elects_the_next_shard_state_with_operator_seats() -> None:
@@ -453,17 +439,7 @@ def test_build_block_elects_the_next_shard_state_with_operator_seats() -> None:
     parent = genesis.header.replace(number=PARAMS.epoch_last_block(0) - 1, shard_state=b"")
     operators = operator_seats(GENESIS.shard_state())
     explicit = ShardState(1, ())  # ignored: the chain elects
-    built = build_block(
-        state,
-        parent,
-        [],
-        PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=5000,
-        shard_state=explicit,
-        economy=Economy(operators),
-    )
+    built = build(state, parent, [], timestamp=5000, economy=Economy(operators), shard_state=explicit)
     assert built.block.header.get_shard_state() == ShardState(1, GENESIS.shard_state().shards)
     assert built.result.epoch_end is not None and built.result.epoch_end.elected == ()
 
@@ -472,17 +448,7 @@ def test_other_shard_takes_the_shard_state_as_given() -> None:
     state, genesis = fresh_state(1)
     given = ShardState(1, GENESIS.shard_state().shards)
     operators = operator_seats(GENESIS.shard_state())
-    built = build_block(
-        state,
-        genesis.header,
-        [],
-        PARAMS,
-        no_evm,
-        coinbase=COINBASE,
-        timestamp=1002,
-        shard_state=given,
-        economy=Economy(operators),
-    )
+    built = build(state, genesis.header, [], timestamp=1002, economy=Economy(operators), shard_state=given)
     assert built.block.header.get_shard_state() == given and built.result.epoch_end is None
 
 
@@ -493,21 +459,23 @@ def test_child_header_carries_last_commit_crosslinks_and_slashes() -> None:
     header = child_header(
         PARAMS,
         genesis.header,
-        coinbase=COINBASE,
-        timestamp=1002,
-        last_commit=(b"\x05" * 96, b"\x0f"),
-        crosslinks=[link_b, link_a],
+        HeaderFields(
+            coinbase=COINBASE,
+            timestamp=1002,
+            last_commit=(b"\x05" * 96, b"\x0f"),
+            crosslinks=[link_b, link_a],
+        ),
     )
     assert header.last_commit_signature == b"\x05" * 96 and header.last_commit_bitmap == b"\x0f"
     assert decode_crosslinks(header.cross_links) == (link_a, link_b)  # beacon-header order
     assert header.slashes == b""
-    plain = child_header(PARAMS, genesis.header, coinbase=COINBASE, timestamp=1002)
+    plain = child_header(PARAMS, genesis.header, HeaderFields(coinbase=COINBASE, timestamp=1002))
     assert plain.cross_links == b"" and plain.last_commit_bitmap == b""
 
 
 def test_block_without_committees_pays_no_rewards() -> None:
     state, genesis = fresh_state()
-    built = build_block(state, genesis.header, [], PARAMS, no_evm, coinbase=COINBASE, timestamp=1002)
+    built = build(state, genesis.header, [], timestamp=1002)
     assert built.result.rewards == () and built.result.minted == 0 and built.result.incoming_credited == 0
 
 
@@ -518,7 +486,7 @@ def test_chain_of_blocks() -> None:
     for n in range(1, 5):
         txs = [transfer(KEYS[0], nonce + i, B, n) for i in range(3)]
         nonce += 3
-        built = build_block(state, parent, txs, PARAMS, no_evm, coinbase=COINBASE, timestamp=parent.time + 2)
+        built = build(state, parent, txs, timestamp=parent.time + 2)
         assert not built.skipped
         validate_header(built.block.header, parent, PARAMS)
         parent = built.block.header
@@ -559,7 +527,7 @@ def test_contracts_through_executor_status_gas_logs() -> None:
         transfer(KEYS[1], 2, logger, 0, gas=50_000),
     ]
     before = state.get_balance(B)
-    built = build_block(state, genesis.header, txs, params, executor, coinbase=COINBASE, timestamp=1002)
+    built = build(state, genesis.header, txs, timestamp=1002, params=params, executor=executor)
     assert not built.skipped
     outcomes = built.result.outcomes
     assert [o.receipt.status for o in outcomes] == [1, 1, 1, 0, 0, 1]
@@ -603,7 +571,7 @@ def test_fast_path_equals_evm_path(seed: int, policy: FeePolicy, monkeypatch: py
     params = replace(PARAMS, fee_policy=policy)
     txs = _random_transfers(seed)
     fast_state, genesis = fresh_state()
-    fast = build_block(fast_state, genesis.header, txs, params, no_evm, coinbase=COINBASE, timestamp=1002)
+    fast = build(fast_state, genesis.header, txs, timestamp=1002, params=params)
 
     # force every transfer through the EVM interpreter: no fast path in the chain nor in the bridge
     evm_module = importlib.import_module("harmony.state.evm")
@@ -611,7 +579,7 @@ def test_fast_path_equals_evm_path(seed: int, policy: FeePolicy, monkeypatch: py
     if hasattr(evm_module, "_is_plain_transfer"):
         monkeypatch.setattr(evm_module, "_is_plain_transfer", lambda state, to: False)
     slow_state, _ = fresh_state()
-    slow = build_block(slow_state, genesis.header, txs, params, executor, coinbase=COINBASE, timestamp=1002)
+    slow = build(slow_state, genesis.header, txs, timestamp=1002, params=params, executor=executor)
     assert [(t.hash(), type(e)) for t, e in fast.skipped] == [(t.hash(), type(e)) for t, e in slow.skipped]
     assert fast.result.receipts == slow.result.receipts
     assert fast.result.state_root == slow.result.state_root

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from harmony.chain.errors import InvalidBlock
-from harmony.chain.transition import build_block
 from harmony.chain.validation import expected_epoch, validate_body, validate_header, validate_result
 from harmony.types.block import Block, make_block
 from harmony.types.cx import CXReceipt
@@ -16,13 +15,21 @@ from harmony.types.header import Header
 from harmony.types.receipt import Receipt
 from harmony.types.shard_state import ShardState
 from harmony.types.staking import CollectRewards, StakingTransaction
-from tests.unit.chain.support import GENESIS, KEYS, PARAMS, PRICE, fresh_state, no_evm, transfer
+from tests.unit.chain.support import (
+    COINBASE,
+    GENESIS,
+    KEYS,
+    PARAMS,
+    PRICE,
+    build,
+    fresh_state,
+    transfer,
+)
 
-COINBASE = b"\xcc" * 20
 STATE, GENESIS_BLOCK = fresh_state()
 PARENT = GENESIS_BLOCK.header
 TXS = [transfer(KEYS[0], 0, KEYS[1].address, 1), transfer(KEYS[1], 0, KEYS[2].address, 2, to_shard=1)]
-BUILT = build_block(STATE, PARENT, TXS, PARAMS, no_evm, coinbase=COINBASE, timestamp=PARENT.time + 2)
+BUILT = build(STATE, PARENT, TXS, timestamp=PARENT.time + 2)
 BLOCK = BUILT.block
 HEADER = BLOCK.header
 RESULT = BUILT.result

@@ -9,7 +9,7 @@ import pytest
 
 from harmony.cli.main import main
 from harmony.crypto.keccak import keccak256
-from harmony.crypto.keystore import atomic_write, encrypt_key
+from harmony.crypto.keystore import encrypt_key, write_private
 from tests.unit.cli.test_cli import run
 
 HOLDER = "0x4444444444444444444444444444444444444444"
@@ -18,7 +18,7 @@ HOLDER = "0x4444444444444444444444444444444444444444"
 @pytest.fixture
 def issuer(tmp_path: Path) -> list[str]:
     keystore = tmp_path / "issuer.json"
-    atomic_write(keystore, json.dumps(encrypt_key(keccak256(b"bank"), "pw", light=True)))
+    write_private(keystore, json.dumps(encrypt_key(keccak256(b"bank"), "pw", light=True)))
     (tmp_path / "pw").write_text("pw\n")
     return ["--keystore", str(keystore), "--passphrase-file", str(tmp_path / "pw")]
 

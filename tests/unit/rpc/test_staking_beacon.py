@@ -13,8 +13,8 @@ import pytest
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
 from harmony.chain.randomness import make_header_vrf
+from harmony.chain.staking.supply import minted_total
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
-from harmony.chain.transition import minted_total
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec

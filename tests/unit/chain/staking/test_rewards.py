@@ -10,18 +10,15 @@ from harmony.chain.staking.records import get_validator_wrapper
 from harmony.chain.staking.rewards import (
     RewardError,
     RewardPayout,
-    SupplyBreakdown,
     add_reward,
     block_dues,
-    circulating_supply,
     distribute_aggregated_rewards,
     distribute_block_reward,
     key_earning,
-    staked_supply,
-    total_supply,
     validator_apr,
     voting_power,
 )
+from harmony.chain.staking.supply import SupplyBreakdown, counted_supply, staked_supply
 from harmony.crypto.bls import SecretKey
 from harmony.encoding.fixed import Dec
 from harmony.state.statedb import StateDB
@@ -247,15 +244,9 @@ def test_total_supply_and_staked_supply() -> None:
     state.set_balance(addr(51), 1000)
     state.set_balance(addr(52), 1)
     assert staked_supply(state) == (450, 20, 9)
-    breakdown = total_supply(state, [addr(51), addr(52), addr(51)])
+    breakdown = counted_supply(state, [addr(51), addr(52), addr(51)])
     assert breakdown == SupplyBreakdown(1001, 450, 20, 9)
     assert breakdown.total == 1480
-
-
-def test_circulating_supply() -> None:
-    assert circulating_supply(1000, 50, 20, 5) == 1025
-    with pytest.raises(RewardError):
-        circulating_supply(1000, -1, 0)
 
 
 def test_validator_apr() -> None:
