@@ -1,10 +1,10 @@
 """Bootnodes and Kademlia discovery (reference §8.2): keep the bootnodes connected, and walk the DHT so a
 node given one bootnode finds the others.
 
-Every ``discovery_interval_seconds`` (longer while rounds find nothing new) the host adds its connected
-peers to the DHT routing table, looks up the peers closest to its own ID and to a random key across the
-network, and dials the peers found there until it has ``max_peers``. A bootnode that is down is retried
-every ``bootnode_retry_seconds`` without holding anything up.
+Every ``discovery_interval_seconds`` the host adds its connected peers to the DHT routing table, looks up
+the peers closest to its own ID and to a random key across the network, and dials the peers found there
+until it has ``max_peers``. A bootnode that is down is retried every ``bootnode_retry_seconds`` without
+holding anything up.
 """
 
 from __future__ import annotations
@@ -57,24 +57,11 @@ async def _add_to_table(host: P2PHost, peer: ID) -> None:
         log.debug("adding %s to the routing table: %r", peer, exc)
 
 
-DISCOVERY_BACKOFF_LIMIT = 4
-"""A round that connects no new peer doubles the pause before the next, up to this many times
-``discovery_interval_seconds``; a round that connects one, or a peer lost since the last round, resets it.
-The DHT walks of a node that already knows its network were a tenth of a testnet node's CPU."""
-
-
 async def discovery_loop(host: P2PHost) -> None:
-    """Run :func:`discover_once` every ``discovery_interval_seconds``, backing off while nothing is new
-    (:data:`DISCOVERY_BACKOFF_LIMIT`)."""
-    base = host.config.discovery_interval_seconds
-    delay = base
-    peers = host.peer_count()
+    """Run :func:`discover_once` every ``discovery_interval_seconds``."""
     while True:
-        await trio.sleep(delay)
-        new = await discover_once(host)
-        now = host.peer_count()
-        lost, peers = now < peers, now
-        delay = base if new or lost else min(2 * delay, DISCOVERY_BACKOFF_LIMIT * base)
+        await trio.sleep(host.config.discovery_interval_seconds)
+        await discover_once(host)
 
 
 async def discover_once(host: P2PHost) -> int:

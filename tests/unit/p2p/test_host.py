@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import socket
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,9 +13,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.host.exceptions import StreamFailure
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
 from libp2p.utils.varint import encode_uvarint
-from trio.testing import MockClock
 
-from harmony.p2p import discovery
 from harmony.p2p.errors import (
     P2PBadRequest,
     P2PConfigError,
@@ -376,32 +373,3 @@ def test_a_malformed_gossip_rpc_scores_its_sender_down_and_the_host_lives(tmp_pa
             assert message.data == b"still here" and message.from_peer == c.peer_id
 
     run(body)
-
-
-def test_discovery_backs_off_while_nothing_is_new_and_resets_on_a_new_or_lost_peer(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The schedule of :func:`harmony.p2p.discovery.discovery_loop` on trio's virtual clock."""
-    rounds: list[float] = []
-    peers = [3]
-    # what each round finds: nothing twice, a new peer, nothing three times, then a peer is lost
-    found = iter([0, 0, 1, 0, 0, 0, 0, 0, 0])
-
-    async def once(host: object) -> int:
-        rounds.append(trio.current_time())
-        if len(rounds) == 7:
-            peers[0] = 2  # a peer is lost by round 7
-        return next(found, 0)
-
-    monkeypatch.setattr(discovery, "discover_once", once)
-    host = SimpleNamespace(
-        config=SimpleNamespace(discovery_interval_seconds=10.0), peer_count=lambda: peers[0]
-    )
-
-    async def body() -> None:
-        with trio.move_on_after(400):
-            await discovery.discovery_loop(host)  # type: ignore[arg-type]
-
-    trio.run(body, clock=MockClock(autojump_threshold=0))
-    gaps = [round(b - a) for a, b in zip([0.0, *rounds], rounds, strict=False)]
-    assert gaps[:9] == [10, 20, 40, 10, 20, 40, 40, 10, 20]
