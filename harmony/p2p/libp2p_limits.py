@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,7 +25,6 @@ from typing import Any
 import libp2p.pubsub.gossipsub as _gossipsub_module
 import libp2p.pubsub.pubsub as _pubsub_module
 import libp2p.pubsub.utils as _pubsub_utils
-import libp2p.stream_muxer.yamux.yamux as _yamux_module
 from libp2p.exceptions import ParseError
 from libp2p.io.exceptions import IncompleteReadError
 from libp2p.network.stream.exceptions import StreamError
@@ -58,35 +58,16 @@ def raise_gossip_queue_limits(queue_size: int, max_message_bytes: int) -> None:
         setattr(_pubsub_module, "RpcQueue", _HarmonyRpcQueue)  # noqa: B010 (a deliberate patch)
 
 
-async def _window_update_at_half(self: Any, *, bytes_read: int = 0) -> None:
-    """go-yamux's rule for a stream's receive window: return credit in one WINDOW_UPDATE once at least
-    half the target window was consumed (read), with py-libp2p's own growth of the target."""
-    total = 0
-    async with self.window_lock:
-        buffered = len(self.conn.stream_buffers.get(self.stream_id, b""))
-        consumed = self.target_recv_window - (self.recv_window + buffered)
-        if consumed <= 0 or consumed < self.target_recv_window // 2:
-            return
-        total = self._grow_to_delta(buffered) + self._apply_autotune_epoch(buffered)
-        self._pending_recv_release = 0
-    if total > 0:
-        await self.send_window_update(total, skip_lock=True)
-
-
-setattr(_window_update_at_half, "_harmony_patch", True)  # noqa: B010
+YAMUX_RELEASE_ON_READ_ENV = "PY_YAMUX_RELEASE_ON_READ"
+"""py-libp2p's switch (read on every stream read) for sending a WINDOW_UPDATE frame after each read."""
 
 
 def batch_yamux_window_updates() -> None:
-    """Make every Yamux stream return receive window in batches, as go-yamux does (one update once half
-    the window is consumed). py-libp2p 0.8's rule sends a WINDOW_UPDATE (one more encrypted frame and
-    system call) after nearly every read: its "partial slack" branch fires whenever any credit is missing,
-    which with consensus traffic of many small messages is every read; a testnet node's profile showed
-    10 % of its CPU in these updates. Its ``PY_YAMUX_RELEASE_ON_READ`` switch does not reach that branch."""
-    current = _yamux_module.YamuxStream._auto_tune_and_send_window_update
-    if not getattr(current, "_harmony_patch", False):
-        setattr(  # noqa: B010 (a deliberate patch)
-            _yamux_module.YamuxStream, "_auto_tune_and_send_window_update", _window_update_at_half
-        )
+    """Make Yamux return receive window in batches, as go-yamux does (an update once half the window is
+    consumed), unless the operator set py-libp2p's switch. py-libp2p's default sends a WINDOW_UPDATE, one more
+    encrypted frame and system call, after every read: with consensus traffic of many small messages that
+    doubled a node's socket writes, the largest share of a testnet node's CPU in a profile."""
+    os.environ.setdefault(YAMUX_RELEASE_ON_READ_ENV, "0")
 
 
 SIGNED_RECORD_MEMO_SECONDS = 60.0
