@@ -23,7 +23,20 @@ def run(fn: Callable[[], Awaitable[Any]]) -> Any:
         with trio.fail_after(90):
             return await fn()
 
-    return trio.run(main)
+    try:
+        return trio.run(main)
+    except BaseExceptionGroup as group:
+        # The hosts' nested nurseries wrap a failure ten groups deep, past what a traceback prints: raise
+        # the first real failure (not a cancellation) so the report names it.
+        raise _first_failure(group) from group
+
+
+def _first_failure(group: BaseExceptionGroup) -> BaseException:
+    for exc in group.exceptions:
+        inner = _first_failure(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if not isinstance(inner, trio.Cancelled):
+            return inner
+    return group
 
 
 def config(tmp: Path, name: str, **overrides: Any) -> P2PConfig:
@@ -46,8 +59,12 @@ async def hosts(*configs: P2PConfig) -> AsyncIterator[list[P2PHost]]:
         yield out
 
 
-async def wait_until(predicate: Callable[[], bool], limit: float = HANG_LIMIT, step: float = 0.05) -> None:
-    """Poll until ``predicate()`` holds; fail after ``limit`` seconds (a hang guard)."""
-    with trio.fail_after(limit):
-        while not predicate():
-            await trio.sleep(step)
+async def wait_until(
+    predicate: Callable[[], bool], limit: float = HANG_LIMIT, step: float = 0.05, what: str = ""
+) -> None:
+    """Poll until ``predicate()`` holds; fail after ``limit`` seconds (a hang guard), saying ``what``."""
+    deadline = trio.current_time() + limit
+    while not predicate():
+        if trio.current_time() > deadline:
+            raise AssertionError(f"not true after {limit} s: {what or predicate}")
+        await trio.sleep(step)

@@ -11,6 +11,7 @@ import pytest
 import trio
 from libp2p.custom_types import TProtocol
 from libp2p.host.exceptions import StreamFailure
+from libp2p.peer.id import ID
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
 from libp2p.utils.varint import encode_uvarint
 
@@ -37,14 +38,19 @@ def test_discovery_via_one_bootnode_and_gossip_reaches_all(tmp_path: Path) -> No
             boot = tuple(a.listen_addrs())
             assert boot and all(f"/p2p/{a.peer_id}" in addr for addr in boot)
             async with hosts(config(tmp_path, "b", bootnodes=boot)) as [b]:
-                await wait_until(lambda: b.is_connected(a.peer_id))
+                await wait_until(lambda: b.is_connected(a.peer_id), what="B connected to its bootnode A")
                 async with hosts(config(tmp_path, "c", bootnodes=boot)) as [c]:
                     # C was told only about A and must find B through the DHT.
-                    await wait_until(lambda: c.is_connected(b.peer_id))
+                    try:
+                        await wait_until(lambda: c.is_connected(b.peer_id), what="C found B through A")
+                    except AssertionError as exc:
+                        raise AssertionError(f"{exc}; {_discovery_state(a, b, c)}") from None
                     topic = "hmy/localnet/0.0.1/node/beacon"
                     inbox_a, inbox_b = await a.subscribe(topic), await b.subscribe(topic)
                     inbox_c = await c.subscribe(topic)
-                    await wait_until(lambda: len(c.topic_peers(topic)) == 2)
+                    await wait_until(
+                        lambda: len(c.topic_peers(topic)) == 2, what="C sees A and B on the topic"
+                    )
                     # Publish until both got one (the first may precede the mesh); bounded by wait_until.
                     got: dict[str, GossipMessage] = {}
 
@@ -65,6 +71,26 @@ def test_discovery_via_one_bootnode_and_gossip_reaches_all(tmp_path: Path) -> No
                         inbox_c.receive_nowait()
 
     run(body)
+
+
+def _discovery_state(a: P2PHost, b: P2PHost, c: P2PHost) -> str:
+    """What A and C know of B, for a discovery failure's message."""
+    target = ID.from_base58(b.peer_id)
+
+    def table(host: P2PHost) -> list[str]:
+        return [p.to_base58()[-6:] for p in host.dht.routing_table.get_peer_ids()]
+
+    def addrs(host: P2PHost) -> list[str]:
+        try:
+            return [str(x) for x in host._host.get_peerstore().addrs(target)]
+        except Exception as exc:
+            return [repr(exc)]
+
+    return (
+        f"B={b.peer_id[-6:]} at {b.listen_addrs()}; A connected {[p[-6:] for p in a.connected_peers()]}, "
+        f"table {table(a)}, knows B at {addrs(a)}; C connected {[p[-6:] for p in c.connected_peers()]}, "
+        f"table {table(c)}, knows B at {addrs(c)}, B banned by C: {c.is_banned(b.peer_id)}"
+    )
 
 
 def test_gossip_burst_of_300_all_arrive(tmp_path: Path) -> None:
