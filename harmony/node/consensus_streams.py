@@ -105,42 +105,34 @@ class ConsensusStreams:
         """The core accepted a message of the leader holding ``key`` from ``peer`` (module docstring)."""
         if peer == self.host.peer_id:
             return
-        if self._leaders.get(key) != peer:
-            self._leaders[key] = peer
+        self._leaders[key] = peer
         self._leaders.move_to_end(key)
         while len(self._leaders) > KNOWN_LEADERS:
             self._leaders.popitem(last=False)
 
-    def _first_time(self, data: bytes, kind: str) -> bool:
-        """Remember ``data`` as sent directly; False (counted) if it was: a resend goes on the topic."""
-        digest = keccak256(data)
-        if digest in self._sent:
-            self.counters[f"{kind}_topic_resend"] += 1
-            return False
-        self._sent[digest] = None
-        while len(self._sent) > REMEMBERED_MESSAGES:
-            self._sent.popitem(last=False)
-        return True
-
-    def _write(self, peer: str, data: bytes, kind: str) -> None:
-        def done(ok: bool, _size: int) -> None:
-            if not ok:
-                self.counters[f"{kind}_topic_stream_failed"] += 1
-                self._publish(data)
-
-        self._streams.send(peer, data, done)
-
     def send_vote(self, to: bytes, data: bytes) -> bool:
         """Write the packed vote ``data`` for the leader key ``to`` on its peer's stream; False when it must
-        go on the topic instead (leader unknown or not connected, or this vote was sent directly before)."""
+        go on the topic instead (leader unknown or not connected, or this vote was sent directly before:
+        a resend goes on the topic)."""
         peer = self._leaders.get(to)
         if peer is None or not self.host.is_connected(peer):
             self.counters["votes_topic_unknown_leader"] += 1
             return False
-        if not self._first_time(data, "votes"):
+        digest = keccak256(data)
+        if digest in self._sent:
+            self.counters["votes_topic_resend"] += 1
             return False
+        self._sent[digest] = None
+        while len(self._sent) > REMEMBERED_MESSAGES:
+            self._sent.popitem(last=False)
+
+        def done(ok: bool, _size: int) -> None:
+            if not ok:
+                self.counters["votes_topic_stream_failed"] += 1
+                self._publish(data)
+
         self.counters["votes_direct"] += 1
-        self._write(peer, data, "votes")
+        self._streams.send(peer, data, done)
         return True
 
     async def handle(self, peer: str, frame: bytes) -> None:
