@@ -131,15 +131,18 @@ def post(url: str, body: list[dict[str, Any]], timeout: float = 30) -> list[dict
     return reply
 
 
-def presign(accounts: int, per_account: int, shard: int) -> list[list[Transaction]]:
-    """``per_account`` transfers from each of ``accounts`` dev accounts, in nonce order."""
+def presign(accounts: int, per_account: int, shard: int, data_bytes: int = 0) -> list[list[Transaction]]:
+    """``per_account`` transfers from each of ``accounts`` dev accounts, in nonce order, each carrying
+    ``data_bytes`` of non-zero calldata (to make blocks large without more transactions)."""
+    data = bytes(1 + i % 255 for i in range(data_bytes))
+    gas = 21_000 + 16 * data_bytes  # Istanbul: 16 gas per non-zero calldata byte
     out = []
     for a in range(accounts):
         key = dev_account_key(a)
         to = PrivateKey((a + 1).to_bytes(32, "big")).address
         out.append(
             [
-                Transaction(n, 2 * GWEI, 21_000, shard, shard, to, 1, b"").sign(key, LOCALNET.chain_id)
+                Transaction(n, 2 * GWEI, gas, shard, shard, to, 1, data).sign(key, LOCALNET.chain_id)
                 for n in range(per_account)
             ]
         )

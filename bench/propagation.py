@@ -166,6 +166,12 @@ def main() -> int:
         "--window", type=int, default=50, help="unfinalized transactions per sender at most (20 senders)"
     )
     parser.add_argument("--block-time-ms", type=int, default=1000)
+    parser.add_argument(
+        "--tx-bytes",
+        type=int,
+        default=0,
+        help="calldata bytes per transfer, to make blocks large at a rate the CPU can carry (default 0)",
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep each run's folder (node logs)")
     args = parser.parse_args()
     reason = namespaces_available()
@@ -181,6 +187,9 @@ def main() -> int:
     if not all(2 <= m <= 32 for m in sizes) or not all(1 <= b <= 1000 for b in uplinks):
         print("--members must be 2-32 and --mbit 1-1000", file=sys.stderr)
         return 2
+    if not 0 <= args.tx_bytes <= 16_384:
+        print("--tx-bytes must be 0-16384", file=sys.stderr)
+        return 2
     accounts = min(args.accounts, runner_module.ACCOUNTS)
     per_account = max(1, int(args.rate * args.seconds / accounts) + 1)
     print(f"pre-signing {accounts * per_account} transfers …", flush=True)
@@ -190,7 +199,7 @@ def main() -> int:
             setting: dict[str, Any] = {}
             for mode in MODES:
                 print(f"== {members} validators, {mbit} Mbit/s, {args.latency_ms} ms: {mode}", flush=True)
-                txs = presign(accounts, per_account, 0)  # fresh nonces per network
+                txs = presign(accounts, per_account, 0, args.tx_bytes)  # fresh nonces per network
                 try:
                     setting[mode] = one_run(args, members, mbit, mode, txs)
                 except Exception as exc:  # one failed setting must not lose the others' figures
@@ -224,7 +233,13 @@ def main() -> int:
     print(f"coded TPS / gossip TPS at {nearest} Mbit/s (median over committees): {_show(ratio)}")
     print(
         json.dumps(
-            {"latency_ms": args.latency_ms, "ratio_mbit": nearest, "ratio": ratio, "settings": results}
+            {
+                "latency_ms": args.latency_ms,
+                "tx_bytes": args.tx_bytes,
+                "ratio_mbit": nearest,
+                "ratio": ratio,
+                "settings": results,
+            }
         )
     )
     return 0
