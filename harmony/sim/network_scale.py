@@ -15,8 +15,10 @@ Model (every assumption is a named field of :class:`NetScenario` or :class:`Node
   or at the commit if that is later. Every node also admits every transaction of its shard once
   (``admit_tx_s``).
 * **Measured per-node CPU** (``block_cpu_s``, ``tx_cpu_s`` > 0, measured on a real testnet): a round
-  costs every node ``block_cpu_s + n·tx_cpu_s`` of CPU, half on the critical path of the leader's build
-  and half on each validator's execution (replacing the component figures above).
+  costs every node ``block_cpu_s + n·tx_cpu_s`` of CPU (admission, gossip, pool, execution, storage,
+  consensus messages); the critical path holds the leader's build and each validator's execution
+  (``n / exec_tx_per_s`` each) and half of ``block_cpu_s`` each, the rest runs between rounds; a node
+  on its own machine cannot start rounds faster than its ``cores_per_node`` do that work.
 * **CPU contention** (``shared_cores`` > 0: every node on one machine, ``shared_cores`` being what other
   work leaves of it). A node's round work is slowed as under processor sharing, by ``1 / (1 - ρ)`` where
   ``ρ`` is the share of the cores every node's rounds take at the shard's recent block interval (at most
@@ -377,6 +379,8 @@ class NetworkModel:
         if s.shared_cores <= 0:
             return 1.0
         worst = max(1.0, s.nodes / s.shared_cores)
+        if work <= 0:
+            return worst  # no measured per-node work: every node busy at once
         recent = [b[0] for b in shard.blocks[-4:]]
         interval = (recent[-1] - recent[0]) / (len(recent) - 1) if len(recent) > 1 else s.block_time_s
         busy = s.nodes * work / max(interval, s.block_time_s) / s.shared_cores
@@ -417,17 +421,13 @@ class NetworkModel:
         c, s = self.costs, self.s
         nodes = s.nodes_per_shard
         leader = shard.round % nodes
-        exec_rate = self._exec_rate()
         size = HEADER_BYTES + n * s.tx_bytes
-        build = n / exec_rate
         active = shard.syncing_until <= start
-        execute = n / exec_rate + c.sign_s
-        if c.block_cpu_s > 0 or c.tx_cpu_s > 0:
-            # measured per-node CPU of a round: half on the leader's build, half on each validator's
-            # execution, both at the node's share of the machine's cores
-            work = c.block_cpu_s + n * c.tx_cpu_s
-            work *= self._slowdown(shard, work)
-            build, execute = work / 2, work / 2 + c.sign_s
+        # on the critical path: the leader's build, then each validator's execution, each with half the
+        # node's measured per-block work, slowed by the other processes sharing the machine
+        cpu = c.block_cpu_s + n * c.tx_cpu_s
+        step = (n / c.exec_tx_per_s + c.block_cpu_s / 2) * self._slowdown(shard, cpu)
+        build, execute = step, step + c.sign_s
         announced = self._arrivals(shard, leader, size)
         arrive = build + announced + execute + shard.latency
         need = (2 * nodes) // 3 + 1
@@ -446,7 +446,9 @@ class NetworkModel:
         seen = build + float(announced[(leader + 1) % nodes])
         floor = seen + s.block_time_s - min(build, s.block_time_s / 2)
         if s.shared_cores > 0:
-            floor = max(floor, s.nodes * (c.block_cpu_s + n * c.tx_cpu_s) / s.shared_cores)
+            floor = max(floor, s.nodes * cpu / s.shared_cores)
+        else:
+            floor = max(floor, cpu / s.cores_per_node)
         return committed + shard.median_latency, floor
 
     def _view_changes(self, shard: _Shard, start: float, duration: float) -> float:
