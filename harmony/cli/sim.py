@@ -224,7 +224,12 @@ def _shard_counts(text: str) -> list[int]:
     return sorted(set(counts))
 
 
-def _costs(path: str | None) -> NodeCosts:
+OPTIONAL_COSTS = ("block_cpu_s", "tx_cpu_s")
+"""Costs measured on a testnet (``bench/scale.py``): 0 means not counted."""
+
+
+def costs_from_file(path: str | None) -> NodeCosts:
+    """The node costs in the JSON file ``path`` (the defaults without one); CLIError names a bad one."""
     if path is None:
         return NodeCosts()
     file = Path(path)
@@ -241,8 +246,10 @@ def _costs(path: str | None) -> NodeCosts:
     for key, value in data.items():
         if key not in known:
             continue
-        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1e9:
-            raise CLIError(f"--costs {path}: {key} must be a positive number")
+        least = 0 if key in OPTIONAL_COSTS else 1e-12
+        if not isinstance(value, int | float) or isinstance(value, bool) or not least <= value < 1e9:
+            kind = "0 or a positive number" if key in OPTIONAL_COSTS else "a positive number"
+            raise CLIError(f"--costs {path}: {key} must be {kind}")
         values[key] = float(value)
     return NodeCosts(**values)
 
@@ -281,7 +288,7 @@ def _network(args: argparse.Namespace) -> int:
         scenarios, sweep = network_scenarios(args)
     except NetParameterError as exc:
         raise CLIError(str(exc)) from None
-    costs = _costs(args.costs)
+    costs = costs_from_file(args.costs)
     jobs = [(s, costs) for s in [*scenarios, *sweep]]
     try:
         results = run_all(

@@ -10,22 +10,39 @@ Model (every assumption is a named field of :class:`NetScenario` or :class:`Node
   (``n / exec rate``), sends it; every node receives it (propagation below), executes it, signs PREPARE and
   sends the vote back; the leader waits for 2/3 of the votes, verifies them one by one
   (``verify_sig_s`` each) and broadcasts the aggregate; the same for COMMIT; the block is final one
-  latency later. The next round starts at the later of the commit and one block time after the round's
-  start. Every node also admits every transaction of its shard once (``admit_tx_s``).
+  latency later. The next leader proposes one block time after it *saw* the previous announce (so the
+  interval is the block time plus the announce's way to it, as ``harmony.consensus.core._begin_view``),
+  or at the commit if that is later. Every node also admits every transaction of its shard once
+  (``admit_tx_s``).
+* **Measured per-node CPU** (``block_cpu_s``, ``tx_cpu_s`` > 0, measured on a real testnet): a round
+  costs every node ``block_cpu_s + n·tx_cpu_s`` of CPU (admission, gossip, pool, execution, storage,
+  consensus messages); the critical path holds the leader's build and each validator's execution
+  (``n / exec_tx_per_s`` each) and half of ``block_cpu_s`` each, the rest runs between rounds; a node
+  on its own machine cannot start rounds faster than its ``cores_per_node`` do that work.
+* **CPU contention** (``shared_cores`` > 0: every node on one machine, ``shared_cores`` being what other
+  work leaves of it). A node's round work is slowed as under processor sharing, by ``1 / (1 - ρ)`` where
+  ``ρ`` is the share of the cores every node's rounds take at the shard's recent block interval (at most
+  ``nodes / shared_cores``: every node busy at once); and blocks cannot come faster than the cores deliver
+  every node's round: the interval is at least ``nodes·(block_cpu_s + n·tx_cpu_s) / shared_cores``.
+* **View changes** (``phase_timeout_s`` > 0): a round longer than its view's slot times out and the next
+  leader re-proposes the block at the slot's end; the nodes keep what they executed, so the block is final
+  at the later of the round's own end and the new view's consensus round (no execution); slots double
+  per failed view of a height (``harmony.consensus.core``).
 * **Propagation.** *Gossip*: a node at depth ``k`` of a gossip tree of degree ``D`` gets the block after
   ``k`` hops, each ``B·D/uplink + latency``. *RaptorQ*: the leader sends ``B·(1+ε)`` of symbols split over
   the nodes, each node forwards its share to all others, and a node decodes once ``1/(1+ε)`` of the shares
   have arrived.
 * **Block size.** ``min(gas_limit / tx_gas, max_block_txs)`` transactions of ``tx_bytes``, or fewer when
   the offered load leaves fewer pending.
-* **Across shards.** A share ``cross_shard_share`` of transactions credits another shard: its receipts
-  proof (header, commit signature, Merkle path, receipts) is published on the network-wide topic, which
-  every node follows (as our node does), reaches the destination after ``log_D(all nodes)`` gossip hops,
-  and is credited by the destination's next block; cross-shard latency runs from the source block's
-  start to that credit's finality. Each shard block's crosslink goes the same way to the beacon chain,
-  whose blocks spend ``crosslink_s`` per crosslink (aggregate verification, reward split over the
-  committee) before their own transactions: when the crosslinks of all shards no longer fit in a beacon
-  block time, the backlog grows and the beacon chain is **saturated**.
+* **Across shards.** A share ``cross_shard_share`` of transactions credits another shard: its receipts proof
+  (header, commit signature, Merkle path, receipts) is published on the network-wide topic, which every node
+  follows (as our node does), reaches the destination after ``log_D(all nodes)`` gossip hops, and is
+  credited by the destination's next block; cross-shard latency runs from the transaction's submission
+  (under a steady offered load, uniformly within the interval before its block's start; at saturation, the
+  block's start) to that credit's finality, as a wallet sees it. Each shard block's crosslink goes the same
+  way to the beacon chain, whose blocks spend ``crosslink_s`` per crosslink (aggregate verification, reward
+  split over the committee) before their own transactions: when the crosslinks of all shards no longer fit
+  in a beacon block time, the backlog grows and the beacon chain is **saturated**.
 * **Epochs and resharding.** Every ``epoch_s`` a share ``move_fraction`` of each shard's nodes (the Cuckoo
   rule) moves to another shard and syncs its state (``state_mb`` over its link) before it votes again.
 
@@ -60,6 +77,8 @@ VOTE_BYTES = 200
 RECEIPT_BYTES = 120
 """One cross-shard receipt in a proof."""
 CROSSLINK_BYTES = 300
+MAX_BACKOFF_EXPONENT = 4
+"""View slots double up to ``2**4`` times the first (``harmony.consensus.api``'s ``max_backoff_exponent``)."""
 
 
 NetParameterError = ParameterError
@@ -82,6 +101,12 @@ class NodeCosts:
     sign_s: float = 0.3e-3
     crosslink_s: float = 4e-3
     """The beacon's work per crosslink: aggregate verification and the reward split over a committee."""
+    block_cpu_s: float = 0.0
+    """CPU seconds one node spends per block of its shard besides executing transactions (consensus
+    messages and signatures, storage, libp2p, timers); measured on an idle testnet (0: not counted)."""
+    tx_cpu_s: float = 0.0
+    """CPU seconds one node spends per transaction of its shard, everything counted (admission, gossip,
+    execution, storage); measured on a loaded testnet (0: not counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +136,10 @@ class NetScenario:
     cores_per_node: float = 2.0
     shared_cores: float = 0.0
     """When > 0, every node runs on one machine with this many cores (a devnet)."""
+    phase_timeout_s: float = 0.0
+    """A view's first slot (the node's phase and view-change timeout); a round that takes longer times out
+    and the next leader re-proposes at the slot's end, each further slot of the height twice as long (up
+    to ``2**MAX_BACKOFF_EXPONENT``), as ``harmony.consensus.core``'s view schedule. 0: no timeouts."""
     epoch_s: float = 0.0
     """Seconds between epoch changes; 0: none in the run."""
     move_fraction: float = 0.125
@@ -152,6 +181,11 @@ def check_net_scenario(scenario: NetScenario) -> NetScenario:
         ("raptorq_overhead", 0.0 <= s.raptorq_overhead <= 1.0, f"{s.raptorq_overhead} is outside [0, 1]"),
         ("cores_per_node", 0.1 <= s.cores_per_node <= 256, f"{s.cores_per_node} is outside [0.1, 256]"),
         ("shared_cores", 0.0 <= s.shared_cores <= 4096, f"{s.shared_cores} is outside [0, 4096]"),
+        (
+            "phase_timeout_s",
+            s.phase_timeout_s == 0.0 or 0.1 <= s.phase_timeout_s <= 3_600,
+            f"{s.phase_timeout_s} is neither 0 nor in [0.1, 3600]",
+        ),
         ("epoch_s", 0.0 <= s.epoch_s <= MAX_DURATION_S, f"{s.epoch_s} is outside [0, {MAX_DURATION_S}]"),
         ("move_fraction", 0.0 <= s.move_fraction <= 1.0, f"{s.move_fraction} is outside [0, 1]"),
         ("state_mb", 0.0 <= s.state_mb <= 1e7, f"{s.state_mb} is outside [0, 1e7]"),
@@ -255,6 +289,8 @@ class NetResult:
     beacon_saturated: bool
     stalled_s: float
     """Shard-seconds without quorum while moved nodes synced (epoch changes)."""
+    view_changes: int = 0
+    """Views that timed out before their block was final (``phase_timeout_s``)."""
 
 
 def _lognormal(rng: np.random.Generator, median: float, sigma: float, size: int) -> Floats:
@@ -293,7 +329,7 @@ class _Shard:
         self.round = 0
         self.median_latency = float(np.median(self.latency))
         self.carry: list[tuple[float, float]] = []
-        """Receipts that arrived but did not fit in a block yet: (count, source block start)."""
+        """Receipts that arrived but did not fit in a block yet: (count, submission time)."""
         self.cursor = 0
         """Next entry of the network-wide proof log this shard has not credited."""
 
@@ -317,12 +353,13 @@ class NetworkModel:
         self.shards = [_Shard(self.s, self.rng, i) for i in range(self.s.shards)]
         self.proofs: list[tuple[float, float, float, int]] = []
         """The network-wide topic's cross-shard proofs in publication order: (arrival, receipts for each
-        other shard, source block start, source shard)."""
+        other shard, when their transactions were submitted, source shard)."""
         self.cross_latencies: list[tuple[float, float]] = []
         self.bytes_total = 0.0
         self.global_bytes = 0.0
         self.crosslink_queue: list[float] = []
         self.stalled = 0.0
+        self.view_changes = 0
         per_block = min(self.s.gas_limit // self.s.tx_gas, self.s.max_block_txs)
         self.block_cap = max(per_block, 1)
 
@@ -333,6 +370,21 @@ class NetworkModel:
         if s.shared_cores > 0:
             return self.costs.exec_tx_per_s * min(1.0, s.shared_cores / s.nodes)
         return self.costs.exec_tx_per_s
+
+    def _slowdown(self, shard: _Shard, work: float) -> float:
+        """How much slower a node's ``work`` runs than on a core of its own when the nodes share a machine:
+        processor sharing, ``1 / (1 - ρ)`` with ``ρ`` the share of the cores every node's rounds use at the
+        shard's recent block interval, at most ``nodes / shared_cores`` (every node busy at once)."""
+        s = self.s
+        if s.shared_cores <= 0:
+            return 1.0
+        worst = max(1.0, s.nodes / s.shared_cores)
+        if work <= 0:
+            return worst  # no measured per-node work: every node busy at once
+        recent = [b[0] for b in shard.blocks[-4:]]
+        interval = (recent[-1] - recent[0]) / (len(recent) - 1) if len(recent) > 1 else s.block_time_s
+        busy = s.nodes * work / max(interval, s.block_time_s) / s.shared_cores
+        return worst if busy >= 1 else min(worst, 1.0 / (1.0 - busy))
 
     def _global_hops(self) -> float:
         return max(1.0, math.ceil(math.log(max(self.s.nodes, 2), self.s.gossip_degree)))
@@ -362,17 +414,22 @@ class NetworkModel:
         arrivals[leader] = 0.0
         return arrivals
 
-    def _round(self, shard: _Shard, start: float, n: int) -> float:
-        """Seconds from the round's start to finality (inf: no quorum)."""
+    def _round(self, shard: _Shard, start: float, n: int) -> tuple[float, float]:
+        """Seconds from the round's start to finality (inf: no quorum), and the least seconds from its
+        start to the next round's: the block time after the next leader saw the announce, and what the
+        machine's shared cores need for the round (module docstring)."""
         c, s = self.costs, self.s
         nodes = s.nodes_per_shard
         leader = shard.round % nodes
-        exec_rate = self._exec_rate()
         size = HEADER_BYTES + n * s.tx_bytes
-        build = n / exec_rate
         active = shard.syncing_until <= start
-        execute = n / exec_rate + c.sign_s
-        arrive = build + self._arrivals(shard, leader, size) + execute + shard.latency
+        # on the critical path: the leader's build, then each validator's execution, each with half the
+        # node's measured per-block work, slowed by the other processes sharing the machine
+        cpu = c.block_cpu_s + n * c.tx_cpu_s
+        step = (n / c.exec_tx_per_s + c.block_cpu_s / 2) * self._slowdown(shard, cpu)
+        build, execute = step, step + c.sign_s
+        announced = self._arrivals(shard, leader, size)
+        arrive = build + announced + execute + shard.latency
         need = (2 * nodes) // 3 + 1
         verify = need * c.verify_sig_s / (1 if s.shared_cores else s.cores_per_node)
         prepared = _quorum_time(arrive, active) + verify
@@ -386,7 +443,31 @@ class NetworkModel:
             block_bytes = 2 * size * (1 + s.raptorq_overhead) * nodes
         vote_bytes = 4 * VOTE_BYTES * nodes + 2 * (VOTE_BYTES + 96) * nodes
         self.bytes_total += 2 * (block_bytes + vote_bytes)
-        return committed + shard.median_latency
+        seen = build + float(announced[(leader + 1) % nodes])
+        floor = seen + s.block_time_s - min(build, s.block_time_s / 2)
+        if s.shared_cores > 0:
+            floor = max(floor, s.nodes * cpu / s.shared_cores)
+        else:
+            floor = max(floor, cpu / s.cores_per_node)
+        return committed + shard.median_latency, floor
+
+    def _view_changes(self, shard: _Shard, start: float, duration: float) -> float:
+        """The round's duration with the views that time out during it (``phase_timeout_s``): at each slot's
+        end the next leader re-proposes the block, which the nodes executed already (kept verified), so
+        the round goes on and each new view adds a consensus round without execution; slots double."""
+        s = self.s
+        if s.phase_timeout_s <= 0 or duration <= s.phase_timeout_s:
+            return duration
+        retry = 0.0
+        done, end, failed = duration, 0.0, 0
+        while end < s.duration_s and done > end + s.phase_timeout_s * 2 ** min(failed, MAX_BACKOFF_EXPONENT):
+            end += s.phase_timeout_s * 2 ** min(failed, MAX_BACKOFF_EXPONENT)
+            failed += 1
+            shard.round += 1
+            self.view_changes += 1
+            retry = retry or self._round(shard, start, 0)[0]
+            done = max(duration, end + retry)
+        return done
 
     # -- the run ----------------------------------------------------------------------------------------
 
@@ -415,19 +496,23 @@ class NetworkModel:
             own = min(own, room) if index != 0 else self._beacon_room(min(own, room))
             credits = sum(count for count, _ in credited)
             n = own + round(credits)
-            duration = self._round(shard, start, n)
+            duration, floor = self._round(shard, start, n)
             if math.isinf(duration):
                 self.stalled += s.block_time_s
                 heapq.heappush(events, (start + s.block_time_s, index))
                 continue
+            duration = self._view_changes(shard, start, duration)
             final = start + duration
+            previous = shard.blocks[-1][0] if shard.blocks else None
+            steady = per_shard_rate < math.inf and previous is not None
+            submitted = start - (start - previous) / 2 if steady and previous is not None else start
             shard.round += 1
             shard.pending -= own if per_shard_rate < math.inf else 0
             shard.blocks.append((start, final, own, n))
             self.cross_latencies.extend((final - origin, count) for count, origin in credited)
             self.bytes_total += 2 * own * s.tx_bytes * s.gossip_degree * s.nodes_per_shard
-            self._publish(index, start, final, own)
-            heapq.heappush(events, (max(final, start + s.block_time_s), index))
+            self._publish(index, submitted, final, own)
+            heapq.heappush(events, (max(final, start + floor), index))
         return self._result()
 
     def _beacon_room(self, own: int) -> int:
@@ -440,7 +525,9 @@ class NetworkModel:
         left = max(0.0, budget - fit * cost)
         return int(min(own, left * self._exec_rate(), self.block_cap))
 
-    def _publish(self, index: int, start: float, final: float, own: int) -> None:
+    def _publish(self, index: int, submitted: float, final: float, own: int) -> None:
+        """The block's crosslink and cross-shard proof on the network-wide topic; ``submitted``: when its
+        transactions were sent (the origin of their cross-shard latency)."""
         s = self.s
         if index != 0:
             self.crosslink_queue.append(final + self._global_delay(CROSSLINK_BYTES))
@@ -449,7 +536,7 @@ class NetworkModel:
         hops = self.s.gossip_degree * s.nodes
         self.global_bytes += 2 * (CROSSLINK_BYTES + (proof if cross else 0)) * hops
         if cross:
-            self.proofs.append((final + self._global_delay(proof), cross / (s.shards - 1), start, index))
+            self.proofs.append((final + self._global_delay(proof), cross / (s.shards - 1), submitted, index))
 
     def _credits(self, shard: _Shard, now: float) -> tuple[list[tuple[float, float]], int]:
         """The receipts ``shard``'s block starting ``now`` credits (oldest first, up to the block's room)
@@ -468,8 +555,8 @@ class NetworkModel:
         return credited, int(room)
 
     def _arrived(self, shard: _Shard, now: float) -> list[tuple[float, float]]:
-        """The proofs for ``shard`` that arrived by ``now`` and it has not credited: (receipts, source
-        start). Proofs are taken in publication order (arrival order up to the spread of round times)."""
+        """The proofs for ``shard`` that arrived by ``now`` and it has not credited: (receipts, submission
+        time). Proofs are taken in publication order (arrival order up to the spread of round times)."""
         taken: list[tuple[float, float]] = []
         while shard.cursor < len(self.proofs) and self.proofs[shard.cursor][0] <= now:
             _, count, origin, source = self.proofs[shard.cursor]
@@ -531,6 +618,7 @@ class NetworkModel:
             beacon_backlog=backlog,
             beacon_saturated=backlog > s.shards,
             stalled_s=self.stalled,
+            view_changes=self.view_changes,
         )
 
 
