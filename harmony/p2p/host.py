@@ -786,6 +786,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
             host.penalize(peer, f"malformed_gossip: {error}", libp2p_limits.MALFORMED_GOSSIP_WEIGHT)
 
     libp2p_limits.guard_gossip_reads(pubsub, on_malformed)
+    libp2p_limits.keep_subscriptions_of_connected_peers(pubsub)
     dht = KadDHT(libp2p_host, DHTMode.SERVER, enable_random_walk=False)
     body_failed = False
     try:

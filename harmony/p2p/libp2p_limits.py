@@ -176,3 +176,34 @@ def guard_gossip_reads(pubsub: Any, on_malformed: Callable[[str, str], None]) ->
 
     guarded._harmony_guard = True  # type: ignore[attr-defined]
     setattr(pubsub, "continuously_read_stream", guarded)  # noqa: B010 (a deliberate patch)
+
+
+def keep_subscriptions_of_connected_peers(pubsub: Any) -> None:
+    """Keep what a peer subscribed to when only our outbound gossip stream to it died and it is still
+    connected (a second connection to it closed, with our stream on it).
+
+    py-libp2p 0.8.1's ``Pubsub._handle_dead_peer`` then forgets every subscription of the peer and opens a
+    new outbound stream. But a peer announces its subscriptions on *its* outbound stream, which lives on
+    the connection that stayed open, so it never announces them again: the peer stays connected, is never
+    grafted into a mesh, and our gossip never reaches it (reproduced: two hosts that dialed each other at
+    once, one connection closed, 2 of 10 runs deaf for 30 s and on). A peer that unsubscribes says so on its
+    own stream, and one that disconnects has no connection left, so while it is connected its last
+    announced subscriptions stay true.
+    """
+    if getattr(pubsub._handle_dead_peer, "_harmony_keep", False):
+        return
+    forget = pubsub._handle_dead_peer
+
+    def handle_dead_peer(peer_id: Any) -> None:
+        topics = [topic for topic, peers in pubsub.peer_topics.items() if peer_id in peers]
+        count = pubsub._peer_subscription_count.get(peer_id)
+        forget(peer_id)
+        if not topics or not pubsub._peer_is_connected(peer_id):
+            return
+        for topic in topics:
+            pubsub.peer_topics.setdefault(topic, set()).add(peer_id)
+        if count is not None:
+            pubsub._peer_subscription_count[peer_id] = count
+
+    handle_dead_peer._harmony_keep = True  # type: ignore[attr-defined]
+    setattr(pubsub, "_handle_dead_peer", handle_dead_peer)  # noqa: B010 (a deliberate patch)

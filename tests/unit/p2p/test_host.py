@@ -7,11 +7,13 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import multiaddr
 import pytest
 import trio
 from libp2p.custom_types import TProtocol
 from libp2p.host.exceptions import StreamFailure
 from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
 from libp2p.utils.varint import encode_uvarint
 
@@ -27,7 +29,7 @@ from harmony.p2p.errors import (
 from harmony.p2p.host import GossipMessage, P2PHost, frames_of, open_host
 from harmony.p2p.keys import load_or_create_peer_key, peer_id_of
 from harmony.p2p.libp2p_limits import MALFORMED_GOSSIP_WEIGHT
-from tests.unit.p2p.harness import config, hosts, run, wait_until
+from tests.unit.p2p.harness import HANG_LIMIT, config, hosts, run, wait_until
 
 PROTO = "/harmony/test/echo/1.0.0"
 
@@ -91,6 +93,43 @@ def _discovery_state(a: P2PHost, b: P2PHost, c: P2PHost) -> str:
         f"table {table(a)}, knows B at {addrs(a)}; C connected {[p[-6:] for p in c.connected_peers()]}, "
         f"table {table(c)}, knows B at {addrs(c)}, B banned by C: {c.is_banned(b.peer_id)}"
     )
+
+
+def test_gossip_survives_the_close_of_the_connection_its_stream_was_on(tmp_path: Path) -> None:
+    """Two hosts that dialed each other at once hold two connections; when the one carrying B's outbound
+    gossip stream closes, B opens a new stream on the other and its gossip still reaches C (py-libp2p
+    forgot C's subscriptions there, and C, whose own stream survived, never announced them again)."""
+
+    async def body() -> None:
+        slow = {"discovery_interval_seconds": 600.0}
+        async with hosts(config(tmp_path, "b", **slow), config(tmp_path, "c", **slow)) as [b, c]:
+            to_b = info_from_p2p_addr(multiaddr.Multiaddr(b.listen_addrs()[0]))
+            to_c = info_from_p2p_addr(multiaddr.Multiaddr(c.listen_addrs()[0]))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(c._dial, to_b, 5.0)
+                nursery.start_soon(b._dial, to_c, 5.0)
+            network = b._host.get_network()
+            await wait_until(lambda: len(network.get_connections(to_c.peer_id)) == 2, what="two connections")
+            topic = "t"
+            await b.subscribe(topic)
+            inbox = await c.subscribe(topic)
+            await wait_until(lambda: to_c.peer_id in b._pubsub.peers, what="B's gossip stream to C")
+            await wait_until(lambda: b.topic_peers(topic) == [c.peer_id], what="B knows C's subscription")
+            carrying = b._pubsub.peers[to_c.peer_id].muxed_conn
+            doomed = next(
+                conn for conn in network.get_connections(to_c.peer_id) if conn.muxed_conn is carrying
+            )
+            await doomed.close()
+            with trio.fail_after(HANG_LIMIT):
+                while True:
+                    await b.publish(topic, b"after the close")
+                    with trio.move_on_after(0.5):
+                        message = await inbox.receive()
+                        break
+            assert message.data == b"after the close"
+            assert b.topic_peers(topic) == [c.peer_id]
+
+    run(body)
 
 
 def test_gossip_burst_of_300_all_arrive(tmp_path: Path) -> None:
