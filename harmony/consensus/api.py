@@ -202,6 +202,10 @@ class ConsensusConfig:
     """Messages more than this many views ahead are dropped unread (reference §1.7 ``MaxViewIDDiff``)."""
     max_height_gap: int = 1_000_000
     """Messages for heights further ahead are dropped unread (far future)."""
+    skip_absent_leaders: bool = True
+    """A height's first round of views is led by the candidates that signed its parent's commit
+    (:mod:`harmony.consensus.leader`); False: every candidate in turn (the rule before, kept as the
+    benchmark's baseline). A network parameter: every node of a committee must use the same value."""
 
 
 @dataclass(frozen=True, slots=True)
