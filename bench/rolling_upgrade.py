@@ -3,9 +3,10 @@ leader rotation over the parent commit's signers (:mod:`harmony.consensus.leader
 every candidate (the baseline, same run, same seeds).
 
 Four validators, one key each, the testnet's timeouts (`testnets/rolling-upgrade.toml`: 1 s blocks, 5 s
-phase and view-change timeouts, backoff cap 2**4), 50 ± 20 ms one way; every validator in turn is stopped for
-``DOWN_S`` and restarted from its stores (the operator's upgrade), one every ``EVERY_S``. Virtual time, real
-cores and BLS: the figures do not depend on the machine's load. The last line is one JSON object.
+phase and view-change timeouts, the node's backoff cap 2**2), 50 ± 20 ms one way; every validator in turn
+is stopped for ``DOWN_S`` and restarted from its stores (the operator's upgrade), one every ``EVERY_S``.
+Virtual time, real cores and BLS: the figures do not depend on the machine's load. The last line is one
+JSON object.
 
     python bench/rolling_upgrade.py [SEEDS] [DOWN_S]
 """
@@ -30,7 +31,8 @@ FIRST_S = 10
 EVERY_S = 20
 BLOCK_TIME_MS = 1_000
 TIMEOUT_MS = 5_000
-BACKOFF = 4
+BACKOFF = 2
+"""The node's (``ConsensusConfig.max_backoff_exponent``)."""
 
 
 @dataclass

@@ -194,10 +194,12 @@ class Perturber:
             self.fleet.stop(name)
             self.fleet.start(name, build=build)
             started = self.now()
+            # the block in flight at the stop may carry the old process's commit signature
+            after = max(stopped_height + 1, self.heads().get(node.spec.shard, 0))
             caught = self._caught_up(node.http, node.spec.shard)
             signed = None
             if caught is not None:
-                signed = self._signs_again(node.http, node.spec.shard, node.spec.index, stopped_height)
+                signed = self._signs_again(node.http, node.spec.shard, node.spec.index, after)
             event.upgrades.append(
                 {
                     "node": name,
