@@ -53,7 +53,7 @@ from harmony.consensus.api import (
     TimerKind,
 )
 from harmony.consensus.evidence import SeenVote, VoteBook, vote_is_valid
-from harmony.consensus.leader import leader_candidates, leader_index
+from harmony.consensus.leader import leader_candidates, leader_index, present_candidates
 from harmony.consensus.messages import (
     MAX_MESSAGE_SIZE,
     Message,
@@ -188,6 +188,8 @@ class ConsensusCore:
     def _enter_height(self, tip: ChainTip, view: int) -> None:
         self.tip = tip
         self.height = tip.header.number + 1
+        self.leaders = present_candidates(self.candidates, self._parent_signers(tip))
+        """This height's leader rotation (:mod:`harmony.consensus.leader`)."""
         self.lock: Certificate | None = None
         self.known: dict[bytes, Block] = {}
         self._encoded: dict[bytes, bytes] = {}
@@ -220,8 +222,24 @@ class ConsensusCore:
     # ---------------------------------------------------------------------------------------- queries
 
     def leader_of(self, view: int) -> int:
-        """Committee index of the leader of ``view``."""
+        """Committee index of the leader of ``view`` at this height: the first round of views goes over the
+        parent commit's signers, later views over every candidate (a bitmap that names only dead members,
+        one of another committee at an epoch's first block, cannot stall the height)."""
+        if view - (self.tip.header.view_id + 1) < len(self.leaders):
+            return leader_index(self.leaders, view)
         return leader_index(self.candidates, view)
+
+    def _parent_signers(self, tip: ChainTip) -> tuple[int, ...]:
+        """Who signed the commit of the tip's parent, from the tip header alone (never from this node's
+        configuration, e.g. its epoch: a restarted node's differs from a running one's, and the leaders then
+        differ); empty when the bitmap does not fit this committee."""
+        header = tip.header
+        if not self.config.skip_absent_leaders or header.number < 2:
+            return ()
+        try:
+            return decode_bitmap(header.last_commit_bitmap, self.roster.size)
+        except HarmonyError:
+            return ()
 
     # The view schedule (Harmony's time-based view IDs, reference §1.7): view ``first + i`` of a height owns
     # the time slot ``i`` after the tip's header time, slot lengths doubling from the view-change timeout up

@@ -58,6 +58,7 @@ from harmony.consensus.api import (
 )
 from harmony.consensus.core import ConsensusCore
 from harmony.consensus.messages import MAX_MESSAGE_SIZE, Message, MsgType, decode_message
+from harmony.crypto.bitmap import decode_bitmap
 from harmony.crypto.bls import SIGNATURE_SIZE, SecretKey, aggregate_signatures
 from harmony.crypto.keccak import keccak256
 from harmony.errors import DecodeError, HarmonyError
@@ -287,7 +288,8 @@ class ConsensusDriver:
         if message is not None and self.leader_heard is not None and core.drops.total() == dropped_before:
             # before the effects run: the vote this message asks for goes to the peer just learned
             assert peer is not None
-            self.leader_heard(core.roster.key_bytes[core.leader_of(message.view_id)], peer)
+            (sender,) = decode_bitmap(message.senders, core.roster.size)  # the core checked its envelope
+            self.leader_heard(core.roster.key_bytes[sender], peer)
         self._run(effects)
         if peer is None or self.penalize is None:
             return

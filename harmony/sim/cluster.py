@@ -164,6 +164,7 @@ class Cluster:
         view_change_timeout_ms: int,
         block_time_ms: int,
         max_backoff_exponent: int,
+        skip_absent_leaders: bool = True,
     ) -> None:
         self.scheduler = scheduler
         self.rng = rng
@@ -197,6 +198,7 @@ class Cluster:
         self.honest_keys = frozenset(k.public_key.to_bytes() for i in self.honest for k in self.nodes[i].keys)
         self.genesis = Header.genesis(shard_id=SHARD_ID, time=GENESIS_TIME_S)
         self._timeouts = (phase_timeout_ms, view_change_timeout_ms, block_time_ms, max_backoff_exponent)
+        self.skip_absent_leaders = skip_absent_leaders
         committee_keys = [s.bls_public_key for s in slots]
         for node in self.nodes:
             if node.role is not None:
@@ -216,6 +218,7 @@ class Cluster:
             block_time_ms=block_time,
             max_backoff_exponent=backoff,
             clock_origin_unix_ms=GENESIS_TIME_S * 1000,
+            skip_absent_leaders=self.skip_absent_leaders,
         )
 
     def _tip(self, node: SimNode) -> ChainTip:
@@ -272,7 +275,12 @@ class Cluster:
 
     def leader_hint(self) -> int:
         """The leader of the highest view any honest node has spoken in (for leader-isolating partitions)."""
-        index = leader_index(leader_candidates(self.committee), self.max_view)
+        cores = [n.core for n in self.nodes if n.role is None and n.core is not None]
+        if cores:
+            core = max(cores, key=lambda c: (c.height, c.view))
+            index = core.leader_of(self.max_view)
+        else:
+            index = leader_index(leader_candidates(self.committee), self.max_view)
         return self.key_owner[self.committee.slots[index].bls_public_key]
 
     # -- validation and proposals -------------------------------------------------------------------

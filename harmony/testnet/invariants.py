@@ -189,15 +189,36 @@ def liveness(recoveries: Sequence[float], bound_s: float) -> Check:
     return Check("liveness after heal", tuple(bad), {"bound_s": bound_s, "recoveries_s": list(recoveries)})
 
 
-def signing(blocks: Sequence[BlockSeen], keys: Mapping[str, str]) -> dict[str, dict[str, float | int]]:
-    """Per validator (name → its key): blocks of its shard it signed, missed, and its signing rate."""
+def signing(
+    blocks: Sequence[BlockSeen],
+    keys: Mapping[str, str],
+    out_of_service: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+) -> dict[str, dict[str, float | int]]:
+    """Per validator (name → its key): blocks of its shard it signed, missed, and its signing rate.
+
+    A miss is split by cause: ``missed_out`` counts the blocks finalized while the validator was out of
+    service (``out_of_service``: name → inclusive height ranges, e.g. from its stop to its first signature
+    after an upgrade), ``missed_late`` those finalized while it ran: the leader finalizes with the first
+    signatures above 2/3 (reference §1.5) and does not wait, so on a 4-key committee a healthy key's vote is
+    the one left out of about one block in four, and a key far from the others (the highest latency) far more
+    often. Only ``missed_out`` measures what a perturbation cost."""
+    ranges = out_of_service or {}
     out: dict[str, dict[str, float | int]] = {}
+    total = sum(1 for b in blocks if b.signers)
     for name, key in keys.items():
         signed = sum(1 for b in blocks if key in b.signers)
-        total = sum(1 for b in blocks if b.signers)
+        missed_out = sum(
+            1
+            for b in blocks
+            if b.signers
+            and key not in b.signers
+            and any(lo <= b.number <= hi for lo, hi in ranges.get(name, ()))
+        )
         out[name] = {
             "signed": signed,
             "missed": total - signed,
+            "missed_out": missed_out,
+            "missed_late": total - signed - missed_out,
             "rate": round(signed / total, 4) if total else 0.0,
         }
     return out

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harmony.chain.genesis import dev_validator_key
 from harmony.cli.devnet import rpc_call
 from harmony.encoding.address import to_bech32
 from harmony.rpc.fence_refusal import FENCED_ERROR
@@ -80,6 +81,24 @@ def read_chain(url: str, shard: int, head: int | None = None) -> dict[int, Block
                 tuple(t if isinstance(t, str) else t["hash"] for t in b["transactions"]),
             )
     return out
+
+
+def signer_address(shard: int, index: int) -> str:
+    """The address a genesis validator's commit signatures are listed under (``withSigners``)."""
+    return to_bech32(dev_validator_key(shard, index).address)
+
+
+def first_signed(url: str, signer: str, first: int, last: int) -> int | None:
+    """The first block in ``first..last`` that the node at ``url`` serves with ``signer`` among its commit
+    signers, or None."""
+    if last < first:
+        return None
+    last = min(last, first + BLOCKS_PER_CALL - 1)
+    blocks = rpc_call(url, "hmyv2_getBlocks", [first, last, {"withSigners": True}], RPC_TIMEOUT)
+    for b in blocks:
+        if signer in (b.get("signers") or ()):
+            return int(b["number"])
+    return None
 
 
 def inclusion_counts(chain: Mapping[int, BlockSeen]) -> dict[str, int]:

@@ -5,7 +5,11 @@ when each began and was healed (for the liveness check and the timeline).
 * disconnect: the named nodes become one side of a partition, healed after ``duration_s``;
 * restart: a clean stop (SIGTERM) and a start;
 * upgrade: each named validator in turn is stopped and started from the other build, and the next waits until
-  it has caught up with its shard (the operator's rolling upgrade; the gap per node is measured);
+  it has caught up with its shard and its key signs again: a block finalized after it stopped carries its
+  commit signature (the operator's rolling upgrade, who watches ``harmony validator status`` before moving
+  on; the gap per node is measured). Caught up alone is not enough: while the shard is stalled its head does
+  not move, so a restarted node is "caught up" at once, and taking the next validator down then leaves a
+  4-key committee two keys short of a quorum (measured: a 66 s gap on shard 1);
 * byzantine: the validator is restarted with ``debug.equivocate`` on.
 """
 
@@ -20,9 +24,13 @@ from pathlib import Path
 from harmony.cli.devnet import rpc_call
 from harmony.testnet.fleet import Fleet, Substrate
 from harmony.testnet.manifest import Kind, Manifest, Perturbation
+from harmony.testnet.observe import first_signed, signer_address
 
 CATCH_UP_S = 90.0
 """How long an upgraded validator may take to catch up before the upgrade moves on (recorded, not fatal)."""
+SIGNING_AGAIN_S = 60.0
+"""How long an upgraded validator that caught up may take to sign a block before the upgrade moves on
+(recorded, not fatal)."""
 CATCH_UP_AT_END_S = 20.0
 """The same once the run has ended (the runner is healing everything and waits for nobody long)."""
 
@@ -36,7 +44,7 @@ class Event:
     began: float | None = None
     healed: float | None = None
     note: str = ""
-    upgrades: list[dict[str, float | str | None]] = field(default_factory=list)
+    upgrades: list[dict[str, float | int | str | None]] = field(default_factory=list)
 
 
 class Perturber:
@@ -82,6 +90,18 @@ class Perturber:
     def heals(self) -> list[float]:
         """The moments perturbations ended."""
         return sorted(e.healed for e in self.events if e.healed is not None)
+
+    def out_of_service(self) -> dict[str, list[tuple[int, int]]]:
+        """Per upgraded validator, the heights it could not sign (inclusive): from the block after the head
+        at its stop until the block before the first it signed again (to any height if it never did)."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        for e in self.events:
+            for u in e.upgrades:
+                first, signed = u.get("stopped_height"), u.get("signed_height")
+                if isinstance(first, int):
+                    last = signed - 1 if isinstance(signed, int) else 1 << 62
+                    out.setdefault(str(u["node"]), []).append((first + 1, last))
+        return out
 
     def finish(self, timeout: float) -> None:
         """Ask every perturbation to end now (undoing what is in effect) and wait for the threads."""
@@ -170,19 +190,48 @@ class Perturber:
                 return
             node = self.fleet.nodes[name]
             stopped = self.now()
+            stopped_height = self.heads().get(node.spec.shard, 0)
             self.fleet.stop(name)
             self.fleet.start(name, build=build)
             started = self.now()
+            # the block in flight at the stop may carry the old process's commit signature
+            after = max(stopped_height + 1, self.heads().get(node.spec.shard, 0))
             caught = self._caught_up(node.http, node.spec.shard)
+            signed = None
+            if caught is not None:
+                signed = self._signs_again(node.http, node.spec.shard, node.spec.index, after)
             event.upgrades.append(
                 {
                     "node": name,
                     "stopped": stopped,
+                    "stopped_height": stopped_height,
                     "started": started,
                     "caught_up": caught,
+                    "signing": signed[0] if signed is not None else None,
+                    "signed_height": signed[1] if signed is not None else None,
                     "build": str(build),
                 }
             )
+
+    def _signs_again(self, url: str, shard: int, index: int, after: int) -> tuple[float, int] | None:
+        """Wait until a block above height ``after`` carries the commit signature of validator ``index``
+        (read from the node itself); the moment and that height, or None after :data:`SIGNING_AGAIN_S`."""
+        signer = signer_address(shard, index)
+        deadline = time.monotonic() + SIGNING_AGAIN_S
+        checked = after
+        while time.monotonic() < deadline:
+            if self.stop.is_set():
+                deadline = min(deadline, self.stop_time + CATCH_UP_AT_END_S)
+            try:
+                head = int(rpc_call(url, "hmyv2_blockNumber", [], 3.0))
+                found = first_signed(url, signer, checked + 1, head)
+                if found is not None:
+                    return self.now(), found
+                checked = max(checked, head)
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            time.sleep(0.5)
+        return None
 
     def _caught_up(self, url: str, shard: int) -> float | None:
         """Wait until the node at ``url`` has the shard's head; the moment, or None after CATCH_UP_S."""

@@ -130,13 +130,28 @@ def markdown(result: RunResult) -> str:
         lines.append(f"| {e.kind} | {', '.join(e.nodes)} | {_s(e.began)} | {_s(e.healed)} | {e.note} |")
         for u in e.upgrades:
             back = "caught up" if u["caught_up"] is not None else "not caught up in time"
-            lines.append(
-                f"| ↳ upgrade | {u['node']} | {_s(u['stopped'])} | {_s(u['caught_up'])} | {back}; "
-                f"build {u['build']} |"
-            )
-    lines += ["", "## Signing", "", "| validator | signed | missed | rate |", "|---|---|---|---|"]
+            if u.get("signing") is not None:
+                back += f" at {_s(u['caught_up'])} s, signing from block {u['signed_height']}"
+            elif u["caught_up"] is not None:
+                back += ", not signing in time"
+            healed = u.get("signing") if u.get("signing") is not None else u["caught_up"]
+            line = f"| ↳ upgrade | {u['node']} | {_s(u['stopped'])} | {_s(healed)} | {back}"
+            lines.append(f"{line}; build {u['build']} |")
+    lines += [
+        "",
+        "## Signing",
+        "",
+        "Missed while out: blocks finalized between a validator's stop and its first signature after an "
+        "upgrade; missed while running: the leader had finalized with 2/3 before its vote arrived.",
+        "",
+        "| validator | signed | missed | missed while out | missed while running | rate |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, row in sorted(result.signing.items()):
-        lines.append(f"| {name} | {row['signed']} | {row['missed']} | {row['rate']} |")
+        lines.append(
+            f"| {name} | {row['signed']} | {row['missed']} | {row.get('missed_out', '-')} "
+            f"| {row.get('missed_late', '-')} | {row['rate']} |"
+        )
     if result.errors:
         lines += ["", "## Errors", ""] + [f"- {e}" for e in result.errors]
     lines += ["", "![timeline](timeline.png)", ""]

@@ -22,7 +22,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from harmony.chain.genesis import dev_validator_key
 from harmony.chain.params import LOCALNET
 from harmony.cli.devnet import (
     VDF_PROVERS,
@@ -32,7 +31,6 @@ from harmony.cli.devnet import (
     write_genesis,
     write_node_toml,
 )
-from harmony.encoding.address import to_bech32
 from harmony.testnet import invariants as inv
 from harmony.testnet.fence_capture import Carriers, FenceCapture, Watched
 from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
@@ -48,6 +46,7 @@ from harmony.testnet.observe import (
     inclusion_counts,
     read_chain,
     receipt,
+    signer_address,
 )
 from harmony.testnet.perturb import Perturber
 from harmony.testnet.report import RunResult
@@ -474,11 +473,11 @@ class Runner:
         for shard in range(m.shards):
             blocks = [b for n, b in sorted(reference[shard].items()) if n > 0]
             keys = {
-                spec.name: to_bech32(dev_validator_key(shard, spec.index).address)
+                spec.name: signer_address(shard, spec.index)
                 for spec in m.nodes
                 if spec.role == "validator" and spec.shard == shard
             }
-            signing.update(inv.signing(blocks, keys))
+            signing.update(inv.signing(blocks, keys, self.perturber.out_of_service()))
             gaps[shard] = inv.longest_gap(blocks)
         kinds: dict[str, int] = {}
         for t in load.sent:

@@ -68,8 +68,11 @@ def test_recovery_is_measured_from_each_heal_until_every_shard_advanced() -> Non
 def test_signing_gap_and_processes() -> None:
     blocks = list(chain(0, ["a", "b", "c", "d"], ("k1",)).values())
     rates = inv.signing(blocks, {"v1": "k1", "v2": "k2"})
-    assert rates["v1"] == {"signed": 4, "missed": 0, "rate": 1.0}
+    assert rates["v1"] == {"signed": 4, "missed": 0, "missed_out": 0, "missed_late": 0, "rate": 1.0}
     assert rates["v2"]["missed"] == 4
+    split = inv.signing(blocks, {"v1": "k1", "v2": "k2"}, {"v2": [(2, 3)], "v1": [(1, 4)]})
+    assert (split["v2"]["missed_out"], split["v2"]["missed_late"]) == (2, 2)
+    assert split["v1"]["missed_out"] == 0  # signed while "out": not a miss
     assert inv.longest_gap(blocks) == 2
     assert inv.processes({"a": None, "b": 0}, {"b"}).ok
     assert not inv.processes({"a": -9}, set()).ok
