@@ -239,13 +239,17 @@ class Blockchain:
                 del known[n]
         return tuple(hashes)
 
-    def verify(self, block: Block, *, now: int | None = None, final: bool = False) -> VerifiedBlock:
+    def verify(
+        self, block: Block, *, now: int | None = None, final: bool = False, vrf_checked: bool = False
+    ) -> VerifiedBlock:
         """Validate and execute ``block`` on the head's state without storing anything (reference §1.5).
 
         ``final``: the block carries a verified commit quorum of its committee (a commit or a synced block).
         Its cross-shard parts (proofs, crosslinks, the announced shard state) are then taken as the quorum
         checked them: a node that was down may not know the other shard's committee or announcement yet, and
         refusing a final block would stop it for good. Everything else is checked as for a proposal.
+        ``vrf_checked``: the caller checked the header's VRF by the chain's rule already
+        (:func:`harmony.chain.epoch_randomness.check_leader_vrf`, as fast sync does ahead of execution).
 
         Raises :class:`InvalidBlock` naming the failed check (``parent`` when it does not extend the head).
         """
@@ -258,7 +262,14 @@ class Blockchain:
             )
         state = self.state(parent.root)
         result = state_transition(
-            self.rules, self, state, block, executor=self.executor, now=now, final=final
+            self.rules,
+            self,
+            state,
+            block,
+            executor=self.executor,
+            now=now,
+            final=final,
+            vrf_checked=vrf_checked,
         )
         _, nodes = state.commit()
         return VerifiedBlock(block, result, nodes, state.cached_accounts())

@@ -1,13 +1,17 @@
-"""Commit aggregates checked in a child process, ahead of execution (issue 18: fast sync).
+"""Commit aggregates and VRFs checked in a child process, ahead of execution (issue 18: fast sync).
 
-Checking a block's commit aggregate (two pairings, reference §1.3–§1.5) is about a third of the work of
-syncing an empty block, and the BLS library holds the interpreter lock, so a thread would not run it
-beside execution. :class:`CommitWorker` sends batches of proofs to one child process (``spawn``: nothing of
-the parent's trio state is inherited) and awaits the verdicts in a thread, so the event loop goes on
-executing earlier blocks meanwhile. The rule is :func:`harmony.chain.commit_proof.verify_commit_signature`,
-the same function the inline check calls; the worker moves where it runs, and checks the pairings of an
-answer's blocks together (:func:`check_commits`: one AggregateVerify over their distinct payloads, each
-block checked alone when the batch fails, so every verdict is the block's own).
+Checking a block's commit aggregate (two pairings, reference §1.3–§1.5) and its leader's VRF (one BLS
+verify, two pairings, design §7) are most of the work of syncing an empty block, and the BLS library holds
+the interpreter lock, so a thread would not run them beside execution. :class:`CommitWorker` sends an
+answer's proofs and headers to one child process (``spawn``: nothing of the parent's trio state is
+inherited) and awaits the verdicts in a thread, so the event loop goes on executing earlier blocks
+meanwhile. The rules are the chain's own functions, which the inline checks call too:
+:func:`harmony.chain.commit_proof.verify_commit_signature` for the commit, whose pairings over an answer's
+blocks are checked together (:func:`check_commits`: one AggregateVerify over their distinct payloads, each
+block checked alone when the batch fails, so every verdict is the block's own), and
+:func:`harmony.chain.epoch_randomness.check_leader_vrf` for the VRF, block by block (:func:`check_vrfs`:
+a sum of VRF proofs could hide two wrong by opposite amounts, and nothing binds them as the next header
+binds a commit aggregate; our BLS binding has no scalar multiplication for a randomized batch).
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from harmony.chain.commit_proof import (
     roster_for,
     verify_commit_with_roster,
 )
+from harmony.chain.epoch_randomness import check_leader_vrf, leader_keys
 from harmony.chain.quorum import Roster
+from harmony.chain.randomness import InvalidRandomness
 from harmony.crypto.bitmap import aggregate_public_key
 from harmony.crypto.bls import PublicKey, Signature, aggregate_signatures, aggregate_verify
 from harmony.encoding.fixed import Dec
 from harmony.errors import CryptoError
+from harmony.types.header import Header
 from harmony.types.shard_state import Committee
 
 log = logging.getLogger("harmony.node.sync")
@@ -126,6 +133,34 @@ def check_commits(committee: Committee, share: Dec, proofs: Sequence[Proof]) -> 
     return verdicts
 
 
+def check_vrfs(committee: Committee | None, headers: Sequence[Header], *, require_vrf: bool) -> list[str]:
+    """For each header of ``committee``'s shard and epoch: ``""`` when its ``vrf`` is the VRF of its
+    ``parent_hash`` under its coinbase's key in ``committee`` (design §7,
+    :func:`~harmony.chain.epoch_randomness.check_leader_vrf`; a header without one passes only when the
+    rules do not ``require_vrf``), else why not. The caller must still see that each header's parent is the
+    block it extends: the verdict is over the parent hash the header names."""
+    verdicts = []
+    for header in headers:
+        if not header.vrf and not require_vrf:
+            verdicts.append("")
+            continue
+        try:
+            check_leader_vrf(header, header.parent_hash, leader_keys(committee, header.coinbase))
+        except InvalidRandomness as exc:
+            verdicts.append(str(exc))
+        else:
+            verdicts.append("")
+    return verdicts
+
+
+def check_blocks(
+    committee: Committee, share: Dec, proofs: Sequence[Proof], headers: Sequence[Header], require_vrf: bool
+) -> tuple[list[str], list[str]]:
+    """The verdicts of :func:`check_commits` over ``proofs`` and of :func:`check_vrfs` over ``headers`` (the
+    worker's one call per answer and epoch)."""
+    return check_commits(committee, share, proofs), check_vrfs(committee, headers, require_vrf=require_vrf)
+
+
 class CommitWorker:
     """One child process that checks commit proofs (module docstring); :meth:`close` ends it."""
 
@@ -133,14 +168,24 @@ class CommitWorker:
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         self.failed = False
 
-    async def check(self, committee: Committee, share: Dec, proofs: Sequence[Proof]) -> list[str] | None:
-        """The verdicts of :func:`check_commits`, or ``None`` if the worker could not give them (the caller
+    async def check(
+        self,
+        committee: Committee,
+        share: Dec,
+        proofs: Sequence[Proof],
+        headers: Sequence[Header],
+        *,
+        require_vrf: bool,
+    ) -> tuple[list[str], list[str]] | None:
+        """The verdicts of :func:`check_blocks`, or ``None`` if the worker could not give them (the caller
         then checks in process)."""
         if self.failed:
             return None
         try:
-            future = self._pool.submit(check_commits, committee, share, list(proofs))
-            verdicts: list[str] = await trio.to_thread.run_sync(
+            future = self._pool.submit(
+                check_blocks, committee, share, list(proofs), list(headers), require_vrf
+            )
+            verdicts: tuple[list[str], list[str]] = await trio.to_thread.run_sync(
                 future.result,
                 abandon_on_cancel=True,  # type: ignore[call-arg]
             )
@@ -155,4 +200,4 @@ class CommitWorker:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["CommitWorker", "Proof", "check_commits"]
+__all__ = ["CommitWorker", "Proof", "check_blocks", "check_commits", "check_vrfs"]
