@@ -48,15 +48,17 @@ from harmony.node.commit_worker import CommitWorker, check_blocks, check_vrfs
 from harmony.node.sync_progress import SyncProgress
 from harmony.node.sync_ranges import Answer, RangeSchedule, Span
 from harmony.p2p.errors import P2PBadResponse, P2PTimeout
-from harmony.p2p.sync_protocol import MAX_BLOCKS
+from harmony.p2p.sync_protocol import MAX_BLOCKS, cut_by_size
 from harmony.types.block import Block
 
 log = logging.getLogger("harmony.node.sync")
 
 PER_PEER = 2
 """Requests in flight per peer (one is answered while the next is on its way)."""
-WINDOW = 400
-"""Blocks handed out ahead of the importer at most (bounds the answers waiting in memory)."""
+WINDOW = 4 * MAX_BLOCKS
+"""Blocks handed out ahead of the importer at most (bounds the answers waiting in memory: with ranges
+sized by :data:`REQUEST_BYTES`, full blocks are asked a few at a time, so the requests in flight stay near
+``peers × PER_PEER × REQUEST_BYTES``)."""
 FLUSH_BLOCKS = 256
 """Blocks staged at most before they are made durable together."""
 FLUSH_SECONDS = 1.0
@@ -291,7 +293,8 @@ class FastSync:
             self._block_bytes = size if self._block_bytes <= 0 else 0.8 * self._block_bytes + 0.2 * size
         await self._precheck(span.start, items)
         schedule.answered(span, peer, items)  # what it did not send is asked of another peer
-        if len(items) < span.count:  # every span ends at or below the head the peer announced
+        # every span ends at or below the head the peer announced; only the answer's size may cut it
+        if len(items) < span.count and not cut_by_size(items):
             missing = span.start + len(items)
             self._drop(peer, f"does not hold blocks {missing}-{span.end} below its head", PENALTY_NOT_HELD)
 
