@@ -1,11 +1,12 @@
-"""Commit aggregates and VRFs checked in a child process, ahead of execution (issue 18: fast sync).
+"""Commit aggregates and VRFs checked in child processes, ahead of execution (issue 18: fast sync).
 
 Checking a block's commit aggregate (two pairings, reference §1.3–§1.5) and its leader's VRF (one BLS
 verify, two pairings, design §7) are most of the work of syncing an empty block, and the BLS library holds
 the interpreter lock, so a thread would not run them beside execution. :class:`CommitWorker` sends an
-answer's proofs and headers to one child process (``spawn``: nothing of the parent's trio state is
-inherited) and awaits the verdicts in a thread, so the event loop goes on executing earlier blocks
-meanwhile. The rules are the chain's own functions, which the inline checks call too:
+answer's proofs and headers to a child process (``spawn``: nothing of the parent's trio state is
+inherited; up to :data:`WORKERS` of them, so that two answers are checked at once) and awaits the
+verdicts in a thread, so the event loop goes on executing earlier blocks meanwhile. The rules are the
+chain's own functions, which the inline checks call too:
 :func:`harmony.chain.commit_proof.verify_commit_signature` for the commit, whose pairings over an answer's
 blocks are checked together (:func:`check_commits`: one AggregateVerify over their distinct payloads, each
 block checked alone when the batch fails, so every verdict is the block's own), and
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -161,11 +163,21 @@ def check_blocks(
     return check_commits(committee, share, proofs), check_vrfs(committee, headers, require_vrf=require_vrf)
 
 
-class CommitWorker:
-    """One child process that checks commit proofs (module docstring); :meth:`close` ends it."""
+WORKERS = 2
+"""Child processes at most. The checks of an empty block (a commit pairing, a VRF's two) cost about four
+times its execution, so on two cores one child would leave the importer waiting for it; two children
+check two answers at once and the three processes share the cores."""
 
-    def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+class CommitWorker:
+    """Child processes that check commit proofs and VRFs, one answer each at a time (module docstring);
+    :meth:`close` ends them."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        count = processes if processes is not None else min(WORKERS, os.cpu_count() or 1)
+        self._pool = ProcessPoolExecutor(
+            max_workers=max(1, count), mp_context=multiprocessing.get_context("spawn")
+        )
         self.failed = False
 
     async def check(
