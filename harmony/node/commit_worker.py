@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -169,6 +170,15 @@ times its execution, so on two cores one child would leave the importer waiting 
 check two answers at once and the three processes share the cores."""
 
 
+def _check_blocks_timed(
+    committee: Committee, share: Dec, proofs: Sequence[Proof], headers: Sequence[Header], require_vrf: bool
+) -> tuple[list[str], list[str], float]:
+    """:func:`check_blocks` in a child, with the CPU seconds the child spent on it."""
+    started = time.process_time()
+    commits, vrfs = check_blocks(committee, share, proofs, headers, require_vrf)
+    return commits, vrfs, time.process_time() - started
+
+
 class CommitWorker:
     """Child processes that check commit proofs and VRFs, one answer each at a time (module docstring);
     :meth:`close` ends them."""
@@ -179,6 +189,8 @@ class CommitWorker:
             max_workers=max(1, count), mp_context=multiprocessing.get_context("spawn")
         )
         self.failed = False
+        self.cpu_seconds = 0.0
+        """CPU the children spent checking, summed over the answers they checked."""
 
     async def check(
         self,
@@ -195,9 +207,9 @@ class CommitWorker:
             return None
         try:
             future = self._pool.submit(
-                check_blocks, committee, share, list(proofs), list(headers), require_vrf
+                _check_blocks_timed, committee, share, list(proofs), list(headers), require_vrf
             )
-            verdicts: tuple[list[str], list[str]] = await trio.to_thread.run_sync(
+            commits, vrfs, cpu = await trio.to_thread.run_sync(
                 future.result,
                 abandon_on_cancel=True,  # type: ignore[call-arg]
             )
@@ -205,10 +217,11 @@ class CommitWorker:
             log.warning("commit worker failed, checking in process: %r", exc)
             self.failed = True
             return None
-        return verdicts
+        self.cpu_seconds += cpu
+        return commits, vrfs
 
     def close(self) -> None:
-        """Stop the child process (pending checks are dropped)."""
+        """Stop the child processes (pending checks are dropped)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -130,6 +130,8 @@ class SessionReport:
     """Peers dropped from the session, with the reason."""
     halted: str = ""
     """Why the session stopped before its target ("" when it got there or ran out of peers)."""
+    worker_cpu_s: float = 0.0
+    """CPU seconds the checking processes spent (:class:`~harmony.node.commit_worker.CommitWorker`)."""
 
 
 def check_commit(chain: Blockchain, block: Block, signature: bytes, bitmap: bytes) -> None:
@@ -218,6 +220,7 @@ class FastSync:
         finally:
             if self._worker is not None:
                 self._worker.close()
+                self.report.worker_cpu_s = self._worker.cpu_seconds
             self._prechecked.clear()
             self.report.seconds = time.monotonic() - started
             if self.progress is not None:
