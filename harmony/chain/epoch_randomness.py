@@ -14,7 +14,8 @@ compute the same values:
   fields of the beacon headers of the window that come **before** ``L``: they are all stored when ``L``
   is proposed or verified. The election at the end of epoch 0 has no earlier seed; it uses
   :func:`genesis_randomness`, ``fallback_randomness(genesis hash, 0)``.
-* :func:`check_block_randomness`: the validator's VRF and VDF checks of one header.
+* :func:`check_block_randomness`: the validator's VRF and VDF checks of one header (the VRF alone:
+  :func:`check_leader_vrf` with the :func:`leader_keys` of the block's coinbase).
 
 **The VDF difficulty is consensus**: :func:`vdf_iterations_for` is the genesis file's value when it sets
 one (:attr:`harmony.chain.rules.ChainRules.vdf_iterations`, passed here as ``iterations``), else
@@ -36,7 +37,7 @@ from harmony.chain.view import HeaderReader
 from harmony.crypto.vdf import MAX_ITERATIONS
 from harmony.errors import HarmonyError
 from harmony.types.header import Header
-from harmony.types.shard_state import ShardState, Slot
+from harmony.types.shard_state import Committee, ShardState, Slot
 
 
 class RandomnessUnavailable(HarmonyError):
@@ -202,7 +203,19 @@ def vdf_published(view: HeaderReader, params: NetworkParams, seed_epoch: int, be
     return False
 
 
-def _check_vrf(header: Header, parent_hash: bytes, leader_keys: Sequence[bytes]) -> None:
+def leader_keys(committee: Committee | None, coinbase: bytes) -> list[bytes]:
+    """The keys that may have signed a block's VRF (design §7): the BLS keys of ``committee`` (the
+    block's epoch's committee of its shard) whose slot address is the block's ``coinbase``; none when the
+    committee is not known."""
+    if committee is None:
+        return []
+    return [s.bls_public_key for s in committee.slots if s.ecdsa_address == coinbase]
+
+
+def check_leader_vrf(header: Header, parent_hash: bytes, leader_keys: Sequence[bytes]) -> None:
+    """The per-block VRF rule (design §7): ``header.vrf`` is the VRF of ``parent_hash`` under one of
+    ``leader_keys`` (:func:`leader_keys`); with several keys, the error is the last key's. Raises
+    :class:`InvalidRandomness` (``vrf_missing``, ``vrf_proof``, ``vrf_output``)."""
     if not leader_keys:
         raise InvalidRandomness("vrf_proof", f"no committee key of coinbase 0x{header.coinbase.hex()}")
     last: InvalidRandomness | None = None
@@ -226,12 +239,16 @@ def check_block_randomness(
     *,
     iterations: int | None = None,
     require_vrf: bool = True,
+    vrf_checked: bool = False,
 ) -> None:
     """The randomness rules of a block (design §7) on any shard, with ``parent_header`` the stored head:
 
     * VRF (:func:`~harmony.chain.randomness.check_header_vrf`): ``header.vrf`` is the VRF of the parent
       hash under one of ``leader_keys`` (the committee keys whose slot address is the coinbase); with
       several keys, the error is the last key's. With ``require_vrf`` False a header without a VRF passes.
+      ``vrf_checked``: the caller already ran :func:`check_leader_vrf` on this header with the parent's
+      hash and the keys of the coinbase in the committee of the header's epoch and shard (fast sync does,
+      in its worker process, ahead of execution); the VRF is then not checked twice.
     * VDF (:func:`~harmony.chain.randomness.check_block_vdf`): a ``vdf`` field only in a beacon block of
       the window of the previous epoch's seed, before any stored block of the window carried one, and
       then a valid proof of that seed (:func:`epoch_seed_for`) at :func:`vdf_iterations_for`.
@@ -241,8 +258,8 @@ def check_block_randomness(
     """
     if header.parent_hash != parent_header.hash() or header.number != parent_header.number + 1:
         raise InvalidRandomness("vrf_proof", f"block {header.number} does not extend the given parent")
-    if header.vrf or require_vrf:
-        _check_vrf(header, parent_header.hash(), leader_keys)
+    if (header.vrf or require_vrf) and not vrf_checked:
+        check_leader_vrf(header, parent_header.hash(), leader_keys)
     if not header.vdf:
         return
     seed = bytes(rnd.SEED_SIZE)  # placeholder: check_block_vdf rejects before reading it unless in a window
@@ -266,10 +283,12 @@ __all__ = [
     "RandomnessUnavailable",
     "assigner_for_parent",
     "check_block_randomness",
+    "check_leader_vrf",
     "election_assigner",
     "election_randomness",
     "epoch_seed_for",
     "genesis_randomness",
+    "leader_keys",
     "vdf_iterations_for",
     "vdf_published",
 ]

@@ -16,7 +16,7 @@ Both raise :class:`~harmony.chain.errors.InvalidBlock` naming the failed check.
 from __future__ import annotations
 
 from harmony.chain.crosslinks import InvalidCrossLink, verify_block_crosslinks, verify_incoming_proofs
-from harmony.chain.epoch_randomness import check_block_randomness
+from harmony.chain.epoch_randomness import check_block_randomness, leader_keys
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.rules import ChainRules
 from harmony.chain.view import ChainView
@@ -27,26 +27,27 @@ from harmony.types.cx import InvalidCXProof
 from harmony.types.header import Header
 
 
-def check_randomness(rules: ChainRules, view: ChainView, header: Header, parent: Header) -> None:
+def check_randomness(
+    rules: ChainRules, view: ChainView, header: Header, parent: Header, *, vrf_checked: bool = False
+) -> None:
     """The randomness rules of ``header`` on ``parent`` (module docstring); a header without VRF or VDF
-    passes only when the rules do not require a VRF. Raises ``InvalidRandomness`` (an :class:`InvalidBlock`).
+    passes only when the rules do not require a VRF. ``vrf_checked``: the caller ran
+    :func:`~harmony.chain.epoch_randomness.check_leader_vrf` on this header already (see
+    :func:`~harmony.chain.epoch_randomness.check_block_randomness`). Raises ``InvalidRandomness`` (an
+    :class:`InvalidBlock`).
     """
     if not header.vrf and not header.vdf and not rules.require_vrf:
         return
-    committee = view.committee_for(header.shard_id, header.epoch)
-    keys = (
-        []
-        if committee is None
-        else [s.bls_public_key for s in committee.slots if s.ecdsa_address == header.coinbase]
-    )
+    committee = None if vrf_checked else view.committee_for(header.shard_id, header.epoch)
     check_block_randomness(
         view,
         rules.params,
         header,
         parent,
-        keys,
+        leader_keys(committee, header.coinbase),
         iterations=rules.vdf_iterations,
         require_vrf=rules.require_vrf,
+        vrf_checked=vrf_checked,
     )
 
 

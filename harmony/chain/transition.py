@@ -307,6 +307,7 @@ def state_transition(
     executor: Executor,
     now: int | None = None,
     final: bool = False,
+    vrf_checked: bool = False,
 ) -> BlockResult:
     """The whole rule of validity of ``block`` (reference §1.5, §2, §6, §7): ``state`` is its parent's state,
     ``view`` the chain's history. Raises :class:`InvalidBlock` naming the failed check; read top to bottom:
@@ -314,7 +315,8 @@ def state_transition(
     1. the parent is known, and the header follows from it (number, time, epoch, gas limit, shard,
        :func:`harmony.chain.validation.validate_header`);
     2. the randomness: the leader's VRF, an epoch VDF only where due
-       (:func:`harmony.chain.history_checks.check_randomness`);
+       (:func:`harmony.chain.history_checks.check_randomness`; with ``vrf_checked`` the caller checked
+       the VRF already by the same rule, :func:`harmony.chain.epoch_randomness.check_leader_vrf`);
     3. unless ``final`` (the block carries a verified commit quorum, so a node that missed the other
        shards' history takes them as the quorum checked them): incoming receipt proofs, crosslinks and a
        carried shard state against the history (:func:`~harmony.chain.history_checks.check_cross_shard`);
@@ -333,7 +335,7 @@ def state_transition(
             "parent", f"block {header.number}'s parent 0x{header.parent_hash.hex()[:16]}… is not stored"
         )
     validation.validate_header(header, parent, rules.params, now=now)
-    check_randomness(rules, view, header, parent)
+    check_randomness(rules, view, header, parent, vrf_checked=vrf_checked)
     if not final:
         check_cross_shard(rules, view, block)
     validation.validate_body(block, rules.params)

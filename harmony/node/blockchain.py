@@ -116,6 +116,9 @@ class Blockchain:
         """Recently read headers by hash (the head is read several times per block)."""
         self._canonical: dict[int, bytes] = {}
         """Canonical hashes of the recent BLOCKHASH window by number (every block is final: no reorg)."""
+        self._window: tuple[int, tuple[bytes, ...]] = (-1, ())
+        """(number, :meth:`block_hashes` of it) last returned: the next block's window is that one moved
+        by one hash, not 256 lookups again."""
         """Atto allocated by the genesis over every shard (the start of the supply accounting, §4.3)."""
 
     @property
@@ -224,6 +227,21 @@ class Blockchain:
 
     def block_hashes(self, number: int) -> tuple[bytes, ...]:
         """Hashes of the up to 256 canonical blocks before ``number``, oldest first (for BLOCKHASH)."""
+        last, window = self._window
+        first = max(0, number - BLOCKHASH_WINDOW)
+        if last == number and len(window) == number - first:
+            return window
+        if last == number - 1 and number >= 1 and len(window) == last - max(0, last - BLOCKHASH_WINDOW):
+            newest = self._canonical.get(number - 1) or self.db.get_canonical_hash(number - 1)
+            if newest is not None:  # a full window of the previous block, moved by one
+                hashes = (*window[first - max(0, last - BLOCKHASH_WINDOW) :], newest)
+                self._window = (number, hashes)
+                return hashes
+        hashes = self._read_block_hashes(number)
+        self._window = (number, hashes)
+        return hashes
+
+    def _read_block_hashes(self, number: int) -> tuple[bytes, ...]:
         known = self._canonical
         hashes = []
         for n in range(max(0, number - BLOCKHASH_WINDOW), number):
@@ -239,13 +257,17 @@ class Blockchain:
                 del known[n]
         return tuple(hashes)
 
-    def verify(self, block: Block, *, now: int | None = None, final: bool = False) -> VerifiedBlock:
+    def verify(
+        self, block: Block, *, now: int | None = None, final: bool = False, vrf_checked: bool = False
+    ) -> VerifiedBlock:
         """Validate and execute ``block`` on the head's state without storing anything (reference §1.5).
 
         ``final``: the block carries a verified commit quorum of its committee (a commit or a synced block).
         Its cross-shard parts (proofs, crosslinks, the announced shard state) are then taken as the quorum
         checked them: a node that was down may not know the other shard's committee or announcement yet, and
         refusing a final block would stop it for good. Everything else is checked as for a proposal.
+        ``vrf_checked``: the caller checked the header's VRF by the chain's rule already
+        (:func:`harmony.chain.epoch_randomness.check_leader_vrf`, as fast sync does ahead of execution).
 
         Raises :class:`InvalidBlock` naming the failed check (``parent`` when it does not extend the head).
         """
@@ -258,7 +280,14 @@ class Blockchain:
             )
         state = self.state(parent.root)
         result = state_transition(
-            self.rules, self, state, block, executor=self.executor, now=now, final=final
+            self.rules,
+            self,
+            state,
+            block,
+            executor=self.executor,
+            now=now,
+            final=final,
+            vrf_checked=vrf_checked,
         )
         _, nodes = state.commit()
         return VerifiedBlock(block, result, nodes, state.cached_accounts())
@@ -279,6 +308,10 @@ class Blockchain:
             senders=senders,
         )
         self._warm = (verified.result.state_root, verified.accounts)
+        header = verified.block.header  # the next block reads it as the head: not decoded again
+        if len(self._headers) >= CACHED_HEADERS:
+            self._headers.clear()
+        self._headers[header.hash()] = header
 
     def import_block(
         self, block: Block, *, commit_sig: tuple[bytes, bytes] | None = None, now: int | None = None

@@ -1,19 +1,26 @@
-"""Commit aggregates checked in a child process, ahead of execution (issue 18: fast sync).
+"""Commit aggregates and VRFs checked in child processes, ahead of execution (issue 18: fast sync).
 
-Checking a block's commit aggregate (two pairings, reference §1.3–§1.5) is about a third of the work of
-syncing an empty block, and the BLS library holds the interpreter lock, so a thread would not run it
-beside execution. :class:`CommitWorker` sends batches of proofs to one child process (``spawn``: nothing of
-the parent's trio state is inherited) and awaits the verdicts in a thread, so the event loop goes on
-executing earlier blocks meanwhile. The rule is :func:`harmony.chain.commit_proof.verify_commit_signature`,
-the same function the inline check calls; the worker moves where it runs, and checks the pairings of an
-answer's blocks together (:func:`check_commits`: one AggregateVerify over their distinct payloads, each
-block checked alone when the batch fails, so every verdict is the block's own).
+Checking a block's commit aggregate (two pairings, reference §1.3–§1.5) and its leader's VRF (one BLS
+verify, two pairings, design §7) are most of the work of syncing an empty block, and the BLS library holds
+the interpreter lock, so a thread would not run them beside execution. :class:`CommitWorker` sends an
+answer's proofs and headers to a child process (``spawn``: nothing of the parent's trio state is
+inherited; up to :data:`WORKERS` of them, so that two answers are checked at once) and awaits the
+verdicts in a thread, so the event loop goes on executing earlier blocks meanwhile. The rules are the
+chain's own functions, which the inline checks call too:
+:func:`harmony.chain.commit_proof.verify_commit_signature` for the commit, whose pairings over an answer's
+blocks are checked together (:func:`check_commits`: one AggregateVerify over their distinct payloads, each
+block checked alone when the batch fails, so every verdict is the block's own), and
+:func:`harmony.chain.epoch_randomness.check_leader_vrf` for the VRF, block by block (:func:`check_vrfs`:
+a sum of VRF proofs could hide two wrong by opposite amounts, and nothing binds them as the next header
+binds a commit aggregate; our BLS binding has no scalar multiplication for a randomized batch).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -27,11 +34,14 @@ from harmony.chain.commit_proof import (
     roster_for,
     verify_commit_with_roster,
 )
+from harmony.chain.epoch_randomness import check_leader_vrf, leader_keys
 from harmony.chain.quorum import Roster
+from harmony.chain.randomness import InvalidRandomness
 from harmony.crypto.bitmap import aggregate_public_key
 from harmony.crypto.bls import PublicKey, Signature, aggregate_signatures, aggregate_verify
 from harmony.encoding.fixed import Dec
 from harmony.errors import CryptoError
+from harmony.types.header import Header
 from harmony.types.shard_state import Committee
 
 log = logging.getLogger("harmony.node.sync")
@@ -126,21 +136,80 @@ def check_commits(committee: Committee, share: Dec, proofs: Sequence[Proof]) -> 
     return verdicts
 
 
+def check_vrfs(committee: Committee | None, headers: Sequence[Header], *, require_vrf: bool) -> list[str]:
+    """For each header of ``committee``'s shard and epoch: ``""`` when its ``vrf`` is the VRF of its
+    ``parent_hash`` under its coinbase's key in ``committee`` (design §7,
+    :func:`~harmony.chain.epoch_randomness.check_leader_vrf`; a header without one passes only when the
+    rules do not ``require_vrf``), else why not. The caller must still see that each header's parent is the
+    block it extends: the verdict is over the parent hash the header names."""
+    verdicts = []
+    for header in headers:
+        if not header.vrf and not require_vrf:
+            verdicts.append("")
+            continue
+        try:
+            check_leader_vrf(header, header.parent_hash, leader_keys(committee, header.coinbase))
+        except InvalidRandomness as exc:
+            verdicts.append(str(exc))
+        else:
+            verdicts.append("")
+    return verdicts
+
+
+def check_blocks(
+    committee: Committee, share: Dec, proofs: Sequence[Proof], headers: Sequence[Header], require_vrf: bool
+) -> tuple[list[str], list[str]]:
+    """The verdicts of :func:`check_commits` over ``proofs`` and of :func:`check_vrfs` over ``headers`` (the
+    worker's one call per answer and epoch)."""
+    return check_commits(committee, share, proofs), check_vrfs(committee, headers, require_vrf=require_vrf)
+
+
+WORKERS = 2
+"""Child processes at most. The checks of an empty block (a commit pairing, a VRF's two) cost about four
+times its execution, so on two cores one child would leave the importer waiting for it; two children
+check two answers at once and the three processes share the cores."""
+
+
+def _check_blocks_timed(
+    committee: Committee, share: Dec, proofs: Sequence[Proof], headers: Sequence[Header], require_vrf: bool
+) -> tuple[list[str], list[str], float]:
+    """:func:`check_blocks` in a child, with the CPU seconds the child spent on it."""
+    started = time.process_time()
+    commits, vrfs = check_blocks(committee, share, proofs, headers, require_vrf)
+    return commits, vrfs, time.process_time() - started
+
+
 class CommitWorker:
-    """One child process that checks commit proofs (module docstring); :meth:`close` ends it."""
+    """Child processes that check commit proofs and VRFs, one answer each at a time (module docstring);
+    :meth:`close` ends them."""
 
-    def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    def __init__(self, processes: int | None = None) -> None:
+        count = processes if processes is not None else min(WORKERS, os.cpu_count() or 1)
+        self._pool = ProcessPoolExecutor(
+            max_workers=max(1, count), mp_context=multiprocessing.get_context("spawn")
+        )
         self.failed = False
+        self.cpu_seconds = 0.0
+        """CPU the children spent checking, summed over the answers they checked."""
 
-    async def check(self, committee: Committee, share: Dec, proofs: Sequence[Proof]) -> list[str] | None:
-        """The verdicts of :func:`check_commits`, or ``None`` if the worker could not give them (the caller
+    async def check(
+        self,
+        committee: Committee,
+        share: Dec,
+        proofs: Sequence[Proof],
+        headers: Sequence[Header],
+        *,
+        require_vrf: bool,
+    ) -> tuple[list[str], list[str]] | None:
+        """The verdicts of :func:`check_blocks`, or ``None`` if the worker could not give them (the caller
         then checks in process)."""
         if self.failed:
             return None
         try:
-            future = self._pool.submit(check_commits, committee, share, list(proofs))
-            verdicts: list[str] = await trio.to_thread.run_sync(
+            future = self._pool.submit(
+                _check_blocks_timed, committee, share, list(proofs), list(headers), require_vrf
+            )
+            commits, vrfs, cpu = await trio.to_thread.run_sync(
                 future.result,
                 abandon_on_cancel=True,  # type: ignore[call-arg]
             )
@@ -148,11 +217,12 @@ class CommitWorker:
             log.warning("commit worker failed, checking in process: %r", exc)
             self.failed = True
             return None
-        return verdicts
+        self.cpu_seconds += cpu
+        return commits, vrfs
 
     def close(self) -> None:
-        """Stop the child process (pending checks are dropped)."""
+        """Stop the child processes (pending checks are dropped)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["CommitWorker", "Proof", "check_commits"]
+__all__ = ["CommitWorker", "Proof", "check_blocks", "check_commits", "check_vrfs"]

@@ -11,12 +11,14 @@ A node far behind its peers runs one :class:`FastSync` session towards the highe
   another peer. Nothing received is thrown away because of another peer's fault.
 * **Check and execute, in order.** The importer takes the answers in block order. A block must decode, be
   the next number, extend the head, and carry a commit aggregate that verifies under its epoch's committee
-  with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5; an answer's blocks
-  are checked together as it arrives, in a child process far behind: :mod:`~harmony.node.commit_worker`);
-  a peer whose block fails any of these served a forged block: it is penalized heavily and dropped, and the
-  block is asked of another peer. The block is then executed on its parent's state by the chain's own rule
-  of validity (:meth:`Blockchain.verify`, ``final=True``). Fetching goes on while blocks execute (the fetch
-  tasks run whenever the importer yields), so the network and the execution overlap.
+  with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5), and a VRF that is
+  its leader's over the parent hash (design §7); an answer's blocks are checked as it arrives, in a child
+  process far behind (:mod:`~harmony.node.commit_worker`: the commit aggregates together, the VRFs one by
+  one). A peer whose block fails any of these served a forged block: it is penalized heavily and dropped,
+  and the block is asked of another peer. The block is then executed on its parent's state by the chain's
+  own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the VRF not checked twice). Fetching
+  goes on while blocks execute (the fetch tasks run whenever the importer yields), so the network and the
+  execution overlap.
 * **Write in batches.** Blocks are written through :meth:`ChainDB.staged`: each block is one staged write,
   and every :data:`FLUSH_BLOCKS` blocks, :data:`FLUSH_SECONDS` seconds or :data:`FLUSH_BYTES` bytes they
   become durable in one LMDB write transaction. A kill -9 leaves the last flushed block as the head,
@@ -42,19 +44,21 @@ from harmony.chain.commit_proof import InvalidCommitProof, verify_commit_signatu
 from harmony.chain.errors import InvalidBlock
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
-from harmony.node.commit_worker import CommitWorker, check_commits
+from harmony.node.commit_worker import CommitWorker, check_blocks, check_vrfs
 from harmony.node.sync_progress import SyncProgress
 from harmony.node.sync_ranges import Answer, RangeSchedule, Span
 from harmony.p2p.errors import P2PBadResponse, P2PTimeout
-from harmony.p2p.sync_protocol import MAX_BLOCKS
+from harmony.p2p.sync_protocol import MAX_BLOCKS, cut_by_size
 from harmony.types.block import Block
 
 log = logging.getLogger("harmony.node.sync")
 
 PER_PEER = 2
 """Requests in flight per peer (one is answered while the next is on its way)."""
-WINDOW = 400
-"""Blocks handed out ahead of the importer at most (bounds the answers waiting in memory)."""
+WINDOW = 4 * MAX_BLOCKS
+"""Blocks handed out ahead of the importer at most (bounds the answers waiting in memory: with ranges
+sized by :data:`REQUEST_BYTES`, full blocks are asked a few at a time, so the requests in flight stay near
+``peers × PER_PEER × REQUEST_BYTES``)."""
 FLUSH_BLOCKS = 256
 """Blocks staged at most before they are made durable together."""
 FLUSH_SECONDS = 1.0
@@ -126,6 +130,8 @@ class SessionReport:
     """Peers dropped from the session, with the reason."""
     halted: str = ""
     """Why the session stopped before its target ("" when it got there or ran out of peers)."""
+    worker_cpu_s: float = 0.0
+    """CPU seconds the checking processes spent (:class:`~harmony.node.commit_worker.CommitWorker`)."""
 
 
 def check_commit(chain: Blockchain, block: Block, signature: bytes, bitmap: bytes) -> None:
@@ -177,8 +183,9 @@ class FastSync:
         self.commit_worker = commit_worker
         """Check commit aggregates in a child process: ``None`` decides by the distance and the cores."""
         self._worker: CommitWorker | None = None
-        self._prechecked: dict[int, tuple[bytes, Block, str]] = {}
-        """Blocks the worker checked, by number: (the encoding received, the block, its verdict)."""
+        self._prechecked: dict[int, tuple[bytes, Block, str, str | None]] = {}
+        """Blocks checked as their answer arrived, by number: (the encoding received, the block, the
+        commit's verdict, the VRF's verdict or ``None`` when not checked)."""
         self.report = SessionReport()
         self._block_bytes = 0.0
         """Moving average of the encoded size of the blocks received (0 before any)."""
@@ -213,6 +220,7 @@ class FastSync:
         finally:
             if self._worker is not None:
                 self._worker.close()
+                self.report.worker_cpu_s = self._worker.cpu_seconds
             self._prechecked.clear()
             self.report.seconds = time.monotonic() - started
             if self.progress is not None:
@@ -288,14 +296,16 @@ class FastSync:
             self._block_bytes = size if self._block_bytes <= 0 else 0.8 * self._block_bytes + 0.2 * size
         await self._precheck(span.start, items)
         schedule.answered(span, peer, items)  # what it did not send is asked of another peer
-        if len(items) < span.count:  # every span ends at or below the head the peer announced
+        # every span ends at or below the head the peer announced; only the answer's size may cut it
+        if len(items) < span.count and not cut_by_size(items):
             missing = span.start + len(items)
             self._drop(peer, f"does not hold blocks {missing}-{span.end} below its head", PENALTY_NOT_HELD)
 
     async def _precheck(self, start: int, items: list[tuple[bytes, bytes, bytes]]) -> None:
-        """Check the commit aggregates of an answer together (:func:`check_commits`) before the importer
-        needs them, in the worker when there is one; blocks that do not decode, or whose committee is not
-        known yet, are left to the importer."""
+        """Check the commit aggregates (together) and the VRFs of an answer (:func:`check_blocks`) before
+        the importer needs them, in the worker when there is one; blocks that do not decode, or whose
+        committee is not known yet, are left to the importer, as are the VRFs of headers that name another
+        shard (the chain refuses those)."""
         busy_from = trio.current_time()
         blocks: list[tuple[int, bytes, Block]] = []
         for offset, (raw, _, _) in enumerate(items):
@@ -328,14 +338,21 @@ class FastSync:
                 )
                 proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap, bound))
             share = self.chain.params.harmony_vote_share
-            verdicts = None if self._worker is None else await self._worker.check(committee, share, proofs)
+            headers = [blocks[index][2].header for index in indexes]
+            require = self.chain.rules.require_vrf
+            verdicts = (
+                None
+                if self._worker is None
+                else await self._worker.check(committee, share, proofs, headers, require_vrf=require)
+            )
             if verdicts is None:  # no worker, or it failed: here, on the loop (not charged to the peers)
                 busy_from = trio.current_time()
-                verdicts = check_commits(committee, share, proofs)
+                verdicts = check_blocks(committee, share, proofs, headers, require)
                 self._excuse(trio.current_time() - busy_from)
-            for index, verdict in zip(indexes, verdicts, strict=True):
+            for index, commit, vrf in zip(indexes, *verdicts, strict=True):
                 number, raw, block = blocks[index]
-                self._prechecked[number] = (raw, block, verdict)
+                own_shard = block.header.shard_id == self.chain.shard_id
+                self._prechecked[number] = (raw, block, commit, vrf if own_shard else None)
 
     # -- importing -----------------------------------------------------------------------------------
 
@@ -402,9 +419,10 @@ class FastSync:
     ) -> str | None:
         """Stage one block; the peer's fault if it is not the final next block, else ``None``."""
         verdict: str | None = None
+        vrf: str | None = None
         pre = self._prechecked.pop(expected, None)
-        if pre is not None and pre[0] is raw:  # the worker checked this very answer
-            _, block, verdict = pre
+        if pre is not None and pre[0] is raw:  # checked as this very answer arrived
+            _, block, verdict, vrf = pre
         else:
             try:
                 block = Block.decode(raw)
@@ -422,8 +440,13 @@ class FastSync:
                 verdict = str(exc)
         if verdict:
             return f"block {expected} without a valid commit quorum: {verdict}"
+        if vrf is None:
+            committee = self.chain.committee_for(block.header.shard_id, block.header.epoch)
+            [vrf] = check_vrfs(committee, [block.header], require_vrf=self.chain.rules.require_vrf)
+        if vrf:  # the parent hash it was checked over is the head's (above)
+            return f"block {expected} with a forged VRF: {vrf}"
         try:
-            verified = self.chain.verify(block, final=True)
+            verified = self.chain.verify(block, final=True, vrf_checked=True)
         except InvalidBlock as exc:
             # a quorum finalized it: the committee and this node disagree on the rules, no peer's fault
             raise SyncHalted(f"final block {expected} is refused by this node: {exc}") from exc

@@ -44,7 +44,7 @@ from harmony.node.state_download import (
 )
 from harmony.p2p.errors import P2PConnectionError
 from harmony.p2p.state_protocol import MAX_EPOCHS, StateSource
-from harmony.p2p.sync_protocol import MAX_BLOCKS
+from harmony.p2p.sync_protocol import MAX_BLOCKS, cut_by_size
 from harmony.p2p.topics import state_protocol_id
 from harmony.types.block import Block
 from harmony.types.shard_state import ShardState
@@ -281,10 +281,11 @@ async def fetch_pivot_blocks(
     for peer in peers:
         got: list[Block] = []
         try:
-            for start in range(0, len(numbers), MAX_BLOCKS):
+            while len(got) < len(numbers):
+                asked = numbers[len(got) : len(got) + MAX_BLOCKS]
                 with trio.fail_after(REQUEST_TIMEOUT):
-                    answers = await blocks.blocks(peer, numbers[start : start + MAX_BLOCKS])
-                if len(answers) < min(MAX_BLOCKS, len(numbers) - start):
+                    answers = await blocks.blocks(peer, asked)
+                if not answers or (len(answers) < len(asked) and not cut_by_size(answers)):
                     raise StateSyncHalted(f"peer {peer[-8:]} does not hold the pivot's blocks")
                 got.extend(Block.decode(raw) for raw, _, _ in answers)
         except (HarmonyError, trio.TooSlowError) as exc:

@@ -6,7 +6,9 @@ Requests, one per stream, ``rlp([kind, [numbers…]])``:
 * ``GET_BLOCK_HASHES`` (at most :data:`MAX_HASHES` numbers) → ``rlp([hash_or_empty, …])``, one 32-byte
   hash per asked number, empty bytes for a number the server does not have;
 * ``GET_BLOCKS_BY_NUMBER`` (at most :data:`MAX_BLOCKS` numbers) → ``rlp([[block, commit_sig, bitmap], …])``
-  for the longest prefix of the asked numbers the server has (so it may be shorter, never longer).
+  for the longest prefix of the asked numbers the server has whose answer fits in
+  :data:`MAX_ANSWER_BYTES` (so it may be shorter, never longer). A shorter answer is honest only when the
+  server lacks the next block or the next entry would not have fitted (:func:`cut_by_size` tells).
 
 Both sides bound sizes before decoding and check the shape; a server answers garbage requests with a bad-
 request frame (the peer is penalized), a client penalizes a server that answers garbage or more items than
@@ -29,17 +31,27 @@ GET_BLOCKS_BY_NUMBER = 3
 
 MAX_HASHES = 50
 """Cap on numbers in one GetBlockHashes request (reference §8.5)."""
-MAX_BLOCKS = 10
-"""Cap on numbers in one GetBlocksByNumber request (reference §8.5)."""
+MAX_BLOCKS = 128
+"""Cap on numbers in one GetBlocksByNumber request. Harmony's is 10 (reference §8.5); ours is larger so
+that a node far behind asks for an empty stretch in a few round trips (each costs a stream), while the
+answer's size stays bounded by :data:`MAX_ANSWER_BYTES` however large the blocks."""
 MAX_BLOCK_BYTES = 2 * 1024 * 1024
 """Largest encoded block accepted in a sync answer (the gossip cap, reference §8.3)."""
 COMMIT_SIG_BYTES = 96
 MAX_BITMAP_BYTES = 1024
 """A commit bitmap has one bit per committee slot; 8,192 slots is far above any committee."""
+ENTRY_OVERHEAD = 16
+"""Bytes of RLP prefixes around one ``[block, signature, bitmap]`` entry at most (four prefixes of a few
+bytes each)."""
+MAX_ENTRY_BYTES = MAX_BLOCK_BYTES + COMMIT_SIG_BYTES + MAX_BITMAP_BYTES + ENTRY_OVERHEAD
+"""Largest encoded entry of a blocks answer."""
+MAX_ANSWER_BYTES = 4 * MAX_BLOCK_BYTES
+"""Largest blocks answer a server sends and a client reads: the server stops before the entry that would
+pass it, the client's host refuses a longer one unread. At least one entry of the largest block fits."""
 MAX_REQUEST_BYTES = 1024
 MAX_HEAD_RESPONSE_BYTES = 64
 MAX_HASHES_RESPONSE_BYTES = 8 + MAX_HASHES * 34
-MAX_BLOCKS_RESPONSE_BYTES = 16 + MAX_BLOCKS * (MAX_BLOCK_BYTES + COMMIT_SIG_BYTES + MAX_BITMAP_BYTES + 32)
+MAX_BLOCKS_RESPONSE_BYTES = MAX_ANSWER_BYTES
 MAX_BLOCK_NUMBER_BITS = 64
 
 
@@ -103,13 +115,26 @@ def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
         return rlp.encode([rlp.encode_uint(source.head_number())])
     if kind == GET_BLOCK_HASHES:
         return rlp.encode([source.canonical_hash(n) or b"" for n in numbers])
-    triples: list[rlp.Item] = []
+    entries: list[bytes] = []
+    size = 9  # the list's own prefix, at most
     for number in numbers:
         found = source.block_with_commit(number)
         if found is None:
             break
-        triples.append(list(found))
-    return rlp.encode(triples)
+        entry = rlp.encode(list(found))
+        if size + len(entry) > MAX_ANSWER_BYTES:
+            break
+        entries.append(entry)
+        size += len(entry)
+    return rlp.encode_list_of_encoded(entries)
+
+
+def cut_by_size(items: Sequence[tuple[bytes, bytes, bytes]]) -> bool:
+    """Whether a blocks answer holding ``items`` may have stopped short because the next entry would not
+    have fitted in :data:`MAX_ANSWER_BYTES` (:func:`answer`'s rule, bounded from above here): then a
+    shorter answer than asked is no sign that the server lacks the next block."""
+    sent = 9 + sum(len(block) + len(sig) + len(bitmap) + ENTRY_OVERHEAD for block, sig, bitmap in items)
+    return sent + MAX_ENTRY_BYTES > MAX_ANSWER_BYTES
 
 
 def serve_guarded(
@@ -246,8 +271,8 @@ class SyncClient:
             raise self._garbage(peer_id, exc) from None
 
     async def blocks(self, peer_id: str, numbers: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
-        """``(block RLP, commit signature, bitmap)`` for the longest prefix of ``numbers`` the peer has;
-        at most 10 numbers."""
+        """``(block RLP, commit signature, bitmap)`` for the longest prefix of ``numbers`` the peer has
+        that fits in :data:`MAX_ANSWER_BYTES` (:func:`cut_by_size`); at most :data:`MAX_BLOCKS` numbers."""
         request = encode_request(GET_BLOCKS_BY_NUMBER, numbers)
         data = await self._ask(peer_id, request, MAX_BLOCKS_RESPONSE_BYTES)
         try:

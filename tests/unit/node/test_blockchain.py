@@ -15,7 +15,9 @@ from harmony.chain.params import LOCALNET
 from harmony.chain.transition import state_transition
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.node.blockchain import Blockchain, GenesisMismatch
+from harmony.node.dev_chain import extend_final
 from harmony.state.statedb import StateDB
+from harmony.storage import MemoryStore
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block, make_block
@@ -211,3 +213,17 @@ def test_the_rule_of_validity_refuses_a_block_whose_parent_is_not_stored(chain: 
     # the same block on its real parent passes the whole rule, as the chain's import does
     result = state_transition(chain.rules, chain, chain.state(), block, executor=chain.executor)
     assert result.state_root == block.header.root
+
+
+def test_the_blockhash_window_moved_block_by_block_is_the_one_read_from_storage() -> None:
+    genesis = make_localnet_genesis(keys_per_shard=4, timestamp=1_700_000_000)
+    chain = Blockchain.open(ChainDB(MemoryStore()), genesis, 1)
+    keys = [dev_bls_key(1, i) for i in range(3)]
+    for _ in range(300):  # each block proposed and verified: the window moves by one hash each time
+        extend_final(chain, keys)
+    for number in [*range(250, 302), 300, 5, 6, 6, 1, 0]:  # in order, again, and back
+        expected = tuple(
+            chain.db.get_canonical_hash(n) for n in range(max(0, number - 256), min(number, 301))
+        )
+        assert chain.block_hashes(number) == expected, number
+    assert len(chain.block_hashes(300)) == 256

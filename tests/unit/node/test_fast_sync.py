@@ -24,7 +24,7 @@ from harmony.crypto.bls import SecretKey, Signature, aggregate_signatures
 from harmony.encoding import rlp
 from harmony.errors import RLPError
 from harmony.node.blockchain import Blockchain
-from harmony.node.commit_worker import Proof, check_commits
+from harmony.node.commit_worker import Proof, check_commits, check_vrfs
 from harmony.node.dev_chain import extend_final, sign_commit
 from harmony.node.fast_sync import FastSync, SessionReport, Stored, SyncHalted, check_commit
 from harmony.node.sync import ChainSyncSource
@@ -32,6 +32,7 @@ from harmony.p2p import sync_protocol as sp
 from harmony.p2p.host import P2PHost
 from harmony.p2p.topics import sync_protocol_id
 from harmony.storage import ChainDB, LMDBStore, MemoryStore
+from harmony.types.block import Block
 from harmony.types.transaction import Transaction
 from tests.unit.p2p.harness import config, hosts, run, wait_until
 
@@ -262,6 +263,7 @@ def test_the_commit_worker_process_gives_the_same_verdicts(source: Blockchain, f
         assert [(p, w) for p, _, w in penalties] == [("p", 50)]
     else:
         assert report.stored == 10 and not report.dropped and not penalties
+    assert report.worker_cpu_s > 0  # the children's own CPU, counted for the benchmark
     assert chain.head.hash() == source.db.get_canonical_hash(report.stored)
 
 
@@ -338,3 +340,61 @@ def test_a_batch_of_valid_commits_passes_and_every_forgery_in_one_is_found_alone
     assert check_commits(committee, share, []) == []
     empty = replace(committee, slots=())
     assert all(v.startswith("committee") for v in check_commits(empty, share, proofs[:3]))
+
+
+def _with_forged_vrf(chain: Blockchain, number: int) -> tuple[bytes, bytes, bytes]:
+    """Block ``number`` of ``chain`` carrying the previous block's VRF (a well-formed ``β ‖ π`` of the
+    leader, over the wrong parent hash), with a valid commit aggregate of the committee over it: only the
+    VRF rule refuses it."""
+    block = chain.db.get_block_by_number(number)
+    previous = chain.db.get_block_by_number(number - 1)
+    assert block is not None and previous is not None and previous.header.vrf != block.header.vrf
+    forged = replace(block, header=replace(block.header, vrf=previous.header.vrf))
+    committee = chain.committee_for(SHARD, forged.header.epoch)
+    assert committee is not None
+    signature, bitmap = sign_commit(forged, committee, KEYS)
+    return forged.encode(), signature, bitmap
+
+
+@pytest.mark.parametrize("worker", [False, True])
+def test_a_forged_vrf_inside_a_valid_batch_is_found_and_its_peer_penalized(
+    source: Blockchain, worker: bool
+) -> None:
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    penalties: list[tuple[str, str, int]] = []
+    items = [triple(source, n) for n in range(1, 11)]
+    items[6] = _with_forged_vrf(source, 7)
+    check_commit(source, Block.decode(items[6][0]), items[6][1], items[6][2])  # its quorum is valid
+    session = FastSync(
+        chain, Scripted({1: items}), lambda p, r, w=1: penalties.append((p, r, w)), commit_worker=worker
+    )
+    report = trio.run(session.run, {"p": 10})
+    assert report.stored == 6 and "block 7 with a forged VRF" in report.dropped["p"]
+    assert [(p, w) for p, _, w in penalties] == [("p", 50)]
+    assert chain.head.hash() == source.db.get_canonical_hash(6)
+
+
+def test_vrfs_are_checked_one_by_one_against_the_leader_and_the_parent(source: Blockchain) -> None:
+    committee = source.committee_for(SHARD, 0)
+    assert committee is not None
+    headers = []
+    for number in range(1, 9):
+        block = source.db.get_block_by_number(number)
+        assert block is not None
+        headers.append(block.header)
+    assert check_vrfs(committee, headers, require_vrf=True) == [""] * 8
+    forged = list(headers)
+    forged[2] = replace(headers[2], vrf=headers[1].vrf)  # another block's VRF: not over this parent
+    forged[5] = replace(headers[5], parent_hash=headers[3].hash())  # its VRF, named over another parent
+    verdicts = check_vrfs(committee, forged, require_vrf=True)
+    assert [i for i, v in enumerate(verdicts) if v] == [2, 5] and all(
+        "vrf_proof" in verdicts[i] for i in (2, 5)
+    )
+    bare = replace(headers[0], vrf=b"")
+    assert "vrf_missing" in check_vrfs(committee, [bare], require_vrf=True)[0]
+    assert check_vrfs(committee, [bare], require_vrf=False) == [""]
+    short = replace(headers[0], vrf=headers[0].vrf[:-1])
+    assert "vrf_proof" in check_vrfs(committee, [short], require_vrf=True)[0]
+    stranger = replace(headers[0], coinbase=b"\x42" * 20)  # no seat of the committee has that account
+    assert "no committee key" in check_vrfs(committee, [stranger], require_vrf=True)[0]
+    assert "no committee key" in check_vrfs(None, headers[:1], require_vrf=True)[0]

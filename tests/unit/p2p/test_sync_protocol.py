@@ -60,12 +60,15 @@ def test_sync_round_trip_and_caps(tmp_path: Path) -> None:
             with pytest.raises(ValueError):
                 await sync.block_hashes(server.peer_id, list(range(51)))
             with pytest.raises(ValueError):
-                await sync.blocks(server.peer_id, list(range(11)))
+                await sync.blocks(server.peer_id, list(range(sp.MAX_BLOCKS + 1)))
             with pytest.raises(ValueError):
                 await sync.blocks(server.peer_id, [-1])
             # A raw over-cap request is refused by the server, and the sender penalized.
             raw = rlp.encode(
-                [rlp.encode_uint(sp.GET_BLOCKS_BY_NUMBER), [rlp.encode_uint(n) for n in range(11)]]
+                [
+                    rlp.encode_uint(sp.GET_BLOCKS_BY_NUMBER),
+                    [rlp.encode_uint(n) for n in range(sp.MAX_BLOCKS + 1)],
+                ]
             )
             with pytest.raises(P2PRemoteError):
                 await client.request(server.peer_id, PID, raw)
@@ -79,13 +82,61 @@ def test_sync_round_trip_and_caps(tmp_path: Path) -> None:
     run(body)
 
 
-def _serve_raw(host: P2PHost, answer: bytes) -> None:
+class BigSource(DictSource):
+    """Blocks of the largest size a sync answer carries (:data:`~sp.MAX_BLOCK_BYTES`)."""
+
+    def __init__(self, head: int) -> None:
+        super().__init__(head)
+        self.blocks = {
+            n: (bytes([n % 256]) * sp.MAX_BLOCK_BYTES, bytes(96), b"\x07") for n in range(head + 1)
+        }
+
+
+def test_a_blocks_answer_stops_at_its_byte_cap_and_a_longer_one_is_refused(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with (
+            open_host(config(tmp_path, "server")) as server,
+            open_host(config(tmp_path, "liar")) as liar,
+            hosts(config(tmp_path, "client", bootnodes=(*server.listen_addrs(), *liar.listen_addrs()))) as [
+                client
+            ],
+        ):
+            await wait_until(
+                lambda: client.is_connected(server.peer_id) and client.is_connected(liar.peer_id)
+            )
+            source = BigSource(head=20)
+            sp.serve_sync(server, PID, source)
+            sync = sp.SyncClient(client, PID, timeout=60.0)
+            asked = list(range(1, 11))
+            blocks = await sync.blocks(server.peer_id, asked)
+            assert blocks == [source.blocks[n] for n in range(1, 4)]  # three of 2 MiB fit in 8 MiB
+            assert sp.cut_by_size(blocks)  # so the shorter answer is no lie
+            assert not sp.cut_by_size(blocks[:1]) and not sp.cut_by_size([])
+            # an answer past the cap is refused unread, and its sender penalized
+            over = rlp.encode([list(source.blocks[n]) for n in range(1, 5)])
+            assert len(over) > sp.MAX_BLOCKS_RESPONSE_BYTES
+            _serve_raw(liar, over, max_response_bytes=len(over))
+            with pytest.raises(P2PError):
+                await sync.blocks(liar.peer_id, asked)
+            assert client.penalties["oversized_response"] == 1
+
+    run(body)
+
+
+def test_an_answer_of_small_blocks_holds_every_block_asked() -> None:
+    source = DictSource(head=300)
+    numbers = list(range(1, sp.MAX_BLOCKS + 1))
+    items = sp.decode_blocks_response(sp.answer(source, sp.GET_BLOCKS_BY_NUMBER, numbers), len(numbers))
+    assert items == [source.blocks[n] for n in numbers] and not sp.cut_by_size(items)
+
+
+def _serve_raw(
+    host: P2PHost, answer: bytes, *, max_response_bytes: int = sp.MAX_BLOCKS_RESPONSE_BYTES
+) -> None:
     async def handler(peer: str, request: bytes) -> bytes:
         return answer
 
-    host.set_request_handler(
-        PID, handler, max_request_bytes=4096, max_response_bytes=sp.MAX_BLOCKS_RESPONSE_BYTES
-    )
+    host.set_request_handler(PID, handler, max_request_bytes=4096, max_response_bytes=max_response_bytes)
 
 
 def test_malformed_sync_answers_are_rejected_and_penalized(tmp_path: Path) -> None:
