@@ -19,7 +19,7 @@ from harmony.chain.randomness import make_header_vrf
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import aggregate_signatures
 from harmony.node.blockchain import Blockchain
-from harmony.node.consensus_driver import ProposalInputs
+from harmony.node.consensus_ledger import ProposalInputs
 from harmony.node.crossshard import KIND_BEACON_HEADER, KIND_CROSSLINK, KIND_CX_PROOF, CrossShardError, split
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
