@@ -35,6 +35,16 @@ class Phase(Enum):
     """m3 of a VIEWCHANGE."""
 
 
+@dataclass(frozen=True, slots=True)
+class VoteSlot:
+    """Where a vote signature is given: (shard, height, view, phase)."""
+
+    shard: int
+    height: int
+    view: int
+    phase: Phase
+
+
 class DoubleSignRefused(HarmonyError):
     """The signer refused: the signature would conflict with one already given (or be for the past)."""
 
@@ -81,11 +91,7 @@ class Signer:
         digest = keccak256(payload).hex()
         changed = False
         for key in keys:
-            name = _name(key, shard)
-            state = self._state.get(name)
-            if state is None or (state.height, state.view) != (height, view):
-                state = _KeyState(height, view)
-                self._state[name] = state
+            state = self._state_at(key, shard, height, view)
             if state.signed.get(phase.value) != digest:
                 state.signed[phase.value] = digest
                 changed = True
@@ -93,16 +99,7 @@ class Signer:
             self._store.save(_encode_state(self._state))
         return [key.sign(payload) for key in keys]
 
-    def equivocate(
-        self,
-        keys: Sequence[SecretKey],
-        *,
-        shard: int,
-        height: int,
-        view: int,
-        phase: Phase,
-        payload: bytes,
-    ) -> list[Signature]:
+    def equivocate(self, keys: Sequence[SecretKey], at: VoteSlot, payload: bytes) -> list[Signature]:
         """Test-only: sign ``payload`` although it conflicts with what was signed at (height, view, phase),
         after recording (durably) the conflict in the slashing-protection state; the node's
         ``debug.equivocate`` uses it so that a network's double-sign detection and slashing can be tested.
@@ -110,22 +107,27 @@ class Signer:
         Raises :class:`DoubleSignRefused` for a (height, view) older than the last signed: even a
         deliberate equivocation is not signed for the past.
         """
+        shard, height, view = at.shard, at.height, at.view
         for key in keys:
             state = self._state.get(_name(key, shard))
             if state is not None and (height, view) < (state.height, state.view):
                 raise DoubleSignRefused(
                     f"({height}, {view}) is older than the last signed ({state.height}, {state.view})"
                 )
-        entry = f"{phase.value}:{keccak256(payload).hex()}"
+        entry = f"{at.phase.value}:{keccak256(payload).hex()}"
         for key in keys:
-            name = _name(key, shard)
-            state = self._state.get(name)
-            if state is None or (state.height, state.view) != (height, view):
-                state = _KeyState(height, view)
-                self._state[name] = state
-            state.equivocated.append(entry)
+            self._state_at(key, shard, height, view).equivocated.append(entry)
         self._store.save(_encode_state(self._state))
         return [key.sign(payload) for key in keys]
+
+    def _state_at(self, key: SecretKey, shard: int, height: int, view: int) -> _KeyState:
+        """``key``'s state, started afresh when (height, view) is newer than its last."""
+        name = _name(key, shard)
+        state = self._state.get(name)
+        if state is None or (state.height, state.view) != (height, view):
+            state = _KeyState(height, view)
+            self._state[name] = state
+        return state
 
     def equivocations(self, key: SecretKey, shard: int) -> tuple[str, ...]:
         """The deliberate conflicting signatures recorded for ``key`` at its last (height, view)."""

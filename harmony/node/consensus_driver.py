@@ -56,7 +56,7 @@ from harmony.consensus.api import (
 )
 from harmony.consensus.core import ConsensusCore
 from harmony.consensus.messages import MAX_MESSAGE_SIZE, Message, MsgType, decode_message
-from harmony.consensus.signer import DoubleSignRefused, Phase
+from harmony.consensus.signer import DoubleSignRefused, Phase, VoteSlot
 from harmony.crypto.bls import SIGNATURE_SIZE, SecretKey, aggregate_signatures
 from harmony.crypto.keccak import keccak256
 from harmony.errors import DecodeError, HarmonyError
@@ -356,14 +356,8 @@ class ConsensusDriver:
         header_view = int.from_bytes(msg.payload[SIGNATURE_SIZE:], "little")
         payload = commit_payload(msg.block_num, other, header_view)
         try:
-            signatures = self.core.signer.equivocate(
-                self.config.keys,
-                shard=self.config.shard_id,
-                height=msg.block_num,
-                view=msg.view_id,
-                phase=Phase.COMMIT,
-                payload=payload,
-            )
+            at = VoteSlot(self.config.shard_id, msg.block_num, msg.view_id, Phase.COMMIT)
+            signatures = self.core.signer.equivocate(self.config.keys, at, payload)
         except DoubleSignRefused:
             self.counters["equivocations_refused"] += 1
             return None

@@ -4,7 +4,7 @@ import pytest
 
 from harmony.consensus.api import MemoryLogStore, MemorySignerStore
 from harmony.consensus.files import FileLogStore, FileSignerStore
-from harmony.consensus.signer import DoubleSignRefused, Phase, Signer
+from harmony.consensus.signer import DoubleSignRefused, Phase, Signer, VoteSlot
 from harmony.consensus.wal import KIND_VIEW, WalRecord, WriteAheadLog, frame
 from harmony.crypto.bls import verify
 from tests.unit.consensus.harness import make_keys
@@ -44,7 +44,7 @@ def test_a_deliberate_equivocation_is_recorded_durably_and_never_for_the_past(tm
     store = FileSignerStore(tmp_path / "signer.json")
     signer = Signer(store)
     _sign(signer, 7, 2, Phase.COMMIT, b"honest")
-    (sig,) = signer.equivocate([KEY], shard=0, height=7, view=2, phase=Phase.COMMIT, payload=b"other")
+    (sig,) = signer.equivocate([KEY], VoteSlot(0, 7, 2, Phase.COMMIT), b"other")
     assert verify(KEY.public_key, b"other", sig)
     restarted = Signer(FileSignerStore(tmp_path / "signer.json"))
     assert len(restarted.equivocations(KEY, 0)) == 1
@@ -52,7 +52,7 @@ def test_a_deliberate_equivocation_is_recorded_durably_and_never_for_the_past(tm
     with pytest.raises(DoubleSignRefused):
         _sign(restarted, 7, 2, Phase.COMMIT, b"third")  # the honest record still guards
     with pytest.raises(DoubleSignRefused):
-        restarted.equivocate([KEY], shard=0, height=6, view=9, phase=Phase.COMMIT, payload=b"x")
+        restarted.equivocate([KEY], VoteSlot(0, 6, 9, Phase.COMMIT), b"x")
     _sign(restarted, 8, 0, Phase.PREPARE, b"next")
     assert restarted.equivocations(KEY, 0) == ()
 
