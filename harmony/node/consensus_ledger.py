@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from harmony.chain.errors import InvalidBlock
+from harmony.chain.proposal import HeaderFields
 from harmony.chain.randomness import make_header_vrf
-from harmony.chain.transition import BuiltBlock
+from harmony.chain.transition import BlockBody, BuiltBlock
 from harmony.consensus.api import (
     ChainTip,
     Commit,
@@ -202,19 +203,19 @@ class NodeLedger:
     def _build(self, shell: _Shell, inputs: ProposalInputs) -> tuple[BuiltBlock, VerifiedBlock]:
         """Build and verify the block ``shell`` asks for from ``inputs`` (``InvalidBlock`` if refused)."""
         request = shell.request
-        return self.chain.propose_verified(
-            shell.candidates,
-            coinbase=shell.coinbase,
-            timestamp=shell.timestamp,
-            view_id=request.view_id,
-            last_commit=(request.last_commit_signature, request.last_commit_bitmap),
+        fields = HeaderFields(
+            shell.coinbase,
+            shell.timestamp,
+            request.view_id,
             shard_state=inputs.shard_state,
-            staking_candidates=inputs.staking,
-            incoming_proofs=inputs.incoming_proofs,
+            last_commit=(request.last_commit_signature, request.last_commit_bitmap),
             crosslinks=inputs.crosslinks,
             slash_records=inputs.slash_records,
             vrf=shell.vrf,
             vdf=inputs.vdf,
+        )
+        return self.chain.propose_verified(
+            fields, BlockBody(shell.candidates, inputs.staking, inputs.incoming_proofs)
         )
 
     def store(self, commit: Commit) -> bool:
