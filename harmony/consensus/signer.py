@@ -129,11 +129,6 @@ class Signer:
             self._state[name] = state
         return state
 
-    def equivocations(self, key: SecretKey, shard: int) -> tuple[str, ...]:
-        """The deliberate conflicting signatures recorded for ``key`` at its last (height, view)."""
-        state = self._state.get(_name(key, shard))
-        return () if state is None else tuple(state.equivocated)
-
     @staticmethod
     def sign_envelope(key: SecretKey, signing_hash: bytes) -> Signature:
         """The envelope signature of a message (reference §1.2): not a vote, so not guarded."""

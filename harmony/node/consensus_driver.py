@@ -68,8 +68,8 @@ from harmony.types.slash import Evidence
 
 log = logging.getLogger("harmony.node.consensus")
 propagation_log = logging.getLogger("harmony.node.propagation")
-"""One line when this node announces a block and one when it first holds an announced block (Unix ms), read
-by ``bench/propagation.py``."""
+"""One line when this node announces a block (Unix ms), read by ``bench/propagation.py`` (the node's ledger
+writes one when it first holds an announced block)."""
 
 HOSTILE_DROPS = frozenset(
     {
@@ -369,7 +369,6 @@ class ConsensusDriver:
 
     def _validate(self, block: Block) -> bool:
         """The application check of an announced block: the ledger's (design §3.4)."""
-        propagation_log.info("held block %d %s at %d", block.number, block.hash().hex()[:16], unix_ms())
         return self.ledger.validate(block, self.clock_ms())
 
     def _propose(self, request: RequestProposal) -> Block | None:
