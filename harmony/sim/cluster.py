@@ -11,8 +11,9 @@ senders. The cluster gives it what a node's process would:
 - a transport (:class:`SimTransport`): messages encoded to bytes and handed to
   :class:`harmony.sim.network.Network` (a Byzantine node's bytes pass its
   :class:`harmony.sim.byzantine.Byzantine` wrapper first), votes to the holder of the key;
-- the ledger's proposals: real empty blocks with the parent's commit aggregate and the leader's local time,
-  each taking :data:`BUILD_MS` of modelled work (the driver's proposal timer leads by it);
+- the ledger's proposals: real empty blocks with the parent's commit aggregate and the leader's local time
+  (built in no virtual time, so the driver's proposal timer, which leads by the recent build time, does not
+  lead here: a lead without the build's duration would send announces early);
   every :data:`EPOCH_BLOCKS` blocks an epoch ends and its last block names the next committee (the same
   keys, the validator accounts alternating), so the driver starts a fresh core each epoch;
 - sync: a request over the network to two peers, answered with up to 32 finalized blocks and their commit
@@ -68,8 +69,6 @@ MAX_FUTURE_S = 15
 """A validator refuses a block whose time is further than this ahead of its own clock."""
 EPOCH_BLOCKS = 5
 """Blocks per simulated epoch."""
-BUILD_MS = 40
-"""Modelled time a leader takes to build a proposal: the driver's proposal timer leads by it."""
 
 
 @cache
@@ -290,7 +289,6 @@ class Cluster:
             extra=f"n{index}".encode(),
             epochs=self._epochs,
             on_store=on_store,
-            build_ms=BUILD_MS,
         )
 
     def _config(self, node: SimNode) -> ConsensusConfig:
@@ -325,7 +323,7 @@ class Cluster:
             log_store=node.log_store,
             timers=SimTimers(self, node),
             clock_ms=lambda: self.local_now(node),
-            work_clock=lambda: (self.scheduler.now_ms + node.ledger.work_ms) / 1000,
+            work_clock=lambda: self.scheduler.now_ms / 1000,
         )
         driver.on_sync_request = lambda height: self._request_sync(node, height)
         driver.penalize = self._penalized

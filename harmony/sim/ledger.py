@@ -47,7 +47,6 @@ class MemoryLedger:
         extra: bytes = b"",
         epochs: EpochPlan | None = None,
         on_store: Callable[[Commit], None] | None = None,
-        build_ms: int = 0,
     ) -> None:
         self.genesis = genesis
         self.blocks: list[Commit] = []
@@ -58,10 +57,6 @@ class MemoryLedger:
         self._on_store = on_store
         self.built = 0
         """Proposals built here."""
-        self.build_ms = build_ms
-        self.work_ms = 0
-        """Modelled time spent building (``build_ms`` per proposal): a driver's work clock may add it to the
-        virtual time, in which building takes no time, so that its proposal timer leads as a node's does."""
 
     def tip(self) -> ChainTip:
         """The last finalized block with its aggregate (genesis: none)."""
@@ -99,7 +94,6 @@ class MemoryLedger:
         """An empty block (:func:`~harmony.consensus.api.build_proposal`), with the next committee at an
         epoch's end."""
         self.built += 1
-        self.work_ms += self.build_ms
         time = self._block_time(request, now_ms) if self._block_time is not None else now_ms // 1000
         block = build_proposal(request, time=time, extra=self._extra)
         if self.epochs is not None and self.epochs.is_last(request.height):
