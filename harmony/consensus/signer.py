@@ -35,6 +35,16 @@ class Phase(Enum):
     """m3 of a VIEWCHANGE."""
 
 
+@dataclass(frozen=True, slots=True)
+class VoteSlot:
+    """Where a vote signature is given: (shard, height, view, phase)."""
+
+    shard: int
+    height: int
+    view: int
+    phase: Phase
+
+
 class DoubleSignRefused(HarmonyError):
     """The signer refused: the signature would conflict with one already given (or be for the past)."""
 
@@ -45,6 +55,9 @@ class _KeyState:
     view: int = 0
     signed: dict[str, str] = field(default_factory=dict)
     """Phase name → hex digest of the payload signed at (height, view)."""
+    equivocated: list[str] = field(default_factory=list)
+    """``phase:digest`` of each deliberate conflicting signature at (height, view) (:meth:`Signer.equivocate`,
+    tests only)."""
 
 
 class Signer:
@@ -78,17 +91,43 @@ class Signer:
         digest = keccak256(payload).hex()
         changed = False
         for key in keys:
-            name = _name(key, shard)
-            state = self._state.get(name)
-            if state is None or (state.height, state.view) != (height, view):
-                state = _KeyState(height, view)
-                self._state[name] = state
+            state = self._state_at(key, shard, height, view)
             if state.signed.get(phase.value) != digest:
                 state.signed[phase.value] = digest
                 changed = True
         if changed:
             self._store.save(_encode_state(self._state))
         return [key.sign(payload) for key in keys]
+
+    def equivocate(self, keys: Sequence[SecretKey], at: VoteSlot, payload: bytes) -> list[Signature]:
+        """Test-only: sign ``payload`` although it conflicts with what was signed at (height, view, phase),
+        after recording (durably) the conflict in the slashing-protection state; the node's
+        ``debug.equivocate`` uses it so that a network's double-sign detection and slashing can be tested.
+
+        Raises :class:`DoubleSignRefused` for a (height, view) older than the last signed: even a
+        deliberate equivocation is not signed for the past.
+        """
+        shard, height, view = at.shard, at.height, at.view
+        for key in keys:
+            state = self._state.get(_name(key, shard))
+            if state is not None and (height, view) < (state.height, state.view):
+                raise DoubleSignRefused(
+                    f"({height}, {view}) is older than the last signed ({state.height}, {state.view})"
+                )
+        entry = f"{at.phase.value}:{keccak256(payload).hex()}"
+        for key in keys:
+            self._state_at(key, shard, height, view).equivocated.append(entry)
+        self._store.save(_encode_state(self._state))
+        return [key.sign(payload) for key in keys]
+
+    def _state_at(self, key: SecretKey, shard: int, height: int, view: int) -> _KeyState:
+        """``key``'s state, started afresh when (height, view) is newer than its last."""
+        name = _name(key, shard)
+        state = self._state.get(name)
+        if state is None or (state.height, state.view) != (height, view):
+            state = _KeyState(height, view)
+            self._state[name] = state
+        return state
 
     @staticmethod
     def sign_envelope(key: SecretKey, signing_hash: bytes) -> Signature:
@@ -115,7 +154,10 @@ def _name(key: SecretKey, shard: int) -> str:
 
 
 def _encode_state(state: dict[str, _KeyState]) -> bytes:
-    doc = {name: [s.height, s.view, dict(sorted(s.signed.items()))] for name, s in sorted(state.items())}
+    doc = {
+        name: [s.height, s.view, dict(sorted(s.signed.items()))] + ([s.equivocated] if s.equivocated else [])
+        for name, s in sorted(state.items())
+    }
     return json.dumps({"version": 1, "keys": doc}, separators=(",", ":")).encode()
 
 
@@ -124,10 +166,18 @@ def _decode_state(blob: bytes) -> dict[str, _KeyState]:
     try:
         doc = json.loads(blob.decode())
         out: dict[str, _KeyState] = {}
-        for name, (height, view, signed) in doc["keys"].items():
-            if not (isinstance(height, int) and isinstance(view, int) and isinstance(signed, dict)):
+        for name, entry in doc["keys"].items():
+            height, view, signed, *rest = entry
+            equivocated = rest[0] if rest else []
+            if len(rest) > 1 or not (
+                isinstance(height, int)
+                and isinstance(view, int)
+                and isinstance(signed, dict)
+                and isinstance(equivocated, list)
+            ):
                 raise ValueError(name)
-            out[str(name)] = _KeyState(height, view, {str(k): str(v) for k, v in signed.items()})
+            signed_state = {str(k): str(v) for k, v in signed.items()}
+            out[str(name)] = _KeyState(height, view, signed_state, [str(e) for e in equivocated])
         return out
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise HarmonyError(f"signer state is corrupt: {exc}") from exc

@@ -9,8 +9,8 @@ block raises the :class:`~harmony.chain.errors.InvalidBlock` naming the failed c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
@@ -35,11 +35,8 @@ from harmony.state.trie import Node
 from harmony.storage.chaindb import ChainDB
 from harmony.types.block import Block
 from harmony.types.crosslink import CrossLink
-from harmony.types.cx import CXReceiptsProof
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, ShardState, Slot
-from harmony.types.slash import Record
-from harmony.types.staking import StakingTransaction
 from harmony.types.transaction import Transaction
 
 BLOCKHASH_WINDOW = 256
@@ -348,63 +345,37 @@ class Blockchain:
         committee = self.committee_for(self.shard_id, expected_epoch(self.params, parent))
         if committee is None:
             raise HarmonyError(f"no committee of shard {self.shard_id} is known for the next block")
-        built, _ = self.propose_verified(
-            candidates,
-            coinbase=committee.address_for_bls_key(leader.public_key.to_bytes()),
-            timestamp=timestamp,
-            view_id=view_id,
-            last_commit=last_commit,
-            shard_state=shard_state,
-            extra=extra,
-            vrf=make_header_vrf(leader, parent.hash()),
-        )
-        return built
-
-    def propose_verified(
-        self,
-        candidates: Iterable[Transaction],
-        *,
-        coinbase: bytes,
-        timestamp: int,
-        view_id: int = 0,
-        last_commit: tuple[bytes, bytes] | None = None,
-        shard_state: ShardState | None = None,
-        extra: bytes = b"",
-        staking_candidates: Iterable[StakingTransaction] = (),
-        incoming_proofs: Sequence[CXReceiptsProof] = (),
-        crosslinks: Sequence[CrossLink] = (),
-        slash_records: Sequence[Record] = (),
-        vrf: bytes = b"",
-        vdf: bytes = b"",
-    ) -> tuple[BuiltBlock, VerifiedBlock]:
-        """:meth:`propose`, plus the block ready for :meth:`store` once it is final (no second execution).
-
-        ``staking_candidates`` (beacon chain), ``incoming_proofs``, ``crosslinks`` (beacon chain) and
-        ``slash_records`` must be verified already (the pools do); ``vrf``/``vdf`` are the leader's header
-        randomness fields (reference §7). The parent's commit (``last_commit``) goes into the header before
-        execution, since the beacon chain pays rewards by it.
-        """
-        parent = self.head
-        state = self.state(parent.root)
-        if last_commit is not None and parent.number == 0:
-            last_commit = None  # genesis is never signed
         fields = HeaderFields(
-            coinbase,
+            committee.address_for_bls_key(leader.public_key.to_bytes()),
             timestamp,
             view_id,
             extra,
             shard_state,
             last_commit,
-            crosslinks,
-            slash_records,
-            vrf,
-            vdf,
+            vrf=make_header_vrf(leader, parent.hash()),
         )
+        built, _ = self.propose_verified(fields, BlockBody(candidates))
+        return built
+
+    def propose_verified(self, fields: HeaderFields, body: BlockBody) -> tuple[BuiltBlock, VerifiedBlock]:
+        """:meth:`propose`, plus the block ready for :meth:`store` once it is final (no second execution):
+        the chain's :func:`~harmony.chain.proposal.build_block` on the head over the proposer's header
+        ``fields`` and candidate ``body``.
+
+        The body's staking transactions (beacon chain) and incoming receipt proofs, and the fields'
+        crosslinks (beacon chain) and slash records must be verified already (the pools do); ``vrf``/``vdf``
+        are the leader's header randomness fields (reference §7). The parent's commit (``last_commit``) goes
+        into the header before execution, since the beacon chain pays rewards by it (none over genesis).
+        """
+        parent = self.head
+        state = self.state(parent.root)
+        if fields.last_commit is not None and parent.number == 0:
+            fields = replace(fields, last_commit=None)  # genesis is never signed
         built = build_block(
             state,
             parent,
             fields,
-            BlockBody(candidates, staking_candidates, incoming_proofs),
+            body,
             self.params,
             executor=self.executor,
             block_hashes=self.block_hashes(parent.number + 1),

@@ -54,7 +54,7 @@ def commitment_resolver(driver: ConsensusDriver, shard_id: int) -> CommitmentRes
 
     def resolve(signed: SignedCommitment) -> Round | None:
         c = signed.commitment
-        head = driver.chain.head.number
+        head = driver.ledger.head_number()
         if c.shard_id != shard_id or not head < c.block_number <= head + HEIGHTS_AHEAD:
             return None
         if signed.signer not in set(driver.config.committee.bls_public_keys()):

@@ -70,7 +70,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     level = "info"
 
     [debug]
-    equivocate = false                # TEST ONLY: double-sign every commit so the network slashes this node
+    equivocate = false                # TEST ONLY: double-sign every commit (the signer records it): slashed
     drop_symbols_percent = 0          # TEST ONLY: drop this share of the coded symbols this node receives
 
 Relative paths in the file are relative to the file's directory; relative paths in flags to the working

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harmony.chain.payloads import commit_payload
+from harmony.chain.proposal import HeaderFields
 from harmony.chain.randomness import make_header_vrf
+from harmony.chain.transition import BlockBody
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import CURVE_ORDER, SecretKey
 from harmony.errors import HarmonyError
@@ -64,14 +66,14 @@ def extend_final(
     last = chain.db.get_commit_sig(head.number) if head.number else None
     seats = {slot.bls_public_key: slot for slot in committee.slots}
     coinbase = seats[leader.public_key.to_bytes()].ecdsa_address
-    built, verified = chain.propose_verified(
-        transactions,
-        coinbase=coinbase,
-        timestamp=head.time + spacing,
-        view_id=head.view_id + 1,
+    fields = HeaderFields(
+        coinbase,
+        head.time + spacing,
+        head.view_id + 1,
         last_commit=last,
         vrf=make_header_vrf(leader, head.hash()),
     )
+    built, verified = chain.propose_verified(fields, BlockBody(transactions))
     if built.skipped:
         raise HarmonyError(f"block {built.block.number}: {len(built.skipped)} transactions skipped")
     signature, bitmap = sign_commit(built.block, committee, keys)

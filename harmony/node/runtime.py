@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
@@ -30,6 +30,8 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commitment_resolver
 from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.consensus_env import TopicTransport
+from harmony.node.consensus_ledger import node_driver
 from harmony.node.consensus_streams import consensus_protocol_id, open_consensus_streams
 from harmony.node.crossshard import CrossShardError, global_topic
 from harmony.node.fence import open_fence_gate, present_tickets, seat_key
@@ -129,6 +131,8 @@ class Node:
         self._stack = ExitStack()
         self.host: P2PHost | None = None
         self.driver: ConsensusDriver | None = None
+        self.topic: TopicTransport | None = None
+        """Where the driver's and the relay's topic messages wait for the publisher."""
         self.syncer: Syncer | None = None
         self.state_progress = StateProgress()
         """The state download of ``--sync.mode state`` (the CLI's progress bar reads it)."""
@@ -366,11 +370,11 @@ class Node:
             self._flush_relay()
 
     def _flush_relay(self) -> None:
-        if not self._relay or self.driver is None:
+        if not self._relay or self.topic is None:
             return
         batch, self._relay, self._relay_bytes = self._relay, [], 0
         try:
-            self.driver.outbox_send.send_nowait(pack_transactions(batch))
+            self.topic.outbox_send.send_nowait(pack_transactions(batch))
         except trio.WouldBlock:
             log.warning("outbox full: %d transactions not relayed", len(batch))
 
@@ -475,12 +479,16 @@ class Node:
                     prover=ProcessProver(nice=19),
                 )
                 shard_services.vdf = self.vdf
-            driver = ConsensusDriver(
-                chain=self.chain,
-                pool=self.pool,
-                config=self.consensus_config(),
-                signer_store=FileSignerStore(config.data_dir / "consensus" / "signer.state"),
-                log_store=FileLogStore(config.data_dir / "consensus" / "wal.log"),
+            self.topic = TopicTransport(Counter())
+            driver = node_driver(
+                self.chain,
+                self.pool,
+                self.consensus_config(),
+                (
+                    FileSignerStore(config.data_dir / "consensus" / "signer.state"),
+                    FileLogStore(config.data_dir / "consensus" / "wal.log"),
+                ),
+                self.topic,
                 extras=shard_services,
                 all_keys=self.keys,
                 debug_equivocate=config.debug_equivocate,
@@ -507,8 +515,8 @@ class Node:
                     )
                 )
                 self.coded = CodedPropagation(host, coded, driver, shard_id=config.shard_id, topic=topic)
-                driver.coded_send = self.coded.send
-                driver.coded_types = CODED_TYPES
+                self.topic.coded_send = self.coded.send
+                self.topic.coded_types = CODED_TYPES
                 if config.debug_drop_symbols_percent:
                     log.warning(
                         "debug.drop_symbols_percent is on: %d %% of received block symbols are dropped",
@@ -524,7 +532,7 @@ class Node:
                     guard=None if gate is None else gate.guard,
                 )
             )
-            driver.vote_route = streams.send_vote
+            self.topic.vote_route = streams.send_vote
             driver.leader_heard = streams.learn
             self.syncer = Syncer(host, protocol, self.chain, driver, interval=2.0, topic=topic)
             inbox = await host.subscribe(topic)
@@ -538,7 +546,7 @@ class Node:
                 ", ".join(host.listen_addrs()),
             )
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._publisher, host, topic, driver)
+                nursery.start_soon(self._publisher, host, topic, self.topic)
                 nursery.start_soon(self._reader, host, inbox, driver)
                 nursery.start_soon(self.syncer.run)
                 if gate is not None:  # a fenced shard: show our ticket to the other members
@@ -603,8 +611,8 @@ class Node:
             while driver.evidence:
                 services.report_double_sign(driver.evidence.pop(0))
 
-    async def _publisher(self, host: P2PHost, topic: str, driver: ConsensusDriver) -> None:
-        async for data in driver.outbox:
+    async def _publisher(self, host: P2PHost, topic: str, transport: TopicTransport) -> None:
+        async for data in transport.outbox:
             try:
                 await host.publish(topic, data)
             except HarmonyError as exc:

@@ -2,7 +2,7 @@
 consensus driver's proposals carry besides plain transactions, what happens after each final block, and the
 network-wide topic's messages.
 
-:class:`ShardServices` is the driver's :class:`~harmony.node.consensus_driver.BlockExtras`:
+:class:`ShardServices` is the driver's :class:`~harmony.node.consensus_ledger.BlockExtras`:
 
 * **proposals**: staking transactions from the staking pool and verified crosslinks (beacon chain),
   verified incoming receipt proofs (every shard), verified slash records (beacon chain), the epoch VDF
@@ -35,7 +35,7 @@ from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
-from harmony.node.consensus_driver import ProposalInputs
+from harmony.node.consensus_ledger import ProposalInputs
 from harmony.node.crossshard import (
     KIND_BEACON_HEADER,
     KIND_CROSSLINK,

@@ -96,6 +96,9 @@ class SeedResult:
     evidence: int = 0
     signatures: int = 0
     forged: int = 0
+    driver: Counter[str] = field(default_factory=Counter)
+    """The drivers' counters summed over nodes (``ConsensusDriver.counters``: blocks committed and
+    synced, epoch cores started, sync requests…)."""
     tail: list[str] = field(default_factory=list)
     """The last trace lines (printed when a seed fails)."""
 
@@ -108,6 +111,7 @@ class SeedResult:
             f"double-sign evidence {self.evidence}; forged {self.forged}"
         )
         lines.append("network: " + ", ".join(f"{k}={v}" for k, v in sorted(self.network.items())))
+        lines.append("driver: " + ", ".join(f"{k}={v}" for k, v in sorted(self.driver.items())))
         if self.drops:
             lines.append("dropped: " + ", ".join(f"{k}={v}" for k, v in sorted(self.drops.items())))
         if not self.ok:
@@ -233,6 +237,7 @@ def run_seed(seed: int, options: SimOptions | None = None) -> SeedResult:
         evidence=cluster.evidence_count,
         signatures=double_sign.count,
         forged=sum(node.byzantine.forged for node in cluster.nodes if node.byzantine is not None),
+        driver=cluster.harvest_driver_counts(),
         tail=trace.tail,
     )
 

@@ -13,6 +13,7 @@ import pytest
 from harmony.cli import sim as sim_cli
 from harmony.cli.main import main
 from harmony.sim import consensus_sim
+from harmony.sim.cluster import EPOCH_BLOCKS
 from harmony.sim.consensus_sim import SeedResult, SimOptions, replay_command, run_seed
 
 CHUNK = 10
@@ -114,3 +115,16 @@ def test_cli_exits_non_zero_and_prints_the_replay_command(
 def test_cli_rejects_bad_arguments(argv: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "consensus", *argv]) == 1
     assert named in capsys.readouterr().err
+
+
+def test_the_simulator_runs_the_nodes_driver() -> None:
+    """Every simulated node runs harmony.node.consensus_driver: each epoch's last block names the next
+    committee and every node's driver starts that epoch's core, and a node behind syncs through the driver."""
+    result = run_seed(0, SimOptions(faults=False))
+    assert result.ok, result.violations
+    epochs_ended = result.blocks_finalized // EPOCH_BLOCKS
+    assert epochs_ended >= 2
+    assert result.driver["epoch_cores"] >= 4 * epochs_ended
+    assert result.driver["blocks_committed"] >= 4 * result.blocks_finalized
+    synced = [r for r in (run_seed(s) for s in (1, 4)) if r.driver["sync_requested"]]
+    assert synced and all(r.ok for r in synced)

@@ -1,6 +1,8 @@
-"""A tiny in-process driver for consensus cores (tests only; the real simulator is ``harmony.sim``).
+"""Consensus tests on the node's driver: N :class:`~harmony.node.consensus_driver.ConsensusDriver` over a
+:class:`~harmony.sim.ledger.MemoryLedger`, a virtual clock and an in-memory transport.
 
-Messages go through a priority queue in virtual time with a fixed latency; ``drop`` decides per delivery.
+Messages and timers go through one priority queue in virtual time with a fixed latency; ``drop`` decides per
+delivery. (The full simulator, with faults, skewed clocks and Byzantine nodes, is ``harmony.sim``.)
 """
 
 from __future__ import annotations
@@ -9,27 +11,13 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harmony.consensus.api import (
-    Broadcast,
-    ChainTip,
-    Commit,
-    ConsensusConfig,
-    DoubleSignDetected,
-    Effect,
-    MemoryLogStore,
-    MemorySignerStore,
-    RequestProposal,
-    RequestSync,
-    Send,
-    SetTimer,
-    Timer,
-    build_proposal,
-    create_core,
-    genesis_tip,
-)
+from harmony.consensus.api import Commit, ConsensusConfig, MemoryLogStore, MemorySignerStore, Timer, TimerKind
 from harmony.consensus.core import ConsensusCore
+from harmony.consensus.messages import Message
 from harmony.crypto.bls import SecretKey
 from harmony.encoding.fixed import Dec
+from harmony.node.consensus_driver import ConsensusDriver
+from harmony.sim.ledger import MemoryLedger
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee, Slot
 
@@ -58,13 +46,61 @@ GENESIS = Header.genesis(shard_id=0)
 
 @dataclass
 class Node:
-    core: ConsensusCore
+    driver: ConsensusDriver
     config: ConsensusConfig
     signer_store: MemorySignerStore
     log_store: MemoryLogStore
-    chain: list[Commit] = field(default_factory=list)
-    evidence: list[DoubleSignDetected] = field(default_factory=list)
+    ledger: MemoryLedger
     up: bool = True
+    armed: list[tuple[Timer, int, int]] = field(default_factory=list)
+    """Every timer the driver armed: (timer, deadline, when it was armed), in order."""
+
+    @property
+    def core(self) -> ConsensusCore:
+        return self.driver.core
+
+    @property
+    def chain(self) -> list[Commit]:
+        return self.ledger.blocks
+
+
+class _Timers:
+    """A node's timers on the queue (a stale or cancelled one reaches the core, which ignores it)."""
+
+    def __init__(self, net: Net, node: int) -> None:
+        self.net, self.node = net, node
+
+    def set(self, timer: Timer, at: int) -> None:
+        self.net.nodes[self.node].armed.append((timer, at, self.net.now))
+        self.net.push(max(at, self.net.now), "timer", self.node, timer)
+
+    def cancel(self, kind: TimerKind) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+class _Transport:
+    """A node's messages on the queue, ``latency`` later, unless ``net.drop`` says otherwise."""
+
+    def __init__(self, net: Net, node: int) -> None:
+        self.net, self.node = net, node
+
+    def _to(self, dst: int, message: Message) -> None:
+        if not self.net.drop(self.node, dst, message):
+            self.net.push(self.net.now + self.net.latency, "msg", dst, message.encode())
+
+    def broadcast(self, message: Message) -> None:
+        for dst in range(len(self.net.nodes)):
+            if dst != self.node:
+                self._to(dst, message)
+
+    def send(self, to: bytes, message: Message) -> None:
+        self._to(self.net.key_node[to], message)
+
+    def publish(self, data: bytes) -> None:
+        pass
 
 
 class Net:
@@ -76,6 +112,7 @@ class Net:
         latency: int = 10,
         phase_timeout: int = 1000,
         stakes: list[int] | None = None,
+        block_time: int = 0,
     ) -> None:
         self.keys = make_keys(n_keys)
         owner = key_owner if key_owner is not None else list(range(n_keys))
@@ -87,7 +124,6 @@ class Net:
         self.drop: Callable[[int, int, object], bool] = lambda src, dst, msg: False
         self.key_node: dict[bytes, int] = {}
         self.nodes: list[Node] = []
-        self.timers: dict[tuple[int, object], Timer] = {}
         for node_id in sorted(set(owner)):
             mine = tuple(k for k, o in zip(self.keys, owner, strict=True) if o == node_id)
             cfg = ConsensusConfig(
@@ -97,46 +133,45 @@ class Net:
                 keys=mine,
                 phase_timeout_ms=phase_timeout,
                 view_change_timeout_ms=phase_timeout,
+                block_time_ms=block_time,
             )
-            ss, ls = MemorySignerStore(), MemoryLogStore()
-            core = create_core(cfg, ss, ls, genesis_tip(GENESIS))
-            self.nodes.append(Node(core, cfg, ss, ls))
+            index = len(self.nodes)
+            ss, ls, ledger = MemorySignerStore(), MemoryLogStore(), MemoryLedger(GENESIS)
+            self.nodes.append(Node(self._driver(index, cfg, ss, ls, ledger), cfg, ss, ls, ledger))
             for k in mine:
-                self.key_node[k.public_key.data] = len(self.nodes) - 1
+                self.key_node[k.public_key.data] = index
+
+    def _driver(
+        self,
+        i: int,
+        cfg: ConsensusConfig,
+        ss: MemorySignerStore,
+        ls: MemoryLogStore,
+        ledger: MemoryLedger,
+    ) -> ConsensusDriver:
+        driver = ConsensusDriver(
+            ledger=ledger,
+            transport=_Transport(self, i),
+            config=cfg,
+            signer_store=ss,
+            log_store=ls,
+            timers=_Timers(self, i),
+            clock_ms=lambda: self.now,
+            work_clock=lambda: self.now / 1000,
+        )
+        driver.on_sync_request = lambda height: self._sync(i, height)
+        return driver
+
+    def _sync(self, index: int, from_height: int) -> None:
+        self.push(self.now + self.latency, "sync", index, from_height)
 
     def push(self, at: int, kind: str, dst: int, payload: object) -> None:
         self.seq += 1
         heapq.heappush(self.queue, (at, self.seq, dst, kind, payload))
 
-    def apply(self, src: int, effects: list[Effect]) -> None:
-        todo = list(effects)
-        while todo:
-            e = todo.pop(0)
-            node = self.nodes[src]
-            if isinstance(e, Broadcast):
-                for dst in range(len(self.nodes)):
-                    if dst != src and not self.drop(src, dst, e.message):
-                        self.push(self.now + self.latency, "msg", dst, e.message.encode())
-            elif isinstance(e, Send):
-                dst = self.key_node[e.to]
-                if not self.drop(src, dst, e.message):
-                    self.push(self.now + self.latency, "msg", dst, e.message.encode())
-            elif isinstance(e, SetTimer):
-                self.push(max(e.at, self.now), "timer", src, e.timer)
-            elif isinstance(e, RequestProposal):
-                todo += node.core.on_proposal(build_proposal(e, time=self.now // 1000), self.now)
-            elif isinstance(e, Commit):
-                node.chain.append(e)
-            elif isinstance(e, RequestSync):
-                best = max(self.nodes, key=lambda n: len(n.chain))
-                for c in best.chain[e.from_height - 1 :]:
-                    todo += node.core.on_sync_block(c.block, c.commit_signature, c.bitmap, self.now)
-            elif isinstance(e, DoubleSignDetected):
-                node.evidence.append(e)
-
     def start(self) -> None:
-        for i, node in enumerate(self.nodes):
-            self.apply(i, node.core.start(self.now))
+        for node in self.nodes:
+            node.driver.start()
 
     def run(self, until: int, stop: Callable[[], bool] | None = None) -> None:
         while self.queue and self.queue[0][0] <= until:
@@ -147,10 +182,15 @@ class Net:
                 continue
             if kind == "msg":
                 assert isinstance(payload, bytes)
-                self.apply(dst, node.core.on_message(payload, self.now))
+                node.driver.on_message(payload)
+            elif kind == "sync":  # the longest chain answers at once
+                assert isinstance(payload, int)
+                best = max(self.nodes, key=lambda n: len(n.chain))
+                for c in best.chain[payload - 1 :]:
+                    node.driver.sync_block(c.block, c.commit_signature, c.bitmap)
             else:
                 assert isinstance(payload, Timer)
-                self.apply(dst, node.core.on_timer(payload, self.now))
+                node.driver.on_timer(payload)
             if stop is not None and stop():
                 return
 
@@ -159,13 +199,9 @@ class Net:
 
     def restart(self, i: int) -> None:
         node = self.nodes[i]
-        tip = genesis_tip(GENESIS)
-        if node.chain:
-            c = node.chain[-1]
-            tip = ChainTip(c.block.header, c.commit_signature, c.bitmap, c.view_id)
-        node.core = create_core(node.config, node.signer_store, node.log_store, tip)
+        node.driver = self._driver(i, node.config, node.signer_store, node.log_store, node.ledger)
         node.up = True
-        self.apply(i, node.core.start(self.now))
+        node.driver.start()
 
     def assert_safe(self) -> None:
         by_height: dict[int, bytes] = {}

@@ -1,23 +1,17 @@
 """Leaders keep the configured block time from one proposal to the next, however long agreeing on a block
-takes (the node's throughput depends on it): consensus cores on a virtual-time network with a 100 ms hop."""
+takes (the node's throughput depends on it): the node's consensus drivers on a virtual-time network with a
+100 ms hop."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from harmony.consensus.api import create_core, genesis_tip
-from tests.unit.consensus.harness import GENESIS, Net
+from tests.unit.consensus.harness import Net
 
 BLOCK_TIME_MS = 1_000
 HOP_MS = 100
 
 
 def _net() -> Net:
-    net = Net(4, latency=HOP_MS, phase_timeout=5_000)
-    for node in net.nodes:
-        node.config = dataclasses.replace(node.config, block_time_ms=BLOCK_TIME_MS)
-        node.core = create_core(node.config, node.signer_store, node.log_store, genesis_tip(GENESIS))
-    return net
+    return Net(4, latency=HOP_MS, phase_timeout=5_000, block_time=BLOCK_TIME_MS)
 
 
 def test_blocks_follow_the_block_time_from_the_previous_proposal() -> None:
@@ -32,10 +26,8 @@ def test_blocks_follow_the_block_time_from_the_previous_proposal() -> None:
 
 
 def test_a_slow_round_is_followed_by_an_immediate_proposal() -> None:
-    net = Net(4, latency=400, phase_timeout=5_000)  # a round (1.6 s) longer than the block time
-    for node in net.nodes:
-        node.config = dataclasses.replace(node.config, block_time_ms=BLOCK_TIME_MS)
-        node.core = create_core(node.config, node.signer_store, node.log_store, genesis_tip(GENESIS))
+    # a round (1.6 s) longer than the block time
+    net = Net(4, latency=400, phase_timeout=5_000, block_time=BLOCK_TIME_MS)
     net.start()
     net.run(11_500)
     net.assert_safe()

@@ -8,6 +8,8 @@ the pool, and resuming from the stored head after a restart.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import trio
 
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
@@ -23,7 +25,9 @@ from harmony.consensus.api import (
 from harmony.consensus.core import ConsensusCore
 from harmony.consensus.messages import Message, MsgType
 from harmony.node.blockchain import Blockchain
-from harmony.node.consensus_driver import BlockExtras, ConsensusDriver, ProposalInputs, chain_tip
+from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.consensus_env import TimerTable, TopicTransport
+from harmony.node.consensus_ledger import BlockExtras, NodeLedger, ProposalInputs, chain_tip, node_driver
 from harmony.node.txpool import TxPool
 from harmony.node.wire import KIND_CONSENSUS, split
 from harmony.storage import ChainDB, MemoryStore
@@ -44,6 +48,7 @@ class Net:
         self.chains = [Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD) for _ in range(4)]
         self.pools = [TxPool(LOCALNET, SHARD, c.accounts()) for c in self.chains]
         self.stores = [(MemorySignerStore(), MemoryLogStore()) for _ in range(4)]
+        self.transports: dict[int, TopicTransport] = {}
         self.drivers: list[ConsensusDriver] = [self.make(i) for i in range(4)]
 
     def make(self, i: int, extras: BlockExtras | None = None) -> ConsensusDriver:
@@ -59,14 +64,9 @@ class Net:
             block_time_ms=200,
             resend_interval_ms=500,
         )
-        driver = ConsensusDriver(
-            chain=chain,
-            pool=self.pools[i],
-            config=config,
-            signer_store=self.stores[i][0],
-            log_store=self.stores[i][1],
-            extras=extras,
-        )
+        transport = TopicTransport(Counter())
+        driver = node_driver(chain, self.pools[i], config, self.stores[i], transport, extras=extras)
+        self.transports[i] = transport
         pool = self.pools[i]
         driver.block_listeners.append(lambda _b, pool=pool, chain=chain: pool.set_state(chain.accounts()))
         return driver
@@ -85,7 +85,7 @@ class Net:
         trio.run(main)
 
     async def relay(self, i: int) -> None:
-        async for data in self.drivers[i].outbox:
+        async for data in self.transports[i].outbox:
             kind, payload = split(data)
             if kind != KIND_CONSENSUS:
                 continue
@@ -166,15 +166,17 @@ def test_the_proposal_timer_leads_by_the_recent_build_time_and_results_are_freed
     net = Net()
     driver = net.drivers[0]
     timer = Timer(TimerKind.PROPOSE, 1, 1)
+    table = driver.timers
+    assert isinstance(table, TimerTable)
     driver._run_effects([SetTimer(timer, 10_000)])
-    assert driver._timers[TimerKind.PROPOSE] == (timer, 10_000)  # nothing built yet: no lead
+    assert table.armed[TimerKind.PROPOSE] == (timer, 10_000)  # nothing built yet: no lead
     driver._build_ms = 50.0
     driver._run_effects([SetTimer(timer, 10_000)])
-    assert driver._timers[TimerKind.PROPOSE] == (timer, 9_950)  # building starts 50 ms early
+    assert table.armed[TimerKind.PROPOSE] == (timer, 9_950)  # building starts 50 ms early
     driver._build_ms = 5_000.0
     driver._run_effects([SetTimer(timer, 10_000)])
-    assert driver._timers[TimerKind.PROPOSE] == (timer, 9_900)  # at most half the block time (200 ms)
-    driver._timers.clear()
+    assert table.armed[TimerKind.PROPOSE] == (timer, 9_900)  # at most half the block time (200 ms)
+    table.clear()
     driver._build_ms = 0.0
 
     key = dev_account_key(0)
@@ -185,7 +187,8 @@ def test_the_proposal_timer_leads_by_the_recent_build_time_and_results_are_freed
     net.run_until_height(3)
     for d, chain in zip(net.drivers, net.chains, strict=True):
         # executed results of committed heights are not kept (each holds a whole block's receipts and state)
-        assert all(v.block.number > chain.head.number for v in d._verified.values())
+        assert isinstance(d.ledger, NodeLedger)
+        assert all(v.block.number > chain.head.number for v in d.ledger.verified.values())
     leaders = [d for d in net.drivers if d.counters["blocks_committed"] and d._build_ms > 0]
     assert leaders  # whoever proposed measured its build time
 
@@ -232,11 +235,11 @@ def test_votes_go_straight_to_the_leader_once_its_peer_is_known() -> None:
             net.drivers[int(peer[1:])].deliver(split(packed)[1], f"p{i}")
             return True
 
-        driver.vote_route = route
+        net.transports[i].vote_route = route
         driver.leader_heard = lambda key, peer, i=i: learned[i].__setitem__(key, peer)
 
     async def relay(i: int) -> None:
-        async for data in net.drivers[i].outbox:
+        async for data in net.transports[i].outbox:
             kind, payload = split(data)
             if kind != KIND_CONSENSUS:
                 continue

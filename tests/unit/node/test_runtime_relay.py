@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import trio
@@ -11,7 +12,8 @@ from harmony.chain.params import LOCALNET
 from harmony.consensus.api import MemoryLogStore, MemorySignerStore
 from harmony.node import runtime
 from harmony.node.config import NodeConfig
-from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.consensus_env import TopicTransport
+from harmony.node.consensus_ledger import node_driver
 from harmony.node.runtime import Node
 from harmony.node.wire import KIND_TRANSACTION, split, unpack_transactions
 from harmony.types.transaction import Transaction
@@ -22,12 +24,13 @@ def test_pending_local_transactions_are_relayed_again(tmp_path: Path, monkeypatc
         NodeConfig(data_dir=tmp_path, shard_id=0), genesis=make_localnet_genesis(timestamp=1_700_000_000)
     )
     try:
-        node.driver = ConsensusDriver(
-            chain=node.chain,
-            pool=node.pool,
-            config=node.consensus_config(),
-            signer_store=MemorySignerStore(),
-            log_store=MemoryLogStore(),
+        node.topic = TopicTransport(Counter())
+        node.driver = node_driver(
+            node.chain,
+            node.pool,
+            node.consensus_config(),
+            (MemorySignerStore(), MemoryLogStore()),
+            node.topic,
         )
         key = dev_account_key(0)
         txs = [
@@ -38,12 +41,12 @@ def test_pending_local_transactions_are_relayed_again(tmp_path: Path, monkeypatc
             node.pool.add(tx)
             node.on_transaction(tx)
         node._flush_relay()
-        kind, payload = split(node.driver.outbox.receive_nowait())
+        kind, payload = split(node.topic.outbox.receive_nowait())
         assert kind == KIND_TRANSACTION and unpack_transactions(payload) == [tx.encode() for tx in txs]
         # nothing is re-relayed before the interval; after it, what is still pending goes out again
         node._reannounce()
         try:
-            node.driver.outbox.receive_nowait()
+            node.topic.outbox.receive_nowait()
             raise AssertionError("re-relayed too early")
         except trio.WouldBlock:
             pass
@@ -51,7 +54,7 @@ def test_pending_local_transactions_are_relayed_again(tmp_path: Path, monkeypatc
             node._local[tx_hash] -= runtime.REANNOUNCE_INTERVAL + 1
         node.pool.set_state(_Mined(node.chain.accounts(), key.address, 1))  # nonce 0 was mined
         node._reannounce()
-        _, payload = split(node.driver.outbox.receive_nowait())
+        _, payload = split(node.topic.outbox.receive_nowait())
         assert unpack_transactions(payload) == [tx.encode() for tx in txs[1:]]
     finally:
         node.close()

@@ -15,11 +15,13 @@ import pytest
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
 from harmony.chain.payloads import commit_payload
+from harmony.chain.proposal import HeaderFields
 from harmony.chain.randomness import make_header_vrf
+from harmony.chain.transition import BlockBody
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.crypto.bls import aggregate_signatures
 from harmony.node.blockchain import Blockchain
-from harmony.node.consensus_driver import ProposalInputs
+from harmony.node.consensus_ledger import ProposalInputs
 from harmony.node.crossshard import KIND_BEACON_HEADER, KIND_CROSSLINK, KIND_CX_PROOF, CrossShardError, split
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
@@ -69,18 +71,16 @@ def finalize(
     committee = chain.committee_for(shard, head.epoch)
     assert committee is not None
     last = chain.db.get_commit_sig(head.number) if head.number else None
-    built, verified = chain.propose_verified(
-        txs,
-        coinbase=committee.slots[0].ecdsa_address,
-        timestamp=head.time + 2,
-        view_id=head.view_id + 1,
-        last_commit=last,
+    fields = HeaderFields(
+        committee.slots[0].ecdsa_address,
+        head.time + 2,
+        head.view_id + 1,
         shard_state=inputs.shard_state,
-        staking_candidates=inputs.staking,
-        incoming_proofs=inputs.incoming_proofs,
+        last_commit=last,
         crosslinks=inputs.crosslinks,
         vrf=make_header_vrf(leader, head.hash()),
     )
+    built, verified = chain.propose_verified(fields, BlockBody(txs, inputs.staking, inputs.incoming_proofs))
     block = built.block
     chain.verify(block)  # what every validator runs
     payload = commit_payload(block.number, block.hash(), block.header.view_id)

@@ -12,9 +12,11 @@ import pytest
 
 from harmony.chain.genesis import dev_account_key, dev_bls_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.proposal import HeaderFields
 from harmony.chain.randomness import make_header_vrf
 from harmony.chain.staking.supply import minted_total
 from harmony.chain.staking.transactions import StakingContext, apply_staking_message
+from harmony.chain.transition import BlockBody
 from harmony.crypto.bitmap import encode_bitmap
 from harmony.encoding.address import to_bech32
 from harmony.encoding.fixed import Dec
@@ -57,14 +59,13 @@ class Beacon:
             else (SIG, encode_bitmap(range(len(committee.slots)), len(committee.slots)))
         )
         leader = dev_bls_key(0, 0)
-        built, verified = chain.propose_verified(
-            [],
-            coinbase=committee.address_for_bls_key(leader.public_key.to_bytes()),
-            vrf=make_header_vrf(leader, head.hash()),
-            timestamp=head.time + 2,
+        fields = HeaderFields(
+            committee.address_for_bls_key(leader.public_key.to_bytes()),
+            head.time + 2,
             last_commit=last,
-            staking_candidates=staking or [],
+            vrf=make_header_vrf(leader, head.hash()),
         )
+        built, verified = chain.propose_verified(fields, BlockBody((), staking or []))
         assert not built.skipped_staking, built.skipped_staking
         chain.verify(built.block)
         chain.store(verified, commit_sig=(SIG, encode_bitmap([0, 1, 2], len(committee.slots))))
