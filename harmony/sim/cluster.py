@@ -370,13 +370,12 @@ class Cluster:
 
     def leader_hint(self) -> int:
         """The leader of the highest view any honest node has spoken in (for leader-isolating partitions)."""
-        cores = [n.core for n in self.nodes if n.role is None and n.core is not None]
-        if cores:
-            core = max(cores, key=lambda c: (c.height, c.view))
-            index = core.leader_of(self.max_view)
-        else:
+        cores = [n.driver.core for n in self.nodes if n.role is None and n.driver is not None]
+        if not cores:
             index = leader_index(leader_candidates(self.committee), self.max_view)
-        return self.key_owner[self.committee.slots[index].bls_public_key]
+            return self.key_owner[self.committee.slots[index].bls_public_key]
+        core = max(cores, key=lambda c: (c.height, c.view))
+        return self.key_owner[core.roster.key_bytes[core.leader_of(self.max_view)]]
 
     def _penalized(self, peer: str, reason: str) -> None:
         self.drops[f"sim: peer penalized ({reason})"] += 1

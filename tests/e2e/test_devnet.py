@@ -8,7 +8,6 @@ the nodes pruning their own state while ``harmony db inspect`` reads a running n
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import shutil
