@@ -169,9 +169,11 @@ def test_a_dead_router_is_reported(state_dir: Path) -> None:
 
 OWNER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
     from harmony.testnet.network import HostSpec, Network
+    # as in a terminal: a suite started by nohup or as a shell's background job hands SIGINT down ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     net = Network(sys.argv[1], [HostSpec("a", "r"), HostSpec("b", "r")], {("r", "r"): 10.0},
                   state_dir=Path(sys.argv[2]))
     with net:
