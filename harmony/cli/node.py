@@ -132,12 +132,12 @@ async def serve(node: Node) -> None:
         backend = RPCBackend(
             node.chain,
             node.pool,
-            node,
+            node.hooks,
             client_version=f"Harmony (python)/v{__version__}",
             staking_pool=node.staking_pool,
-            inside_fence=node.inside_fence,
+            inside_fence=node.hooks.inside_fence,
         )
-        node.pending_listeners.append(backend.notify_pending_hashes)
+        node.relay.pending_listeners.append(backend.notify_pending_hashes)
         server = RPCServer(
             backend,
             RPCConfig(
@@ -261,7 +261,7 @@ async def start_ops(node: Node, nursery: Any, rpc: Dispatcher | None) -> None:
         ),
     )
     version = f"Harmony (python)/v{__version__}"
-    ops = OpsService(lambda: node.status(version), node.chain.db, settings, params=node.chain.params)
+    ops = OpsService(lambda: node.hooks.status(version), node.chain.db, settings, params=node.chain.params)
     try:
         port = await nursery.start(ops.run)
     except (OSError, ExceptionGroup) as exc:  # signing matters more than watching: keep the node running

@@ -3,7 +3,8 @@
 :class:`NodeStatus` is everything the operators' layer (``harmony.ops``: metrics, alerts, dashboard) needs
 from the node that the chain database does not already hold: the live consensus view, peers, pools, sync
 and the VDF prover. It holds public data only: the node's BLS **public** keys, never key material.
-``Node.status()`` builds one; the ops layer never imports this layer's mutable objects to read them.
+``RuntimeHooks.status()`` (:mod:`harmony.node.hooks`) builds one; the ops layer never imports this layer's
+mutable objects to read them.
 """
 
 from __future__ import annotations
