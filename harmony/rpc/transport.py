@@ -314,18 +314,10 @@ class RPCTransport:
         if conn.they_are_waiting_for_100_continue:
             await stream.send_all(conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
         chunks: list[bytes] = []
-        size = 0
-        while True:
-            event = await self._next_event(conn, stream)
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > self.max_request_bytes:
-                    return None
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                return b"".join(chunks)
-            else:
-                raise _Closed
+        ended = await self._receive_body(conn, stream, chunks)
+        if ended is None:
+            raise _Closed
+        return b"".join(chunks) if ended else None
 
     async def _request(
         self, conn: h11.Connection, stream: trio.SocketStream, request: h11.Request, client: str
@@ -394,15 +386,24 @@ class RPCTransport:
             return True
         if conn.their_state is not h11.SEND_BODY:
             return False
+        return await self._receive_body(conn, stream, None) is True
+
+    async def _receive_body(
+        self, conn: h11.Connection, stream: trio.SocketStream, chunks: list[bytes] | None
+    ) -> bool | None:
+        """Read a request body up to its end, into ``chunks`` unless ``None``: ``True`` at its end,
+        ``False`` as soon as it passes :attr:`max_request_bytes`, ``None`` when anything else comes (the
+        client closed)."""
         size = 0
         while True:
             event = await self._next_event(conn, stream)
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > self.max_request_bytes:
-                    return False
-            else:
-                return isinstance(event, h11.EndOfMessage)
+            if not isinstance(event, h11.Data):
+                return True if isinstance(event, h11.EndOfMessage) else None
+            size += len(event.data)
+            if size > self.max_request_bytes:
+                return False
+            if chunks is not None:
+                chunks.append(bytes(event.data))
 
     # -- WebSocket --------------------------------------------------------------------------------------
 
