@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import trio
@@ -128,7 +128,7 @@ class RPCServer:
         methods = self._ws_methods(subscriber)
         try:
             with session:
-                await self._ws_loop(ws, subscriber, methods, push, outbox_receive)
+                await self._ws_loop(ws, subscriber, methods, outbox_receive)
         finally:
             self.hub.detach(subscriber)
             outbox_send.close()
@@ -141,7 +141,6 @@ class RPCServer:
         ws: WebSocket,
         subscriber: Subscriber,
         methods: dict[str, Method],
-        push: Callable[[str], bool],
         outbox_receive: trio.MemoryReceiveChannel[str | None],
     ) -> None:
         async with trio.open_nursery() as nursery:
@@ -154,8 +153,8 @@ class RPCServer:
                     reply: bytes | None = _rate_limited()
                 else:
                     reply = self.dispatcher.handle(data, methods)
-                if reply is not None and not push(reply.decode()):
-                    subscriber.dropped = True
+                if reply is not None:
+                    subscriber.push_all((reply.decode(),))
                 if subscriber.dropped:
                     break
             nursery.cancel_scope.cancel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from harmony.rpc.backend import RPCBackend
@@ -35,6 +35,16 @@ class Subscriber:
     pending: set[str] = field(default_factory=set)
     """Ids of ``newPendingTransactions`` subscriptions."""
     dropped: bool = False
+    """Set once a push found the queue full; the hub then detaches the subscriber."""
+
+    def push_all(self, messages: Iterable[str]) -> bool:
+        """Queue ``messages`` in order; on the first full queue mark the subscriber dropped and stop (the
+        rule of the module docstring: a slow client is dropped, never waited for). Whether all were queued."""
+        for message in messages:
+            if not self.push(message):
+                self.dropped = True
+                return False
+        return True
 
 
 def new_heads_json(block: Block) -> dict[str, JSON]:
@@ -108,11 +118,7 @@ class SubscriptionHub:
         results = ["0x" + eth.hex() for _, eth in tx_hashes]
         for subscriber in wanted:
             for sub_id in list(subscriber.pending):
-                for result in results:
-                    if not subscriber.push(_notification(sub_id, result)):
-                        subscriber.dropped = True
-                        break
-                if subscriber.dropped:
+                if not subscriber.push_all(_notification(sub_id, result) for result in results):
                     break
             if subscriber.dropped:
                 self.detach(subscriber)
@@ -139,11 +145,7 @@ class SubscriptionHub:
                         for e in logs
                         if log_filter.matches(e.log)
                     )
-                for message in messages:
-                    if not subscriber.push(message):
-                        subscriber.dropped = True
-                        break
-                if subscriber.dropped:
+                if not subscriber.push_all(messages):
                     break
             if subscriber.dropped:
                 self.detach(subscriber)
