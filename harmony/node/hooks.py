@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from harmony.node.crossshard import global_topic
 from harmony.node.fence import seat_key
+from harmony.node.peer_info import offline_peer_info, peer_info
 from harmony.node.status import NodeStatus
 from harmony.p2p.topics import shard_topic
 from harmony.types.cx import CXReceiptsProof
@@ -23,16 +24,6 @@ from harmony.types.transaction import Transaction
 
 if TYPE_CHECKING:
     from harmony.node.runtime import Node
-
-
-def offline_peer_info(peer_id: str) -> dict[str, object]:
-    """``peer_info`` of a node with no host (not started, or no network at all): no peers."""
-    return {
-        "peerid": peer_id,
-        "blocked-peers": [],
-        "peers": [],
-        "c": {"total-known-peers": 0, "connected": 0, "not-connected": 0},
-    }
 
 
 class RuntimeHooks:
@@ -103,13 +94,13 @@ class RuntimeHooks:
         if host is None:
             return offline_peer_info(self.peer_id)
         topic = shard_topic(self._node.params.name, self._node.config.shard_id)
-        connected = host.connected_peers()
-        return {
-            "peerid": self.peer_id,
-            "blocked-peers": sorted(host.banned_peers()),
-            "peers": [{"topic": topic, "peers": sorted(host.topic_peers(topic))}],
-            "c": {"total-known-peers": len(connected), "connected": len(connected), "not-connected": 0},
-        }
+        connected = len(host.connected_peers())
+        return peer_info(
+            self.peer_id,
+            blocked=host.banned_peers(),
+            topic_peers={topic: host.topic_peers(topic)},
+            connected=connected,
+        )
 
     def inside_fence(self) -> bool:
         """Whether this node holds a seat key of its shard's committee in the head's epoch: inside the fence

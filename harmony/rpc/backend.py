@@ -14,6 +14,7 @@ from typing import Protocol
 from harmony.crypto.bitmap import decode_bitmap
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
+from harmony.node.peer_info import offline_peer_info
 from harmony.node.staking_pool import StakingPool
 from harmony.rpc.errors import ServerError
 from harmony.rpc.filters import FilterStore
@@ -154,13 +155,8 @@ class StandaloneHooks:
         return 0
 
     def peer_info(self) -> dict[str, object]:
-        """No network: no peers."""
-        return {
-            "peerid": "",
-            "blocked-peers": [],
-            "peers": [],
-            "c": {"total-known-peers": 0, "connected": 0, "not-connected": 0},
-        }
+        """No network: no peers (the node's :func:`~harmony.node.peer_info.offline_peer_info`)."""
+        return offline_peer_info("")
 
 
 def staking_owner(tx: StakingTransaction) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from harmony.chain.genesis import dev_account_key, make_localnet_genesis
 from harmony.chain.params import LOCALNET
 from harmony.node.config import NodeConfig
-from harmony.node.hooks import offline_peer_info
+from harmony.node.peer_info import offline_peer_info
 from harmony.node.runtime import Node
 from harmony.types.transaction import Transaction
 

@@ -3,6 +3,10 @@ hmy_getLogs, accounts; with their bad input."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from harmony.node.peer_info import offline_peer_info
 from harmony.rpc.formats import go_header_json
 from tests.unit.rpc.conftest import ChainFixture
 from tests.unit.rpc.test_dispatch import error, result
@@ -63,3 +67,18 @@ def test_hmy_get_logs(built: ChainFixture) -> None:
 def test_signed_blocks_needs_the_beacon_chain(built: ChainFixture) -> None:
     refused = error(built.dispatcher, "hmyv2_getSignedBlocks", "0x" + "11" * 20)
     assert refused["code"] == -32000 and "shard 0" in refused["message"]
+
+
+def test_standalone_peer_info_is_the_node_s_offline_answer(built: ChainFixture) -> None:
+    assert built.backend.hooks.peer_info() == offline_peer_info("")
+    answer = result(built.dispatcher, "hmyv2_getPeerInfo")
+    assert answer == {"peerid": "", "blocked-peers": [], "connected-peers": []}
+
+
+def test_the_rpc_backend_loads_no_libp2p() -> None:
+    """The RPC takes the offline answer from the node layer's ``peer_info`` module: no py-libp2p loaded."""
+    probe = "import sys, harmony.rpc.backend; print('libp2p' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "False"
