@@ -1,4 +1,4 @@
-"""``make test-long``, as root on network namespaces: ``harmony testnet run testnets/fenced.toml`` (issue 21).
+"""``make test``, as root on network namespaces: ``harmony testnet run testnets/fenced.toml`` (issue 21).
 Shard 1 is fenced to EU with its 4 validators in region eu; the full node f0 joins shard 1 from region us
 without a seat. Across a kill of a fenced member, a partition of another member with the outsider and its
 heal, and a kill and restart of the outsider, the capture of every outside node's counters finds nothing of
@@ -23,7 +23,6 @@ from .test_testnet import leftovers, node_processes, run_manifest
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.slow,
     pytest.mark.skipif(namespaces_available() is not None, reason=f"{namespaces_available()}"),
 ]
 
@@ -39,7 +38,7 @@ def prefix() -> Iterator[str]:
     down_all(name)
 
 
-# make test-long: on the loaded 2-core machine a run takes minutes (start-up, 3 perturbations, settling)
+# about 1-1.5 min on the 2-core machine at load 3-10 (start-up, 3 perturbations, settling)
 def test_a_fenced_shard_leaks_nothing_to_outside_nodes_across_perturbations(
     tmp_path: Path, prefix: str
 ) -> None:
