@@ -48,6 +48,12 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--consensus.phase-timeout-ms", "phase_timeout_ms", int, "phase timeout before a view change"),
     ("--consensus.view-change-timeout-ms", "view_change_timeout_ms", int, "view change timeout"),
     ("--consensus.block-time-ms", "block_time_ms", int, "block time (default: the network preset's)"),
+    (
+        "--consensus.commit-window-ms",
+        "commit_window_ms",
+        int,
+        "how long a leader waits for late commits after the quorum (default 1000; 0: none)",
+    ),
 )
 
 

@@ -71,6 +71,8 @@ class TimerKind(Enum):
     """The view change to a view did not complete in time → try the next view."""
     PROPOSE = "propose"
     """The leader's block-time wait before asking for the next proposal."""
+    COMMIT_WINDOW = "commit_window"
+    """The leader's wait, after a commit quorum, for the other members' commits (reference §1.5)."""
     RESEND = "resend"
     """Periodic rebroadcast of this node's own messages of the current round (lost messages are replaced)."""
 
@@ -171,6 +173,11 @@ Effect = (
 # ------------------------------------------------------------------------------------- configuration
 
 
+COMMIT_WINDOW_MARGIN_MS = 200
+"""The leader's commit window (:attr:`ConsensusConfig.commit_window_ms`) ends at least this long before the
+next block is due, so that the next proposal carries the fuller aggregate and the block time is kept."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConsensusConfig:
     """One node's consensus configuration for one shard and epoch.
@@ -196,6 +203,13 @@ class ConsensusConfig:
     waited 82 s). The reference's slots do not double at all (§1.7: 45 s each)."""
     block_time_ms: int = 0
     """The leader waits this long after the previous commit before asking for a proposal."""
+    commit_window_ms: int = 0
+    """After a commit quorum the leader keeps collecting the other members' commits for up to this long,
+    ending early once every member has voted and never later than :data:`COMMIT_WINDOW_MARGIN_MS` before
+    the next block is due; COMMITTED, the stored aggregate and the next header then name every signer that
+    made it (reference §1.5: Harmony waits at least 1 s, until 200 ms before the next block). Without it a
+    slower member is left out of every bitmap once the others alone pass 2/3, counts as not signing and
+    loses its seat, and its conflicting votes are never checked. 0: finalize at the quorum."""
     clock_origin_unix_ms: int = 0
     """The Unix time (ms) at which the ``now`` given to the core reads 0: 0 when the driver passes Unix
     milliseconds. Lets the core compare ``now`` with header times for its view schedule."""

@@ -36,6 +36,7 @@ from enum import Enum
 from harmony.chain import payloads
 from harmony.chain.quorum import Roster
 from harmony.consensus.api import (
+    COMMIT_WINDOW_MARGIN_MS,
     BlockValidator,
     Broadcast,
     ChainTip,
@@ -218,6 +219,8 @@ class ConsensusCore:
         self.block: Block | None = None
         self.prepares: VoteCollector | None = None
         self.commits: VoteCollector | None = None
+        self._window_end: int | None = None
+        """While the leader holds a commit quorum and waits for the other members' commits: until when."""
 
     # ---------------------------------------------------------------------------------------- queries
 
@@ -382,6 +385,10 @@ class ConsensusCore:
         """A timer fired: phase timeout → view change; view-change timeout → next view; propose."""
         if timer.height != self.height or timer.view_id != self.view:
             return []
+        if timer.kind is TimerKind.COMMIT_WINDOW or (
+            timer.kind is TimerKind.PHASE and self._window_end is not None
+        ):
+            return self._close_commit_window(now)
         if timer.kind is TimerKind.PHASE and self.mode is Mode.NORMAL:
             return self._start_view_change(max(self.view + 1, self.scheduled_view(now)), now)
         if timer.kind is TimerKind.VIEW_CHANGE and self.mode is Mode.VIEW_CHANGING:
@@ -615,10 +622,51 @@ class ConsensusCore:
         return out + self._after_commit_vote(now)
 
     def _after_commit_vote(self, now: int) -> list[Effect]:
+        """A commit vote was counted: once they reach quorum, open the commit window (or finish at once
+        when it is closed or every member has voted)."""
         if self.commits is None or self.block is None or self.stage is not Stage.COMMIT:
             return []
         if not self.commits.settle():
             return []
+        if len(self.commits.waiting_members()) == self.roster.size:
+            self.commits.settle_all()
+            if len(self.commits.members) == self.roster.size:
+                return self._finish_commit(now)
+        if self._window_end is None:
+            self._window_end = self._commit_window_end(now)
+            if self._window_end > now:
+                return [SetTimer(Timer(TimerKind.COMMIT_WINDOW, self.height, self.view), self._window_end)]
+        if now < self._window_end:
+            return []
+        return self._close_commit_window(now)
+
+    def _commit_window_end(self, now: int) -> int:
+        """When the leader stops waiting for late commits (:attr:`ConsensusConfig.commit_window_ms`): the
+        window's length after the quorum, cut to end :data:`COMMIT_WINDOW_MARGIN_MS` before the next block
+        is due (the block time after this block's announce), and never before ``now``."""
+        window = self.config.commit_window_ms
+        if window <= 0:
+            return now
+        end = now + window
+        block_time = self.config.block_time_ms
+        announced = self._announced_at.get(self.block.hash()) if self.block is not None else None
+        if block_time > 0 and announced is not None:
+            end = min(end, announced + block_time - COMMIT_WINDOW_MARGIN_MS)
+        return max(now, end)
+
+    def _close_commit_window(self, now: int) -> list[Effect]:
+        """The commit window is over: count every waiting commit that verifies, then finish the height."""
+        if self.commits is None or self.block is None or self.stage is not Stage.COMMIT:
+            return []
+        self.commits.settle_all()
+        if not self.commits.has_quorum():
+            return []
+        return self._finish_commit(now)
+
+    def _finish_commit(self, now: int) -> list[Effect]:
+        """The leader's commit quorum stands: check the votes for double signs, broadcast COMMITTED with
+        the aggregate of every verified commit, and finalize (reference §1.5)."""
+        assert self.commits is not None and self.block is not None
         out: list[Effect] = []
         block = self.block
         for indices, sig in self.commits.verified.items():
@@ -649,9 +697,7 @@ class ConsensusCore:
         holders: set[int] = set()
         for collector in (self.prepares, self.commits):
             if collector is not None:
-                holders |= collector.members
-                for vote in collector.pending:
-                    holders.update(vote.indices)
+                holders |= collector.waiting_members()
         return len(holders) == len(self.roster.keys)
 
     def _foreign_commit(self, vote: SeenVote) -> list[Effect]:

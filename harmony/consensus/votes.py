@@ -63,25 +63,39 @@ class VoteCollector:
     def settle(self) -> bool:
         """Verify waiting votes if they could complete a quorum; True once the verified ones reach it."""
         while not self.has_quorum() and self.pending:
-            candidates = set(self.members)
-            for vote in self.pending:
-                candidates.update(vote.indices)
-            if not self.roster.is_quorum(candidates):
+            if not self.roster.is_quorum(self.waiting_members()):
                 return False
-            batch, rest, taken = [], [], set(self.members)
-            for vote in self.pending:
-                if set(vote.indices) <= self.members:
-                    self.drops["duplicate_vote"] += 1
-                elif taken.isdisjoint(vote.indices):
-                    batch.append(vote)
-                    taken.update(vote.indices)
-                else:
-                    rest.append(vote)
-            self.pending = rest
-            for vote in self._good(batch):
-                self.verified[vote.indices] = vote.signature
-                self.members.update(vote.indices)
+            self._verify_batch()
         return self.has_quorum()
+
+    def settle_all(self) -> None:
+        """Verify every waiting vote (the leader's commit window, after the quorum)."""
+        while self.pending:
+            self._verify_batch()
+
+    def _verify_batch(self) -> None:
+        """Check one batch of waiting votes, at most one per member, with one aggregate check (bisected
+        only when a bad vote hides in it); the rest wait for the next batch."""
+        batch, rest, taken = [], [], set(self.members)
+        for vote in self.pending:
+            if set(vote.indices) <= self.members:
+                self.drops["duplicate_vote"] += 1
+            elif taken.isdisjoint(vote.indices):
+                batch.append(vote)
+                taken.update(vote.indices)
+            else:
+                rest.append(vote)
+        self.pending = rest
+        for vote in self._good(batch):
+            self.verified[vote.indices] = vote.signature
+            self.members.update(vote.indices)
+
+    def waiting_members(self) -> set[int]:
+        """Members with a verified or a waiting vote."""
+        found = set(self.members)
+        for vote in self.pending:
+            found.update(vote.indices)
+        return found
 
     def _good(self, batch: list[PendingVote]) -> list[PendingVote]:
         if not batch:

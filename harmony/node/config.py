@@ -28,6 +28,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     phase_timeout_ms = 27000          # reference §1.6
     view_change_timeout_ms = 27000
     block_time_ms = 0                 # 0: the network preset's block time
+    commit_window_ms = 1000           # a leader's wait for late commits after the quorum (reference §1.5)
     vdf_compute = true                # a beacon validator computes the epoch VDF (design §7)
 
     [network]
@@ -128,6 +129,7 @@ class NodeConfig:
     phase_timeout_ms: int = 27_000
     view_change_timeout_ms: int = 27_000
     block_time_ms: int = 0
+    commit_window_ms: int = 1000
     vdf_compute: bool = True
     shard_endpoints: tuple[str, ...] = ()
     debug_equivocate: bool = False
@@ -178,6 +180,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "phase_timeout_ms": ("phase_timeout_ms", int),
         "view_change_timeout_ms": ("view_change_timeout_ms", int),
         "block_time_ms": ("block_time_ms", int),
+        "commit_window_ms": ("commit_window_ms", int),
         "vdf_compute": ("vdf_compute", bool),
     },
     "txpool": {
@@ -292,6 +295,8 @@ def check(config: NodeConfig) -> NodeConfig:
             raise ConfigError(f"consensus.{name}", f"{value} ms is outside 100 ms .. 1 hour")
     if not 0 <= config.block_time_ms <= 600_000:
         raise ConfigError("consensus.block_time_ms", f"{config.block_time_ms} is outside 0 .. 600000")
+    if not 0 <= config.commit_window_ms <= 60_000:
+        raise ConfigError("consensus.commit_window_ms", f"{config.commit_window_ms} is outside 0 .. 60000")
     if config.min_gas_price < 0:
         raise ConfigError("txpool.min_gas_price", "must not be negative")
     for name in ("global_slots", "account_slots", "rate_limit"):

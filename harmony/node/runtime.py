@@ -124,6 +124,7 @@ class Node:
             phase_timeout_ms=self.config.phase_timeout_ms,
             view_change_timeout_ms=self.config.view_change_timeout_ms,
             block_time_ms=self.config.block_time_ms or self.params.block_time_ms,
+            commit_window_ms=self.config.commit_window_ms,
             clock_origin_unix_ms=0,
         )
 

@@ -221,6 +221,7 @@ class Cluster:
         block_time_ms: int,
         max_backoff_exponent: int,
         skip_absent_leaders: bool = True,
+        commit_window_ms: int = 0,
     ) -> None:
         self.scheduler = scheduler
         self.rng = rng
@@ -263,6 +264,7 @@ class Cluster:
         self.honest_keys = frozenset(k.public_key.to_bytes() for i in self.honest for k in self.nodes[i].keys)
         self._timeouts = (phase_timeout_ms, view_change_timeout_ms, block_time_ms, max_backoff_exponent)
         self.skip_absent_leaders = skip_absent_leaders
+        self.commit_window_ms = commit_window_ms
         committee_keys = [s.bls_public_key for s in slots]
         for node in self.nodes:
             if node.role is not None:
@@ -307,6 +309,7 @@ class Cluster:
             max_backoff_exponent=backoff,
             clock_origin_unix_ms=GENESIS_TIME_S * 1000,
             skip_absent_leaders=self.skip_absent_leaders,
+            commit_window_ms=self.commit_window_ms,
         )
 
     def local_now(self, node: SimNode) -> int:

@@ -48,6 +48,8 @@ class SimOptions:
     phase_timeout_ms: int = 3_000
     view_change_timeout_ms: int = 3_000
     block_time_ms: int = 500
+    commit_window_ms: int = 1_000
+    """The leaders' wait for late commits (cut to end 200 ms before the next block is due)."""
     max_backoff_exponent: int = 2
     multi_key: bool = True
     """Whether a seed may give one node two committee keys."""
@@ -193,6 +195,7 @@ def run_seed(seed: int, options: SimOptions | None = None) -> SeedResult:
         view_change_timeout_ms=opts.view_change_timeout_ms,
         block_time_ms=opts.block_time_ms,
         max_backoff_exponent=opts.max_backoff_exponent,
+        commit_window_ms=opts.commit_window_ms,
     )
     honest_keys_ref.append(cluster.honest_keys)
     safety = SafetyChecker(cluster.committee_view)

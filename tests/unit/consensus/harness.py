@@ -89,7 +89,8 @@ class _Transport:
 
     def _to(self, dst: int, message: Message) -> None:
         if not self.net.drop(self.node, dst, message):
-            self.net.push(self.net.now + self.net.latency, "msg", dst, message.encode())
+            delay = self.net.latency + self.net.delay(self.node, dst, message)
+            self.net.push(self.net.now + delay, "msg", dst, message.encode())
 
     def broadcast(self, message: Message) -> None:
         for dst in range(len(self.net.nodes)):
@@ -113,6 +114,7 @@ class Net:
         phase_timeout: int = 1000,
         stakes: list[int] | None = None,
         block_time: int = 0,
+        commit_window: int = 0,
     ) -> None:
         self.keys = make_keys(n_keys)
         owner = key_owner if key_owner is not None else list(range(n_keys))
@@ -122,6 +124,8 @@ class Net:
         self.queue: list[tuple[int, int, int, str, object]] = []
         self.seq = 0
         self.drop: Callable[[int, int, object], bool] = lambda src, dst, msg: False
+        self.delay: Callable[[int, int, Message], int] = lambda src, dst, msg: 0
+        """Extra latency (ms) of one delivery, on top of ``latency``."""
         self.key_node: dict[bytes, int] = {}
         self.nodes: list[Node] = []
         for node_id in sorted(set(owner)):
@@ -134,6 +138,7 @@ class Net:
                 phase_timeout_ms=phase_timeout,
                 view_change_timeout_ms=phase_timeout,
                 block_time_ms=block_time,
+                commit_window_ms=commit_window,
             )
             index = len(self.nodes)
             ss, ls, ledger = MemorySignerStore(), MemoryLogStore(), MemoryLedger(GENESIS)
