@@ -63,16 +63,22 @@ def free_base_port() -> int:
     raise RuntimeError(f"no free port range in {low}-{high}")
 
 
+_HANDED_OUT: set[int] = set()
+"""Ports :func:`free_ports` returned before: a node started with them may not have bound them yet."""
+
+
 def free_ports(count: int, seed: int = 0) -> list[int]:
-    """``count`` ports within this worker's ports that are free right now (for a node started beside a
-    devnet)."""
+    """``count`` ports within this worker's ports that are free right now and were never handed out before
+    (for a node started beside a devnet: two nodes started a few milliseconds apart were given overlapping
+    ports, since neither had bound its own yet, and one of them died on start)."""
     low, high = worker_ports()
     ports: list[int] = []
     port = low + (seed * 7919 + int(time.time() * 1000)) % (high - low)
     for _ in range(high - low):
-        if _port_free(port):
+        if port not in _HANDED_OUT and _port_free(port):
             ports.append(port)
             if len(ports) == count:
+                _HANDED_OUT.update(ports)
                 return ports
         port = low + (port + 1 - low) % (high - low)
     raise RuntimeError(f"no {count} free ports in {low}-{high}")
