@@ -124,6 +124,8 @@ class NodeToml:
     """BLS public keys (hex) whose signing the node's alerts watch."""
     dashboard_network: tuple[str, ...] = ()
     """The other nodes' dashboards, for the dashboard's network view."""
+    commit_window_ms: int | None = None
+    """A leader's wait for late commits (None: the node's default)."""
     propagation: str = "gossip"
     """How a proposed block reaches the shard: ``gossip`` or ``raptorq``."""
     drop_symbols_percent: int = 0
@@ -172,6 +174,8 @@ def write_node_toml(data: Path, node: NodeToml) -> Path:
     """``data/node.toml`` for ``node`` (genesis at ``../genesis.json``)."""
     data.mkdir(parents=True, exist_ok=True)
     block_time = "" if node.block_time_ms is None else f"block_time_ms = {node.block_time_ms}\n"
+    if node.commit_window_ms is not None:
+        block_time += f"commit_window_ms = {node.commit_window_ms}\n"
     bls = '[bls]\nkeys = ["keys/bls.json"]\npass_file = "keys/pass.txt"\n\n' if node.bls else ""
     path = data / "node.toml"
     path.write_text(
@@ -236,6 +240,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     devnet.add_argument("--accounts", type=int, default=10, help="funded accounts (default 10)")
     devnet.add_argument("--base-port", type=int, default=9000, help="first p2p port (default 9000)")
     devnet.add_argument("--block-time-ms", type=int, default=None, help="block time (default: localnet's)")
+    devnet.add_argument(
+        "--commit-window-ms",
+        type=int,
+        default=None,
+        help="how long a leader waits for late commits after the quorum (default: the node's, 1000; 0: none)",
+    )
     devnet.add_argument(
         "--phase-timeout-ms", type=int, default=8000, help="view change after this long without a block"
     )
@@ -318,6 +328,8 @@ def _check_args(args: argparse.Namespace) -> int:
             raise CLIError(f"--alert-webhook: {url[:80]!r}: {problem}")
     if args.block_time_ms is not None and not 100 <= args.block_time_ms <= 60_000:
         raise CLIError("--block-time-ms: 100 to 60000")
+    if args.commit_window_ms is not None and not 0 <= args.commit_window_ms <= 60_000:
+        raise CLIError("--commit-window-ms: 0 to 60000")
     if not 500 <= args.phase_timeout_ms <= 600_000:
         raise CLIError("--phase-timeout-ms: 500 to 600000")
     if args.timeout <= 0:
@@ -402,6 +414,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 vdf_compute=node.shard_id == 0 and node.index < VDF_PROVERS,
                 phase_timeout_ms=args.phase_timeout_ms,
                 block_time_ms=args.block_time_ms,
+                commit_window_ms=args.commit_window_ms,
                 shard_endpoints=endpoints,
                 log_level=args.log_level,
                 metrics_port=node.metrics_port,

@@ -12,7 +12,7 @@ import pytest
 from harmony.chain.genesis import genesis_to_json, load_genesis, make_localnet_genesis
 from harmony.chain.params import LOCALNET, ONE
 from harmony.cli.common import CLIError
-from harmony.cli.devnet import prepare
+from harmony.cli.devnet import _check_args, prepare
 from harmony.cli.devnet_genesis import (
     HARMONY_LOCALNET_FUND,
     funds_of,
@@ -88,6 +88,7 @@ def _args(tmp_path: Path, **extra: object) -> argparse.Namespace:
         "accounts": 2,
         "base_port": 30_000,
         "block_time_ms": None,
+        "commit_window_ms": None,
         "phase_timeout_ms": 5000,
         "vdf_iterations": 0,
         "keep": False,
@@ -123,3 +124,18 @@ def test_prepare_writes_the_funds_into_genesis_and_manifest(tmp_path: Path) -> N
     assert plain.params.gas_limit(0) == 30_000_000  # the preset's without --harmony-localnet
     with pytest.raises(CLIError, match="--keep"):
         prepare(_args(tmp_path, keep=True, harmony_localnet=True), 1)
+
+
+def test_the_commit_window_reaches_every_node_toml(tmp_path: Path) -> None:
+    nodes, _manifest = prepare(_args(tmp_path, commit_window_ms=250), 1)
+    assert nodes
+    for node in nodes:
+        assert "commit_window_ms = 250" in (node.data_dir / "node.toml").read_text(encoding="utf-8")
+    plain, _manifest = prepare(_args(tmp_path), 1)
+    assert "commit_window_ms" not in (plain[0].data_dir / "node.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("bad", [-1, 60_001])
+def test_a_commit_window_out_of_range_is_refused(tmp_path: Path, bad: int) -> None:
+    with pytest.raises(CLIError, match="--commit-window-ms"):
+        _check_args(_args(tmp_path, commit_window_ms=bad))

@@ -46,6 +46,7 @@ keys = ["k/a.json"]
 pass_file = "k/pass.txt"
 [consensus]
 phase_timeout_ms = 5000
+commit_window_ms = 400
 [txpool]
 min_gas_price = 2000000000
 [log]
@@ -58,6 +59,7 @@ level = "debug"
     assert config.shard_id == 1 and config.p2p_port == 9100 and config.http_port == 9600
     assert config.bls_keys == (tmp_path / "k/a.json",) and config.bls_pass_file == tmp_path / "k/pass.txt"
     assert config.phase_timeout_ms == 5000 and config.min_gas_price == 2 * 10**9
+    assert config.commit_window_ms == 400
     assert config.bootnodes == ("/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2HAm",)
 
 
@@ -83,6 +85,9 @@ def test_defaults_follow_harmony() -> None:
         ({"rpc": {"rate_limit": 0}}, "rate_limit"),
         ({"bls": {"keys": [3]}}, "bls.keys"),
         ({"consensus": {"phase_timeout_ms": 1}}, "consensus.phase_timeout_ms"),
+        ({"consensus": {"commit_window_ms": -1}}, "consensus.commit_window_ms"),
+        ({"consensus": {"commit_window_ms": 60_001}}, "consensus.commit_window_ms"),
+        ({"consensus": {"commit_window_ms": "1s"}}, "consensus.commit_window_ms"),
         ({"txpool": {"min_gas_price": -1}}, "txpool.min_gas_price"),
         ({"log": {"level": "loud"}}, "log.level"),
         ({"consensus": {"vdf_iterations": 5000}}, "consensus.vdf_iterations"),
