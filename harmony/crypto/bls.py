@@ -278,15 +278,67 @@ def fast_aggregate_verify(public_keys: Sequence[PublicKey], message: bytes, sign
     return bool(PopSchemeMPL.fast_aggregate_verify(points, bytes(message), signature._point))
 
 
+_HASH_TAG = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+"""The POP ciphersuite's domain tag of message hashing (what :func:`verify` hashes a message with)."""
+_PAIRING_COST = 5
+"""A whole pairing (with its final exponentiation) costs about five Miller loops of a multi-pairing
+(measured with blspy: 1.0 ms against 0.2 ms)."""
+
+
+def _hash(message: bytes) -> G2Element:
+    """H(m): the POP ciphersuite's hash of ``message`` to G2."""
+    return G2Element.from_message(bytes(message), _HASH_TAG)
+
+
+def _sum(points: Sequence[G2Element]) -> G2Element:
+    total = G2Element()
+    for point in points:
+        total = total + point
+    return total
+
+
+def _by_key(public_keys: Sequence[PublicKey]) -> dict[bytes, list[int]]:
+    """The positions of each distinct key, by its encoding."""
+    groups: dict[bytes, list[int]] = {}
+    for index, key in enumerate(public_keys):
+        groups.setdefault(key.data, []).append(index)
+    return groups
+
+
+def _grouping_pays(keys: int, terms: int) -> bool:
+    """Whether a pairing per distinct key (:func:`_grouped_equal`) costs less than a Miller loop per term."""
+    return (keys + 1) * _PAIRING_COST < terms + 1
+
+
+def _grouped_equal(signature: G2Element, sums: Sequence[tuple[G1Element, G2Element]]) -> bool:
+    """``e(g1, signature) == Π e(pk, h)`` over ``sums`` of (key, message point), as whole pairings."""
+    right = None
+    for key, point in sums:
+        term = key & point
+        right = term if right is None else right * term
+    return bool((G1Element.generator() & signature) == right)
+
+
 def aggregate_verify(
     public_keys: Sequence[PublicKey], messages: Sequence[bytes], signature: Signature
 ) -> bool:
-    """AggregateVerify: key *i* signed message *i*, and ``signature`` is the aggregate of them all.
+    """AggregateVerify: key *i* signed message *i*, and ``signature`` is the aggregate of them all:
+    ``e(g1, signature) == Π e(pk_i, H(m_i))``.
 
-    False on empty or mismatched lists (never raises on wrong input of the right types).
+    When few keys sign many messages (a sync batch of commits by the same signers), the messages of a key
+    are hashed and summed first, ``e(pk, Σ H(m_i))``: the same product, with a pairing per key instead
+    of a Miller loop per message (:func:`_grouped_equal`). False on empty or mismatched lists (never
+    raises on wrong input of the right types).
     """
     if not public_keys or len(public_keys) != len(messages):
         return False
+    groups = _by_key(public_keys)
+    if _grouping_pays(len(groups), len(public_keys)):
+        sums = [
+            (public_keys[indexes[0]]._point, _sum([_hash(messages[i]) for i in indexes]))
+            for indexes in groups.values()
+        ]
+        return _grouped_equal(signature._point, sums)
     points = [k._point for k in public_keys]
     return bool(PopSchemeMPL.aggregate_verify(points, [bytes(m) for m in messages], signature._point))
 
@@ -377,7 +429,8 @@ def batch_verify(
     """Whether every ``signatures[i]`` is ``public_keys[i]``'s over ``messages[i]`` (:func:`verify` of
     each), checked at once by a random linear combination: with secret random coefficients
     ``r_i`` (:func:`batch_scalars`), ``e(g1, Σ r_i·σ_i) == Π e(r_i·pk_i, H(m_i))`` as one AggregateVerify
-    (n + 1 Miller loops and one final exponentiation, against 2n pairings one by one). Every term valid:
+    (n + 1 Miller loops and one final exponentiation, against 2n pairings one by one); when few keys sign
+    many messages, as ``Π e(pk, Σ r_i·H(m_i))`` over the distinct keys (a pairing per key). Every term valid:
     True. A wrong term: False, except with probability at most 2^-64 over the coefficients, so terms wrong
     by amounts that cancel in a plain sum do not pass. False on an empty or mismatched batch; it never
     says which term is wrong: the caller checks each alone (:func:`verify`) to find out.
@@ -386,8 +439,18 @@ def batch_verify(
     if count == 0 or count != len(messages) or count != len(signatures):
         return False
     scalars = batch_scalars(count, seed)
-    keys = [_mul_key(key, r) for key, r in zip(public_keys, scalars, strict=True)]
     total = _multi_mul([s._point for s in signatures], scalars)
+    groups = _by_key(public_keys)
+    if _grouping_pays(len(groups), count):  # e(pk, Σ r_i·H(m_i)) per key
+        sums = [
+            (
+                public_keys[indexes[0]]._point,
+                _multi_mul([_hash(messages[i]) for i in indexes], [scalars[i] for i in indexes]),
+            )
+            for indexes in groups.values()
+        ]
+        return _grouped_equal(total, sums)
+    keys = [_mul_key(key, r) for key, r in zip(public_keys, scalars, strict=True)]
     return bool(PopSchemeMPL.aggregate_verify(keys, [bytes(m) for m in messages], total))
 
 
