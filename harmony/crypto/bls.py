@@ -350,7 +350,7 @@ _WINDOW = 4
 """Bits per window of a key's table of multiples (:func:`_key_table`)."""
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def _key_table(key: bytes) -> tuple[tuple[G1Element, ...], ...]:
     """Multiples of the public key ``key`` for :func:`_mul_key`: entry ``[j][b]`` is ``b·16^j·key``
     (``b`` in 0..15, 16 windows covering :data:`BATCH_SCALAR_BITS`). 240 additions, once per key: a sync

@@ -170,8 +170,9 @@ def check_blocks(
 
 
 WORKERS = 2
-"""Child processes at most. The checks of an empty block (a commit pairing, a VRF's two) cost about four
-times its execution, so on two cores one child would leave the importer waiting for it; two children
+"""Child processes at most. The checks of an empty block (its commit's and its VRF's share of two
+batches) cost about twice its execution (0.7 against 0.3-0.4 ms in ``bench/sync.py``; four times before
+the VRFs were batched), so on two cores one child would leave the importer waiting for it; two children
 check two answers at once and the three processes share the cores."""
 
 
