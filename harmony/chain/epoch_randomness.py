@@ -34,6 +34,7 @@ from harmony.chain.params import NetworkParams
 from harmony.chain.randomness import InvalidRandomness
 from harmony.chain.staking.election import AssignFn
 from harmony.chain.view import HeaderReader
+from harmony.crypto.bls import PublicKey, Signature, batch_verify
 from harmony.crypto.vdf import MAX_ITERATIONS
 from harmony.errors import HarmonyError
 from harmony.types.header import Header
@@ -230,6 +231,52 @@ def check_leader_vrf(header: Header, parent_hash: bytes, leader_keys: Sequence[b
     raise last
 
 
+def check_leader_vrfs(
+    checks: Sequence[tuple[Header, bytes, Sequence[bytes]]], *, seed: bytes
+) -> list[InvalidRandomness | None]:
+    """:func:`check_leader_vrf` of each ``(header, parent_hash, leader_keys)`` in ``checks``: ``None`` where
+    the header's VRF passes, else the very error that function raises for it.
+
+    The proofs' BLS checks are made together (design §7): the headers whose coinbase has one committee
+    key and whose VRF passes every other check (:func:`~harmony.chain.randomness.vrf_terms`) join one
+    randomized batch (:func:`harmony.crypto.bls.batch_verify`, its coefficients from ``seed``: the
+    caller's secret randomness, design §3.3, at least 16 bytes the blocks' authors cannot predict). A
+    batch that verifies means every proof in it is its leader's signature of its parent hash (except with
+    probability 2^-64); one that does not is checked header by header, as are the headers of a coinbase
+    with several keys (the rule tries each), so every error is the header's own.
+    """
+    if len(seed) < 16:
+        raise ValueError("a batch seed is at least 16 bytes of secret randomness")
+    verdicts: list[InvalidRandomness | None] = [None] * len(checks)
+    batch: list[tuple[int, PublicKey, bytes, Signature]] = []
+    alone: list[int] = []
+    for index, (header, parent_hash, keys) in enumerate(checks):
+        if len(keys) != 1:
+            alone.append(index)
+            continue
+        try:
+            batch.append((index, *rnd.vrf_terms(header, parent_hash, keys[0])))
+        except InvalidRandomness as exc:
+            verdicts[index] = exc
+    if len(batch) == 1 or (
+        batch
+        and not batch_verify(
+            [key for _, key, _, _ in batch],
+            [message for _, _, message, _ in batch],
+            [proof for _, _, _, proof in batch],
+            seed=seed,
+        )
+    ):
+        alone.extend(index for index, _, _, _ in batch)
+    for index in alone:
+        header, parent_hash, keys = checks[index]
+        try:
+            check_leader_vrf(header, parent_hash, keys)
+        except InvalidRandomness as exc:
+            verdicts[index] = exc
+    return verdicts
+
+
 def check_block_randomness(
     view: HeaderReader,
     params: NetworkParams,
@@ -284,6 +331,7 @@ __all__ = [
     "assigner_for_parent",
     "check_block_randomness",
     "check_leader_vrf",
+    "check_leader_vrfs",
     "election_assigner",
     "election_randomness",
     "epoch_seed_for",

@@ -42,13 +42,14 @@ keyed by preset name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.params import NetworkParams
-from harmony.crypto.bls import PublicKey, SecretKey
+from harmony.crypto.bls import PublicKey, SecretKey, Signature, verify
 from harmony.crypto.keccak import keccak256, sha256
 from harmony.crypto.vdf import MAX_ITERATIONS, MEASURED_RATE, VDFProof, vdf_prove, vdf_verify
-from harmony.crypto.vrf import VRF_OUTPUT_SIZE, VRF_SIZE, decode_vrf, encode_vrf, vrf_prove, vrf_verify
+from harmony.crypto.vrf import VRF_OUTPUT_SIZE, VRF_SIZE, decode_vrf, encode_vrf, vrf_prove
 from harmony.errors import CryptoError
 from harmony.types.header import Header
 
@@ -68,6 +69,7 @@ DEFAULT_VDF_DEADLINE_FRACTION = (3, 4)
 
 _SEED_DOMAIN = b"harmony-epoch-seed-v1"
 _FALLBACK_DOMAIN = b"harmony-vdf-fallback-v1"
+_NOT_LEADERS = "the VRF proof is not the leader's signature of the parent hash"
 
 
 class InvalidRandomness(InvalidBlock):
@@ -81,9 +83,19 @@ def make_header_vrf(secret_key: SecretKey, parent_hash: bytes) -> bytes:
     return encode_vrf(beta, pi)
 
 
-def check_header_vrf(header: Header, parent_hash: bytes, leader_public_key: PublicKey | bytes) -> None:
-    """The per-block VRF rule (design §7): ``header.vrf`` is ``β ‖ π`` where π is the leader's BLS
-    signature over ``parent_hash`` and β = SHA-256(π). :class:`InvalidRandomness` otherwise."""
+@lru_cache(maxsize=1024)
+def _leader_key(data: bytes) -> PublicKey:
+    """A committee key parsed once (the same leaders sign block after block); :class:`CryptoError` if it
+    is not a valid key."""
+    return PublicKey.from_bytes(data)
+
+
+def vrf_terms(
+    header: Header, parent_hash: bytes, leader_public_key: PublicKey | bytes
+) -> tuple[PublicKey, bytes, Signature]:
+    """Every check of :func:`check_header_vrf` but the pairing: the key, the message (``parent_hash``) and
+    the proof π whose BLS verification is all that is left of the rule (several headers' at once:
+    :func:`harmony.chain.epoch_randomness.check_leader_vrfs`). :class:`InvalidRandomness` as that rule."""
     if not header.vrf:
         raise InvalidRandomness("vrf_missing", "the header carries no VRF")
     if len(header.vrf) != VRF_SIZE:
@@ -95,12 +107,25 @@ def check_header_vrf(header: Header, parent_hash: bytes, leader_public_key: Publ
         key = (
             leader_public_key
             if isinstance(leader_public_key, PublicKey)
-            else PublicKey.from_bytes(leader_public_key)
+            else _leader_key(bytes(leader_public_key))
         )
     except CryptoError as exc:
         raise InvalidRandomness("vrf_proof", f"bad leader key: {exc}") from None
-    if not vrf_verify(key, parent_hash, beta, pi):
-        raise InvalidRandomness("vrf_proof", "the VRF proof is not the leader's signature of the parent hash")
+    try:
+        if len(parent_hash) != 32:
+            raise CryptoError("the VRF input is a 32-byte parent hash")
+        proof = Signature.from_bytes(pi)
+    except CryptoError:
+        raise InvalidRandomness("vrf_proof", _NOT_LEADERS) from None
+    return key, bytes(parent_hash), proof
+
+
+def check_header_vrf(header: Header, parent_hash: bytes, leader_public_key: PublicKey | bytes) -> None:
+    """The per-block VRF rule (design §7): ``header.vrf`` is ``β ‖ π`` where π is the leader's BLS
+    signature over ``parent_hash`` and β = SHA-256(π). :class:`InvalidRandomness` otherwise."""
+    key, message, proof = vrf_terms(header, parent_hash, leader_public_key)
+    if not verify(key, message, proof):
+        raise InvalidRandomness("vrf_proof", _NOT_LEADERS)
 
 
 def epoch_seed(vrf_outputs: Sequence[bytes]) -> bytes:
@@ -230,4 +255,5 @@ __all__ = [
     "resolve_epoch_randomness",
     "vdf_iterations",
     "vdf_window",
+    "vrf_terms",
 ]

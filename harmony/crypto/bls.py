@@ -23,6 +23,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from blspy import G1Element, G2Element, PopSchemeMPL
@@ -277,17 +278,180 @@ def fast_aggregate_verify(public_keys: Sequence[PublicKey], message: bytes, sign
     return bool(PopSchemeMPL.fast_aggregate_verify(points, bytes(message), signature._point))
 
 
+_HASH_TAG = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+"""The POP ciphersuite's domain tag of message hashing (what :func:`verify` hashes a message with)."""
+_PAIRING_COST = 5
+"""A whole pairing (with its final exponentiation) costs about five Miller loops of a multi-pairing
+(measured with blspy: 1.0 ms against 0.2 ms)."""
+
+
+def _hash(message: bytes) -> G2Element:
+    """H(m): the POP ciphersuite's hash of ``message`` to G2."""
+    return G2Element.from_message(bytes(message), _HASH_TAG)
+
+
+def _sum(points: Sequence[G2Element]) -> G2Element:
+    total = G2Element()
+    for point in points:
+        total = total + point
+    return total
+
+
+def _by_key(public_keys: Sequence[PublicKey]) -> dict[bytes, list[int]]:
+    """The positions of each distinct key, by its encoding."""
+    groups: dict[bytes, list[int]] = {}
+    for index, key in enumerate(public_keys):
+        groups.setdefault(key.data, []).append(index)
+    return groups
+
+
+def _grouping_pays(keys: int, terms: int) -> bool:
+    """Whether a pairing per distinct key (:func:`_grouped_equal`) costs less than a Miller loop per term."""
+    return (keys + 1) * _PAIRING_COST < terms + 1
+
+
+def _grouped_equal(signature: G2Element, sums: Sequence[tuple[G1Element, G2Element]]) -> bool:
+    """``e(g1, signature) == Π e(pk, h)`` over ``sums`` of (key, message point), as whole pairings."""
+    right = None
+    for key, point in sums:
+        term = key & point
+        right = term if right is None else right * term
+    return bool((G1Element.generator() & signature) == right)
+
+
 def aggregate_verify(
     public_keys: Sequence[PublicKey], messages: Sequence[bytes], signature: Signature
 ) -> bool:
-    """AggregateVerify: key *i* signed message *i*, and ``signature`` is the aggregate of them all.
+    """AggregateVerify: key *i* signed message *i*, and ``signature`` is the aggregate of them all:
+    ``e(g1, signature) == Π e(pk_i, H(m_i))``.
 
-    False on empty or mismatched lists (never raises on wrong input of the right types).
+    When few keys sign many messages (a sync batch of commits by the same signers), the messages of a key
+    are hashed and summed first, ``e(pk, Σ H(m_i))``: the same product, with a pairing per key instead
+    of a Miller loop per message (:func:`_grouped_equal`). False on empty or mismatched lists (never
+    raises on wrong input of the right types).
     """
     if not public_keys or len(public_keys) != len(messages):
         return False
+    groups = _by_key(public_keys)
+    if _grouping_pays(len(groups), len(public_keys)):
+        sums = [
+            (public_keys[indexes[0]]._point, _sum([_hash(messages[i]) for i in indexes]))
+            for indexes in groups.values()
+        ]
+        return _grouped_equal(signature._point, sums)
     points = [k._point for k in public_keys]
     return bool(PopSchemeMPL.aggregate_verify(points, [bytes(m) for m in messages], signature._point))
+
+
+BATCH_SCALAR_BITS = 64
+"""Bits of each random coefficient of :func:`batch_verify`: a batch with a wrong term passes with
+probability at most 2^-64."""
+_WINDOW = 4
+"""Bits per window of a key's table of multiples (:func:`_key_table`)."""
+
+
+@lru_cache(maxsize=256)
+def _key_table(key: bytes) -> tuple[tuple[G1Element, ...], ...]:
+    """Multiples of the public key ``key`` for :func:`_mul_key`: entry ``[j][b]`` is ``b·16^j·key``
+    (``b`` in 0..15, 16 windows covering :data:`BATCH_SCALAR_BITS`). 240 additions, once per key: a sync
+    batch meets the same few leaders block after block, and each multiplication is then 16 additions
+    instead of 64 doublings and about 32 additions."""
+    table = []
+    base = G1Element.from_bytes(key)
+    for _ in range(-(-BATCH_SCALAR_BITS // _WINDOW)):
+        row = [G1Element(), base]
+        for _ in range(2, 1 << _WINDOW):
+            row.append(row[-1] + base)
+        table.append(tuple(row))
+        base = row[-1] + base
+    return tuple(table)
+
+
+def _mul_key(public_key: PublicKey, scalar: int) -> G1Element:
+    """``scalar·public_key`` for ``0 <= scalar < 2^BATCH_SCALAR_BITS`` (a table lookup per window)."""
+    total = G1Element()
+    for row in _key_table(public_key.data):
+        digit = scalar & ((1 << _WINDOW) - 1)
+        if digit:
+            total = total + row[digit]
+        scalar >>= _WINDOW
+    return total
+
+
+def _multi_mul(points: Sequence[G2Element], scalars: Sequence[int]) -> G2Element:
+    """``Σ scalars[i]·points[i]`` in G2 for scalars below ``2^BATCH_SCALAR_BITS``: the bucket method
+    (Pippenger) with the window width that needs the fewest additions for this many points (about 20
+    additions a point for a batch of 128, against about 96 one by one)."""
+
+    def additions(width: int) -> int:
+        return -(-BATCH_SCALAR_BITS // width) * (len(points) + 2 * ((1 << width) - 1)) + BATCH_SCALAR_BITS
+
+    width = min(range(1, 9), key=additions)
+    mask = (1 << width) - 1
+    total = G2Element()
+    for window in reversed(range(-(-BATCH_SCALAR_BITS // width))):
+        for _ in range(width):
+            total = total + total
+        buckets: list[G2Element | None] = [None] * (mask + 1)
+        for point, scalar in zip(points, scalars, strict=True):
+            digit = (scalar >> (window * width)) & mask
+            if digit:
+                bucket = buckets[digit]
+                buckets[digit] = point if bucket is None else bucket + point
+        running: G2Element | None = None
+        for digit in range(mask, 0, -1):  # Σ digit·bucket[digit] as a sum of running sums
+            bucket = buckets[digit]
+            if bucket is not None:
+                running = bucket if running is None else running + bucket
+            if running is not None:
+                total = total + running
+    return total
+
+
+def batch_scalars(count: int, seed: bytes | None = None) -> list[int]:
+    """The coefficients of :func:`batch_verify`: ``count`` non-zero integers below
+    ``2^BATCH_SCALAR_BITS``, from SHA-256 of ``seed`` (32 bytes of the operating system's randomness when
+    ``None``; a seed the signers could predict would let them forge a batch) and the index."""
+    seed = secrets.token_bytes(32) if seed is None else bytes(seed)
+    size = BATCH_SCALAR_BITS // 8
+    return [
+        int.from_bytes(sha256(seed + index.to_bytes(4, "big"))[:size], "big") or 1 for index in range(count)
+    ]
+
+
+def batch_verify(
+    public_keys: Sequence[PublicKey],
+    messages: Sequence[bytes],
+    signatures: Sequence[Signature],
+    *,
+    seed: bytes | None = None,
+) -> bool:
+    """Whether every ``signatures[i]`` is ``public_keys[i]``'s over ``messages[i]`` (:func:`verify` of
+    each), checked at once by a random linear combination: with secret random coefficients
+    ``r_i`` (:func:`batch_scalars`), ``e(g1, Σ r_i·σ_i) == Π e(r_i·pk_i, H(m_i))`` as one AggregateVerify
+    (n + 1 Miller loops and one final exponentiation, against 2n pairings one by one); when few keys sign
+    many messages, as ``Π e(pk, Σ r_i·H(m_i))`` over the distinct keys (a pairing per key). Every term valid:
+    True. A wrong term: False, except with probability at most 2^-64 over the coefficients, so terms wrong
+    by amounts that cancel in a plain sum do not pass. False on an empty or mismatched batch; it never
+    says which term is wrong: the caller checks each alone (:func:`verify`) to find out.
+    """
+    count = len(public_keys)
+    if count == 0 or count != len(messages) or count != len(signatures):
+        return False
+    scalars = batch_scalars(count, seed)
+    total = _multi_mul([s._point for s in signatures], scalars)
+    groups = _by_key(public_keys)
+    if _grouping_pays(len(groups), count):  # e(pk, Σ r_i·H(m_i)) per key
+        sums = [
+            (
+                public_keys[indexes[0]]._point,
+                _multi_mul([_hash(messages[i]) for i in indexes], [scalars[i] for i in indexes]),
+            )
+            for indexes in groups.values()
+        ]
+        return _grouped_equal(total, sums)
+    keys = [_mul_key(key, r) for key, r in zip(public_keys, scalars, strict=True)]
+    return bool(PopSchemeMPL.aggregate_verify(keys, [bytes(m) for m in messages], total))
 
 
 def sign_pop(secret_key: SecretKey) -> Signature:

@@ -13,12 +13,12 @@ A node far behind its peers runs one :class:`FastSync` session towards the highe
   the next number, extend the head, and carry a commit aggregate that verifies under its epoch's committee
   with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5), and a VRF that is
   its leader's over the parent hash (design §7); an answer's blocks are checked as it arrives, in a child
-  process far behind (:mod:`~harmony.node.commit_worker`: the commit aggregates together, the VRFs one by
-  one). A peer whose block fails any of these served a forged block: it is penalized heavily and dropped,
-  and the block is asked of another peer. The block is then executed on its parent's state by the chain's
-  own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the VRF not checked twice). Fetching
-  goes on while blocks execute (the fetch tasks run whenever the importer yields), so the network and the
-  execution overlap.
+  process far behind (:mod:`~harmony.node.commit_worker`: the commit aggregates together, the VRFs in a
+  randomized batch). A peer whose block fails any of these served a forged block: it is penalized heavily
+  and dropped, and the block is asked of another peer. The block is then executed on its parent's state
+  by the chain's own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the VRF not checked
+  twice). Fetching goes on while blocks execute (the fetch tasks run whenever the importer yields), so the
+  network and the execution overlap.
 * **Write in batches.** Blocks are written through :meth:`ChainDB.staged`: each block is one staged write,
   and every :data:`FLUSH_BLOCKS` blocks, :data:`FLUSH_SECONDS` seconds or :data:`FLUSH_BYTES` bytes they
   become durable in one LMDB write transaction. A kill -9 leaves the last flushed block as the head,

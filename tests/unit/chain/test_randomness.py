@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from blspy import G2Element
 
 from harmony.chain import randomness as rnd
+from harmony.chain.epoch_randomness import check_leader_vrf, check_leader_vrfs
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.params import LOCALNET, MAINNET
 from harmony.chain.randomness import InvalidRandomness
@@ -203,3 +207,98 @@ def test_vdf_iterations_sizing() -> None:
     first, deadline = rnd.vdf_window(LOCALNET, 0)
     window_ms = (deadline - first + 1) * LOCALNET.block_time_ms
     assert rnd.vdf_iterations(LOCALNET) * 1000 // 100_000 * 2 <= window_ms
+
+
+# --- many headers' VRFs at once (the sync's batch) -------------------------------------------------------
+
+
+SEED = bytes(range(32))
+"""The batch coefficients' seed: fixed, so a failure replays."""
+
+
+def _batch_checks(count: int) -> list[tuple[Header, bytes, list[bytes]]]:
+    """``count`` headers, each with its own parent, led by LEADER and OTHER in turn, with valid VRFs."""
+    checks = []
+    for number in range(count):
+        parent = keccak256(b"parent %d" % number)
+        leader = (LEADER, OTHER)[number % 2]
+        header = Header(parent_hash=parent, number=number + 1, vrf=rnd.make_header_vrf(leader, parent))
+        checks.append((header, parent, [leader.public_key.to_bytes()]))
+    return checks
+
+
+def _alone(check: tuple[Header, bytes, list[bytes]]) -> InvalidRandomness | None:
+    try:
+        check_leader_vrf(*check)
+    except InvalidRandomness as exc:
+        return exc
+    return None
+
+
+def _same(got: list[InvalidRandomness | None], checks: list[tuple[Header, bytes, list[bytes]]]) -> None:
+    """Each verdict is the one check_leader_vrf gives that header alone: the same check and message."""
+    want = [_alone(c) for c in checks]
+    assert [(e.check, str(e)) if e else None for e in got] == [(e.check, str(e)) if e else None for e in want]
+
+
+def test_a_batch_of_valid_vrfs_passes() -> None:
+    checks = _batch_checks(12)
+    assert check_leader_vrfs(checks, seed=SEED) == [None] * 12
+    assert check_leader_vrfs(checks[:1], seed=SEED) == [None]
+    assert check_leader_vrfs([], seed=SEED) == []
+
+
+@pytest.mark.parametrize("position", [0, 6, 11])
+def test_a_forged_vrf_anywhere_in_a_batch_is_named_with_its_own_error(position: int) -> None:
+    checks = _batch_checks(12)
+    header, parent, keys = checks[position]
+    stale = rnd.make_header_vrf(LEADER, keccak256(b"other parent"))
+    checks[position] = (Header(parent_hash=parent, number=header.number, vrf=stale), parent, keys)
+    verdicts = check_leader_vrfs(checks, seed=SEED)
+    assert [i for i, v in enumerate(verdicts) if v] == [position]
+    error = verdicts[position]
+    assert error is not None and error.check == "vrf_proof"
+    _same(verdicts, checks)
+
+
+def test_every_kind_of_bad_vrf_in_a_batch_gets_the_single_check_verdict() -> None:
+    checks = _batch_checks(12)
+    junk = bytes(96 * [7])  # not a point: the hostile proof is a typed error, never a crash
+    not_in_subgroup = bytes([0xA0]) + bytes(95)
+    faults: dict[int, Callable[[Header], tuple[Header, bytes]]] = {
+        1: lambda h: (Header(parent_hash=h.parent_hash, number=1, vrf=b""), h.parent_hash),
+        2: lambda h: (Header(parent_hash=h.parent_hash, number=2, vrf=sha256(junk) + junk), h.parent_hash),
+        3: lambda h: (Header(parent_hash=h.parent_hash, number=3, vrf=bytes(32) + h.vrf[32:]), h.parent_hash),
+        4: lambda h: (Header(parent_hash=h.parent_hash, number=4, vrf=h.vrf[:-1]), h.parent_hash),
+        5: lambda h: (h, h.parent_hash[:31]),
+        7: lambda h: (
+            Header(parent_hash=h.parent_hash, number=7, vrf=sha256(not_in_subgroup) + not_in_subgroup),
+            h.parent_hash,
+        ),
+    }
+    for index, fault in faults.items():
+        header, parent = fault(checks[index][0])
+        checks[index] = (header, parent, checks[index][2])
+    checks[8] = (checks[8][0], checks[8][1], [b"\x00" * 48])  # a malformed committee key
+    checks[9] = (checks[9][0], checks[9][1], [])  # no key of its coinbase
+    checks[10] = (checks[10][0], checks[10][1], [OTHER.public_key.to_bytes(), LEADER.public_key.to_bytes()])
+    verdicts = check_leader_vrfs(checks, seed=SEED)
+    assert [i for i, v in enumerate(verdicts) if v] == [1, 2, 3, 4, 5, 7, 8, 9]  # 10: its second key signed
+    _same(verdicts, checks)
+
+
+def test_two_proofs_wrong_by_opposite_amounts_are_both_named() -> None:
+    checks = _batch_checks(6)
+    delta = G2Element.from_bytes(OTHER.sign(b"delta").to_bytes())
+    for index, shift in ((1, delta), (4, delta.negate())):
+        header, parent, keys = checks[index]
+        pi = bytes(G2Element.from_bytes(header.vrf[32:]) + shift)
+        checks[index] = (Header(parent_hash=parent, number=header.number, vrf=sha256(pi) + pi), parent, keys)
+    verdicts = check_leader_vrfs(checks, seed=SEED)
+    assert [i for i, v in enumerate(verdicts) if v] == [1, 4]
+    _same(verdicts, checks)
+
+
+def test_a_batch_needs_a_seed_of_secret_randomness() -> None:
+    with pytest.raises(ValueError):
+        check_leader_vrfs(_batch_checks(2), seed=b"short")

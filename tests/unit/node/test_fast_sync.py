@@ -374,7 +374,7 @@ def test_a_forged_vrf_inside_a_valid_batch_is_found_and_its_peer_penalized(
     assert chain.head.hash() == source.db.get_canonical_hash(6)
 
 
-def test_vrfs_are_checked_one_by_one_against_the_leader_and_the_parent(source: Blockchain) -> None:
+def test_vrfs_are_checked_against_the_leader_and_the_parent(source: Blockchain) -> None:
     committee = source.committee_for(SHARD, 0)
     assert committee is not None
     headers = []
