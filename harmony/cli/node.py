@@ -1,7 +1,8 @@
 """``harmony node``: run one node (consensus, p2p, sync, JSON-RPC) from a TOML file and flags (design §8).
 
 Flags override the file (reference §10.1 names, e.g. ``--p2p.port``). The node stops cleanly on Ctrl-C or
-SIGTERM: the consensus state is on disk before every signature, and the chain database is closed.
+SIGTERM: a validator first lets its turn to lead pass (:mod:`harmony.node.leave`; a second signal stops at
+once), the consensus state is on disk before every signature, and the chain database is closed.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ async def serve(node: Node) -> None:
     """Run ``node`` with its RPC server until cancelled or signalled."""
     import trio  # noqa: PLC0415 - the networking stack loads only for commands that run a node
 
+    from harmony.node.leave import LEAD_VIEWS, leave_when_ready  # noqa: PLC0415
     from harmony.rpc.backend import RPCBackend  # noqa: PLC0415
     from harmony.rpc.server import RPCConfig, RPCServer  # noqa: PLC0415
 
@@ -163,12 +165,34 @@ async def serve(node: Node) -> None:
 
     async with trio.open_nursery() as nursery:
 
+        async def leave_then_stop() -> None:
+            driver = node.driver
+            if driver is not None:
+                block_time_s = driver.config.block_time_ms / 1000
+                await leave_when_ready(
+                    lambda: (driver.core.leads_within(LEAD_VIEWS), node.chain.head.number),
+                    block_time_s,
+                    trio.current_time,
+                )
+            log.info("stopping")
+            nursery.cancel_scope.cancel()
+
         async def stop_on_signal() -> None:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                leaving = False
                 async for signum in signals:
-                    log.info("%s: stopping", signal.Signals(signum).name)
-                    nursery.cancel_scope.cancel()
-                    return
+                    name = signal.Signals(signum).name
+                    if leaving:
+                        log.info("%s again: stopping now", name)
+                        nursery.cancel_scope.cancel()
+                        return
+                    leaving = True
+                    log.info(
+                        "%s: stopping once this node's turn to lead has passed (a few block times at most;"
+                        " send it again to stop now)",
+                        name,
+                    )
+                    nursery.start_soon(leave_then_stop)
 
         nursery.start_soon(stop_on_signal)
         if sys.stderr.isatty() and node.config.sync_mode == "state":

@@ -286,6 +286,12 @@ class ConsensusCore:
         """Whether this node holds the leader key of ``view`` (default: the current view)."""
         return self.leader_of(self.view if view is None else view) in self.my_indices
 
+    def leads_within(self, views: int) -> bool:
+        """Whether this node leads the current view or one of the next ``views``, read with this height's
+        leader list (a node's last signature keeps it among the leaders of the next two heights' first
+        views: :meth:`_parent_signers`); a node leaving gracefully waits until this is False."""
+        return bool(self.my_indices) and any(self.is_leader(self.view + k) for k in range(views + 1))
+
     # ------------------------------------------------------------------------------------------ inputs
     # Each input runs its handler, then records the node's own messages for the RESEND timer.
 

@@ -1,0 +1,67 @@
+"""The graceful stop's rule (:mod:`harmony.node.leave`) and the core's ``leads_within`` it reads."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from harmony.node.leave import LEAVE_WAIT_MAX_S, LeaveState, leave_when_ready, may_leave
+from tests.unit.consensus.harness import Net
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (LeaveState(False, 0.0, 0.0, 1.0), True),  # not leading soon: at once
+        (LeaveState(True, 0.5, 0.5, 1.0), False),  # its turn is coming and blocks flow: wait
+        (LeaveState(True, 3.9, 0.2, 1.0), False),
+        (LeaveState(True, 4.0, 0.2, 1.0), True),  # four block times at most
+        (LeaveState(True, 2.0, 2.0, 1.0), True),  # no block for two block times: nothing to wait for
+        (LeaveState(True, LEAVE_WAIT_MAX_S, 0.0, 60.0), True),  # long blocks: 10 s at most
+        (LeaveState(True, 0.0, 0.0, 0.0), False),  # a zero block time is read as 100 ms
+        (LeaveState(True, 0.4, 0.0, 0.0), True),
+    ],
+)
+def test_may_leave(state: LeaveState, expected: bool) -> None:
+    assert may_leave(state) is expected
+
+
+def test_leads_within_names_the_current_and_next_leaders() -> None:
+    net = Net(4)
+    leaders = [n.core.leader_of(1) for n in net.nodes]
+    assert len(set(leaders)) == 1
+    first = leaders[0]
+    for index, node in enumerate(net.nodes):
+        core = node.core
+        soon = {core.leader_of(core.view + k) for k in range(3)}
+        assert core.leads_within(2) is (index in soon)
+        assert core.leads_within(0) is (index == core.leader_of(core.view))
+    assert net.nodes[first].core.leads_within(0)
+
+
+def test_a_node_without_keys_never_leads() -> None:
+    net = Net(4, key_owner=[0, 0, 1, 1])
+    for node in net.nodes:
+        assert node.core.leads_within(10) is True  # two nodes of two keys each: one of them leads now
+    net.nodes[0].core.my_indices = ()
+    assert net.nodes[0].core.leads_within(10) is False
+
+
+def test_leave_when_ready_waits_for_the_turn_to_pass() -> None:
+    """The node leads soon until the head moves twice; then it may stop."""
+    clock = {"t": 0.0}
+    heads = iter([5, 5, 6, 6, 7])
+    seen: list[int] = []
+
+    def read() -> tuple[bool, int]:
+        clock["t"] += 0.3
+        head = next(heads, 7)
+        seen.append(head)
+        return head < 7, head
+
+    async def main() -> None:
+        with trio.fail_after(5):
+            await leave_when_ready(read, 1.0, lambda: clock["t"])
+
+    trio.run(main)
+    assert seen[-1] == 7
