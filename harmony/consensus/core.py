@@ -990,8 +990,10 @@ class ConsensusCore:
 
     def _begin_view(self, now: int, previous_proposal: int | None = None) -> list[Effect]:
         """Start the current view; a leader asks for its proposal ``block_time_ms`` after the previous
-        block's proposal (when this node saw it; else after ``now``), or at once if that time has passed,
-        so that blocks come every ``block_time_ms`` however long agreeing on one took."""
+        block's proposal (when this node saw it; else after the tip header's time, whole seconds), or at
+        once if that time has passed, so that blocks come every ``block_time_ms`` however long agreeing on
+        one took. (A restarted leader that waited a block time from its start kept the others waiting:
+        its proposal came 0.1 s after their view had timed out, on a devnet at load 10.)"""
         out = self._phase_timer(now)
         if not self.is_leader():
             return out
@@ -1001,7 +1003,8 @@ class ConsensusCore:
             )
         block_time = self.config.block_time_ms
         if block_time > 0:
-            start = now if previous_proposal is None else min(now, previous_proposal)
+            start = self._schedule_origin() if previous_proposal is None else previous_proposal
+            start = min(now, start)
             at = max(now, start + block_time)
             return [*out, SetTimer(Timer(TimerKind.PROPOSE, self.height, self.view), at)]
         return out + self._request_proposal()
