@@ -29,7 +29,7 @@ from harmony.chain.validation import expected_epoch
 from harmony.crypto.bls import SecretKey
 from harmony.errors import HarmonyError
 from harmony.state.account import Account
-from harmony.state.evm import execute
+from harmony.state.lazy_evm import execute
 from harmony.state.statedb import StateDB
 from harmony.state.trie import Node
 from harmony.storage.chaindb import ChainDB

@@ -70,6 +70,7 @@ from harmony.node.tx_relay import TxRelay
 from harmony.p2p.fence_gate import FenceGate
 from harmony.p2p.host import P2PHost, open_host
 from harmony.p2p.topics import fence_protocol_id, shard_topic
+from harmony.state import lazy_evm
 from harmony.types.block import Block
 
 log = logging.getLogger("harmony.node")
@@ -108,6 +109,8 @@ class Node:
         RPC's pending filters and subscriptions)."""
         self.hooks = RuntimeHooks(self)
         """What the RPC and the operators' layer read of the node, and the RPC's calls into it."""
+        self._joined: trio.Event | None = None
+        """Set by the first final block after the start (made by :meth:`run`)."""
 
     def close(self) -> None:
         """Close the database."""
@@ -162,6 +165,8 @@ class Node:
                 if self.vdf is not None:
                     await nursery.start(self.vdf.run)
                 await nursery.start(driver.run)
+                self._joined = trio.Event()
+                nursery.start_soon(self._load_evm_once_joined, self._joined)
                 if services is not None:
                     await services(nursery)
                 task_status.started(self)
@@ -203,6 +208,15 @@ class Node:
         if self.coded is not None:
             nursery.start_soon(self.coded.run)
 
+    async def _load_evm_once_joined(self, joined: trio.Event) -> None:
+        """Import the EVM (:mod:`harmony.state.lazy_evm`) in a worker thread once the first block after the
+        start is final: the start does not wait for py-evm's import (about half of the node's import
+        CPU), and neither does the first contract message the node executes. A stop does not wait for the
+        import (abandoned: the thread only imports modules, and a daemon thread ends with the process)."""
+        await joined.wait()
+        await trio.to_thread.run_sync(lazy_evm.load, abandon_on_cancel=True)  # type: ignore[call-arg]
+        log.debug("the EVM is loaded")
+
     def _adopt_pivot(self) -> None:
         """State sync made a recent block the head: what was read from the genesis head is read again."""
         self.committee = committee_of(self.chain)
@@ -212,7 +226,9 @@ class Node:
             self.staking_pool = new_staking_pool(self.chain)
 
     def _after_block(self, block: Block) -> None:
-        """A final block was stored: the pool reads its state; the VDF prover hears of it."""
+        """A final block was stored: the pool reads its state; the VDF prover hears of it; the EVM loads."""
         self.pool.set_state(self.chain.accounts(), gas_limit=block.header.gas_limit)
         if self.vdf is not None:
             self.vdf.on_commit(block.header)
+        if self._joined is not None:
+            self._joined.set()

@@ -21,7 +21,7 @@ from harmony.rpc.filters import FilterStore
 from harmony.rpc.formats import LogInBlock, ReceiptInBlock, StakingInBlock, TxInBlock, receipt_logs
 from harmony.rpc.logs import LogFilter
 from harmony.rpc.params import BlockRef
-from harmony.state.evm import contract_address
+from harmony.state.account import contract_address
 from harmony.state.proof import AccountProof, account_proof
 from harmony.state.statedb import StateDB
 from harmony.storage.chaindb import TX_KIND_PLAIN, TX_KIND_STAKING

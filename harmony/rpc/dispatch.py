@@ -32,6 +32,7 @@ from harmony.rpc.errors import (
 )
 from harmony.rpc.fence_refusal import fence_refusal
 from harmony.rpc.methods_cx import register_cx
+from harmony.rpc.methods_debug import register_debug
 from harmony.rpc.methods_eth import register_eth
 from harmony.rpc.methods_fees import register_fees
 from harmony.rpc.methods_fences import register_fences
@@ -40,8 +41,6 @@ from harmony.rpc.methods_hmy import register_hmy
 from harmony.rpc.methods_shared import register_shared
 from harmony.rpc.methods_staking import register_staking
 from harmony.rpc.params import Params
-from harmony.rpc.trace_replay import register_trace_replay
-from harmony.rpc.tracing import register_tracing
 from harmony.state.trie import MissingTrieNode
 
 log = logging.getLogger(__name__)
@@ -67,8 +66,7 @@ def build_method_table() -> MethodTable:
     register_cx(table)
     register_fees(table)
     register_fences(table)
-    register_tracing(table)
-    register_trace_replay(table)
+    register_debug(table)
     return table
 
 

@@ -1,10 +1,11 @@
 """``eth_call`` and ``eth_estimateGas`` on throwaway state (geth ``DoCall``/``DoEstimateGas``, §9.2).
 
-Both run the message with :func:`harmony.state.evm.apply_message` on a fresh :class:`StateDB` over the
-block's state root; nothing is ever committed. The nonce is the sender's current one, the default gas
-price 0 and the default sender the zero address, so a call needs no funds beyond its value. Fees go to
-no one. A revert is answered like geth: code 3, ``execution reverted[: reason]``, ``data`` = revert bytes.
-The gas estimate is a binary search for the least gas limit under which the message succeeds.
+Both run the message with :func:`harmony.state.evm.apply_message` (imported on the first call:
+:mod:`harmony.state.lazy_evm`) on a fresh :class:`StateDB` over the block's state root; nothing is ever
+committed. The nonce is the sender's current one, the default gas price 0 and the default sender the zero
+address, so a call needs no funds beyond its value. Fees go to no one. A revert is answered like geth:
+code 3, ``execution reverted[: reason]``, ``data`` = revert bytes. The gas estimate is a binary search
+for the least gas limit under which the message succeeds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from harmony.rpc.backend import RPCBackend
 from harmony.rpc.errors import ExecutionReverted, ServerError
 from harmony.rpc.formats import hex_data
 from harmony.rpc.params import BlockRef, CallArgs
-from harmony.state.evm import apply_message
+from harmony.state.lazy_evm import execute
 from harmony.types.header import Header
 from harmony.types.tx_common import TX_GAS, intrinsic_gas
 
@@ -74,7 +75,7 @@ def run(backend: RPCBackend, args: CallArgs, header: Header, gas: int) -> CallOu
         nonce=state.get_nonce(sender),
     )
     try:
-        result = apply_message(state, msg, block_env(backend, header, gas), fee_recipient=None)
+        result = execute(state, msg, block_env(backend, header, gas), fee_recipient=None)
     except HarmonyError as exc:
         return CallOutcome(None, str(exc))
     return CallOutcome(result)

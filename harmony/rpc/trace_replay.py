@@ -22,7 +22,7 @@ from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldSta
 from harmony.chain.transition import apply_transactions, begin_replay
 from harmony.errors import HarmonyError
 from harmony.rpc.backend import RPCBackend
-from harmony.rpc.context import Method, MethodContext, MethodTable
+from harmony.rpc.context import MethodContext
 from harmony.rpc.errors import ServerError, StatePruned
 from harmony.rpc.formats import JSON, hex_data
 from harmony.rpc.params import BlockRef, Params, block_ref, hash32
@@ -155,10 +155,3 @@ def debug_trace_block_by_hash(ctx: MethodContext, p: Params) -> JSON:
     block_hash = p.get(0, "hash", hash32)
     config = p.get(1, "options", lambda v, n: trace_config(v, n, overrides=False), TraceConfig())
     return _trace_stored_block(ctx, block_hash, config)
-
-
-def register_trace_replay(table: MethodTable) -> None:
-    """Register ``debug_traceTransaction``, ``debug_traceBlockByNumber`` and ``debug_traceBlockByHash``."""
-    table["debug_traceTransaction"] = Method(debug_trace_transaction, 2)
-    table["debug_traceBlockByNumber"] = Method(debug_trace_block_by_number, 2)
-    table["debug_traceBlockByHash"] = Method(debug_trace_block_by_hash, 2)

@@ -28,7 +28,7 @@ from harmony.chain.state_api import Message
 from harmony.errors import HarmonyError
 from harmony.rpc import execution
 from harmony.rpc.backend import RPCBackend
-from harmony.rpc.context import MAX_CALL_DATA, Method, MethodContext, MethodTable
+from harmony.rpc.context import MAX_CALL_DATA, MethodContext
 from harmony.rpc.errors import InvalidParams, ServerError
 from harmony.rpc.formats import JSON, hex_address, hex_data, hex_q
 from harmony.rpc.params import (
@@ -455,8 +455,3 @@ def debug_trace_call(ctx: MethodContext, p: Params) -> JSON:
     ref = p.get(1, "block", block_number_or_hash, latest)
     config = p.get(2, "options", trace_config, TraceConfig())
     return trace_call(ctx.backend, args, ref, config, ctx.call_gas_cap)
-
-
-def register_tracing(table: MethodTable) -> None:
-    """Register ``debug_traceCall``."""
-    table["debug_traceCall"] = Method(debug_trace_call, 3)

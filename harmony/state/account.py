@@ -10,12 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harmony.crypto.keccak import EMPTY_KECCAK
+from harmony.crypto.keccak import EMPTY_KECCAK, keccak256
+from harmony.encoding import rlp
 from harmony.encoding.schema import HASH32, UINT64, UINT256, Sedes, Serializable
 from harmony.encoding.trie import EMPTY_TRIE_ROOT
 
 EMPTY_CODE_HASH = EMPTY_KECCAK
 """Code hash of an account without code: keccak256(b"")."""
+
+
+def contract_address(sender: bytes, nonce: int) -> bytes:
+    """Address of a contract created by ``sender`` at ``nonce``: keccak(rlp([sender, nonce]))[12:] (YP §7)."""
+    return keccak256(rlp.encode([sender, rlp.encode_uint(nonce)]))[12:]
 
 
 def _rlp_uint(value: int) -> bytes:

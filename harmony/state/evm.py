@@ -35,9 +35,7 @@ from eth_typing import Address, BlockNumber, Hash32
 from harmony.chain.errors import GasLimitExceeded, InsufficientFunds, NonceTooHigh, NonceTooLow
 from harmony.chain.staking.records import is_registered_validator
 from harmony.chain.state_api import BlockEnv, ExecutionResult, Message, WorldState
-from harmony.crypto.keccak import keccak256
-from harmony.encoding import rlp
-from harmony.state.account import EMPTY_CODE_HASH
+from harmony.state.account import EMPTY_CODE_HASH, contract_address
 from harmony.state.precompiles import PRECOMPILES, HarmonyComputation
 from harmony.state.statedb import StateDB
 from harmony.types.receipt import Log
@@ -52,11 +50,6 @@ MAX_REFUND_QUOTIENT = 2
 """The refund is capped at gas_used // 2 before London (YP §6.2)."""
 
 _PRECOMPILES = frozenset(PRECOMPILES)
-
-
-def contract_address(sender: bytes, nonce: int) -> bytes:
-    """Address of a contract created by ``sender`` at ``nonce``: keccak(rlp([sender, nonce]))[12:] (YP §7)."""
-    return keccak256(rlp.encode([sender, rlp.encode_uint(nonce)]))[12:]
 
 
 class _BridgeState(IstanbulState):

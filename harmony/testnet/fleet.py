@@ -8,12 +8,13 @@ exists so that the runner can be tried where namespaces are not available.
 
 from __future__ import annotations
 
+import compileall
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -105,6 +106,18 @@ class NodeProcess:
     def running(self) -> bool:
         """Started and not exited."""
         return self.proc is not None and self.proc.poll() is None
+
+
+def compile_builds(trees: Iterable[Path]) -> None:
+    """Write the bytecode of each source tree's ``harmony`` package (only what is missing or stale).
+
+    A node started from a tree without it compiles every module at its start (about 0.3 s of its 1.3 s of
+    import CPU at load 9, when ``PYTHONDONTWRITEBYTECODE`` is set as in these machines' shells): an upgrade's
+    restart would be measured slower than the node is (issue 15). A tree that does not compile is left as it
+    is; its node reports the error when it starts.
+    """
+    for tree in dict.fromkeys(trees):
+        compileall.compile_dir(tree / "harmony", quiet=2)
 
 
 class Fleet:

@@ -22,7 +22,7 @@ from harmony.cli.devnet import rpc_call
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import to_bech32
-from harmony.state.evm import contract_address
+from harmony.state.account import contract_address
 from harmony.testnet.manifest import Load
 from harmony.types.transaction import Transaction
 

@@ -33,7 +33,7 @@ from harmony.cli.devnet import (
 )
 from harmony.testnet import invariants as inv
 from harmony.testnet.fence_capture import Carriers, FenceCapture, Watched
-from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError
+from harmony.testnet.fleet import Fleet, Loopback, NodeProcess, Substrate, TestnetError, compile_builds
 from harmony.testnet.load import GAS_PRICE, LoadGenerator, SentTx
 from harmony.testnet.manifest import MAX_VALIDATORS, Kind, Manifest
 from harmony.testnet.observe import (
@@ -214,6 +214,9 @@ class Runner:
             self.say(f"building the network ({len(self.m.nodes)} hosts, prefix {self.options.prefix}) …")
             up()
         nodes = prepare(self.options, self.substrate)
+        here = Path(__file__).resolve().parents[2]
+        upgrades = [p for p in self.m.perturbations if p.kind is Kind.UPGRADE]
+        compile_builds([here, *(p.build or self.options.build or here for p in upgrades)])
         fleet = self.fleet = Fleet(self.substrate, nodes)
         self.say(f"starting {len(nodes)} nodes …")
         for node in nodes:
