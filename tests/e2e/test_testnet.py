@@ -89,8 +89,8 @@ def node_processes(root: Path) -> list[int]:
     return [int(p) for p in found.stdout.split()]
 
 
-# make test-long: beside a devnet on a 2-core machine it took over 400 s (issue 15 wants under 180)
-@pytest.mark.slow
+# in make test again: 76 s alone at load 8 once a node's start no longer imported py-evm or compiled its
+# bytecode (it took over 400 s beside a devnet before, and moved to make test-long for that)
 def test_the_small_scenario_holds_its_invariants(tmp_path: Path, prefix: str) -> None:
     root = tmp_path / "run"
     try:
