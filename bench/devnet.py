@@ -9,7 +9,10 @@ being final.
 
 Prints the figures and, last, one JSON object: ``tps`` (finalized transactions per second over the load
 window), ``p50_latency_s``, ``p99_latency_s``, ``block_time_s`` (median), ``cpu_percent`` and ``rss_mb``
-per node (median and max over the nodes), ``submitted``, ``finalized``, ``rejected``.
+per node (median and max over the nodes), ``submitted``, ``finalized``, ``rejected``, and the capacity
+figures of issue 16: ``nominal_tps`` (block gas limit / gas per transfer / configured block time),
+``capacity_share`` (``tps`` over it) and ``cpu_ms_per_tx`` (CPU ms per finalized transaction, median over
+the validators, drain included).
 
 With ``--latency-ms`` or ``--bandwidth-mbit`` (root), the same load then runs a second time on the same
 validators placed on a namespaced network (``harmony.testnet``: each node in its own namespace, the nodes
@@ -50,6 +53,7 @@ from harmony.testnet.manifest import parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
 from harmony.types.transaction import Transaction
+from harmony.types.tx_common import TX_GAS
 from tests.e2e.devnet_fixture import rpc, start_devnet
 
 GWEI = 10**9
@@ -385,11 +389,21 @@ def run(net: Cluster, txs: list[list[Transaction]], args: argparse.Namespace) ->
     cpu = {name: 100 * (cpu1[name][0] - cpu0[name]) / elapsed for name in pids}
     rss = {name: cpu1[name][1] for name in pids}
     block_time = statistics.median(block_times) if block_times else float("nan")
+    # what the chain could finalize at the configured block time if every block were full of these transfers
+    gas_per_tx = TX_GAS + 16 * getattr(args, "tx_bytes", 0)
+    nominal = LOCALNET.gas_limit(0) // gas_per_tx / (args.block_time_ms / 1000)
+    cpu_ms = {name: 1000 * (cpu1[name][0] - cpu0[name]) / len(done) for name in pids} if done else {}
+    cpu_ms_per_tx = statistics.median(cpu_ms.values()) if cpu_ms else float("nan")  # nothing finalized
     print(f"submitted {len(submitted)} ({rejected} rejected, {retried} resubmissions after 'pool full')")
     print(f"finalized {len(done)}")
     for reason, count in reasons.most_common(5):
         print(f"  rejected {count}: {reason}")
     print(f"finalized TPS over the load window: {tps:.0f}")
+    print(
+        f"nominal capacity {nominal:.0f} tx/s (gas limit / {gas_per_tx} gas per transfer / block time): "
+        f"{100 * tps / nominal:.1f} % of it; CPU per finalized transaction per validator (median) "
+        f"{cpu_ms_per_tx:.3f} ms"
+    )
     print(
         f"latency submission→finality: p50 {p50:.2f} s, p99 {p99:.2f} s; median block time {block_time:.2f} s"
     )
@@ -405,6 +419,9 @@ def run(net: Cluster, txs: list[list[Transaction]], args: argparse.Namespace) ->
         "p50_latency_s": round(p50, 3),
         "p99_latency_s": round(p99, 3),
         "block_time_s": round(block_time, 3),
+        "nominal_tps": round(nominal, 1),
+        "capacity_share": round(tps / nominal, 3),
+        "cpu_ms_per_tx": round(cpu_ms_per_tx, 3),
         "cpu_percent_median": round(statistics.median(cpu.values()), 1),
         "rss_mb_max": round(max(rss.values()), 1),
         "rss_heap_mb_max": round(max(a for a, _ in split.values()), 1),

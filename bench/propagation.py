@@ -68,9 +68,11 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def block_times(logs: dict[str, str], members: int, since_ms: int) -> tuple[list[float], str | None, int]:
+def block_times(
+    logs: dict[str, str], members: int, since_ms: int
+) -> tuple[list[float], str | None, int, int]:
     """Per block (by hash) announced after ``since_ms``: ms from its first announce until ``ceil(2n/3)``
-    nodes held it; the leader who announced most; the bytes it announced."""
+    nodes held it; the leader who announced most; the bytes it announced; how many blocks those were."""
     announced: dict[str, tuple[str, int, int]] = {}
     held: dict[str, list[int]] = {}
     for name, text in logs.items():
@@ -82,15 +84,17 @@ def block_times(logs: dict[str, str], members: int, since_ms: int) -> tuple[list
     need = math.ceil(2 * members / 3) - 1  # the leader holds it already
     times: list[float] = []
     by_leader: dict[str, int] = {}
+    blocks_by: dict[str, int] = {}
     for block, (leader, size, at) in announced.items():
         arrivals = sorted(t - at for t in held.get(block, []))
         if len(arrivals) >= need:
             times.append(float(max(0, arrivals[need - 1]) if need > 0 else 0))
         by_leader[leader] = by_leader.get(leader, 0) + size
+        blocks_by[leader] = blocks_by.get(leader, 0) + 1
     if not by_leader:
-        return times, None, 0
+        return times, None, 0, 0
     leader = max(by_leader, key=lambda n: by_leader[n])
-    return times, leader, by_leader[leader]
+    return times, leader, by_leader[leader], blocks_by[leader]
 
 
 def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: Any) -> dict[str, Any]:
@@ -128,7 +132,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         runner.teardown()
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)
-    times, leader, announced_bytes = block_times(logs, members, since_ms)
+    times, leader, announced_bytes, leader_blocks = block_times(logs, members, since_ms)
     ratio = excess = None
     if leader is not None and announced_bytes:
         ratio = sent[leader] / announced_bytes
@@ -139,7 +143,8 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         "tps": load["tps"],
         "upload_ratio": None if ratio is None else round(ratio, 3),
         "leader_excess_ratio": None if excess is None else round(excess, 3),
-        "announced_kib_per_block": round(announced_bytes / 1024 / max(1, len(times)), 1),
+        # the size of the blocks the upload ratio is over (those of the leader who announced most)
+        "announced_kib_per_block": round(announced_bytes / 1024 / max(1, leader_blocks), 1),
         "two_thirds_p50_ms": p50,
         "two_thirds_p99_ms": p99,
         "blocks": len(times),

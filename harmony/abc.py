@@ -6,7 +6,7 @@ protocols, so the node, the simulator and the tests inject whichever backend the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -44,4 +44,18 @@ class KVStore(KVReader, Protocol):
 
     def close(self) -> None:
         """Release the store; further use is an error."""
+        ...
+
+
+class BatchCommitStore(KVStore, Protocol):
+    """A :class:`KVStore` that also commits a whole batch from a thread other than its own (the node's
+    background commits, :mod:`harmony.node.background_commits`)."""
+
+    def commit_batch(self, pending: Mapping[bytes, bytes | None]) -> None:
+        """Apply ``pending`` (a value, or ``None`` to delete) in one durable write transaction. Callable
+        from another thread: it leaves the reads of the store's own thread alone (see :meth:`refresh`)."""
+        ...
+
+    def refresh(self) -> None:
+        """On the store's own thread: let later reads see what :meth:`commit_batch` committed."""
         ...

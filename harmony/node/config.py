@@ -62,6 +62,9 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     [storage]
     archive = false                   # true: keep every block's state; default: prune to the last 128
                                       # blocks' and every epoch boundary's states (harmony.storage.prune)
+    background_commits = false        # true: make stored blocks durable on a worker thread, off the event
+                                      # loop (harmony.node.background_commits); a kill -9 can then lose
+                                      # the last final blocks (sync fetches them again)
 
     [sync]
     mode = "full"                     # "full": replay every block from genesis; "state": verify the epoch
@@ -134,6 +137,7 @@ class NodeConfig:
     shard_endpoints: tuple[str, ...] = ()
     debug_equivocate: bool = False
     archive: bool = False
+    background_commits: bool = False
     sync_mode: str = "full"
     debug_drop_symbols_percent: int = 0
     min_gas_price: int = 0
@@ -188,7 +192,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "global_slots": ("global_slots", int),
         "account_slots": ("account_slots", int),
     },
-    "storage": {"archive": ("archive", bool)},
+    "storage": {"archive": ("archive", bool), "background_commits": ("background_commits", bool)},
     "sync": {"mode": ("sync_mode", str)},
     "log": {"level": ("log_level", str)},
     "metrics": {

@@ -26,6 +26,7 @@ import trio
 
 from harmony.chain.genesis import Genesis
 from harmony.consensus.api import ConsensusConfig
+from harmony.node.background_commits import BackgroundCommits
 from harmony.node.coded_propagation import CodedPropagation
 from harmony.node.config import NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
@@ -97,6 +98,8 @@ class Node:
         """The state download of ``--sync.mode state`` (the CLI's progress bar reads it)."""
         self.coded: CodedPropagation | None = None
         """Coded block propagation, when ``[p2p] propagation = "raptorq"``."""
+        self.commits: BackgroundCommits | None = None
+        """Stored blocks made durable off the loop (``[storage] background_commits``), while running."""
         self.store, self.chain = open_chain(config, self.genesis, self._stack)
         self.committee = committee_of(self.chain)
         warn_foreign_keys(self.keys, self.committee)
@@ -161,6 +164,9 @@ class Node:
             await route_votes(stack, host, chain=chain, driver=driver, topic=transport, gate=gate)
             self.syncer = new_syncer(host, chain, driver)
             async with trio.open_nursery() as nursery:
+                if config.background_commits:
+                    self.commits = BackgroundCommits(chain.db, self.store)
+                    await nursery.start(self.commits.run)
                 await self._start_tasks(nursery, host, gate, shard_services, global_outbox)
                 if self.vdf is not None:
                     await nursery.start(self.vdf.run)

@@ -787,6 +787,8 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
 
     libp2p_limits.guard_gossip_reads(pubsub, on_malformed)
     libp2p_limits.keep_subscriptions_of_connected_peers(pubsub)
+    libp2p_limits.serialize_gossip_writes(pubsub)
+    libp2p_limits.survive_teardown_races(pubsub)
     dht = KadDHT(libp2p_host, DHTMode.SERVER, enable_random_walk=False)
     body_failed = False
     try:

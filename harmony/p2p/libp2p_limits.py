@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import libp2p.pubsub.gossipsub as _gossipsub_module
 import libp2p.pubsub.pubsub as _pubsub_module
 import libp2p.pubsub.utils as _pubsub_utils
+import trio
 from libp2p.exceptions import ParseError
 from libp2p.io.exceptions import IncompleteReadError
 from libp2p.network.stream.exceptions import StreamError
@@ -207,3 +209,54 @@ def keep_subscriptions_of_connected_peers(pubsub: Any) -> None:
 
     handle_dead_peer._harmony_keep = True  # type: ignore[attr-defined]
     setattr(pubsub, "_handle_dead_peer", handle_dead_peer)  # noqa: B010 (a deliberate patch)
+
+
+def serialize_gossip_writes(pubsub: Any) -> None:
+    """Write each GossipSub RPC to a peer's stream whole, one at a time.
+
+    py-libp2p 0.8.1 writes RPCs to a peer's pubsub stream from several tasks (the per-peer send loop, the
+    flush of messages pending a subscription, the replay of recent messages), and its Yamux stream takes its
+    write lock per frame, not per write: an RPC larger than the peer's receive window goes out in several
+    frames with a wait between them, where another task's RPC can slip in. The peer then reads a corrupt
+    varint-delimited stream, scores us as malformed (two strikes ban) and drops us. Seen with blocks of
+    200 KB and more on the shard topic (``bench/propagation.py``, gossip, 8 validators; ``bench/devnet.py``
+    on loopback). Here every ``write_msg`` on a stream holds that stream's lock."""
+    if getattr(pubsub.write_msg, "_harmony_serial", False):
+        return
+    write = pubsub.write_msg
+    locks: weakref.WeakKeyDictionary[Any, trio.Lock] = weakref.WeakKeyDictionary()
+
+    async def serial_write(stream: Any, rpc_msg: Any) -> bool:
+        lock = locks.get(stream)
+        if lock is None:
+            lock = locks[stream] = trio.Lock()
+        async with lock:
+            ok: bool = await write(stream, rpc_msg)
+            return ok
+
+    serial_write._harmony_serial = True  # type: ignore[attr-defined]
+    setattr(pubsub, "write_msg", serial_write)  # noqa: B010 (a deliberate patch)
+
+
+def survive_teardown_races(pubsub: Any) -> None:
+    """Keep a ban from ending the host.
+
+    Banning a peer blacklists it in pubsub, which starts py-libp2p 0.8.1's ``_teardown_if_connected``: it
+    resets the peer's stream, then ``del self.peers[peer_id]``. While the reset awaits, the peer's read loop
+    ends (:func:`guard_gossip_reads` drops a peer of malformed gossip, the reason it was banned) and
+    ``_handle_dead_peer`` removes the same entry, so the ``del`` raises ``KeyError`` into the service's task
+    group and the whole node stops (seen on testnets: two malformed RPCs from one peer, a ban, the node's
+    exit). Here the entry is removed only if it is still there; the rest is py-libp2p's."""
+    if getattr(pubsub._teardown_if_connected, "_harmony_safe", False):
+        return
+
+    async def teardown_if_connected(peer_id: Any) -> None:
+        stream = pubsub.peers.get(peer_id)
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            pubsub.peers.pop(peer_id, None)
+        pubsub._forget_all_subscriptions(peer_id)
+
+    teardown_if_connected._harmony_safe = True  # type: ignore[attr-defined]
+    setattr(pubsub, "_teardown_if_connected", teardown_if_connected)  # noqa: B010 (a deliberate patch)

@@ -22,14 +22,16 @@ How this module uses it:
 * Every LMDB or OS failure to open becomes :class:`~harmony.storage.errors.StorageError` (or its
   subclass :class:`~harmony.storage.errors.StorageLocked` when another handle writes the directory).
 
-One store serves one thread: the node runs its storage calls on a single thread (trio).
+One store serves one thread: the node runs its storage calls on a single thread (trio). The exception is
+:meth:`LMDBStore.commit_batch`, which commits from a worker thread (the node's background commits) and leaves
+the own thread's read transaction alone until :meth:`LMDBStore.refresh`.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +216,19 @@ class LMDBStore:
         self._check_open()
         if not pending:
             return
+        while True:
+            try:
+                self._replay(pending)
+            except lmdb.MapFullError:
+                self._grow()
+                continue
+            finally:
+                self._drop_reader()  # the next get sees this commit
+            return
+
+    def _replay(self, pending: Mapping[bytes, bytes | None]) -> None:
+        """One durable LMDB write transaction of ``pending``; ``lmdb.MapFullError`` passes through (the map
+        may grow only on the store's own thread)."""
         # the last operation on each key is all that is pending, so puts and deletes touch disjoint keys
         # and their relative order does not matter; sorted keys keep the B+tree walk local
         puts: list[tuple[bytes, bytes]] = []
@@ -224,21 +239,36 @@ class LMDBStore:
                 deletes.append(key)
             else:
                 puts.append((key, value))
-        while True:
-            try:
-                with self._env.begin(write=True) as txn:
-                    for key in deletes:
-                        txn.delete(key)
-                    if puts:
-                        txn.cursor().putmulti(puts)
-            except lmdb.MapFullError:
-                self._grow()
-                continue
-            except lmdb.Error as exc:
-                raise StorageError(f"{self.path}: commit failed: {exc}") from exc
-            finally:
-                self._drop_reader()  # the next get sees this commit
+        try:
+            with self._env.begin(write=True) as txn:
+                for key in deletes:
+                    txn.delete(key)
+                if puts:
+                    txn.cursor().putmulti(puts)
+        except lmdb.MapFullError:
+            raise
+        except lmdb.Error as exc:
+            raise StorageError(f"{self.path}: commit failed: {exc}") from exc
+
+    def commit_batch(self, pending: Mapping[bytes, bytes | None]) -> None:
+        """Commit ``pending`` (a value, or ``None`` to delete) in one durable write transaction, from any
+        thread (:class:`harmony.abc.BatchCommitStore`): LMDB lets a write transaction run beside this
+        store's read transaction, and py-lmdb releases the GIL while it commits and syncs. The store's own
+        thread sees the commit after :meth:`refresh`. A full map raises :class:`StorageError` instead of
+        growing (growing remaps the file, which only the store's own thread may do: commit there instead)."""
+        self._check_open()
+        if self.readonly:
+            raise StorageError(f"{self.path}: store is read-only")
+        if not pending:
             return
+        try:
+            self._replay(pending)
+        except lmdb.MapFullError as exc:
+            raise StorageError(f"{self.path}: map full: commit on the store's own thread to grow it") from exc
+
+    def refresh(self) -> None:
+        """Let the next read see every commit, also those :meth:`commit_batch` made from another thread."""
+        self._drop_reader()
 
     def _grow(self) -> None:
         """Double the map size (no transaction of ours may be open: ``mdb_env_set_mapsize`` remaps)."""

@@ -6,7 +6,7 @@ normally; an exception inside the block discards them, so a failed write leaves 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 
 from harmony.abc import KVWriteTxn
@@ -41,6 +41,21 @@ class MemoryStore:
                 data.pop(key, None)
             else:
                 data[key] = value
+
+    def commit_batch(self, pending: Mapping[bytes, bytes | None]) -> None:
+        """Apply ``pending`` at once (:class:`harmony.abc.BatchCommitStore`); safe from another thread: the
+        new contents replace the old in one assignment."""
+        self._check_open()
+        data = dict(self._data)
+        for key, value in pending.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        self._data = data
+
+    def refresh(self) -> None:
+        """Nothing to refresh: reads always see the latest contents."""
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Every committed (key, value) whose key starts with ``prefix``, in key order (a snapshot)."""

@@ -1,4 +1,5 @@
-"""The py-libp2p patches: a peer's signed record is verified once a minute, not on every RPC."""
+"""The py-libp2p patches: a peer's signed record is verified once a minute, not on every RPC; gossip RPCs
+reach a stream whole."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import libp2p.pubsub.gossipsub as gossipsub_module
 import libp2p.pubsub.pubsub as pubsub_module
 import libp2p.pubsub.utils as pubsub_utils
 import pytest
+import trio
 
 from harmony.p2p import libp2p_limits
 
@@ -50,3 +52,77 @@ def test_signed_records_are_checked_once_per_peer_and_bytes(monkeypatch: pytest.
     assert consume(_Rpc(b""), None, a)  # no record: nothing to check
     libp2p_limits.memoize_signed_records()  # idempotent
     assert pubsub_module.maybe_consume_signed_record is consume
+
+
+class _ChunkedStream:
+    """A stream whose write goes out in chunks with a wait between them, as Yamux sends a write larger than
+    the peer's window."""
+
+    def __init__(self) -> None:
+        self.wire: list[bytes] = []
+
+    async def write(self, data: bytes) -> None:
+        for i in range(0, len(data), 4):
+            self.wire.append(data[i : i + 4])
+            await trio.sleep(0)  # waiting for window: another task may write now
+
+
+class _Pubsub:
+    async def write_msg(self, stream: _ChunkedStream, rpc_msg: bytes) -> bool:
+        await stream.write(rpc_msg)
+        return True
+
+
+def _two_writes_at_once(pubsub: _Pubsub) -> bytes:
+    stream = _ChunkedStream()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pubsub.write_msg, stream, b"A" * 16)
+            nursery.start_soon(pubsub.write_msg, stream, b"B" * 16)
+
+    trio.run(main)
+    return b"".join(stream.wire)
+
+
+def test_gossip_rpcs_reach_a_stream_whole_one_after_the_other() -> None:
+    assert _two_writes_at_once(_Pubsub()) not in (b"A" * 16 + b"B" * 16, b"B" * 16 + b"A" * 16)  # unpatched
+    pubsub = _Pubsub()
+    libp2p_limits.serialize_gossip_writes(pubsub)
+    patched = pubsub.write_msg
+    libp2p_limits.serialize_gossip_writes(pubsub)  # idempotent
+    assert pubsub.write_msg is patched
+    assert _two_writes_at_once(pubsub) in (b"A" * 16 + b"B" * 16, b"B" * 16 + b"A" * 16)
+
+
+class _BanningPubsub:
+    """What ``_teardown_if_connected`` touches of py-libp2p's Pubsub; the peer's read loop ends (and
+    ``_handle_dead_peer`` drops it) while its stream resets."""
+
+    def __init__(self) -> None:
+        self.peers: dict[str, _BanningPubsub] = {"p": self}
+        self.forgotten: list[str] = []
+
+    async def reset(self) -> None:  # the peer's stream
+        await trio.sleep(0)
+        self.peers.pop("p", None)  # _handle_dead_peer after the malformed RPC
+
+    def _forget_all_subscriptions(self, peer_id: str) -> None:
+        self.forgotten.append(peer_id)
+
+    async def _teardown_if_connected(self, peer_id: str) -> None:  # py-libp2p 0.8.1's, in short
+        stream = self.peers.get(peer_id)
+        if stream is not None:
+            await stream.reset()
+            del self.peers[peer_id]
+        self._forget_all_subscriptions(peer_id)
+
+
+def test_a_ban_racing_the_peers_read_loop_does_not_end_the_host() -> None:
+    with pytest.raises(KeyError):  # unpatched: raised into pubsub's task group, which ends the host
+        trio.run(_BanningPubsub()._teardown_if_connected, "p")
+    pubsub = _BanningPubsub()
+    libp2p_limits.survive_teardown_races(pubsub)
+    libp2p_limits.survive_teardown_races(pubsub)  # idempotent
+    trio.run(pubsub._teardown_if_connected, "p")
+    assert pubsub.peers == {} and pubsub.forgotten == ["p"]

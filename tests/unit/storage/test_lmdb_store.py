@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,29 @@ def test_readonly_follows_a_writer_that_grows_the_map(tmp_path: Path) -> None:
 def test_invalid_map_size(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         LMDBStore(tmp_path, map_size=0)
+
+
+def test_a_batch_committed_from_another_thread_is_read_after_refresh(tmp_path: Path) -> None:
+    with LMDBStore(tmp_path, map_size=64 * 1024) as store:
+        with store.write() as txn:
+            txn.put(b"a", b"1")
+        assert store.get(b"a") == b"1"  # this thread's read transaction stays open
+        worker = threading.Thread(target=store.commit_batch, args=({b"a": b"2", b"b": b"2"},))
+        worker.start()
+        worker.join()
+        assert store.get(b"a") == b"1"
+        store.refresh()
+        assert (store.get(b"a"), store.get(b"b")) == (b"2", b"2")
+        store.commit_batch({b"a": None})
+        store.refresh()
+        assert store.get(b"a") is None
+        big = {i.to_bytes(4, "big"): os.urandom(300) for i in range(1000)}
+        with pytest.raises(StorageError, match="map full"):  # only the store's own thread grows the map
+            store.commit_batch(big)
+        store.refresh()
+        assert store.get((0).to_bytes(4, "big")) is None  # nothing of it was written
+        with store.write() as txn:
+            for key, value in big.items():
+                txn.put(key, value)
+    with LMDBStore(tmp_path) as reopened:
+        assert (reopened.get(b"b"), reopened.stats().entries) == (b"2", 1001)
