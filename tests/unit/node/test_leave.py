@@ -14,12 +14,12 @@ from tests.unit.consensus.harness import Net
     [
         (LeaveState(False, 0.0, 0.0, 1.0), True),  # not leading soon: at once
         (LeaveState(True, 0.5, 0.5, 1.0), False),  # its turn is coming and blocks flow: wait
-        (LeaveState(True, 3.9, 0.2, 1.0), False),
-        (LeaveState(True, 4.0, 0.2, 1.0), True),  # four block times at most
+        (LeaveState(True, 5.9, 0.2, 1.0), False),
+        (LeaveState(True, 6.0, 0.2, 1.0), True),  # six block times at most
         (LeaveState(True, 2.0, 2.0, 1.0), True),  # no block for two block times: nothing to wait for
         (LeaveState(True, LEAVE_WAIT_MAX_S, 0.0, 60.0), True),  # long blocks: 10 s at most
         (LeaveState(True, 0.0, 0.0, 0.0), False),  # a zero block time is read as 100 ms
-        (LeaveState(True, 0.4, 0.0, 0.0), True),
+        (LeaveState(True, 0.7, 0.0, 0.0), True),
     ],
 )
 def test_may_leave(state: LeaveState, expected: bool) -> None:
@@ -47,15 +47,16 @@ def test_a_node_without_keys_never_leads() -> None:
     assert net.nodes[0].core.leads_within(10) is False
 
 
-def test_leave_when_ready_waits_for_the_turn_to_pass() -> None:
-    """The node leads soon until the head moves twice; then it may stop."""
+def test_leave_when_ready_waits_for_the_turn_and_one_block_more() -> None:
+    """The node leads soon until its own block 7 is final; it stops once block 8 is (the others have its
+    block's COMMITTED), well before the stall or time bounds."""
     clock = {"t": 0.0}
-    heads = iter([5, 5, 6, 6, 7])
+    heads = iter([5, 5, 6, 6, 7, 7, 8])
     seen: list[int] = []
 
     def read() -> tuple[bool, int]:
-        clock["t"] += 0.3
-        head = next(heads, 7)
+        clock["t"] += 0.1
+        head = next(heads, 8)
         seen.append(head)
         return head < 7, head
 
@@ -64,4 +65,12 @@ def test_leave_when_ready_waits_for_the_turn_to_pass() -> None:
             await leave_when_ready(read, 1.0, lambda: clock["t"])
 
     trio.run(main)
-    assert seen[-1] == 7
+    assert seen == [5, 5, 6, 6, 7, 7, 8]
+
+
+def test_a_node_that_never_leads_soon_leaves_at_once() -> None:
+    async def main() -> None:
+        with trio.fail_after(5):
+            await leave_when_ready(lambda: (False, 3), 1.0, lambda: 0.0)
+
+    trio.run(main)
