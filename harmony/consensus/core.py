@@ -37,6 +37,7 @@ from harmony.chain import payloads
 from harmony.chain.quorum import Roster
 from harmony.consensus.api import (
     COMMIT_WINDOW_MARGIN_MS,
+    COMMIT_WINDOW_MIN_MS,
     BlockValidator,
     Broadcast,
     ChainTip,
@@ -649,7 +650,8 @@ class ConsensusCore:
     def _commit_window_end(self, now: int) -> int:
         """When the leader stops waiting for late commits (:attr:`ConsensusConfig.commit_window_ms`): the
         window's length after the quorum, cut to end :data:`COMMIT_WINDOW_MARGIN_MS` before the next block
-        is due (the block time after this block's announce), and never before ``now``."""
+        is due (the block time after this block's announce), but not to less than
+        :data:`COMMIT_WINDOW_MIN_MS` after the quorum."""
         window = self.config.commit_window_ms
         if window <= 0:
             return now
@@ -658,7 +660,7 @@ class ConsensusCore:
         announced = self._announced_at.get(self.block.hash()) if self.block is not None else None
         if block_time > 0 and announced is not None:
             end = min(end, announced + block_time - COMMIT_WINDOW_MARGIN_MS)
-        return max(now, end)
+        return max(end, now + min(window, COMMIT_WINDOW_MIN_MS))
 
     def _close_commit_window(self, now: int) -> list[Effect]:
         """The commit window is over: count every waiting commit that verifies, then finish the height."""

@@ -139,3 +139,15 @@ def test_a_late_conflicting_commit_becomes_evidence() -> None:
     leader.on_message(other.encode(), net.now)
     net.run(10_000, stop=lambda: min(net.heights()) >= 2)
     assert [e.evidence.offender for e in leader.evidence_found] == [net.committee.slots[SLOW].ecdsa_address]
+
+
+def test_a_late_quorum_still_gets_a_short_window() -> None:
+    """With 400 ms links the quorum comes after the next block was due less 200 ms: the window still lasts
+    300 ms after it, so a member a little slower than the others is not cut off."""
+    net = Net(4, commit_window=1_000, block_time=1_000, latency=400, phase_timeout=10_000)
+    net.nodes[SLOW].up = False
+    net.start()
+    leader = net.nodes[LEADER]
+    net.run(30_000, stop=lambda: len(leader.chain) >= 1)
+    (window,) = [(at, armed) for t, at, armed in leader.armed if t.kind is TimerKind.COMMIT_WINDOW]
+    assert window[0] - window[1] == 300
