@@ -225,9 +225,11 @@ class Devnet:
         inherits SIGINT ignored, and would never see a Ctrl-C.
         """
         nodes = self._node_pids()
-        for proc in self.restarted.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        for _ in range(2):  # the second SIGTERM stops a validator waiting for its turn to lead to pass
+            for proc in self.restarted.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
