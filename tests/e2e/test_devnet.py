@@ -263,12 +263,14 @@ def test_a_leader_stopped_with_sigterm_lets_its_turn_pass(devnet: Devnet) -> Non
     for _ in range(3):
         leader, height, _view = _a_leader(devnet)
         pid = devnet.pid_of(leader)
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and Path(f"/proc/{pid}/cmdline").exists():
+        started = time.monotonic()
+        while time.monotonic() < started + 20 and Path(f"/proc/{pid}/cmdline").exists():
             if not Path(f"/proc/{pid}/cmdline").read_bytes():  # a zombie: exited, not reaped yet
                 break
             time.sleep(0.1)
+        took = time.monotonic() - started
         alive = next(n for n in devnet.nodes(0) if n["name"] != leader)["http"]
         stopped_at = devnet.height(alive)
         devnet.wait_height(alive, stopped_at + 2, timeout=150)
@@ -277,7 +279,10 @@ def test_a_leader_stopped_with_sigterm_lets_its_turn_pass(devnet: Devnet) -> Non
         devnet.restart(leader)
         restarted = next(n for n in devnet.nodes(0) if n["name"] == leader)
         devnet.wait_height(restarted["http"], devnet.height(alive) + 2, timeout=120)
-        assert "turn to lead has passed" in log
+        assert "turn to lead has passed" in log, (
+            f"{leader} (pid {pid}: {cmdline}) stopped {took:.1f} s after SIGTERM without logging it; "
+            f"its log ends: {log[-1500:]}"
+        )
         if all(b == a + 1 for a, b in itertools.pairwise(views)):
             return
         tries.append((leader, height, views))
