@@ -99,6 +99,21 @@ def block_times(
     return times, leader, by_leader[leader], blocks_by[leader]
 
 
+def warm_up(cluster: NamespacedCluster, blocks: int, timeout: float = 120.0) -> None:
+    """Wait until the first node's head is ``blocks`` past where it is (so that, with ``blocks`` at least the
+    committee size, every validator has led once and its peer is known to the others as a leader's)."""
+    if blocks <= 0:
+        return
+    url = cluster.nodes(0)[0]["http"]
+    target = cluster.height(url) + blocks
+    deadline = time.monotonic() + timeout
+    while cluster.height(url) < target:
+        if time.monotonic() > deadline:
+            print(f"   warm-up: not {blocks} blocks in {timeout:.0f} s; loading anyway", flush=True)
+            return
+        time.sleep(0.5)
+
+
 def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: Any) -> dict[str, Any]:
     """One testnet with one propagation: its figures."""
     manifest = parse_document(
@@ -121,6 +136,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         runner.start_network()
         cluster = NamespacedCluster(runner)
         pids = {n["name"]: cluster.pid_of(n["name"]) for n in cluster.nodes(0)}
+        warm_up(cluster, args.warmup_blocks)
         before = {name: interface_tx_bytes(pid) for name, pid in pids.items()}
         since_ms = time.time_ns() // 1_000_000
         load = run_load(cluster, txs[: runner_module.ACCOUNTS], args)
@@ -185,6 +201,12 @@ def main() -> int:
         choices=("leaders", "gossip"),
         default="leaders",
         help="the nodes' [p2p] tx_relay (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup-blocks",
+        type=int,
+        default=0,
+        help="blocks the network makes before the load (default %(default)s: load from the first block)",
     )
     parser.add_argument(
         "--modes", default=",".join(MODES), help="propagations to run, comma-separated (default %(default)s)"
@@ -259,6 +281,7 @@ def main() -> int:
                 "latency_ms": args.latency_ms,
                 "tx_bytes": args.tx_bytes,
                 "tx_relay": args.tx_relay,
+                "warmup_blocks": args.warmup_blocks,
                 "ratio_mbit": nearest,
                 "ratio": ratio,
                 "settings": results,

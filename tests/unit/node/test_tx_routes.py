@@ -79,11 +79,12 @@ def test_a_peer_holding_several_leader_keys_gets_a_batch_once() -> None:
     assert _choose(0, peers=one) == RelayTargets(("peer-x",), False)
 
 
-def test_an_upcoming_leader_without_a_known_peer_sends_the_batch_on_the_topic() -> None:
+def test_a_leader_without_a_known_peer_is_skipped_and_none_known_means_the_topic() -> None:
     known = {KEYS[1]: "peer-1", KEYS[3]: "peer-3"}  # the leader of view 6 (key 2) is unknown
-    assert _choose(5, peers=known) == RelayTargets((), True)
-    assert _choose(5, peers=known, mine=frozenset({2})) == RelayTargets(("peer-1", "peer-3"), False)
+    assert _choose(5, peers=known) == RelayTargets(("peer-1", "peer-3"), False)
+    assert _choose(6, peers=known, views=0) == RelayTargets((), True)
     assert _choose(5, peers={}) == RelayTargets((), True)
+    assert _choose(5, peers={}, mine=frozenset({1, 2, 3})) == RelayTargets((), False)
 
 
 def test_batches_stay_under_what_a_receiver_reads() -> None:
