@@ -186,6 +186,13 @@ def main() -> int:
     parser.add_argument("--block-time-ms", type=int, default=1000)
     parser.add_argument("--keep-data", action="store_true", help="keep the devnet's folder (node logs)")
     parser.add_argument(
+        "--tx-relay",
+        choices=("leaders", "gossip"),
+        default="leaders",
+        help="the nodes' [p2p] tx_relay: RPC transactions straight to the next leaders, or on gossip "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--window", type=int, default=5, help="unfinalized transactions per sender at most (default 5)"
     )
     parser.add_argument(
@@ -225,9 +232,12 @@ def main() -> int:
         str(args.accounts),
         "--block-time-ms",
         str(args.block_time_ms),
+        "--tx-relay",
+        args.tx_relay,
     )
     try:
         figures = run(net, txs, args)
+        figures["tx_relay"] = args.tx_relay
     finally:
         net.stop()
         if not args.keep_data:

@@ -15,8 +15,10 @@ Figures per run:
   machine);
 * ``tps``: finalized transactions per second over the load window.
 
-Needs root (namespaces). The last line is one JSON object with every figure per setting and ``ratio`` (coded
-TPS / gossip TPS at 25 Mbit/s, or at the uplink nearest to it).
+``--tx-relay`` sets the nodes' ``[p2p] tx_relay`` (where the transactions each node's RPC took go: the next
+leaders, or gossip to every node); ``--modes`` picks the propagations to run. Needs root (namespaces). The
+last line is one JSON object with every figure per setting and ``ratio`` (coded TPS / gossip TPS at
+25 Mbit/s, or at the uplink nearest to it).
 
     sudo .venv/bin/python bench/propagation.py --members 4,8 --mbit 10,25,50 --seconds 20
 """
@@ -97,6 +99,21 @@ def block_times(
     return times, leader, by_leader[leader], blocks_by[leader]
 
 
+def warm_up(cluster: NamespacedCluster, blocks: int, timeout: float = 120.0) -> None:
+    """Wait until the first node's head is ``blocks`` past where it is (so that, with ``blocks`` at least the
+    committee size, every validator has led once and its peer is known to the others as a leader's)."""
+    if blocks <= 0:
+        return
+    url = cluster.nodes(0)[0]["http"]
+    target = cluster.height(url) + blocks
+    deadline = time.monotonic() + timeout
+    while cluster.height(url) < target:
+        if time.monotonic() > deadline:
+            print(f"   warm-up: not {blocks} blocks in {timeout:.0f} s; loading anyway", flush=True)
+            return
+        time.sleep(0.5)
+
+
 def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: Any) -> dict[str, Any]:
     """One testnet with one propagation: its figures."""
     manifest = parse_document(
@@ -109,6 +126,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
             "latency_ms": {"all-all": args.latency_ms},
             "bandwidth_mbit": mbit,
             "propagation": mode,
+            "tx_relay": args.tx_relay,
         }
     )
     root = Path(tempfile.mkdtemp(prefix=f"bench-propagation-{mode}-"))
@@ -118,6 +136,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         runner.start_network()
         cluster = NamespacedCluster(runner)
         pids = {n["name"]: cluster.pid_of(n["name"]) for n in cluster.nodes(0)}
+        warm_up(cluster, args.warmup_blocks)
         before = {name: interface_tx_bytes(pid) for name, pid in pids.items()}
         since_ms = time.time_ns() // 1_000_000
         load = run_load(cluster, txs[: runner_module.ACCOUNTS], args)
@@ -177,8 +196,27 @@ def main() -> int:
         default=0,
         help="calldata bytes per transfer, to make blocks large at a rate the CPU can carry (default 0)",
     )
+    parser.add_argument(
+        "--tx-relay",
+        choices=("leaders", "gossip"),
+        default="leaders",
+        help="the nodes' [p2p] tx_relay (default %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup-blocks",
+        type=int,
+        default=0,
+        help="blocks the network makes before the load (default %(default)s: load from the first block)",
+    )
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="propagations to run, comma-separated (default %(default)s)"
+    )
     parser.add_argument("--keep-data", action="store_true", help="keep each run's folder (node logs)")
     args = parser.parse_args()
+    modes = tuple(m for m in MODES if m in args.modes.split(","))
+    if not modes or set(args.modes.split(",")) - set(MODES):
+        print(f"--modes takes some of {', '.join(MODES)}", file=sys.stderr)
+        return 2
     reason = namespaces_available()
     if reason is not None:
         print(f"bench/propagation.py needs network namespaces: {reason}", file=sys.stderr)
@@ -202,7 +240,7 @@ def main() -> int:
     for members in sizes:
         for mbit in uplinks:
             setting: dict[str, Any] = {}
-            for mode in MODES:
+            for mode in modes:
                 print(f"== {members} validators, {mbit} Mbit/s, {args.latency_ms} ms: {mode}", flush=True)
                 txs = presign(accounts, per_account, 0, args.tx_bytes)  # fresh nonces per network
                 try:
@@ -210,11 +248,12 @@ def main() -> int:
                 except Exception as exc:  # one failed setting must not lose the others' figures
                     print(f"   failed: {exc!r}", flush=True)
                     setting[mode] = {"error": repr(exc)[:200]}
-            gossip_tps = setting["gossip"].get("tps")
-            coded_tps = setting["raptorq"].get("tps")
+            gossip_tps = setting.get("gossip", {}).get("tps")
+            coded_tps = setting.get("raptorq", {}).get("tps")
             if gossip_tps and coded_tps is not None:
                 setting["tps_ratio"] = round(coded_tps / gossip_tps, 3)
-            g50, c50 = setting["gossip"].get("two_thirds_p50_ms"), setting["raptorq"].get("two_thirds_p50_ms")
+            g50 = setting.get("gossip", {}).get("two_thirds_p50_ms")
+            c50 = setting.get("raptorq", {}).get("two_thirds_p50_ms")
             if g50 and c50 is not None:
                 setting["two_thirds_ratio"] = round(c50 / g50, 3)
             results[f"{members}x{mbit}"] = setting
@@ -223,7 +262,7 @@ def main() -> int:
         f"{'2/3 p50':>8} {'2/3 p99':>8} {'blocks':>6}"
     )
     for key, setting in results.items():
-        for mode in MODES:
+        for mode in modes:
             f = setting[mode]
             print(
                 f"{key:>10} {mode:>8} {_show(f.get('tps')):>7} {_show(f.get('upload_ratio')):>7} "
@@ -241,6 +280,8 @@ def main() -> int:
             {
                 "latency_ms": args.latency_ms,
                 "tx_bytes": args.tx_bytes,
+                "tx_relay": args.tx_relay,
+                "warmup_blocks": args.warmup_blocks,
                 "ratio_mbit": nearest,
                 "ratio": ratio,
                 "settings": results,

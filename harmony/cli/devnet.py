@@ -44,7 +44,7 @@ from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.durable import atomic_write
 from harmony.encoding.address import to_bech32, to_checksum_hex
 from harmony.encoding.fixed import Dec
-from harmony.node.config import PROPAGATIONS, http_url_problem
+from harmony.node.config import PROPAGATIONS, TX_RELAYS, http_url_problem
 
 PASSPHRASE = "devnet"
 """The development keystores' passphrase (public: these keys protect nothing)."""
@@ -130,6 +130,8 @@ class NodeToml:
     """How a proposed block reaches the shard: ``gossip`` or ``raptorq``."""
     drop_symbols_percent: int = 0
     """Test-only: coded symbols this node drops on receipt."""
+    tx_relay: str = "leaders"
+    """Where the transactions the node's RPC took go: ``leaders`` or ``gossip``."""
 
 
 def write_genesis(
@@ -189,6 +191,7 @@ host = "{node.host}"
 port = {node.p2p_port}
 bootnodes = {json.dumps(list(node.bootnodes))}
 propagation = "{node.propagation}"
+tx_relay = "{node.tx_relay}"
 
 [rpc]
 host = "{node.host}"
@@ -299,6 +302,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="gossip",
         help="how a proposed block reaches the shard: whole on gossip, or RaptorQ-coded shares "
         "(default %(default)s)",
+    )
+    devnet.add_argument(
+        "--tx-relay",
+        choices=TX_RELAYS,
+        default="leaders",
+        help="where the transactions a node's RPC took go: straight to the shard's next leaders, or on "
+        "gossip to every node (default %(default)s)",
     )
     devnet.add_argument(
         "--drop-symbols-percent",
@@ -423,6 +433,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 dashboard_network=tuple(n.dashboard for n in nodes if n is not node),
                 propagation=args.propagation,
                 drop_symbols_percent=args.drop_symbols_percent,
+                tx_relay=args.tx_relay,
             ),
         )
     manifest = _manifest(root, genesis_file, nodes, shards, 0 if given is not None else args.accounts)

@@ -12,6 +12,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     port = 9000
     bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2..."]
     propagation = "gossip"            # how a proposed block reaches the shard: "gossip" or "raptorq" (coded)
+    tx_relay = "leaders"              # our RPC's transactions: straight to the next leaders, or "gossip"
 
     [rpc]
     enabled = true
@@ -99,6 +100,8 @@ MAX_WATCHED_KEYS = 1024
 MAX_NETWORK_VIEW = 256
 PROPAGATIONS = ("gossip", "raptorq")
 """How a proposed block reaches the shard (``[p2p] propagation``)."""
+TX_RELAYS = ("leaders", "gossip")
+"""Where the transactions our RPC took go (``[p2p] tx_relay``, :mod:`harmony.node.tx_routes`)."""
 SYNC_MODES = ("full", "state")
 """How an empty node catches up (``[sync] mode``, ``--sync.mode``; issue 18)."""
 
@@ -122,6 +125,7 @@ class NodeConfig:
     p2p_port: int = 9000
     bootnodes: tuple[str, ...] = ()
     propagation: str = "gossip"
+    tx_relay: str = "leaders"
     rpc_enabled: bool = True
     rpc_host: str = "127.0.0.1"
     http_port: int = 9500
@@ -171,6 +175,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "port": ("p2p_port", int),
         "bootnodes": ("bootnodes", list),
         "propagation": ("propagation", str),
+        "tx_relay": ("tx_relay", str),
     },
     "rpc": {
         "enabled": ("rpc_enabled", bool),
@@ -329,6 +334,12 @@ def check(config: NodeConfig) -> NodeConfig:
             "p2p.propagation",
             f"{config.propagation[:40]!r} is not one of {', '.join(map(repr, PROPAGATIONS))}: "
             '"gossip" floods whole blocks, "raptorq" sends erasure-coded shares',
+        )
+    if config.tx_relay not in TX_RELAYS:
+        raise ConfigError(
+            "p2p.tx_relay",
+            f"{config.tx_relay[:40]!r} is not one of {', '.join(map(repr, TX_RELAYS))}: "
+            '"leaders" sends our RPC\'s transactions to the next leaders, "gossip" to every node',
         )
     if config.sync_mode not in SYNC_MODES:
         raise ConfigError(

@@ -52,6 +52,7 @@ from harmony.node.startup import (
     open_chain,
     open_coded_propagation,
     p2p_config,
+    route_transactions,
     route_votes,
     serve_blocks,
     serve_state_behind_gate,
@@ -161,7 +162,17 @@ class Node:
             self.coded = await open_coded_propagation(
                 stack, host, chain=chain, driver=driver, topic=transport, config=config, gate=gate
             )
-            await route_votes(stack, host, chain=chain, driver=driver, topic=transport, gate=gate)
+            streams = await route_votes(stack, host, chain=chain, driver=driver, topic=transport, gate=gate)
+            await route_transactions(
+                stack,
+                host,
+                chain=chain,
+                driver=driver,
+                relay=self.relay,
+                streams=streams,
+                config=config,
+                gate=gate,
+            )
             self.syncer = new_syncer(host, chain, driver)
             async with trio.open_nursery() as nursery:
                 if config.background_commits:

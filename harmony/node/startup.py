@@ -8,7 +8,8 @@ Running (``Node.run``), on the started host: the fence gate and the state protoc
 (:func:`serve_state_behind_gate`), ``--sync.mode state`` (:func:`state_sync_first`), the network-wide
 services and the VDF prover (:func:`new_shard_services`, :func:`new_vdf_service`), the consensus driver
 (:func:`new_driver`), the block sync protocol (:func:`serve_blocks`), then the driver's direct routes: coded
-block propagation (:func:`open_coded_propagation`) and votes to the leader (:func:`route_votes`).
+block propagation (:func:`open_coded_propagation`), votes to the leader (:func:`route_votes`) and our RPC's
+transactions to the next leaders (:func:`route_transactions`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.consensus_env import TopicTransport
 from harmony.node.consensus_ledger import node_driver
-from harmony.node.consensus_streams import consensus_protocol_id, open_consensus_streams
+from harmony.node.consensus_streams import (
+    ConsensusStreams,
+    consensus_protocol_id,
+    open_consensus_streams,
+)
 from harmony.node.fence import open_fence_gate
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
@@ -39,6 +44,14 @@ from harmony.node.staking_pool import StakingPool
 from harmony.node.state_download import StateProgress
 from harmony.node.state_sync import ChainStateSource, state_sync_chain
 from harmony.node.sync import ChainSyncSource, Syncer
+from harmony.node.tx_relay import TxRelay
+from harmony.node.tx_routes import (
+    LEADER_VIEWS,
+    RelayTargets,
+    open_leader_tx_route,
+    relay_targets,
+    tx_protocol_id,
+)
 from harmony.node.txpool import TxPool, TxPoolConfig
 from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id, open_coded_broadcast
 from harmony.p2p.fence_gate import FenceGate
@@ -307,9 +320,9 @@ async def route_votes(
     driver: ConsensusDriver,
     topic: TopicTransport,
     gate: FenceGate | None,
-) -> None:
+) -> ConsensusStreams:
     """Send the driver's votes straight to the leader's peer (:mod:`harmony.node.consensus_streams`,
-    served until ``stack`` closes), learning the peer from the leader's messages."""
+    served until ``stack`` closes), learning the peer from the leader's messages; the route."""
     streams = await stack.enter_async_context(
         open_consensus_streams(
             host,
@@ -322,6 +335,55 @@ async def route_votes(
     )
     topic.vote_route = streams.send_vote
     driver.leader_heard = streams.learn
+    return streams
+
+
+def leader_targets(host: P2PHost, driver: ConsensusDriver, streams: ConsensusStreams) -> RelayTargets:
+    """Where a transaction batch goes now (:func:`~harmony.node.tx_routes.relay_targets`): the current
+    core's leaders of its view and the next :data:`~harmony.node.tx_routes.LEADER_VIEWS`, to the peers the
+    vote route learned, connected ones only."""
+    core = driver.core
+
+    def peer_of(key: bytes) -> str | None:
+        peer = streams.leader_peer(key)
+        return peer if peer is not None and host.is_connected(peer) else None
+
+    return relay_targets(
+        core.leader_of,
+        core.view,
+        views=LEADER_VIEWS,
+        mine=core.my_indices,
+        key_of=core.roster.key_bytes.__getitem__,
+        peer_of=peer_of,
+    )
+
+
+async def route_transactions(
+    stack: AsyncExitStack,
+    host: P2PHost,
+    *,
+    chain: Blockchain,
+    driver: ConsensusDriver,
+    relay: TxRelay,
+    streams: ConsensusStreams,
+    config: NodeConfig,
+    gate: FenceGate | None,
+) -> None:
+    """Serve the shard's transaction streams (a peer may send us its batches whatever our own setting), and
+    with ``[p2p] tx_relay = "leaders"`` send our RPC's batches straight to the next leaders' peers
+    (:mod:`harmony.node.tx_routes`) instead of the topic."""
+    route = await stack.enter_async_context(
+        open_leader_tx_route(
+            host,
+            tx_protocol_id(chain.params.name, chain.shard_id),
+            relay=relay,
+            targets=lambda: leader_targets(host, driver, streams),
+            counters=driver.counters,
+            guard=guard_of(gate),
+        )
+    )
+    if config.tx_relay == "leaders":
+        relay.route = route.send
 
 
 def new_syncer(host: P2PHost, chain: Blockchain, driver: ConsensusDriver) -> Syncer:

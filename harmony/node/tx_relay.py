@@ -4,8 +4,10 @@ gossip comes into ours.
 :class:`TxRelay` batches the transactions our pool accepted from RPC into one shard-topic message every
 :data:`TX_RELAY_INTERVAL` seconds (or sooner when a batch fills), relays again those still pending after
 :data:`REANNOUNCE_INTERVAL`, and adds the batches peers gossip to the pool, scoring down a sender of
-malformed ones. It publishes through the node's :class:`~harmony.node.consensus_env.TopicTransport` outbox
-once the node has one (:attr:`TxRelay.topic`); until then batches wait.
+malformed ones. With ``[p2p] tx_relay = "leaders"`` a batch goes first to :attr:`TxRelay.route`, which
+writes it straight to the shard's next leaders (:mod:`harmony.node.tx_routes`) or hands it back; else, and
+then, it goes on the shard topic through the node's :class:`~harmony.node.consensus_env.TopicTransport`
+outbox once the node has one (:attr:`TxRelay.topic`); until then batches wait.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class TxRelay:
         self.pool = pool
         self.topic: TopicTransport | None = None
         """The shard topic's outbox (set when the node starts); batches wait until there is one."""
+        self.route: Callable[[bytes], bool] | None = None
+        """With ``tx_relay = "leaders"``: takes a packed batch for the next leaders' streams, or returns False
+        and the batch goes on the topic."""
         self.pending_listeners: list[Callable[[Sequence[bytes]], None]] = []
         """Told the hashes of transactions the pool accepted from peers (the RPC's pending filters and
         subscriptions)."""
@@ -82,15 +87,25 @@ class TxRelay:
             self.flush()
 
     def flush(self) -> None:
-        """Queue the waiting batch as one topic message (kept while there is no topic; dropped with a
-        warning when the outbox is full)."""
+        """Send the waiting transactions, in batches a receiver accepts (:func:`batches`), each to the
+        :attr:`route` when it takes it, else as one topic message (kept while there is no topic)."""
         if not self._batch or self.topic is None:
             return
         batch, self._batch, self._batch_bytes = self._batch, [], 0
+        for part in batches(batch):
+            packed = pack_transactions(part)
+            if self.route is None or not self.route(packed):
+                self.publish(packed)
+
+    def publish(self, packed: bytes) -> None:
+        """Queue a packed batch as one topic message (dropped with a warning when the outbox is full, or
+        when the node has no topic yet)."""
+        if self.topic is None:
+            return
         try:
-            self.topic.outbox_send.send_nowait(pack_transactions(batch))
+            self.topic.outbox_send.send_nowait(packed)
         except trio.WouldBlock:
-            log.warning("outbox full: %d transactions not relayed", len(batch))
+            log.warning("outbox full: a batch of transactions not relayed")
 
     async def run(self) -> None:
         """Flush every :data:`TX_RELAY_INTERVAL` and re-relay every :data:`REANNOUNCE_INTERVAL`, forever."""
@@ -129,8 +144,8 @@ class TxRelay:
 
     def on_gossip(self, penalize: Penalize, peer: str, payload: bytes) -> None:
         """A transaction batch ``peer`` gossiped: each into the pool, the accepted ones' hashes to the
-        :attr:`pending_listeners`; a batch that does not decode costs the peer 5, a malformed, oversized or
-        badly signed transaction 1."""
+        :attr:`pending_listeners`; a batch that does not decode costs the peer 5, a malformed, oversized,
+        badly signed or other shard's transaction 1 (a peer relays only what its pool accepted)."""
         try:
             batch = unpack_transactions(payload)
         except WireError as exc:
@@ -141,8 +156,27 @@ class TxRelay:
             try:
                 accepted.append(self.pool.add_raw(raw, eth=False))
             except TxPoolError as exc:
-                if exc.reason in ("malformed", "oversized", "invalid-signature"):
+                if exc.reason in ("malformed", "oversized", "invalid-signature", "wrong-shard"):
                     penalize(peer, f"transaction: {exc.reason}")
         if accepted:
             for listener in self.pending_listeners:
                 listener(accepted)
+
+
+def batches(encoded: Sequence[bytes]) -> list[list[bytes]]:
+    """``encoded`` cut, in order, into batches of at most :data:`MAX_BATCH_TRANSACTIONS` transactions and
+    :data:`MAX_BATCH_BYTES` ``// 2`` bytes of encodings (a single larger transaction alone), so that every
+    batch, with its RLP headers, stays under what :func:`~harmony.node.wire.unpack_transactions` and the
+    leaders' streams read."""
+    out: list[list[bytes]] = []
+    current: list[bytes] = []
+    size = 0
+    for item in encoded:
+        if current and (size + len(item) > MAX_BATCH_BYTES // 2 or len(current) >= MAX_BATCH_TRANSACTIONS):
+            out.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += len(item)
+    if current:
+        out.append(current)
+    return out

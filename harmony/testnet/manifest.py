@@ -12,6 +12,7 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     duration_s = 60                 # how long the load runs once every shard has a block
     block_time_ms = 1000
     propagation = "gossip"          # how blocks travel: "gossip" or "raptorq" (node.toml's [p2p] propagation)
+    tx_relay = "leaders"            # RPC transactions: to the next leaders or on "gossip" ([p2p] tx_relay)
     phase_timeout_ms = 5000         # the view-change timeout
     bandwidth_mbit = 20             # default uplink and downlink of every node
 
@@ -67,7 +68,7 @@ from typing import Any
 
 from harmony.chain.fences import FenceError, check_jurisdiction
 from harmony.errors import HarmonyError
-from harmony.node.config import PROPAGATIONS
+from harmony.node.config import PROPAGATIONS, TX_RELAYS
 
 MAX_MANIFEST_SIZE = 256 * 1024
 MAX_SHARDS = 4
@@ -171,6 +172,7 @@ class Manifest:
     full_nodes: int = 0
     external_validators: int = 0
     propagation: str = "gossip"
+    tx_relay: str = "leaders"
     fences: tuple[FenceSpec, ...] = ()
 
     def node(self, name: str) -> NodeSpec:
@@ -195,6 +197,7 @@ _TOP = {
     "duration_s",
     "block_time_ms",
     "propagation",
+    "tx_relay",
     "phase_timeout_ms",
     "bandwidth_mbit",
     "regions",
@@ -256,6 +259,9 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
     propagation = _str(raw, "propagation", "gossip")
     if propagation not in PROPAGATIONS:
         raise ManifestError("propagation", f"{propagation[:40]!r} is not one of {', '.join(PROPAGATIONS)}")
+    tx_relay = _str(raw, "tx_relay", "leaders")
+    if tx_relay not in TX_RELAYS:
+        raise ManifestError("tx_relay", f"{tx_relay[:40]!r} is not one of {', '.join(TX_RELAYS)}")
     regions = _regions(raw)
     latency = _latency(raw, regions)
     fences = _fences(raw, shards, regions)
@@ -278,6 +284,7 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
         full_nodes=full_nodes,
         external_validators=external,
         propagation=propagation,
+        tx_relay=tx_relay,
         fences=fences,
     )
 

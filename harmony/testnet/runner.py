@@ -151,6 +151,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             metrics_port=metrics,
             equivocate=spec.name in byzantine_from_start,
             propagation=m.propagation,
+            tx_relay=m.tx_relay,
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,6 +134,42 @@ def test_pyhmy_reads_a_harmony_format_transfer_signed_by_our_code(devnet: Devnet
     assert any(t["hash"] == tx_hash for t in block["transactions"])
     assert blockchain.get_shard(endpoint=url) == 0
     assert len(block["signers"]) >= 3  # a quorum of the 4 keys signed it
+
+
+def _consensus_event(node: dict, event: str) -> int:
+    """A node's ``hmy_consensus_events`` counter for ``event`` (0 until it first happens)."""
+    with urllib.request.urlopen(node["metrics"], timeout=10) as answer:
+        text = answer.read().decode()
+    found = re.search(rf'^hmy_consensus_events_total\{{event="{event}"\}} (\S+)$', text, re.MULTILINE)
+    return int(float(found.group(1))) if found else 0
+
+
+def test_a_transfer_sent_to_a_non_leader_goes_to_the_next_leaders_and_is_final(devnet: Devnet) -> None:
+    """``[p2p] tx_relay = "leaders"`` (the default): a node that does not lead its view sends the transfer its
+    RPC took straight to the peers of the next leaders (learned from their messages once each has led: two
+    rotations of four), not on gossip, and the transfer is final as usual."""
+    devnet.wait_height(devnet.url(0, 0), 8)
+    node = None
+    deadline = time.monotonic() + 60
+    while node is None and time.monotonic() < deadline:
+        for candidate in devnet.nodes(0):
+            if not rpc(candidate["http"], "hmyv2_getNodeMetadata")["is-leader"]:
+                node = candidate
+                break
+    assert node is not None, "every node said it leads for a minute"
+    url = node["http"]
+    direct, gossip = (
+        _consensus_event(node, e) for e in ("tx_batches_direct", "tx_batches_topic_unknown_leader")
+    )
+    key: PrivateKey = dev_account_key(7)
+    nonce = account.get_account_nonce(to_bech32(key.address), endpoint=url)
+    to = PrivateKey(b"\x08" * 32).address
+    tx = Transaction(nonce, 2 * GWEI, 21_000, 0, 0, to, 4_321, b"").sign(key, LOCALNET.chain_id)
+    tx_hash = rpc(url, "hmyv2_sendRawTransaction", ["0x" + tx.encode().hex()])
+    _wait_receipt(url, tx_hash, "hmyv2_getTransactionReceipt")
+    assert account.get_balance(to_bech32(to), endpoint=url) == 4_321
+    assert _consensus_event(node, "tx_batches_direct") > direct
+    assert _consensus_event(node, "tx_batches_topic_unknown_leader") == gossip
 
 
 def test_a_validator_killed_with_sigkill_restarts_and_catches_up(devnet: Devnet) -> None:

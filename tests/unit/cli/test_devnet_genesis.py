@@ -99,6 +99,7 @@ def _args(tmp_path: Path, **extra: object) -> argparse.Namespace:
         "harmony_localnet": False,
         "propagation": "gossip",
         "drop_symbols_percent": 0,
+        "tx_relay": "leaders",
     }
     values.update(extra)
     return argparse.Namespace(**values)

@@ -100,6 +100,8 @@ def test_defaults_follow_harmony() -> None:
         ({"debug": {"other": True}}, "debug.other"),
         ({"p2p": {"propagation": "flood"}}, "p2p.propagation"),
         ({"p2p": {"propagation": 1}}, "p2p.propagation"),
+        ({"p2p": {"tx_relay": "everyone"}}, "p2p.tx_relay"),
+        ({"p2p": {"tx_relay": ["leaders"]}}, "p2p.tx_relay"),
         ({"sync": {"mode": "snap"}}, "sync.mode"),
         ({"sync": {"mode": 1}}, "sync.mode"),
         ({"sync": {"pivot": 5}}, "sync.pivot"),
@@ -158,6 +160,13 @@ def test_propagation_is_checked_and_says_what_it_takes() -> None:
     assert parse_config({"p2p": {"propagation": "raptorq"}}, Path(".")).propagation == "raptorq"
     with pytest.raises(ConfigError, match="'gossip', 'raptorq'"):
         parse_config({"p2p": {"propagation": "RaptorQ"}}, Path("."))
+
+
+def test_tx_relay_defaults_to_leaders_and_says_what_it_takes() -> None:
+    assert NodeConfig().tx_relay == "leaders"
+    assert parse_config({"p2p": {"tx_relay": "gossip"}}, Path(".")).tx_relay == "gossip"
+    with pytest.raises(ConfigError, match="'leaders', 'gossip'"):
+        parse_config({"p2p": {"tx_relay": "Leaders"}}, Path("."))
 
 
 def test_sync_mode_defaults_to_full_and_says_what_it_takes() -> None:

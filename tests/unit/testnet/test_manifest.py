@@ -72,6 +72,8 @@ def test_the_smallest_manifest_takes_defaults() -> None:
     assert len(m.nodes) == 4 and m.regions == ("default",) and m.perturbations == ()
     assert m.propagation == "gossip"
     assert parse_manifest('shards = 1\nvalidators = 4\npropagation = "raptorq"\n').propagation == "raptorq"
+    assert m.tx_relay == "leaders"
+    assert parse_manifest('shards = 1\nvalidators = 4\ntx_relay = "gossip"\n').tx_relay == "gossip"
 
 
 P = "shards = 1\nvalidators = 4\n[[perturbation]]\n"
@@ -96,6 +98,7 @@ P = "shards = 1\nvalidators = 4\n[[perturbation]]\n"
         ("shards = 1\nvalidators = 4\nbandwidth_mbit = 0\n", "bandwidth_mbit"),
         ('shards = 1\nvalidators = 4\npropagation = "flood"\n', "propagation"),
         ("shards = 1\nvalidators = 4\npropagation = 1\n", "propagation"),
+        ('shards = 1\nvalidators = 4\ntx_relay = "all"\n', "tx_relay"),
         ("shards = 1\nvalidators = 4\nregions = []\n", "regions"),
         ('shards = 1\nvalidators = 4\nregions = ["eu", "eu"]\n', "regions"),
         ('shards = 1\nvalidators = 4\nregions = ["EU!"]\n', "regions"),
