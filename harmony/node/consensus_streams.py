@@ -33,30 +33,18 @@ import trio
 
 from harmony.crypto.keccak import keccak256
 from harmony.node.wire import KIND_CONSENSUS, WireError, split
-from harmony.p2p.errors import P2PBadRequest, P2PError
+from harmony.p2p.errors import P2PBadRequest
 from harmony.p2p.host import P2PHost
-from harmony.p2p.peer_streams import PeerStreams
-from harmony.p2p.topics import network_prefix
+from harmony.p2p.peer_streams import frame_route
 
 log = logging.getLogger(__name__)
 
-MAX_FRAMES_PER_STREAM = 1 << 20
-STREAM_IDLE_SECONDS = 60.0
-SEND_TIMEOUT = 5.0
 MAX_VOTE_FRAME_BYTES = 64 * 1024
 """A packed vote is a few hundred bytes (bitmap, signature, header view); anything larger is refused."""
 REMEMBERED_MESSAGES = 1024
 """Messages remembered as sent directly, so that a resend of one goes on the topic."""
 KNOWN_LEADERS = 4096
 """Leader keys remembered with their peer (committees of mainnet size fit)."""
-
-
-def consensus_protocol_id(network: str, shard_id: int) -> str:
-    """The stream protocol ID of a shard's direct votes: ``harmony/consensus/<network>/<shard>/1.0.0``."""
-    network_prefix(network)
-    if isinstance(shard_id, bool) or not isinstance(shard_id, int) or shard_id < 0:
-        raise P2PError(f"invalid shard id {shard_id!r}")
-    return f"harmony/consensus/{network}/{shard_id}/1.0.0"
 
 
 class ConsensusStreams:
@@ -79,22 +67,10 @@ class ConsensusStreams:
         self._publish = publish
         self.counters = counters
         self._guard = guard
-        self._streams = PeerStreams(
-            host,
-            protocol_id,
-            nursery,
-            send_timeout=SEND_TIMEOUT,
-            idle_seconds=STREAM_IDLE_SECONDS,
-            max_frames=MAX_FRAMES_PER_STREAM,
-        )
         self._leaders: OrderedDict[bytes, str] = OrderedDict()
         self._sent: OrderedDict[bytes, None] = OrderedDict()
-        host.set_frames_handler(
-            protocol_id,
-            self.handle,
-            max_frame_bytes=MAX_VOTE_FRAME_BYTES,
-            max_frames=MAX_FRAMES_PER_STREAM,
-            idle_timeout=STREAM_IDLE_SECONDS,
+        self._streams = frame_route(
+            host, protocol_id, nursery, self.handle, max_frame_bytes=MAX_VOTE_FRAME_BYTES
         )
 
     def leader_peer(self, key: bytes) -> str | None:

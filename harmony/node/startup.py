@@ -32,11 +32,7 @@ from harmony.node.config import ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.consensus_env import TopicTransport
 from harmony.node.consensus_ledger import node_driver
-from harmony.node.consensus_streams import (
-    ConsensusStreams,
-    consensus_protocol_id,
-    open_consensus_streams,
-)
+from harmony.node.consensus_streams import ConsensusStreams, open_consensus_streams
 from harmony.node.fence import open_fence_gate
 from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
@@ -50,7 +46,6 @@ from harmony.node.tx_routes import (
     RelayTargets,
     open_leader_tx_route,
     relay_targets,
-    tx_protocol_id,
 )
 from harmony.node.txpool import TxPool, TxPoolConfig
 from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id, open_coded_broadcast
@@ -58,7 +53,14 @@ from harmony.p2p.fence_gate import FenceGate
 from harmony.p2p.host import P2PConfig, P2PHost
 from harmony.p2p.state_protocol import StateClient, serve_state
 from harmony.p2p.sync_protocol import SyncClient, serve_sync
-from harmony.p2p.topics import fence_protocol_id, shard_topic, state_protocol_id, sync_protocol_id
+from harmony.p2p.topics import (
+    consensus_protocol_id,
+    fence_protocol_id,
+    shard_topic,
+    state_protocol_id,
+    sync_protocol_id,
+    tx_protocol_id,
+)
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block

@@ -30,10 +30,9 @@ import trio
 
 from harmony.node.tx_relay import Penalize, TxRelay
 from harmony.node.wire import KIND_TRANSACTION, MAX_BATCH_BYTES, WireError, split
-from harmony.p2p.errors import P2PBadRequest, P2PError
+from harmony.p2p.errors import P2PBadRequest
 from harmony.p2p.host import P2PHost
-from harmony.p2p.peer_streams import PeerStreams
-from harmony.p2p.topics import network_prefix
+from harmony.p2p.peer_streams import frame_route
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,6 @@ after it built its proposal is in the next leader's pool (and, after a view chan
 MAX_TX_FRAME_BYTES = MAX_BATCH_BYTES + 64
 """A frame: the kind byte and the RLP list of at most :data:`~harmony.node.wire.MAX_BATCH_BYTES` of
 transactions (its header included); larger frames are refused before they are read."""
-MAX_FRAMES_PER_STREAM = 1 << 20
-STREAM_IDLE_SECONDS = 60.0
-SEND_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +87,6 @@ def relay_targets(
     return RelayTargets(tuple(peers), unknown and not peers)
 
 
-def tx_protocol_id(network: str, shard_id: int) -> str:
-    """The stream protocol ID of a shard's transactions to its next leaders:
-    ``harmony/txs/<network>/<shard>/1.0.0``."""
-    network_prefix(network)
-    if isinstance(shard_id, bool) or not isinstance(shard_id, int) or shard_id < 0:
-        raise P2PError(f"invalid shard id {shard_id!r}")
-    return f"harmony/txs/{network}/{shard_id}/1.0.0"
-
-
 class LeaderTxRoute:
     """One node's transaction route to its shard's next leaders (module docstring)."""
 
@@ -122,20 +109,8 @@ class LeaderTxRoute:
         self.counters = counters
         self._penalize = penalize
         self._guard = guard
-        self._streams = PeerStreams(
-            host,
-            protocol_id,
-            nursery,
-            send_timeout=SEND_TIMEOUT,
-            idle_seconds=STREAM_IDLE_SECONDS,
-            max_frames=MAX_FRAMES_PER_STREAM,
-        )
-        host.set_frames_handler(
-            protocol_id,
-            self.handle,
-            max_frame_bytes=MAX_TX_FRAME_BYTES,
-            max_frames=MAX_FRAMES_PER_STREAM,
-            idle_timeout=STREAM_IDLE_SECONDS,
+        self._streams = frame_route(
+            host, protocol_id, nursery, self.handle, max_frame_bytes=MAX_TX_FRAME_BYTES
         )
 
     def send(self, packed: bytes) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import trio
 
 from harmony.p2p.errors import P2PError, P2PStreamNotOpened
-from harmony.p2p.host import P2PHost
+from harmony.p2p.host import FrameHandler, P2PHost
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +137,35 @@ class PeerStreams:
                 # frames queued while the idle stream was closing go on a new one
                 for item in left:
                     self.send(peer, item.payload, item.done)
+
+
+LONG_STREAM_MAX_FRAMES = 1 << 20
+"""Frames one long-lived stream of a :func:`frame_route` carries at most (either way)."""
+LONG_STREAM_IDLE_SECONDS = 60.0
+"""An idle long-lived stream is closed after this long (a new one opens on the next message)."""
+LONG_STREAM_SEND_TIMEOUT = 5.0
+"""A frame that cannot be written within this long counts as failed."""
+
+
+def frame_route(
+    host: P2PHost, protocol_id: str, nursery: trio.Nursery, handler: FrameHandler, *, max_frame_bytes: int
+) -> PeerStreams:
+    """One protocol of long-lived frame streams both ways (the direct routes of votes and of transactions):
+    ``handler`` reads each peer's inbound frames, each capped at ``max_frame_bytes`` before it is read, and
+    the returned :class:`PeerStreams` writes to peers, one stream per peer, with the same bounds."""
+    streams = PeerStreams(
+        host,
+        protocol_id,
+        nursery,
+        send_timeout=LONG_STREAM_SEND_TIMEOUT,
+        idle_seconds=LONG_STREAM_IDLE_SECONDS,
+        max_frames=LONG_STREAM_MAX_FRAMES,
+    )
+    host.set_frames_handler(
+        protocol_id,
+        handler,
+        max_frame_bytes=max_frame_bytes,
+        max_frames=LONG_STREAM_MAX_FRAMES,
+        idle_timeout=LONG_STREAM_IDLE_SECONDS,
+    )
+    return streams

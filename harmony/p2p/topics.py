@@ -60,3 +60,19 @@ def state_protocol_id(network: str, shard_id: int) -> str:
     _check_shard(shard_id)
     network_prefix(network)
     return f"harmony/state/{network}/{shard_id}/1.0.0"
+
+
+def consensus_protocol_id(network: str, shard_id: int) -> str:
+    """The stream protocol ID of a shard's direct votes: ``harmony/consensus/<network>/<shard>/1.0.0``
+    (:mod:`harmony.node.consensus_streams`)."""
+    _check_shard(shard_id)
+    network_prefix(network)
+    return f"harmony/consensus/{network}/{shard_id}/1.0.0"
+
+
+def tx_protocol_id(network: str, shard_id: int) -> str:
+    """The stream protocol ID of a shard's transactions to its next leaders:
+    ``harmony/txs/<network>/<shard>/1.0.0`` (:mod:`harmony.node.tx_routes`)."""
+    _check_shard(shard_id)
+    network_prefix(network)
+    return f"harmony/txs/{network}/{shard_id}/1.0.0"

@@ -24,7 +24,6 @@ from harmony.node.tx_routes import (
     RelayTargets,
     open_leader_tx_route,
     relay_targets,
-    tx_protocol_id,
 )
 from harmony.node.txpool import TxPool
 from harmony.node.wire import (
@@ -39,6 +38,7 @@ from harmony.node.wire import (
 )
 from harmony.p2p.errors import P2PError
 from harmony.p2p.host import P2PHost, frames_of, open_host
+from harmony.p2p.topics import tx_protocol_id
 from harmony.storage import ChainDB, MemoryStore
 from harmony.types.transaction import Transaction
 from tests.unit.p2p.harness import config, run, wait_until
