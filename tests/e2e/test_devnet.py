@@ -8,7 +8,6 @@ the nodes pruning their own state while ``harmony db inspect`` reads a running n
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -295,13 +294,15 @@ def _views(url: str, first: int, last: int) -> list[int]:
 
 
 def test_a_leader_stopped_with_sigterm_lets_its_turn_pass(devnet: Devnet) -> None:
-    """SIGTERM to the node leading the current view: it stops only once its turn to lead has passed
-    (``harmony.node.leave``), so the blocks around the stop follow each other in consecutive views (a killed
-    leader costs a view change: the test above). A view change can still come from elsewhere on a loaded
-    machine, so a try with one is repeated (up to 3)."""
+    """SIGTERM to the node leading view ``v`` at height ``h``: it stops only once its turn to lead has passed
+    (``harmony.node.leave``), so block ``h`` is final in ``v`` and block ``h + 1`` in ``v + 1`` (a killed
+    leader's block is re-proposed in a later view: the test above; with the rule off, 3 of 3 tries were).
+    Later views are not checked: the rotation of later heights depends on signatures not made yet, and a
+    stopped node may still be picked there. A view change from elsewhere on a loaded machine repeats the
+    try (up to 3)."""
     tries = []
     for _ in range(3):
-        leader, height, _view = _a_leader(devnet)
+        leader, height, view = _a_leader(devnet)
         pid = devnet.pid_of(leader)
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         os.kill(pid, signal.SIGTERM)
@@ -323,10 +324,10 @@ def test_a_leader_stopped_with_sigterm_lets_its_turn_pass(devnet: Devnet) -> Non
             f"{leader} (pid {pid}: {cmdline}) stopped {took:.1f} s after SIGTERM without logging it; "
             f"its log ends: {log[-1500:]}"
         )
-        if all(b == a + 1 for a, b in itertools.pairwise(views)):
+        if views[1:3] == [view, view + 1]:
             return
-        tries.append((leader, height, views))
-    raise AssertionError(f"every graceful stop was followed by a view change: {tries}")
+        tries.append((leader, height, view, views))
+    raise AssertionError(f"every gracefully stopped leader's block took another view: {tries}")
 
 
 def _compile_counter() -> tuple[list[dict[str, object]], str]:
