@@ -37,17 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harmony.cli.devnet import prepare, rpc_call, stop_all
 from harmony.cli.main import build_parser
+from harmony.cli.node import START_MODULES
 from tests.e2e.devnet_fixture import free_base_port
-
-NODE_IMPORTS = (
-    "harmony.cli.main",
-    "harmony.cli.node",
-    "harmony.node.runtime",
-    "harmony.rpc.backend",
-    "harmony.rpc.server",
-    "harmony.ops.service",
-)
-"""The modules a ``harmony node`` process imports before it serves RPC."""
 
 IMPORT_PROBE = (
     "import os, importlib\n"
@@ -61,9 +52,9 @@ POLL_S = 0.05
 
 
 def import_cpu_s(source: Path) -> float:
-    """CPU seconds one fresh interpreter spends importing :data:`NODE_IMPORTS` from ``source``."""
+    """CPU seconds one fresh interpreter spends importing :data:`START_MODULES` from ``source``."""
     out = subprocess.run(
-        [sys.executable, "-c", IMPORT_PROBE.format(mods=NODE_IMPORTS)],
+        [sys.executable, "-c", IMPORT_PROBE.format(mods=START_MODULES)],
         check=True,
         capture_output=True,
         text=True,

@@ -58,6 +58,18 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
 )
 
 
+START_MODULES = (
+    "harmony.cli.main",
+    "harmony.cli.node",
+    "harmony.node.runtime",
+    "harmony.rpc.backend",
+    "harmony.rpc.server",
+    "harmony.ops.service",
+)
+"""The modules a ``harmony node`` process imports before it serves RPC (``bench/startup.py`` times them; a
+unit test checks they load no EVM)."""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``node`` subcommand."""
     node = sub.add_parser("node", help="run a node", description=__doc__)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from harmony.chain.state_api import BlockEnv, Message
+from harmony.cli.node import START_MODULES
 from harmony.rpc.dispatch import build_method_table
 from harmony.state import evm, lazy_evm
 from harmony.state.account import contract_address
@@ -16,14 +17,6 @@ from harmony.state.statedb import StateDB
 from harmony.storage.memory import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[3]
-NODE_MODULES = (
-    "harmony.cli.main",
-    "harmony.cli.node",
-    "harmony.node.runtime",
-    "harmony.rpc.backend",
-    "harmony.rpc.server",
-    "harmony.ops.service",
-)
 
 
 def loaded_after(imports: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
@@ -39,7 +32,7 @@ def loaded_after(imports: tuple[str, ...], prefixes: tuple[str, ...]) -> list[st
 
 
 def test_the_modules_a_node_imports_before_it_serves_load_no_evm() -> None:
-    loaded = loaded_after(NODE_MODULES, ("eth", "py_ecc", "harmony"))
+    loaded = loaded_after(START_MODULES, ("eth", "py_ecc", "harmony"))
     assert "harmony.node.runtime" in loaded
     assert [m for m in loaded if m.split(".")[0] != "harmony"] == []
     assert "harmony.state.evm" not in loaded
