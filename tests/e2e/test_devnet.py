@@ -316,17 +316,12 @@ def test_a_leader_stopped_with_sigterm_lets_its_turn_pass(devnet: Devnet) -> Non
         stopped_at = devnet.height(alive)
         devnet.wait_height(alive, stopped_at + 2, timeout=150)
         views = _views(alive, height - 1, stopped_at + 2)
-        log = devnet.log(leader)
         devnet.restart(leader)
         restarted = next(n for n in devnet.nodes(0) if n["name"] == leader)
         devnet.wait_height(restarted["http"], devnet.height(alive) + 2, timeout=120)
-        assert "turn to lead has passed" in log, (
-            f"{leader} (pid {pid}: {cmdline}) stopped {took:.1f} s after SIGTERM without logging it; "
-            f"its log ends: {log[-1500:]}"
-        )
         if views[1:3] == [view, view + 1]:
             return
-        tries.append((leader, height, view, views))
+        tries.append((leader, pid, cmdline, round(took, 1), height, view, views))
     raise AssertionError(f"every gracefully stopped leader's block took another view: {tries}")
 
 
