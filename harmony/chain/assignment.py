@@ -7,7 +7,7 @@ Three rules, each a pure function of its inputs, with the election's pluggable s
 * Harmony's rule (reference §3.5), ``shard = int(BLS key) mod shards``, is the election's
   :func:`harmony.chain.staking.election.key_mod_assign`, kept for comparison: a validator chooses its keys,
   so it can grind keys until they all land in one shard.
-* :func:`random_assign`: seats that persist from the previous epoch keep their shard; new seats fill the
+* :func:`random_assigner`: seats that persist from the previous epoch keep their shard; new seats fill the
   vacancies in an order drawn from the epoch randomness. Cheap (nobody moves), but an adversary that keeps
   its seats in one shard and leaves and rejoins everywhere else (the join-leave attack) piles up there.
 * :func:`cuckoo_assign`: the Cuckoo rule, our variant below. This is the network's rule (design §5).
@@ -260,19 +260,19 @@ def _winner_keys(winners: Sequence[Slot]) -> list[bytes]:
     return keys
 
 
-def random_assign(  # noqa: PLR0917 (the election's argument order)
-    epoch: int,
-    seed: bytes,
-    previous: ShardState | None,
-    operator_slots: Sequence[Sequence[Slot]],
-    winners: Sequence[Slot],
-    shard_count: int,
-) -> ShardState:
-    """The naive random rule (module docstring): stayers keep their shard; each new seat goes to a vacancy
-    drawn from ``seed`` (:class:`SeedDraws`)."""
-    keys = _winner_keys(winners)
-    shard_of = random_place(previous_shards(previous), keys, shard_count, SeedDraws(seed, epoch))
-    return _build_state(epoch, operator_slots, winners, shard_count, shard_of)
+def random_assigner(seed: bytes, previous: ShardState | None) -> Assigner:
+    """The naive random rule (module docstring) in the election's ``assign(epoch, operator_slots, winners,
+    shard_count)`` form: stayers keep their shard; each new seat goes to a vacancy drawn from ``seed``
+    (:class:`SeedDraws`)."""
+
+    def assign(
+        epoch: int, operator_slots: Sequence[Sequence[Slot]], winners: Sequence[Slot], shard_count: int
+    ) -> ShardState:
+        keys = _winner_keys(winners)
+        shard_of = random_place(previous_shards(previous), keys, shard_count, SeedDraws(seed, epoch))
+        return _build_state(epoch, operator_slots, winners, shard_count, shard_of)
+
+    return assign
 
 
 def cuckoo_assign(  # noqa: PLR0917 (the election's argument order)
@@ -332,7 +332,7 @@ __all__ = [
     "cuckoo_place",
     "move_fraction_for",
     "previous_shards",
-    "random_assign",
+    "random_assigner",
     "random_place",
     "shuffle",
 ]

@@ -34,24 +34,7 @@ from harmony.crypto.secp256k1 import PrivateKey
 from harmony.encoding.address import parse_address
 from harmony.encoding.fixed import Dec
 from harmony.errors import HarmonyError
-from harmony.types.staking import (
-    ATTESTOR_SIGNATURE_LENGTH,
-    BLS_PUBLIC_KEY_LENGTH,
-    MAX_DETAILS_LENGTH,
-    MAX_NAME_LENGTH,
-    Attest,
-    CollectRewards,
-    CommissionRates,
-    CreateValidator,
-    Delegate,
-    Description,
-    EditValidator,
-    EposStatus,
-    Revoke,
-    StakeMsg,
-    StakingTransaction,
-    Undelegate,
-)
+from harmony.types import staking as st
 
 RPC_TIMEOUT = 10.0
 """Seconds to wait for the node's answer."""
@@ -101,13 +84,13 @@ def _text(value: str | None, field: str, limit: int) -> str:
     return text
 
 
-def _description(args: argparse.Namespace) -> Description:
-    return Description(
-        name=_text(args.name, "name", MAX_NAME_LENGTH),
-        identity=_text(args.identity, "identity", MAX_NAME_LENGTH),
-        website=_text(args.website, "website", MAX_NAME_LENGTH),
-        security_contact=_text(args.security_contact, "security-contact", MAX_NAME_LENGTH),
-        details=_text(args.details, "details", MAX_DETAILS_LENGTH),
+def _description(args: argparse.Namespace) -> st.Description:
+    return st.Description(
+        name=_text(args.name, "name", st.MAX_NAME_LENGTH),
+        identity=_text(args.identity, "identity", st.MAX_NAME_LENGTH),
+        website=_text(args.website, "website", st.MAX_NAME_LENGTH),
+        security_contact=_text(args.security_contact, "security-contact", st.MAX_NAME_LENGTH),
+        details=_text(args.details, "details", st.MAX_DETAILS_LENGTH),
     )
 
 
@@ -126,8 +109,8 @@ def _bls_passphrase(args: argparse.Namespace) -> str:
     return read_passphrase(args.bls_passphrase_file, confirm=False)
 
 
-def _create_validator(args: argparse.Namespace, address: bytes) -> StakeMsg:
-    rates = CommissionRates(
+def _create_validator(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
+    rates = st.CommissionRates(
         parse_rate(args.rate, "rate"),
         parse_rate(args.max_rate, "max-rate"),
         parse_rate(args.max_change_rate, "max-change-rate"),
@@ -138,7 +121,7 @@ def _create_validator(args: argparse.Namespace, address: bytes) -> StakeMsg:
     amount = parse_one(args.amount, "amount")
     passphrase = _bls_passphrase(args)
     secrets = [_bls_key(path, passphrase) for path in args.bls_keystore]
-    return CreateValidator(
+    return st.CreateValidator(
         validator_address=address,
         description=description,
         commission_rates=rates,
@@ -150,7 +133,7 @@ def _create_validator(args: argparse.Namespace, address: bytes) -> StakeMsg:
     )
 
 
-def _edit_validator(args: argparse.Namespace, address: bytes) -> StakeMsg:
+def _edit_validator(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
     remove = None
     if args.remove_bls_key is not None:
         text = args.remove_bls_key.removeprefix("0x")
@@ -158,14 +141,16 @@ def _edit_validator(args: argparse.Namespace, address: bytes) -> StakeMsg:
             remove = bytes.fromhex(text)
         except ValueError:
             raise CLIError("remove-bls-key: not hex") from None
-        if len(remove) != BLS_PUBLIC_KEY_LENGTH:
-            raise CLIError(f"remove-bls-key: a BLS public key is {BLS_PUBLIC_KEY_LENGTH} bytes")
+        if len(remove) != st.BLS_PUBLIC_KEY_LENGTH:
+            raise CLIError(f"remove-bls-key: a BLS public key is {st.BLS_PUBLIC_KEY_LENGTH} bytes")
     add = add_sig = None
     if args.add_bls_keystore is not None:
         secret = _bls_key(args.add_bls_keystore, _bls_passphrase(args))
         add, add_sig = secret.public_key.to_bytes(), bls.sign_pop(secret).to_bytes()
-    status = {None: EposStatus.NIL, "active": EposStatus.ACTIVE, "inactive": EposStatus.INACTIVE}[args.status]
-    return EditValidator(
+    status = {None: st.EposStatus.NIL, "active": st.EposStatus.ACTIVE, "inactive": st.EposStatus.INACTIVE}[
+        args.status
+    ]
+    return st.EditValidator(
         validator_address=address,
         description=_description(args),
         commission_rate=None if args.rate is None else parse_rate(args.rate, "rate"),
@@ -182,18 +167,18 @@ def _edit_validator(args: argparse.Namespace, address: bytes) -> StakeMsg:
     )
 
 
-def _delegate(args: argparse.Namespace, address: bytes) -> StakeMsg:
+def _delegate(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
     validator = parse_addr(args.validator, "validator")
-    return Delegate(address, validator, parse_one(args.amount, "amount"))
+    return st.Delegate(address, validator, parse_one(args.amount, "amount"))
 
 
-def _undelegate(args: argparse.Namespace, address: bytes) -> StakeMsg:
+def _undelegate(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
     validator = parse_addr(args.validator, "validator")
-    return Undelegate(address, validator, parse_one(args.amount, "amount"))
+    return st.Undelegate(address, validator, parse_one(args.amount, "amount"))
 
 
-def _collect_rewards(args: argparse.Namespace, address: bytes) -> StakeMsg:
-    return CollectRewards(address)
+def _collect_rewards(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
+    return st.CollectRewards(address)
 
 
 def _jurisdiction(text: str) -> str:
@@ -210,13 +195,13 @@ def _attestor_signature(text: str) -> bytes:
         raise CLIError(
             "attestor-signature: not hex (the output of `harmony staking sign-attestation`)"
         ) from None
-    if len(signature) != ATTESTOR_SIGNATURE_LENGTH:
+    if len(signature) != st.ATTESTOR_SIGNATURE_LENGTH:
         raise CLIError(f"attestor-signature: {len(signature)} bytes, an attestor's signature is 65")
     return signature
 
 
-def _attest(args: argparse.Namespace, address: bytes) -> StakeMsg:
-    return Attest(
+def _attest(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
+    return st.Attest(
         validator_address=address,
         jurisdiction=_jurisdiction(args.jurisdiction),
         expiry_epoch=_uint64(args.expiry_epoch, "expiry-epoch"),
@@ -225,8 +210,8 @@ def _attest(args: argparse.Namespace, address: bytes) -> StakeMsg:
     )
 
 
-def _revoke(args: argparse.Namespace, address: bytes) -> StakeMsg:
-    return Revoke(address, parse_addr(args.validator, "validator"), _jurisdiction(args.jurisdiction))
+def _revoke(args: argparse.Namespace, address: bytes) -> st.StakeMsg:
+    return st.Revoke(address, parse_addr(args.validator, "validator"), _jurisdiction(args.jurisdiction))
 
 
 def _uint64(text: str, field: str) -> int:
@@ -244,7 +229,7 @@ def sign_attestation(args: argparse.Namespace) -> int:
     jurisdiction = _jurisdiction(args.jurisdiction)
     expiry, serial = _uint64(args.expiry_epoch, "expiry-epoch"), _uint64(args.serial, "serial")
     key = _account_key(args)
-    attest = Attest.signed(
+    attest = st.Attest.signed(
         key,
         params.chain_id,
         validator_address=validator,
@@ -297,7 +282,7 @@ def _pending_nonce(url: str, address: bytes) -> int:
     raise CLIError(f"node: unexpected nonce {result!r}")
 
 
-def build_transaction(args: argparse.Namespace) -> StakingTransaction:
+def build_transaction(args: argparse.Namespace) -> st.StakingTransaction:
     """The signed staking transaction the arguments describe (module docstring)."""
     params: NetworkParams = get_preset(args.network)
     gas_price = params.min_gas_price if args.gas_price is None else _gwei(args.gas_price)
@@ -309,13 +294,13 @@ def build_transaction(args: argparse.Namespace) -> StakingTransaction:
     msg = BUILDERS[args.action](args, key.address)
     if nonce is None:
         nonce = _pending_nonce(args.node, key.address)
-    unsigned = StakingTransaction(msg, nonce, gas_price, 0)
+    unsigned = st.StakingTransaction(msg, nonce, gas_price, 0)
     intrinsic = unsigned.intrinsic_gas()
     if gas_limit is None:
         gas_limit = intrinsic
     elif gas_limit < intrinsic:
         raise CLIError(f"gas-limit: {gas_limit} is below the intrinsic gas {intrinsic}")
-    tx = StakingTransaction(msg, nonce, gas_price, gas_limit)
+    tx = st.StakingTransaction(msg, nonce, gas_price, gas_limit)
     return tx.sign(key, params.chain_id)
 
 

@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 
 import trio
 
 from harmony.crypto.keccak import keccak256
-from harmony.node.wire import KIND_CONSENSUS, WireError, split
-from harmony.p2p.errors import P2PBadRequest
+from harmony.node.wire import KIND_CONSENSUS, direct_payload
 from harmony.p2p.host import P2PHost
-from harmony.p2p.peer_streams import frame_route
+from harmony.p2p.peer_streams import frame_route, serving
 
 log = logging.getLogger(__name__)
 
@@ -116,18 +116,12 @@ class ConsensusStreams:
         it); anything else is the peer's offence. A fenced shard's guard refuses outsiders."""
         if self._guard is not None:
             self._guard(peer)  # raises (and scores the peer down) outside the fence: the stream is reset
-        try:
-            kind, payload = split(frame)
-        except WireError as exc:
-            raise P2PBadRequest(f"not a wire message: {exc}") from None
-        if kind != KIND_CONSENSUS:
-            raise P2PBadRequest(f"kind {kind} is not a consensus message")
+        payload = direct_payload(frame, KIND_CONSENSUS, "a consensus message")
         self.counters["consensus_direct_received"] += 1
         self._deliver(payload, peer)
 
 
-@asynccontextmanager
-async def open_consensus_streams(
+def open_consensus_streams(
     host: P2PHost,
     protocol_id: str,
     *,
@@ -135,19 +129,16 @@ async def open_consensus_streams(
     publish: Callable[[bytes], None],
     counters: Counter[str],
     guard: Callable[[str], None] | None = None,
-) -> AsyncIterator[ConsensusStreams]:
+) -> AbstractAsyncContextManager[ConsensusStreams]:
     """Serve direct votes on ``protocol_id`` of ``host`` until the block exits (its streams close then)."""
-    async with trio.open_nursery() as nursery:
-        streams = ConsensusStreams(
+    return serving(
+        partial(
+            ConsensusStreams,
             host,
             protocol_id,
-            nursery,
             deliver=deliver,
             publish=publish,
             counters=counters,
             guard=guard,
         )
-        try:
-            yield streams
-        finally:
-            nursery.cancel_scope.cancel()
+    )

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Collection
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import partial
 
 import trio
 
 from harmony.node.tx_relay import Penalize, TxRelay
-from harmony.node.wire import KIND_TRANSACTION, MAX_BATCH_BYTES, WireError, split
-from harmony.p2p.errors import P2PBadRequest
+from harmony.node.wire import KIND_TRANSACTION, MAX_BATCH_BYTES, direct_payload
 from harmony.p2p.host import P2PHost
-from harmony.p2p.peer_streams import frame_route
+from harmony.p2p.peer_streams import frame_route, serving
 
 log = logging.getLogger(__name__)
 
@@ -139,18 +139,12 @@ class LeaderTxRoute:
         else is the peer's offence (the stream is reset). A fenced shard's guard refuses outsiders."""
         if self._guard is not None:
             self._guard(peer)  # raises (and scores the peer down) outside the fence: the stream is reset
-        try:
-            kind, payload = split(frame)
-        except WireError as exc:
-            raise P2PBadRequest(f"not a wire message: {exc}") from None
-        if kind != KIND_TRANSACTION:
-            raise P2PBadRequest(f"kind {kind} is not a transaction batch")
+        payload = direct_payload(frame, KIND_TRANSACTION, "a transaction batch")
         self.counters["tx_batches_direct_received"] += 1
         self.relay.on_gossip(self._penalize, peer, payload)
 
 
-@asynccontextmanager
-async def open_leader_tx_route(
+def open_leader_tx_route(
     host: P2PHost,
     protocol_id: str,
     *,
@@ -158,20 +152,17 @@ async def open_leader_tx_route(
     targets: Callable[[], RelayTargets],
     counters: Counter[str],
     guard: Callable[[str], None] | None = None,
-) -> AsyncIterator[LeaderTxRoute]:
+) -> AbstractAsyncContextManager[LeaderTxRoute]:
     """Serve transaction batches on ``protocol_id`` of ``host`` until the block exits (its streams close)."""
-    async with trio.open_nursery() as nursery:
-        route = LeaderTxRoute(
+    return serving(
+        partial(
+            LeaderTxRoute,
             host,
             protocol_id,
-            nursery,
             relay=relay,
             targets=targets,
             counters=counters,
             penalize=host.penalize,
             guard=guard,
         )
-        try:
-            yield route
-        finally:
-            nursery.cancel_scope.cancel()
+    )

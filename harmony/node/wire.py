@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from harmony.consensus.messages import MAX_MESSAGE_SIZE
 from harmony.encoding import rlp
 from harmony.errors import DecodeError, HarmonyError
+from harmony.p2p.errors import P2PBadRequest
 
 KIND_CONSENSUS = 1
 KIND_TRANSACTION = 2
@@ -88,6 +89,18 @@ def pack(kind: int, payload: bytes) -> bytes:
 def split(data: bytes) -> tuple[int, bytes]:
     """The kind and payload of a shard-topic message (:meth:`Framing.split`)."""
     return TOPIC.split(data)
+
+
+def direct_payload(frame: bytes, kind: int, what: str) -> bytes:
+    """The payload of ``frame`` from a direct stream, which must be a ``kind`` message (``what`` names it);
+    :class:`~harmony.p2p.errors.P2PBadRequest` otherwise, the sender's offence (its stream is reset)."""
+    try:
+        found, payload = split(frame)
+    except WireError as exc:
+        raise P2PBadRequest(f"not a wire message: {exc}") from None
+    if found != kind:
+        raise P2PBadRequest(f"kind {found} is not {what}")
+    return payload
 
 
 def pack_head(number: int, block_hash: bytes) -> bytes:

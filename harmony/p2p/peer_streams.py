@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import trio
 
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 Done = Callable[[bool, int], None]
 """Told once per frame: ``(written, frame size)``."""
+
+Route = TypeVar("Route")
 
 
 @dataclass(slots=True)
@@ -169,3 +173,14 @@ def frame_route(
         idle_timeout=LONG_STREAM_IDLE_SECONDS,
     )
     return streams
+
+
+@asynccontextmanager
+async def serving(build: Callable[[trio.Nursery], Route]) -> AsyncIterator[Route]:
+    """A route that ``build`` makes on a nursery of its own, served until the block exits (its streams and
+    tasks are cancelled then): how the direct routes of votes and transactions are opened."""
+    async with trio.open_nursery() as nursery:
+        try:
+            yield build(nursery)
+        finally:
+            nursery.cancel_scope.cancel()

@@ -19,6 +19,7 @@ check (:mod:`harmony.node.epoch_chain`, :mod:`harmony.state.sync_walk`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
 from harmony.encoding import rlp
@@ -29,6 +30,8 @@ from harmony.p2p.sync_protocol import (
     COMMIT_SIG_BYTES,
     MAX_BITMAP_BYTES,
     MAX_BLOCK_NUMBER_BITS,
+    decode_envelope,
+    decode_numbers,
     decode_triples,
     serve_guarded,
 )
@@ -90,29 +93,12 @@ def encode_request(kind: int, items: Sequence[int] | Sequence[bytes]) -> bytes:
 
 def decode_request(data: bytes) -> tuple[int, list[int] | list[bytes]]:
     """Decode and shape-check a state request; raises :class:`P2PBadRequest` naming what is wrong."""
-    try:
-        item = rlp.decode(data, max_size=MAX_REQUEST_BYTES, max_depth=2)
-        if not isinstance(item, list) or len(item) != 2:
-            raise P2PBadRequest("state request: expected [kind, items]")
-        raw_kind, raw_items = item
-        if not isinstance(raw_kind, bytes) or not isinstance(raw_items, list):
-            raise P2PBadRequest("state request: expected [kind, items]")
-        kind = rlp.decode_uint(raw_kind, bits=8, field="kind")
-        cap = _CAPS.get(kind)
-        if cap is None:
-            raise P2PBadRequest(f"state request: unknown kind {kind}")
-        if len(raw_items) > cap:
-            raise P2PBadRequest(f"state request: {len(raw_items)} items, at most {cap} allowed")
-        raws = [raw for raw in raw_items if isinstance(raw, bytes)]
-        if len(raws) != len(raw_items):
-            raise P2PBadRequest("state request: an item is a list")
-        if kind == GET_EPOCH_HEADERS:
-            return kind, [rlp.decode_uint(raw, bits=MAX_BLOCK_NUMBER_BITS, field="epoch") for raw in raws]
-        if any(len(h) != 32 for h in raws):
-            raise P2PBadRequest("state request: a node hash is not 32 bytes")
-        return kind, raws
-    except RLPError as exc:
-        raise P2PBadRequest(f"state request: {exc}") from exc
+    kind, raws = decode_envelope(data, "state", _CAPS, MAX_REQUEST_BYTES)
+    if kind == GET_EPOCH_HEADERS:
+        return kind, decode_numbers(raws, "state", "epoch")
+    if any(len(h) != 32 for h in raws):
+        raise P2PBadRequest("state request: a node hash is not 32 bytes")
+    return kind, raws
 
 
 def answer(source: StateSource, kind: int, items: Sequence[int] | Sequence[bytes]) -> bytes:
@@ -143,18 +129,17 @@ def answer(source: StateSource, kind: int, items: Sequence[int] | Sequence[bytes
     return rlp.encode(out)
 
 
+def respond(source: StateSource, request: bytes) -> bytes:
+    """A state request decoded and answered from ``source``."""
+    return answer(source, *decode_request(request))
+
+
 def serve_state(
     host: P2PHost, protocol_id: str, source: StateSource, *, guard: Callable[[str], None] | None = None
 ) -> None:
     """Register the state request handler for ``protocol_id`` on ``host`` (behind ``guard``, if given)."""
-    serve_guarded(
-        host,
-        protocol_id,
-        lambda request: answer(source, *decode_request(request)),
-        guard=guard,
-        max_request_bytes=MAX_REQUEST_BYTES,
-        max_response_bytes=max(MAX_HEADERS_RESPONSE_BYTES, MAX_NODES_RESPONSE_BYTES),
-    )
+    largest = max(MAX_HEADERS_RESPONSE_BYTES, MAX_NODES_RESPONSE_BYTES)
+    serve_guarded(host, protocol_id, partial(respond, source), guard, limits=(MAX_REQUEST_BYTES, largest))
 
 
 def decode_headers_response(data: bytes, asked: int) -> list[tuple[bytes, bytes, bytes]]:

@@ -17,7 +17,8 @@ asked. Checking the blocks and their commit signatures is the node's job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Protocol
 
 from harmony.encoding import rlp
@@ -53,6 +54,8 @@ MAX_HEAD_RESPONSE_BYTES = 64
 MAX_HASHES_RESPONSE_BYTES = 8 + MAX_HASHES * 34
 MAX_BLOCKS_RESPONSE_BYTES = MAX_ANSWER_BYTES
 MAX_BLOCK_NUMBER_BITS = 64
+_CAPS = {GET_BLOCK_NUMBER: 0, GET_BLOCK_HASHES: MAX_HASHES, GET_BLOCKS_BY_NUMBER: MAX_BLOCKS}
+"""Block numbers a request of each kind may carry."""
 
 
 class SyncSource(Protocol):
@@ -73,7 +76,7 @@ class SyncSource(Protocol):
 
 def encode_request(kind: int, numbers: Sequence[int] = ()) -> bytes:
     """Encode a sync request; refuses counts above the caps before anything is sent."""
-    cap = {GET_BLOCK_NUMBER: 0, GET_BLOCK_HASHES: MAX_HASHES, GET_BLOCKS_BY_NUMBER: MAX_BLOCKS}.get(kind)
+    cap = _CAPS.get(kind)
     if cap is None:
         raise ValueError(f"unknown sync request kind {kind}")
     if len(numbers) > cap:
@@ -84,29 +87,45 @@ def encode_request(kind: int, numbers: Sequence[int] = ()) -> bytes:
     return rlp.encode([rlp.encode_uint(kind), [rlp.encode_uint(n) for n in numbers]])
 
 
+def decode_envelope(
+    data: bytes, what: str, caps: Mapping[int, int], max_size: int
+) -> tuple[int, list[bytes]]:
+    """The ``[kind, items]`` envelope both request protocols use (this one and
+    :mod:`harmony.p2p.state_protocol`): at most ``max_size`` bytes, a kind ``caps`` knows, at most its cap of
+    items, each a byte string; :class:`P2PBadRequest` naming the ``what`` request and what is wrong."""
+    try:
+        item = rlp.decode(data, max_size=max_size, max_depth=2)
+        if not isinstance(item, list) or len(item) != 2:
+            raise P2PBadRequest(f"{what} request: expected [kind, items]")
+        raw_kind, raw_items = item
+        if not isinstance(raw_kind, bytes) or not isinstance(raw_items, list):
+            raise P2PBadRequest(f"{what} request: expected [kind, items]")
+        kind = rlp.decode_uint(raw_kind, bits=8, field="kind")
+    except RLPError as exc:
+        raise P2PBadRequest(f"{what} request: {exc}") from exc
+    cap = caps.get(kind)
+    if cap is None:
+        raise P2PBadRequest(f"{what} request: unknown kind {kind}")
+    if len(raw_items) > cap:
+        raise P2PBadRequest(f"{what} request: {len(raw_items)} items, at most {cap} allowed")
+    raws = [raw for raw in raw_items if isinstance(raw, bytes)]
+    if len(raws) != len(raw_items):
+        raise P2PBadRequest(f"{what} request: an item is a list")
+    return kind, raws
+
+
+def decode_numbers(raws: Sequence[bytes], what: str, field: str) -> list[int]:
+    """Block numbers or epochs (at most 64 bits each) of a ``what`` request's items."""
+    try:
+        return [rlp.decode_uint(raw, bits=MAX_BLOCK_NUMBER_BITS, field=field) for raw in raws]
+    except RLPError as exc:
+        raise P2PBadRequest(f"{what} request: {exc}") from exc
+
+
 def decode_request(data: bytes) -> tuple[int, list[int]]:
     """Decode and shape-check a sync request; raises :class:`P2PBadRequest` on anything malformed."""
-    try:
-        item = rlp.decode(data, max_size=MAX_REQUEST_BYTES, max_depth=2)
-        if not isinstance(item, list) or len(item) != 2:
-            raise P2PBadRequest("sync request: expected [kind, numbers]")
-        raw_kind, raw_numbers = item
-        if not isinstance(raw_kind, bytes) or not isinstance(raw_numbers, list):
-            raise P2PBadRequest("sync request: expected [kind, numbers]")
-        kind = rlp.decode_uint(raw_kind, bits=8, field="kind")
-        numbers = []
-        for raw in raw_numbers:
-            if not isinstance(raw, bytes):
-                raise P2PBadRequest("sync request: a block number is a list")
-            numbers.append(rlp.decode_uint(raw, bits=MAX_BLOCK_NUMBER_BITS, field="number"))
-    except RLPError as exc:
-        raise P2PBadRequest(f"sync request: {exc}") from exc
-    cap = {GET_BLOCK_NUMBER: 0, GET_BLOCK_HASHES: MAX_HASHES, GET_BLOCKS_BY_NUMBER: MAX_BLOCKS}.get(kind)
-    if cap is None:
-        raise P2PBadRequest(f"sync request: unknown kind {kind}")
-    if len(numbers) > cap:
-        raise P2PBadRequest(f"sync request: {len(numbers)} numbers, at most {cap} allowed")
-    return kind, numbers
+    kind, raws = decode_envelope(data, "sync", _CAPS, MAX_REQUEST_BYTES)
+    return kind, decode_numbers(raws, "sync", "number")
 
 
 def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
@@ -141,13 +160,13 @@ def serve_guarded(
     host: P2PHost,
     protocol_id: str,
     respond: Callable[[bytes], bytes],
-    *,
     guard: Callable[[str], None] | None,
-    max_request_bytes: int,
-    max_response_bytes: int,
+    *,
+    limits: tuple[int, int],
 ) -> None:
     """Serve ``protocol_id`` with ``respond(request)`` (which decodes, raising :class:`P2PBadRequest` on
-    garbage, and answers); ``guard(peer_id)`` runs first and refuses a peer by raising (a fenced shard's
+    garbage, and answers), requests and answers bounded by ``limits`` (bytes of each); ``guard(peer_id)``
+    runs first and refuses a peer by raising (a fenced shard's
     :meth:`harmony.p2p.fence_gate.FenceGate.guard`)."""
 
     async def handler(peer_id: str, request: bytes) -> bytes:
@@ -155,9 +174,15 @@ def serve_guarded(
             guard(peer_id)
         return respond(request)
 
+    max_request_bytes, max_response_bytes = limits
     host.set_request_handler(
         protocol_id, handler, max_request_bytes=max_request_bytes, max_response_bytes=max_response_bytes
     )
+
+
+def respond(source: SyncSource, request: bytes) -> bytes:
+    """A sync request decoded and answered from ``source``."""
+    return answer(source, *decode_request(request))
 
 
 def serve_sync(
@@ -167,10 +192,9 @@ def serve_sync(
     serve_guarded(
         host,
         protocol_id,
-        lambda request: answer(source, *decode_request(request)),
-        guard=guard,
-        max_request_bytes=MAX_REQUEST_BYTES,
-        max_response_bytes=MAX_BLOCKS_RESPONSE_BYTES,
+        partial(respond, source),
+        guard,
+        limits=(MAX_REQUEST_BYTES, MAX_BLOCKS_RESPONSE_BYTES),
     )
 
 

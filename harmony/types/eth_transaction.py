@@ -38,26 +38,21 @@ MAX_NONCE = 2**64 - 2
 
 @dataclass(frozen=True, slots=True)
 class EthTransaction(tx_common.SignedTransactionMixin, Serializable):
-    """An Ethereum legacy (pre-EIP-2718) transaction, EIP-155 protected or not (reference §2.3)."""
+    """An Ethereum legacy (pre-EIP-2718) transaction, EIP-155 protected or not (reference §2.3).
+
+    The fields are :class:`~harmony.types.transaction.Transaction`'s without the two shard IDs (the chain ID
+    in ``v`` names the shard); ``v`` is 27/28 when unprotected, else ``recid + 35 + 2·chainID``, 0 while
+    unsigned."""
 
     nonce: int
-    """Sender's transaction count (u64)."""
     gas_price: int
-    """Price per gas in atto (u256)."""
     gas: int
-    """Gas limit (u64)."""
     to: bytes | None
-    """Recipient; ``None`` for a contract creation."""
     value: int
-    """Amount transferred in atto (u256)."""
     data: bytes = b""
-    """Call data or init code."""
     v: int = 0
-    """Signature ``v``: 27/28, or ``recid + 35 + 2·chainID``; 0 while unsigned."""
     r: int = 0
-    """Signature ``r``."""
     s: int = 0
-    """Signature ``s``."""
 
     rlp_schema = (
         ("nonce", UINT64),

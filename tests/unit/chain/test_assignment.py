@@ -76,7 +76,7 @@ def test_key_mod_reference_rule() -> None:
 def test_deterministic_and_seed_dependent(rule: str) -> None:
     def run(seed: bytes, previous: ShardState | None = None) -> ShardState:
         if rule == "random":
-            return asg.random_assign(2, seed, previous, OPERATORS, WINNERS, 4)
+            return asg.random_assigner(seed, previous)(2, OPERATORS, WINNERS, 4)
         return asg.cuckoo_assign(2, seed, previous, OPERATORS, WINNERS, 4, MOVE)
 
     first = run(SEED)
@@ -106,7 +106,7 @@ def test_zero_move_fraction_and_no_joins_keeps_everyone() -> None:
     previous = asg.cuckoo_assign(1, SEED, None, OPERATORS, WINNERS, 4, MOVE)
     same = asg.cuckoo_assign(2, keccak256(b"x"), previous, OPERATORS, WINNERS, 4, Dec.zero())
     assert _shard_of(same) == _shard_of(previous)
-    assert asg.random_assign(2, keccak256(b"x"), previous, OPERATORS, WINNERS, 4) == same
+    assert asg.random_assigner(keccak256(b"x"), previous)(2, OPERATORS, WINNERS, 4) == same
 
 
 def test_joins_cuckoo_a_bounded_number() -> None:
@@ -184,7 +184,7 @@ def test_cuckoo_properties(
 def test_random_and_key_mod_properties(shards: int, count: int, seed: bytes) -> None:
     winners = [_slot(i) for i in range(count)]
     for state in (
-        asg.random_assign(3, seed, None, [], winners, shards),
+        asg.random_assigner(seed, None)(3, [], winners, shards),
         key_mod_assign(3, [[]] * shards, winners, shards),
     ):
         _check_wellformed(state, [], winners, shards)
