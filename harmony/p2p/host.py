@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -690,16 +690,6 @@ class P2PHost:
             self.answered_bytes[protocol_id] += len(body)
             return body
         raise P2PRemoteError(f"{peer_id} refused {protocol_id}: {error_text(body)}")
-
-
-def frames_of(frames: Sequence[bytes]) -> NextFrame:
-    """A :data:`NextFrame` source over a list of frames, for :meth:`P2PHost.stream_frames`."""
-    items = iter(frames)
-
-    async def next_frame() -> bytes | None:
-        return next(items, None)
-
-    return next_frame
 
 
 async def _close(stream: Any) -> None:

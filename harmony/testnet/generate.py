@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 from harmony.testnet.manifest import Kind, parse_manifest
 
@@ -67,11 +66,3 @@ def generate_manifest(seed: int, *, perturbations: int = 3, duration_s: int = 75
     text = "\n".join(lines) + "\n"
     parse_manifest(text)  # a generator bug shows here, not in a run
     return text
-
-
-def write_manifest(seed: int, path: Path, *, perturbations: int = 3, duration_s: int = 75) -> Path:
-    """Write the manifest drawn from ``seed`` to ``path``."""
-    path.write_text(
-        generate_manifest(seed, perturbations=perturbations, duration_s=duration_s), encoding="utf-8"
-    )
-    return path

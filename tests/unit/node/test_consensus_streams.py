@@ -13,9 +13,9 @@ import pytest
 from harmony.node.consensus_streams import ConsensusStreams, open_consensus_streams
 from harmony.node.wire import KIND_CONSENSUS, KIND_TRANSACTION, pack
 from harmony.p2p.errors import P2PError
-from harmony.p2p.host import P2PHost, frames_of, open_host
+from harmony.p2p.host import P2PHost, open_host
 from harmony.p2p.topics import consensus_protocol_id
-from tests.unit.p2p.harness import config, run, wait_until
+from tests.unit.p2p.harness import config, frames_of, run, wait_until
 
 PROTOCOL = consensus_protocol_id("localnet", 0)
 LEADER_KEY = b"\x07" * 48

@@ -37,11 +37,11 @@ from harmony.node.wire import (
     unpack_transactions,
 )
 from harmony.p2p.errors import P2PError
-from harmony.p2p.host import P2PHost, frames_of, open_host
+from harmony.p2p.host import P2PHost, open_host
 from harmony.p2p.topics import tx_protocol_id
 from harmony.storage import ChainDB, MemoryStore
 from harmony.types.transaction import Transaction
-from tests.unit.p2p.harness import config, run, wait_until
+from tests.unit.p2p.harness import config, frames_of, run, wait_until
 
 PROTOCOL = tx_protocol_id("localnet", 0)
 KEY = dev_account_key(0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +10,7 @@ from typing import Any
 
 import trio
 
-from harmony.p2p.host import P2PConfig, P2PHost, open_host
+from harmony.p2p.host import NextFrame, P2PConfig, P2PHost, open_host
 
 HANG_LIMIT = 30.0
 """Bound on waits that only guard against hangs (never a timing assertion)."""
@@ -71,3 +71,13 @@ async def wait_until(
         if trio.current_time() > deadline:
             raise AssertionError(f"not true after {limit} s: {what or predicate}")
         await trio.sleep(step)
+
+
+def frames_of(frames: Sequence[bytes]) -> NextFrame:
+    """A :data:`~harmony.p2p.host.NextFrame` source over a list of frames, for ``P2PHost.stream_frames``."""
+    items = iter(frames)
+
+    async def next_frame() -> bytes | None:
+        return next(items, None)
+
+    return next_frame

@@ -14,9 +14,9 @@ from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id
 from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
 from harmony.p2p.errors import P2PRemoteError
 from harmony.p2p.fence_gate import REFUSED_PENALTY, P2PFenceRefused
-from harmony.p2p.host import P2PHost, frames_of
+from harmony.p2p.host import P2PHost
 from tests.unit.p2p.coded_helpers import OTHER_KEY, block_bytes, collect, open_committee, sign_commitment
-from tests.unit.p2p.harness import run, wait_until
+from tests.unit.p2p.harness import frames_of, run, wait_until
 
 PID = coded_protocol_id("localnet", 1)
 FETCH = "/harmony/test/fetch-block/1.0.0"

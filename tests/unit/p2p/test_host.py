@@ -26,10 +26,10 @@ from harmony.p2p.errors import (
     P2PTimeout,
     P2PTooLarge,
 )
-from harmony.p2p.host import GossipMessage, P2PHost, frames_of, open_host
+from harmony.p2p.host import GossipMessage, P2PHost, open_host
 from harmony.p2p.keys import load_or_create_peer_key, peer_id_of
 from harmony.p2p.libp2p_limits import MALFORMED_GOSSIP_WEIGHT
-from tests.unit.p2p.harness import HANG_LIMIT, config, hosts, run, wait_until
+from tests.unit.p2p.harness import HANG_LIMIT, config, frames_of, hosts, run, wait_until
 
 PROTO = "/harmony/test/echo/1.0.0"
 

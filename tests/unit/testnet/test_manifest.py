@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harmony.testnet.generate import generate_manifest, write_manifest
+from harmony.testnet.generate import generate_manifest
 from harmony.testnet.manifest import Kind, ManifestError, load_manifest, parse_manifest
 
 SMALL = """
@@ -224,7 +224,8 @@ def test_generate_is_deterministic_valid_and_perturbed(tmp_path: Path) -> None:
         m = parse_manifest(text)
         assert len([p for p in m.perturbations if p.kind is not Kind.BYZANTINE]) == 3, seed
         assert all(40 <= ms <= 120 for ms in m.latency_ms.values())
-    path = write_manifest(3, tmp_path / "m.toml")
+    path = tmp_path / "m.toml"
+    path.write_text(generate_manifest(3), encoding="utf-8")
     assert load_manifest(path) == parse_manifest(texts[3])
 
 
