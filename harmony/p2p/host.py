@@ -99,6 +99,9 @@ class P2PConfig:
     publish_timeout: float = 10.0
     dial_timeout: float = 5.0
     bootnode_retry_seconds: float = 5.0
+    peers_path: Path | None = None
+    """Where the addresses of the connected peers are kept (each discovery round) and read at the next start,
+    which dials them all at once (:func:`harmony.p2p.discovery.dial_remembered`); none: not kept."""
     discovery_interval_seconds: float = 10.0
     discovery_timeout: float = 10.0
     gossip_repair_seconds: float = 2.0
@@ -810,6 +813,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
                 running.append(host)
                 libp2p_host.get_network().register_notifee(_Notifee(host))
                 nursery.start_soon(discovery.bootnode_loop, host)
+                nursery.start_soon(discovery.dial_remembered, host)
                 nursery.start_soon(discovery.discovery_loop, host)
                 nursery.start_soon(_gossip_repair_loop, host)
                 try:
