@@ -3,8 +3,9 @@
 A stopped validator that leads the current view, or one of the next two (its last signature keeps it
 among the leaders of the next two heights' first views: :mod:`harmony.consensus.leader`), costs its shard
 a phase timeout and a view change: on a rolling upgrade, one per validator whose turn came up. So the node
-keeps running while :meth:`ConsensusCore.leads_within` says it leads soon and until one block more is
-final after that (its own block's COMMITTED must leave first), and stops as soon as that holds, or when
+keeps running while :meth:`ConsensusCore.leads_within` says it leads soon and, once it led, until its own
+block is final and :data:`COMMITTED_GRACE_S` more have passed (its block's COMMITTED must leave first), and
+stops as soon as that holds, or when
 the shard has finalized nothing for :data:`STALLED_BLOCKS` block times (everyone is stopping: there is no
 turn to wait for), or after :data:`LEAVE_WAIT_BLOCKS` block times (at most :data:`LEAVE_WAIT_MAX_S`). A
 second signal stops at once.
@@ -23,6 +24,12 @@ LEAVE_WAIT_MAX_S = 10.0
 """…and never longer than this (service managers and the testnet's fleet SIGKILL after 15 s)."""
 STALLED_BLOCKS = 2
 """No block final for this many block times: nothing to wait for."""
+COMMITTED_GRACE_S = 0.3
+"""After its own block is final, a node that led waits this long (its COMMITTED leaves) and then stops
+without asking :meth:`ConsensusCore.leads_within` again. It used to wait for one more final block instead,
+but with 4 validators (1 s blocks) the node is then two views from its next turn and leads soon again: no
+moment ever let it go, and every stop of the namespaced rolling upgrade ran to the 6 s bound, wherever the
+node's turn then was (one was the leader two blocks after its stop, a 6 s gap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +65,22 @@ async def leave_when_ready(
     started = now()
     last_head, last_change = read()[1], started
     led_at: int | None = None
-    """The head when this node last led soon: once it has, it also waits for the next block, so that the
-    COMMITTED of the block it led has left (stopping right after finalizing its own block cost the others
-    a view change: they never got the COMMITTED, on a namespaced rolling upgrade)."""
+    """The head when this node last led soon (its own block is final once a later head is, and it no
+    longer leads soon)."""
+    final_at: float | None = None
+    """When its own block was seen final (the grace runs from there)."""
     while True:
         leads, head = read()
         moment = now()
         if head != last_head:
             last_head, last_change = head, moment
-        if leads:
+        if leads and final_at is None:
             led_at = head
-        waits = leads or (led_at is not None and head <= led_at + 1)
+        elif led_at is not None and final_at is None and head > led_at:
+            final_at = moment  # no longer leading soon, and a block after the last head it did so is final
+        if final_at is not None and moment - final_at >= min(COMMITTED_GRACE_S, block_time_s / 2):
+            return  # its turn passed and its COMMITTED left; the next turn is a round away
+        waits = leads or led_at is not None
         state = LeaveState(waits, moment - started, moment - last_change, block_time_s)
         if may_leave(state):
             return

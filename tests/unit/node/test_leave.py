@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import trio
 
-from harmony.node.leave import LEAVE_WAIT_MAX_S, LeaveState, leave_when_ready, may_leave
+from harmony.node.leave import (
+    COMMITTED_GRACE_S,
+    LEAVE_WAIT_MAX_S,
+    LeaveState,
+    leave_when_ready,
+    may_leave,
+)
 from tests.unit.consensus.harness import Net
 
 
@@ -47,15 +53,15 @@ def test_a_node_without_keys_never_leads() -> None:
     assert net.nodes[0].core.leads_within(10) is False
 
 
-def test_leave_when_ready_waits_for_the_turn_and_one_block_more() -> None:
-    """The node leads soon until its own block 7 is final; it stops once block 8 is (the others have its
-    block's COMMITTED), well before the stall or time bounds."""
+def test_leave_when_ready_waits_for_the_turn_and_its_committed() -> None:
+    """The node leads soon until its own block 7 is final; it stops COMMITTED_GRACE_S after that (its
+    block's COMMITTED has left), well before the stall or time bounds."""
     clock = {"t": 0.0}
-    heads = iter([5, 5, 6, 6, 7, 7, 8])
+    heads = iter([5, 5, 6, 6, 7, 7, 7, 7, 8])
     seen: list[int] = []
 
     def read() -> tuple[bool, int]:
-        clock["t"] += 0.1
+        clock["t"] += 0.125
         head = next(heads, 8)
         seen.append(head)
         return head < 7, head
@@ -65,7 +71,28 @@ def test_leave_when_ready_waits_for_the_turn_and_one_block_more() -> None:
             await leave_when_ready(read, 1.0, lambda: clock["t"])
 
     trio.run(main)
-    assert seen == [5, 5, 6, 6, 7, 7, 8]
+    assert seen == [5, 5, 6, 6, 7, 7, 7, 7]  # 0.375 s after block 7, before block 8
+    assert COMMITTED_GRACE_S <= 0.375
+
+
+def test_a_node_of_four_leaves_right_after_its_turn() -> None:
+    """Four validators, one view per block: the node leads soon in three views of every four (its turn and
+    the two before). Waiting for one more block after its turn always met the next "leads soon" again, so
+    every stop ran to the six-block bound; now it stops right after its own block (view 4)."""
+    clock = {"t": 0.0}
+
+    def read() -> tuple[bool, int]:
+        clock["t"] += 0.125
+        head = 1 + int(clock["t"])  # a block a second, from head 1 (view 2)
+        view = head + 1
+        return any((view + k) % 4 == 0 for k in range(3)), head
+
+    async def main() -> None:
+        with trio.fail_after(5):
+            await leave_when_ready(read, 1.0, lambda: clock["t"])
+
+    trio.run(main)
+    assert 3.0 <= clock["t"] < 4.0  # its block 4 final at 3 s (head 4, view 5), then the grace
 
 
 def test_a_node_that_never_leads_soon_leaves_at_once() -> None:
