@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import trio
 
@@ -9,6 +11,7 @@ from harmony.node.leave import (
     COMMITTED_GRACE_S,
     LEAVE_WAIT_MAX_S,
     LeaveState,
+    arm_exit_watchdog,
     leave_when_ready,
     may_leave,
 )
@@ -101,3 +104,20 @@ def test_a_node_that_never_leads_soon_leaves_at_once() -> None:
             await leave_when_ready(lambda: (False, 3), 1.0, lambda: 0.0)
 
     trio.run(main)
+
+
+def test_the_exit_watchdog_ends_a_teardown_that_hangs() -> None:
+    exited = threading.Event()
+    codes: list[int] = []
+
+    def exit_now(code: int) -> None:
+        codes.append(code)
+        exited.set()
+
+    arm_exit_watchdog(0.05, exit_now)
+    assert exited.wait(5)
+    assert codes == [0]
+    timer = arm_exit_watchdog(0.05, codes.append)
+    timer.cancel()  # a process that exited in time: nothing more happens
+    timer.join(1)
+    assert codes == [0]
