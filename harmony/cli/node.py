@@ -185,6 +185,7 @@ async def serve(node: Node) -> None:
                     lambda: (driver.core.leads_within(LEAD_VIEWS), node.chain.head.number),
                     block_time_s,
                     trio.current_time,
+                    lambda: driver.core.is_leader(),  # noqa: PLW0108 - the driver replaces its core
                 )
             log.info("stopping")
             arm_exit_watchdog()

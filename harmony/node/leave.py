@@ -76,6 +76,8 @@ class LeaveState:
     since_last_block_s: float
     """Seconds since this node last saw a block become final (or since the signal, if longer)."""
     block_time_s: float
+    leads_now: bool = False
+    """This node leads the current view (its proposal may be in flight)."""
 
 
 def may_leave(state: LeaveState) -> bool:
@@ -83,16 +85,23 @@ def may_leave(state: LeaveState) -> bool:
     if not state.leads_soon:
         return True
     block_time = max(state.block_time_s, 0.1)
-    if state.since_last_block_s >= STALLED_BLOCKS * block_time:
+    if state.since_last_block_s >= STALLED_BLOCKS * block_time and not state.leads_now:
+        # a stalled shard has no turn to wait for, unless the stall is this node's own round: its block
+        # may still gather the votes of members that are catching up (run after1: s1v3 stopped 2 s into
+        # the view it led, with its proposal out, and that view failed for sure)
         return True
     return state.since_signal_s >= min(LEAVE_WAIT_BLOCKS * block_time, LEAVE_WAIT_MAX_S)
 
 
 async def leave_when_ready(
-    read: Callable[[], tuple[bool, int]], block_time_s: float, now: Callable[[], float]
+    read: Callable[[], tuple[bool, int]],
+    block_time_s: float,
+    now: Callable[[], float],
+    leads_now: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Return once :func:`may_leave` holds; ``read()`` gives (leads soon, head number) and ``now()`` the
-    time in seconds (trio's clock in the node)."""
+    """Return once :func:`may_leave` holds; ``read()`` gives (leads soon, head number), ``leads_now()``
+    whether this node leads the current view, and ``now()`` the time in seconds (trio's clock in the
+    node)."""
     import trio  # noqa: PLC0415 - the rule above is importable without trio
 
     started = now()
@@ -114,7 +123,7 @@ async def leave_when_ready(
         if final_at is not None and moment - final_at >= min(COMMITTED_GRACE_S, block_time_s / 2):
             return  # its turn passed and its COMMITTED left; the next turn is a round away
         waits = leads or led_at is not None
-        state = LeaveState(waits, moment - started, moment - last_change, block_time_s)
+        state = LeaveState(waits, moment - started, moment - last_change, block_time_s, leads_now())
         if may_leave(state):
             return
         await trio.sleep(0.05)

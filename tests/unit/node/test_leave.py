@@ -26,6 +26,8 @@ from tests.unit.consensus.harness import Net
         (LeaveState(True, 5.9, 0.2, 1.0), False),
         (LeaveState(True, 6.0, 0.2, 1.0), True),  # six block times at most
         (LeaveState(True, 2.0, 2.0, 1.0), True),  # no block for two block times: nothing to wait for
+        (LeaveState(True, 2.0, 2.0, 1.0, leads_now=True), False),  # ...unless the stalled view is its own
+        (LeaveState(True, 6.0, 6.0, 1.0, leads_now=True), True),  # six block times at most even then
         (LeaveState(True, LEAVE_WAIT_MAX_S, 0.0, 60.0), True),  # long blocks: 10 s at most
         (LeaveState(True, 0.0, 0.0, 0.0), False),  # a zero block time is read as 100 ms
         (LeaveState(True, 0.7, 0.0, 0.0), True),
