@@ -138,7 +138,7 @@ async def serve(node: Node) -> None:
     """Run ``node`` with its RPC server until cancelled or signalled."""
     import trio  # noqa: PLC0415 - the networking stack loads only for commands that run a node
 
-    from harmony.node.leave import LEAD_VIEWS, leave_when_ready  # noqa: PLC0415
+    from harmony.node.leave import LEAD_VIEWS, arm_exit_watchdog, leave_when_ready  # noqa: PLC0415
     from harmony.rpc.backend import RPCBackend  # noqa: PLC0415
     from harmony.rpc.server import RPCConfig, RPCServer  # noqa: PLC0415
 
@@ -185,8 +185,10 @@ async def serve(node: Node) -> None:
                     lambda: (driver.core.leads_within(LEAD_VIEWS), node.chain.head.number),
                     block_time_s,
                     trio.current_time,
+                    lambda: driver.core.is_leader(),  # noqa: PLW0108 - the driver replaces its core
                 )
             log.info("stopping")
+            arm_exit_watchdog()
             nursery.cancel_scope.cancel()
 
         async def stop_on_signal() -> None:
@@ -196,6 +198,7 @@ async def serve(node: Node) -> None:
                     name = signal.Signals(signum).name
                     if leaving:
                         log.info("%s again: stopping now", name)
+                        arm_exit_watchdog()
                         nursery.cancel_scope.cancel()
                         return
                     leaving = True

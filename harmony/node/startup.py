@@ -175,9 +175,11 @@ def new_staking_pool(chain: Blockchain) -> StakingPool | None:
 
 
 def p2p_config(config: NodeConfig) -> P2PConfig:
-    """The host's settings: the persistent key in the data directory, listen address, bootnodes."""
+    """The host's settings: the persistent key and the peers last connected in the data directory, listen
+    address, bootnodes."""
     return P2PConfig(
         key_path=config.data_dir / "p2p.key",
+        peers_path=config.data_dir / "p2p.peers",
         listen_host=config.p2p_host,
         port=config.p2p_port,
         bootnodes=config.bootnodes,

@@ -99,6 +99,9 @@ class P2PConfig:
     publish_timeout: float = 10.0
     dial_timeout: float = 5.0
     bootnode_retry_seconds: float = 5.0
+    peers_path: Path | None = None
+    """Where the addresses of the connected peers are kept (each discovery round) and read at the next start,
+    which dials them all at once (:func:`harmony.p2p.discovery.dial_remembered`); none: not kept."""
     discovery_interval_seconds: float = 10.0
     discovery_timeout: float = 10.0
     gossip_repair_seconds: float = 2.0
@@ -411,6 +414,7 @@ class P2PHost:
         registered again here (``Pubsub.ensure_peer_stream`` is idempotent).
         """
         pubsub = self._pubsub
+        self._drop_stale_gossip_streams()
         missing = {
             peer
             for peer in self._host.get_connected_peers()
@@ -429,6 +433,29 @@ class P2PHost:
                 self._gossip_missing.discard(peer)
                 log.info("peer %s was connected outside gossip; registered again", peer.to_base58())
         return repaired
+
+    def _drop_stale_gossip_streams(self) -> None:
+        """Register again every peer whose gossip stream is on a connection that is no longer the peer's.
+
+        A peer that restarts (an upgrade) keeps its peer ID. py-libp2p ends its read loop quietly on the old
+        connection's EOF and forgets the peer only when no other connection to it is open; when the new
+        process has connected by then, GossipSub keeps the dead outbound stream and, the peer being known,
+        opens no new one: our subscriptions never reach the new process, which then never sends us its
+        topic's messages (on the namespaced rolling upgrade, a restarted leader's ANNOUNCE reached one of
+        three validators 34 s after its start, and its view failed)."""
+        pubsub = self._pubsub
+        network = self._host.get_network()
+        for peer, stream in list(pubsub.peers.items()):
+            conn = getattr(stream, "muxed_conn", None)
+            if conn is None:
+                continue
+            live = [c.muxed_conn for c in network.get_connections(peer) if not c.is_closed]
+            if not live or (conn in live and not getattr(conn, "is_closed", False)):
+                continue
+            log.info("peer %s: gossip stream on a closed connection; registered again", peer)
+            # forgets the stream (its subscriptions kept: libp2p_limits.keep_subscriptions_of_connected_peers)
+            # and, the peer being connected, opens a new one on the live connection, hello first
+            pubsub._handle_dead_peer(peer)
 
     def topic_peers(self, topic: str) -> list[str]:
         """Peers known to be subscribed to ``topic``; of a guarded topic (:meth:`guard_topic`), only those
@@ -800,6 +827,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
                 running.append(host)
                 libp2p_host.get_network().register_notifee(_Notifee(host))
                 nursery.start_soon(discovery.bootnode_loop, host)
+                nursery.start_soon(discovery.dial_remembered, host)
                 nursery.start_soon(discovery.discovery_loop, host)
                 nursery.start_soon(_gossip_repair_loop, host)
                 try:

@@ -81,3 +81,23 @@ def test_after_one_round_over_the_signers_every_candidate_leads_again() -> None:
 def test_present_candidates_falls_back_to_all_when_none_signed() -> None:
     assert present_candidates((0, 2, 4), {1, 3}) == (0, 2, 4)
     assert present_candidates((0, 2, 4), {2, 3}) == (2,)
+
+
+def test_leads_within_reads_the_next_heights_leaders_from_the_tips_commit() -> None:
+    """The next height's rotation goes over the tip's commit signers (the next header's bitmap): with key 2
+    missing from it, key 1 leads the next view there although this height's list and the whole candidate
+    list name keys 2, 3 and 0 for the current view and the next two (a leaving node must wait for it)."""
+
+    def core_with_commit(signed: list[int]) -> ConsensusCore:
+        config = ConsensusConfig(shard_id=0, epoch=0, committee=COMMITTEE, keys=(KEYS[1],))
+        header = replace(
+            GENESIS, number=5, epoch=0, view_id=5, last_commit_bitmap=encode_bitmap([0, 1, 2, 3], 4)
+        )
+        tip = ChainTip(header, EMPTY_COMMIT_SIGNATURE, encode_bitmap(signed, 4), 5)
+        return create_core(config, MemorySignerStore(), MemoryLogStore(), tip)
+
+    everyone = core_with_commit([0, 1, 2, 3])
+    assert [everyone.leader_of(v) for v in (6, 7, 8)] == [2, 3, 0]
+    assert everyone.leads_within(2) is False
+    assert core_with_commit([0, 1, 3]).leads_within(2) is True  # [0, 1, 3][7 % 3] == 1
+    assert core_with_commit([0, 1, 3]).leads_within(0) is False  # the current view is key 2's

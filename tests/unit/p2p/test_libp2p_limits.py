@@ -4,6 +4,7 @@ reach a stream whole."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import libp2p.pubsub.gossipsub as gossipsub_module
 import libp2p.pubsub.pubsub as pubsub_module
@@ -12,6 +13,7 @@ import pytest
 import trio
 
 from harmony.p2p import libp2p_limits
+from harmony.p2p.host import P2PHost
 
 
 @dataclass
@@ -126,3 +128,29 @@ def test_a_ban_racing_the_peers_read_loop_does_not_end_the_host() -> None:
     libp2p_limits.survive_teardown_races(pubsub)  # idempotent
     trio.run(pubsub._teardown_if_connected, "p")
     assert pubsub.peers == {} and pubsub.forgotten == ["p"]
+
+
+def test_a_gossip_stream_left_on_a_closed_connection_is_dropped_and_opened_again() -> None:
+    """A peer restarted with its peer ID: our gossip stream still sits on the old, closed connection while
+    the new one is open. The repair forgets that stream (py-libp2p then opens one on the live connection);
+    a stream on a live connection, or a peer with no live connection, is left alone."""
+    old, new, other = (SimpleNamespace(is_closed=closed) for closed in (True, False, False))
+    streams = {
+        "restarted": SimpleNamespace(muxed_conn=old),
+        "steady": SimpleNamespace(muxed_conn=other),
+        "gone": SimpleNamespace(muxed_conn=old),
+    }
+    conns = {
+        "restarted": [
+            SimpleNamespace(muxed_conn=old, is_closed=True),
+            SimpleNamespace(muxed_conn=new, is_closed=False),
+        ],
+        "steady": [SimpleNamespace(muxed_conn=other, is_closed=False)],
+        "gone": [],
+    }
+    dropped: list[str] = []
+    pubsub = SimpleNamespace(peers=streams, _handle_dead_peer=dropped.append)
+    network = SimpleNamespace(get_connections=lambda peer: conns[peer])
+    fake = SimpleNamespace(_pubsub=pubsub, _host=SimpleNamespace(get_network=lambda: network))
+    P2PHost._drop_stale_gossip_streams(fake)  # type: ignore[arg-type]
+    assert dropped == ["restarted"]
