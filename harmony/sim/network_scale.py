@@ -533,7 +533,8 @@ class NetworkModel:
             if per_shard_rate < math.inf:
                 elapsed = start - last_load[index]
                 shard.backlog += per_shard_rate * elapsed
-                processed = min(shard.backlog, shard.share * per_shard_rate * elapsed)
+                capacity = shard.share * per_shard_rate if self.costs.tx_cpu_s > 0 else math.inf
+                processed = min(shard.backlog, capacity * elapsed)
                 shard.backlog -= processed
                 shard.pending += processed
                 last_load[index] = start

@@ -109,6 +109,17 @@ def test_the_replayed_calibration_is_within_the_bar(figure: str) -> None:
     assert row.within, comparison_table(cal.rows)
 
 
+def test_only_measured_transaction_cpu_leaves_transactions_behind() -> None:
+    """Past the cores, blocks slow down; transactions wait unprocessed only when they cost measured CPU."""
+    base = replace(calibration_scenario(parse_testnet_figures(recorded())), duration_s=60.0)
+    free = simulate(base, NodeCosts(block_cpu_s=0.3))
+    costly = simulate(base, NodeCosts(block_cpu_s=0.3, tx_cpu_s=0.01))
+    assert free.block_time_s > 2 * base.block_time_s
+    assert free.tps > 0.85 * base.offered_tps
+    assert costly.tps < 0.85 * free.tps
+    assert costly.cross_probe_p50_s > free.cross_probe_p50_s
+
+
 def test_views_time_out_when_rounds_outlast_the_phase_timeout() -> None:
     slow = NodeCosts(block_cpu_s=2.0, tx_cpu_s=0.01)
     base = calibration_scenario(parse_testnet_figures(recorded()))
