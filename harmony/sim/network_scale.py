@@ -15,15 +15,26 @@ Model (every assumption is a named field of :class:`NetScenario` or :class:`Node
   or at the commit if that is later. Every node also admits every transaction of its shard once
   (``admit_tx_s``).
 * **Measured per-node CPU** (``block_cpu_s``, ``tx_cpu_s`` > 0, measured on a real testnet): a round
-  costs every node ``block_cpu_s + n·tx_cpu_s`` of CPU (admission, gossip, pool, execution, storage,
-  consensus messages); the critical path holds the leader's build and each validator's execution
-  (``n / exec_tx_per_s`` each) and half of ``block_cpu_s`` each, the rest runs between rounds; a node
-  on its own machine cannot start rounds faster than its ``cores_per_node`` do that work.
+  costs every node of its shard ``block_cpu_s`` (consensus messages and signatures, storage, timers) and
+  every transaction the shard accepted costs each of them ``tx_cpu_s`` once, everything of its life
+  counted (admission, gossip, pool, execution, storage, the receipt on the other shard: the calibration
+  measures it so; credited receipts cost nothing again). The critical path holds the leader's build and
+  each validator's execution (``n / exec_tx_per_s`` each) and half of ``block_cpu_s`` each, the rest runs
+  between rounds.
+* **Transaction capacity** (``tx_cpu_s`` > 0). A node's work asks, at the consensus pace ``T₀`` (the
+  interval below without CPU limits), for ``block_cpu_s / T₀ + r·tx_cpu_s`` cores, ``r`` its shard's
+  offered transactions a second (at saturation, a block's worth per ``T₀``). When that exceeds its cores
+  (its ``cores_per_node``, or ``shared_cores / nodes`` on one machine), every process having work, the
+  cores are shared in proportion to the demands (processor sharing): both are served at the share
+  ``φ = cores / demand``, so blocks come every ``T₀ / φ`` and ``φ·r`` transactions a second are processed.
+  Accepted transactions beyond that wait unprocessed (a backlog, oldest first) and blocks hold only
+  processed ones: when the offered load exceeds the capacity the backlog grows and with it every
+  transaction's time from its submission to its block, as in the real pool under overload.
 * **CPU contention** (``shared_cores`` > 0: every node on one machine, ``shared_cores`` being what other
   work leaves of it). A node's round work is slowed as under processor sharing, by ``1 / (1 - ρ)`` where
-  ``ρ`` is the share of the cores every node's rounds take at the shard's recent block interval (at most
-  ``nodes / shared_cores``: every node busy at once); and blocks cannot come faster than the cores deliver
-  every node's round: the interval is at least ``nodes·(block_cpu_s + n·tx_cpu_s) / shared_cores``.
+  ``ρ`` is the share of the cores every node's rounds take at the shard's recent
+  block interval (at most ``nodes / shared_cores``: every node busy at once); the interval and the
+  transactions processed obey the utilization law through ``φ`` (above).
 * **View changes** (``phase_timeout_s`` > 0): a round longer than its view's slot times out and the next
   leader re-proposes the block at the slot's end; the nodes keep what they executed, so the block is final
   at the later of the round's own end and the new view's consensus round (no execution); slots double
@@ -55,6 +66,7 @@ per-node arrays.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import math
@@ -291,6 +303,11 @@ class NetResult:
     """Shard-seconds without quorum while moved nodes synced (epoch changes)."""
     view_changes: int = 0
     """Views that timed out before their block was final (``phase_timeout_s``)."""
+    cross_probe_p50_s: float = 0.0
+    """Median cross-shard latency as one-at-a-time transfers see it: per destination shard, one sent at the
+    run's start and each next one when the previous is credited (how ``bench/scale_testnet.py`` times
+    them); under a growing backlog these sample the slow end of the run less often than
+    :attr:`cross_p50_s`, which weighs every receipt."""
 
 
 def _lognormal(rng: np.random.Generator, median: float, sigma: float, size: int) -> Floats:
@@ -323,6 +340,14 @@ class _Shard:
         self.latency = _lognormal(rng, scenario.latency_ms / 1000.0, scenario.sigma, n)
         self.depths = rng.permutation(_gossip_depths(n, scenario.gossip_degree))
         self.pending = 0.0
+        """Processed transactions not in a block yet."""
+        self.backlog = 0.0
+        """Accepted transactions not processed yet (the CPU left them behind: transaction capacity)."""
+        self.taken = 0
+        """Own transactions in this shard's blocks so far (the FIFO position of the next block's first)."""
+        self.share = 1.0
+        """The share ``φ`` of its demand the nodes' cores served at the last round (transaction capacity)."""
+        """Own transactions in this shard's blocks so far (the FIFO position of the next block's first)."""
         self.blocks: list[tuple[float, float, int, int]] = []
         """(start, final, own transactions, all transactions incl. credited receipts) per block."""
         self.syncing_until = np.zeros(n)
@@ -355,6 +380,8 @@ class NetworkModel:
         """The network-wide topic's cross-shard proofs in publication order: (arrival, receipts for each
         other shard, when their transactions were submitted, source shard)."""
         self.cross_latencies: list[tuple[float, float]] = []
+        self.credits_by_shard: list[list[tuple[float, float]]] = [[] for _ in range(self.s.shards)]
+        """Per destination shard, its credits as (submission time, final), in crediting order."""
         self.bytes_total = 0.0
         self.global_bytes = 0.0
         self.crosslink_queue: list[float] = []
@@ -371,19 +398,30 @@ class NetworkModel:
             return self.costs.exec_tx_per_s * min(1.0, s.shared_cores / s.nodes)
         return self.costs.exec_tx_per_s
 
+    def _recent_interval(self, shard: _Shard) -> float:
+        """The shard's mean interval over its last blocks (the block time before it has two)."""
+        recent = [b[0] for b in shard.blocks[-4:]]
+        return (recent[-1] - recent[0]) / (len(recent) - 1) if len(recent) > 1 else self.s.block_time_s
+
+    def _node_cores(self) -> float:
+        """The cores one node has: its own, or its share of the machine's when every node shares one."""
+        s = self.s
+        return s.shared_cores / s.nodes if s.shared_cores > 0 else s.cores_per_node
+
     def _slowdown(self, shard: _Shard, work: float) -> float:
-        """How much slower a node's ``work`` runs than on a core of its own when the nodes share a machine:
-        processor sharing, ``1 / (1 - ρ)`` with ``ρ`` the share of the cores every node's rounds use at the
-        shard's recent block interval, at most ``nodes / shared_cores`` (every node busy at once)."""
+        """How much slower a node's round ``work`` (its CPU per block) runs than on a core of its own when
+        the nodes share a machine: processor sharing among the rounds, ``1 / (1 - ρ)`` with ``ρ`` the share
+        of the cores every node's rounds use at the shard's recent block interval, at most
+        ``nodes / shared_cores`` (every node busy at once). A round's steps wake on a message after a wait
+        and the scheduler runs a waking process ahead of those that used their share (Linux CFS), so the
+        transactions' backlog takes the cores the rounds leave (``φ``) rather than delaying the rounds."""
         s = self.s
         if s.shared_cores <= 0:
             return 1.0
         worst = max(1.0, s.nodes / s.shared_cores)
         if work <= 0:
             return worst  # no measured per-node work: every node busy at once
-        recent = [b[0] for b in shard.blocks[-4:]]
-        interval = (recent[-1] - recent[0]) / (len(recent) - 1) if len(recent) > 1 else s.block_time_s
-        busy = s.nodes * work / max(interval, s.block_time_s) / s.shared_cores
+        busy = work / max(self._recent_interval(shard), s.block_time_s) / self._node_cores()
         return worst if busy >= 1 else min(worst, 1.0 / (1.0 - busy))
 
     def _global_hops(self) -> float:
@@ -414,10 +452,15 @@ class NetworkModel:
         arrivals[leader] = 0.0
         return arrivals
 
-    def _round(self, shard: _Shard, start: float, n: int) -> tuple[float, float]:
-        """Seconds from the round's start to finality (inf: no quorum), and the least seconds from its
-        start to the next round's: the block time after the next leader saw the announce, and what the
-        machine's shared cores need for the round (module docstring)."""
+    def _round(
+        self, shard: _Shard, start: float, n: int, processed: float = 0.0, tx_rate: float = 0.0
+    ) -> tuple[float, float, float]:
+        """Seconds from the round's start to finality (inf: no quorum), the least seconds from its start
+        to the next round's (the block time after the next leader saw the announce, stretched when the
+        nodes' cores cannot serve their demand) and the share ``φ`` of the demand they serve (module
+        docstring: transaction capacity). ``processed``: the shard's transactions its nodes processed since
+        its previous block; ``tx_rate``: the transactions a second the shard's nodes are asked to process
+        (inf at saturation: ``processed`` per round)."""
         c, s = self.costs, self.s
         nodes = s.nodes_per_shard
         leader = shard.round % nodes
@@ -425,8 +468,7 @@ class NetworkModel:
         active = shard.syncing_until <= start
         # on the critical path: the leader's build, then each validator's execution, each with half the
         # node's measured per-block work, slowed by the other processes sharing the machine
-        cpu = c.block_cpu_s + n * c.tx_cpu_s
-        step = (n / c.exec_tx_per_s + c.block_cpu_s / 2) * self._slowdown(shard, cpu)
+        step = (n / c.exec_tx_per_s + c.block_cpu_s / 2) * self._slowdown(shard, c.block_cpu_s)
         build, execute = step, step + c.sign_s
         announced = self._arrivals(shard, leader, size)
         arrive = build + announced + execute + shard.latency
@@ -444,12 +486,11 @@ class NetworkModel:
         vote_bytes = 4 * VOTE_BYTES * nodes + 2 * (VOTE_BYTES + 96) * nodes
         self.bytes_total += 2 * (block_bytes + vote_bytes)
         seen = build + float(announced[(leader + 1) % nodes])
-        floor = seen + s.block_time_s - min(build, s.block_time_s / 2)
-        if s.shared_cores > 0:
-            floor = max(floor, s.nodes * cpu / s.shared_cores)
-        else:
-            floor = max(floor, cpu / s.cores_per_node)
-        return committed + shard.median_latency, floor
+        pace = seen + s.block_time_s - min(build, s.block_time_s / 2)
+        asked = processed / pace if math.isinf(tx_rate) else tx_rate
+        demand = c.block_cpu_s / pace + asked * c.tx_cpu_s
+        share = min(1.0, self._node_cores() / demand) if demand > 0 else 1.0
+        return committed + shard.median_latency, pace / share, share
 
     def _view_changes(self, shard: _Shard, start: float, duration: float) -> float:
         """The round's duration with the views that time out during it (``phase_timeout_s``): at each slot's
@@ -488,28 +529,39 @@ class NetworkModel:
                 self._epoch_change(start, rng)
                 next_epoch += s.epoch_s
             shard = self.shards[index]
+            processed = 0.0
             if per_shard_rate < math.inf:
-                shard.pending += per_shard_rate * (start - last_load[index])
+                elapsed = start - last_load[index]
+                shard.backlog += per_shard_rate * elapsed
+                capacity = shard.share * per_shard_rate if self.costs.tx_cpu_s > 0 else math.inf
+                processed = min(shard.backlog, capacity * elapsed)
+                shard.backlog -= processed
+                shard.pending += processed
                 last_load[index] = start
             credited, room = self._credits(shard, start)
             own = self.block_cap if per_shard_rate == math.inf else int(min(shard.pending, self.block_cap))
             own = min(own, room) if index != 0 else self._beacon_room(min(own, room))
             credits = sum(count for count, _ in credited)
             n = own + round(credits)
-            duration, floor = self._round(shard, start, n)
+            if per_shard_rate == math.inf:
+                processed = own  # saturated: a block's worth asked for per round
+            duration, floor, shard.share = self._round(shard, start, n, processed, per_shard_rate)
             if math.isinf(duration):
                 self.stalled += s.block_time_s
                 heapq.heappush(events, (start + s.block_time_s, index))
                 continue
             duration = self._view_changes(shard, start, duration)
             final = start + duration
-            previous = shard.blocks[-1][0] if shard.blocks else None
-            steady = per_shard_rate < math.inf and previous is not None
-            submitted = start - (start - previous) / 2 if steady and previous is not None else start
+            # under a steady offered load its transactions were submitted in order, the block's own being
+            # the next ``own`` of them (oldest first); at saturation, at the block's start
+            submitted = (shard.taken + own / 2) / per_shard_rate if per_shard_rate < math.inf else start
+            shard.taken += own
             shard.round += 1
             shard.pending -= own if per_shard_rate < math.inf else 0
             shard.blocks.append((start, final, own, n))
             self.cross_latencies.extend((final - origin, count) for count, origin in credited)
+            shard_credits = self.credits_by_shard[index]
+            shard_credits.extend((origin, final) for _, origin in credited)
             self.bytes_total += 2 * own * s.tx_bytes * s.gossip_degree * s.nodes_per_shard
             self._publish(index, submitted, final, own)
             heapq.heappush(events, (max(final, start + floor), index))
@@ -572,6 +624,27 @@ class NetworkModel:
             sync = s.state_mb * 8e6 / shard.uplink_bps
             shard.syncing_until = np.where(moved, now + sync, shard.syncing_until)
 
+    def _probe_p50(self) -> float:
+        """:attr:`NetResult.cross_probe_p50_s`: a transfer submitted at ``t`` is credited with the
+        transactions submitted at ``t`` or just after it (the first credit whose submission is not
+        earlier), and the next is sent then."""
+        samples: list[float] = []
+        for credits in self.credits_by_shard:
+            ordered = sorted(credits)
+            origins = [o for o, _ in ordered]
+            # the earliest finality among the credits submitted at or after each position
+            earliest = [f for _, f in ordered]
+            for i in range(len(earliest) - 2, -1, -1):
+                earliest[i] = min(earliest[i], earliest[i + 1])
+            sent = 0.0
+            while sent < self.s.duration_s:
+                i = bisect.bisect_left(origins, sent)
+                if i == len(origins):
+                    break
+                samples.append(earliest[i] - sent)
+                sent = max(earliest[i], sent + 1e-3)
+        return float(np.median(samples)) if samples else 0.0
+
     def _result(self) -> NetResult:
         s = self.s
         finals = [own for shard in self.shards for (_, f, own, _) in shard.blocks if f <= s.duration_s]
@@ -619,6 +692,7 @@ class NetworkModel:
             beacon_saturated=backlog > s.shards,
             stalled_s=self.stalled,
             view_changes=self.view_changes,
+            cross_probe_p50_s=self._probe_p50(),
         )
 
 

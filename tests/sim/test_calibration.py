@@ -2,9 +2,12 @@
 measurement, the parsing of measured figures with bad input, and ``bench/scale.py``'s new options.
 
 ``data/calibration-testnet.json`` is the last line ``bench/scale_testnet.py`` printed for a real namespaced
-testnet (2 shards × 4 validators, 40 ms, 20 Mbit/s, on this project's shared 2-core machine); the run
-itself takes minutes and belongs to ``make bench`` (``bench/scale.py``) and the slow test below. Whether
-the model meets a run within ±20 % is that run's finding (printed by the bench), not asserted here.
+testnet (2 shards × 4 validators, 40 ms, 20 Mbit/s, on this project's shared 2-core machine), recorded on
+2026-12-06 at 03:53 UTC with today's node (no view changes) while the machine's load average was about 12:
+a 40 s loaded window at 20.8 tx/s offered, the nodes at 1.14 of the 1.23 cores everything else left them,
+15.7 TPS final, median interval 1.24 s, cross-shard p50 3.57 s. The run itself takes minutes and belongs
+to ``make bench`` (``bench/scale.py``) and the slow test below; replaying the recorded figures is
+deterministic, so the model's distance from them is asserted here.
 """
 
 from __future__ import annotations
@@ -80,6 +83,41 @@ def test_the_model_runs_on_the_recorded_testnet() -> None:
         assert row.within == (abs(row.ratio - 1) <= TOLERANCE)
     assert cal.within == all(r.within for r in cal.rows)
     assert "cross-shard latency p50 s" in table
+
+
+@pytest.mark.parametrize(
+    "figure",
+    [
+        "finalized TPS (all shards)",
+        "median block interval s",
+        pytest.param(
+            "cross-shard latency p50 s",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the model's backlog grows steadily on the window's mean free cores (p50 about 1.4x);"
+                " the recorded one stayed small for 18 s, then grew fast (intervals 1.2 s, then 2-8 s)",
+            ),
+        ),
+    ],
+)
+def test_the_replayed_calibration_is_within_the_bar(figure: str) -> None:
+    """The model on the recorded testnet's conditions and measured costs (the in-process costs at their
+    defaults: they enter only through execution, a few ms per block here) within ±20 % of what it
+    measured."""
+    cal = calibrate(parse_testnet_figures(recorded()), NodeCosts())
+    row = next(r for r in cal.rows if r.figure == figure)
+    assert row.within, comparison_table(cal.rows)
+
+
+def test_only_measured_transaction_cpu_leaves_transactions_behind() -> None:
+    """Past the cores, blocks slow down; transactions wait unprocessed only when they cost measured CPU."""
+    base = replace(calibration_scenario(parse_testnet_figures(recorded())), duration_s=60.0)
+    free = simulate(base, NodeCosts(block_cpu_s=0.3))
+    costly = simulate(base, NodeCosts(block_cpu_s=0.3, tx_cpu_s=0.01))
+    assert free.block_time_s > 2 * base.block_time_s
+    assert free.tps > 0.85 * base.offered_tps
+    assert costly.tps < 0.85 * free.tps
+    assert costly.cross_probe_p50_s > free.cross_probe_p50_s
 
 
 def test_views_time_out_when_rounds_outlast_the_phase_timeout() -> None:
