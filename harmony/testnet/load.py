@@ -35,6 +35,8 @@ SENDERS = 4
 """Development accounts the load sends from (each funded on every shard by the localnet genesis)."""
 RECIPIENTS = 16
 RESEND_S = 4.0
+DEPLOY_WAIT_S = 30.0
+"""How long the load waits for its counter contracts to be final before it starts."""
 
 COUNTER_RUNTIME = bytes.fromhex("600054600101600055" + "00")
 """``slot0 += 1`` on every call: PUSH1 0 SLOAD PUSH1 1 ADD PUSH1 0 SSTORE STOP."""
@@ -152,22 +154,45 @@ class LoadGenerator:
             except OSError:
                 continue
 
-    def deploy_contracts(self) -> None:
-        """One counter contract per shard, from sender 0, before the load starts."""
+    def deploy_contracts(self, timeout: float = DEPLOY_WAIT_S) -> list[int]:
+        """One counter contract per shard, from sender 0, final before the load starts; the shards whose
+        deployment was not final within ``timeout`` (their calls are then left out of the load).
+
+        The load calls a contract only once its deployment is final: calls come from every sender, so one
+        sent earlier could be included before the deployment, find no code at the address, succeed without
+        counting and make the counter check report a lost call that was never made to the contract.
+        """
+        deploys = {}
         for shard in range(self.shards):
             nonce = self._next_nonce(0, shard)
-            self.contracts[shard] = contract_address(self.senders[0].address, nonce)
-            self._make(
-                "deploy",
-                sender=0,
-                shard=shard,
-                to_shard=shard,
-                to=None,
-                value=0,
-                data=COUNTER_INIT,
-                gas=DEPLOY_GAS,
-                nonce=nonce,
+            address = contract_address(self.senders[0].address, nonce)
+            deploys[shard] = (
+                address,
+                self._make(
+                    "deploy",
+                    sender=0,
+                    shard=shard,
+                    to_shard=shard,
+                    to=None,
+                    value=0,
+                    data=COUNTER_INIT,
+                    gas=DEPLOY_GAS,
+                    nonce=nonce,
+                ),
             )
+        deadline = time.monotonic() + timeout
+        while True:
+            open_ = [s for s, (_, sent) in deploys.items() if not (sent.final or self._is_final(sent))]
+            if not open_ or time.monotonic() > deadline:
+                break
+            for shard in open_:
+                if time.monotonic() - deploys[shard][1].last_sent > RESEND_S:
+                    self._send(deploys[shard][1])
+            time.sleep(0.5)
+        for shard, (address, _) in deploys.items():
+            if shard not in open_:
+                self.contracts[shard] = address
+        return open_
 
     def one(self) -> SentTx:
         """Send one transaction of the load's mix."""
