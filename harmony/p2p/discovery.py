@@ -45,16 +45,23 @@ async def bootnode_loop(host: P2PHost) -> None:
 
 
 async def _dial_bootnode(host: P2PHost, info: PeerInfo) -> None:
+    if await _dial_known(host, info, "bootnode"):
+        # A fresh link to a bootnode is the moment to learn the network: look up at once.
+        await discover_once(host)
+
+
+async def _dial_known(host: P2PHost, info: PeerInfo, what: str) -> bool:
+    """Dial a peer whose address we were given (a bootnode, a remembered peer) unless it is us or already
+    connected, and add it to the routing table; whether a new connection was made."""
     if info.peer_id == host._id or info.peer_id in host._host.get_connected_peers():
-        return
+        return False
     try:
         await host._dial(info, host.config.dial_timeout)
     except P2PError as exc:
-        log.info("bootnode %s not reachable: %s", info.peer_id, exc)
-        return
+        log.info("%s %s not reachable: %s", what, info.peer_id, exc)
+        return False
     await _add_to_table(host, info.peer_id)
-    # A fresh link to a bootnode is the moment to learn the network: look up at once.
-    await discover_once(host)
+    return True
 
 
 async def _add_to_table(host: P2PHost, peer: ID) -> None:
@@ -103,15 +110,7 @@ async def dial_remembered(host: P2PHost) -> int:
 
     async def dial(info: PeerInfo) -> None:
         nonlocal connected
-        if info.peer_id == host._id or info.peer_id in host._host.get_connected_peers():
-            return
-        try:
-            await host._dial(info, host.config.dial_timeout)
-        except P2PError as exc:
-            log.debug("remembered peer %s not reachable: %s", info.peer_id, exc)
-            return
-        connected += 1
-        await _add_to_table(host, info.peer_id)
+        connected += await _dial_known(host, info, "remembered peer")
 
     async with trio.open_nursery() as nursery:
         for info in infos:
