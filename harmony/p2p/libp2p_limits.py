@@ -145,6 +145,39 @@ def quiet_pending_queues(gossipsub: Any) -> None:
     setattr(gossipsub, "_prune_pending_messages", prune)  # noqa: B010 (a deliberate patch)
 
 
+def flood_own_messages_while_mesh_thin(gossipsub: Any) -> None:
+    """Publish our own messages to every peer on the topic while the topic's mesh has fewer than ``D_lo``
+    peers (GossipSub v1.1's flood publishing, limited to a thin mesh).
+
+    py-libp2p 0.8.1 sends a message published on a joined topic to the mesh only. A node that just started
+    has an empty mesh until a heartbeat grafts peers that announced the topic, and a peer may refuse the
+    graft for a while (a PRUNE's backoff from before the restart, GRAFT-flood protection), so on the
+    namespaced rolling upgrade the first ANNOUNCEs and VIEWCHANGEs of a restarted validator reached nobody
+    although it was connected to its whole shard. Forwarded messages and a full mesh are left as they were;
+    the topic fence (:mod:`harmony.p2p.topic_fence`) still filters every write.
+    """
+    if getattr(gossipsub._get_peers_to_send, "_harmony_flood", False):
+        return
+    peers_to_send = gossipsub._get_peers_to_send
+
+    def get_peers_to_send(topic_ids: Any, msg_forwarder: Any, origin: Any, msg_id: Any = None) -> Any:
+        chosen = set(peers_to_send(topic_ids, msg_forwarder, origin, msg_id))
+        pubsub = gossipsub.pubsub
+        if pubsub is None or origin != pubsub.my_id:
+            return chosen
+        for topic in topic_ids:
+            if len(gossipsub.mesh.get(topic, ())) < gossipsub.degree_low:
+                chosen.update(
+                    p
+                    for p in pubsub.peer_topics.get(topic, ())
+                    if p != origin and gossipsub.peer_protocol.get(p) in gossipsub.protocols
+                )
+        return chosen
+
+    get_peers_to_send._harmony_flood = True  # type: ignore[attr-defined]
+    setattr(gossipsub, "_get_peers_to_send", get_peers_to_send)  # noqa: B010 (a deliberate patch)
+
+
 MALFORMED_GOSSIP_WEIGHT = 50
 """Penalty for a gossip RPC py-libp2p cannot process (two of them ban the peer at the default threshold)."""
 

@@ -438,3 +438,36 @@ def test_a_malformed_gossip_rpc_scores_its_sender_down_and_the_host_lives(tmp_pa
             assert message.data == b"still here" and message.from_peer == c.peer_id
 
     run(body)
+
+
+@pytest.mark.parametrize("flood", [True, False])
+def test_own_messages_reach_topic_peers_before_the_mesh_forms(tmp_path: Path, flood: bool) -> None:
+    """A node that just (re)started has an empty mesh until a heartbeat grafts peers (longer when a peer
+    still holds a PRUNE's backoff against it): its own messages go to every peer on the topic meanwhile
+    (``libp2p_limits.flood_own_messages_while_mesh_thin``). Heartbeats here are 10 minutes apart and the
+    peer refuses the graft, so the mesh never forms; without the flood, nothing arrives."""
+
+    async def body() -> None:
+        slow = {"discovery_interval_seconds": 600.0, "gossip_heartbeat_seconds": 600}
+        async with hosts(config(tmp_path, "a", **slow), config(tmp_path, "b", **slow)) as [a, b]:
+            if not flood:
+                router = b._pubsub.router
+                setattr(router, "_get_peers_to_send", type(router)._get_peers_to_send.__get__(router))  # noqa: B010
+            topic = "t"
+            inbox = await a.subscribe(topic)
+            await b.subscribe(topic)
+            # A still holds a backoff against B, as after a PRUNE from B's previous run: it refuses B's GRAFT
+            a._pubsub.router._add_back_off(ID.from_base58(b.peer_id), topic, False)
+            await b._dial(info_from_p2p_addr(multiaddr.Multiaddr(a.listen_addrs()[0])), 5.0)
+            await wait_until(lambda: b.topic_peers(topic) == [a.peer_id], what="B knows A's subscription")
+            await wait_until(lambda: not b._pubsub.router.mesh[topic], what="A refused B's GRAFT")
+            await trio.sleep(0.5)
+            assert not b._pubsub.router.mesh[topic] and not a._pubsub.router.mesh[topic]
+            await b.publish(topic, b"first words")
+            with trio.move_on_after(3.0):
+                message = await inbox.receive()
+                assert flood and message.data == b"first words"
+                return
+            assert not flood, "B's own message reached nobody"
+
+    run(body)
