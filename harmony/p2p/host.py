@@ -792,6 +792,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
     gossipsub.gossip_factor = 0.15
     libp2p_limits.quiet_pending_queues(gossipsub)
     libp2p_limits.flood_own_messages_while_mesh_thin(gossipsub)
+    libp2p_limits.ignore_grafts_for_unjoined_topics(gossipsub)
     pubsub = Pubsub(
         libp2p_host,
         gossipsub,

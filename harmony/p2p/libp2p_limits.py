@@ -178,6 +178,29 @@ def flood_own_messages_while_mesh_thin(gossipsub: Any) -> None:
     setattr(gossipsub, "_get_peers_to_send", get_peers_to_send)  # noqa: B010 (a deliberate patch)
 
 
+def ignore_grafts_for_unjoined_topics(gossipsub: Any) -> None:
+    """Ignore a GRAFT for a topic we have not joined, as go-libp2p does, instead of answering it with a
+    PRUNE.
+
+    py-libp2p 0.8.1 answers such a GRAFT with a PRUNE carrying a 60 s backoff. A node that restarts is
+    grafted by peers that still remember its subscription (they kept the peer through the restart) before
+    it has subscribed again; its PRUNE then bars them from grafting it for a minute, and when it subscribes,
+    they refuse its own GRAFT under that backoff: its mesh on its shard's topic stayed empty for tens of
+    seconds on the namespaced rolling upgrade. Ignored, the peer's next heartbeat grafts it again.
+    """
+    if getattr(gossipsub.handle_graft, "_harmony_ignore", False):
+        return
+    handle_graft = gossipsub.handle_graft
+
+    async def handle(graft_msg: Any, sender_peer_id: Any) -> None:
+        if graft_msg.topicID not in gossipsub.mesh:
+            return
+        await handle_graft(graft_msg, sender_peer_id)
+
+    handle._harmony_ignore = True  # type: ignore[attr-defined]
+    setattr(gossipsub, "handle_graft", handle)  # noqa: B010 (a deliberate patch)
+
+
 MALFORMED_GOSSIP_WEIGHT = 50
 """Penalty for a gossip RPC py-libp2p cannot process (two of them ban the peer at the default threshold)."""
 

@@ -471,3 +471,30 @@ def test_own_messages_reach_topic_peers_before_the_mesh_forms(tmp_path: Path, fl
             assert not flood, "B's own message reached nobody"
 
     run(body)
+
+
+@pytest.mark.parametrize("ignore", [True, False])
+def test_a_graft_before_the_subscription_bars_nobody(tmp_path: Path, ignore: bool) -> None:
+    """A GRAFT for a topic B has not joined yet (a peer that remembered B's subscription from before B's
+    restart) is ignored, as go-libp2p does; py-libp2p's PRUNE answer put a 60 s backoff between them."""
+
+    async def body() -> None:
+        slow = {"discovery_interval_seconds": 600.0}
+        async with hosts(config(tmp_path, "a", **slow), config(tmp_path, "b", **slow)) as [a, b]:
+            if not ignore:
+                router = b._pubsub.router
+                setattr(router, "handle_graft", type(router).handle_graft.__get__(router))  # noqa: B010
+            topic = "t"
+            await a.subscribe(topic)
+            await b._dial(info_from_p2p_addr(multiaddr.Multiaddr(a.listen_addrs()[0])), 5.0)
+            to_b = ID.from_base58(b.peer_id)
+            await wait_until(lambda: to_b in a._pubsub.peers, what="A's gossip stream to B")
+            await a._pubsub.router.emit_graft(topic, to_b)
+            with trio.move_on_after(1.0):
+                await wait_until(lambda: a._pubsub.router._check_back_off(to_b, topic), what="a PRUNE")
+            assert a._pubsub.router._check_back_off(to_b, topic) is not ignore
+            if ignore:
+                await b.subscribe(topic)
+                await wait_until(lambda: to_b in a._pubsub.router.mesh[topic], what="A grafts B")
+
+    run(body)
