@@ -804,6 +804,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
         for host in running:
             host.penalize(peer, f"malformed_gossip: {error}", libp2p_limits.MALFORMED_GOSSIP_WEIGHT)
 
+    libp2p_limits.seqnos_from_nanoseconds(pubsub)
     libp2p_limits.guard_gossip_reads(pubsub, on_malformed)
     libp2p_limits.keep_subscriptions_of_connected_peers(pubsub)
     libp2p_limits.serialize_gossip_writes(pubsub)

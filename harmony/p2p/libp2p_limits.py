@@ -145,15 +145,29 @@ def quiet_pending_queues(gossipsub: Any) -> None:
     setattr(gossipsub, "_prune_pending_messages", prune)  # noqa: B010 (a deliberate patch)
 
 
+def seqnos_from_nanoseconds(pubsub: Any) -> None:
+    """Number our published messages from the clock in nanoseconds, as go-libp2p does, not in seconds.
+
+    py-libp2p 0.8.1 starts its sequence numbers at ``int(time.time())`` and adds one per message, and a
+    message's ID is its origin's peer ID and sequence number. A node publishes several messages a second
+    (consensus, transaction batches), so its counter runs ahead of the clock in seconds; started again with
+    the same peer key (an upgrade, a crash), it numbered its new messages with numbers its previous run had
+    used, and every peer dropped them unseen as duplicates for up to the seen-cache's two minutes (on the
+    namespaced rolling upgrade two validators never saw a restarted leader's NEWVIEW, re-sent every 4 s,
+    and shard 1 stalled 95 s). Nanoseconds stay ahead unless a run publishes a billion messages a second.
+    """
+    pubsub.counter = max(int(pubsub.counter), time.time_ns())
+
+
 def flood_own_messages_while_mesh_thin(gossipsub: Any) -> None:
     """Publish our own messages to every peer on the topic while the topic's mesh has fewer than ``D_lo``
     peers (GossipSub v1.1's flood publishing, limited to a thin mesh).
 
     py-libp2p 0.8.1 sends a message published on a joined topic to the mesh only. A node that just started
     has an empty mesh until a heartbeat grafts peers that announced the topic, and a peer may refuse the
-    graft for a while (a PRUNE's backoff from before the restart, GRAFT-flood protection), so on the
-    namespaced rolling upgrade the first ANNOUNCEs and VIEWCHANGEs of a restarted validator reached nobody
-    although it was connected to its whole shard. Forwarded messages and a full mesh are left as they were;
+    graft for a while (a PRUNE's backoff from before the restart, GRAFT-flood protection): meanwhile the
+    ANNOUNCEs and VIEWCHANGEs of a restarted validator would reach nobody although it is connected to its
+    whole shard. Forwarded messages and a full mesh are left as they were;
     the topic fence (:mod:`harmony.p2p.topic_fence`) still filters every write.
     """
     if getattr(gossipsub._get_peers_to_send, "_harmony_flood", False):
@@ -185,8 +199,8 @@ def ignore_grafts_for_unjoined_topics(gossipsub: Any) -> None:
     py-libp2p 0.8.1 answers such a GRAFT with a PRUNE carrying a 60 s backoff. A node that restarts is
     grafted by peers that still remember its subscription (they kept the peer through the restart) before
     it has subscribed again; its PRUNE then bars them from grafting it for a minute, and when it subscribes,
-    they refuse its own GRAFT under that backoff: its mesh on its shard's topic stayed empty for tens of
-    seconds on the namespaced rolling upgrade. Ignored, the peer's next heartbeat grafts it again.
+    they refuse its own GRAFT under that backoff, so its mesh on its shard's topic can stay empty for a
+    minute. Ignored, the peer's next heartbeat grafts it again.
     """
     if getattr(gossipsub.handle_graft, "_harmony_ignore", False):
         return

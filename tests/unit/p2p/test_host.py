@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from harmony.p2p.libp2p_limits import MALFORMED_GOSSIP_WEIGHT
 from tests.unit.p2p.harness import HANG_LIMIT, config, frames_of, hosts, run, wait_until
 
 PROTO = "/harmony/test/echo/1.0.0"
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_discovery_via_one_bootnode_and_gossip_reaches_all(tmp_path: Path) -> None:
@@ -496,5 +498,43 @@ def test_a_graft_before_the_subscription_bars_nobody(tmp_path: Path, ignore: boo
             if ignore:
                 await b.subscribe(topic)
                 await wait_until(lambda: to_b in a._pubsub.router.mesh[topic], what="A grafts B")
+
+    run(body)
+
+
+@pytest.mark.parametrize("nanoseconds", [True, False])
+def test_a_restarted_peer_is_heard_at_once(tmp_path: Path, nanoseconds: bool) -> None:
+    """A peer started again with the same key (an upgrade) numbers its messages above its previous run's
+    (``libp2p_limits.seqnos_from_nanoseconds``). py-libp2p counted from the clock in seconds, so after 100
+    messages in its first run the restarted peer reused their numbers and every message of its second run
+    was dropped as already seen. The peer runs in its own process, started twice."""
+
+    async def body() -> None:
+        slow = {"discovery_interval_seconds": 600.0}
+        async with open_host(config(tmp_path, "a", **slow)) as a:
+            inbox = await a.subscribe("t")
+            got: list[bytes] = []
+
+            async def read() -> None:
+                while True:
+                    got.append((await inbox.receive()).data)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                for tag, count in (("first", 100), ("second", 5)):
+                    command = [sys.executable, "-m", "tests.unit.p2p.publisher_process", str(tmp_path)]
+                    command += [a.listen_addrs()[0], str(count), tag]
+                    command += [] if nanoseconds else ["--libp2p-seqnos"]
+                    with trio.fail_after(HANG_LIMIT * 2):
+                        await trio.run_process(command, cwd=REPO)
+                    await trio.sleep(0.5)
+                    heard = sum(1 for data in got if data.startswith(tag.encode()))
+                    if tag == "first":
+                        assert heard == count, (
+                            "the first run's messages must all arrive for the test to mean anything"
+                        )
+                    else:
+                        assert heard == (count if nanoseconds else 0)
+                nursery.cancel_scope.cancel()
 
     run(body)
