@@ -130,6 +130,44 @@ def test_a_block_without_a_commit_quorum_stops_the_round_and_penalizes_the_peer(
     assert chain.db.get_block_by_number(12) is None
 
 
+def test_a_round_that_stored_blocks_is_followed_by_another_at_once(
+    tmp_path: Path, net_with_lmdb_client: tuple[Net, Blockchain]
+) -> None:
+    """The shard moves on while a round runs: the loop asks again at once, not an interval later (10
+    minutes here), until a round finds nobody ahead."""
+    net, chain = net_with_lmdb_client
+    served = net.chains[0]
+    extend(served, 5)
+    driver = net.make(3)
+
+    class Counted(Syncer):
+        rounds: list[int]
+
+        async def round(self) -> int:
+            stored = await super().round()
+            self.rounds.append(stored)
+            if len(self.rounds) == 1:
+                extend(served, 3)  # finalized meanwhile
+            return stored
+
+    async def body() -> None:
+        async with hosts(config(tmp_path, "server")) as [server]:
+            sp.serve_sync(server, PID, ChainSyncSource(served))
+            async with hosts(config(tmp_path, "client", bootnodes=tuple(server.listen_addrs()))) as [client]:
+                await wait_until(lambda: client.is_connected(server.peer_id))
+                syncer = Counted(client, PID, chain, driver, interval=600.0)
+                syncer.rounds = []
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(syncer.run)
+                    syncer.wake.set()
+                    await wait_until(lambda: len(syncer.rounds) >= 3, what="three rounds")
+                    nursery.cancel_scope.cancel()
+                assert syncer.rounds[:3] == [5, 3, 0]
+                assert chain.head.hash() == served.head.hash()
+
+    run(body)
+
+
 def test_either_returns_when_the_second_event_is_set() -> None:
     async def body() -> None:
         first, second = trio.Event(), trio.Event()
