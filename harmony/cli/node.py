@@ -50,6 +50,13 @@ _FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--consensus.view-change-timeout-ms", "view_change_timeout_ms", int, "view change timeout"),
     ("--consensus.block-time-ms", "block_time_ms", int, "block time (default: the network preset's)"),
     (
+        "--storage.wait-s",
+        "db_wait_s",
+        int,
+        "seconds to wait for another process (the old node of an upgrade) to close the data directory "
+        "(default 0: refuse at once); start the new build with it, then stop the old node",
+    ),
+    (
         "--consensus.commit-window-ms",
         "commit_window_ms",
         int,

@@ -66,6 +66,8 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     background_commits = false        # true: make stored blocks durable on a worker thread, off the event
                                       # loop (harmony.node.background_commits); a kill -9 can then lose
                                       # the last final blocks (sync fetches them again)
+    wait_s = 0                        # seconds to wait for another process (the old node of an upgrade)
+                                      # to close the data directory, instead of refusing at once
 
     [sync]
     mode = "full"                     # "full": replay every block from genesis; "state": verify the epoch
@@ -114,6 +116,11 @@ class ConfigError(HarmonyError):
         self.field = field
 
 
+WAITING_FOR_STORE = "held by another process: waiting for it to close it"
+"""Logged once by a node waiting for the old node of an upgrade (``[storage] wait_s``); the testnet's
+handover starts stopping the old node when it reads this."""
+
+
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Everything a node needs to start (module docstring for the meaning of each field)."""
@@ -142,6 +149,7 @@ class NodeConfig:
     debug_equivocate: bool = False
     archive: bool = False
     background_commits: bool = False
+    db_wait_s: int = 0
     sync_mode: str = "full"
     debug_drop_symbols_percent: int = 0
     min_gas_price: int = 0
@@ -197,7 +205,11 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
         "global_slots": ("global_slots", int),
         "account_slots": ("account_slots", int),
     },
-    "storage": {"archive": ("archive", bool), "background_commits": ("background_commits", bool)},
+    "storage": {
+        "archive": ("archive", bool),
+        "background_commits": ("background_commits", bool),
+        "wait_s": ("db_wait_s", int),
+    },
     "sync": {"mode": ("sync_mode", str)},
     "log": {"level": ("log_level", str)},
     "metrics": {
@@ -306,6 +318,8 @@ def check(config: NodeConfig) -> NodeConfig:
         raise ConfigError("consensus.block_time_ms", f"{config.block_time_ms} is outside 0 .. 600000")
     if not 0 <= config.commit_window_ms <= 60_000:
         raise ConfigError("consensus.commit_window_ms", f"{config.commit_window_ms} is outside 0 .. 60000")
+    if not 0 <= config.db_wait_s <= 3600:
+        raise ConfigError("storage.wait_s", f"{config.db_wait_s} is outside 0 .. 3600 seconds")
     if config.min_gas_price < 0:
         raise ConfigError("txpool.min_gas_price", "must not be negative")
     for name in ("global_slots", "account_slots", "rate_limit"):

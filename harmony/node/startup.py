@@ -15,6 +15,7 @@ transactions to the next leaders (:func:`route_transactions`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
@@ -28,7 +29,7 @@ from harmony.crypto.bls_keystore import decrypt_bls_key, load_bls_keystore
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
 from harmony.node.coded_propagation import CODED_TYPES, CodedPropagation, commitment_resolver
-from harmony.node.config import ConfigError, NodeConfig
+from harmony.node.config import WAITING_FOR_STORE, ConfigError, NodeConfig
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.consensus_env import TopicTransport
 from harmony.node.consensus_ledger import node_driver
@@ -62,6 +63,7 @@ from harmony.p2p.topics import (
     tx_protocol_id,
 )
 from harmony.storage.chaindb import ChainDB
+from harmony.storage.errors import StorageLocked
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.types.block import Block
 from harmony.types.shard_state import Committee
@@ -120,9 +122,32 @@ def open_chain(config: NodeConfig, genesis: Genesis, stack: ExitStack) -> tuple[
         (data / "consensus").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError("general.data_dir", f"cannot create {data}: {exc.strerror or exc}") from exc
-    store = LMDBStore(data / "chain")
+    store = open_store(data / "chain", config.db_wait_s)
     stack.callback(store.close)
     return store, Blockchain.open(ChainDB(store), genesis, config.shard_id)
+
+
+def open_store(path: Path, wait_s: float, *, poll_s: float = 0.05) -> LMDBStore:
+    """Open the chain database at ``path`` for writing; while another process holds it (the old node of an
+    upgrade, stopping), retry for up to ``wait_s`` seconds.
+
+    The upgrade's handover: the new build starts beside the old node with ``[storage] wait_s`` set, loads
+    its code (a second or more of imports) and waits here; the operator then stops the old node, and the new
+    one opens the database the moment the old one has closed it. Everything that could conflict with the old
+    process (the signer's state, the ports) is opened after this, so it never runs beside the old node.
+    """
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            return LMDBStore(path)
+        except StorageLocked:
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                log.info("%s: %s (up to %g s)", path, WAITING_FOR_STORE, wait_s)
+                told = True
+            time.sleep(poll_s)
 
 
 def committee_of(chain: Blockchain) -> Committee:

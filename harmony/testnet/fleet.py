@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,9 +22,14 @@ from typing import Any, Protocol
 
 from harmony.cli.devnet import NodeToml, stop_all, write_node_toml
 from harmony.errors import HarmonyError
+from harmony.node.config import WAITING_FOR_STORE
 from harmony.testnet.manifest import NodeSpec
 
 STOP_GRACE_S = 15.0
+HANDOVER_WAIT_S = 120
+"""``--storage.wait-s`` of an upgrade's new process: how long it waits for the old one to exit."""
+HANDOVER_LOAD_S = 60.0
+"""How long an upgrade waits for the new process to load before it stops the old one anyway."""
 
 
 class TestnetError(HarmonyError):
@@ -108,6 +114,30 @@ class NodeProcess:
         return self.proc is not None and self.proc.poll() is None
 
 
+def _terminate(proc: subprocess.Popen[bytes] | None, paused: bool, grace: float) -> None:
+    """SIGTERM ``proc`` (SIGCONT first if ``paused``), SIGKILL after ``grace`` seconds; nothing if gone."""
+    if proc is None or proc.poll() is not None:
+        return
+    if paused:
+        proc.send_signal(signal.SIGCONT)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _log_says(log: Path, offset: int, text: str) -> bool:
+    """Whether ``log`` holds ``text`` after byte ``offset``."""
+    try:
+        with log.open("rb") as f:
+            f.seek(offset)
+            return text.encode() in f.read()
+    except OSError:
+        return False
+
+
 def compile_builds(trees: Iterable[Path]) -> None:
     """Write the bytecode of each source tree's ``harmony`` package (only what is missing or stale).
 
@@ -130,8 +160,16 @@ class Fleet:
         self.killed: set[str] = set()
         """Nodes the manifest killed at least once (their exits are expected)."""
 
-    def start(self, name: str, *, build: Path | None = None, equivocate: bool | None = None) -> None:
-        """Start node ``name`` (from ``build``, a source tree holding ``harmony/``, when given)."""
+    def start(
+        self,
+        name: str,
+        *,
+        build: Path | None = None,
+        equivocate: bool | None = None,
+        extra: Sequence[str] = (),
+    ) -> None:
+        """Start node ``name`` (from ``build``, a source tree holding ``harmony/``, when given; ``extra``:
+        more command-line arguments)."""
         with self.lock:
             node = self.nodes[name]
             if node.running:
@@ -152,6 +190,7 @@ class Fleet:
                 "node",
                 "--config",
                 str(node.data / "node.toml"),
+                *extra,
             ]
             try:
                 node.proc = self.substrate.popen(
@@ -184,17 +223,42 @@ class Fleet:
             node = self.nodes[name]
             proc = node.proc
             node.proc = None
-        if proc is None or proc.poll() is not None:
-            return
-        if node.paused:
-            proc.send_signal(signal.SIGCONT)
-            node.paused = False
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            paused, node.paused = node.paused, False
+        _terminate(proc, paused, grace)
+
+    def hand_over(self, name: str, *, build: Path | None = None, grace: float = STOP_GRACE_S) -> float:
+        """Upgrade node ``name`` as an operator would with ``[storage] wait_s``: start the new process (from
+        ``build``) beside the old one, wait until it has loaded and waits for the data directory (its log
+        says so; at most :data:`HANDOVER_LOAD_S`), then stop the old one, whose exit lets the new one in.
+        Returns the ``time.monotonic()`` at which the old one was told to stop (its service ends then, not
+        while the new one loads). A new process that exits before it is ready (a build that predates
+        ``--storage.wait-s``) is started again the old way, once the old one has stopped."""
+        with self.lock:
+            node = self.nodes[name]
+            old, paused = node.proc, node.paused
+            node.proc, node.paused = None, False
+            log = node.data / "node.log"
+            offset = log.stat().st_size if log.exists() else 0
+            try:
+                self.start(name, build=build, extra=("--storage.wait-s", str(HANDOVER_WAIT_S)))
+            except BaseException:
+                node.proc, node.paused = old, paused
+                raise
+            new = node.proc
+        assert new is not None
+        deadline = time.monotonic() + HANDOVER_LOAD_S
+        while time.monotonic() < deadline and not _log_says(log, offset, WAITING_FOR_STORE):
+            if new.poll() is not None:  # a build without --storage.wait-s: stop, then start
+                told = time.monotonic()
+                _terminate(old, paused, grace)
+                with self.lock:
+                    node.proc = None
+                self.start(name, build=build)
+                return told
+            time.sleep(0.05)
+        told = time.monotonic()
+        _terminate(old, paused, grace)
+        return told
 
     def pause(self, name: str) -> None:
         """SIGSTOP node ``name``."""

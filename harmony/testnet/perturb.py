@@ -4,12 +4,13 @@ when each began and was healed (for the liveness check and the timeline).
 * kill: SIGKILL, then start again after ``duration_s``; pause: SIGSTOP, SIGCONT after ``duration_s``;
 * disconnect: the named nodes become one side of a partition, healed after ``duration_s``;
 * restart: a clean stop (SIGTERM) and a start;
-* upgrade: each named validator in turn is stopped and started from the other build, and the next waits until
-  it has caught up with its shard and its key signs again: a block finalized after it stopped carries its
-  commit signature (the operator's rolling upgrade, who watches ``harmony validator status`` before moving
-  on; the gap per node is measured). Caught up alone is not enough: while the shard is stalled its head does
-  not move, so a restarted node is "caught up" at once, and taking the next validator down then leaves a
-  4-key committee two keys short of a quorum (measured: a 66 s gap on shard 1);
+* upgrade: each named validator in turn is handed over to the other build (started beside the old process,
+  which is stopped once the new one has loaded and waits for the data directory: ``Fleet.hand_over``), and
+  the next waits until it has caught up with its shard and its key signs again: a block finalized after it
+  stopped carries its commit signature (the operator's rolling upgrade, who watches ``harmony validator
+  status`` before moving on; the gap per node is measured). Caught up alone is not enough: while the shard
+  is stalled its head does not move, so a restarted node is "caught up" at once, and taking the next
+  validator down then leaves a 4-key committee two keys short of a quorum (measured: a 66 s gap on shard 1);
 * byzantine: the validator is restarted with ``debug.equivocate`` on.
 """
 
@@ -189,10 +190,10 @@ class Perturber:
                 event.note = "cut short by the end of the run"
                 return
             node = self.fleet.nodes[name]
-            stopped = self.now()
             stopped_height = self.heads().get(node.spec.shard, 0)
-            self.fleet.stop(name)
-            self.fleet.start(name, build=build)
+            told = self.fleet.hand_over(name, build=build)
+            stopped = told - self.start
+            stopped_height = max(stopped_height, self.heads().get(node.spec.shard, 0))
             started = self.now()
             # the block in flight at the stop may carry the old process's commit signature
             after = max(stopped_height + 1, self.heads().get(node.spec.shard, 0))

@@ -107,6 +107,9 @@ def test_defaults_follow_harmony() -> None:
         ({"sync": {"pivot": 5}}, "sync.pivot"),
         ({"debug": {"drop_symbols_percent": 101}}, "debug.drop_symbols_percent"),
         ({"debug": {"drop_symbols_percent": "34"}}, "debug.drop_symbols_percent"),
+        ({"storage": {"wait_s": -1}}, "storage.wait_s"),
+        ({"storage": {"wait_s": 3601}}, "storage.wait_s"),
+        ({"storage": {"wait_s": "5"}}, "storage.wait_s"),
     ],
 )
 def test_bad_values_name_their_field(doc: dict[str, object], field: str) -> None:
@@ -132,6 +135,8 @@ def test_node_command_names_the_bad_flag(tmp_path: Path, capsys: pytest.CaptureF
     assert "genesis" in capsys.readouterr().err
     assert main(["node", "--config", str(tmp_path / "none.toml")]) == 1
     assert "none.toml" in capsys.readouterr().err
+    assert main(["node", "--datadir", str(tmp_path), "--storage.wait-s", "-5"]) == 1
+    assert "storage.wait_s" in capsys.readouterr().err
 
 
 def test_wire_envelope_round_trips_and_refuses_garbage() -> None:

@@ -4,6 +4,7 @@ keystores and LMDB; the running steps are covered by the end-to-end devnet tests
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from harmony.chain.genesis import dev_bls_key, make_localnet_genesis
 from harmony.crypto.bls_keystore import encrypt_bls_key, save_bls_keystore
-from harmony.node.config import ConfigError, NodeConfig
+from harmony.node.config import WAITING_FOR_STORE, ConfigError, NodeConfig
 from harmony.node.startup import (
     committee_of,
     load_bls_keys,
@@ -20,8 +21,11 @@ from harmony.node.startup import (
     new_staking_pool,
     new_vdf_service,
     open_chain,
+    open_store,
     warn_foreign_keys,
 )
+from harmony.storage.errors import StorageLocked
+from harmony.storage.lmdb_store import LMDBStore
 
 GENESIS = make_localnet_genesis(timestamp=1_700_000_000)
 
@@ -82,3 +86,25 @@ def test_a_data_directory_that_cannot_be_made_is_named(tmp_path: Path) -> None:
     with ExitStack() as stack, pytest.raises(ConfigError, match="cannot create") as info:
         open_chain(NodeConfig(data_dir=tmp_path / "file" / "data"), GENESIS, stack)
     assert info.value.field == "general.data_dir"
+
+
+def test_a_held_database_is_waited_for_only_when_asked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``[storage] wait_s``: the new node of an upgrade waits for the old one to close the database (here a
+    handle of this process, closed from another thread); without it, the database in use is refused."""
+    path = tmp_path / "chain"
+    held = LMDBStore(path)
+    with pytest.raises(StorageLocked):
+        open_store(path, 0)
+    timer = threading.Timer(0.3, held.close)
+    timer.start()
+    with caplog.at_level(logging.INFO, logger="harmony.node"):
+        store = open_store(path, 30)
+    timer.join()
+    store.close()
+    assert sum(WAITING_FOR_STORE in r.getMessage() for r in caplog.records) == 1
+    held = LMDBStore(path)
+    with pytest.raises(StorageLocked):
+        open_store(path, 0.2)  # the old node never exits: refused once the wait is over
+    held.close()
