@@ -26,6 +26,7 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
 from harmony.node.sync_progress import SyncProgress
+from harmony.p2p.errors import P2PProtocolUnsupported
 from harmony.p2p.host import P2PHost
 from harmony.p2p.sync_protocol import SyncClient, SyncSource
 from harmony.types.block import Block
@@ -169,9 +170,9 @@ class Syncer:
         try:
             with trio.move_on_after(HEAD_TIMEOUT):
                 heads[peer] = await self.client.head_number(peer)
+        except P2PProtocolUnsupported:
+            self._other_shard.add(peer)
         except HarmonyError as exc:
-            if "not supported" in str(exc):
-                self._other_shard.add(peer)
             log.debug("peer %s did not give its head: %s", peer, exc)
 
     async def _fast(self, heads: dict[str, int], target: int) -> int:

@@ -29,6 +29,10 @@ class P2PStreamNotOpened(P2PConnectionError):
     """A stream could not be opened (nothing was sent on it, so trying again sends nothing twice)."""
 
 
+class P2PProtocolUnsupported(P2PStreamNotOpened):
+    """The peer does not serve the protocol (it answered ``na``): a node of another shard, an older build."""
+
+
 class P2PRemoteError(P2PError):
     """The peer answered with an error frame (its handler failed or refused our request)."""
 

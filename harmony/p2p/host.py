@@ -42,6 +42,7 @@ from harmony.p2p.errors import (
     P2PConnectionError,
     P2PError,
     P2PPeerBanned,
+    P2PProtocolUnsupported,
     P2PRemoteError,
     P2PStreamNotOpened,
     P2PTimeout,
@@ -174,6 +175,21 @@ class _Notifee(INotifee):
 
     async def listen_close(self, network: Any, multiaddr: Any) -> None:
         return None
+
+
+def stream_not_opened(protocol_id: str, peer_id: str, exc: BaseException) -> P2PStreamNotOpened:
+    """The typed error for a stream py-libp2p could not open: :class:`P2PProtocolUnsupported` when the
+    peer answered that it does not serve the protocol (py-libp2p says so only in the exception's cause),
+    else :class:`P2PStreamNotOpened`, with the causes' text."""
+    causes: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(causes) < 4:
+        causes.append(repr(seen))
+        seen = seen.__cause__ or seen.__context__
+    text = f"cannot open {protocol_id} to {peer_id}: {' <- '.join(causes)}"
+    if any("not supported" in c for c in causes[1:]):
+        return P2PProtocolUnsupported(text)
+    return P2PStreamNotOpened(text)
 
 
 class P2PHost:
@@ -594,7 +610,7 @@ class P2PHost:
                     f"opening {protocol_id} to {peer_id} took over {timeout} s"
                 ) from None
             except Exception as exc:
-                raise P2PStreamNotOpened(f"cannot open {protocol_id} to {peer_id}: {exc!r}") from exc
+                raise stream_not_opened(protocol_id, peer_id, exc) from exc
             while True:
                 frame = await next_frame()
                 if frame is None:
@@ -699,7 +715,7 @@ class P2PHost:
                 try:
                     stream = await self._host.new_stream(peer, [TProtocol(protocol_id)])
                 except Exception as exc:
-                    raise P2PConnectionError(f"cannot open {protocol_id} to {peer_id}: {exc!r}") from exc
+                    raise stream_not_opened(protocol_id, peer_id, exc) from exc
                 await write_frame(stream, payload)
                 status, body = await read_response(stream, max_response_bytes)
         except trio.TooSlowError:

@@ -168,6 +168,26 @@ def test_a_round_that_stored_blocks_is_followed_by_another_at_once(
     run(body)
 
 
+def test_a_peer_of_another_shard_is_asked_once(
+    tmp_path: Path, net_with_lmdb_client: tuple[Net, Blockchain]
+) -> None:
+    """A connected peer that does not serve this shard's sync protocol is not asked again each round."""
+    net, chain = net_with_lmdb_client
+    driver = net.make(3)
+
+    async def body() -> None:
+        async with (
+            hosts(config(tmp_path, "other")) as [other],
+            hosts(config(tmp_path, "client", bootnodes=tuple(other.listen_addrs()))) as [client],
+        ):
+            await wait_until(lambda: client.is_connected(other.peer_id))
+            syncer = Syncer(client, PID, chain, driver)
+            assert await syncer.round() == 0
+            assert syncer._other_shard == {other.peer_id}
+
+    run(body)
+
+
 def test_either_returns_when_the_second_event_is_set() -> None:
     async def body() -> None:
         first, second = trio.Event(), trio.Event()

@@ -23,6 +23,7 @@ from harmony.p2p.errors import (
     P2PConfigError,
     P2PError,
     P2PPeerBanned,
+    P2PProtocolUnsupported,
     P2PRemoteError,
     P2PTimeout,
     P2PTooLarge,
@@ -201,14 +202,16 @@ def test_publish_limits_and_request_response(tmp_path: Path) -> None:
             with pytest.raises(P2PError):
                 await b.request(a.peer_id, PROTO, b"x" * 50, max_response_bytes=10)
             assert b.penalties["oversized_response"] == 1
-            # Unknown protocol, unknown peer, bad peer ID: typed errors.
-            with pytest.raises(P2PError):
+            # Unknown protocol (a node of another shard: the sync loop stops asking it), unknown peer, bad
+            # peer ID: typed errors.
+            with pytest.raises(P2PProtocolUnsupported):
                 await b.request(a.peer_id, "/nobody/serves/this", b"x", timeout=10)
             with pytest.raises(P2PError):
                 await b.request("not-a-peer-id", PROTO, b"x")
             async with hosts(config(tmp_path, "lonely")) as [lonely]:
-                with pytest.raises(P2PError):
+                with pytest.raises(P2PError) as caught:
                     await b.request(lonely.peer_id, PROTO, b"x", timeout=5)
+                assert not isinstance(caught.value, P2PProtocolUnsupported)
 
     run(body)
 
