@@ -345,6 +345,13 @@ def run_node(args: argparse.Namespace) -> int:
     from harmony.node import gc_tuning  # noqa: PLC0415
     from harmony.node.runtime import Node  # noqa: PLC0415
 
+    if config.db_wait_s:
+        # an upgrade's handover: the old node still serves, so load the EVM now rather than in a thread
+        # once running, where its import holds the interpreter for a second or more just when the new
+        # process casts its first votes
+        from harmony.state import lazy_evm  # noqa: PLC0415
+
+        lazy_evm.load()
     try:
         node = Node(config)
     except HarmonyError as exc:
