@@ -114,7 +114,7 @@ def markdown(result: RunResult) -> str:
     ]
     for check in result.checks:
         lines.append(f"| {check.name} | {'ok' if check.ok else '; '.join(check.violations[:3])} |")
-    lines += ["", "## Blocks", "", "| shard | blocks | longest gap (s) |", "|---|---|---|"]
+    lines += ["", "## Blocks", "", "| shard | blocks | longest gap while the load ran (s) |", "|---|---|---|"]
     for shard, count in sorted(result.blocks.items()):
         lines.append(f"| {shard} | {count} | {result.longest_gap_s.get(shard, 0)} |")
     lines += ["", "## Transactions", ""]
