@@ -41,6 +41,8 @@ FAST_MIN = 2 * BATCH
 """Blocks behind the highest peer above which a round runs a fast sync session."""
 HEAD_TIMEOUT = 5.0
 """Seconds a peer has to tell its head."""
+ALONE_RETRY_S = 0.25
+"""Seconds between rounds while no peer has told its head yet (a node just started, still connecting)."""
 
 
 class ChainSyncSource(SyncSource):
@@ -106,6 +108,8 @@ class Syncer:
         self.fast = fast
         """Whether a node far behind runs fast sync sessions (else ten blocks at a time via the core)."""
         self.progress = SyncProgress()
+        self._answered = False
+        """Whether any peer has told its head in a round yet."""
 
     def heard_head(self, peer_id: str, number: int) -> None:
         """A peer announced its head: sync now if it is ahead of us."""
@@ -119,13 +123,17 @@ class Syncer:
         validator 10 blocks behind waited an interval and one more after each round, and took 30 s to
         catch up on the namespaced rolling upgrade); on the interval only while the head stands still. A
         node whose head advanced since the last round is following its shard, and asking every peer for its
-        head each interval cost the testnet a request stream per pair of nodes every two seconds."""
+        head each interval cost the testnet a request stream per pair of nodes every two seconds. While no
+        peer has answered yet (the node is still connecting), a round is tried every
+        :data:`ALONE_RETRY_S`: a restarted validator's first round waited a whole interval."""
         last_head = -1
         stored = 0
         while True:
             woken = stored > 0
             if not woken:
-                with trio.move_on_after(self.interval):
+                with trio.move_on_after(
+                    self.interval if self._answered else min(self.interval, ALONE_RETRY_S)
+                ):
                     await _either(self.wake, self.driver.sync_wanted)
                     woken = True
             self.wake = trio.Event()
@@ -155,6 +163,7 @@ class Syncer:
             for peer in peers:
                 nursery.start_soon(self._ask_head, peer, heads)
         self.status.peer_heads.update(heads)
+        self._answered = self._answered or bool(heads)
         ours = self.chain.head.number
         ahead = sorted((n, p) for p, n in heads.items() if n > ours)
         if not ahead:

@@ -168,6 +168,33 @@ def test_a_round_that_stored_blocks_is_followed_by_another_at_once(
     run(body)
 
 
+def test_a_node_still_connecting_tries_again_soon(
+    tmp_path: Path, net_with_lmdb_client: tuple[Net, Blockchain]
+) -> None:
+    """Started before any peer is connected (a restart), the loop does not wait its interval (10 minutes
+    here) for the first round that can reach a peer."""
+    net, chain = net_with_lmdb_client
+    served = net.chains[0]
+    extend(served, 5)
+    driver = net.make(3)
+
+    async def body() -> None:
+        async with (
+            hosts(config(tmp_path, "server")) as [server],
+            hosts(config(tmp_path, "client")) as [client],
+        ):
+            sp.serve_sync(server, PID, ChainSyncSource(served))
+            syncer = Syncer(client, PID, chain, driver, interval=600.0)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(syncer.run)
+                await trio.sleep(0.5)  # a round or two with nobody to ask
+                await client.connect(server.listen_addrs()[0])
+                await wait_until(lambda: chain.head.number == 5, what="the blocks synced")
+                nursery.cancel_scope.cancel()
+
+    run(body)
+
+
 def test_a_peer_of_another_shard_is_asked_once(
     tmp_path: Path, net_with_lmdb_client: tuple[Net, Blockchain]
 ) -> None:
