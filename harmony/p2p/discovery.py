@@ -116,7 +116,13 @@ async def dial_remembered(host: P2PHost) -> int:
         for info in infos:
             nursery.start_soon(dial, info)
     if infos:
-        log.info("dialed %d remembered peers: %d connected", len(infos), connected)
+        live = set(host._host.get_connected_peers())
+        log.info(
+            "dialed %d remembered peers: %d connected by this dial, %d connected in all",
+            len(infos),
+            connected,
+            sum(info.peer_id in live for info in infos),
+        )
     return connected
 
 

@@ -778,6 +778,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
     libp2p_limits.raise_gossip_queue_limits(config.gossip_queue_size, config.max_message_bytes)
     libp2p_limits.memoize_signed_records()
     libp2p_limits.batch_yamux_window_updates()
+    libp2p_limits.quiet_refused_protocols()
     key_pair = load_or_create_peer_key(config.key_path)
     listen = _listen_multiaddr(config)
     bootnodes = [parse_peer_addr(addr) for addr in config.bootnodes]

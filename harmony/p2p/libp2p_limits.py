@@ -124,6 +124,26 @@ PENDING_PER_PEER = 16
 """Messages py-libp2p keeps for a connected peer not (yet) subscribed to their topic."""
 
 
+class _DropRefusedProtocolErrors(logging.Filter):
+    """Drops py-libp2p's error record for a stream the peer refused to serve."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "protocol not supported" not in record.getMessage()
+
+
+def quiet_refused_protocols() -> None:
+    """Drop py-libp2p's 7-line ERROR for a stream the peer answered "na" to.
+
+    py-libp2p 0.8.1 logs every such refusal at ERROR before it raises. A node asks peers of other shards
+    for its shard's sync protocol and they refuse it, which is normal. The caller still gets
+    :class:`~harmony.p2p.errors.P2PProtocolUnsupported` and decides what to say. Other stream failures
+    are still logged. Calling this more than once adds the filter once.
+    """
+    logger = logging.getLogger("libp2p.host.basic_host")
+    if not any(isinstance(f, _DropRefusedProtocolErrors) for f in logger.filters):
+        logger.addFilter(_DropRefusedProtocolErrors())
+
+
 def quiet_pending_queues(gossipsub: Any) -> None:
     """Bound py-libp2p's per-peer queue of messages for peers not subscribed to the topic, silently.
 

@@ -210,7 +210,7 @@ class Perturber:
                     "caught_up": caught,
                     "signing": signed[0] if signed is not None else None,
                     "signed_height": signed[1] if signed is not None else None,
-                    "build": str(build),
+                    "build": str(build) if build is not None else "this checkout",
                 }
             )
 

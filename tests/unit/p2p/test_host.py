@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import sys
 from pathlib import Path
@@ -160,7 +161,7 @@ def test_gossip_burst_of_300_all_arrive(tmp_path: Path) -> None:
     run(body)
 
 
-def test_publish_limits_and_request_response(tmp_path: Path) -> None:
+def test_publish_limits_and_request_response(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async def body() -> None:
         async with (
             open_host(config(tmp_path, "a", max_message_bytes=1000)) as a,
@@ -204,8 +205,10 @@ def test_publish_limits_and_request_response(tmp_path: Path) -> None:
             assert b.penalties["oversized_response"] == 1
             # Unknown protocol (a node of another shard: the sync loop stops asking it), unknown peer, bad
             # peer ID: typed errors.
-            with pytest.raises(P2PProtocolUnsupported):
+            with caplog.at_level(logging.DEBUG, logger="libp2p"), pytest.raises(P2PProtocolUnsupported):
                 await b.request(a.peer_id, "/nobody/serves/this", b"x", timeout=10)
+            # ... and py-libp2p's 7-line ERROR for the refusal is not logged (the caller has the typed error).
+            assert not [r for r in caplog.records if "not supported" in r.getMessage()]
             with pytest.raises(P2PError):
                 await b.request("not-a-peer-id", PROTO, b"x")
             async with hosts(config(tmp_path, "lonely")) as [lonely]:
