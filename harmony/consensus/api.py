@@ -17,7 +17,7 @@ Inputs (each returns ``list[Effect]``):
   :class:`RequestSync` (checked against its commit aggregate before it is committed).
 
 Effects: :class:`Broadcast`, :class:`Send`, :class:`SetTimer`, :class:`CancelTimer`, :class:`Commit`,
-:class:`RequestProposal`, :class:`RequestSync`, :class:`DoubleSignDetected`.
+:class:`RequestProposal`, :class:`RequestSync`, :class:`DoubleSignDetected`, :class:`Redeliver`.
 
 Example (one node of four, all keys equal power)::
 
@@ -166,8 +166,25 @@ class DoubleSignDetected:
     evidence: Evidence
 
 
+@dataclass(frozen=True, slots=True)
+class Redeliver:
+    """Give ``message`` back to ``on_message`` once the effects before it have run: a message of the next
+    height that proved its parent final, whose block must be stored (the :class:`Commit` before this)
+    before the message's own block is checked against the chain."""
+
+    message: Message
+
+
 Effect = (
-    Broadcast | Send | SetTimer | CancelTimer | Commit | RequestProposal | RequestSync | DoubleSignDetected
+    Broadcast
+    | Send
+    | SetTimer
+    | CancelTimer
+    | Commit
+    | RequestProposal
+    | RequestSync
+    | DoubleSignDetected
+    | Redeliver
 )
 
 # ------------------------------------------------------------------------------------- configuration
@@ -365,6 +382,7 @@ __all__ = [
     "MemorySignerStore",
     "Message",
     "MsgType",
+    "Redeliver",
     "RequestProposal",
     "RequestSync",
     "Send",

@@ -46,6 +46,7 @@ from harmony.consensus.api import (
     DoubleSignDetected,
     Effect,
     LogStore,
+    Redeliver,
     RequestProposal,
     RequestSync,
     Send,
@@ -1236,11 +1237,9 @@ class ConsensusCore:
                     out = self._finalize(
                         parent, sig, bitmap, max(parent.header.view_id, msg.view_id - 1), now
                     )
-                    try:
-                        return out + self._dispatch(msg, now)
-                    except _Drop as drop:  # the commit above stands; only the message is dropped
-                        self.drops[drop.reason] += 1
-                        return out
+                    # the message's block is checked against the chain once the parent is stored: an
+                    # ANNOUNCE that overtook its parent's COMMITTED was refused as not extending the head
+                    return [*out, Redeliver(msg)]
         if kind not in (MsgType.PREPARE, MsgType.COMMIT):
             # a committee member (its envelope signature checked) is at a later height: ask the driver to
             # sync; synced blocks are verified against their commit aggregates, so a liar costs one request

@@ -21,6 +21,7 @@ Effects, in order:
   listeners follow.
 * ``RequestSync``: :attr:`~ConsensusDriver.on_sync_request` (the node wakes its sync task).
 * ``DoubleSignDetected``: the evidence is kept (:attr:`~ConsensusDriver.evidence`) for the beacon chain.
+* ``Redeliver``: the message goes back to the core after the effects before it (its parent's ``Commit``).
 
 Validators check an announced block through the ledger (the node executes it and keeps the result).
 """
@@ -45,6 +46,7 @@ from harmony.consensus.api import (
     DoubleSignDetected,
     Effect,
     LogStore,
+    Redeliver,
     RequestProposal,
     RequestSync,
     Send,
@@ -311,6 +313,8 @@ class ConsensusDriver:
             elif isinstance(effect, RequestSync):
                 self.counters["sync_requested"] += 1
                 self.on_sync_request(effect.from_height)
+            elif isinstance(effect, Redeliver):
+                queue.extend(self.core.on_message(effect.message, self.clock_ms()))
             elif isinstance(effect, DoubleSignDetected):
                 self.evidence.append(effect.evidence)
                 moment = effect.evidence.moment

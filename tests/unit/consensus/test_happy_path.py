@@ -3,8 +3,9 @@ import random
 
 from harmony.consensus.api import TimerKind
 from harmony.consensus.core import RESEND_BACKOFF_LIMIT, Mode
-from harmony.consensus.messages import MsgType
-from tests.unit.consensus.harness import Net
+from harmony.consensus.messages import Message, MsgType
+from harmony.types.block import Block
+from tests.unit.consensus.harness import GENESIS, Net
 
 
 def test_four_nodes_finalize_blocks() -> None:
@@ -155,3 +156,32 @@ def test_a_stalled_round_is_resent_at_growing_intervals() -> None:
     base = net.nodes[1].core.config.resend_interval_ms
     # the first interval (armed with the ANNOUNCE) is the configured one
     assert armed[:4] == [base, 2 * base, 4 * base, (1 << RESEND_BACKOFF_LIMIT) * base]
+
+
+def test_an_announce_that_overtakes_its_parents_commit_is_voted_on() -> None:
+    """A validator that gets the next height's ANNOUNCE before the COMMITTED of the current one finalizes
+    the parent from the announce's ``last_commit`` and then checks the announced block against a chain
+    that holds the parent (its ledger, like the node's, refuses a block that does not extend the stored
+    head). Before, the block was checked before the parent was stored and refused as invalid: a restarted
+    validator on the namespaced rolling upgrade lost its vote on a block that way."""
+    net = Net(4)
+    late = net.nodes[3]
+
+    def extends_the_stored_head(block: Block, now_ms: int) -> bool:
+        head = late.chain[-1].block.hash() if late.chain else GENESIS.hash()
+        return block.header.parent_hash == head
+
+    late.ledger._check = extends_the_stored_head
+    sent: list[tuple[int, MsgType, int]] = []
+
+    def delay(src: int, dst: int, msg: Message) -> int:
+        sent.append((src, MsgType(msg.type), msg.block_num))
+        return 500 if dst == 3 and msg.type == MsgType.COMMITTED and msg.block_num == 1 else 0
+
+    net.delay = delay
+    net.start()
+    net.run(5_000, stop=lambda: min(net.heights()) >= 3)
+    assert min(net.heights()) >= 3
+    net.assert_safe()
+    assert "invalid_block" not in late.core.drops, late.core.drops
+    assert (3, MsgType.PREPARE, 2) in sent
