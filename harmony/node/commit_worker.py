@@ -14,11 +14,6 @@ block checked alone when the batch fails, so every verdict is the block's own), 
 proofs could hide two wrong by opposite amounts, and nothing binds them as the next header binds a commit
 aggregate, so their batch is randomized, :func:`~harmony.chain.epoch_randomness.check_leader_vrfs`: one
 AggregateVerify of random multiples, each block alone when it fails).
-
-The same children recover the senders of an answer's transactions (:func:`recover_senders`, secp256k1:
-about a fifth of syncing a full block), which the importer then takes from
-:func:`harmony.types.tx_common.prime_senders` instead of recovering them itself; a transaction whose
-sender does not recover is left to the importer, which refuses its block with the usual error.
 """
 
 from __future__ import annotations
@@ -46,11 +41,9 @@ from harmony.chain.quorum import Roster
 from harmony.crypto.bitmap import aggregate_public_key
 from harmony.crypto.bls import PublicKey, Signature, aggregate_signatures, aggregate_verify
 from harmony.encoding.fixed import Dec
-from harmony.errors import CryptoError, HarmonyError
-from harmony.types.block import Block
+from harmony.errors import CryptoError
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee
-from harmony.types.tx_common import SenderTerms, recover_sender
 
 log = logging.getLogger("harmony.node.sync")
 
@@ -192,33 +185,6 @@ def _check_blocks_timed(
     return commits, vrfs, time.process_time() - started
 
 
-def recover_senders(raws: Sequence[bytes], accepted: frozenset[int]) -> list[tuple[SenderTerms, bytes]]:
-    """The senders of the plain transactions of the blocks ``raws``, each with the terms it was recovered
-    from (:meth:`~harmony.types.tx_common.SignedTransactionMixin.sender_terms` for the chain IDs
-    ``accepted``); blocks that do not decode and transactions whose sender does not recover are skipped."""
-    out: list[tuple[SenderTerms, bytes]] = []
-    for raw in raws:
-        try:
-            block = Block.decode(raw)
-        except HarmonyError:
-            continue
-        for tx in block.transactions:
-            try:
-                terms = tx.sender_terms(accepted)
-                out.append((terms, recover_sender(*terms)))
-            except HarmonyError:
-                continue
-    return out
-
-
-def _recover_senders_timed(
-    raws: Sequence[bytes], accepted: frozenset[int]
-) -> tuple[list[tuple[SenderTerms, bytes]], float]:
-    started = time.process_time()
-    out = recover_senders(raws, accepted)
-    return out, time.process_time() - started
-
-
 class CommitWorker:
     """Child processes that check commit proofs and VRFs, one answer each at a time (module docstring);
     :meth:`close` ends them."""
@@ -260,29 +226,9 @@ class CommitWorker:
         self.cpu_seconds += cpu
         return commits, vrfs
 
-    async def senders(
-        self, raws: Sequence[bytes], accepted: frozenset[int]
-    ) -> list[tuple[SenderTerms, bytes]] | None:
-        """:func:`recover_senders` in a child, or ``None`` if the worker could not (the importer then
-        recovers them itself)."""
-        if self.failed:
-            return None
-        try:
-            future = self._pool.submit(_recover_senders_timed, list(raws), accepted)
-            recovered, cpu = await trio.to_thread.run_sync(
-                future.result,
-                abandon_on_cancel=True,  # type: ignore[call-arg]
-            )
-        except Exception as exc:  # a dead or unstartable child: fall back, never stop the sync
-            log.warning("commit worker failed, recovering senders in process: %r", exc)
-            self.failed = True
-            return None
-        self.cpu_seconds += cpu
-        return recovered
-
     def close(self) -> None:
         """Stop the child processes (pending checks are dropped)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["CommitWorker", "Proof", "check_blocks", "check_commits", "check_vrfs", "recover_senders"]
+__all__ = ["CommitWorker", "Proof", "check_blocks", "check_commits", "check_vrfs"]

@@ -14,11 +14,11 @@ A node far behind its peers runs one :class:`FastSync` session towards the highe
   with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5), and a VRF that is
   its leader's over the parent hash (design §7); an answer's blocks are checked as it arrives, in a child
   process far behind (:mod:`~harmony.node.commit_worker`: the commit aggregates together, the VRFs in a
-  randomized batch; the senders of its transactions are recovered there too). A peer whose block fails
-  any of these served a forged block: it is penalized heavily and dropped, and the block is asked of
-  another peer. The block is then executed on its parent's state by the chain's own rule of validity
-  (:meth:`Blockchain.verify`, ``final=True``, the VRF not checked twice). Fetching goes on while blocks
-  execute (the fetch tasks run whenever the importer yields), so the network and the execution overlap.
+  randomized batch). A peer whose block fails any of these served a forged block: it is penalized heavily
+  and dropped, and the block is asked of another peer. The block is then executed on its parent's state
+  by the chain's own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the VRF not checked
+  twice). Fetching goes on while blocks execute (the fetch tasks run whenever the importer yields), so the
+  network and the execution overlap.
 * **Write in batches.** Blocks are written through :meth:`ChainDB.staged`: each block is one staged write,
   and every :data:`FLUSH_BLOCKS` blocks, :data:`FLUSH_SECONDS` seconds or :data:`FLUSH_BYTES` bytes they
   become durable in one LMDB write transaction. A kill -9 leaves the last flushed block as the head,
@@ -50,7 +50,6 @@ from harmony.node.sync_ranges import Answer, RangeSchedule, Span
 from harmony.p2p.errors import P2PBadResponse, P2PTimeout
 from harmony.p2p.sync_protocol import MAX_BLOCKS, cut_by_size
 from harmony.types.block import Block
-from harmony.types.tx_common import prime_senders
 
 log = logging.getLogger("harmony.node.sync")
 
@@ -318,12 +317,6 @@ class FastSync:
                 break
             blocks.append((block.number, raw, block))
         self._excuse(trio.current_time() - busy_from)
-        full = [raw for _, raw, block in blocks if block.transactions]
-        if self._worker is not None and full:
-            accepted = self.chain.params.accepted_chain_ids(self.chain.shard_id)
-            recovered = await self._worker.senders(full, accepted)
-            if recovered:
-                prime_senders(recovered)
         by_epoch: dict[int, list[int]] = {}
         for index, (_, _, block) in enumerate(blocks):
             by_epoch.setdefault(block.header.epoch, []).append(index)

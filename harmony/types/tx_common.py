@@ -16,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Self
 
@@ -124,46 +124,15 @@ transactions at 1,000 per second, several times what one waits between the pool 
 costs a recovery); an entry takes about 400 bytes."""
 
 
-SenderTerms = tuple[bytes, int, int, int]
-"""What a sender is recovered from: (signing hash, v, r, s)."""
-PRIMED_MAX = 1 << 17
-"""Senders recovered by another process of this node and not used yet, at most (about 130 blocks of 1,000
-transfers, 30 MB); beyond it the oldest are forgotten (a miss only costs a recovery)."""
-_primed: dict[SenderTerms, bytes] = {}
-
-
 @functools.lru_cache(maxsize=SENDER_CACHE_SIZE)
-def _recover_cached(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
-    return recover_address(msg_hash, Signature(recid_from_v(v), r, s))
-
-
 def recover_sender(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
     """The 20-byte address that signed ``msg_hash`` with ``(v, r, s)`` (Go ``recoverPlain``, homestead rules).
 
     Raises :class:`SignatureError` if r/s are out of range, s is high (EIP-2), or nothing recovers (failures
     are not cached). Results are memoized (:data:`SENDER_CACHE_SIZE`): the address is a pure function of the
-    arguments; a result this node's own child process computed (:func:`prime_senders`) is used once.
+    arguments.
     """
-    primed = _primed.pop((msg_hash, v, r, s), None)
-    if primed is not None:
-        return primed
-    return _recover_cached(msg_hash, v, r, s)
-
-
-def prime_senders(recovered: Iterable[tuple[SenderTerms, bytes]]) -> None:
-    """Remember senders that this node's own child process recovered with :func:`recover_sender` (fast
-    sync recovers the next blocks' senders beside the executing process); each is keyed by all of its
-    terms, so it answers exactly the call that would compute it. Only trusted results belong here."""
-    for terms, sender in recovered:
-        _primed[terms] = sender
-    while len(_primed) > PRIMED_MAX:
-        del _primed[next(iter(_primed))]
-
-
-def clear_sender_cache() -> None:
-    """Forget every recovered sender (the memo and the primed ones): benchmarks time recovery cold."""
-    _recover_cached.cache_clear()
-    _primed.clear()
+    return recover_address(msg_hash, Signature(recid_from_v(v), r, s))
 
 
 def sign_hash(key: PrivateKey, msg_hash: bytes, chain_id: int | None) -> tuple[int, int, int]:
@@ -216,10 +185,5 @@ class SignedTransactionMixin:
         accepts either). Unprotected (27/28) signatures recover over the Homestead hash. Raises
         :class:`InvalidChainId` or :class:`~harmony.errors.SignatureError` (bad r/s, high s, unrecoverable).
         """
-        return recover_sender(*self.sender_terms(chain_id))
-
-    def sender_terms(self, chain_id: ChainIdSpec = None) -> SenderTerms:
-        """What :meth:`sender` recovers the signer from: (signing hash, v, r, s), after the chain ID check
-        (:class:`InvalidChainId`)."""
         signed_for = check_chain_id(self.v, chain_id)
-        return self.signing_hash(signed_for), self.v, self.r, self.s
+        return recover_sender(self.signing_hash(signed_for), self.v, self.r, self.s)

@@ -24,7 +24,7 @@ from harmony.crypto.bls import SecretKey, Signature, aggregate_signatures
 from harmony.encoding import rlp
 from harmony.errors import RLPError
 from harmony.node.blockchain import Blockchain
-from harmony.node.commit_worker import Proof, check_commits, check_vrfs, recover_senders
+from harmony.node.commit_worker import Proof, check_commits, check_vrfs
 from harmony.node.dev_chain import extend_final, sign_commit
 from harmony.node.fast_sync import FastSync, SessionReport, Stored, SyncHalted, check_commit
 from harmony.node.sync import ChainSyncSource
@@ -32,7 +32,6 @@ from harmony.p2p import sync_protocol as sp
 from harmony.p2p.host import P2PHost
 from harmony.p2p.topics import sync_protocol_id
 from harmony.storage import ChainDB, LMDBStore, MemoryStore
-from harmony.types import tx_common
 from harmony.types.block import Block
 from harmony.types.transaction import Transaction
 from tests.unit.p2p.harness import config, hosts, run, wait_until
@@ -266,44 +265,6 @@ def test_the_commit_worker_process_gives_the_same_verdicts(source: Blockchain, f
         assert report.stored == 10 and not report.dropped and not penalties
     assert report.worker_cpu_s > 0  # the children's own CPU, counted for the benchmark
     assert chain.head.hash() == source.db.get_canonical_hash(report.stored)
-
-
-def test_the_worker_recovers_the_senders_the_importer_uses(
-    source: Blockchain, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The children recover the transactions' senders; the importer takes them and recovers none itself
-    (blocks 5 and 10 carry three transfers each)."""
-    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
-    items = [triple(source, n) for n in range(1, 11)]
-    recovered_here: list[bytes] = []
-    original = tx_common._recover_cached
-
-    def counting(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
-        recovered_here.append(msg_hash)
-        return original(msg_hash, v, r, s)
-
-    tx_common.clear_sender_cache()
-    monkeypatch.setattr(tx_common, "_recover_cached", counting)
-    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: None, commit_worker=True)
-    report = trio.run(session.run, {"p": 10})
-    assert report.stored == 10 and report.transactions == 6
-    assert recovered_here == []
-    assert chain.head.hash() == source.db.get_canonical_hash(10)
-
-
-def test_recovering_senders_skips_what_does_not_decode_or_recover(source: Blockchain) -> None:
-    """What the children cannot decode or recover is left to the importer, which refuses it itself."""
-    accepted = LOCALNET.accepted_chain_ids(SHARD)
-    raw = triple(source, 5)[0]
-    block = Block.decode(raw)
-    good = recover_senders([raw], accepted)
-    assert [sender for _, sender in good] == [tx.sender(accepted) for tx in block.transactions]
-    assert [terms for terms, _ in good] == [tx.sender_terms(accepted) for tx in block.transactions]
-    zero_s = replace(block.transactions[0], s=0)  # not a signature
-    wrong_chain = block.transactions[1].sign(dev_account_key(0), 12345)
-    forged = replace(block, transactions=(zero_s, wrong_chain, block.transactions[2]))
-    assert recover_senders([b"\xc0garbage", forged.encode()], accepted) == good[2:]
-    assert recover_senders([], accepted) == []
 
 
 def test_time_spent_importing_is_not_charged_to_the_peers_in_flight() -> None:

@@ -115,23 +115,3 @@ def test_the_memo_is_bounded_in_two_generations(monkeypatch: pytest.MonkeyPatch)
     young, old = txmod._decoded
     assert len(young) <= 4 and len(old) <= 4
     assert Transaction.decode(raws[-1]) is Transaction.decode(raws[-1])
-
-
-def test_a_primed_sender_answers_only_its_own_terms_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """:func:`prime_senders`: a sender another process recovered is used for exactly the call with its
-    terms, once; other terms are recovered as usual; the primed set stays bounded, oldest forgotten."""
-    from harmony.types import tx_common  # noqa: PLC0415 - the module's private state is the subject
-
-    tx = Transaction(0, 10**9, 21_000, 0, 0, b"\x22" * 20, 5).sign(KEY, LOCALNET.chain_id)
-    terms = tx.sender_terms(LOCALNET.chain_id)
-    tx_common.clear_sender_cache()
-    tx_common.prime_senders([(terms, b"\x01" * 20)])
-    other = (terms[0], terms[1], terms[2] + 1, terms[3])
-    assert other not in tx_common._primed
-    assert tx.sender(LOCALNET.chain_id) == b"\x01" * 20  # the primed answer, used once
-    assert tx.sender(LOCALNET.chain_id) == KEY.address  # then recovered
-    monkeypatch.setattr(tx_common, "PRIMED_MAX", 3)
-    tx_common.prime_senders([((bytes([i]) * 32, 27, 1, 1), bytes(20)) for i in range(5)])
-    assert [t[0][0] for t in tx_common._primed] == [2, 3, 4]
-    tx_common.clear_sender_cache()
-    assert not tx_common._primed
