@@ -39,7 +39,9 @@ async function mined(txPromise) {
 
 async function main() {
   const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-  const provider = new ethers.JsonRpcProvider(cfg.http, cfg.chainId, { staticNetwork: true });
+  // cacheTimeout -1: ethers answers a request identical to one made in the last 250 ms from its cache, so a
+  // balance read again right after a transfer mined within 250 ms of the first read was the old balance
+  const provider = new ethers.JsonRpcProvider(cfg.http, cfg.chainId, { staticNetwork: true, cacheTimeout: -1 });
   provider.pollingInterval = 250;
   const ws = new ethers.WebSocketProvider(cfg.ws, cfg.chainId);
   const owner = new ethers.Wallet(cfg.keys[0], provider);
