@@ -500,12 +500,13 @@ class NetworkModel:
         asked = processed / pace if math.isinf(tx_rate) else tx_rate
         rounds, txs = c.block_cpu_s / pace, asked * c.tx_cpu_s
         cores = self._node_cores()
-        if rounds + txs <= cores or rounds <= 0:
+        if rounds + txs <= cores:
             return committed + shard.median_latency, pace, 1.0
         phi = cores / (rounds + txs)
-        served = max(cores - txs, phi * phi * rounds)
+        served = max(cores - txs, phi * phi * rounds)  # the rounds' cores (0 only when they cost none)
         share = min(1.0, (cores - served) / txs) if txs > 0 else 1.0
-        return committed + shard.median_latency, c.block_cpu_s / served, share
+        floor = c.block_cpu_s / served if rounds > 0 else pace
+        return committed + shard.median_latency, floor, share
 
     def _view_changes(self, shard: _Shard, start: float, duration: float) -> float:
         """The round's duration with the views that time out during it (``phase_timeout_s``): at each slot's

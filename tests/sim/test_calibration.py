@@ -117,6 +117,16 @@ def test_past_the_cores_blocks_slow_down_and_transactions_wait_only_beyond_them(
     assert beyond.cross_probe_p50_s > within.cross_probe_p50_s
 
 
+def test_transactions_beyond_the_cores_wait_even_when_rounds_cost_nothing() -> None:
+    """With no measured CPU per round, blocks keep the consensus pace and the transactions the cores cannot
+    serve are still left behind (each node: 0.21 cores, 10.7 tx/s offered at 0.05 s each)."""
+    base = replace(calibration_scenario(parse_testnet_figures(recorded())), duration_s=60.0)
+    free = simulate(base, NodeCosts())
+    costly = simulate(base, NodeCosts(tx_cpu_s=0.05))
+    assert costly.block_time_s == pytest.approx(free.block_time_s, rel=0.05)
+    assert costly.tps < 0.6 * free.tps
+
+
 def test_views_time_out_when_rounds_outlast_the_phase_timeout() -> None:
     slow = NodeCosts(block_cpu_s=2.0, tx_cpu_s=0.01)
     base = calibration_scenario(parse_testnet_figures(recorded()))
