@@ -10,20 +10,25 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
   is a chain the node accepts. It is written under ``.cache/bench-sync/<blocks>-<accounts>-v<N>/`` (staged
   writes, made durable every few hundred blocks; the directory appears only once complete), with a progress
   bar; later runs reuse it.
-* **Sync it.** Three peer processes (``bench/sync.py --serve DIR``) open the cached database read-only and
-  serve it over the sync protocol on real libp2p hosts; this process starts a fresh node (real LMDB in a
-  temporary directory, a real host bootstrapped from the three) and runs fast sync sessions
+* **Sync it, twice.** Three peer processes (``bench/sync.py --serve DIR``) open the cached database
+  read-only and serve it over the sync protocol on real libp2p hosts. A fresh node (real LMDB in a
+  temporary directory, a real host bootstrapped from the three) runs fast sync sessions
   (:class:`harmony.node.fast_sync.FastSync`) to the head as the node's sync loop does (a session that
-  dropped every peer is followed by another, from where it stopped), timing every durable batch; the peers
-  dropped are printed.
-* **Report.** Blocks/s over the empty part, tx/s over the full part, and the syncing process's CPU per
-  empty block and per 1,000 transactions (``cpu_ms_per_empty_block``, ``cpu_s_per_1000_tx``; the checking
-  processes' CPU, commit aggregates and VRFs, is ``worker_cpu_s`` in all and ``worker_cpu_ms_per_block``,
-  as they measure it): on a shared machine the CPU figures move much less with the load than the rates.
-  ``--no-state-sync`` stops after these. Bytes on disk of the synced node (no pruning exists yet, so
-  every state is kept: the archive figure), and ``ratio`` = sync tx/s over the live execution tx/s of a
-  1,000-transfer block as ``bench/execution.py`` measures it, in this same run.
-  ``disk_pruned_mb`` is ``null`` until pruning is measured here.
+  dropped every peer is followed by another, from where it stopped), timing every durable batch, with the
+  node's pruning rounds beside it as a node runs them by default
+  (:func:`harmony.node.pruning.prune_forever`, then the round it makes next at the head). A second fresh
+  node syncs the same chain keeping every state (``--archive``). The peers dropped are printed.
+* **Report.** From the pruning node: blocks/s over the empty part, tx/s over the full part, and the
+  syncing process's CPU per empty block and per 1,000 transactions (``cpu_ms_per_empty_block``,
+  ``cpu_s_per_1000_tx``; the checking processes' CPU, commit aggregates and VRFs, is ``worker_cpu_s`` in
+  all and ``worker_cpu_ms_per_block``, as they measure it): on a shared machine the CPU figures move much
+  less with the load than the rates. ``ratio`` = sync tx/s over the live execution tx/s of a 1,000-transfer
+  block as ``bench/execution.py`` measures it, in this same run. The archive node's rates are
+  ``archive_blocks_per_s`` and ``archive_tx_per_s``. Disk: both data files at every tenth of the chain
+  (the pruned one stays flat once the state stops growing), ``disk_pruned_mb`` and ``disk_archive_mb`` at
+  the end (``disk_ratio`` the first over the second), and each one's state-node table
+  (``state_table_pruned_mb``, ``state_table_archive_mb``): pruning deletes state, never blocks, so on a
+  chain of mostly empty blocks the blocks are most of both files. ``--no-state-sync`` stops after these.
 * **State sync.** A second fresh node downloads the head's state (accounts, storage, code) from the same
   three peers over the state sync protocol (:class:`harmony.node.state_sync.StateDownload`: every node
   checked against its hash before it is written), with a progress bar; ``state_sync_s`` is that download's
@@ -44,6 +49,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +66,7 @@ from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
 from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
+from harmony.node.pruning import prune_forever
 from harmony.node.state_download import StateDownload, StateProgress
 from harmony.node.state_sync import ChainStateSource
 from harmony.node.sync import ChainSyncSource
@@ -66,7 +74,9 @@ from harmony.p2p.host import P2PConfig, open_host
 from harmony.p2p.state_protocol import StateClient, serve_state
 from harmony.p2p.sync_protocol import SyncClient, serve_sync
 from harmony.p2p.topics import state_protocol_id, sync_protocol_id
-from harmony.storage import ChainDB, LMDBStore
+from harmony.storage import ChainDB, LMDBStore, schema
+from harmony.storage.inspect import DBReport, inspect_store
+from harmony.storage.prune import Pruner
 from harmony.types.transaction import Transaction
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,20 +189,38 @@ def start_peers(directory: Path, scratch: Path) -> tuple[list[subprocess.Popen[s
     return procs, peers
 
 
-async def sync_from(
-    peers: list[tuple[str, str]], scratch: Path, target: int
-) -> tuple[float, list[tuple[float, Stored]], dict[int, float], float]:
-    """A fresh node syncs from ``peers``; the start time, (time, block) of every stored block, this
-    process's CPU seconds at each stored block (0 at the start), and the CPU seconds of the checking
-    processes (commit aggregates and VRFs) in all."""
-    store = LMDBStore(scratch / "node")
+@dataclass
+class SyncRun:
+    """What one fresh node's sync recorded."""
+
+    started: float
+    timeline: list[tuple[float, Stored]] = field(default_factory=list)
+    """(time, block) of every stored block."""
+    cpu_at: dict[int, float] = field(default_factory=dict)
+    """This process's CPU seconds at each stored block (0 at the start)."""
+    worker_cpu: float = 0.0
+    """CPU seconds of the checking processes (commit aggregates and VRFs) in all."""
+    disk_at: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """At every tenth of the chain (1 to 10): the first block stored past it and the data file's bytes on
+    disk then."""
+    report: DBReport | None = None
+    """The database after the sync (and, pruning, after the round the node runs next)."""
+
+
+async def sync_from(peers: list[tuple[str, str]], scratch: Path, target: int, *, prune: bool) -> SyncRun:
+    """A fresh node syncs from ``peers`` into ``scratch/<pruned|archive>``, pruning as a node does by
+    default (:func:`harmony.node.pruning.prune_forever` beside the sync) or keeping every state
+    (``--archive``)."""
+    path = scratch / ("pruned" if prune else "archive")
+    store = LMDBStore(path)
     chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
-    timeline: list[tuple[float, Stored]] = []
-    cpu_at: dict[int, float] = {}
+    run = SyncRun(started=0.0)
     dropped: list[str] = []
-    worker_cpu = 0.0
-    config = P2PConfig(key_path=scratch / "node.key", port=0, bootnodes=tuple(a for _, a in peers))
-    async with open_host(config) as host:
+    tenth = max(1, target // 10)
+    config = P2PConfig(key_path=scratch / f"{path.name}.key", port=0, bootnodes=tuple(a for _, a in peers))
+    async with open_host(config) as host, trio.open_nursery() as nursery:
+        if prune:
+            nursery.start_soon(prune_forever, chain.db)
         with trio.fail_after(60):
             while not all(host.is_connected(p) for p, _ in peers):
                 await trio.sleep(0.1)
@@ -201,7 +229,7 @@ async def sync_from(
         if min(heads.values()) != target:
             raise RuntimeError(f"peers announce heads {sorted(heads.values())}, expected {target}")
         with Progress(
-            TextColumn("syncing"),
+            TextColumn(f"syncing ({path.name})"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]} blocks/s"),
@@ -209,16 +237,18 @@ async def sync_from(
             transient=True,
         ) as bar:
             task = bar.add_task("sync", total=target, rate="-")
-            started = time.perf_counter()
+            started = run.started = time.perf_counter()
             cpu_started = time.process_time()
-            cpu_at[0] = 0.0
+            run.cpu_at[0] = 0.0
 
             def stored(batch: list[Stored]) -> None:
                 now = time.perf_counter()
                 cpu = time.process_time() - cpu_started
-                timeline.extend((now, s) for s in batch)
-                cpu_at.update((s.block.number, cpu) for s in batch)
+                run.timeline.extend((now, s) for s in batch)
+                run.cpu_at.update((s.block.number, cpu) for s in batch)
                 number = batch[-1].block.number
+                if number >= tenth * (len(run.disk_at) + 1):
+                    run.disk_at[min(10, number // tenth)] = (number, data_file_bytes(path))
                 bar.update(task, completed=number, rate=f"{number / (now - started):.0f}")
 
             sessions = 0
@@ -229,13 +259,17 @@ async def sync_from(
                 if sessions > 1:
                     await trio.sleep(1.0)
                 report = await FastSync(chain, client, host.penalize, on_stored=stored).run(heads)
-                worker_cpu += report.worker_cpu_s
+                run.worker_cpu += report.worker_cpu_s
                 for peer, reason in report.dropped.items():
                     dropped.append(f"{peer[-8:]}: {reason}")
+        nursery.cancel_scope.cancel()
+    if prune:  # the round the running node makes once the head has moved on (within PRUNE_EVERY blocks)
+        Pruner(chain.db).run()
+    run.report = inspect_store(store, path)
     store.close()
     for line in dropped:
         print(f"  a session dropped peer {line}")
-    return started, timeline, cpu_at, worker_cpu
+    return run
 
 
 async def state_sync_from(peers: list[tuple[str, str]], scratch: Path, root: bytes) -> tuple[float, int, int]:
@@ -289,8 +323,15 @@ def head_root(directory: Path) -> bytes:
         store.close()
 
 
-def disk_mb(directory: Path) -> float:
-    return sum(f.stat().st_size for f in directory.iterdir()) / 1e6
+def data_file_bytes(directory: Path) -> int:
+    """Disk space the LMDB data file in ``directory`` takes (its allocated blocks)."""
+    return (directory / "data.mdb").stat().st_blocks * 512
+
+
+def state_table_mb(report: DBReport) -> float:
+    """Megabytes of keys and values in the state-node table."""
+    name = schema.TABLES[schema.STATE_NODE]
+    return round(sum(t.total_bytes for t in report.tables if t.name == name) / 1e6, 1)
 
 
 def live_execution_tps() -> float:
@@ -334,18 +375,25 @@ def main() -> None:
         scratch = Path(tmp)
         procs, peers = start_peers(directory, scratch)
         try:
-            started, timeline, cpu_at, worker_cpu = trio.run(sync_from, peers, scratch, args.blocks)
-            figures = summarize(started, timeline, full, live_tps, cpu_at)
-            figures["worker_cpu_s"] = round(worker_cpu, 1)
-            figures["worker_cpu_ms_per_block"] = round(1000 * worker_cpu / args.blocks, 2)
+            pruned = trio.run(partial(sync_from, peers, scratch, args.blocks, prune=True))
+            figures = summarize(pruned, full, live_tps)
+            figures["worker_cpu_s"] = round(pruned.worker_cpu, 1)
+            figures["worker_cpu_ms_per_block"] = round(1000 * pruned.worker_cpu / args.blocks, 2)
             print(
-                f"full sync from {PEERS} peers: {figures['blocks_per_s']} empty blocks/s "
+                f"full sync from {PEERS} peers, pruning: {figures['blocks_per_s']} empty blocks/s "
                 f"({figures['cpu_ms_per_empty_block']} ms CPU each in this process), "
                 f"{figures['tx_per_s']} tx/s of full blocks "
                 f"({figures['cpu_s_per_1000_tx']} s CPU per 1,000 tx), "
                 f"checking processes {figures['worker_cpu_s']} s CPU in all "
                 f"({figures['worker_cpu_ms_per_block']} ms per block); "
                 f"load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            archive = trio.run(partial(sync_from, peers, scratch, args.blocks, prune=False))
+            archive_figures = summarize(archive, full, live_tps)
+            print(
+                f"full sync from {PEERS} peers, archive: {archive_figures['blocks_per_s']} empty blocks/s, "
+                f"{archive_figures['tx_per_s']} tx/s of full blocks; load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             state_s: float | None = None
@@ -358,12 +406,19 @@ def main() -> None:
             for proc in procs:
                 proc.kill()
                 proc.wait()
-        disk = disk_mb(scratch / "node")
+    assert pruned.report is not None and archive.report is not None
+    print_disk(pruned, archive)
     figures.update(
         state_sync_s=None if state_s is None else round(state_s, 1),
         state_nodes=state_nodes,
         state_mb=round(state_bytes / 1e6, 1),
-        disk_archive_mb=round(disk, 1),
+        disk_pruned_mb=round(pruned.report.file_bytes / 1e6, 1),
+        disk_archive_mb=round(archive.report.file_bytes / 1e6, 1),
+        disk_ratio=round(pruned.report.file_bytes / archive.report.file_bytes, 3),
+        state_table_pruned_mb=state_table_mb(pruned.report),
+        state_table_archive_mb=state_table_mb(archive.report),
+        archive_blocks_per_s=archive_figures["blocks_per_s"],
+        archive_tx_per_s=archive_figures["tx_per_s"],
         blocks=args.blocks,
         accounts=args.accounts,
         generate_s=round(generate_s, 1),
@@ -371,8 +426,10 @@ def main() -> None:
     )
     print(
         f"sync from {PEERS} peers: {figures['blocks_per_s']} empty blocks/s, {figures['tx_per_s']} tx/s "
-        f"of full blocks ({figures['ratio']}x live execution), {figures['total_s']} s in all, "
-        f"{figures['disk_archive_mb']} MB on disk (every state kept); load average {figures['load_average']}"
+        f"of full blocks ({figures['ratio']}x live execution), {figures['total_s']} s in all; "
+        f"on disk {figures['disk_pruned_mb']} MB pruned, {figures['disk_archive_mb']} MB archive "
+        f"({figures['disk_ratio']}x; state nodes {figures['state_table_pruned_mb']} MB and "
+        f"{figures['state_table_archive_mb']} MB); load average {figures['load_average']}"
     )
     if state_s is not None:
         print(
@@ -382,14 +439,21 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-def summarize(
-    started: float, timeline: list[tuple[float, Stored]], full: int, live_tps: float, cpu_at: dict[int, float]
-) -> dict[str, Any]:
+def print_disk(pruned: SyncRun, archive: SyncRun) -> None:
+    """The data files of both nodes at every tenth of the chain: the pruned one flat once the state is."""
+    print(f"{'synced':>7} {'block':>8} {'pruned MB':>10} {'archive MB':>11}")
+    for tenth in sorted(set(pruned.disk_at) & set(archive.disk_at)):
+        number, left = pruned.disk_at[tenth]
+        print(f"{10 * tenth:>6} % {number:>8} {left / 1e6:>10.1f} {archive.disk_at[tenth][1] / 1e6:>11.1f}")
+
+
+def summarize(run: SyncRun, full: int, live_tps: float) -> dict[str, Any]:
     """Rates from the (time, block) timeline: blocks/s after the full part, tx/s during it; and the syncing
     process's CPU per empty block and per 1,000 transactions (less sensitive to the machine's load)."""
-    at = {s.block.number: t for t, s in timeline}
-    at[0] = started
-    txs = sum(len(s.block.transactions) for _, s in timeline if s.block.number <= full)
+    at = {s.block.number: t for t, s in run.timeline}
+    at[0] = run.started
+    cpu_at = run.cpu_at
+    txs = sum(len(s.block.transactions) for _, s in run.timeline if s.block.number <= full)
     last = max(at)
     full_s = at[full] - at[0] if full else 0.0
     empty_s = at[last] - at[full]
