@@ -41,7 +41,7 @@ def test_blocks_are_read_at_once_and_reach_lmdb_whole_while_pruning_runs(
         async with trio.open_nursery() as nursery:
             await nursery.start(commits.run)
             assert chain.db.kv is commits.stage
-            nursery.start_soon(lambda: prune_forever(chain.db, every=4, interval=0.001))
+            nursery.start_soon(lambda: prune_forever(chain.db, every=4, interval=0.001, share=1.0))
             for number in range(1, 41):
                 block = crash_writer.produce_block(chain)  # executes on the state the last block left
                 chain.import_block(block, commit_sig=crash_writer.commit_sig(block.header.number))

@@ -4,12 +4,15 @@ at a time on trio while blocks keep arriving (the state stays whole and old stat
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from harmony.cli.node import config_from_args, register
+from harmony.node import pruning
 from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, parse_config
 from harmony.node.pruning import prune_forever
@@ -41,7 +44,7 @@ def test_the_loop_prunes_while_blocks_arrive(tmp_path: Path, monkeypatch: pytest
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(lambda: prune_forever(chain.db, every=4, interval=0.001))
+            nursery.start_soon(lambda: prune_forever(chain.db, every=4, interval=0.001, share=1.0))
             for _ in range(40):
                 block = crash_writer.produce_block(chain)
                 chain.import_block(block, commit_sig=crash_writer.commit_sig(block.header.number))
@@ -61,3 +64,41 @@ def test_the_loop_prunes_while_blocks_arrive(tmp_path: Path, monkeypatch: pytest
     old = db.get_header_by_number(10)
     assert old is not None and store.get(schema.state_node_key(old.root)) is None
     store.close()
+
+
+def test_rounds_take_at_most_their_share_of_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a node fast-syncing: the head moves far between two looks, and each round works 2 s (slices of 0.5 s
+    # on a fake clock); with a share of 0.25 the next round starts no sooner than 6 s after a round ends
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    work = [0.0]
+    monkeypatch.setattr("harmony.node.pruning.perf_counter", lambda: work[0])
+    started: list[float] = []
+    ended: list[float] = []
+
+    class Pruner:
+        def __init__(self, db: object) -> None:
+            pass
+
+        def round(self) -> Iterator[prune.PruneProgress]:
+            started.append(trio.current_time())
+            progress = prune.PruneProgress()
+            for _ in range(4):
+                work[0] += 0.5
+                yield progress
+            ended.append(trio.current_time())
+
+    class Head:
+        def head_number(self) -> int:
+            return int(trio.current_time() * 1000)  # a thousand blocks a second
+
+    monkeypatch.setattr(pruning, "Pruner", Pruner)
+
+    async def main() -> None:
+        with trio.move_on_after(60):
+            await prune_forever(Head(), every=4, interval=1.0, share=0.25)  # type: ignore[arg-type]
+
+    trio.run(main, clock=clock)
+    assert len(started) >= 5
+    gaps = [b - a for a, b in zip(ended, started[1:], strict=False)]
+    assert all(gap >= 6.0 for gap in gaps), gaps
+    assert all(gap < 6.0 + 1.0 + 1e-6 for gap in gaps), gaps  # and no later than the next look after it
