@@ -26,7 +26,6 @@ are printed, and the JSON object gains ``netns`` (the second set) and ``netns_ov
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import http.client
 import json
 import os
@@ -48,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
 from harmony.crypto.secp256k1 import PrivateKey
-from harmony.testnet import runner as runner_module
 from harmony.testnet.manifest import parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
@@ -111,13 +109,11 @@ def run_namespaced(args: argparse.Namespace, txs: list[list[Transaction]], root:
             "bandwidth_mbit": args.bandwidth_mbit or UNCAPPED_MBIT,
         }
     )
-    settings: dict[str, Any] = {"prefix": f"bd{os.getpid() % 100000}", "quiet": True}
-    if "accounts" in {f.name for f in dataclasses.fields(RunOptions)}:
-        settings["accounts"] = args.accounts
-    elif len(txs) > runner_module.ACCOUNTS:
-        print(f"(the testnet runner funds {runner_module.ACCOUNTS} senders: the load uses those)", flush=True)
-        txs = txs[: runner_module.ACCOUNTS]
-    options = RunOptions(manifest, root, **settings)
+    # every sender of the loopback pass is funded here too (the runner's genesis funds 20 by default: with
+    # them alone the pre-signed transfers ran out and the window held 20 x --window in flight)
+    options = RunOptions(
+        manifest, root, prefix=f"bd{os.getpid() % 100000}", quiet=True, accounts=args.accounts
+    )
     runner = Runner(options, make_substrate(options))
     try:
         runner.start_network()

@@ -79,6 +79,9 @@ class RunOptions:
     """The default other build for upgrades (a source tree holding ``harmony/``); None: this one."""
     seed: int = 0
     quiet: bool = False
+    accounts: int = ACCOUNTS
+    """Funded development accounts in the genesis (at least :data:`ACCOUNTS`; benchmarks with many senders
+    ask for more)."""
 
 
 def make_substrate(options: RunOptions) -> Substrate:
@@ -100,7 +103,8 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
     m = options.manifest
     root = options.root
     root.mkdir(parents=True, exist_ok=True)
-    write_genesis(root, ACCOUNTS, m.validators, vdf_iterations=VDF_ITERATIONS, fenced=m.fenced())
+    funded = max(ACCOUNTS, options.accounts)
+    write_genesis(root, funded, m.validators, vdf_iterations=VDF_ITERATIONS, fenced=m.fenced())
     loopback = isinstance(substrate, Loopback)
     plans = []
     for number, spec in enumerate(m.nodes):
