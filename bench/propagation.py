@@ -44,7 +44,7 @@ from devnet import NamespacedCluster, presign  # bench/devnet.py
 from devnet import run as run_load
 
 from harmony.testnet import runner as runner_module
-from harmony.testnet.manifest import parse_document
+from harmony.testnet.manifest import GENESIS_SEATS, parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
 
@@ -180,7 +180,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--members", default="4,8,16", help="committee sizes (default %(default)s)")
+    parser.add_argument(
+        "--members",
+        default="4,8",
+        help=f"committee sizes, 2 to {GENESIS_SEATS} (the localnet genesis's seats; default %(default)s)",
+    )
     parser.add_argument("--mbit", default="10,25,50", help="per-node uplinks in Mbit/s (default %(default)s)")
     parser.add_argument("--latency-ms", type=int, default=40, help="one-way delay (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=20, help="load window per run (default %(default)s)")
@@ -227,8 +231,8 @@ def main() -> int:
     except ValueError:
         print("--members and --mbit take comma-separated integers", file=sys.stderr)
         return 2
-    if not all(2 <= m <= 32 for m in sizes) or not all(1 <= b <= 1000 for b in uplinks):
-        print("--members must be 2-32 and --mbit 1-1000", file=sys.stderr)
+    if not all(2 <= m <= GENESIS_SEATS for m in sizes) or not all(1 <= b <= 1000 for b in uplinks):
+        print(f"--members must be 2-{GENESIS_SEATS} and --mbit 1-1000", file=sys.stderr)
         return 2
     if not 0 <= args.tx_bytes <= 16_384:
         print("--tx-bytes must be 0-16384", file=sys.stderr)

@@ -67,12 +67,16 @@ from pathlib import Path
 from typing import Any
 
 from harmony.chain.fences import FenceError, check_jurisdiction
+from harmony.chain.params import LOCALNET
 from harmony.errors import HarmonyError
 from harmony.node.config import PROPAGATIONS, TX_RELAYS
 
 MAX_MANIFEST_SIZE = 256 * 1024
 MAX_SHARDS = 4
 MAX_VALIDATORS = 16
+GENESIS_SEATS = LOCALNET.seats_per_shard
+"""Genesis validators per shard at most: the localnet genesis's seats (its nodes refuse a larger committee
+at start-up)."""
 MAX_NODES = 64
 MAX_REGIONS = 16
 MAX_PERTURBATIONS = 64
@@ -245,7 +249,7 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
             "name", f"{name[:40]!r}: lowercase letters, digits and _, at most 16, a letter first"
         )
     shards = _int(raw, "shards", None, 1, MAX_SHARDS)
-    validators = _int(raw, "validators", None, 1, MAX_VALIDATORS)
+    validators = _int(raw, "validators", None, 1, GENESIS_SEATS)
     full_nodes = _int(raw, "full_nodes", 0, 0, MAX_NODES)
     external = _int(raw, "external_validators", 0, 0, MAX_VALIDATORS)
     if shards * validators + full_nodes + external > MAX_NODES:

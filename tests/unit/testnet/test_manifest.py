@@ -89,6 +89,7 @@ P = "shards = 1\nvalidators = 4\n[[perturbation]]\n"
         ('shards = "2"\nvalidators = 4\n', "shards"),
         ("shards = true\nvalidators = 4\n", "shards"),
         ("shards = 1\nvalidators = 99\n", "validators"),
+        ("shards = 1\nvalidators = 9\n", "validators"),  # over the localnet genesis's 8 seats per shard
         ("shards = 1\nvalidators = 4\nfull_nodes = -1\n", "full_nodes"),
         ("shards = 4\nvalidators = 16\nfull_nodes = 10\n", "validators"),
         ("shards = 1\nvalidators = 4\nshard = 1\n", "shard"),
