@@ -6,7 +6,7 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
 
     name = "small"
     shards = 2                      # shard 0 is the beacon chain
-    validators = 4                  # genesis validators per shard (node names s0v0, s0v1, …, s1v0, …)
+    validators = 4                  # genesis validators per shard, 1-8 (node names s0v0, s0v1, …, s1v0, …)
     full_nodes = 1                  # non-validating nodes, placed round robin over the shards (f0, f1, …)
     external_validators = 1         # created by staking transactions during the run (x0, x1, …: beacon nodes)
     duration_s = 60                 # how long the load runs once every shard has a block
