@@ -43,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devnet import NamespacedCluster, presign  # bench/devnet.py
 from devnet import run as run_load
 
-from harmony.testnet import runner as runner_module
 from harmony.testnet.manifest import GENESIS_SEATS, parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
@@ -130,7 +129,9 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         }
     )
     root = Path(tempfile.mkdtemp(prefix=f"bench-propagation-{mode}-"))
-    options = RunOptions(manifest, root, prefix=f"bp{os.getpid() % 100000}", quiet=True)
+    options = RunOptions(
+        manifest, root, prefix=f"bp{os.getpid() % 100000}", quiet=True, accounts=len(txs)
+    )  # every sender funded (the runner's genesis funds 20 by default)
     runner = Runner(options, make_substrate(options))
     try:
         runner.start_network()
@@ -139,7 +140,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         warm_up(cluster, args.warmup_blocks)
         before = {name: interface_tx_bytes(pid) for name, pid in pids.items()}
         since_ms = time.time_ns() // 1_000_000
-        load = run_load(cluster, txs[: runner_module.ACCOUNTS], args)
+        load = run_load(cluster, txs, args)
         sent = {name: interface_tx_bytes(pid) - before[name] for name, pid in pids.items()}
         fleet = runner.fleet
         assert fleet is not None
@@ -189,9 +190,11 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=40, help="one-way delay (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=20, help="load window per run (default %(default)s)")
     parser.add_argument("--rate", type=float, default=600, help="submitted tx/s (default %(default)s)")
-    parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument(
-        "--window", type=int, default=50, help="unfinalized transactions per sender at most (20 senders)"
+        "--accounts", type=int, default=200, help="senders, each funded in the genesis (default %(default)s)"
+    )
+    parser.add_argument(
+        "--window", type=int, default=5, help="unfinalized transactions per sender (default %(default)s)"
     )
     parser.add_argument("--block-time-ms", type=int, default=1000)
     parser.add_argument(
@@ -237,7 +240,10 @@ def main() -> int:
     if not 0 <= args.tx_bytes <= 16_384:
         print("--tx-bytes must be 0-16384", file=sys.stderr)
         return 2
-    accounts = min(args.accounts, runner_module.ACCOUNTS)
+    if not 1 <= args.accounts <= 1000 or args.window < 1:
+        print("--accounts must be 1-1000 and --window at least 1", file=sys.stderr)
+        return 2
+    accounts = args.accounts
     per_account = max(1, int(args.rate * args.seconds / accounts) + 1)
     print(f"pre-signing {accounts * per_account} transfers …", flush=True)
     results: dict[str, dict[str, Any]] = {}
