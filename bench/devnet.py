@@ -214,6 +214,9 @@ def main() -> int:
         ):
             print("--latency-ms must be 0-5000 and --bandwidth-mbit 1-10000", file=sys.stderr)
             return 2
+    if not 1 <= args.accounts <= 1000:  # the devnet's and the testnet's genesis fund at most 1,000
+        print("--accounts must be 1-1000", file=sys.stderr)
+        return 2
     per_account = max(1, int(args.rate * args.seconds / args.accounts) + 1)
     print(f"pre-signing {args.accounts * per_account} transfers …", flush=True)
     txs = presign(args.accounts, per_account, 0)
