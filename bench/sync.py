@@ -4,10 +4,12 @@ Run: ``.venv/bin/python bench/sync.py`` (the issue's sizes: 100,000 blocks, 50,0
 a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
 
 * **Generate once, then reuse.** A chain of shard 1 of a development genesis (four seats, the 80 M gas
-  limit): first ``accounts / 1,000`` full blocks of 1,000 transfers from the dev accounts, each to a new
-  account, then empty blocks up to ``--blocks``. Every block is proposed by the chain itself and carries a
-  commit aggregate of three of the four committee keys (:func:`harmony.node.dev_chain.extend_final`), so it
-  is a chain the node accepts. It is written under ``.cache/bench-sync/<blocks>-<accounts>-v<N>/`` (staged
+  limit) with localnet's 32-block epochs (each epoch's last block carries the next shard state, as a shard
+  leader relays the beacon's): ``accounts / 1,000`` full blocks of 1,000 transfers from the dev accounts,
+  each to a new account, in runs of :data:`FULL_RUN` spread evenly over the chain, and empty blocks between
+  them up to ``--blocks``. Every block is proposed by the chain itself and carries a commit aggregate of
+  three of the four committee keys (:func:`harmony.node.dev_chain.extend_final`), so it is a chain the
+  node accepts. It is written under ``.cache/bench-sync/<blocks>-<accounts>-v<N>/`` (staged
   writes, made durable every few hundred blocks; the directory appears only once complete), with a progress
   bar; later runs reuse it.
 * **Sync it, twice.** Three peer processes (``bench/sync.py --serve DIR``) open the cached database
@@ -18,17 +20,18 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
   node's pruning rounds beside it as a node runs them by default
   (:func:`harmony.node.pruning.prune_forever`, then the round it makes next at the head). A second fresh
   node syncs the same chain keeping every state (``--archive``). The peers dropped are printed.
-* **Report.** From the pruning node: blocks/s over the empty part, tx/s over the full part, and the
-  syncing process's CPU per empty block and per 1,000 transactions (``cpu_ms_per_empty_block``,
-  ``cpu_s_per_1000_tx``; the checking processes' CPU, commit aggregates and VRFs, is ``worker_cpu_s`` in
-  all and ``worker_cpu_ms_per_block``, as they measure it): on a shared machine the CPU figures move much
-  less with the load than the rates. ``ratio`` = sync tx/s over the live execution tx/s of a 1,000-transfer
-  block as ``bench/execution.py`` measures it, in this same run. The archive node's rates are
-  ``archive_blocks_per_s`` and ``archive_tx_per_s``. Disk: both data files at every tenth of the chain
-  (the pruned one stays flat once the state stops growing), ``disk_pruned_mb`` and ``disk_archive_mb`` at
-  the end (``disk_ratio`` the first over the second), and each one's state-node table
-  (``state_table_pruned_mb``, ``state_table_archive_mb``): pruning deletes state, never blocks, so on a
-  chain of mostly empty blocks the blocks are most of both files. ``--no-state-sync`` stops after these.
+* **Report.** From the pruning node, timed block by block (when each was executed and staged): tx/s over
+  the runs of full blocks (from the block before a run to its last), blocks/s over the rest, and the
+  syncing process's CPU per block (``cpu_ms_per_block``; the checking processes' CPU, commit aggregates
+  and VRFs, is ``worker_cpu_s`` in all and ``worker_cpu_ms_per_block``, as they measure it): on a shared
+  machine the CPU figures move much less with the load than the rates. ``ratio`` = sync tx/s over the live
+  execution tx/s of a 1,000-transfer block as ``bench/execution.py`` measures it, in this same run. The
+  archive node's rates are ``archive_blocks_per_s`` and ``archive_tx_per_s``. Disk: both data files at
+  every tenth of the chain (the pruned one flat, the archive growing), ``disk_pruned_mb`` and
+  ``disk_archive_mb`` at the end (``disk_ratio`` the first over the second), and each one's state-node
+  table (``state_table_pruned_mb``, ``state_table_archive_mb``). The pruning node expires old blocks as it
+  syncs (:mod:`harmony.storage.prune`: the last four epochs and 256 blocks stay whole, epoch ends keep their
+  headers). ``--no-state-sync`` stops after these.
 * **State sync.** A second fresh node downloads the head's state (accounts, storage, code) from the same
   three peers over the state sync protocol (:class:`harmony.node.state_sync.StateDownload`: every node
   checked against its hash before it is written), with a progress bar; ``state_sync_s`` is that download's
@@ -81,13 +84,16 @@ from harmony.types.transaction import Transaction
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench-sync"
-VERSION = 1
-"""Bump when the generated chain changes: a cached chain of another version is not reused."""
+VERSION = 2
+"""Bump when the generated chain changes: a cached chain of another version is not reused (2: epochs, and
+the full blocks spread over the chain)."""
 SHARD = 1
 GENESIS = make_localnet_genesis(accounts=20, keys_per_shard=4, timestamp=1_700_000_000)
 SENDERS = [dev_account_key(i) for i in range(20)]
 SIGNERS = [dev_bls_key(SHARD, i) for i in range(3)]
 PER_FULL_BLOCK = 1_000
+FULL_RUN = 10
+"""Full blocks in a row: the chain has ``accounts / 1,000 / FULL_RUN`` runs, spread evenly."""
 PEERS = 3
 PROTOCOL = sync_protocol_id("localnet", SHARD)
 STATE_PROTOCOL = state_protocol_id("localnet", SHARD)
@@ -107,9 +113,14 @@ def chain_dir(blocks: int, accounts: int) -> Path:
     return CACHE / f"{blocks}-{accounts}-v{VERSION}"
 
 
-def full_blocks(blocks: int, accounts: int) -> int:
-    """How many of the first blocks are full (1,000 transfers each, one new account per transfer)."""
-    return min(blocks, -(-accounts // PER_FULL_BLOCK))
+def full_blocks(blocks: int, accounts: int) -> list[int]:
+    """The numbers of the full blocks (1,000 transfers each, one new account per transfer): runs of
+    :data:`FULL_RUN` starting at block 1 and then every ``blocks / runs`` blocks."""
+    count = -(-accounts // PER_FULL_BLOCK)
+    runs = -(-count // FULL_RUN)
+    spacing = blocks // max(1, runs)
+    numbers = [1 + run * spacing + i for run in range(runs) for i in range(FULL_RUN)][:count]
+    return [n for n in numbers if n <= blocks]
 
 
 def generate(blocks: int, accounts: int) -> tuple[Path, float]:
@@ -122,7 +133,7 @@ def generate(blocks: int, accounts: int) -> tuple[Path, float]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.perf_counter()
-    full = full_blocks(blocks, accounts)
+    full = set(full_blocks(blocks, accounts))
     store = LMDBStore(work)
     chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
     nonces = [0] * len(SENDERS)
@@ -135,7 +146,7 @@ def generate(blocks: int, accounts: int) -> tuple[Path, float]:
             with chain.db.staged():  # STAGE blocks per durable write
                 for number in range(first, min(blocks, first + STAGE - 1) + 1):
                     txs = []
-                    if number <= full:
+                    if number in full:
                         for _ in range(min(PER_FULL_BLOCK, accounts - made)):
                             sender = made % len(SENDERS)
                             tx = Transaction(
@@ -144,7 +155,7 @@ def generate(blocks: int, accounts: int) -> tuple[Path, float]:
                             txs.append(tx.sign(SENDERS[sender], LOCALNET.chain_id))
                             nonces[sender] += 1
                             made += 1
-                    extend_final(chain, SIGNERS, txs)
+                    extend_final(chain, SIGNERS, txs, end_epoch=LOCALNET.is_last_block(number))
                     bar.update(task, completed=number)
     store.close()
     os.replace(work, final)
@@ -225,7 +236,7 @@ async def sync_from(peers: list[tuple[str, str]], scratch: Path, target: int, *,
             while not all(host.is_connected(p) for p, _ in peers):
                 await trio.sleep(0.1)
         client = SyncClient(host, PROTOCOL, timeout=CLIENT_TIMEOUT)
-        heads = {p: await client.head_number(p) for p, _ in peers}
+        heads = {p: (await client.head(p)).number for p, _ in peers}
         if min(heads.values()) != target:
             raise RuntimeError(f"peers announce heads {sorted(heads.values())}, expected {target}")
         with Progress(
@@ -362,11 +373,11 @@ def main() -> None:
     if args.blocks < 2 or args.accounts < 0:
         parser.error("--blocks must be at least 2 and --accounts not negative")
     full = full_blocks(args.blocks, args.accounts)
-    if full >= args.blocks:
-        parser.error(f"{args.accounts} accounts need {full} full blocks: ask for more --blocks")
+    if len(full) < -(-args.accounts // PER_FULL_BLOCK) or len(full) >= args.blocks // 2:
+        parser.error(f"{args.accounts} accounts need more than twice as many --blocks in runs of {FULL_RUN}")
     directory, generate_s = generate(args.blocks, args.accounts)
     print(
-        f"chain: {args.blocks} blocks ({full} of 1,000 transfers), {directory}"
+        f"chain: {args.blocks} blocks ({len(full)} of 1,000 transfers in runs of {FULL_RUN}), {directory}"
         + (f", generated in {generate_s:.0f} s" if generate_s else ", cached")
     )
     live_tps = live_execution_tps()
@@ -380,10 +391,9 @@ def main() -> None:
             figures["worker_cpu_s"] = round(pruned.worker_cpu, 1)
             figures["worker_cpu_ms_per_block"] = round(1000 * pruned.worker_cpu / args.blocks, 2)
             print(
-                f"full sync from {PEERS} peers, pruning: {figures['blocks_per_s']} empty blocks/s "
-                f"({figures['cpu_ms_per_empty_block']} ms CPU each in this process), "
+                f"full sync from {PEERS} peers, pruning: {figures['blocks_per_s']} empty blocks/s, "
                 f"{figures['tx_per_s']} tx/s of full blocks "
-                f"({figures['cpu_s_per_1000_tx']} s CPU per 1,000 tx), "
+                f"({figures['cpu_ms_per_block']} ms CPU per block in this process), "
                 f"checking processes {figures['worker_cpu_s']} s CPU in all "
                 f"({figures['worker_cpu_ms_per_block']} ms per block); "
                 f"load average {os.getloadavg()[0]:.1f}",
@@ -440,29 +450,47 @@ def main() -> None:
 
 
 def print_disk(pruned: SyncRun, archive: SyncRun) -> None:
-    """The data files of both nodes at every tenth of the chain: the pruned one flat once the state is."""
+    """The data files of both nodes at every tenth of the chain, and their largest tables at the end (keys
+    and values; LMDB's pages hold them with some room to spare)."""
     print(f"{'synced':>7} {'block':>8} {'pruned MB':>10} {'archive MB':>11}")
     for tenth in sorted(set(pruned.disk_at) & set(archive.disk_at)):
         number, left = pruned.disk_at[tenth]
         print(f"{10 * tenth:>6} % {number:>8} {left / 1e6:>10.1f} {archive.disk_at[tenth][1] / 1e6:>11.1f}")
+    assert pruned.report is not None and archive.report is not None
+    sizes = {t.name: [t.total_bytes, 0] for t in pruned.report.tables}
+    for t in archive.report.tables:
+        sizes.setdefault(t.name, [0, 0])[1] = t.total_bytes
+    print(f"{'table':>32} {'pruned MB':>10} {'archive MB':>11}")
+    for name, (left, right) in sorted(sizes.items(), key=lambda item: -item[1][1])[:8]:
+        print(f"{name:>32} {left / 1e6:>10.1f} {right / 1e6:>11.1f}")
+    print(
+        f"{'all keys and values':>32} {sum(v[0] for v in sizes.values()) / 1e6:>10.1f} "
+        f"{sum(v[1] for v in sizes.values()) / 1e6:>11.1f}"
+    )
 
 
-def summarize(run: SyncRun, full: int, live_tps: float) -> dict[str, Any]:
-    """Rates from the (time, block) timeline: blocks/s after the full part, tx/s during it; and the syncing
-    process's CPU per empty block and per 1,000 transactions (less sensitive to the machine's load)."""
-    at = {s.block.number: t for t, s in run.timeline}
+def summarize(run: SyncRun, full: list[int], live_tps: float) -> dict[str, Any]:
+    """Rates from the block-by-block timeline (when each block was staged): tx/s over the runs of full
+    blocks, each from the block before it to its last, blocks/s over the rest; and the syncing process's
+    CPU per block (less sensitive to the machine's load)."""
+    at = {s.block.number: s.staged_at for _, s in run.timeline}
     at[0] = run.started
-    cpu_at = run.cpu_at
-    txs = sum(len(s.block.transactions) for _, s in run.timeline if s.block.number <= full)
     last = max(at)
-    full_s = at[full] - at[0] if full else 0.0
-    empty_s = at[last] - at[full]
+    full_set = set(full)
+    runs = [n for n in full if n - 1 not in full_set]
+    full_s = 0.0
+    for first in runs:
+        end = first
+        while end + 1 in full_set:
+            end += 1
+        full_s += at[end] - at[first - 1]
+    txs = sum(len(s.block.transactions) for _, s in run.timeline if s.block.number in full_set)
+    empty_blocks = last - len(full)
+    empty_s = at[last] - at[0] - full_s
     tx_per_s = txs / full_s if full_s > 0 else None
-    empty_cpu = cpu_at[last] - cpu_at[full]
     return {
-        "cpu_ms_per_empty_block": round(1000 * empty_cpu / (last - full), 2) if last > full else None,
-        "cpu_s_per_1000_tx": round(1000 * cpu_at[full] / txs, 3) if txs else None,
-        "blocks_per_s": round((last - full) / empty_s) if empty_s > 0 else None,
+        "cpu_ms_per_block": round(1000 * run.cpu_at[last] / last, 2),
+        "blocks_per_s": round(empty_blocks / empty_s) if empty_s > 0 else None,
         "tx_per_s": None if tx_per_s is None else round(tx_per_s),
         "state_sync_s": None,
         "disk_pruned_mb": None,

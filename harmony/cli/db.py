@@ -1,12 +1,14 @@
-"""``harmony db``: look inside a node's chain database, and prune a stopped node's old states.
+"""``harmony db``: look inside a node's chain database, and prune a stopped node's old states and blocks.
 
 * ``harmony db inspect [DATADIR]``: entries and sizes per table, the file's size on disk; ``--json`` for
   scripts. Safe on a running node's directory (it only reads).
 * ``harmony db prune [DATADIR]``: delete the trie nodes and code that no kept state references (the last
-  128 blocks' states, every epoch boundary's and genesis': :mod:`harmony.storage.prune`) from a *stopped*
-  node's directory, with a progress bar. A running node prunes itself unless started with ``--archive``,
-  so this is for an archive directory turned into a pruned one, or a node that ran with ``--archive``.
-  LMDB reuses the freed pages: the file keeps its size and stops growing until the freed space is used.
+  128 blocks' states, every epoch boundary's and genesis') and expire the blocks below the history floor
+  (the last four epochs and 256 blocks stay whole: :mod:`harmony.storage.prune`) from a *stopped* node's
+  directory, with a progress bar; ``--keep-history`` prunes states only. A running node prunes itself
+  unless started with ``--archive``, so this is for an archive directory turned into a pruned one, or a
+  node that ran with ``--archive``. LMDB reuses the freed pages: the file keeps its size and stops growing
+  until the freed space is used.
 
 ``DATADIR`` is the node's data directory (``general.data_dir``, default ``./harmony-data``) or its
 ``chain`` subdirectory.
@@ -84,6 +86,7 @@ def _inspect(args: argparse.Namespace) -> int:
     except StorageError as exc:
         raise CLIError(f"{path}: cannot open the chain database: {exc}") from exc
     with store:
+        floor = ChainDB(store).history_floor()
         if args.json:
             report = inspect_store(store, path)
         else:
@@ -93,11 +96,13 @@ def _inspect(args: argparse.Namespace) -> int:
                     store, path, lambda done, total: progress.update(task, completed=done, total=total)
                 )
     if args.json:
-        print(json.dumps(asdict(report)))
+        print(json.dumps({**asdict(report), "history_floor": floor}))
     else:
         # the path on a line of its own: a long one would wrap a table title (and a narrow pipe the cells)
         print(f"{report.path}: {report.entries} entries, {_human(report.file_bytes)} on disk")
         Console(width=max(100, Console().width)).print(_report_table(report))
+        if floor:
+            print(f"blocks whole from {floor} on; the older ones are expired (epoch ends keep their headers)")
         print(
             f"LMDB pages in use: {_human(report.used_bytes)} "
             "(freed pages are reused: the file does not shrink)"
@@ -137,19 +142,21 @@ def _prune(args: argparse.Namespace) -> int:
         with _progress(console) as progress:
             mark = progress.add_task("marking kept states", total=None)
             sweep = progress.add_task("sweeping", total=None, visible=False)
-            for result in Pruner(db).round(count_total=True):
-                if result.phase == "scan":
-                    progress.update(mark, description=f"finding epoch boundaries (head {result.head})")
-                elif result.phase == "mark":
+            expire = progress.add_task("expiring old blocks", total=None, visible=False)
+            for result in Pruner(db, history=not args.keep_history).round(count_total=True):
+                if result.phase == "mark":
+                    progress.update(mark, completed=result.roots_marked, total=result.roots)
+                    continue
+                progress.update(mark, completed=result.roots, total=result.roots)
+                progress.update(sweep, visible=True, completed=result.scanned, total=result.total)
+                if result.phase == "history":
+                    first = max(1, result.history_floor - result.expired)
                     progress.update(
-                        mark,
-                        description="marking kept states",
-                        completed=result.roots_marked,
-                        total=result.roots,
+                        expire,
+                        visible=True,
+                        completed=result.history_floor - first,
+                        total=max(0, result.history_target - first),
                     )
-                else:
-                    progress.update(mark, completed=result.roots, total=result.roots)
-                    progress.update(sweep, visible=True, completed=result.scanned, total=result.total)
     summary = {
         "head": result.head,
         "kept_states": result.roots,
@@ -158,6 +165,8 @@ def _prune(args: argparse.Namespace) -> int:
         "deleted_bytes": result.deleted_bytes,
         "entries_before": before,
         "incomplete_states": result.incomplete,
+        "history_floor": result.history_floor,
+        "expired_blocks": result.expired,
     }
     if args.json:
         print(json.dumps(summary))
@@ -167,6 +176,11 @@ def _prune(args: argparse.Namespace) -> int:
             f"code in use), deleted {result.deleted:,} entries ({_human(result.deleted_bytes)}); LMDB reuses "
             "the freed pages, so the file keeps its size and stops growing until they are used"
         )
+        if result.history_floor > 0:
+            print(
+                f"blocks are whole from {result.history_floor} on ({result.expired:,} expired now); below it "
+                "only epoch ends' headers and cross-shard proofs stay (--keep-history keeps every block)"
+            )
         if result.incomplete:
             print(
                 f"note: {len(result.incomplete)} of the kept states were already incomplete (blocks "
@@ -182,7 +196,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = db.add_subparsers(dest="action", metavar="{inspect,prune}", required=True)
     for name, func, text in (
         ("inspect", _inspect, "entries and sizes per table of a node's chain database"),
-        ("prune", _prune, "delete the old states a stopped node no longer keeps (progress bar)"),
+        ("prune", _prune, "delete the old states and blocks a stopped node no longer keeps (progress bar)"),
     ):
         parser = actions.add_parser(
             name, help=text, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -196,4 +210,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             help="the node's data directory or its chain/ subdirectory (default ./harmony-data)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+        if name == "prune":
+            parser.add_argument(
+                "--keep-history",
+                action="store_true",
+                help="prune old states only, keep every block (for a node that serves full sync)",
+            )
         parser.set_defaults(func=func)

@@ -10,6 +10,7 @@ those of the committee: on a development genesis :func:`harmony.chain.genesis.de
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from harmony.chain.payloads import commit_payload
 from harmony.chain.proposal import HeaderFields
@@ -52,11 +53,14 @@ def extend_final(
     transactions: Sequence[Transaction] = (),
     *,
     spacing: int = 2,
+    end_epoch: bool = False,
 ) -> tuple[Block, bytes, bytes]:
     """Propose, sign and store the next block on ``chain``'s head; ``(block, signature, bitmap)``.
 
     ``keys`` are committee keys holding a quorum of the head epoch's committee, the first one leading;
-    ``spacing`` the seconds between header times. Raises :class:`HarmonyError` if a transaction is skipped.
+    ``spacing`` the seconds between header times. ``end_epoch`` (a shard chain's block) makes the block
+    its epoch's last: it carries the next epoch's shard state, the same committees again, as a shard leader
+    relays the beacon chain's. Raises :class:`HarmonyError` if a transaction is skipped.
     """
     head = chain.head
     committee = chain.committee_for(chain.shard_id, head.epoch)
@@ -66,12 +70,19 @@ def extend_final(
     last = chain.db.get_commit_sig(head.number) if head.number else None
     seats = {slot.bls_public_key: slot for slot in committee.slots}
     coinbase = seats[leader.public_key.to_bytes()].ecdsa_address
+    next_state = None
+    if end_epoch:
+        current = chain.db.get_shard_state(head.epoch)
+        if current is None:
+            raise HarmonyError(f"no shard state stored for epoch {head.epoch}")
+        next_state = replace(current, epoch=head.epoch + 1)
     fields = HeaderFields(
         coinbase,
         head.time + spacing,
         head.view_id + 1,
         last_commit=last,
         vrf=make_header_vrf(leader, head.hash()),
+        shard_state=next_state,
     )
     built, verified = chain.propose_verified(fields, BlockBody(transactions))
     if built.skipped:

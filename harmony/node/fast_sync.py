@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,6 +50,7 @@ from harmony.node.sync_ranges import Answer, RangeSchedule, Span
 from harmony.p2p.errors import P2PBadResponse, P2PTimeout
 from harmony.p2p.sync_protocol import MAX_BLOCKS, cut_by_size
 from harmony.types.block import Block
+from harmony.types.shard_state import Committee
 
 log = logging.getLogger("harmony.node.sync")
 
@@ -117,6 +118,9 @@ class Stored:
     block: Block
     signature: bytes
     bitmap: bytes
+    staged_at: float = 0.0
+    """``time.perf_counter()`` when the block was executed and staged (it became durable at the flush that
+    reported it): the per-block timeline of a sync."""
 
 
 @dataclass(slots=True)
@@ -183,9 +187,14 @@ class FastSync:
         self.commit_worker = commit_worker
         """Check commit aggregates in a child process: ``None`` decides by the distance and the cores."""
         self._worker: CommitWorker | None = None
-        self._prechecked: dict[int, tuple[bytes, Block, str, str | None]] = {}
+        self._prechecked: dict[int, tuple[bytes, Block, Committee, str, str | None]] = {}
         """Blocks checked as their answer arrived, by number: (the encoding received, the block, the
-        commit's verdict, the VRF's verdict or ``None`` when not checked)."""
+        committee it was checked under, the commit's verdict, the VRF's verdict or ``None`` when not
+        checked)."""
+        self._announced: dict[int, Committee] = {}
+        """Committees of epochs not stored yet, as the epoch-ending blocks received announce them (so the
+        blocks of the next epochs are checked ahead too); a verdict under one counts only if it is the
+        committee the chain stores once that block is imported."""
         self.report = SessionReport()
         self._block_bytes = 0.0
         """Moving average of the encoded size of the blocks received (0 before any)."""
@@ -194,12 +203,23 @@ class FastSync:
         """The deadlines of the requests in flight (see :meth:`_excuse`)."""
         self._changed = trio.Event()
 
-    async def run(self, heads: dict[str, int]) -> SessionReport:
-        """Sync towards the highest of ``heads`` (peer → announced head) from the peers that are ahead."""
+    async def run(self, heads: Mapping[str, int], lowest: Mapping[str, int] | None = None) -> SessionReport:
+        """Sync towards the highest of ``heads`` (peer → announced head) from the peers that are ahead and
+        hold the next block (``lowest``: peer → the lowest block it serves, 1 when not given: a pruning
+        peer expires old blocks, and is not asked for them). When every peer ahead expired the next block,
+        the report's ``halted`` says what to do."""
         started = time.monotonic()
         first = self.chain.head.number + 1
-        self._active = {peer: head for peer, head in heads.items() if head >= first}
+        held = lowest or {}
+        ahead = {peer: head for peer, head in heads.items() if head >= first}
+        self._active = {peer: head for peer, head in ahead.items() if held.get(peer, 1) <= first}
         if not self._active:
+            if ahead:
+                self.report.halted = (
+                    f"no peer ahead holds block {first} any more (they keep blocks from "
+                    f"{min(held[peer] for peer in ahead)} on): start this node with --sync.mode state, or "
+                    "connect it to a node started with --archive"
+                )
             return self.report
         target = max(self._active.values())
         schedule = RangeSchedule(first, target, size=MAX_BLOCKS, window=max(WINDOW, MAX_BLOCKS))
@@ -222,6 +242,7 @@ class FastSync:
                 self._worker.close()
                 self.report.worker_cpu_s = self._worker.cpu_seconds
             self._prechecked.clear()
+            self._announced.clear()
             self.report.seconds = time.monotonic() - started
             if self.progress is not None:
                 self.progress.end()
@@ -320,8 +341,9 @@ class FastSync:
         by_epoch: dict[int, list[int]] = {}
         for index, (_, _, block) in enumerate(blocks):
             by_epoch.setdefault(block.header.epoch, []).append(index)
+            self._announce(block)
         for epoch, indexes in by_epoch.items():
-            committee = self.chain.committee_for(self.chain.shard_id, epoch)
+            committee = self.chain.committee_for(self.chain.shard_id, epoch) or self._announced.get(epoch)
             if committee is None:
                 continue
             proofs = []
@@ -352,7 +374,24 @@ class FastSync:
             for index, commit, vrf in zip(indexes, *verdicts, strict=True):
                 number, raw, block = blocks[index]
                 own_shard = block.header.shard_id == self.chain.shard_id
-                self._prechecked[number] = (raw, block, commit, vrf if own_shard else None)
+                self._prechecked[number] = (raw, block, committee, commit, vrf if own_shard else None)
+
+    def _announce(self, block: Block) -> None:
+        """Remember the next epoch's committee an epoch-ending block of our shard carries (unchecked: see
+        :attr:`_announced`); forget those of epochs the chain has reached."""
+        header = block.header
+        if not header.shard_state or header.shard_id != self.chain.shard_id:
+            return
+        try:
+            state = header.get_shard_state()
+            committee = None if state is None else state.committee(self.chain.shard_id)
+        except HarmonyError:
+            return  # the importer refuses the block itself
+        if committee is not None:
+            self._announced[header.epoch + 1] = committee
+        current = self.chain.head.epoch
+        for epoch in [e for e in self._announced if e <= current]:
+            del self._announced[epoch]
 
     # -- importing -----------------------------------------------------------------------------------
 
@@ -385,8 +424,7 @@ class FastSync:
                         last_flush = now
                     await trio.lowlevel.checkpoint()
             except SyncHalted as exc:
-                self.report.halted = str(exc)
-                log.warning("fast sync stopped: %s", exc)
+                self.report.halted = str(exc)  # the sync loop logs it
             finally:
                 self._flush(stage.flush, pending)
 
@@ -422,7 +460,9 @@ class FastSync:
         vrf: str | None = None
         pre = self._prechecked.pop(expected, None)
         if pre is not None and pre[0] is raw:  # checked as this very answer arrived
-            _, block, verdict, vrf = pre
+            _, block, checked_under, verdict, vrf = pre
+            if checked_under != self.chain.committee_for(block.header.shard_id, block.header.epoch):
+                verdict = vrf = None  # checked under a committee an unverified block announced: again
         else:
             try:
                 block = Block.decode(raw)
@@ -451,7 +491,7 @@ class FastSync:
             # a quorum finalized it: the committee and this node disagree on the rules, no peer's fault
             raise SyncHalted(f"final block {expected} is refused by this node: {exc}") from exc
         self.chain.store(verified, commit_sig=(signature, bitmap))
-        stored.append(Stored(block, signature, bitmap))
+        stored.append(Stored(block, signature, bitmap, time.perf_counter()))
         self.report.stored += 1
         self.report.transactions += len(block.transactions)
         return None

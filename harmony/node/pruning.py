@@ -1,15 +1,19 @@
-"""The running node's state pruning: a mark-and-sweep round now and then, a slice at a time on the loop.
+"""The running node's pruning (old states, old blocks), a slice at a time on the loop.
 
-The rule and its soundness are :mod:`harmony.storage.prune`; this module only decides when a round runs
-(every :data:`PRUNE_EVERY` blocks of head progress) and lets the rest of the node run between slices of
-it, so a block is never delayed by more than one slice (one sweep transaction or a few thousand marked
-nodes). ``--archive`` (``[storage] archive = true``) does not start it.
+The rules and their soundness are :mod:`harmony.storage.prune`; this module only decides when they run and
+lets the rest of the node run between slices, so a block is never delayed by more than one slice (one
+write transaction, or a few thousand marked nodes). Every :data:`PRUNE_EVERY` blocks of head progress it
+expires the blocks below the history floor (work that grows with the blocks, so it keeps pace with a fast
+sync and the file holds only the kept history) and runs a state round, at most :data:`MAX_SHARE` of the
+loop's time (a round's work grows with the state). ``--archive`` (``[storage] archive = true``) does not
+start it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from time import perf_counter
 
 import trio
@@ -32,30 +36,41 @@ would otherwise sweep the whole node table every :data:`CHECK_INTERVAL`."""
 
 
 async def prune_forever(
-    db: ChainDB, *, every: int = PRUNE_EVERY, interval: float = CHECK_INTERVAL, share: float = MAX_SHARE
+    db: ChainDB,
+    *,
+    every: int = PRUNE_EVERY,
+    interval: float = CHECK_INTERVAL,
+    share: float = MAX_SHARE,
+    history: bool = True,
 ) -> None:
-    """Run a pruning round whenever the head has moved ``every`` blocks since the last one, forever, taking
-    at most ``share`` of the loop's time (:data:`MAX_SHARE`)."""
-    pruner = Pruner(db)
-    last: int | None = None
+    """Prune forever: expire old blocks whenever the head has moved ``every`` blocks (``history``), and
+    run a state round as often, taking at most ``share`` of the loop's time (:data:`MAX_SHARE`)."""
+    pruner = Pruner(db, history=False)
+    last_state: int | None = None
+    last_history: int | None = None
+    state_due = 0.0
+    """``trio.current_time()`` before which no state round starts (the pause after the last one)."""
     while True:
         await trio.sleep(interval)
         head = db.head_number()
-        if head is None or (last is not None and head - last < every) or (last is None and head < every):
+        if head is None or head < every:
+            continue
+        if history and (last_history is None or head - last_history >= every):
+            expired = await _slices(pruner.expire())
+            last_history = head
+            if expired.expired:
+                log.info(
+                    "expired %d old blocks at head %d: blocks whole from %d on",
+                    expired.expired,
+                    head,
+                    expired.history_floor,
+                )
+        if (last_state is not None and head - last_state < every) or trio.current_time() < state_due:
             continue
         started = time.monotonic()
-        progress = PruneProgress()
-        worked = 0.0
-        rounds = pruner.round()
-        while True:
-            slice_started = perf_counter()
-            step = next(rounds, None)
-            worked += perf_counter() - slice_started
-            if step is None:
-                break
-            progress = step
-            await trio.sleep(0)
-        last = progress.head
+        worked = [0.0]
+        progress = await _slices(pruner.round(), worked)
+        last_state = progress.head
         log.info(
             "pruned the state at head %d: %d kept states, %d nodes in use, %d deleted (%.1f MB) in %.1f s "
             "(%.1f s of it pruning)",
@@ -65,6 +80,21 @@ async def prune_forever(
             progress.deleted,
             progress.deleted_bytes / 1e6,
             time.monotonic() - started,
-            worked,
+            worked[0],
         )
-        await trio.sleep(max(0.0, worked * (1 / share - 1) - interval))
+        state_due = trio.current_time() + worked[0] * (1 / share - 1)
+
+
+async def _slices(steps: Iterator[PruneProgress], worked: list[float] | None = None) -> PruneProgress:
+    """Run ``steps`` a slice at a time, letting the loop's other tasks run between them; the last
+    progress, and the seconds worked added to ``worked[0]``."""
+    progress = PruneProgress()
+    while True:
+        slice_started = perf_counter()
+        step = next(steps, None)
+        if worked is not None:
+            worked[0] += perf_counter() - slice_started
+        if step is None:
+            return progress
+        progress = step
+        await trio.sleep(0)

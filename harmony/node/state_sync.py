@@ -61,43 +61,20 @@ class ChainStateSource(StateSource):
 
     def __init__(self, chain: Blockchain) -> None:
         self.chain = chain
-        self._last_of: dict[int, int] = {}
 
     def epoch_header(self, epoch: int) -> tuple[bytes, bytes, bytes] | None:
         """The last block of ``epoch`` on our shard (its header carries the next shard state) with its
-        commit aggregate; ``None`` if that epoch has not ended on our chain."""
-        number = self._last_of.get(epoch)
+        commit aggregate; ``None`` if that epoch has not ended on our chain. Found through the chain
+        database's epoch-end index (an expired history keeps these headers and signatures)."""
+        db = self.chain.db
+        number = db.epoch_last_block(epoch)
         if number is None:
-            number = self._epoch_last(epoch)
-            if number is None:
-                return None
-            self._last_of[epoch] = number
-        header = self.chain.db.get_header_by_number(number)
-        sig = self.chain.db.get_commit_sig(number)
-        if header is None or sig is None:
+            return None
+        header = db.get_header_by_number(number)
+        sig = db.get_commit_sig(number)
+        if header is None or sig is None or header.epoch != epoch or not header.is_last_block_in_epoch():
             return None
         return header.encode(), sig[0], sig[1]
-
-    def _epoch_last(self, epoch: int) -> int | None:
-        """The highest block of ``epoch`` (header epochs never decrease along the chain), if it ends it."""
-        db = self.chain.db
-        lo, hi = 0, db.head_number() or 0
-        head = db.get_header_by_number(hi)
-        if head is None or head.epoch < epoch:
-            return None
-        while lo < hi:  # the highest number whose epoch is <= epoch
-            mid = (lo + hi + 1) // 2
-            header = db.get_header_by_number(mid)
-            if header is None:
-                return None
-            if header.epoch <= epoch:
-                lo = mid
-            else:
-                hi = mid - 1
-        found = db.get_header_by_number(lo)
-        if found is None or found.epoch != epoch or not found.is_last_block_in_epoch():
-            return None
-        return lo
 
     def state_blob(self, node_hash: bytes) -> bytes | None:
         """The trie node or code stored under ``node_hash`` (none once pruned)."""

@@ -28,7 +28,7 @@ from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
 from harmony.node.sync_progress import SyncProgress
 from harmony.p2p.errors import P2PProtocolUnsupported
 from harmony.p2p.host import P2PHost
-from harmony.p2p.sync_protocol import SyncClient, SyncSource
+from harmony.p2p.sync_protocol import PeerHead, SyncClient, SyncSource
 from harmony.types.block import Block
 
 log = logging.getLogger("harmony.node.sync")
@@ -54,6 +54,10 @@ class ChainSyncSource(SyncSource):
     def head_number(self) -> int:
         """The head's number (from the number index: no header decode per request)."""
         return self.chain.db.head_number() or 0
+
+    def lowest_number(self) -> int:
+        """The history floor: blocks below it are expired or were never stored (state sync)."""
+        return max(1, self.chain.db.history_floor())
 
     def canonical_hash(self, number: int) -> bytes | None:
         """The canonical hash at ``number``."""
@@ -110,6 +114,8 @@ class Syncer:
         self.progress = SyncProgress()
         self._answered = False
         """Whether any peer has told its head in a round yet."""
+        self._halted = ""
+        """Why the last fast sync session stopped short (logged when it changes)."""
 
     def heard_head(self, peer_id: str, number: int) -> None:
         """A peer announced its head: sync now if it is ahead of us."""
@@ -158,10 +164,11 @@ class Syncer:
             p for p in self.host.connected_peers() if p not in shard_peers and p not in self._other_shard
         ]
         peers = (shard_peers + others)[:PEERS_ASKED]
-        heads: dict[str, int] = {}
+        answers: dict[str, PeerHead] = {}
         async with trio.open_nursery() as nursery:
             for peer in peers:
-                nursery.start_soon(self._ask_head, peer, heads)
+                nursery.start_soon(self._ask_head, peer, answers)
+        heads = {peer: answer.number for peer, answer in answers.items()}
         self.status.peer_heads.update(heads)
         self._answered = self._answered or bool(heads)
         ours = self.chain.head.number
@@ -171,20 +178,26 @@ class Syncer:
             self.status.current = self.status.highest = ours
             return 0
         target, peer = ahead[-1]
+        lowest = {peer: answer.lowest for peer, answer in answers.items()}
         if self.fast and target - ours > FAST_MIN:
-            return await self._fast(dict((p, n) for n, p in ahead), target)
+            return await self._fast(dict((p, n) for n, p in ahead), lowest, target)
+        holding = [(n, p) for n, p in ahead if lowest[p] <= ours + 1]
+        if not holding:  # only a state-synced peer's first blocks can be above a node this close
+            log.debug("sync: no peer ahead holds block %d", ours + 1)
+            return 0
+        target, peer = holding[-1]
         return await self._fetch(peer, target)
 
-    async def _ask_head(self, peer: str, heads: dict[str, int]) -> None:
+    async def _ask_head(self, peer: str, answers: dict[str, PeerHead]) -> None:
         try:
             with trio.move_on_after(HEAD_TIMEOUT):
-                heads[peer] = await self.client.head_number(peer)
+                answers[peer] = await self.client.head(peer)
         except P2PProtocolUnsupported:
             self._other_shard.add(peer)
         except HarmonyError as exc:
             log.debug("peer %s did not give its head: %s", peer, exc)
 
-    async def _fast(self, heads: dict[str, int], target: int) -> int:
+    async def _fast(self, heads: dict[str, int], lowest: dict[str, int], target: int) -> int:
         """One fast sync session towards ``target``; the blocks stored."""
         self.status.syncing = True
         self.status.highest = target
@@ -192,10 +205,13 @@ class Syncer:
             self.chain, self.fast_client, self.host.penalize, on_stored=self._adopt, progress=self.progress
         )
         try:
-            report = await session.run(heads)
+            report = await session.run(heads, lowest)
         finally:
             self.status.syncing = False
             self.status.current = self.chain.head.number
+        if report.halted and report.halted != self._halted:  # once, not every round
+            log.warning("sync: %s", report.halted)
+        self._halted = report.halted
         return report.stored
 
     def _adopt(self, stored: list[Stored]) -> None:

@@ -2,7 +2,9 @@
 
 Requests, one per stream, ``rlp([kind, [numbers…]])``:
 
-* ``GET_BLOCK_NUMBER`` (no numbers) → ``rlp([head])``;
+* ``GET_BLOCK_NUMBER`` (no numbers) → ``rlp([head, lowest])``: the server holds every block from ``lowest``
+  to ``head`` (a pruning node expires older ones, :mod:`harmony.storage.prune`); an answer without
+  ``lowest`` means 1;
 * ``GET_BLOCK_HASHES`` (at most :data:`MAX_HASHES` numbers) → ``rlp([hash_or_empty, …])``, one 32-byte
   hash per asked number, empty bytes for a number the server does not have;
 * ``GET_BLOCKS_BY_NUMBER`` (at most :data:`MAX_BLOCKS` numbers) → ``rlp([[block, commit_sig, bitmap], …])``
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from harmony.encoding import rlp
 from harmony.errors import RLPError
@@ -58,11 +60,22 @@ _CAPS = {GET_BLOCK_NUMBER: 0, GET_BLOCK_HASHES: MAX_HASHES, GET_BLOCKS_BY_NUMBER
 """Block numbers a request of each kind may carry."""
 
 
+class PeerHead(NamedTuple):
+    """A GetBlockNumber answer: the peer's head, and the lowest number from which it holds every block."""
+
+    number: int
+    lowest: int
+
+
 class SyncSource(Protocol):
     """What a node provides to serve sync."""
 
     def head_number(self) -> int:
         """Number of the current canonical head block."""
+        ...
+
+    def lowest_number(self) -> int:
+        """The lowest number from which every block up to the head is served (at least 1)."""
         ...
 
     def canonical_hash(self, number: int) -> bytes | None:
@@ -131,7 +144,8 @@ def decode_request(data: bytes) -> tuple[int, list[int]]:
 def answer(source: SyncSource, kind: int, numbers: Sequence[int]) -> bytes:
     """The server's answer to a decoded request (reference §8.5)."""
     if kind == GET_BLOCK_NUMBER:
-        return rlp.encode([rlp.encode_uint(source.head_number())])
+        head = source.head_number()
+        return rlp.encode([rlp.encode_uint(head), rlp.encode_uint(max(1, min(head, source.lowest_number())))])
     if kind == GET_BLOCK_HASHES:
         return rlp.encode([source.canonical_hash(n) or b"" for n in numbers])
     entries: list[bytes] = []
@@ -198,15 +212,21 @@ def serve_sync(
     )
 
 
-def decode_head_response(data: bytes) -> int:
-    """Decode a GetBlockNumber answer; raises :class:`P2PBadResponse`."""
+def decode_head_response(data: bytes) -> PeerHead:
+    """Decode a GetBlockNumber answer, ``[head]`` or ``[head, lowest]`` with ``1 <= lowest <= head`` (or
+    ``lowest == 1`` at genesis); raises :class:`P2PBadResponse`."""
     try:
         item = rlp.decode(data, max_size=MAX_HEAD_RESPONSE_BYTES, max_depth=1)
-        if not isinstance(item, list) or len(item) != 1 or not isinstance(item[0], bytes):
-            raise P2PBadResponse("head answer: expected [number]")
-        return rlp.decode_uint(item[0], bits=MAX_BLOCK_NUMBER_BITS, field="head")
+        raws = [raw for raw in item if isinstance(raw, bytes)] if isinstance(item, list) else []
+        if not isinstance(item, list) or len(raws) != len(item) or len(raws) not in (1, 2):
+            raise P2PBadResponse("head answer: expected [number, lowest]")
+        numbers = [rlp.decode_uint(raw, bits=MAX_BLOCK_NUMBER_BITS, field="head") for raw in raws]
     except RLPError as exc:
         raise P2PBadResponse(f"head answer: {exc}") from exc
+    head, lowest = numbers[0], numbers[1] if len(numbers) == 2 else 1
+    if not 1 <= lowest <= max(1, head):
+        raise P2PBadResponse(f"head answer: lowest block {lowest} outside 1..{head}")
+    return PeerHead(head, lowest)
 
 
 def decode_hashes_response(data: bytes, asked: int) -> list[bytes | None]:
@@ -277,8 +297,8 @@ class SyncClient:
         self.host.penalize(peer_id, "bad_sync_response")
         return exc
 
-    async def head_number(self, peer_id: str) -> int:
-        """The peer's head block number."""
+    async def head(self, peer_id: str) -> PeerHead:
+        """The peer's head block number, and the lowest from which it serves every block."""
         data = await self._ask(peer_id, encode_request(GET_BLOCK_NUMBER), MAX_HEAD_RESPONSE_BYTES)
         try:
             return decode_head_response(data)

@@ -153,7 +153,7 @@ def get_blocks(style: Style, ctx: MethodContext, p: Params) -> JSON:
     for number in range(first, last + 1):
         block = backend.block_at(number)
         if block is None:
-            break
+            continue  # expired by a pruning node, or before a state-synced node's first block
         out.append(format_block(ctx, style, block, options))
     return out
 

@@ -87,12 +87,13 @@ TOO_HIGH = "requested block number greater than current block number"
 
 def get_block_by_number(style: Style, ctx: MethodContext, p: Params) -> JSON:
     """``getBlockByNumber(block, fullTx | options)``: the block; past the head null on eth_, Go's
-    ``requested block number greater than current block number`` error on hmy_ and hmyv2_."""
+    ``requested block number greater than current block number`` error on hmy_ and hmyv2_; null for a block
+    this node does not hold (expired by pruning, or before a state-synced node's first block)."""
     ref = p.get(0, "block", block_ref)
     options = p.get(1, "options", block_options, BlockOptions())
     block = ctx.backend.block_at(ref)
     if block is None:
-        if style is Style.ETH or isinstance(ref, bytes):
+        if style is Style.ETH or isinstance(ref, bytes) or ctx.backend.resolve_number(ref) is not None:
             return None
         raise ServerError(TOO_HIGH)
     return format_block(ctx, style, block, options)

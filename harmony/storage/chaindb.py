@@ -29,6 +29,7 @@ from harmony.crypto.keccak import keccak256
 from harmony.encoding import rlp, tagged
 from harmony.encoding.rlp import DecodedItem
 from harmony.encoding.schema import HASH32, UINT8, UINT64, Sedes, Serializable, as_list
+from harmony.encoding.trie import EMPTY_TRIE_ROOT
 from harmony.errors import HarmonyError, RLPError
 from harmony.storage import schema
 from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError
@@ -55,6 +56,12 @@ MAX_ADDRESS_PAGE = 100_000
 """Most entries :meth:`ChainDB.address_transactions` reads in one call (the RPC caps pages at 1000)."""
 CACHED_SHARD_STATES = 16
 """Decoded shard states kept (by epoch)."""
+EXPIRE_TRANSACTIONS = 2_000
+"""Transactions one :meth:`ChainDB.expire_history` write expires at most (each costs a sender recovery for
+the address index: about 0.1 s of a node's loop)."""
+EXPIRE_BLOCKS = 512
+"""Blocks one :meth:`ChainDB.expire_history` write expires at most (a long write copies many pages: the
+file grows by what one transaction touches)."""
 
 
 class TxDirection(IntEnum):
@@ -254,6 +261,8 @@ class ChainDB:
         if header.shard_state:
             epoch = header.epoch if number == 0 else header.epoch + 1
             put(schema.shard_state_key(epoch), header.shard_state)
+            if number > 0:
+                put(schema.epoch_last_key(header.epoch), schema.u64(number))
 
     def write_pivot(
         self,
@@ -306,6 +315,7 @@ class ChainDB:
                     ),
                 )
             txn.put(schema.commit_sig_key(pivot.number), commit_sig[0] + commit_sig[1])
+            txn.put(schema.HISTORY_KEY, schema.u64(blocks[0].header.number))
             txn.put(schema.HEAD_KEY, keccak256(pivot.encode()))
 
     def _put_state_nodes(self, txn: KVWriteTxn, state_nodes: Mapping[bytes, bytes]) -> None:
@@ -495,6 +505,8 @@ class ChainDB:
         body_key = schema.body_key(block_hash)
         body_raw = self.kv.get(body_key)
         if body_raw is None:
+            if self._expired(self.get_block_number(block_hash)):
+                return None  # an epoch's last block below the history floor keeps its header only
             raise CorruptData(f"block {block_hash.hex()} has a header but no body")
         return _decode("block", body_key, (header_raw, body_raw), _decode_block)
 
@@ -506,6 +518,8 @@ class ChainDB:
             return None
         header_raw = self.kv.get(schema.header_key(block_hash))
         body_raw = self.kv.get(schema.body_key(block_hash))
+        if header_raw is not None and body_raw is None and self._expired(number):
+            return None
         if header_raw is None or body_raw is None:
             raise CorruptData(f"canonical block {number} ({block_hash.hex()}) is missing its header or body")
         try:
@@ -522,6 +536,8 @@ class ChainDB:
         if block_hash is None:
             return None
         block = self.get_block_by_hash(block_hash)
+        if block is None and self._expired(number):
+            return None  # an epoch's last block below the history floor keeps its header only
         if block is None or block.header.number != number:
             raise CorruptData(f"canonical block {number} ({block_hash.hex()}) is missing or misnumbered")
         return block
@@ -589,7 +605,8 @@ class ChainDB:
         """Hashes of ``address``'s transactions ``start .. start+limit-1`` in chain order (or newest first).
 
         Entries are numbered in their stream, so a page costs ``limit`` point reads wherever it starts; a
-        ``start`` past the end gives ``[]``. ``limit`` is at most :data:`MAX_ADDRESS_PAGE`.
+        ``start`` past the end gives ``[]``. Entries of expired blocks (below the history floor) are left
+        out, so such a page is shorter. ``limit`` is at most :data:`MAX_ADDRESS_PAGE`.
         """
         if start < 0 or not 0 <= limit <= MAX_ADDRESS_PAGE:
             raise StorageError(f"address page: start {start} and limit {limit} out of range")
@@ -599,9 +616,12 @@ class ChainDB:
         end = min(count, start + limit)
         positions = range(start, end) if not newest_first else range(count - 1 - start, count - 1 - end, -1)
         out: list[bytes] = []
+        expired = self.history_floor() > 0
         for sequence in positions:
             key = schema.address_tx_key(stream, address, sequence)
             value = self.kv.get(key)
+            if value is None and expired:
+                continue  # a transaction of an expired block (schema: history expiry)
             if value is None or len(value) != 32:
                 raise CorruptData(f"address index at key {key.hex()}: missing or not a 32-byte hash")
             out.append(value)
@@ -734,6 +754,108 @@ class ChainDB:
         """A validator's snapshot at ``epoch``, as the staking layer encoded it."""
         return self.kv.get(schema.validator_snapshot_key(epoch, address))
 
+    # -- epochs and history expiry (issue 18 item 3) ---------------------------------------------------
+
+    def epoch_last_block(self, epoch: int) -> int | None:
+        """The number of ``epoch``'s last block on this chain, once that block is stored."""
+        key = schema.epoch_last_key(epoch)
+        raw = self.kv.get(key)
+        if raw is None:
+            return None
+        if len(raw) != 8:
+            raise CorruptData(f"epoch end at key {key.hex()} has {len(raw)} bytes")
+        return int.from_bytes(raw, "big")
+
+    def epoch_ends(self) -> Iterator[int]:
+        """The numbers of every stored epoch-ending block, ascending (the states a pruning node keeps)."""
+        for key, raw in self.kv.iterate(schema.EPOCH_LAST):
+            if len(raw) != 8:
+                raise CorruptData(f"epoch end at key {key.hex()} has {len(raw)} bytes")
+            yield int.from_bytes(raw, "big")
+
+    def history_floor(self) -> int:
+        """The lowest number from which every canonical block up to the head is stored whole: 0 when no
+        history was ever expired (schema: history expiry), a state-synced node's first stored block."""
+        raw = self.kv.get(schema.HISTORY_KEY)
+        if raw is None:
+            return 0
+        if len(raw) != 8:
+            raise CorruptData(f"history floor has {len(raw)} bytes")
+        return int.from_bytes(raw, "big")
+
+    def _expired(self, number: int | None) -> bool:
+        return number is not None and 0 < number < self.history_floor()
+
+    def expire_history(self, below: int, *, max_transactions: int | None = None) -> int:
+        """Expire canonical blocks from the history floor up to ``below`` (never the head or genesis) in ONE
+        write transaction that also moves the floor, stopping after the block that passes
+        ``max_transactions`` (default :data:`EXPIRE_TRANSACTIONS`) or after :data:`EXPIRE_BLOCKS` blocks;
+        the new floor (schema: history expiry says what each block keeps).
+
+        Called again until it returns ``below``; a kill -9 leaves the floor where the last write put it,
+        with every block under it expired and every block from it whole. A transaction's address index
+        entries are the first of their streams still stored (streams run in chain order and blocks expire
+        in chain order); an entry that does not hold the expected hash is left alone.
+        """
+        floor = max(1, self.history_floor())
+        head = self.head_number()
+        if head is None:
+            return floor
+        below = min(below, head)
+        if below <= floor:
+            return floor
+        budget = EXPIRE_TRANSACTIONS if max_transactions is None else max_transactions
+        with self.kv.write() as txn:
+            number = floor
+            transactions = 0
+            first_kept: dict[tuple[int, bytes], int] = {}
+            while number < below and transactions < budget and number - floor < EXPIRE_BLOCKS:
+                transactions += self._expire_block(txn, number, first_kept)
+                number += 1
+            txn.put(schema.HISTORY_KEY, schema.u64(number))
+        return number
+
+    def _expire_block(self, txn: KVWriteTxn, number: int, first_kept: dict[tuple[int, bytes], int]) -> int:
+        """Delete what an expired block no longer keeps; how many transactions it had."""
+        block_hash = txn.get(schema.canonical_key(number))
+        if block_hash is None:
+            return 0
+        header_raw = txn.get(schema.header_key(block_hash))
+        if header_raw is None:
+            return 0
+        header = _decode("header", schema.header_key(block_hash), header_raw, Header.decode)
+        sent_receipts = header.outgoing_receipt_hash != EMPTY_TRIE_ROOT
+        txn.delete(schema.receipts_key(block_hash))
+        body_key = schema.body_key(block_hash)
+        body_raw = txn.get(body_key)
+        transactions = 0
+        if body_raw is not None:
+            block = _decode("block", body_key, (header_raw, body_raw), _decode_block)
+            stx_encodings = [stx.encode() for stx in block.staking_transactions]
+            for tx in block.transactions:
+                txn.delete(schema.tx_lookup_key(tx.hash()))
+                if tx.is_eth_compatible:
+                    txn.delete(schema.tx_lookup_key(tx.eth_hash()))
+            for encoded in stx_encodings:
+                txn.delete(schema.tx_lookup_key(keccak256(encoded)))
+            for stream, address, tx_hash in _address_entries(block, stx_encodings, None):
+                sequence = first_kept.get((stream, address))
+                if sequence is None:
+                    sequence = _first_stored(txn, stream, address)
+                key = schema.address_tx_key(stream, address, sequence)
+                if txn.get(key) == tx_hash:
+                    txn.delete(key)
+                    first_kept[(stream, address)] = sequence + 1
+            if not sent_receipts:
+                txn.delete(body_key)
+            transactions = len(block.transactions) + len(stx_encodings)
+        if not sent_receipts and not header.shard_state:
+            txn.delete(schema.header_key(block_hash))
+            txn.delete(schema.number_key(block_hash))
+            txn.delete(schema.canonical_key(number))
+            txn.delete(schema.commit_sig_key(number))
+        return transactions
+
     # -- state ----------------------------------------------------------------------------------------
 
     def state_nodes(self, *, verify: bool = False) -> StateNodes:
@@ -754,6 +876,20 @@ def _address(address: bytes) -> bytes:
     if len(address) != 20:
         raise StorageError(f"an address is 20 bytes, got {len(address)}")
     return address
+
+
+def _first_stored(kv: KVReader, stream: int, address: bytes) -> int:
+    """The lowest sequence of a stream still stored: entries below it expired, from it on they are all there
+    (a binary search of point reads, so it sees a write transaction's own deletes)."""
+    count_key = schema.address_tx_count_key(stream, address)
+    low, high = 0, _count(count_key, kv.get(count_key))
+    while low < high:
+        middle = (low + high) // 2
+        if kv.get(schema.address_tx_key(stream, address, middle)) is None:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _count(key: bytes, raw: bytes | None) -> int:

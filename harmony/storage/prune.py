@@ -1,7 +1,14 @@
-"""State pruning: delete the trie nodes and code that no kept state reaches (design: ARCHITECTURE "Pruning").
+"""Pruning: delete the trie nodes and code that no kept state reaches, and expire old blocks (design:
+ARCHITECTURE "Pruning").
 
 **What is kept.** The states of the last :data:`KEEP_RECENT` blocks up to the head and of every epoch's
-last block (the epoch boundaries, where an election and a state sync start), and genesis. An archive
+last block (the epoch boundaries, where an election and a state sync start), and genesis. Blocks are kept
+whole from the history floor :func:`history_target` names on: the last :data:`HISTORY_BLOCKS` blocks and
+the last :data:`HISTORY_EPOCHS` epochs with the :data:`HISTORY_BLOCKS` before them, which is everything a
+node state-syncing from this one asks (the pivot, one of the last three epoch ends, its ancestors, the
+beacon's whole pivot epoch, and every block after it) and what a node that was down for less than a few
+epochs asks to catch up. Below the floor a block keeps only what the schema's "history expiry" names (an
+epoch end's header and commit signature for the epoch chain, a cross-shard sender's proof). An archive
 node prunes nothing.
 
 **How: mark and sweep over the kept roots, incremental, off the block-write path.** A round
@@ -13,6 +20,9 @@ node prunes nothing.
 3. *sweeps*: reads the node table in key order and deletes, in write transactions of at most
    :data:`SWEEP_BATCH` keys, every entry that is neither marked nor written since step 1.
 
+4. *expires history*: :meth:`ChainDB.expire_history` up to the floor, a write transaction per
+   :data:`~harmony.storage.chaindb.EXPIRE_TRANSACTIONS` transactions.
+
 Why it is sound while blocks keep coming: a block after ``H`` builds its state from its parent's, whose
 nodes are marked (the parent is ``H``, kept) or were written after step 1, plus the nodes it writes
 itself, recorded in step 1's set even when identical to an old node. So no state of a block at or after
@@ -23,7 +33,8 @@ progress bar.
 
 **Crash guarantee.** Each sweep batch is one LMDB write transaction deleting only unreachable entries;
 a kill -9 at any moment leaves a database where every kept state is whole (possibly with some garbage
-left for the next round, which starts from scratch: a round keeps no state on disk).
+left for the next round, which starts from scratch: a round keeps no state on disk but the history floor,
+moved in the same write transaction as the blocks it expires).
 """
 
 from __future__ import annotations
@@ -36,22 +47,35 @@ from harmony.state.trie import MissingTrieNode
 from harmony.storage import schema
 from harmony.storage.chaindb import ChainDB
 
-__all__ = ["KEEP_RECENT", "SWEEP_BATCH", "PruneProgress", "Pruner", "kept_numbers"]
+__all__ = [
+    "HISTORY_BLOCKS",
+    "HISTORY_EPOCHS",
+    "KEEP_RECENT",
+    "SWEEP_BATCH",
+    "PruneProgress",
+    "Pruner",
+    "history_target",
+    "kept_numbers",
+]
 
 KEEP_RECENT = 128
 """States of this many blocks up to the head are kept (the head's included)."""
 SWEEP_BATCH = 4096
 """Most entries one sweep write transaction deletes."""
-SCAN_STEP = 1024
-"""Headers read for epoch boundaries between two progress reports."""
+HISTORY_BLOCKS = 256
+"""Blocks before the head, and before the oldest kept epoch, kept whole: the BLOCKHASH opcode's window, the
+ancestors a state sync stores with its pivot."""
+HISTORY_EPOCHS = 4
+"""Whole epochs kept: a state sync's pivot is one of the last three epoch ends (and on the beacon chain it
+reads the pivot's whole epoch), and a node down for up to about three epochs (mainnet: 4.5 days) catches up
+by block sync from this one."""
 
 
 @dataclass(slots=True)
 class PruneProgress:
-    """Where a round is: its phase (``scan`` for epoch boundaries, ``mark``, ``sweep``, ``done``) and its
-    counts so far."""
+    """Where a round is: its phase (``mark``, ``sweep``, ``history``, ``done``) and its counts so far."""
 
-    phase: str = "scan"
+    phase: str = "mark"
     head: int = 0
     roots: int = 0
     """Kept states to mark."""
@@ -66,6 +90,12 @@ class PruneProgress:
     """Entries in the node table when the sweep started (0 if not counted)."""
     incomplete: list[int] = field(default_factory=list)
     """Kept blocks whose state was already incomplete (pruned before with a smaller window)."""
+    history_floor: int = 0
+    """Blocks below this number are expired (0: none)."""
+    history_target: int = 0
+    """Where this round moves the history floor to."""
+    expired: int = 0
+    """Blocks this round expired."""
 
 
 def kept_numbers(head: int, boundaries: list[int]) -> list[int]:
@@ -74,18 +104,29 @@ def kept_numbers(head: int, boundaries: list[int]) -> list[int]:
     return sorted({0, *(n for n in boundaries if n <= head), *recent})
 
 
-class Pruner:
-    """Prunes one chain database, round after round; remembers the epoch boundaries it has found.
+def history_target(head: int, boundaries: list[int]) -> int:
+    """The history floor a pruning node keeps at ``head`` (module docstring): every block from it on whole.
 
-    The epoch boundaries are the blocks whose successor has a higher epoch; the chain is scanned once from
-    genesis and then only from where the previous round stopped.
+    0 (keep every block) until :data:`HISTORY_EPOCHS` epochs have ended, since a node then could not start
+    from a state sync; otherwise the lowest of ``head − HISTORY_BLOCKS + 1``, the first block of the
+    oldest kept epoch, and ``HISTORY_BLOCKS`` before the oldest pivot a state sync may choose.
     """
+    ended = [n for n in boundaries if n <= head]
+    if len(ended) < HISTORY_EPOCHS:
+        return 0
+    oldest_pivot = ended[-(HISTORY_EPOCHS - 1)]
+    oldest_epoch_start = ended[-HISTORY_EPOCHS] + 1
+    return max(0, min(head - HISTORY_BLOCKS + 1, oldest_epoch_start, oldest_pivot - HISTORY_BLOCKS + 1))
 
-    def __init__(self, db: ChainDB) -> None:
+
+class Pruner:
+    """Prunes one chain database, round after round (the epoch boundaries are the stored epoch ends,
+    :meth:`ChainDB.epoch_ends`); ``history=False`` keeps every block (state pruning only)."""
+
+    def __init__(self, db: ChainDB, *, history: bool = True) -> None:
         self.db = db
+        self.history = history
         self.boundaries: list[int] = []
-        self._scanned = 0
-        """Headers below this number have been looked at."""
         self._roots: dict[int, bytes] = {}
 
     def _root_of(self, number: int) -> bytes | None:
@@ -97,20 +138,6 @@ class Pruner:
                 return None
             root = self._roots[number] = header.root
         return root
-
-    def find_boundaries(self, head: int) -> Iterator[int]:
-        """Scan the headers not seen yet up to ``head`` for epoch boundaries; yields the scan position
-        every :data:`SCAN_STEP` headers (the first scan of a long chain reads every header once)."""
-        previous = self.db.get_header_by_number(self._scanned)
-        while self._scanned < head:
-            following = self.db.get_header_by_number(self._scanned + 1)
-            # a state-synced chain has no blocks between genesis and the pivot's ancestors: skip the gap
-            if previous is not None and following is not None and following.epoch != previous.epoch:
-                self.boundaries.append(self._scanned)
-            self._scanned += 1
-            previous = following
-            if self._scanned % SCAN_STEP == 0:
-                yield self._scanned
 
     def round(
         self, progress: PruneProgress | None = None, *, count_total: bool = False
@@ -127,10 +154,8 @@ class Pruner:
             yield progress
             return
         progress.head = head
-        progress.phase = "scan"
-        for _ in self.find_boundaries(head):
-            yield progress
         progress.phase = "mark"
+        self.boundaries = list(self.db.epoch_ends())
         numbers = kept_numbers(head, self.boundaries)
         progress.roots = len(numbers)
         nodes = self.db.state_nodes()
@@ -167,8 +192,30 @@ class Pruner:
             self._delete(batch, written, progress)
         kept = set(numbers)
         self._roots = {n: r for n, r in self._roots.items() if n in kept}
+        if self.history:
+            yield from self.expire(progress)
         progress.phase = "done"
         yield progress
+
+    def expire(self, progress: PruneProgress | None = None) -> Iterator[PruneProgress]:
+        """Move the history floor up to :func:`history_target` at the head, a write transaction per slice
+        (step 4 of a round; the node also runs it alone: its work grows with the blocks, not the state)."""
+        progress = progress or PruneProgress()
+        head = self.db.head_number()
+        if head is None:
+            return
+        progress.head = head
+        progress.phase = "history"
+        self.boundaries = list(self.db.epoch_ends())
+        floor = progress.history_floor = self.db.history_floor()
+        target = progress.history_target = history_target(head, self.boundaries)
+        while floor < target:
+            reached = self.db.expire_history(target)
+            if reached <= max(1, floor):
+                break  # the head is below the target: nothing more to expire now
+            progress.expired += reached - max(1, floor)
+            progress.history_floor = floor = reached
+            yield progress
 
     def _delete(self, batch: list[tuple[bytes, int]], written: set[bytes], progress: PruneProgress) -> None:
         """Delete ``batch`` in one write transaction, except what a block wrote since the round began."""

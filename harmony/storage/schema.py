@@ -21,13 +21,16 @@ prefix  key after the prefix                               value
 ``K``   shard (4)                                          the crosslink with the highest block number
 ``g``   block number (8)                                   commit signature (96) ‖ bitmap
 ``e``   epoch (8)                                          shard state of that epoch, RLP
+``E``   epoch (8)                                          number of the epoch's last block (8): the block
+                                                           whose header carries the next shard state
 ``v``   epoch (8) ‖ validator address (20)                 validator snapshot (opaque to storage)
 ``t``   Keccak-256 hash (32)                               state trie node or contract code
 ``a``   stream (1) ‖ address (20) ‖ sequence (8)           transaction hash (32): the address's
                                                            ``sequence``-th transaction of that stream
 ``A``   stream (1) ‖ address (20)                          how many entries the stream holds, 8 bytes
 ``m``   name                                               metadata: ``mhead`` = head block hash,
-                                                           ``mgenesis`` = genesis block hash
+                                                           ``mgenesis`` = genesis block hash,
+                                                           ``mhistory`` = the history floor (8)
 ======  =================================================  ==================================================
 
 Cross-shard reads need no table of their own: a block's outgoing receipts are its ``x`` entries for the
@@ -35,6 +38,13 @@ destinations of its cross-shard transactions, a receipt by transaction hash is f
 ``x``, and the proof a node resends (``hmyv2_resendCx``) is built from ``h``, ``x`` and ``g``. The ``c``
 markers are written by the block that credits the receipts, in its own write transaction; ``K`` only moves
 to a crosslink of a higher block number.
+
+**History expiry** (a pruning node, :mod:`harmony.storage.prune`): the canonical blocks below the *history
+floor* (``mhistory``; absent: 0, every block is whole) have lost their body, receipts, lookups and address
+index entries, and, unless they end an epoch or sent cross-shard receipts, their header, numbers and commit
+signature too. An epoch's last block keeps its header, numbers and commit signature (the epoch chain a state
+sync follows); a block that sent cross-shard receipts keeps its header, body, numbers and commit signature
+(the proof a destination shard may still ask for, ``hmyv2_resendCx``). Genesis is always whole.
 
 The address index (``a``/``A``, reference §9.2 ``getTransactionsHistory``/``getTransactionsCount``): every
 transaction is listed under each address it involves, in one *stream* per (plain or staking) × (all, sent,
@@ -57,6 +67,7 @@ CROSSLINK = b"k"
 LAST_CROSSLINK = b"K"
 COMMIT_SIG = b"g"
 SHARD_STATE = b"e"
+EPOCH_LAST = b"E"
 VALIDATOR_SNAPSHOT = b"v"
 STATE_NODE = b"t"
 ADDRESS_TX = b"a"
@@ -76,6 +87,7 @@ TABLES: dict[bytes, str] = {
     LAST_CROSSLINK: "latest crosslinks",
     COMMIT_SIG: "commit signatures",
     SHARD_STATE: "shard states",
+    EPOCH_LAST: "epoch ends",
     VALIDATOR_SNAPSHOT: "validator snapshots",
     STATE_NODE: "state trie nodes and code",
     ADDRESS_TX: "address index",
@@ -88,6 +100,8 @@ HEAD_KEY = META + b"head"
 """Hash of the head block: written in the same transaction as the block (design §3.4)."""
 GENESIS_KEY = META + b"genesis"
 """Hash of block 0."""
+HISTORY_KEY = META + b"history"
+"""The history floor, 8 bytes: every canonical block from it up to the head is stored whole."""
 
 SPENT = b"\x01"
 
@@ -169,6 +183,11 @@ def commit_sig_key(number: int) -> bytes:
 def shard_state_key(epoch: int) -> bytes:
     """Key of the shard state of ``epoch``."""
     return SHARD_STATE + u64(epoch)
+
+
+def epoch_last_key(epoch: int) -> bytes:
+    """Key of the number of ``epoch``'s last block."""
+    return EPOCH_LAST + u64(epoch)
 
 
 def validator_snapshot_key(epoch: int, address: bytes) -> bytes:

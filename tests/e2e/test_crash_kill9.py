@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -174,12 +174,20 @@ def check_database(datadir: Path, last_printed: int | None, context: str) -> int
 
 
 def kill_cycles(
-    datadir: Path, kills: int, seed: int, writer_args: tuple[str, ...] = (), *, after_first: bool = False
+    datadir: Path,
+    kills: int,
+    seed: int,
+    writer_args: tuple[str, ...] = (),
+    *,
+    after_first: bool = False,
+    writer: Path = WRITER,
+    check: Callable[[Path, int | None, str], int | None] = check_database,
 ) -> list[int | None]:
     """Start the writer, SIGKILL it after a random delay, check; ``kills`` times. The heads seen.
 
     ``after_first``: the delay starts once the writer printed its first durable block (a batched writer
-    on a loaded machine may otherwise never get through a batch before the kill)."""
+    on a loaded machine may otherwise never get through a batch before the kill). ``writer`` and
+    ``check``: another writer script and the check of its database (default: the crash writer's)."""
     rng = random.Random(seed)
     heads: list[int | None] = []
     last_printed: int | None = None
@@ -188,7 +196,7 @@ def kill_cycles(
         context = f"seed {seed:#x} cycle {cycle}"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, str(WRITER), str(datadir), *writer_args],
+                [sys.executable, str(writer), str(datadir), *writer_args],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
@@ -210,7 +218,7 @@ def kill_cycles(
         if printed:
             assert printed == list(range(printed[0], printed[-1] + 1)), f"{context}: gap in printed blocks"
             last_printed = printed[-1]
-        head = check_database(datadir, last_printed, context)
+        head = check(datadir, last_printed, context)
         if printed:
             assert head is not None
             # the writer resumed from the previous head: its first block follows it (genesis is not printed)

@@ -1,5 +1,6 @@
-"""``harmony db inspect`` and ``harmony db prune`` on a real LMDB chain: output, --json, --help, and the
-refusals (missing directory, not a data directory, a running node's locked directory, an empty chain)."""
+"""``harmony db inspect`` and ``harmony db prune`` on a real LMDB chain: output, --json, --help, history
+expiry and ``--keep-history``, and the refusals (missing directory, not a data directory, a running node's
+locked directory, an empty chain)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from harmony.cli.main import main
+from harmony.node.blockchain import Blockchain
 from harmony.storage import prune
+from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
-from tests.e2e import crash_writer
+from tests.e2e import crash_writer, history_writer
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -118,3 +121,21 @@ store = LMDBStore(sys.argv[1])
 print("ready", flush=True)
 time.sleep(120)
 """
+
+
+def test_prune_expires_old_blocks_unless_told_to_keep_the_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prune, "HISTORY_BLOCKS", history_writer.WINDOW)
+    with LMDBStore(tmp_path / "chain") as store:
+        history_writer.grow(Blockchain.open(ChainDB(store), crash_writer.GENESIS, crash_writer.SHARD), 60)
+    code, out, _ = run(["db", "prune", "--keep-history", "--json", str(tmp_path)], capsys)
+    assert code == 0 and json.loads(out)["expired_blocks"] == 0
+    code, out, _ = run(["db", "prune", str(tmp_path)], capsys)
+    assert code == 0 and "blocks are whole from" in out and "--keep-history" in out
+    with LMDBStore(tmp_path / "chain", readonly=True) as store:
+        floor = ChainDB(store).history_floor()
+    assert floor > 1 and f"from {floor} on ({floor - 1} expired" in out
+    code, out, _ = run(["db", "inspect", str(tmp_path)], capsys)
+    assert code == 0 and f"blocks whole from {floor} on" in out
+    assert json.loads(run(["db", "inspect", "--json", str(tmp_path)], capsys)[1])["history_floor"] == floor

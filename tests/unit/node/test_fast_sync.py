@@ -122,7 +122,7 @@ def test_fast_sync_gets_the_honest_chain_and_drops_every_lying_peer(
                 liar = Liar(source)
                 liar.install(liar_host)
                 sync_client = sp.SyncClient(client, PID)
-                heads = {s.peer_id: await sync_client.head_number(s.peer_id) for s in servers}
+                heads = {s.peer_id: (await sync_client.head(s.peer_id)).number for s in servers}
                 assert set(heads.values()) == {HEAD}
 
                 async def session(*peers: P2PHost) -> SessionReport:
@@ -398,3 +398,43 @@ def test_vrfs_are_checked_against_the_leader_and_the_parent(source: Blockchain) 
     stranger = replace(headers[0], coinbase=b"\x42" * 20)  # no seat of the committee has that account
     assert "no committee key" in check_vrfs(committee, [stranger], require_vrf=True)[0]
     assert "no committee key" in check_vrfs(None, headers[:1], require_vrf=True)[0]
+
+
+def test_peers_that_expired_the_next_block_are_not_asked_nor_penalized(source: Blockchain) -> None:
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    penalties: list[tuple[str, str, int]] = []
+    holder = Scripted({1: [triple(source, n) for n in range(1, 11)]})
+    session = FastSync(chain, holder, lambda p, r, w=1: penalties.append((p, r, w)))
+    report = trio.run(session.run, {"pruned": 10, "archive": 10}, {"pruned": 5, "archive": 1})
+    assert report.stored == 10 and not report.dropped and not penalties  # all from the archive peer
+    fresh = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    session = FastSync(fresh, holder, lambda p, r, w=1: penalties.append((p, r, w)))
+    report = trio.run(session.run, {"pruned": 10}, {"pruned": 5})
+    assert report.stored == 0 and not penalties
+    assert "--sync.mode state" in report.halted and "from 5 on" in report.halted
+
+
+def test_blocks_of_epochs_not_stored_yet_are_checked_ahead_under_the_announced_committee(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An answer spanning epoch ends: every block's commit is checked as the answer arrives, the next
+    epochs' under the committee their epoch-ending block announces, and none again at import."""
+    served = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    for number in range(1, 21):
+        extend_final(served, KEYS, end_epoch=number % 4 == 0)
+    assert served.head.epoch == 4  # block 20 ends it
+    imported_checks: list[int] = []
+    real_check = check_commit
+
+    def counting(chain: Blockchain, block: Block, signature: bytes, bitmap: bytes) -> None:
+        imported_checks.append(block.number)
+        real_check(chain, block, signature, bitmap)
+
+    monkeypatch.setattr("harmony.node.fast_sync.check_commit", counting)
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    items = [triple(served, n) for n in range(1, 21)]
+    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: None, commit_worker=False)
+    monkeypatch.setattr("harmony.node.fast_sync.FIRST_RANGE", 20)  # one answer of every block
+    report = trio.run(session.run, {"p": 20})
+    assert report.stored == 20 and chain.head.hash() == served.head.hash()
+    assert imported_checks == []

@@ -21,7 +21,7 @@ from harmony.storage import prune, schema
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
 from harmony.storage.prune import kept_numbers
-from tests.e2e import crash_writer
+from tests.e2e import crash_writer, history_writer
 
 
 def test_archive_from_the_file_and_the_flag(tmp_path: Path) -> None:
@@ -76,8 +76,11 @@ def test_rounds_take_at_most_their_share_of_the_loop(monkeypatch: pytest.MonkeyP
     ended: list[float] = []
 
     class Pruner:
-        def __init__(self, db: object) -> None:
-            pass
+        def __init__(self, db: object, history: bool) -> None:
+            assert not history  # history is expired apart, every time the head moved enough
+
+        def expire(self) -> Iterator[prune.PruneProgress]:
+            yield prune.PruneProgress()
 
         def round(self) -> Iterator[prune.PruneProgress]:
             started.append(trio.current_time())
@@ -102,3 +105,30 @@ def test_rounds_take_at_most_their_share_of_the_loop(monkeypatch: pytest.MonkeyP
     gaps = [b - a for a, b in zip(ended, started[1:], strict=False)]
     assert all(gap >= 6.0 for gap in gaps), gaps
     assert all(gap < 6.0 + 1.0 + 1e-6 for gap in gaps), gaps  # and no later than the next look after it
+
+
+def test_the_loop_expires_old_blocks_while_blocks_arrive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prune, "HISTORY_BLOCKS", history_writer.WINDOW)
+    monkeypatch.setattr(prune, "KEEP_RECENT", 8)
+    store = LMDBStore(tmp_path / "chain")
+    chain = Blockchain.open(ChainDB(store), crash_writer.GENESIS, crash_writer.SHARD)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            # share 0: a state round only once; history expiry is not bound by the share
+            nursery.start_soon(lambda: prune_forever(chain.db, every=4, interval=0.001, share=1e-9))
+            for _ in range(80):
+                history_writer.grow(chain, 1)
+                await trio.sleep(0.002)
+            await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    db = chain.db
+    head = db.head_number()
+    assert head == 80
+    target = prune.history_target(head, list(db.epoch_ends()))
+    assert target > 1 and target - 4 <= db.history_floor() <= target
+    store.close()

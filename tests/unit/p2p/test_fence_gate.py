@@ -55,7 +55,7 @@ def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
             sync = sp.SyncClient(client, SYNC)
             # outside: no ticket, no data, scored down
             with pytest.raises(P2PRemoteError):
-                await sync.head_number(server.peer_id)
+                await sync.head(server.peer_id)
             with pytest.raises(P2PRemoteError):
                 await sync.blocks(server.peer_id, [1])
             assert server.penalties[REFUSED_PENALTY] == 2
@@ -74,12 +74,12 @@ def test_only_a_ticketed_peer_syncs_a_fenced_shard(tmp_path: Path) -> None:
             # inside: a member's ticket for this peer opens the sync
             await present_ticket(client, server.peer_id, FENCE, FenceTicket.signed(MEMBER, CHAIN, own, 1, 5))
             assert gate.admits(client.peer_id)
-            assert await sync.head_number(server.peer_id) == 3
+            assert (await sync.head(server.peer_id)).number == 3
             assert client.answered_bytes[SYNC] > 0
             # two epochs later the ticket no longer counts
             epoch[0] = 7
             with pytest.raises(P2PRemoteError):
-                await sync.head_number(server.peer_id)
+                await sync.head(server.peer_id)
             assert server.penalties[REFUSED_PENALTY] == 5 and client.penalties == {}
 
     run(body)

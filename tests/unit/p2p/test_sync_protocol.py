@@ -19,13 +19,17 @@ PID = sync_protocol_id("localnet", 1)
 class DictSource:
     """A fake chain of ``head + 1`` blocks held in dicts."""
 
-    def __init__(self, head: int) -> None:
+    def __init__(self, head: int, lowest: int = 1) -> None:
         self.head = head
+        self.lowest = lowest
         self.hashes = {n: n.to_bytes(32, "big") for n in range(head + 1)}
         self.blocks = {n: (b"block-%d" % n, bytes([n % 256]) * 96, b"\x07") for n in range(head + 1)}
 
     def head_number(self) -> int:
         return self.head
+
+    def lowest_number(self) -> int:
+        return self.lowest
 
     def canonical_hash(self, number: int) -> bytes | None:
         return self.hashes.get(number)
@@ -44,7 +48,10 @@ def test_sync_round_trip_and_caps(tmp_path: Path) -> None:
             source = DictSource(head=20)
             sp.serve_sync(server, PID, source)
             sync = sp.SyncClient(client, PID)
-            assert await sync.head_number(server.peer_id) == 20
+            assert await sync.head(server.peer_id) == sp.PeerHead(20, 1)
+            source.lowest = 7  # a pruning server: blocks below 7 expired
+            assert await sync.head(server.peer_id) == sp.PeerHead(20, 7)
+            source.lowest = 1
             hashes = await sync.block_hashes(server.peer_id, [0, 5, 21, 20])
             assert hashes == [source.hashes[0], source.hashes[5], None, source.hashes[20]]
             assert await sync.block_hashes(server.peer_id, []) == []
@@ -152,6 +159,9 @@ def test_malformed_sync_answers_are_rejected_and_penalized(tmp_path: Path) -> No
                 ("head", rlp.encode([b"\x00\x01"])),
                 ("head", b"\xc0"),
                 ("head", bytes(100)),
+                ("head", rlp.encode([b"\x05", b"\x06"])),  # lowest above the head
+                ("head", rlp.encode([b"\x05", b""])),  # lowest 0
+                ("head", rlp.encode([b"\x05", b"\x01", b"\x01"])),
                 ("hashes", rlp.encode([bytes(32)])),  # asked two
                 ("hashes", rlp.encode([bytes(31), bytes(32)])),
                 ("hashes", rlp.encode([[b""], bytes(32)])),
@@ -166,7 +176,7 @@ def test_malformed_sync_answers_are_rejected_and_penalized(tmp_path: Path) -> No
                 _serve_raw(liar, answer)
                 with pytest.raises(P2PError):
                     if what == "head":
-                        await sync.head_number(liar.peer_id)
+                        await sync.head(liar.peer_id)
                     elif what == "hashes":
                         await sync.block_hashes(liar.peer_id, [1, 2])
                     else:
@@ -197,3 +207,9 @@ def test_codecs_refuse_garbage() -> None:
     with pytest.raises(P2PBadResponse):
         sp.decode_blocks_response(b"\xc0" * 2, 1)
     assert sp.decode_blocks_response(b"\xc0", 3) == []
+
+
+def test_head_answer_without_lowest_means_every_block() -> None:
+    assert sp.decode_head_response(rlp.encode([b"\x09"])) == sp.PeerHead(9, 1)
+    assert sp.decode_head_response(rlp.encode([b"", b"\x01"])) == sp.PeerHead(0, 1)  # only genesis
+    assert sp.decode_head_response(rlp.encode([b"\x09", b"\x09"])) == sp.PeerHead(9, 9)

@@ -1,17 +1,15 @@
 """State pruning on a real LMDB chain (harmony.storage.prune): the node table stops growing while an archive
 keeps growing, every kept state stays whole even with blocks written in the middle of a round, a pruned
-state answers the RPC's typed error, and epoch boundaries are found from the headers."""
+state answers the RPC's typed error. History expiry: test_history.py."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harmony.chain.params import LOCALNET
-from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.txpool import TxPool, WorldStateReader
 from harmony.rpc.backend import RPCBackend
@@ -21,7 +19,6 @@ from harmony.state.trie import MissingTrieNode
 from harmony.storage import prune, schema
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import LMDBStore
-from harmony.storage.memory import MemoryStore
 from harmony.storage.prune import KEEP_RECENT, Pruner, kept_numbers
 from tests.e2e import crash_writer
 from tests.unit.rpc.test_dispatch import error, result
@@ -134,20 +131,6 @@ def test_a_pruned_state_answers_a_typed_error_naming_the_archive_node(chain: Blo
         assert "pruned" in refused["message"] and "--archive" in refused["message"], refused
 
 
-def test_epoch_boundaries_are_the_last_block_of_each_epoch() -> None:
-    db = ChainDB(MemoryStore())
-    genesis = Blockchain.open(db, crash_writer.GENESIS, crash_writer.SHARD).head
-    epochs = [0] * 5 + [1] * 3 + [2] * 4 + [3]
-    with db.kv.write() as txn:
-        for number, epoch in enumerate(epochs[1:], start=1):
-            header = dataclasses.replace(genesis, number=number, epoch=epoch)
-            encoded = header.encode()
-            txn.put(schema.header_key(keccak256(encoded)), encoded)
-            txn.put(schema.canonical_key(number), keccak256(encoded))
-    pruner = Pruner(db)
-    list(pruner.find_boundaries(8))
-    assert pruner.boundaries == [4, 7]
-    list(pruner.find_boundaries(len(epochs) - 1))  # resumes where it stopped
-    assert pruner.boundaries == [4, 7, 11]
+def test_kept_states_are_genesis_the_epoch_ends_and_the_recent_blocks() -> None:
     assert kept_numbers(500, [4, 7, 11, 499]) == [0, 4, 7, 11, *range(500 - KEEP_RECENT + 1, 501)]
     assert kept_numbers(3, []) == [0, 1, 2, 3]
