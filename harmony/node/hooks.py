@@ -157,6 +157,7 @@ class RuntimeHooks:
             ),
             topic_refused=dict(host.refused_messages) if host is not None else {},
             answered_bytes=dict(host.answered_bytes) if host is not None else {},
+            history_floor=node.chain.db.history_floor(),
             pool_pending=pending,
             pool_queued=queued,
             staking_pool=len(node.staking_pool) if node.staking_pool is not None else 0,

@@ -45,6 +45,8 @@ class NodeStatus:
     """Gossip messages refused on a guarded (fenced) topic because their sender was not admitted."""
     answered_bytes: dict[str, int] = field(default_factory=dict)
     """Bytes of successful answers to this node's requests per stream protocol (sync, state sync…)."""
+    history_floor: int = 0
+    """The lowest block number stored whole (older ones expired by pruning; 0: every block)."""
     pool_pending: int = 0
     pool_queued: int = 0
     staking_pool: int = 0

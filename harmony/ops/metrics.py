@@ -110,6 +110,11 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     yield _gauge("hmy_chain_epoch", "Head block's epoch", st.head_epoch)
     yield _gauge("hmy_chain_blocks_per_epoch", "Blocks in the head's epoch", st.blocks_per_epoch)
     yield _gauge("hmy_chain_head_timestamp_seconds", "Head block's timestamp", st.head_time)
+    yield _gauge(
+        "hmy_chain_history_floor",
+        "Lowest block stored whole: pruning expired the older ones (0: every block is stored)",
+        st.history_floor,
+    )
     yield _gauge("hmy_sync_highest_seen", "Highest head a peer announced", st.highest_seen)
     yield _gauge("hmy_sync_lag_blocks", "Blocks behind the highest head a peer announced", st.sync_lag)
     yield _gauge("hmy_sync_syncing", "1 while catching up", int(st.syncing))

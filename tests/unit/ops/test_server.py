@@ -113,6 +113,7 @@ def test_metrics_and_pages_are_served_read_only(tmp_path: Path) -> None:
     for name in (
         b'hmy_node_metadata{network="localnet",peerid="12D3KooWtest",role="validator",shard="0"',
         b"hmy_chain_head_height 0.0",
+        b"hmy_chain_history_floor 0.0",
         b"hmy_consensus_bingo_total 0.0",
         b"hmy_p2p_peers 0.0",
         b'hmy_consensus_dropped_messages_total{reason="stale_view"} 3.0',
