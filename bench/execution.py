@@ -66,7 +66,7 @@ from harmony.state.statedb import StateDB
 from harmony.types.block import Block
 from harmony.types.header import Header
 from harmony.types.transaction import Transaction
-from harmony.types.tx_common import recover_sender
+from harmony.types.tx_common import clear_sender_cache
 
 RUNS = 3
 SENDERS = 1_000
@@ -99,7 +99,7 @@ def median_seconds(run: Callable[[T], object], prepare: Callable[[], T], runs: i
 
 def cold(block: Block) -> Block:
     """``block``, with the process-wide sender cache emptied: its senders are recovered when it runs."""
-    recover_sender.cache_clear()
+    clear_sender_cache()
     return block
 
 
@@ -391,7 +391,7 @@ def breakdown(store: dict[bytes, bytes], root: bytes, block: Block) -> dict[str,
     recover = median_seconds(lambda b: [tx.sender(CHAIN_IDS) for tx in b.transactions], lambda: cold(block))
     state = StateDB(store, root)
     ctx = TransitionContext.for_header(PARAMS, block.header)
-    recover_sender.cache_clear()
+    clear_sender_cache()
     start = time.process_time()
     used = 0
     for tx in txs:

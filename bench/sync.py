@@ -22,16 +22,17 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
   node syncs the same chain keeping every state (``--archive``). The peers dropped are printed.
 * **Report.** From the pruning node, timed block by block (when each was executed and staged): tx/s over
   the runs of full blocks (from the block before a run to its last), blocks/s over the rest, and the
-  syncing process's CPU per block (``cpu_ms_per_block``; the checking processes' CPU, commit aggregates
-  and VRFs, is ``worker_cpu_s`` in all and ``worker_cpu_ms_per_block``, as they measure it): on a shared
-  machine the CPU figures move much less with the load than the rates. ``ratio`` = sync tx/s over the live
-  execution tx/s of a 1,000-transfer block as ``bench/execution.py`` measures it, in this same run. The
-  archive node's rates are ``archive_blocks_per_s`` and ``archive_tx_per_s``. Disk: both data files at
-  every tenth of the chain (the pruned one flat, the archive growing), ``disk_pruned_mb`` and
-  ``disk_archive_mb`` at the end (``disk_ratio`` the first over the second), and each one's state-node
-  table (``state_table_pruned_mb``, ``state_table_archive_mb``). The pruning node expires old blocks as it
-  syncs (:mod:`harmony.storage.prune`: the last four epochs and 256 blocks stay whole, epoch ends keep their
-  headers). ``--no-state-sync`` stops after these.
+  syncing process's CPU per empty block and per 1,000 transactions over the same spans
+  (``cpu_ms_per_empty_block``, ``cpu_s_per_1000_tx``; the checking processes' CPU, commit aggregates,
+  VRFs and the senders they recover ahead, is ``worker_cpu_s`` in all and ``worker_cpu_ms_per_block``, as
+  they measure it): on a shared machine the CPU figures move much less with the load than the rates.
+  ``ratio`` = sync tx/s over the live execution tx/s of a 1,000-transfer block as ``bench/execution.py``
+  measures it, in this same run. The archive node's rates are ``archive_blocks_per_s`` and
+  ``archive_tx_per_s``. Disk: both data files at every tenth of the chain, ``disk_pruned_mb`` and
+  ``disk_archive_mb`` at the end (``disk_ratio`` the first over the second), each one's state-node table
+  (``state_table_pruned_mb``, ``state_table_archive_mb``) and their largest tables. The pruning node
+  expires old blocks as it syncs (:mod:`harmony.storage.prune`: the last four epochs and 256 blocks stay
+  whole, epoch ends keep their headers). ``--no-state-sync`` stops after these.
 * **State sync.** A second fresh node downloads the head's state (accounts, storage, code) from the same
   three peers over the state sync protocol (:class:`harmony.node.state_sync.StateDownload`: every node
   checked against its hash before it is written), with a progress bar; ``state_sync_s`` is that download's
@@ -207,10 +208,10 @@ class SyncRun:
     started: float
     timeline: list[tuple[float, Stored]] = field(default_factory=list)
     """(time, block) of every stored block."""
-    cpu_at: dict[int, float] = field(default_factory=dict)
-    """This process's CPU seconds at each stored block (0 at the start)."""
+    cpu_started: float = 0.0
+    """This process's CPU seconds (``time.process_time()``) when the sync started."""
     worker_cpu: float = 0.0
-    """CPU seconds of the checking processes (commit aggregates and VRFs) in all."""
+    """CPU seconds of the checking processes (commit aggregates, VRFs, senders) in all."""
     disk_at: dict[int, tuple[int, int]] = field(default_factory=dict)
     """At every tenth of the chain (1 to 10): the first block stored past it and the data file's bytes on
     disk then."""
@@ -249,14 +250,11 @@ async def sync_from(peers: list[tuple[str, str]], scratch: Path, target: int, *,
         ) as bar:
             task = bar.add_task("sync", total=target, rate="-")
             started = run.started = time.perf_counter()
-            cpu_started = time.process_time()
-            run.cpu_at[0] = 0.0
+            run.cpu_started = time.process_time()
 
             def stored(batch: list[Stored]) -> None:
                 now = time.perf_counter()
-                cpu = time.process_time() - cpu_started
                 run.timeline.extend((now, s) for s in batch)
-                run.cpu_at.update((s.block.number, cpu) for s in batch)
                 number = batch[-1].block.number
                 if number >= tenth * (len(run.disk_at) + 1):
                     run.disk_at[min(10, number // tenth)] = (number, data_file_bytes(path))
@@ -391,9 +389,10 @@ def main() -> None:
             figures["worker_cpu_s"] = round(pruned.worker_cpu, 1)
             figures["worker_cpu_ms_per_block"] = round(1000 * pruned.worker_cpu / args.blocks, 2)
             print(
-                f"full sync from {PEERS} peers, pruning: {figures['blocks_per_s']} empty blocks/s, "
+                f"full sync from {PEERS} peers, pruning: {figures['blocks_per_s']} empty blocks/s "
+                f"({figures['cpu_ms_per_empty_block']} ms CPU each in this process), "
                 f"{figures['tx_per_s']} tx/s of full blocks "
-                f"({figures['cpu_ms_per_block']} ms CPU per block in this process), "
+                f"({figures['cpu_s_per_1000_tx']} s CPU per 1,000 tx), "
                 f"checking processes {figures['worker_cpu_s']} s CPU in all "
                 f"({figures['worker_cpu_ms_per_block']} ms per block); "
                 f"load average {os.getloadavg()[0]:.1f}",
@@ -472,24 +471,28 @@ def print_disk(pruned: SyncRun, archive: SyncRun) -> None:
 def summarize(run: SyncRun, full: list[int], live_tps: float) -> dict[str, Any]:
     """Rates from the block-by-block timeline (when each block was staged): tx/s over the runs of full
     blocks, each from the block before it to its last, blocks/s over the rest; and the syncing process's
-    CPU per block (less sensitive to the machine's load)."""
+    CPU per empty block and per 1,000 transactions over the same spans (less sensitive to the load)."""
     at = {s.block.number: s.staged_at for _, s in run.timeline}
     at[0] = run.started
+    cpu = {s.block.number: s.staged_cpu - run.cpu_started for _, s in run.timeline}
+    cpu[0] = 0.0
     last = max(at)
     full_set = set(full)
     runs = [n for n in full if n - 1 not in full_set]
-    full_s = 0.0
+    full_s = full_cpu = 0.0
     for first in runs:
         end = first
         while end + 1 in full_set:
             end += 1
         full_s += at[end] - at[first - 1]
+        full_cpu += cpu[end] - cpu[first - 1]
     txs = sum(len(s.block.transactions) for _, s in run.timeline if s.block.number in full_set)
     empty_blocks = last - len(full)
     empty_s = at[last] - at[0] - full_s
     tx_per_s = txs / full_s if full_s > 0 else None
     return {
-        "cpu_ms_per_block": round(1000 * run.cpu_at[last] / last, 2),
+        "cpu_ms_per_empty_block": round(1000 * (cpu[last] - full_cpu) / empty_blocks, 2),
+        "cpu_s_per_1000_tx": round(1000 * full_cpu / txs, 3) if txs else None,
         "blocks_per_s": round(empty_blocks / empty_s) if empty_s > 0 else None,
         "tx_per_s": None if tx_per_s is None else round(tx_per_s),
         "state_sync_s": None,

@@ -14,6 +14,15 @@ block checked alone when the batch fails, so every verdict is the block's own), 
 proofs could hide two wrong by opposite amounts, and nothing binds them as the next header binds a commit
 aggregate, so their batch is randomized, :func:`~harmony.chain.epoch_randomness.check_leader_vrfs`: one
 AggregateVerify of random multiples, each block alone when it fails).
+
+The same children recover the senders of an answer's transactions ahead of execution
+(:func:`recover_senders`, as Geth's sender cacher): for each transaction the pure
+``(signing hash, v, r, s) → address`` of :func:`~harmony.types.tx_common.sender_of`, the signing hash for
+the chain ID its own ``v`` names. The importer adds them to its sender cache
+(:func:`~harmony.types.tx_common.remember_senders`) just before the block executes, where each is found
+only under the exact signing hash and signature the importer recovers from itself, after its own chain-ID
+checks; a transaction left out (a ``v`` naming no chain, a signature that does not recover) is recovered
+there, so its error is the importer's own.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ import multiprocessing
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import trio
 
@@ -41,11 +51,15 @@ from harmony.chain.quorum import Roster
 from harmony.crypto.bitmap import aggregate_public_key
 from harmony.crypto.bls import PublicKey, Signature, aggregate_signatures, aggregate_verify
 from harmony.encoding.fixed import Dec
-from harmony.errors import CryptoError
+from harmony.errors import CryptoError, HarmonyError
+from harmony.types.block import Block
 from harmony.types.header import Header
 from harmony.types.shard_state import Committee
+from harmony.types.tx_common import KnownSender, sender_of
 
 log = logging.getLogger("harmony.node.sync")
+
+T = TypeVar("T")
 
 Proof = tuple[int, bytes, int, bytes, bytes, bool]
 """(block number, block hash, view, commit signature, bitmap, bound): ``bound`` when the next proof of the
@@ -169,6 +183,31 @@ def check_blocks(
     return check_commits(committee, share, proofs), check_vrfs(committee, headers, require_vrf=require_vrf)
 
 
+def recover_senders(blocks: Sequence[bytes]) -> list[list[KnownSender]]:
+    """For each encoded block, ``(msg_hash, v, r, s, address)`` of every transaction (plain, then staking)
+    whose sender recovers: ``msg_hash`` is its signing hash for the chain ID its ``v`` names and
+    ``address`` is :func:`~harmony.types.tx_common.sender_of` of the four (Go ``recoverPlain``). A
+    transaction whose ``v`` names no chain or whose signature does not recover is left out, and a block that
+    does not decode (bounded as the importer's decode: :meth:`Block.decode`) gives nothing: the importer
+    recovers those itself, by the rule of validity, which is not applied here (no chain ID is checked)."""
+    recovered: list[list[KnownSender]] = []
+    for raw in blocks:
+        known: list[KnownSender] = []
+        try:
+            block = Block.decode(raw)
+        except HarmonyError:
+            recovered.append(known)
+            continue
+        for tx in (*block.transactions, *block.staking_transactions):
+            try:
+                msg_hash = tx.signing_hash(tx.chain_id)
+                known.append((msg_hash, tx.v, tx.r, tx.s, sender_of(msg_hash, tx.v, tx.r, tx.s)))
+            except HarmonyError:  # garbage from a peer: no result, the importer finds out why
+                continue
+        recovered.append(known)
+    return recovered
+
+
 WORKERS = 2
 """Child processes at most. The checks of an empty block (its commit's and its VRF's share of two
 batches) cost about twice its execution (0.7 against 0.3-0.4 ms in ``bench/sync.py``; four times before
@@ -176,13 +215,11 @@ the VRFs were batched), so on two cores one child would leave the importer waiti
 check two answers at once and the three processes share the cores."""
 
 
-def _check_blocks_timed(
-    committee: Committee, share: Dec, proofs: Sequence[Proof], headers: Sequence[Header], require_vrf: bool
-) -> tuple[list[str], list[str], float]:
-    """:func:`check_blocks` in a child, with the CPU seconds the child spent on it."""
+def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """``function(*args)`` in a child, with the CPU seconds the child spent on it."""
     started = time.process_time()
-    commits, vrfs = check_blocks(committee, share, proofs, headers, require_vrf)
-    return commits, vrfs, time.process_time() - started
+    result = function(*args)
+    return result, time.process_time() - started
 
 
 class CommitWorker:
@@ -196,7 +233,25 @@ class CommitWorker:
         )
         self.failed = False
         self.cpu_seconds = 0.0
-        """CPU the children spent checking, summed over the answers they checked."""
+        """CPU the children spent checking and recovering senders, summed over the answers."""
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T | None:
+        """``function(*args)`` in a child, or ``None`` if the worker could not run it (the caller then does
+        the work in process)."""
+        if self.failed:
+            return None
+        try:
+            future = self._pool.submit(_timed, function, *args)
+            result, cpu = await trio.to_thread.run_sync(
+                future.result,
+                abandon_on_cancel=True,  # type: ignore[call-arg]
+            )
+        except Exception as exc:  # a dead or unstartable child: fall back, never stop the sync
+            log.warning("commit worker failed, checking in process: %r", exc)
+            self.failed = True
+            return None
+        self.cpu_seconds += cpu
+        return result
 
     async def check(
         self,
@@ -209,26 +264,16 @@ class CommitWorker:
     ) -> tuple[list[str], list[str]] | None:
         """The verdicts of :func:`check_blocks`, or ``None`` if the worker could not give them (the caller
         then checks in process)."""
-        if self.failed:
-            return None
-        try:
-            future = self._pool.submit(
-                _check_blocks_timed, committee, share, list(proofs), list(headers), require_vrf
-            )
-            commits, vrfs, cpu = await trio.to_thread.run_sync(
-                future.result,
-                abandon_on_cancel=True,  # type: ignore[call-arg]
-            )
-        except Exception as exc:  # a dead or unstartable child: fall back, never stop the sync
-            log.warning("commit worker failed, checking in process: %r", exc)
-            self.failed = True
-            return None
-        self.cpu_seconds += cpu
-        return commits, vrfs
+        return await self._run(check_blocks, committee, share, list(proofs), list(headers), require_vrf)
+
+    async def senders(self, blocks: Sequence[bytes]) -> list[list[KnownSender]] | None:
+        """The senders :func:`recover_senders` recovers from the encoded ``blocks``, or ``None`` if the
+        worker could not give them (the importer then recovers every sender itself)."""
+        return await self._run(recover_senders, list(blocks))
 
     def close(self) -> None:
         """Stop the child processes (pending checks are dropped)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-__all__ = ["CommitWorker", "Proof", "check_blocks", "check_commits", "check_vrfs"]
+__all__ = ["CommitWorker", "Proof", "check_blocks", "check_commits", "check_vrfs", "recover_senders"]

@@ -14,11 +14,12 @@ A node far behind its peers runs one :class:`FastSync` session towards the highe
   with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5), and a VRF that is
   its leader's over the parent hash (design §7); an answer's blocks are checked as it arrives, in a child
   process far behind (:mod:`~harmony.node.commit_worker`: the commit aggregates together, the VRFs in a
-  randomized batch). A peer whose block fails any of these served a forged block: it is penalized heavily
-  and dropped, and the block is asked of another peer. The block is then executed on its parent's state
-  by the chain's own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the VRF not checked
-  twice). Fetching goes on while blocks execute (the fetch tasks run whenever the importer yields), so the
-  network and the execution overlap.
+  randomized batch; the senders of its transactions are recovered there too, so that execution finds
+  them in its sender cache). A peer whose block fails any of these served a forged block: it is
+  penalized heavily and dropped, and the block is asked of another peer. The block is then executed on
+  its parent's state by the chain's own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the
+  VRF not checked twice). Fetching goes on while blocks execute (the fetch tasks run whenever the
+  importer yields), so the network and the execution overlap.
 * **Write in batches.** Blocks are written through :meth:`ChainDB.staged`: each block is one staged write,
   and every :data:`FLUSH_BLOCKS` blocks, :data:`FLUSH_SECONDS` seconds or :data:`FLUSH_BYTES` bytes they
   become durable in one LMDB write transaction. A kill -9 leaves the last flushed block as the head,
@@ -51,6 +52,7 @@ from harmony.p2p.errors import P2PBadResponse, P2PTimeout
 from harmony.p2p.sync_protocol import MAX_BLOCKS, cut_by_size
 from harmony.types.block import Block
 from harmony.types.shard_state import Committee
+from harmony.types.tx_common import KnownSender, remember_senders
 
 log = logging.getLogger("harmony.node.sync")
 
@@ -121,6 +123,8 @@ class Stored:
     staged_at: float = 0.0
     """``time.perf_counter()`` when the block was executed and staged (it became durable at the flush that
     reported it): the per-block timeline of a sync."""
+    staged_cpu: float = 0.0
+    """``time.process_time()`` then: the syncing process's CPU per block."""
 
 
 @dataclass(slots=True)
@@ -135,7 +139,8 @@ class SessionReport:
     halted: str = ""
     """Why the session stopped before its target ("" when it got there or ran out of peers)."""
     worker_cpu_s: float = 0.0
-    """CPU seconds the checking processes spent (:class:`~harmony.node.commit_worker.CommitWorker`)."""
+    """CPU seconds the checking processes spent, senders recovered ahead included
+    (:class:`~harmony.node.commit_worker.CommitWorker`)."""
 
 
 def check_commit(chain: Blockchain, block: Block, signature: bytes, bitmap: bytes) -> None:
@@ -187,10 +192,12 @@ class FastSync:
         self.commit_worker = commit_worker
         """Check commit aggregates in a child process: ``None`` decides by the distance and the cores."""
         self._worker: CommitWorker | None = None
-        self._prechecked: dict[int, tuple[bytes, Block, Committee, str, str | None]] = {}
+        self._prechecked: dict[int, tuple[bytes, Block, Committee, str, str | None, list[KnownSender]]] = {}
         """Blocks checked as their answer arrived, by number: (the encoding received, the block, the
         committee it was checked under, the commit's verdict, the VRF's verdict or ``None`` when not
-        checked)."""
+        checked, the senders the worker recovered from it,
+        :func:`~harmony.node.commit_worker.recover_senders`). Bounded by the blocks handed out ahead of the
+        import (:data:`WINDOW`); an entry leaves when its block is imported."""
         self._announced: dict[int, Committee] = {}
         """Committees of epochs not stored yet, as the epoch-ending blocks received announce them (so the
         blocks of the next epochs are checked ahead too); a verdict under one counts only if it is the
@@ -326,7 +333,9 @@ class FastSync:
         """Check the commit aggregates (together) and the VRFs of an answer (:func:`check_blocks`) before
         the importer needs them, in the worker when there is one; blocks that do not decode, or whose
         committee is not known yet, are left to the importer, as are the VRFs of headers that name another
-        shard (the chain refuses those)."""
+        shard (the chain refuses those). With a worker, the other child meanwhile recovers the senders of
+        the answer's transactions (:func:`~harmony.node.commit_worker.recover_senders`), which the importer
+        adds to its sender cache as each block executes."""
         busy_from = trio.current_time()
         blocks: list[tuple[int, bytes, Block]] = []
         for offset, (raw, _, _) in enumerate(items):
@@ -342,39 +351,31 @@ class FastSync:
         for index, (_, _, block) in enumerate(blocks):
             by_epoch.setdefault(block.header.epoch, []).append(index)
             self._announce(block)
-        for epoch, indexes in by_epoch.items():
-            committee = self.chain.committee_for(self.chain.shard_id, epoch) or self._announced.get(epoch)
-            if committee is None:
-                continue
-            proofs = []
-            for position, index in enumerate(indexes):
-                _, _, block = blocks[index]
-                _, signature, bitmap = items[index]
-                following = indexes[position + 1] if position + 1 < len(indexes) else None
-                bound = following == index + 1 and (
-                    (
-                        blocks[index + 1][2].header.last_commit_signature,
-                        blocks[index + 1][2].header.last_commit_bitmap,
-                    )
-                    == (signature, bitmap)
+        checked: list[tuple[int, Committee, str, str]] = []
+        senders: list[list[KnownSender]] | None = None
+
+        async def recover() -> None:
+            nonlocal senders
+            if self._worker is not None:
+                senders = await self._worker.senders([raw for _, raw, _ in blocks])
+
+        async with trio.open_nursery() as nursery:
+            if self._worker is not None and any(b.transactions or b.staking_transactions for *_, b in blocks):
+                nursery.start_soon(recover)  # beside the checks, in the other child
+            for epoch, indexes in by_epoch.items():
+                committee = self.chain.committee_for(self.chain.shard_id, epoch) or self._announced.get(epoch)
+                if committee is None:
+                    continue
+                verdicts = await self._check_epoch(committee, blocks, items, indexes)
+                checked.extend(
+                    (index, committee, commit, vrf)
+                    for index, commit, vrf in zip(indexes, *verdicts, strict=True)
                 )
-                proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap, bound))
-            share = self.chain.params.harmony_vote_share
-            headers = [blocks[index][2].header for index in indexes]
-            require = self.chain.rules.require_vrf
-            verdicts = (
-                None
-                if self._worker is None
-                else await self._worker.check(committee, share, proofs, headers, require_vrf=require)
-            )
-            if verdicts is None:  # no worker, or it failed: here, on the loop (not charged to the peers)
-                busy_from = trio.current_time()
-                verdicts = check_blocks(committee, share, proofs, headers, require)
-                self._excuse(trio.current_time() - busy_from)
-            for index, commit, vrf in zip(indexes, *verdicts, strict=True):
-                number, raw, block = blocks[index]
-                own_shard = block.header.shard_id == self.chain.shard_id
-                self._prechecked[number] = (raw, block, committee, commit, vrf if own_shard else None)
+        for index, committee, commit, vrf in checked:
+            number, raw, block = blocks[index]
+            own_shard = block.header.shard_id == self.chain.shard_id
+            known = senders[index] if senders is not None and len(senders) == len(blocks) else []
+            self._prechecked[number] = (raw, block, committee, commit, vrf if own_shard else None, known)
 
     def _announce(self, block: Block) -> None:
         """Remember the next epoch's committee an epoch-ending block of our shard carries (unchecked: see
@@ -392,6 +393,42 @@ class FastSync:
         current = self.chain.head.epoch
         for epoch in [e for e in self._announced if e <= current]:
             del self._announced[epoch]
+
+    async def _check_epoch(
+        self,
+        committee: Committee,
+        blocks: list[tuple[int, bytes, Block]],
+        items: list[tuple[bytes, bytes, bytes]],
+        indexes: list[int],
+    ) -> tuple[list[str], list[str]]:
+        """The verdicts of :func:`check_blocks` over the blocks at ``indexes`` (all of ``committee``'s
+        epoch), from the worker when there is one."""
+        proofs = []
+        for position, index in enumerate(indexes):
+            _, _, block = blocks[index]
+            _, signature, bitmap = items[index]
+            following = indexes[position + 1] if position + 1 < len(indexes) else None
+            bound = following == index + 1 and (
+                (
+                    blocks[index + 1][2].header.last_commit_signature,
+                    blocks[index + 1][2].header.last_commit_bitmap,
+                )
+                == (signature, bitmap)
+            )
+            proofs.append((block.number, block.hash(), block.header.view_id, signature, bitmap, bound))
+        share = self.chain.params.harmony_vote_share
+        headers = [blocks[index][2].header for index in indexes]
+        require = self.chain.rules.require_vrf
+        verdicts = (
+            None
+            if self._worker is None
+            else await self._worker.check(committee, share, proofs, headers, require_vrf=require)
+        )
+        if verdicts is None:  # no worker, or it failed: here, on the loop (not charged to the peers)
+            busy_from = trio.current_time()
+            verdicts = check_blocks(committee, share, proofs, headers, require)
+            self._excuse(trio.current_time() - busy_from)
+        return verdicts
 
     # -- importing -----------------------------------------------------------------------------------
 
@@ -458,9 +495,10 @@ class FastSync:
         """Stage one block; the peer's fault if it is not the final next block, else ``None``."""
         verdict: str | None = None
         vrf: str | None = None
+        known: list[KnownSender] = []
         pre = self._prechecked.pop(expected, None)
         if pre is not None and pre[0] is raw:  # checked as this very answer arrived
-            _, block, checked_under, verdict, vrf = pre
+            _, block, checked_under, verdict, vrf, known = pre
             if checked_under != self.chain.committee_for(block.header.shard_id, block.header.epoch):
                 verdict = vrf = None  # checked under a committee an unverified block announced: again
         else:
@@ -485,13 +523,14 @@ class FastSync:
             [vrf] = check_vrfs(committee, [block.header], require_vrf=self.chain.rules.require_vrf)
         if vrf:  # the parent hash it was checked over is the head's (above)
             return f"block {expected} with a forged VRF: {vrf}"
+        remember_senders(known)  # found only under the signing hash and signature execution recovers from
         try:
             verified = self.chain.verify(block, final=True, vrf_checked=True)
         except InvalidBlock as exc:
             # a quorum finalized it: the committee and this node disagree on the rules, no peer's fault
             raise SyncHalted(f"final block {expected} is refused by this node: {exc}") from exc
         self.chain.store(verified, commit_sig=(signature, bitmap))
-        stored.append(Stored(block, signature, bitmap, time.perf_counter()))
+        stored.append(Stored(block, signature, bitmap, time.perf_counter(), time.process_time()))
         self.report.stored += 1
         self.report.transactions += len(block.transactions)
         return None

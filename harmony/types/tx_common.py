@@ -15,8 +15,9 @@ Rules:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Self
 
@@ -121,18 +122,94 @@ SENDER_CACHE_SIZE = 1 << 14
 """Recovered senders remembered per process: a node recovers a transaction's sender when its pool takes it
 and again when the block carrying it is verified and executed; the second time is a cache hit. About 16 s of
 transactions at 1,000 per second, several times what one waits between the pool and its block (a miss only
-costs a recovery); an entry takes about 400 bytes."""
+costs a recovery); an entry takes about 400 bytes. Senders recovered ahead elsewhere (fast sync's checking
+processes) are added a block at a time just before it executes (:func:`remember_senders`), so a block's
+1,000 fit with room to spare."""
+
+KnownSender = tuple[bytes, int, int, int, bytes]
+"""``(msg_hash, v, r, s, address)``: ``address`` is what :func:`sender_of` gives for the first four."""
 
 
-@functools.lru_cache(maxsize=SENDER_CACHE_SIZE)
-def recover_sender(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
+def sender_of(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
     """The 20-byte address that signed ``msg_hash`` with ``(v, r, s)`` (Go ``recoverPlain``, homestead rules).
 
-    Raises :class:`SignatureError` if r/s are out of range, s is high (EIP-2), or nothing recovers (failures
-    are not cached). Results are memoized (:data:`SENDER_CACHE_SIZE`): the address is a pure function of the
-    arguments.
+    Raises :class:`SignatureError` if r/s are out of range, s is high (EIP-2), or nothing recovers. A pure
+    function of its arguments, not cached: :func:`recover_sender` is the cached one.
     """
     return recover_address(msg_hash, Signature(recid_from_v(v), r, s))
+
+
+class _SenderCache:
+    """The least recently used :data:`SENDER_CACHE_SIZE` results of :func:`sender_of`, keyed by its exact
+    arguments (a lock keeps it whole across threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[bytes, int, int, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[bytes, int, int, int]) -> bytes | None:
+        """The address remembered for ``key`` (now the most recently used), or ``None``."""
+        with self._lock:
+            address = self._entries.get(key)
+            if address is not None:
+                self._entries.move_to_end(key)
+            return address
+
+    def put(self, key: tuple[bytes, int, int, int], address: bytes) -> None:
+        """Remember ``address`` for ``key``, forgetting the least recently used entry past the size."""
+        with self._lock:
+            self._entries[key] = address
+            self._entries.move_to_end(key)
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_senders = _SenderCache(SENDER_CACHE_SIZE)
+
+
+def recover_sender(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
+    """:func:`sender_of`, memoized (:data:`SENDER_CACHE_SIZE`): the address is a pure function of the
+    arguments, so a remembered one is the same as a recovery. Failures are not cached: they raise
+    :class:`SignatureError` here, every time."""
+    key = (msg_hash, v, r, s)
+    address = _senders.get(key)
+    if address is None:
+        address = sender_of(msg_hash, v, r, s)
+        _senders.put(key, address)
+    return address
+
+
+def remember_senders(known: Iterable[KnownSender]) -> None:
+    """Add senders recovered ahead (by :func:`sender_of`, in another process) to :func:`recover_sender`'s
+    cache, each under the exact ``(msg_hash, v, r, s)`` it was recovered from: a transaction finds one only
+    when the signing hash and signature it would recover from itself are those, so nothing it does not
+    carry can stand for its sender. Entries that are not a 32-byte hash, integers and a 20-byte address
+    are skipped."""
+    for msg_hash, v, r, s, address in known:
+        if (
+            type(msg_hash) is bytes
+            and len(msg_hash) == 32
+            and type(address) is bytes
+            and len(address) == 20
+            and type(v) is int
+            and type(r) is int
+            and type(s) is int
+        ):
+            _senders.put((msg_hash, v, r, s), address)
+
+
+def clear_sender_cache() -> None:
+    """Forget every remembered sender (benchmarks time cold recoveries with it)."""
+    _senders.clear()
 
 
 def sign_hash(key: PrivateKey, msg_hash: bytes, chain_id: int | None) -> tuple[int, int, int]:

@@ -32,8 +32,10 @@ from harmony.p2p import sync_protocol as sp
 from harmony.p2p.host import P2PHost
 from harmony.p2p.topics import sync_protocol_id
 from harmony.storage import ChainDB, LMDBStore, MemoryStore
+from harmony.types import tx_common
 from harmony.types.block import Block
 from harmony.types.transaction import Transaction
+from harmony.types.tx_common import clear_sender_cache
 from tests.unit.p2p.harness import config, hosts, run, wait_until
 
 SHARD = 1
@@ -265,6 +267,28 @@ def test_the_commit_worker_process_gives_the_same_verdicts(source: Blockchain, f
         assert report.stored == 10 and not report.dropped and not penalties
     assert report.worker_cpu_s > 0  # the children's own CPU, counted for the benchmark
     assert chain.head.hash() == source.db.get_canonical_hash(report.stored)
+
+
+def test_with_the_worker_the_importer_recovers_no_sender_itself(
+    source: Blockchain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    items = [triple(source, n) for n in range(1, 16)]  # blocks 5, 10 and 15 carry transfers
+    clear_sender_cache()  # the source chain recovered them in this process
+    recoveries: list[bytes] = []
+    original = tx_common.sender_of
+
+    def counting(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
+        recoveries.append(msg_hash)
+        return original(msg_hash, v, r, s)
+
+    monkeypatch.setattr(tx_common, "sender_of", counting)  # in this process only, not in the children
+    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: None, commit_worker=True)
+    report = trio.run(session.run, {"p": 15})
+    assert report.stored == 15 and report.transactions == 9 and not report.dropped
+    assert recoveries == []
+    assert chain.head.hash() == source.db.get_canonical_hash(15)
+    clear_sender_cache()
 
 
 def test_time_spent_importing_is_not_charged_to_the_peers_in_flight() -> None:
