@@ -2,20 +2,24 @@
 
 A node far behind its peers runs one :class:`FastSync` session towards the highest head they announced:
 
-* **Fetch.** Every peer that is ahead gets :data:`PER_PEER` fetch tasks; each takes the next range of at most
-  :data:`~harmony.p2p.sync_protocol.MAX_BLOCKS` blocks from a :class:`~harmony.node.sync_ranges.RangeSchedule`
-  (never past that peer's head, never more than :data:`WINDOW` blocks ahead of the import) and asks for it
-  over the sync protocol, whose answers are bounded in size before decoding. A peer that does not answer in
-  time (a slow or dripping peer: the whole request has one deadline), answers garbage or over the cap, or
-  does not hold a range it claimed is penalized on the host and dropped from the session; its range goes to
-  another peer. Nothing received is thrown away because of another peer's fault.
+* **Fetch.** Every peer that is ahead and holds the next block (a pruning peer expires old ones and says
+  from which block it serves, :mod:`harmony.p2p.sync_protocol`) gets :data:`PER_PEER` fetch tasks; each
+  takes the next range of at most :data:`~harmony.p2p.sync_protocol.MAX_BLOCKS` blocks from a
+  :class:`~harmony.node.sync_ranges.RangeSchedule` (never past that peer's head, never more than
+  :data:`WINDOW` blocks ahead of the import) and asks for it over the sync protocol, whose answers are
+  bounded in size before decoding. A peer that does not answer in time (a slow or dripping peer: the whole
+  request has one deadline), answers garbage or over the cap, or does not hold a range it claimed is
+  penalized on the host and dropped from the session; its range goes to another peer. Nothing received is
+  thrown away because of another peer's fault.
 * **Check and execute, in order.** The importer takes the answers in block order. A block must decode, be
   the next number, extend the head, and carry a commit aggregate that verifies under its epoch's committee
   with more than 2/3 of the voting power (:func:`check_commit`, reference §1.3–§1.5), and a VRF that is
   its leader's over the parent hash (design §7); an answer's blocks are checked as it arrives, in a child
   process far behind (:mod:`~harmony.node.commit_worker`: the commit aggregates together, the VRFs in a
   randomized batch; the senders of its transactions are recovered there too, so that execution finds
-  them in its sender cache). A peer whose block fails any of these served a forged block: it is
+  them in its sender cache). Blocks of an epoch not stored yet are checked ahead under the committee the
+  previous epoch's last block announces, a verdict that counts only if the chain stores that very
+  committee once the block is imported. A peer whose block fails any of these served a forged block: it is
   penalized heavily and dropped, and the block is asked of another peer. The block is then executed on
   its parent's state by the chain's own rule of validity (:meth:`Blockchain.verify`, ``final=True``, the
   VRF not checked twice). Fetching goes on while blocks execute (the fetch tasks run whenever the
