@@ -50,6 +50,12 @@ SIGNING_THRESHOLD = Dec.from_int(2).quo(Dec.from_int(3))
 """2/3 as Go computes it, ``NewDec(2).Quo(NewDec(3))`` = 0.666666666666666667 (reference §5.1)."""
 EFFECTIVE_STAKE_BAND = Dec.from_str("0.35")
 """c of the effective-stake band since ``EPoSBound35Epoch`` (reference §3.4)."""
+BLOCKHASH_WINDOW = 256
+"""How many previous block hashes the BLOCKHASH opcode can see (YP §9.4.4): a block's execution reads them,
+so a state sync stores them with its pivot and a pruning node keeps them whole."""
+PIVOT_EPOCHS = 3
+"""Epoch ends a state sync tries back from the newest for its pivot (a shard ends its epoch a few blocks
+after the beacon); a pruning node keeps the blocks each of them needs."""
 
 
 class UnknownPreset(HarmonyError):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from harmony.chain.errors import InvalidBlock
 from harmony.chain.genesis import Genesis, genesis_block
+from harmony.chain.params import BLOCKHASH_WINDOW
 from harmony.chain.proposal import HeaderFields, build_block
 from harmony.chain.randomness import make_header_vrf
 from harmony.chain.rules import ChainRules
@@ -39,8 +40,6 @@ from harmony.types.header import Header
 from harmony.types.shard_state import Committee, ShardState, Slot
 from harmony.types.transaction import Transaction
 
-BLOCKHASH_WINDOW = 256
-"""How many previous block hashes the BLOCKHASH opcode can see (YP §9.4.4)."""
 CACHED_HEADERS = 64
 """Decoded headers kept by hash (a bound, not a tuning knob: the head and its parent are what is read)."""
 

@@ -196,10 +196,12 @@ class FastSync:
         self.commit_worker = commit_worker
         """Check commit aggregates in a child process: ``None`` decides by the distance and the cores."""
         self._worker: CommitWorker | None = None
-        self._prechecked: dict[int, tuple[bytes, Block, Committee, str, str | None, list[KnownSender]]] = {}
-        """Blocks checked as their answer arrived, by number: (the encoding received, the block, the
-        committee it was checked under, the commit's verdict, the VRF's verdict or ``None`` when not
-        checked, the senders the worker recovered from it,
+        self._prechecked: dict[
+            int, tuple[bytes, Block, Committee | None, str | None, str | None, list[KnownSender]]
+        ] = {}
+        """Blocks decoded as their answer arrived, by number: (the encoding received, the block, the
+        committee it was checked under or ``None`` when its committee was not known yet, the commit's
+        verdict and the VRF's, each ``None`` when not checked, the senders the worker recovered from it,
         :func:`~harmony.node.commit_worker.recover_senders`). Bounded by the blocks handed out ahead of the
         import (:data:`WINDOW`); an entry leaves when its block is imported."""
         self._announced: dict[int, Committee] = {}
@@ -375,10 +377,18 @@ class FastSync:
                     (index, committee, commit, vrf)
                     for index, commit, vrf in zip(indexes, *verdicts, strict=True)
                 )
-        for index, committee, commit, vrf in checked:
-            number, raw, block = blocks[index]
+        by_index = {index: (committee, commit, vrf) for index, committee, commit, vrf in checked}
+        if senders is None or len(senders) != len(blocks):
+            senders = [[] for _ in blocks]
+        for index, (number, raw, block) in enumerate(blocks):
+            known = senders[index]
+            verdict = by_index.get(index)
+            if verdict is None:  # the committee is not known yet: the importer checks it, with these senders
+                if known:
+                    self._prechecked[number] = (raw, block, None, None, None, known)
+                continue
+            committee, commit, vrf = verdict
             own_shard = block.header.shard_id == self.chain.shard_id
-            known = senders[index] if senders is not None and len(senders) == len(blocks) else []
             self._prechecked[number] = (raw, block, committee, commit, vrf if own_shard else None, known)
 
     def _announce(self, block: Block) -> None:
@@ -503,7 +513,9 @@ class FastSync:
         pre = self._prechecked.pop(expected, None)
         if pre is not None and pre[0] is raw:  # checked as this very answer arrived
             _, block, checked_under, verdict, vrf, known = pre
-            if checked_under != self.chain.committee_for(block.header.shard_id, block.header.epoch):
+            if checked_under is None or checked_under != self.chain.committee_for(
+                block.header.shard_id, block.header.epoch
+            ):
                 verdict = vrf = None  # checked under a committee an unverified block announced: again
         else:
             try:

@@ -26,7 +26,7 @@ from typing import Protocol
 import trio
 
 from harmony.chain.epoch_chain import EpochBlock, InvalidEpochHeader, verify_epoch_block, verify_epoch_header
-from harmony.chain.params import NetworkParams
+from harmony.chain.params import BLOCKHASH_WINDOW, PIVOT_EPOCHS, NetworkParams
 from harmony.chain.validation import validate_body
 from harmony.errors import HarmonyError
 from harmony.node.blockchain import Blockchain
@@ -51,9 +51,6 @@ from harmony.types.shard_state import ShardState
 
 log = logging.getLogger("harmony.node.state_sync")
 
-PIVOT_EPOCHS = 3
-"""Epochs tried back from the newest when looking for the shard's pivot (a shard ends its epoch a few
-blocks after the beacon)."""
 
 
 class ChainStateSource(StateSource):
@@ -209,8 +206,6 @@ DISCOVERY_GRACE = 3.0
 """Seconds given to discovery after the first peer, so that more than the bootnode is asked."""
 RETRY_PAUSE = 5.0
 """Seconds between two download attempts after every peer was dropped (what was verified is kept)."""
-BLOCKHASH_WINDOW = 256
-"""Ancestors of the pivot stored with it: the BLOCKHASH opcode reads the 256 hashes before a block."""
 
 
 class PeerHost(Protocol):

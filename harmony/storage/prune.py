@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from harmony.chain.params import BLOCKHASH_WINDOW, PIVOT_EPOCHS
 from harmony.state.reach import mark_state
 from harmony.state.trie import MissingTrieNode
 from harmony.storage import schema
@@ -62,13 +63,13 @@ KEEP_RECENT = 128
 """States of this many blocks up to the head are kept (the head's included)."""
 SWEEP_BATCH = 4096
 """Most entries one sweep write transaction deletes."""
-HISTORY_BLOCKS = 256
+HISTORY_BLOCKS = BLOCKHASH_WINDOW
 """Blocks before the head, and before the oldest kept epoch, kept whole: the BLOCKHASH opcode's window, the
 ancestors a state sync stores with its pivot."""
-HISTORY_EPOCHS = 4
-"""Whole epochs kept: a state sync's pivot is one of the last three epoch ends (and on the beacon chain it
-reads the pivot's whole epoch), and a node down for up to about three epochs (mainnet: 4.5 days) catches up
-by block sync from this one."""
+HISTORY_EPOCHS = PIVOT_EPOCHS + 1
+"""Whole epochs kept: a state sync's pivot is one of the last :data:`PIVOT_EPOCHS` epoch ends (and on the
+beacon chain it reads the pivot's whole epoch), and a node down for up to about three epochs (mainnet: 4.5
+days) catches up by block sync from this one."""
 
 
 @dataclass(slots=True)
@@ -193,20 +194,23 @@ class Pruner:
         kept = set(numbers)
         self._roots = {n: r for n, r in self._roots.items() if n in kept}
         if self.history:
-            yield from self.expire(progress)
+            yield from self.expire(progress, boundaries=self.boundaries)
         progress.phase = "done"
         yield progress
 
-    def expire(self, progress: PruneProgress | None = None) -> Iterator[PruneProgress]:
+    def expire(
+        self, progress: PruneProgress | None = None, *, boundaries: list[int] | None = None
+    ) -> Iterator[PruneProgress]:
         """Move the history floor up to :func:`history_target` at the head, a write transaction per slice
-        (step 4 of a round; the node also runs it alone: its work grows with the blocks, not the state)."""
+        (step 4 of a round, which passes the epoch ends it read; the node also runs it alone: its work grows
+        with the blocks, not the state)."""
         progress = progress or PruneProgress()
         head = self.db.head_number()
         if head is None:
             return
         progress.head = head
         progress.phase = "history"
-        self.boundaries = list(self.db.epoch_ends())
+        self.boundaries = list(self.db.epoch_ends()) if boundaries is None else boundaries
         floor = progress.history_floor = self.db.history_floor()
         target = progress.history_target = history_target(head, self.boundaries)
         while floor < target:

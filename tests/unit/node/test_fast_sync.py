@@ -462,3 +462,43 @@ def test_blocks_of_epochs_not_stored_yet_are_checked_ahead_under_the_announced_c
     report = trio.run(session.run, {"p": 20})
     assert report.stored == 20 and chain.head.hash() == served.head.hash()
     assert imported_checks == []
+
+
+def test_blocks_checked_only_at_import_still_bring_their_recovered_senders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A block whose committee is not known as its answer arrives (here: no epoch end announces one) is
+    checked by the importer, and the senders the worker recovered from it are not dropped."""
+    served = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    sender = dev_account_key(0)
+    for number in range(1, 13):
+        tx = Transaction(number - 1, 10**9, 21_000, SHARD, SHARD, b"\x22" * 20, number)
+        extend_final(served, KEYS, [tx.sign(sender, LOCALNET.chain_id)], end_epoch=number % 4 == 0)
+    assert served.head.epoch == 2  # blocks 5-12 are of epochs 1 and 2, which the syncing node has not stored
+    imported_checks: list[int] = []
+    real_check = check_commit
+
+    def counting(chain: Blockchain, block: Block, signature: bytes, bitmap: bytes) -> None:
+        imported_checks.append(block.number)
+        real_check(chain, block, signature, bitmap)
+
+    recoveries: list[bytes] = []
+    original = tx_common.sender_of
+
+    def recovering(msg_hash: bytes, v: int, r: int, s: int) -> bytes:
+        recoveries.append(msg_hash)
+        return original(msg_hash, v, r, s)
+
+    monkeypatch.setattr("harmony.node.fast_sync.check_commit", counting)
+    monkeypatch.setattr(FastSync, "_announce", lambda self, block: None)
+    monkeypatch.setattr("harmony.node.fast_sync.FIRST_RANGE", 12)  # one answer of every block
+    clear_sender_cache()
+    monkeypatch.setattr(tx_common, "sender_of", recovering)  # in this process only, not in the children
+    chain = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD)
+    items = [triple(served, n) for n in range(1, 13)]
+    session = FastSync(chain, Scripted({1: items}), lambda p, r, w=1: None, commit_worker=True)
+    report = trio.run(session.run, {"p": 12})
+    assert report.stored == 12 and chain.head.hash() == served.head.hash()
+    assert imported_checks == list(range(5, 13))  # not checked ahead
+    assert recoveries == []  # yet every sender came from the worker
+    clear_sender_cache()
