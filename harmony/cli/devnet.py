@@ -132,6 +132,8 @@ class NodeToml:
     """Test-only: coded symbols this node drops on receipt."""
     tx_relay: str = "leaders"
     """Where the transactions the node's RPC took go: ``leaders`` or ``gossip``."""
+    archive: bool = False
+    """Keep every state and every block (``[storage] archive``) instead of pruning."""
 
 
 def write_genesis(
@@ -219,6 +221,9 @@ keys = {json.dumps(list(node.alert_keys))}
 # a 4-key committee commits with 3 signatures: every key misses about a block in four, so a real
 # network's 99.5 % target would always fire here
 signing_target = 50
+
+[storage]
+archive = {"true" if node.archive else "false"}
 
 [log]
 level = "{node.log_level}"

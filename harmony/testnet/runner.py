@@ -156,6 +156,7 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
             equivocate=spec.name in byzantine_from_start,
             propagation=m.propagation,
             tx_relay=m.tx_relay,
+            archive=firsts[spec.shard][0].name == spec.name,  # the checks read every block of it
         )
         write_node_toml(data, toml)
         nodes.append(NodeProcess(spec, data, toml, ip))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 from harmony.chain.genesis import dev_account_key
 from harmony.encoding.address import to_bech32
+from harmony.node.config import parse_config
 from harmony.testnet.fleet import Loopback
 from harmony.testnet.manifest import parse_document
 from harmony.testnet.runner import ACCOUNTS, RunOptions, prepare
@@ -30,3 +32,16 @@ def test_the_genesis_funds_the_accounts_asked_for_never_fewer_than_the_runner_ne
         alloc = funded(root)
         assert all(to_bech32(dev_account_key(i).address) in alloc for i in range(expected)), name
         assert to_bech32(dev_account_key(expected).address) not in alloc, name
+
+
+def test_the_first_node_of_each_shard_keeps_every_block_for_the_checks(tmp_path: Path) -> None:
+    """The invariant checks read every block of each shard: its first node runs ``--archive``, the others
+    prune (a run longer than the history window would otherwise count expired transactions as lost)."""
+    manifest = parse_document({"name": "t", "shards": 2, "validators": 4})
+    nodes = prepare(RunOptions(manifest, tmp_path, loopback=True), Loopback())
+    archives = sorted(node.spec.name for node in nodes if node.toml.archive)
+    firsts = sorted({node.spec.shard: node.spec.name for node in reversed(nodes)}.values())
+    assert archives == firsts and len(archives) == 2
+    for node in nodes:
+        parsed = parse_config(tomllib.loads((node.data / "node.toml").read_text()), node.data)
+        assert parsed.archive is node.toml.archive
