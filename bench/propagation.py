@@ -3,6 +3,9 @@
 For each committee size and uplink, a one-shard testnet (``harmony.testnet``: every validator in its own
 network namespace, 40 ms one way between every pair by default, each node capped at the uplink up and down)
 runs twice, once per ``propagation``, under the same transfer load (``bench/devnet.py``'s load and watcher).
+Every size runs on one network, ``--network`` (default ``localnet32``: localnet's rules with 32 seats per
+shard, so 16 validators fit; a committee of genesis keys alone votes one key one vote on either preset, so
+its 4 and 8 are localnet's).
 Figures per run:
 
 * ``upload_ratio``: bytes the leader's interface sent during the load (``/proc/<pid>/net/dev``: everything,
@@ -20,7 +23,7 @@ leaders, or gossip to every node); ``--modes`` picks the propagations to run. Ne
 last line is one JSON object with every figure per setting and ``ratio`` (coded TPS / gossip TPS at
 25 Mbit/s, or at the uplink nearest to it).
 
-    sudo .venv/bin/python bench/propagation.py --members 4,8 --mbit 10,25,50 --seconds 20
+    sudo .venv/bin/python bench/propagation.py --members 4,8,16 --mbit 10,25,50 --seconds 20
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from devnet import NamespacedCluster, presign  # bench/devnet.py
 from devnet import run as run_load
 
-from harmony.testnet.manifest import GENESIS_SEATS, parse_document
+from harmony.chain.params import DEVELOPMENT_PRESETS, LOCALNET32, get_preset
+from harmony.testnet.manifest import parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
 
@@ -118,6 +122,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
     manifest = parse_document(
         {
             "name": "propagation",
+            "network": args.network,
             "shards": 1,
             "validators": members,
             "block_time_ms": args.block_time_ms,
@@ -182,9 +187,15 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
+        "--network",
+        choices=DEVELOPMENT_PRESETS,
+        default=LOCALNET32.name,
+        help="the testnet's network preset (default %(default)s)",
+    )
+    parser.add_argument(
         "--members",
-        default="4,8",
-        help=f"committee sizes, 2 to {GENESIS_SEATS} (the localnet genesis's seats; default %(default)s)",
+        default="4,8,16",
+        help="committee sizes, 2 to the network's seats per shard (default %(default)s)",
     )
     parser.add_argument("--mbit", default="10,25,50", help="per-node uplinks in Mbit/s (default %(default)s)")
     parser.add_argument("--latency-ms", type=int, default=40, help="one-way delay (default %(default)s)")
@@ -234,8 +245,12 @@ def main() -> int:
     except ValueError:
         print("--members and --mbit take comma-separated integers", file=sys.stderr)
         return 2
-    if not all(2 <= m <= GENESIS_SEATS for m in sizes) or not all(1 <= b <= 1000 for b in uplinks):
-        print(f"--members must be 2-{GENESIS_SEATS} and --mbit 1-1000", file=sys.stderr)
+    seats = get_preset(args.network).seats_per_shard
+    if not all(2 <= m <= seats for m in sizes) or not all(1 <= b <= 1000 for b in uplinks):
+        print(
+            f"--members must be 2-{seats} ({args.network}'s seats per shard) and --mbit 1-1000",
+            file=sys.stderr,
+        )
         return 2
     if not 0 <= args.tx_bytes <= 16_384:
         print("--tx-bytes must be 0-16384", file=sys.stderr)
@@ -288,6 +303,7 @@ def main() -> int:
     print(
         json.dumps(
             {
+                "network": args.network,
                 "latency_ms": args.latency_ms,
                 "tx_bytes": args.tx_bytes,
                 "tx_relay": args.tx_relay,

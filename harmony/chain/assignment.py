@@ -56,6 +56,7 @@ K = TypeVar("K", bound=Hashable)
 
 CUCKOO_MOVE_FRACTION: dict[str, Dec] = {
     "localnet": Dec.from_str("0.25"),
+    "localnet32": Dec.from_str("0.25"),
     "mainnet": Dec.from_str("0.125"),
 }
 """Default share of each shard's staying seats moved every epoch, by preset name (not in ``params``)."""

@@ -1,10 +1,13 @@
 """Network parameters: one frozen table per network, gated by epoch where a value changes (design §6).
 
-Two presets:
+Three presets:
 
 * :data:`LOCALNET` (the default of ``make devnet``): 2 shards (0 = beacon, 1), 4 genesis keys per shard and
   room for 4 external seats, 2 s blocks, 32-block epochs (about a minute) so elections, rewards and
   resharding are seen quickly; the testnet chain IDs, as Harmony's localnet (reference §2.6).
+* :data:`LOCALNET32`: localnet with 32 seats per shard (16 genesis keys, 16 external seats), every other
+  rule localnet's: the development network for committees larger than 8 (a testnet manifest's
+  ``network = "localnet32"``, ``bench/propagation.py`` at 16 validators).
 * :data:`MAINNET`: the seeds' network: 4 shards × 250 seats, 40 % of them open to external validators
   (design §6), 2 s blocks, and Harmony mainnet's epoch arithmetic exactly (reference §6.1): epoch 0 is
   blocks 0 … 344,063, then 16,384-block epochs until epoch 366 (the 2-second fork), then 32,768-block ones.
@@ -364,8 +367,17 @@ The operator seats hold 68 % of each shard's voting power (Harmony's first staki
 validators joining, stopping or misbehaving on a development network never stall it: 68 % alone is a quorum.
 """
 
-PRESETS: dict[str, NetworkParams] = {p.name: p for p in (LOCALNET, MAINNET)}
+LOCALNET32 = replace(LOCALNET, name="localnet32", seats_per_shard=32, harmony_seats_per_shard=16)
+"""Localnet with 32 seats per shard: 16 genesis keys + 16 external seats, the rest localnet's (the same
+chain IDs, epochs, block time, gas limit, rewards and 68 % operator vote share). A genesis may seat up to 32
+keys per shard, so committees of 16 or more run on one machine's namespaced testnet. A separate name: its
+nodes meet on their own topics and protocols, never on a localnet's."""
+
+PRESETS: dict[str, NetworkParams] = {p.name: p for p in (LOCALNET, LOCALNET32, MAINNET)}
 """Every preset by name."""
+DEVELOPMENT_PRESETS: tuple[str, ...] = (LOCALNET.name, LOCALNET32.name)
+"""The presets a development genesis (public deterministic keys: ``make_localnet_genesis``) and a namespaced
+testnet run: localnet's chain IDs and its 1 gwei pool minimum."""
 
 
 def get_preset(name: str) -> NetworkParams:
@@ -377,8 +389,10 @@ def get_preset(name: str) -> NetworkParams:
 
 
 __all__ = [
+    "DEVELOPMENT_PRESETS",
     "GWEI",
     "LOCALNET",
+    "LOCALNET32",
     "MAINNET",
     "ONE",
     "PRESETS",

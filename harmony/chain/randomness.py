@@ -59,11 +59,15 @@ VDF_FIELD_SIZE = SEED_SIZE + 200
 """Bytes of a header's ``vdf`` field when it carries a proof: seed ‖ output ‖ proof."""
 VDF_MIN_ITERATIONS = 1_000
 """Floor of :func:`vdf_iterations` (tests pass smaller counts to the check functions directly)."""
-VDF_MAX_SECONDS: dict[str, int] = {"localnet": 60, "mainnet": 100}
+VDF_MAX_SECONDS: dict[str, int] = {"localnet": 60, "localnet32": 60, "mainnet": 100}
 """Cap on the VDF's target duration by preset (mainnet: the Harmony design's "about 100 s")."""
 DEFAULT_VDF_MAX_SECONDS = 100
 """Cap for a preset not in :data:`VDF_MAX_SECONDS`."""
-VDF_DEADLINE_FRACTION: dict[str, tuple[int, int]] = {"localnet": (3, 4), "mainnet": (3, 4)}
+VDF_DEADLINE_FRACTION: dict[str, tuple[int, int]] = {
+    "localnet": (3, 4),
+    "localnet32": (3, 4),
+    "mainnet": (3, 4),
+}
 """The window's deadline as a fraction (numerator, denominator) of the epoch's blocks, by preset."""
 DEFAULT_VDF_DEADLINE_FRACTION = (3, 4)
 

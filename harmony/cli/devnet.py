@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harmony.chain.genesis import dev_account_key, dev_bls_key, genesis_to_json, make_localnet_genesis
-from harmony.chain.params import LOCALNET, ONE
+from harmony.chain.params import LOCALNET, ONE, NetworkParams
 from harmony.cli.common import CLIError
 from harmony.cli.devnet_fences import attestor_fund, fences_manifest, fences_of, with_fences
 from harmony.cli.devnet_genesis import (
@@ -144,13 +144,15 @@ def write_genesis(
     vdf_iterations: int = 0,
     keep: bool = False,
     fenced: dict[int, str] | None = None,
+    params: NetworkParams = LOCALNET,
 ) -> Path:
-    """The localnet genesis (``validators`` genesis keys per shard, ``accounts`` funded development accounts,
-    the epoch VDF's difficulty, 0 for the preset's; ``fenced``: shard → jurisdiction, as ``--fence``) in
-    ``root/genesis.json``; with ``keep``, an existing one is kept."""
+    """The development genesis of ``params`` (a development preset; ``validators`` genesis keys per shard,
+    ``accounts`` funded development accounts, the epoch VDF's difficulty, 0 for the preset's; ``fenced``:
+    shard → jurisdiction, as ``--fence``) in ``root/genesis.json``; with ``keep``, an existing one is kept."""
     genesis_file = root / "genesis.json"
     if not (keep and genesis_file.exists()):
         genesis = make_localnet_genesis(
+            params=params,
             accounts=accounts,
             keys_per_shard=validators,
             timestamp=int(time.time()),

@@ -1,6 +1,7 @@
 """``harmony genesis``: write a development genesis, or check a genesis file and show each shard's block.
 
-``new`` writes a reproducible localnet genesis (deterministic development keys: never for real funds).
+``new`` writes a reproducible development genesis (deterministic development keys: never for real funds) of
+``--network``: ``localnet`` (4 genesis keys per shard) or ``localnet32`` (16 of its 32 seats per shard).
 ``check`` parses a file with every rule of :mod:`harmony.chain.genesis` and prints, per shard, the state
 root and the hash of the number-0 block a node started from it will have, so operators can compare.
 """
@@ -19,6 +20,7 @@ from harmony.chain.genesis import (
     load_genesis,
     make_localnet_genesis,
 )
+from harmony.chain.params import DEVELOPMENT_PRESETS, LOCALNET, get_preset
 from harmony.cli.common import CLIError
 from harmony.encoding.address import to_bech32
 from harmony.state.statedb import StateDB
@@ -54,7 +56,9 @@ def _new(args: argparse.Namespace) -> int:
     timestamp = int(time.time()) if args.timestamp is None else args.timestamp
     if timestamp < 0:
         raise CLIError(f"--timestamp {timestamp}: must not be negative")
-    genesis = make_localnet_genesis(accounts=args.accounts, timestamp=timestamp)
+    genesis = make_localnet_genesis(
+        params=get_preset(args.network), accounts=args.accounts, timestamp=timestamp
+    )
     out = Path(args.out)
     if out.exists() and not args.force:
         raise CLIError(f"--out {out}: already exists (pass --force to overwrite)")
@@ -83,7 +87,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``genesis`` subcommand and its actions."""
     parser = sub.add_parser("genesis", help="write or check a genesis file", description=__doc__)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    new = actions.add_parser("new", help="write a reproducible localnet genesis with funded dev accounts")
+    new = actions.add_parser("new", help="write a reproducible development genesis with funded dev accounts")
+    new.add_argument(
+        "--network",
+        choices=DEVELOPMENT_PRESETS,
+        default=LOCALNET.name,
+        help="the development preset (default %(default)s)",
+    )
     new.add_argument("--out", default="genesis.json", help="file to write (default %(default)s)")
     new.add_argument("--accounts", type=int, default=10, help="funded dev accounts (default %(default)s)")
     new.add_argument("--timestamp", type=int, help="genesis time in Unix seconds (default: now)")

@@ -75,8 +75,12 @@ def recipient(seed: int, index: int) -> bytes:
 class LoadGenerator:
     """Sends the load; thread-safe record of what it sent."""
 
-    def __init__(self, load: Load, shards: int, endpoints: Endpoints, seed: int) -> None:
+    def __init__(
+        self, load: Load, shards: int, endpoints: Endpoints, seed: int, *, chain_id: int = LOCALNET.chain_id
+    ) -> None:
         self.load = load
+        self.chain_id = chain_id
+        """The Harmony chain ID the load's transactions sign with (the network's)."""
         self.shards = shards
         self.endpoints = endpoints
         self.rng = random.Random(seed)
@@ -127,7 +131,7 @@ class LoadGenerator:
         key = self.senders[sender]
         if nonce is None:
             nonce = self._next_nonce(sender, shard)
-        tx = Transaction(nonce, GAS_PRICE, gas, shard, to_shard, to, value, data).sign(key, LOCALNET.chain_id)
+        tx = Transaction(nonce, GAS_PRICE, gas, shard, to_shard, to, value, data).sign(key, self.chain_id)
         raw = "0x" + tx.encode().hex()
         sent = SentTx("0x" + tx.hash().hex(), raw, kind, shard, to_shard, to or b"", value, time.monotonic())
         with self.lock:

@@ -5,8 +5,10 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
 ::
 
     name = "small"
-    shards = 2                      # shard 0 is the beacon chain
-    validators = 4                  # genesis validators per shard, 1-8 (node names s0v0, s0v1, …, s1v0, …)
+    network = "localnet"            # the development preset: "localnet" (8 seats per shard) or "localnet32"
+    shards = 2                      # shard 0 is the beacon chain; at most the network's shards (2)
+    validators = 4                  # genesis validators per shard, 1 to the network's seats per shard
+                                    #   (localnet 8, localnet32 32; node names s0v0, s0v1, …, s1v0, …)
     full_nodes = 1                  # non-validating nodes, placed round robin over the shards (f0, f1, …)
     external_validators = 1         # created by staking transactions during the run (x0, x1, …: beacon nodes)
     duration_s = 60                 # how long the load runs once every shard has a block
@@ -67,16 +69,13 @@ from pathlib import Path
 from typing import Any
 
 from harmony.chain.fences import FenceError, check_jurisdiction
-from harmony.chain.params import LOCALNET
+from harmony.chain.params import DEVELOPMENT_PRESETS, LOCALNET, NetworkParams, get_preset
 from harmony.errors import HarmonyError
 from harmony.node.config import PROPAGATIONS, TX_RELAYS
 
 MAX_MANIFEST_SIZE = 256 * 1024
 MAX_SHARDS = 4
 MAX_VALIDATORS = 16
-GENESIS_SEATS = LOCALNET.seats_per_shard
-"""Genesis validators per shard at most: the localnet genesis's seats (its nodes refuse a larger committee
-at start-up)."""
 MAX_NODES = 64
 MAX_REGIONS = 16
 MAX_PERTURBATIONS = 64
@@ -165,6 +164,8 @@ class Manifest:
     name: str
     shards: int
     validators: int
+    """Genesis validators per shard: at most the network's seats per shard (its nodes refuse a larger
+    committee at start-up)."""
     nodes: tuple[NodeSpec, ...]
     regions: tuple[str, ...]
     latency_ms: dict[tuple[str, str], int] = field(hash=False)
@@ -178,6 +179,13 @@ class Manifest:
     propagation: str = "gossip"
     tx_relay: str = "leaders"
     fences: tuple[FenceSpec, ...] = ()
+    network: str = LOCALNET.name
+    """The network preset of the genesis, one of :data:`~harmony.chain.params.DEVELOPMENT_PRESETS`."""
+
+    @property
+    def params(self) -> NetworkParams:
+        """The network's protocol parameters (its preset)."""
+        return get_preset(self.network)
 
     def node(self, name: str) -> NodeSpec:
         """The node called ``name``."""
@@ -194,6 +202,7 @@ class Manifest:
 
 _TOP = {
     "name",
+    "network",
     "shards",
     "validators",
     "full_nodes",
@@ -248,8 +257,9 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
         raise ManifestError(
             "name", f"{name[:40]!r}: lowercase letters, digits and _, at most 16, a letter first"
         )
-    shards = _int(raw, "shards", None, 1, MAX_SHARDS)
-    validators = _int(raw, "validators", None, 1, GENESIS_SEATS)
+    params = _network(raw)
+    shards = _int(raw, "shards", None, 1, min(MAX_SHARDS, params.shard_count))
+    validators = _validators(raw, params)
     full_nodes = _int(raw, "full_nodes", 0, 0, MAX_NODES)
     external = _int(raw, "external_validators", 0, 0, MAX_VALIDATORS)
     if shards * validators + full_nodes + external > MAX_NODES:
@@ -290,6 +300,7 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
         propagation=propagation,
         tx_relay=tx_relay,
         fences=fences,
+        network=params.name,
     )
 
 
@@ -307,6 +318,30 @@ def _int(
     if not low <= value <= high:
         raise ManifestError(name, f"{value} is outside {low} .. {high}")
     return value
+
+
+def _network(raw: dict[str, Any]) -> NetworkParams:
+    """The ``network`` field: a development preset (default localnet)."""
+    network = _str(raw, "network", LOCALNET.name)
+    if network not in DEVELOPMENT_PRESETS:
+        raise ManifestError(
+            "network",
+            f"{network[:40]!r} is not a development preset: one of {', '.join(DEVELOPMENT_PRESETS)}",
+        )
+    return get_preset(network)
+
+
+def _validators(raw: dict[str, Any], params: NetworkParams) -> int:
+    """The ``validators`` field: genesis validators per shard, at most the network's seats per shard."""
+    validators = _int(raw, "validators", None, 1, MAX_NODES)
+    if validators > params.seats_per_shard:
+        wider = [n for n in DEVELOPMENT_PRESETS if get_preset(n).seats_per_shard >= validators]
+        hint = f'; network = "{wider[0]}" has {get_preset(wider[0]).seats_per_shard}' if wider else ""
+        seats = params.seats_per_shard
+        raise ManifestError(
+            "validators", f"{validators} is more than network {params.name}'s {seats} seats per shard{hint}"
+        )
+    return validators
 
 
 def _str(table: dict[str, Any], key: str, default: str, prefix: str = "") -> str:

@@ -22,7 +22,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from harmony.chain.params import LOCALNET
 from harmony.cli.devnet import (
     VDF_PROVERS,
     NodeToml,
@@ -104,7 +103,9 @@ def prepare(options: RunOptions, substrate: Substrate) -> list[NodeProcess]:
     root = options.root
     root.mkdir(parents=True, exist_ok=True)
     funded = max(ACCOUNTS, options.accounts)
-    write_genesis(root, funded, m.validators, vdf_iterations=VDF_ITERATIONS, fenced=m.fenced())
+    write_genesis(
+        root, funded, m.validators, vdf_iterations=VDF_ITERATIONS, fenced=m.fenced(), params=m.params
+    )
     loopback = isinstance(substrate, Loopback)
     plans = []
     for number, spec in enumerate(m.nodes):
@@ -236,7 +237,9 @@ class Runner:
         self.start_network()
         assert self.fleet is not None
         fleet = self.fleet
-        load = self.load = LoadGenerator(self.m.load, self.m.shards, self.endpoints, self.options.seed)
+        load = self.load = LoadGenerator(
+            self.m.load, self.m.shards, self.endpoints, self.options.seed, chain_id=self.m.params.chain_id
+        )
         watched = load.watched()
         before = self._value(watched)
         if self.m.load.contract_percent:
@@ -247,7 +250,9 @@ class Runner:
             if spec.role == "external":
                 self.say(f"staking: create-validator for {spec.name} …")
                 self.externals.append(
-                    create_validator(fleet.nodes[spec.name].data, spec.index, self._reference(0))
+                    create_validator(
+                        fleet.nodes[spec.name].data, spec.index, self._reference(0), self.m.network
+                    )
                 )
         self._start_capture()
         start = time.monotonic()
@@ -290,7 +295,7 @@ class Runner:
         fleet, m = self.fleet, self.m
         if not m.fences:
             return
-        carriers = [Carriers.of(LOCALNET.name, f.shard) for f in m.fences]
+        carriers = [Carriers.of(m.network, f.shard) for f in m.fences]
 
         def watched() -> list[tuple[Watched, int]]:
             out = []

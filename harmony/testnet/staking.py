@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harmony.chain.genesis import dev_account_key
+from harmony.chain.params import LOCALNET
 from harmony.cli.devnet import PASSPHRASE, rpc_call
 from harmony.crypto.keystore import encrypt_key
 from harmony.encoding.address import to_bech32
@@ -38,8 +39,9 @@ class External:
     error: str | None
 
 
-def create_validator(data: Path, index: int, beacon_url: str) -> External:
-    """Write ``x{index}``'s account keystore and send its create-validator with ``harmony staking``."""
+def create_validator(data: Path, index: int, beacon_url: str, network: str = LOCALNET.name) -> External:
+    """Write ``x{index}``'s account keystore and send its create-validator with ``harmony staking`` (signed
+    for ``network``, a preset name)."""
     key = dev_account_key(FIRST_ACCOUNT + index)
     keystore = data / "keys" / "account.json"
     keystore.write_text(json.dumps(encrypt_key(key.secret, PASSPHRASE, light=True)), encoding="utf-8")
@@ -47,6 +49,7 @@ def create_validator(data: Path, index: int, beacon_url: str) -> External:
     argv = [
         sys.executable, "-m", "harmony.cli.main", "staking", "create-validator",
         "--keystore", str(keystore), "--passphrase-file", str(passfile), "--node", beacon_url,
+        "--network", network,
         "--name", f"testnet x{index}", "--identity", f"x{index}", "--rate", "0.1", "--max-rate", "0.9",
         "--max-change-rate", "0.05", "--min-self-delegation", "10000", "--max-total-delegation", "1000000",
         "--amount", str(SELF_STAKE_ONE), "--bls-keystore", str(data / "keys" / "bls.json"),

@@ -20,7 +20,7 @@ from harmony.chain.genesis import (
     parse_balance,
     parse_genesis,
 )
-from harmony.chain.params import LOCALNET, MAINNET, ONE
+from harmony.chain.params import LOCALNET, LOCALNET32, MAINNET, ONE
 from harmony.encoding.address import parse_address, to_bech32
 from harmony.encoding.trie import EMPTY_TRIE_ROOT
 from harmony.state.statedb import StateDB
@@ -189,3 +189,21 @@ def test_the_files_gas_limit_holds_from_genesis_until_the_presets_next_change(tm
     mainnet = MAINNET.with_genesis_gas_limit(4_712_388)  # Harmony's mainnet genesis, then its schedule
     assert [mainnet.gas_limit(e) for e in (0, 1672, 1673)] == [4_712_388, 4_712_388, 30_000_000]
     assert MAINNET.with_genesis_gas_limit(80_000_000) == MAINNET
+
+
+def test_a_localnet32_genesis_seats_up_to_32_keys_per_shard() -> None:
+    """The network the genesis names sets the committee's bound: 16 keys are refused on localnet (8 seats)
+    and taken on localnet32 (32 seats), which refuses a 33rd; the file round-trips to the same preset."""
+    wide = make_localnet_genesis(params=LOCALNET32, accounts=1, keys_per_shard=16, timestamp=1)
+    assert wide.params is LOCALNET32 and all(len(s.committee) == 16 for s in wide.shards)
+    doc = json.loads(genesis_to_json(wide))
+    assert doc["network"] == "localnet32"
+    assert parse_genesis(doc) == wide
+    as_localnet = dict(doc, network="localnet")
+    with pytest.raises(GenesisError, match="more than the 8 seats per shard") as info:
+        parse_genesis(as_localnet)
+    assert info.value.field == "shards[0].committee"
+    assert len(make_localnet_genesis(params=LOCALNET32, accounts=1).shards[0].committee) == 16  # its default
+    full = make_localnet_genesis(params=LOCALNET32, accounts=1, keys_per_shard=33, timestamp=1)
+    with pytest.raises(GenesisError, match="more than the 32 seats per shard"):
+        parse_genesis(json.loads(genesis_to_json(full)))

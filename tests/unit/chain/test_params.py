@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import pytest
 
+from harmony.chain.assignment import CUCKOO_MOVE_FRACTION
 from harmony.chain.params import (
+    DEVELOPMENT_PRESETS,
     GWEI,
     LOCALNET,
+    LOCALNET32,
     MAINNET,
     ONE,
+    PRESETS,
     EpochSchedule,
     EpochSegment,
     FeePolicy,
     FeeRecipient,
+    NetworkParams,
     UnknownPreset,
     get_preset,
 )
+from harmony.chain.randomness import VDF_DEADLINE_FRACTION, VDF_MAX_SECONDS
 from harmony.encoding.fixed import Dec
 
 T = (366 - 1) * 16384 + 344064  # first block of the 2-second era, by hand: 6,324,224
@@ -104,8 +110,29 @@ def test_presets_values() -> None:
 def test_get_preset() -> None:
     assert get_preset("mainnet") is MAINNET
     assert get_preset("localnet") is LOCALNET
-    with pytest.raises(UnknownPreset, match="known: localnet, mainnet"):
+    assert get_preset("localnet32") is LOCALNET32
+    with pytest.raises(UnknownPreset, match="known: localnet, localnet32, mainnet"):
         get_preset("devnet")
+
+
+def test_localnet32_is_localnet_with_32_seats() -> None:
+    assert (LOCALNET32.seats_per_shard, LOCALNET32.harmony_seats_per_shard) == (32, 16)
+    assert LOCALNET32.external_seats_per_shard == 16
+    assert LOCALNET32.external_seats == 32
+    differ = {"name", "seats_per_shard", "harmony_seats_per_shard"}
+    for name in NetworkParams.__dataclass_fields__:
+        if name not in differ:
+            assert getattr(LOCALNET32, name) == getattr(LOCALNET, name), name
+    assert LOCALNET32.network is LOCALNET.network  # localnet's chain IDs: the same tools and keys sign for it
+    assert set(DEVELOPMENT_PRESETS) == {"localnet", "localnet32"} and set(DEVELOPMENT_PRESETS) <= set(PRESETS)
+
+
+def test_every_preset_has_its_name_keyed_rules() -> None:
+    """The rules kept by preset name outside the parameters: a preset missing from a table would fall to the
+    default silently; localnet32's are localnet's."""
+    for table in (CUCKOO_MOVE_FRACTION, VDF_MAX_SECONDS, VDF_DEADLINE_FRACTION):
+        assert set(PRESETS) <= set(table)
+        assert table[LOCALNET32.name] == table[LOCALNET.name]
 
 
 def test_bad_schedules_refused() -> None:

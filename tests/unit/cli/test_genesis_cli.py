@@ -32,6 +32,18 @@ def test_new_then_check_matches_the_node(tmp_path: Path, capsys: pytest.CaptureF
     assert f"genesis block 0x{chain.head.hash().hex()}" in checked
 
 
+def test_new_writes_the_development_preset_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "genesis.json"
+    code, out, _ = run(["genesis", "new", "--out", str(path), "--network", "localnet32"], capsys)
+    assert code == 0 and "network localnet32" in out and "16 committee keys" in out
+    assert load_genesis(path).params.seats_per_shard == 32
+    with pytest.raises(SystemExit):  # argparse: not a development preset
+        main(["genesis", "new", "--out", str(tmp_path / "m.json"), "--network", "mainnet"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
 def test_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "genesis.json"
     path.write_text("{}")

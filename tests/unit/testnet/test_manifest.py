@@ -86,12 +86,20 @@ P = "shards = 1\nvalidators = 4\n[[perturbation]]\n"
         ("validators = 4\n", "shards"),
         ("shards = 0\nvalidators = 4\n", "shards"),
         ("shards = 9\nvalidators = 4\n", "shards"),
+        ("shards = 3\nvalidators = 4\n", "shards"),  # localnet has 2 shards
         ('shards = "2"\nvalidators = 4\n', "shards"),
         ("shards = true\nvalidators = 4\n", "shards"),
         ("shards = 1\nvalidators = 99\n", "validators"),
         ("shards = 1\nvalidators = 9\n", "validators"),  # over the localnet genesis's 8 seats per shard
+        ('network = "localnet32"\nshards = 1\nvalidators = 33\n', "validators"),  # over its 32
+        ("shards = 1\nvalidators = 0\n", "validators"),
+        ('shards = 1\nvalidators = "16"\n', "validators"),
         ("shards = 1\nvalidators = 4\nfull_nodes = -1\n", "full_nodes"),
-        ("shards = 4\nvalidators = 16\nfull_nodes = 10\n", "validators"),
+        ('network = "localnet32"\nshards = 2\nvalidators = 32\nfull_nodes = 1\n', "validators"),  # > 64 nodes
+        ('network = "mainnet"\nshards = 1\nvalidators = 4\n', "network"),  # not a development preset
+        ('network = "devnet"\nshards = 1\nvalidators = 4\n', "network"),
+        ("network = 32\nshards = 1\nvalidators = 4\n", "network"),
+        ('network = ""\nshards = 1\nvalidators = 4\n', "network"),
         ("shards = 1\nvalidators = 4\nshard = 1\n", "shard"),
         ('shards = 1\nvalidators = 4\nname = "Bad Name"\n', "name"),
         ("shards = 1\nvalidators = 4\nduration_s = 1\n", "duration_s"),
@@ -199,6 +207,18 @@ def test_every_malformed_field_is_named(text: str, field: str) -> None:
         parse_manifest(text)
     assert info.value.field == field, str(info.value)
     assert str(info.value).startswith(field + ":")
+
+
+def test_a_manifest_chooses_its_network_and_the_committee_fits_its_seats() -> None:
+    assert parse_manifest("shards = 1\nvalidators = 4\n").network == "localnet"
+    wide = parse_manifest('network = "localnet32"\nshards = 2\nvalidators = 16\n')
+    assert wide.network == "localnet32" and wide.params.seats_per_shard == 32
+    assert len(wide.nodes) == 32 and wide.node("s1v15").index == 15
+    assert parse_manifest('network = "localnet32"\nshards = 1\nvalidators = 32\n').validators == 32
+    with pytest.raises(ManifestError, match='8 seats per shard; network = "localnet32" has 32'):
+        parse_manifest("shards = 1\nvalidators = 16\n")
+    with pytest.raises(ManifestError, match="one of localnet, localnet32"):
+        parse_manifest('network = "mainnet"\nshards = 1\nvalidators = 4\n')
 
 
 def test_a_file_too_large_unreadable_or_not_text_is_refused(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from harmony.chain.genesis import dev_account_key
+from harmony.chain.genesis import dev_account_key, load_genesis
+from harmony.chain.params import LOCALNET32
 from harmony.encoding.address import to_bech32
 from harmony.node.config import parse_config
 from harmony.testnet.fleet import Loopback
@@ -45,3 +46,14 @@ def test_the_first_node_of_each_shard_keeps_every_block_for_the_checks(tmp_path:
     for node in nodes:
         parsed = parse_config(tomllib.loads((node.data / "node.toml").read_text()), node.data)
         assert parsed.archive is node.toml.archive
+
+
+def test_the_genesis_is_the_manifests_network_with_its_committee(tmp_path: Path) -> None:
+    """``network = "localnet32"``: the genesis names that preset and seats the manifest's 16 validators per
+    shard, which the nodes' own genesis check accepts."""
+    manifest = parse_document({"name": "t", "network": "localnet32", "shards": 1, "validators": 16})
+    prepare(RunOptions(manifest, tmp_path, loopback=True), Loopback())
+    genesis = load_genesis(tmp_path / "genesis.json")
+    assert genesis.params is LOCALNET32
+    assert [len(s.committee) for s in genesis.shards] == [16, 16]
+    assert (tmp_path / "s0v15" / "keys" / "bls.json").exists()
