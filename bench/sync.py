@@ -31,6 +31,10 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
   ``archive_tx_per_s``. Disk: both data files at every tenth of the chain, ``disk_pruned_mb`` and
   ``disk_archive_mb`` at the end (``disk_ratio`` the first over the second), each one's state-node table
   (``state_table_pruned_mb``, ``state_table_archive_mb``) and their largest tables. The pruning node
+  compacts its file when that frees much (:mod:`harmony.storage.compaction`), as a node does after a
+  pruning round; ``disk_pruned_peak_mb`` is its largest file on the way. For reference,
+  ``disk_archive_compacted_mb`` is the archive's file after ``harmony db compact`` (which no running node
+  does: an archive frees no pages, so it is never worth it by the node's rule). The pruning node
   expires old blocks as it syncs (:mod:`harmony.storage.prune`: the last four epochs and 256 blocks stay
   whole, epoch ends keep their headers). ``--no-state-sync`` stops after these.
 * **State sync.** A second fresh node downloads the head's state (accounts, storage, code) from the same
@@ -70,7 +74,7 @@ from harmony.crypto.keccak import keccak256
 from harmony.node.blockchain import Blockchain
 from harmony.node.dev_chain import extend_final
 from harmony.node.fast_sync import CLIENT_TIMEOUT, FastSync, Stored
-from harmony.node.pruning import prune_forever
+from harmony.node.pruning import Compactor, prune_forever
 from harmony.node.state_download import StateDownload, StateProgress
 from harmony.node.state_sync import ChainStateSource
 from harmony.node.sync import ChainSyncSource
@@ -80,6 +84,7 @@ from harmony.p2p.sync_protocol import SyncClient, serve_sync
 from harmony.p2p.topics import state_protocol_id, sync_protocol_id
 from harmony.storage import ChainDB, LMDBStore, schema
 from harmony.storage.inspect import DBReport, inspect_store
+from harmony.storage.lmdb_store import Compaction
 from harmony.storage.prune import Pruner
 from harmony.types.transaction import Transaction
 
@@ -217,6 +222,9 @@ class SyncRun:
     disk then."""
     report: DBReport | None = None
     """The database after the sync (and, pruning, after the round the node runs next)."""
+    compacted: Compaction | None = None
+    """Pruning: the compaction the node made after that round, if it was worth one. Archive: the compaction
+    ``harmony db compact`` makes of its database, for reference."""
 
 
 async def sync_from(peers: list[tuple[str, str]], scratch: Path, target: int, *, prune: bool) -> SyncRun:
@@ -226,13 +234,14 @@ async def sync_from(peers: list[tuple[str, str]], scratch: Path, target: int, *,
     path = scratch / ("pruned" if prune else "archive")
     store = LMDBStore(path)
     chain = Blockchain.open(ChainDB(store), GENESIS, SHARD)
+    compactor = Compactor(store)
     run = SyncRun(started=0.0)
     dropped: list[str] = []
     tenth = max(1, target // 10)
     config = P2PConfig(key_path=scratch / f"{path.name}.key", port=0, bootnodes=tuple(a for _, a in peers))
     async with open_host(config) as host, trio.open_nursery() as nursery:
         if prune:
-            nursery.start_soon(prune_forever, chain.db)
+            nursery.start_soon(partial(prune_forever, chain.db, compactor=compactor))
         with trio.fail_after(60):
             while not all(host.is_connected(p) for p, _ in peers):
                 await trio.sleep(0.1)
@@ -272,9 +281,14 @@ async def sync_from(peers: list[tuple[str, str]], scratch: Path, target: int, *,
                 for peer, reason in report.dropped.items():
                     dropped.append(f"{peer[-8:]}: {reason}")
         nursery.cancel_scope.cancel()
-    if prune:  # the round the running node makes once the head has moved on (within PRUNE_EVERY blocks)
-        Pruner(chain.db).run()
+    if prune:  # the node's sync loop tells the compactor its fast sync caught up (Syncer.on_caught_up);
+        compactor.synced(chain.head.number)
+        await trio.sleep_until(compactor.due)  # the next round the running node makes (PRUNE_EVERY blocks
+        Pruner(chain.db).run()  # on, once its compactions' share allows) and what its compactor does
+        run.compacted = compactor.after_round()
     run.report = inspect_store(store, path)
+    if not prune:  # for reference: the archive as `harmony db compact` would leave it (no node does it)
+        run.compacted = store.compact()
     store.close()
     for line in dropped:
         print(f"  a session dropped peer {line}")
@@ -424,6 +438,8 @@ def main() -> None:
         disk_pruned_mb=round(pruned.report.file_bytes / 1e6, 1),
         disk_archive_mb=round(archive.report.file_bytes / 1e6, 1),
         disk_ratio=round(pruned.report.file_bytes / archive.report.file_bytes, 3),
+        disk_pruned_peak_mb=round(max(b for _, b in pruned.disk_at.values()) / 1e6, 1),
+        disk_archive_compacted_mb=round(archive.compacted.after / 1e6, 1) if archive.compacted else None,
         state_table_pruned_mb=state_table_mb(pruned.report),
         state_table_archive_mb=state_table_mb(archive.report),
         archive_blocks_per_s=archive_figures["blocks_per_s"],
@@ -439,6 +455,18 @@ def main() -> None:
         f"on disk {figures['disk_pruned_mb']} MB pruned, {figures['disk_archive_mb']} MB archive "
         f"({figures['disk_ratio']}x; state nodes {figures['state_table_pruned_mb']} MB and "
         f"{figures['state_table_archive_mb']} MB); load average {figures['load_average']}"
+    )
+    done = pruned.compacted
+    print(
+        f"the pruning node's file peaked at {figures['disk_pruned_peak_mb']} MB; "
+        + (
+            f"its compaction after the last round took it from {done.before / 1e6:.1f} to "
+            f"{done.after / 1e6:.1f} MB in {done.seconds:.2f} s"
+            if done
+            else "it did not need a compaction after the last round"
+        )
+        + f"; the archive compacted (`harmony db compact`, no node does it) is "
+        f"{figures['disk_archive_compacted_mb']} MB"
     )
     if state_s is not None:
         print(

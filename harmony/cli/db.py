@@ -1,4 +1,4 @@
-"""``harmony db``: look inside a node's chain database, and prune a stopped node's old states and blocks.
+"""``harmony db``: look inside a node's chain database; prune and compact a stopped node's.
 
 * ``harmony db inspect [DATADIR]``: entries and sizes per table, the file's size on disk; ``--json`` for
   scripts. Safe on a running node's directory (it only reads).
@@ -7,8 +7,12 @@
   (the last four epochs and 256 blocks stay whole: :mod:`harmony.storage.prune`) from a *stopped* node's
   directory, with a progress bar; ``--keep-history`` prunes states only. A running node prunes itself
   unless started with ``--archive``, so this is for an archive directory turned into a pruned one, or a
-  node that ran with ``--archive``. LMDB reuses the freed pages: the file keeps its size and stops growing
-  until the freed space is used.
+  node that ran with ``--archive``. It then compacts the file when that frees much
+  (:mod:`harmony.storage.compaction`).
+* ``harmony db compact [DATADIR]``: rewrite a *stopped* node's database into a new file of full pages and
+  put it in place (a kill at any moment leaves the old file or the new one). LMDB reuses freed pages but
+  never gives them back, so a pruned node's file keeps the size of its busiest moment; a running pruning
+  node compacts itself while its database is small (under 256 MB of pages in use).
 
 ``DATADIR`` is the node's data directory (``general.data_dir``, default ``./harmony-data``) or its
 ``chain`` subdirectory.
@@ -27,9 +31,10 @@ from rich.table import Table
 
 from harmony.cli.common import CLIError
 from harmony.storage.chaindb import ChainDB
+from harmony.storage.compaction import compact_if_wasteful
 from harmony.storage.errors import StorageError, StorageLocked
 from harmony.storage.inspect import DBReport, inspect_store
-from harmony.storage.lmdb_store import LMDBStore
+from harmony.storage.lmdb_store import Compaction, LMDBStore
 from harmony.storage.prune import PruneProgress, Pruner
 
 DEFAULT_DATADIR = Path("harmony-data")
@@ -104,8 +109,9 @@ def _inspect(args: argparse.Namespace) -> int:
         if floor:
             print(f"blocks whole from {floor} on; the older ones are expired (epoch ends keep their headers)")
         print(
-            f"LMDB pages in use: {_human(report.used_bytes)} "
-            "(freed pages are reused: the file does not shrink)"
+            f"LMDB pages: {_human(report.used_bytes)}, {_human(report.live_bytes)} of them in use (freed "
+            "pages are reused; `harmony db compact` on a stopped node gives them back and fills half-empty "
+            "pages)"
         )
     return 0
 
@@ -121,22 +127,64 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def _prune(args: argparse.Namespace) -> int:
-    path = chain_dir(args.datadir)
+def _open_stopped(path: Path, why: str) -> LMDBStore:
+    """The chain database of a stopped node, for writing; :class:`CLIError` saying what to do if a running
+    node holds it (``why``: what the running node does itself) or it cannot be opened."""
     try:
-        store = LMDBStore(path)
+        return LMDBStore(path)
     except StorageLocked as exc:
         raise CLIError(
-            f"{path}: the database is in use by a running node ({exc}); stop the node first "
-            "(a running node prunes its own state unless it was started with --archive)"
+            f"{path}: the database is in use by a running node ({exc}); stop the node first ({why})"
         ) from exc
     except StorageError as exc:
         raise CLIError(f"{path}: cannot open the chain database: {exc}") from exc
+
+
+def _compact_with_progress(store: LMDBStore, console: Console, *, always: bool) -> Compaction | None:
+    """Compact ``store`` (``always``, or when :func:`~harmony.storage.compaction.wasteful`) with a bar."""
+    with _progress(console) as progress:
+        task = progress.add_task("compacting", total=None)
+
+        def show(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            if always:
+                return store.compact(show)
+            return compact_if_wasteful(store, show)
+        except StorageError as exc:
+            raise CLIError(f"{exc} (is the disk full? compaction needs room for a second copy)") from exc
+
+
+def _compacted_line(path: Path, done: Compaction) -> str:
+    return (
+        f"compacted {path}: {_human(done.after)} on disk, was {_human(done.before)} "
+        f"({done.entries:,} entries in {done.seconds:.1f} s)"
+    )
+
+
+def _compact(args: argparse.Namespace) -> int:
+    path = chain_dir(args.datadir)
     console = Console(stderr=True)
+    with _open_stopped(path, "a running pruning node compacts its own database while it is small") as store:
+        done = _compact_with_progress(store, console, always=True)
+    assert done is not None
+    if args.json:
+        print(json.dumps(asdict(done)))
+    else:
+        print(_compacted_line(path, done))
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    path = chain_dir(args.datadir)
+    console = Console(stderr=True)
+    store = _open_stopped(path, "a running node prunes its own state unless it was started with --archive")
     with store:
         db = ChainDB(store)
         if db.head_number() is None:
             raise CLIError(f"{path}: the chain database is empty: nothing to prune")
+        db.index_epoch_ends()  # a database from an older build: its epoch ends are kept states
         before = store.stats().entries
         result = PruneProgress()
         with _progress(console) as progress:
@@ -157,6 +205,7 @@ def _prune(args: argparse.Namespace) -> int:
                         completed=result.history_floor - first,
                         total=max(0, result.history_target - first),
                     )
+        compacted = _compact_with_progress(store, console, always=False)
     summary = {
         "head": result.head,
         "kept_states": result.roots,
@@ -167,14 +216,14 @@ def _prune(args: argparse.Namespace) -> int:
         "incomplete_states": result.incomplete,
         "history_floor": result.history_floor,
         "expired_blocks": result.expired,
+        "compacted": None if compacted is None else asdict(compacted),
     }
     if args.json:
         print(json.dumps(summary))
     else:
         print(
             f"pruned {path} at head {result.head}: kept {result.roots} states ({result.marked:,} nodes and "
-            f"code in use), deleted {result.deleted:,} entries ({_human(result.deleted_bytes)}); LMDB reuses "
-            "the freed pages, so the file keeps its size and stops growing until they are used"
+            f"code in use), deleted {result.deleted:,} entries ({_human(result.deleted_bytes)})"
         )
         if result.history_floor > 0:
             print(
@@ -187,16 +236,21 @@ def _prune(args: argparse.Namespace) -> int:
                 f"{result.incomplete[0]}…{result.incomplete[-1]}: pruned before with a smaller window); "
                 "an archive node has them"
             )
+        if compacted is not None:
+            print(_compacted_line(path, compacted))
+        else:
+            print("the file was not worth compacting: LMDB reuses the freed pages before it grows again")
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``db`` subcommand (``inspect``, ``prune``)."""
-    db = sub.add_parser("db", help="inspect or prune a node's chain database", description=__doc__)
-    actions = db.add_subparsers(dest="action", metavar="{inspect,prune}", required=True)
+    """Add the ``db`` subcommand (``inspect``, ``prune``, ``compact``)."""
+    db = sub.add_parser("db", help="inspect, prune or compact a node's chain database", description=__doc__)
+    actions = db.add_subparsers(dest="action", metavar="{inspect,prune,compact}", required=True)
     for name, func, text in (
         ("inspect", _inspect, "entries and sizes per table of a node's chain database"),
         ("prune", _prune, "delete the old states and blocks a stopped node no longer keeps (progress bar)"),
+        ("compact", _compact, "rewrite a stopped node's database into a smaller file (progress bar)"),
     ):
         parser = actions.add_parser(
             name, help=text, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

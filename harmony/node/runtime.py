@@ -34,7 +34,7 @@ from harmony.node.consensus_env import TopicTransport
 from harmony.node.crossshard import global_topic
 from harmony.node.fence import present_tickets
 from harmony.node.hooks import RuntimeHooks
-from harmony.node.pruning import prune_forever
+from harmony.node.pruning import Compactor, prune_forever
 from harmony.node.randomness_service import VDFService
 from harmony.node.services import ShardServices
 from harmony.node.startup import (
@@ -102,6 +102,8 @@ class Node:
         self.commits: BackgroundCommits | None = None
         """Stored blocks made durable off the loop (``[storage] background_commits``), while running."""
         self.store, self.chain = open_chain(config, self.genesis, self._stack)
+        self.compactor = Compactor(self.store)
+        """Compacts the database after pruning rounds (a pruning node's; an archive's never runs)."""
         self.committee = committee_of(self.chain)
         warn_foreign_keys(self.keys, self.committee)
         self.staking_pool = new_staking_pool(self.chain)
@@ -173,7 +175,7 @@ class Node:
                 config=config,
                 gate=gate,
             )
-            self.syncer = new_syncer(host, chain, driver)
+            self.syncer = new_syncer(host, chain, driver, on_caught_up=self.compactor.synced)
             async with trio.open_nursery() as nursery:
                 if config.background_commits:
                     self.commits = BackgroundCommits(chain.db, self.store)
@@ -221,7 +223,7 @@ class Node:
         nursery.start_soon(read_global_topic, host.penalize, global_inbox, services)
         nursery.start_soon(tick_services, services, driver)
         if not self.config.archive:
-            nursery.start_soon(prune_forever, self.chain.db)
+            nursery.start_soon(partial(prune_forever, self.chain.db, compactor=self.compactor))
         if self.coded is not None:
             nursery.start_soon(self.coded.run)
 

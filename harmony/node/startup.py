@@ -124,7 +124,11 @@ def open_chain(config: NodeConfig, genesis: Genesis, stack: ExitStack) -> tuple[
         raise ConfigError("general.data_dir", f"cannot create {data}: {exc.strerror or exc}") from exc
     store = open_store(data / "chain", config.db_wait_s)
     stack.callback(store.close)
-    return store, Blockchain.open(ChainDB(store), genesis, config.shard_id)
+    chain = Blockchain.open(ChainDB(store), genesis, config.shard_id)
+    indexed = chain.db.index_epoch_ends()
+    if indexed:
+        log.info("indexed the last blocks of %d epochs (a database from an older build)", indexed)
+    return store, chain
 
 
 def open_store(path: Path, wait_s: float, *, poll_s: float = 0.05) -> LMDBStore:
@@ -415,11 +419,20 @@ async def route_transactions(
         relay.route = route.send
 
 
-def new_syncer(host: P2PHost, chain: Blockchain, driver: ConsensusDriver) -> Syncer:
-    """The sync loop of the chain's shard, over the sync protocol, heads heard on the shard topic."""
+def new_syncer(
+    host: P2PHost, chain: Blockchain, driver: ConsensusDriver, *, on_caught_up: Callable[[int], None] | None
+) -> Syncer:
+    """The sync loop of the chain's shard, over the sync protocol, heads heard on the shard topic;
+    ``on_caught_up(blocks)`` hears of each fast sync that caught up."""
     name, shard = chain.params.name, chain.shard_id
     return Syncer(
-        host, sync_protocol_id(name, shard), chain, driver, interval=2.0, topic=shard_topic(name, shard)
+        host,
+        sync_protocol_id(name, shard),
+        chain,
+        driver,
+        interval=2.0,
+        topic=shard_topic(name, shard),
+        on_caught_up=on_caught_up,
     )
 
 

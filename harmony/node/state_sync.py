@@ -52,7 +52,6 @@ from harmony.types.shard_state import ShardState
 log = logging.getLogger("harmony.node.state_sync")
 
 
-
 class ChainStateSource(StateSource):
     """Serves our stored chain's epoch-ending headers and state nodes to peers."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -95,6 +96,7 @@ class Syncer:
         interval: float = 2.0,
         topic: str | None = None,
         fast: bool = True,
+        on_caught_up: Callable[[int], None] | None = None,
     ) -> None:
         self.host = host
         self.topic = topic
@@ -116,6 +118,9 @@ class Syncer:
         """Whether any peer has told its head in a round yet."""
         self._halted = ""
         """Why the last fast sync session stopped short (logged when it changes)."""
+        self.on_caught_up = on_caught_up
+        """Called with the blocks fast sync stored, over its sessions, once it reached the peers' head."""
+        self._fast_stored = 0
 
     def heard_head(self, peer_id: str, number: int) -> None:
         """A peer announced its head: sync now if it is ahead of us."""
@@ -212,6 +217,11 @@ class Syncer:
         if report.halted and report.halted != self._halted:  # once, not every round
             log.warning("sync: %s", report.halted)
         self._halted = report.halted
+        self._fast_stored += report.stored
+        if self.chain.head.number >= target:
+            if self.on_caught_up is not None:
+                self.on_caught_up(self._fast_stored)
+            self._fast_stored = 0
         return report.stored
 
     def _adopt(self, stored: list[Stored]) -> None:

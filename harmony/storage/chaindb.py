@@ -773,6 +773,49 @@ class ChainDB:
                 raise CorruptData(f"epoch end at key {key.hex()} has {len(raw)} bytes")
             yield int.from_bytes(raw, "big")
 
+    def index_epoch_ends(self) -> int:
+        """Complete the ``E`` index of a database written before it existed, once (``mepochindex`` marks it
+        done): for each epoch that ended between the lowest stored block and the head, its last block, found
+        by a binary search over the canonical headers' epochs (they never decrease), if it carries the next
+        shard state. The entries written; 0 on every later call."""
+        if self.kv.get(schema.EPOCH_INDEX_KEY) is not None:
+            return 0
+        head = self.head_header()
+        numbers = (int.from_bytes(key[1:], "big") for key, _ in self.kv.iterate(schema.CANONICAL))
+        lowest = next((n for n in numbers if n > 0), None)  # genesis aside (a state sync stores no block 1)
+        lowest = None if lowest is None else max(lowest, self.history_floor())
+        found: dict[int, int] = {}
+        if head is not None and lowest is not None and lowest <= head.number:
+            first = self.get_header_by_number(lowest)
+            for epoch in range(0 if first is None else first.epoch, head.epoch):
+                if self.epoch_last_block(epoch) is None:
+                    number = self._last_of_epoch(epoch, lowest, head.number)
+                    if number is not None:
+                        found[epoch] = number
+        with self.kv.write() as txn:
+            for epoch, number in found.items():
+                txn.put(schema.epoch_last_key(epoch), schema.u64(number))
+            txn.put(schema.EPOCH_INDEX_KEY, b"\x01")
+        return len(found)
+
+    def _last_of_epoch(self, epoch: int, low: int, high: int) -> int | None:
+        """The highest block number in ``low..high`` whose header's epoch is at most ``epoch``, if that
+        block is of ``epoch`` and carries a shard state (an epoch end); a header missing in between ends
+        the search with ``None``."""
+        while low < high:
+            middle = (low + high + 1) // 2
+            header = self.get_header_by_number(middle)
+            if header is None:
+                return None
+            if header.epoch <= epoch:
+                low = middle
+            else:
+                high = middle - 1
+        header = self.get_header_by_number(low)
+        if header is None or header.epoch != epoch or not header.shard_state:
+            return None
+        return low
+
     def history_floor(self) -> int:
         """The lowest number from which every canonical block up to the head is stored whole: 0 when no
         history was ever expired (schema: history expiry), a state-synced node's first stored block."""

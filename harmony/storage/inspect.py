@@ -47,6 +47,8 @@ class DBReport:
     used_bytes: int
     """LMDB pages up to the last allocated (free pages inside are reused, so this does not shrink)."""
     entries: int
+    live_bytes: int = 0
+    """LMDB pages the B+tree holds; ``used_bytes − live_bytes`` is free (``harmony db compact`` frees it)."""
 
 
 def inspect_store(
@@ -74,4 +76,4 @@ def inspect_store(
         tables.append(TableSize(shown, name, entries, key_bytes, value_bytes))
     data_file = path / "data.mdb"
     file_bytes = data_file.stat().st_blocks * 512 if data_file.exists() else 0
-    return DBReport(str(path), tuple(tables), file_bytes, stats.used, done)
+    return DBReport(str(path), tuple(tables), file_bytes, stats.used, done, stats.live)

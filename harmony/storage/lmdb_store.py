@@ -19,19 +19,27 @@ How this module uses it:
   so a ``get`` costs no ``mdb_txn_begin``; a read-only store opens a fresh read transaction per ``get``
   because another process may commit at any time. Iteration reads in batches, each in its own read
   transaction, so no transaction stays open while the caller holds the iterator.
+* **Compaction.** LMDB reuses freed pages but never gives them back, and a B+tree whose entries were
+  deleted here and there keeps half-empty pages. :meth:`LMDBStore.compact` rewrites every entry in key order
+  into a new file (each page filled) and swaps it in with one ``rename``: a kill -9 at any moment leaves the
+  old file or the new one, both whole.
 * Every LMDB or OS failure to open becomes :class:`~harmony.storage.errors.StorageError` (or its
   subclass :class:`~harmony.storage.errors.StorageLocked` when another handle writes the directory).
 
 One store serves one thread: the node runs its storage calls on a single thread (trio). The exception is
 :meth:`LMDBStore.commit_batch`, which commits from a worker thread (the node's background commits) and leaves
-the own thread's read transaction alone until :meth:`LMDBStore.refresh`.
+the own thread's read transaction alone until :meth:`LMDBStore.refresh`; :meth:`LMDBStore.compact` waits for
+such a commit to end and holds the next one off until the new file is in place.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +63,13 @@ LOCK_FILE = "harmony.lock"
 ITERATE_BATCH = 1024
 """Entries read per read transaction while iterating."""
 
+DATA_FILE = "data.mdb"
+LMDB_LOCK_FILE = "lock.mdb"
+COMPACT_DIR = "compacting"
+"""Subdirectory :meth:`LMDBStore.compact` writes the new file in (left over by a kill: removed at open)."""
+COMPACT_REPORT_EVERY = 65_536
+"""Entries copied between two progress reports of a compaction."""
+
 
 @dataclass(frozen=True, slots=True)
 class LMDBStats:
@@ -69,6 +84,21 @@ class LMDBStats:
     page_size: int
     depth: int
     """Height of the B+tree."""
+    live: int = 0
+    """Bytes of the pages the B+tree holds (branch, leaf and overflow pages); ``used − live`` is free pages
+    and LMDB's list of them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    """What :meth:`LMDBStore.compact` did."""
+
+    entries: int
+    before: int
+    """Bytes of the data file before."""
+    after: int
+    """Bytes of the data file after."""
+    seconds: float
 
 
 class LMDBStore:
@@ -87,27 +117,18 @@ class LMDBStore:
         self._lock_file: IO[bytes] | None = None
         self._reader: Any = None  # cached lmdb.Transaction (writable stores only)
         self._closed = False
+        self._commit_lock = threading.Lock()
+        """Held by each LMDB write transaction and by :meth:`compact` (which replaces the environment)."""
         if map_size <= 0:
             raise StorageError(f"map size must be positive, got {map_size}")
         try:
             if not readonly:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._lock_file = _take_lock(self.path / LOCK_FILE)
+                shutil.rmtree(self.path / COMPACT_DIR, ignore_errors=True)  # a compaction a kill cut short
             elif not self.path.is_dir():
                 raise StorageError(f"{self.path}: no database directory to open read-only")
-            self._env = lmdb.open(
-                str(self.path),
-                map_size=map_size,
-                subdir=True,
-                readonly=readonly,
-                create=not readonly,
-                sync=True,
-                metasync=True,
-                lock=True,
-                writemap=False,
-                readahead=False,
-                max_dbs=0,
-            )
+            self._env = _open_env(self.path, map_size, readonly=readonly)
         except lmdb.Error as exc:
             self._release_lock()
             raise StorageError(f"{self.path}: cannot open LMDB database: {exc}") from exc
@@ -240,7 +261,7 @@ class LMDBStore:
             else:
                 puts.append((key, value))
         try:
-            with self._env.begin(write=True) as txn:
+            with self._commit_lock, self._env.begin(write=True) as txn:
                 for key in deletes:
                     txn.delete(key)
                 if puts:
@@ -281,7 +302,8 @@ class LMDBStore:
     # -- operations ----------------------------------------------------------------------------------
 
     def stats(self) -> LMDBStats:
-        """Entries, map size and bytes used, for operators (``mdb_env_stat`` / ``mdb_env_info``)."""
+        """Entries, map size, bytes used and bytes of live pages, for operators (``mdb_env_stat`` /
+        ``mdb_env_info``)."""
         self._check_open()
         stat = self._env.stat()
         info = self._env.info()
@@ -292,7 +314,55 @@ class LMDBStore:
             used=(int(info["last_pgno"]) + 1) * page,
             page_size=page,
             depth=int(stat["depth"]),
+            live=(int(stat["branch_pages"]) + int(stat["leaf_pages"]) + int(stat["overflow_pages"])) * page,
         )
+
+    def compact(self, on_progress: Callable[[int, int], None] | None = None) -> Compaction:
+        """Rewrite the database into a new data file, every entry in key order so that each page is full,
+        and put it in place of the old one (module docstring); ``on_progress(copied, entries)`` is called
+        as entries are copied.
+
+        Order of durability: the new file is written and fsynced in :data:`COMPACT_DIR`, the environment
+        closed, the new file renamed over the old (atomic), LMDB's lock file removed (so the reopened
+        environment is its only user: a process that had the old file open keeps reading that one), the
+        directory fsynced, and the environment reopened. On the store's own thread only (it reopens the
+        environment); a background commit (:meth:`commit_batch`) waits until it is done.
+        """
+        self._check_open()
+        if self.readonly:
+            raise StorageError(f"{self.path}: store is read-only")
+        started = time.perf_counter()
+        work = self.path / COMPACT_DIR
+        with self._commit_lock:
+            self._drop_reader()
+            before = _file_bytes(self.path / DATA_FILE)
+            map_size = int(self._env.info()["map_size"])
+            total = int(self._env.stat()["entries"])
+            shutil.rmtree(work, ignore_errors=True)
+            try:
+                work.mkdir()
+                copied = _copy_in_key_order(self._env, work, map_size, total, on_progress)
+            except (lmdb.Error, OSError) as exc:
+                shutil.rmtree(work, ignore_errors=True)
+                raise StorageError(
+                    f"{self.path}: compaction failed, the database is unchanged: {exc}"
+                ) from exc
+            self._env.close()
+            try:
+                os.replace(work / DATA_FILE, self.path / DATA_FILE)
+                (self.path / LMDB_LOCK_FILE).unlink(missing_ok=True)
+                _fsync_directory(self.path)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+                try:
+                    self._env = _open_env(self.path, map_size, readonly=False)
+                except lmdb.Error as exc:
+                    self._closed = True
+                    self._release_lock()
+                    raise StorageError(
+                        f"{self.path}: cannot reopen the database after compaction: {exc}"
+                    ) from exc
+        return Compaction(copied, before, _file_bytes(self.path / DATA_FILE), time.perf_counter() - started)
 
     def close(self) -> None:
         """Close the environment and release the directory lock; later use raises :class:`StoreClosed`."""
@@ -315,6 +385,59 @@ class LMDBStore:
             self._lock_file = None
 
 
+def _open_env(path: Path, map_size: int, *, readonly: bool) -> Any:
+    """The LMDB environment of directory ``path``, durable commits (``sync``, ``metasync``), one database."""
+    return lmdb.open(
+        str(path),
+        map_size=map_size,
+        subdir=True,
+        readonly=readonly,
+        create=not readonly,
+        sync=True,
+        metasync=True,
+        lock=True,
+        writemap=False,
+        readahead=False,
+        max_dbs=0,
+    )
+
+
+def _copy_in_key_order(
+    env: Any, work: Path, map_size: int, total: int, on_progress: Callable[[int, int], None] | None
+) -> int:
+    """Copy every entry of ``env`` into a new environment in ``work`` by appending (full pages), in one
+    write transaction committed durably; the entries copied."""
+    target = _open_env(work, map_size, readonly=False)
+    copied = 0
+    try:
+        with env.begin(buffers=False) as source, target.begin(write=True) as txn:
+            cursor = txn.cursor()
+            for key, value in source.cursor().iternext():
+                cursor.put(key, value, append=True)
+                copied += 1
+                if on_progress is not None and copied % COMPACT_REPORT_EVERY == 0:
+                    on_progress(copied, total)
+    finally:
+        target.close()
+    if on_progress is not None:
+        on_progress(copied, total)
+    return copied
+
+
+def _file_bytes(path: Path) -> int:
+    """Disk space a file takes (its allocated blocks)."""
+    return path.stat().st_blocks * 512
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make a rename in directory ``path`` durable."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 def _take_lock(path: Path) -> IO[bytes]:
     """Open ``path`` and hold an exclusive, non-blocking ``flock`` on it; the kernel drops it on exit."""
     handle = path.open("ab")
@@ -326,4 +449,4 @@ def _take_lock(path: Path) -> IO[bytes]:
     return handle
 
 
-__all__ = ["DEFAULT_MAP_SIZE", "LMDBStats", "LMDBStore", "StorageError", "StorageLocked"]
+__all__ = ["DEFAULT_MAP_SIZE", "Compaction", "LMDBStats", "LMDBStore", "StorageError", "StorageLocked"]

@@ -30,7 +30,8 @@ prefix  key after the prefix                               value
 ``A``   stream (1) ‖ address (20)                          how many entries the stream holds, 8 bytes
 ``m``   name                                               metadata: ``mhead`` = head block hash,
                                                            ``mgenesis`` = genesis block hash,
-                                                           ``mhistory`` = the history floor (8)
+                                                           ``mhistory`` = the history floor (8),
+                                                           ``mepochindex`` = ``E`` is complete
 ======  =================================================  ==================================================
 
 Cross-shard reads need no table of their own: a block's outgoing receipts are its ``x`` entries for the
@@ -102,6 +103,8 @@ GENESIS_KEY = META + b"genesis"
 """Hash of block 0."""
 HISTORY_KEY = META + b"history"
 """The history floor, 8 bytes: every canonical block from it up to the head is stored whole."""
+EPOCH_INDEX_KEY = META + b"epochindex"
+"""Present once the ``E`` index holds every stored epoch end (:meth:`ChainDB.index_epoch_ends`)."""
 
 SPENT = b"\x01"
 

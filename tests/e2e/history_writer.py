@@ -6,8 +6,9 @@ The chain is shard 1 of the crash test's development genesis, each block propose
 the committee and stored by :func:`harmony.node.dev_chain.extend_final`: two transfers in most blocks (the
 second cross-shard in every fifth block), none in every fourth, every :data:`EPOCH`-th block ending its
 epoch. The history window is :data:`WINDOW` blocks (the node keeps 256) and a history write expires at
-most :data:`EXPIRE_TRANSACTIONS` transactions, so that kills land inside expiry. It prints ``ready`` once
-the database is open, then each block number once it is durable.
+most :data:`EXPIRE_TRANSACTIONS` transactions, so that kills land inside expiry. After each round it
+compacts the database (a node does when that frees much). It prints ``ready`` once the database is open,
+then each block number once it is durable.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def run(datadir: Path, max_blocks: int | None) -> None:
         written += 1
         for _ in range(PRUNE_SLICES_PER_BLOCK):
             step: PruneProgress | None = next(rounds, None)
-            if step is None:
+            if step is None:  # a round ended: compact, as a pruning node does when it is worth it
+                store.compact()
                 rounds = iter(Pruner(chain.db).round())
     store.close()
 

@@ -34,7 +34,7 @@ def datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_help_of_each_command(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["db"], ["db", "inspect"], ["db", "prune"]):
+    for argv in (["db"], ["db", "inspect"], ["db", "prune"], ["db", "compact"]):
         with pytest.raises(SystemExit) as exited:
             main([*argv, "--help"])
         assert exited.value.code == 0
@@ -77,7 +77,7 @@ def test_prune_deletes_old_states_and_inspect_sees_it(
 
 
 def test_refusals_say_what_to_do(datadir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for action in ("inspect", "prune"):
+    for action in ("inspect", "prune", "compact"):
         code, _, err = run(["db", action, str(tmp_path / "nowhere")], capsys)
         assert code == 1 and "no such directory" in err and "data directory" in err
         (tmp_path / "file").write_text("x")
@@ -105,8 +105,9 @@ def test_a_running_nodes_directory_is_read_but_not_pruned(
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        code, _, err = run(["db", "prune", str(datadir)], capsys)
-        assert code == 1 and "running node" in err and "stop the node first" in err
+        for action in ("prune", "compact"):
+            code, _, err = run(["db", action, str(datadir)], capsys)
+            assert code == 1 and "running node" in err and "stop the node first" in err
         code, out, _ = run(["db", "inspect", "--json", str(datadir)], capsys)
         assert code == 0 and json.loads(out)["entries"] > 0
     finally:
@@ -139,3 +140,29 @@ def test_prune_expires_old_blocks_unless_told_to_keep_the_history(
     code, out, _ = run(["db", "inspect", str(tmp_path)], capsys)
     assert code == 0 and f"blocks whole from {floor} on" in out
     assert json.loads(run(["db", "inspect", "--json", str(tmp_path)], capsys)[1])["history_floor"] == floor
+
+
+def test_compact_gives_back_what_pruning_freed_and_keeps_every_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_writer.run(tmp_path / "chain", 60)
+    capsys.readouterr()  # the writer's own lines
+    monkeypatch.setattr(prune, "KEEP_RECENT", 4)
+    code, out, _ = run(["db", "prune", "--json", "--keep-history", str(tmp_path)], capsys)
+    assert code == 0 and json.loads(out)["compacted"] is None  # a few MB: not worth it by the node's rule
+    with LMDBStore(tmp_path / "chain", readonly=True) as store:
+        entries = dict(store.iterate(b""))
+    before = json.loads(run(["db", "inspect", "--json", str(tmp_path)], capsys)[1])
+    assert before["used_bytes"] > before["live_bytes"] > 0
+    code, out, _ = run(["db", "compact", "--json", str(tmp_path)], capsys)
+    assert code == 0
+    done = json.loads(out)
+    assert done["entries"] == len(entries) and done["after"] < done["before"]
+    after = json.loads(run(["db", "inspect", "--json", str(tmp_path)], capsys)[1])
+    assert after["file_bytes"] == done["after"] and after["used_bytes"] < before["used_bytes"]
+    with LMDBStore(tmp_path / "chain", readonly=True) as store:
+        assert dict(store.iterate(b"")) == entries
+    code, out, _ = run(["db", "compact", str(tmp_path)], capsys)
+    assert code == 0 and out.startswith("compacted ") and "entries in" in out
+    code, out, _ = run(["db", "inspect", str(tmp_path)], capsys)
+    assert "harmony db compact" in out and "of them in use" in out

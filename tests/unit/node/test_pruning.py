@@ -13,13 +13,14 @@ import trio.testing
 
 from harmony.cli.node import config_from_args, register
 from harmony.node import pruning
+from harmony.node.background_commits import BackgroundCommits
 from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, parse_config
-from harmony.node.pruning import prune_forever
+from harmony.node.pruning import Compactor, prune_forever
 from harmony.state.reach import mark_state
-from harmony.storage import prune, schema
+from harmony.storage import compaction, prune, schema
 from harmony.storage.chaindb import ChainDB
-from harmony.storage.lmdb_store import LMDBStore
+from harmony.storage.lmdb_store import Compaction, LMDBStore
 from harmony.storage.prune import kept_numbers
 from tests.e2e import crash_writer, history_writer
 
@@ -131,4 +132,92 @@ def test_the_loop_expires_old_blocks_while_blocks_arrive(
     assert head == 80
     target = prune.history_target(head, list(db.epoch_ends()))
     assert target > 1 and target - 4 <= db.history_floor() <= target
+    store.close()
+
+
+def test_the_loop_compacts_while_blocks_arrive_and_commit_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compactions between rounds (here whenever a round ends) while the node's background commits write
+    blocks from a worker thread: every block and every kept state is there after."""
+    monkeypatch.setattr(prune, "KEEP_RECENT", 8)
+    monkeypatch.setattr(compaction, "COMPACT_RATIO", 1.0)
+    monkeypatch.setattr(compaction, "COMPACT_MIN_FREE", 0)
+    store = LMDBStore(tmp_path / "chain")
+    chain = Blockchain.open(ChainDB(store), crash_writer.GENESIS, crash_writer.SHARD)
+    compactions: list[int] = []
+    real = LMDBStore.compact
+
+    def counted(self: LMDBStore, on_progress: object = None) -> Compaction:
+        done = real(self)
+        compactions.append(done.entries)
+        return done
+
+    monkeypatch.setattr(LMDBStore, "compact", counted)
+    commits = BackgroundCommits(chain.db, store)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(commits.run)
+            nursery.start_soon(
+                lambda: prune_forever(
+                    chain.db, every=4, interval=0.001, share=1.0, compactor=Compactor(store, share=1.0)
+                )
+            )
+            for _ in range(40):
+                block = crash_writer.produce_block(chain)
+                chain.import_block(block, commit_sig=crash_writer.commit_sig(block.header.number))
+                await trio.sleep(0.002)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert len(compactions) >= 3 and commits.commits > 0
+    store.close()
+    with LMDBStore(tmp_path / "chain") as reopened:
+        db = ChainDB(reopened)
+        assert db.head_number() == 40
+        nodes = db.state_nodes(verify=True)
+        for number in kept_numbers(40, []):
+            header = db.get_header_by_number(number)
+            assert header is not None and db.get_block_by_number(number) is not None
+            for _ in mark_state(nodes, header.root, set()):
+                pass
+
+
+def test_the_compactor_compacts_after_a_long_sync_and_minds_its_share_and_the_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = LMDBStore(tmp_path / "chain")
+    with store.write() as txn:
+        for i in range(3_000):
+            txn.put(b"t" + i.to_bytes(4, "big") * 8, b"x" * 300)
+    with store.write() as txn:
+        for i in range(0, 3_000, 2):
+            txn.delete(b"t" + i.to_bytes(4, "big") * 8)
+    compactor = Compactor(store, share=0.5)
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    done: list[object] = []
+
+    async def main() -> None:
+        assert compactor.after_round() is None  # a few MB: not wasteful
+        compactor.synced(pruning.SYNC_COMPACT_BLOCKS - 1)
+        assert compactor.after_round() is None  # a short sync: no reason
+        compactor.synced(pruning.SYNC_COMPACT_BLOCKS)
+        first = compactor.after_round()
+        assert first is not None and first.after < first.before and not compactor.after_sync
+        assert compactor.due >= trio.current_time() + first.seconds  # share 0.5: pause as long as it took
+        compactor.synced(pruning.SYNC_COMPACT_BLOCKS)
+        if first.seconds > 0:
+            assert compactor.after_round() is None  # within the pause
+        await trio.sleep_until(compactor.due)
+        monkeypatch.setattr(pruning, "ONLINE_COMPACT_MAX", 1024)
+        assert compactor.after_round() is None  # too large to compact while running: told once
+        assert compactor.after_round() is None
+        monkeypatch.setattr(pruning, "ONLINE_COMPACT_MAX", 1 << 30)
+        done.append(compactor.after_round())
+
+    with caplog.at_level("WARNING", logger="harmony.node.pruning"):
+        trio.run(main, clock=clock)
+    assert done[0] is not None and len(compactor.done) == 2
+    assert [r.message.count("harmony db compact") for r in caplog.records] == [1]
     store.close()

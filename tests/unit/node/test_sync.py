@@ -73,7 +73,8 @@ def test_a_round_fetches_a_few_blocks_through_the_core_then_fast_syncs_a_long_ga
             sp.serve_sync(server, PID, ChainSyncSource(served))
             async with hosts(config(tmp_path, "client", bootnodes=tuple(server.listen_addrs()))) as [client]:
                 await wait_until(lambda: client.is_connected(server.peer_id))
-                syncer = Syncer(client, PID, chain, driver)
+                caught_up: list[int] = []
+                syncer = Syncer(client, PID, chain, driver, on_caught_up=caught_up.append)
                 assert await syncer.round() == 0  # nobody ahead
                 assert not syncer.status.syncing and syncer.status.peer_heads == {server.peer_id: 0}
 
@@ -88,6 +89,7 @@ def test_a_round_fetches_a_few_blocks_through_the_core_then_fast_syncs_a_long_ga
                 assert await syncer.round() == FAST_MIN + 5
                 assert chain.head.hash() == served.head.hash() and driver.core.height == FAST_MIN + 11
                 assert driver.counters["blocks_synced"] == FAST_MIN + 5  # adopted, not committed again
+                assert caught_up == [FAST_MIN + 5]  # the fast sync caught up (the compactor hears it)
                 status = syncer.status
                 assert (status.syncing, status.current, status.highest) == (
                     False,

@@ -175,3 +175,29 @@ def test_an_interrupted_expiry_leaves_every_block_whole_or_expired(
     Pruner(db).run()  # in many small writes this time
     assert db.history_floor() == history_target(chain.head.number, list(db.epoch_ends()))
     assert db.kv.get(schema.HISTORY_KEY) is not None
+
+
+def test_a_database_from_before_the_epoch_index_gets_it_at_open(tmp_path: Path) -> None:
+    """An older build wrote no ``E`` entries: the pruner would keep no epoch end's state and never expire
+    history. :meth:`ChainDB.index_epoch_ends` (called where a node or ``db prune`` opens a database) finds
+    them once by binary search over the headers' epochs."""
+    with LMDBStore(tmp_path / "chain") as store:
+        grown = Blockchain.open(ChainDB(store), crash_writer.GENESIS, crash_writer.SHARD)
+        assert grown.db.index_epoch_ends() == 0  # a fresh database: complete, marked so
+        history_writer.grow(grown, 5 * history_writer.EPOCH + 3)
+        ends = list(grown.db.epoch_ends())
+        assert ends == [8, 16, 24, 32, 40]
+        with store.write() as txn:  # as an older build left it
+            for key, _ in store.iterate(schema.EPOCH_LAST):
+                txn.delete(key)
+            txn.delete(schema.EPOCH_INDEX_KEY)
+        assert list(grown.db.epoch_ends()) == []
+        assert grown.db.index_epoch_ends() == len(ends)
+        assert list(grown.db.epoch_ends()) == ends
+        assert grown.db.index_epoch_ends() == 0  # once
+        with store.write() as txn:  # an epoch end the build after wrote itself is kept, the rest found
+            for key, _ in store.iterate(schema.EPOCH_LAST):
+                if key != schema.epoch_last_key(4):
+                    txn.delete(key)
+            txn.delete(schema.EPOCH_INDEX_KEY)
+        assert grown.db.index_epoch_ends() == len(ends) - 1 and list(grown.db.epoch_ends()) == ends
