@@ -24,6 +24,7 @@ import trio
 
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.compaction import ONLINE_COMPACT_MAX, wasteful
+from harmony.storage.errors import StorageError
 from harmony.storage.lmdb_store import Compaction, LMDBStore
 from harmony.storage.prune import KEEP_RECENT, PruneProgress, Pruner
 
@@ -42,6 +43,8 @@ would otherwise sweep the whole node table every :data:`CHECK_INTERVAL`."""
 COMPACT_SHARE = 0.01
 """Most of the loop's time compactions take: one that paused the loop ``w`` seconds is followed by at least
 ``w × (1 / COMPACT_SHARE − 1)`` seconds without one."""
+COMPACT_RETRY_S = 3600.0
+"""Seconds after a failed compaction (the database unchanged: a full disk, say) before the next try."""
 SYNC_COMPACT_BLOCKS = 10_000
 """Blocks a fast sync must have stored, up to catching up, for the next round to compact in any case."""
 
@@ -85,7 +88,14 @@ class Compactor:
                     ONLINE_COMPACT_MAX // 1_000_000,
                 )
             return None
-        done = self.store.compact()
+        try:
+            done = self.store.compact()
+        except StorageError as exc:
+            if self.store.closed:
+                raise  # the new file is in place but would not open: nothing to run on
+            log.warning("%s; trying again in %.0f s", exc, COMPACT_RETRY_S)
+            self.due = trio.current_time() + COMPACT_RETRY_S
+            return None
         self.after_sync = False
         self.done.append(done)
         self.due = trio.current_time() + done.seconds * (1 / self.share - 1)

@@ -139,6 +139,11 @@ class LMDBStore:
             self._release_lock()
             raise
 
+    @property
+    def closed(self) -> bool:
+        """Whether the store was closed (or could not be reopened after a compaction)."""
+        return self._closed
+
     # -- reads ---------------------------------------------------------------------------------------
 
     def _check_open(self) -> None:

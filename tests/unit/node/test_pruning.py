@@ -18,7 +18,7 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.config import ConfigError, parse_config
 from harmony.node.pruning import Compactor, prune_forever
 from harmony.state.reach import mark_state
-from harmony.storage import compaction, prune, schema
+from harmony.storage import compaction, lmdb_store, prune, schema
 from harmony.storage.chaindb import ChainDB
 from harmony.storage.lmdb_store import Compaction, LMDBStore
 from harmony.storage.prune import kept_numbers
@@ -220,4 +220,30 @@ def test_the_compactor_compacts_after_a_long_sync_and_minds_its_share_and_the_si
         trio.run(main, clock=clock)
     assert done[0] is not None and len(compactor.done) == 2
     assert [r.message.count("harmony db compact") for r in caplog.records] == [1]
+    store.close()
+
+
+def test_a_compaction_that_fails_leaves_the_node_running_and_is_tried_again_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = LMDBStore(tmp_path / "chain")
+    with store.write() as txn:
+        txn.put(b"k", b"v")
+
+    def disk_full(*args: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lmdb_store, "_copy_in_key_order", disk_full)
+    compactor = Compactor(store)
+    compactor.synced(pruning.SYNC_COMPACT_BLOCKS)
+
+    async def main() -> None:
+        with caplog.at_level("WARNING", logger="harmony.node.pruning"):
+            assert compactor.after_round() is None
+        assert compactor.due >= trio.current_time() + pruning.COMPACT_RETRY_S - 1
+        assert compactor.after_round() is None  # not before the retry
+
+    trio.run(main, clock=trio.testing.MockClock())
+    assert "No space left" in caplog.text and "trying again" in caplog.text
+    assert store.get(b"k") == b"v" and not store.closed
     store.close()
