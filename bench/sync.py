@@ -31,10 +31,10 @@ a quick run: ``bench/sync.py --blocks 3000 --accounts 5000``. What it does:
   ``archive_tx_per_s``. Disk: both data files at every tenth of the chain, ``disk_pruned_mb`` and
   ``disk_archive_mb`` at the end (``disk_ratio`` the first over the second), each one's state-node table
   (``state_table_pruned_mb``, ``state_table_archive_mb``) and their largest tables. The pruning node
-  compacts its file when that frees much (:mod:`harmony.storage.compaction`), as a node does after a
-  pruning round; ``disk_pruned_peak_mb`` is its largest file on the way. For reference,
-  ``disk_archive_compacted_mb`` is the archive's file after ``harmony db compact`` (which no running node
-  does: an archive frees no pages, so it is never worth it by the node's rule). The pruning node
+  compacts its file as a node does (:class:`harmony.node.pruning.Compactor`: after a round when that frees
+  much, and once its long fast sync caught up); ``disk_pruned_peak_mb`` is its largest file on the way.
+  For reference, ``disk_archive_compacted_mb`` is the archive's file after ``harmony db compact`` (no
+  archive node runs the compactor, and its file is barely larger than its pages in use). The pruning node
   expires old blocks as it syncs (:mod:`harmony.storage.prune`: the last four epochs and 256 blocks stay
   whole, epoch ends keep their headers). ``--no-state-sync`` stops after these.
 * **State sync.** A second fresh node downloads the head's state (accounts, storage, code) from the same

@@ -353,10 +353,13 @@ class LMDBStore:
                     f"{self.path}: compaction failed, the database is unchanged: {exc}"
                 ) from exc
             self._env.close()
+            swap_error: OSError | None = None
             try:
                 os.replace(work / DATA_FILE, self.path / DATA_FILE)
                 (self.path / LMDB_LOCK_FILE).unlink(missing_ok=True)
                 _fsync_directory(self.path)
+            except OSError as exc:
+                swap_error = exc  # the old file or the new one is in place, whole: reopen it
             finally:
                 shutil.rmtree(work, ignore_errors=True)
                 try:
@@ -367,6 +370,8 @@ class LMDBStore:
                     raise StorageError(
                         f"{self.path}: cannot reopen the database after compaction: {exc}"
                     ) from exc
+            if swap_error is not None:
+                raise StorageError(f"{self.path}: compaction's swap failed: {swap_error}") from swap_error
         return Compaction(copied, before, _file_bytes(self.path / DATA_FILE), time.perf_counter() - started)
 
     def close(self) -> None:

@@ -211,3 +211,24 @@ def test_compact_if_wasteful_compacts_once(tmp_path: Path, monkeypatch: pytest.M
         done = compact_if_wasteful(store)
         assert done is not None and done.after < done.before
         assert compact_if_wasteful(store) is None  # nothing left to gain
+
+
+def test_a_failed_swap_reopens_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LMDBStore(tmp_path / "db")
+    entries = fill(store)
+    real_replace = lmdb_store.os.replace
+
+    def refused(src: object, dst: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(lmdb_store.os, "replace", refused)
+    with pytest.raises(StorageError, match="swap failed"):
+        store.compact()
+    monkeypatch.setattr(lmdb_store.os, "replace", real_replace)
+    assert not store.closed and contents(store) == entries
+    assert not (tmp_path / "db" / COMPACT_DIR).exists()
+    with store.write() as txn:
+        txn.put(b"still", b"writable")
+    store.close()
+    with LMDBStore(tmp_path / "db") as reopened:
+        assert contents(reopened) == {**entries, b"still": b"writable"}
