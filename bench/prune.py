@@ -38,14 +38,9 @@ from harmony.node.blockchain import Blockchain
 from harmony.node.pruning import PRUNE_EVERY
 from harmony.storage import schema
 from harmony.storage.chaindb import ChainDB
-from harmony.storage.lmdb_store import LMDBStore
+from harmony.storage.lmdb_store import LMDBStore, data_file_bytes
 from harmony.storage.prune import Pruner
 from tests.e2e.crash_writer import GENESIS, SHARD, produce_block
-
-
-def disk_bytes(path: Path) -> int:
-    """Disk space the LMDB data file takes."""
-    return (path / "data.mdb").stat().st_blocks * 512
 
 
 def node_table(store: LMDBStore) -> tuple[int, int]:
@@ -105,8 +100,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
             pruned_nodes, _ = node_table(stores["pruned"])
             row = (
                 number,
-                disk_bytes(work / "archive"),
-                disk_bytes(work / "pruned"),
+                data_file_bytes(work / "archive"),
+                data_file_bytes(work / "pruned"),
                 archive_nodes,
                 pruned_nodes,
             )

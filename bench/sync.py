@@ -84,7 +84,7 @@ from harmony.p2p.sync_protocol import SyncClient, serve_sync
 from harmony.p2p.topics import state_protocol_id, sync_protocol_id
 from harmony.storage import ChainDB, LMDBStore, schema
 from harmony.storage.inspect import DBReport, inspect_store
-from harmony.storage.lmdb_store import Compaction
+from harmony.storage.lmdb_store import DATA_FILE, Compaction, data_file_bytes
 from harmony.storage.prune import Pruner
 from harmony.types.transaction import Transaction
 
@@ -133,7 +133,7 @@ def generate(blocks: int, accounts: int) -> tuple[Path, float]:
     """The cached chain's directory, generated now if missing; and the seconds generating took (0 if
     cached)."""
     final = chain_dir(blocks, accounts)
-    if (final / "data.mdb").exists():
+    if (final / DATA_FILE).exists():
         return final, 0.0
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
@@ -344,11 +344,6 @@ def head_root(directory: Path) -> bytes:
         return head.root
     finally:
         store.close()
-
-
-def data_file_bytes(directory: Path) -> int:
-    """Disk space the LMDB data file in ``directory`` takes (its allocated blocks)."""
-    return (directory / "data.mdb").stat().st_blocks * 512
 
 
 def state_table_mb(report: DBReport) -> float:

@@ -34,7 +34,7 @@ from harmony.storage.chaindb import ChainDB
 from harmony.storage.compaction import compact_if_wasteful
 from harmony.storage.errors import StorageError, StorageLocked
 from harmony.storage.inspect import DBReport, inspect_store
-from harmony.storage.lmdb_store import Compaction, LMDBStore
+from harmony.storage.lmdb_store import DATA_FILE, Compaction, LMDBStore
 from harmony.storage.prune import PruneProgress, Pruner
 
 DEFAULT_DATADIR = Path("harmony-data")
@@ -50,7 +50,7 @@ def chain_dir(datadir: Path) -> Path:
     if not datadir.is_dir():
         raise CLIError(f"{datadir}: not a directory; pass the node's data directory (general.data_dir)")
     for candidate in (datadir / "chain", datadir):
-        if (candidate / "data.mdb").is_file():
+        if (candidate / DATA_FILE).is_file():
             return candidate
     raise CLIError(
         f"{datadir}: not a node data directory (no chain/data.mdb in it); pass the directory a node was "

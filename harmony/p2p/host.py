@@ -225,11 +225,11 @@ class P2PHost:
         """Gossip messages dropped because a subscriber did not keep up."""
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
         self._gossip_missing: set[ID] = set()
+        """Connected peers GossipSub had not registered at the last repair round."""
         self._gossip_silent: set[ID] = set()
         """GossipSub peers none of whose subscriptions we knew at the last repair round."""
         self._gossip_reregistered: set[ID] = set()
         """Silent peers registered again (once each while they stay GossipSub peers)."""
-        """Connected peers GossipSub had not registered at the last repair round."""
         self.received_messages: Counter[str] = Counter()
         """Gossip messages delivered to our subscribers, by topic (for metrics and the fence's tests)."""
         self.refused_messages: Counter[str] = Counter()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harmony.storage import schema
-from harmony.storage.lmdb_store import LMDBStore
+from harmony.storage.lmdb_store import LMDBStore, data_file_bytes
 
 __all__ = ["DBReport", "TableSize", "inspect_store"]
 
@@ -74,6 +74,4 @@ def inspect_store(
         name = schema.TABLES.get(prefix, "?")
         shown = prefix.decode("ascii") if prefix.isascii() and prefix.isalpha() else prefix.hex()
         tables.append(TableSize(shown, name, entries, key_bytes, value_bytes))
-    data_file = path / "data.mdb"
-    file_bytes = data_file.stat().st_blocks * 512 if data_file.exists() else 0
-    return DBReport(str(path), tuple(tables), file_bytes, stats.used, done, stats.live)
+    return DBReport(str(path), tuple(tables), data_file_bytes(path), stats.used, done, stats.live)

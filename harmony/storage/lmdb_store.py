@@ -340,7 +340,7 @@ class LMDBStore:
         work = self.path / COMPACT_DIR
         with self._commit_lock:
             self._drop_reader()
-            before = _file_bytes(self.path / DATA_FILE)
+            before = data_file_bytes(self.path)
             map_size = int(self._env.info()["map_size"])
             total = int(self._env.stat()["entries"])
             shutil.rmtree(work, ignore_errors=True)
@@ -372,7 +372,7 @@ class LMDBStore:
                     ) from exc
             if swap_error is not None:
                 raise StorageError(f"{self.path}: compaction's swap failed: {swap_error}") from swap_error
-        return Compaction(copied, before, _file_bytes(self.path / DATA_FILE), time.perf_counter() - started)
+        return Compaction(copied, before, data_file_bytes(self.path), time.perf_counter() - started)
 
     def close(self) -> None:
         """Close the environment and release the directory lock; later use raises :class:`StoreClosed`."""
@@ -434,9 +434,10 @@ def _copy_in_key_order(
     return copied
 
 
-def _file_bytes(path: Path) -> int:
-    """Disk space a file takes (its allocated blocks)."""
-    return path.stat().st_blocks * 512
+def data_file_bytes(directory: Path) -> int:
+    """Disk space the LMDB data file in ``directory`` takes (its allocated blocks; 0 if there is none)."""
+    data = directory / DATA_FILE
+    return data.stat().st_blocks * 512 if data.exists() else 0
 
 
 def _fsync_directory(path: Path) -> None:
@@ -459,4 +460,13 @@ def _take_lock(path: Path) -> IO[bytes]:
     return handle
 
 
-__all__ = ["DEFAULT_MAP_SIZE", "Compaction", "LMDBStats", "LMDBStore", "StorageError", "StorageLocked"]
+__all__ = [
+    "DATA_FILE",
+    "DEFAULT_MAP_SIZE",
+    "Compaction",
+    "LMDBStats",
+    "LMDBStore",
+    "StorageError",
+    "StorageLocked",
+    "data_file_bytes",
+]
