@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
 from harmony.crypto.secp256k1 import PrivateKey
+from harmony.node.config import DEFAULT_PROPAGATION, PROPAGATIONS
 from harmony.testnet.manifest import parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
@@ -107,6 +108,8 @@ def run_namespaced(args: argparse.Namespace, txs: list[list[Transaction]], root:
             "regions": ["eu", "us"],
             "latency_ms": {"eu-us": args.latency_ms or 0},
             "bandwidth_mbit": args.bandwidth_mbit or UNCAPPED_MBIT,
+            "propagation": args.propagation,
+            "tx_relay": args.tx_relay,
         }
     )
     # every sender of the loopback pass is funded here too (the runner's genesis funds 20 by default: with
@@ -189,6 +192,13 @@ def main() -> int:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--propagation",
+        choices=PROPAGATIONS,
+        default=DEFAULT_PROPAGATION,
+        help="the nodes' [p2p] propagation: whole blocks on gossip, or RaptorQ-coded shares "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--window", type=int, default=5, help="unfinalized transactions per sender at most (default 5)"
     )
     parser.add_argument(
@@ -233,10 +243,13 @@ def main() -> int:
         str(args.block_time_ms),
         "--tx-relay",
         args.tx_relay,
+        "--propagation",
+        args.propagation,
     )
     try:
         figures = run(net, txs, args)
         figures["tx_relay"] = args.tx_relay
+        figures["propagation"] = args.propagation
     finally:
         net.stop()
         if not args.keep_data:

@@ -12,6 +12,9 @@ Figures per run:
   votes and relayed transactions included) divided by the bytes of the blocks it announced;
 * ``leader_excess_ratio``: the same less what the median other validator sent (votes and relayed
   transactions cost every node alike), i.e. what leading the blocks cost the leader per block byte;
+* ``coded_upload_ratio`` (coded runs): the bytes of symbols, proofs and commitments the leaders' coded
+  broadcasts sent per block byte, as the nodes count them (their ``coded block`` log lines): the figure
+  for issue 16's goal of at most 1.5;
 * ``two_thirds_p50_ms`` / ``two_thirds_p99_ms``: per block, from the leader's announce until validators
   holding 2/3 of the voting power (equal stakes: ``ceil(2n/3)`` nodes, the leader among them) hold the
   block, from the nodes' ``harmony.node.propagation`` log lines (one clock: every namespace is on this
@@ -54,6 +57,7 @@ from harmony.testnet.runner import Runner, RunOptions, make_substrate
 MODES = ("gossip", "raptorq")
 _ANNOUNCE = re.compile(r"announce block \d+ ([0-9a-f]+) bytes (\d+) at (\d+)")
 _HELD = re.compile(r"held block \d+ ([0-9a-f]+) at (\d+)")
+_CODED = re.compile(r"coded block \d+ ([0-9a-f]+) to \d+ peers uploaded (\d+) bytes")
 
 
 def interface_tx_bytes(pid: int) -> int:
@@ -100,6 +104,24 @@ def block_times(
         return times, None, 0, 0
     leader = max(by_leader, key=lambda n: by_leader[n])
     return times, leader, by_leader[leader], blocks_by[leader]
+
+
+def coded_upload(logs: dict[str, str], since_ms: int) -> float | None:
+    """Bytes the leaders' coded broadcasts sent (symbols, proofs and commitments, as the nodes count them)
+    per byte of the blocks they coded, over the blocks first announced after ``since_ms``; None without
+    any (gossip)."""
+    announced: dict[str, int] = {}
+    for text in logs.values():
+        for block, size, at in _ANNOUNCE.findall(text):
+            if int(at) >= since_ms:
+                announced.setdefault(block, int(size))
+    uploaded = block_bytes = 0
+    for text in logs.values():
+        for block, sent in _CODED.findall(text):
+            if block in announced:
+                uploaded += int(sent)
+                block_bytes += announced.pop(block)  # a block's first broadcast only
+    return uploaded / block_bytes if block_bytes else None
 
 
 def warm_up(cluster: NamespacedCluster, blocks: int, timeout: float = 120.0) -> None:
@@ -164,8 +186,10 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         others = [v for name, v in sent.items() if name != leader]
         excess = (sent[leader] - statistics.median(others)) / announced_bytes if others else None
     p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    coded = coded_upload(logs, since_ms)
     return {
         "tps": load["tps"],
+        "coded_upload_ratio": None if coded is None else round(coded, 3),
         "upload_ratio": None if ratio is None else round(ratio, 3),
         "leader_excess_ratio": None if excess is None else round(excess, 3),
         # the size of the blocks the upload ratio is over (those of the leader who announced most)
@@ -283,14 +307,15 @@ def main() -> int:
                 setting["two_thirds_ratio"] = round(c50 / g50, 3)
             results[f"{members}x{mbit}"] = setting
     print(
-        f"{'setting':>10} {'mode':>8} {'tps':>7} {'upload':>7} {'excess':>7} {'KiB/blk':>7} "
+        f"{'setting':>10} {'mode':>8} {'tps':>7} {'coded':>6} {'upload':>7} {'excess':>7} {'KiB/blk':>7} "
         f"{'2/3 p50':>8} {'2/3 p99':>8} {'blocks':>6}"
     )
     for key, setting in results.items():
         for mode in modes:
             f = setting[mode]
             print(
-                f"{key:>10} {mode:>8} {_show(f.get('tps')):>7} {_show(f.get('upload_ratio')):>7} "
+                f"{key:>10} {mode:>8} {_show(f.get('tps')):>7} {_show(f.get('coded_upload_ratio')):>6} "
+                f"{_show(f.get('upload_ratio')):>7} "
                 f"{_show(f.get('leader_excess_ratio')):>7} {_show(f.get('announced_kib_per_block')):>7} "
                 f"{_show(f.get('two_thirds_p50_ms')):>8} {_show(f.get('two_thirds_p99_ms')):>8} "
                 f"{_show(f.get('blocks')):>6}"

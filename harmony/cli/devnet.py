@@ -44,7 +44,7 @@ from harmony.crypto.bls_keystore import encrypt_bls_key
 from harmony.durable import atomic_write
 from harmony.encoding.address import to_bech32, to_checksum_hex
 from harmony.encoding.fixed import Dec
-from harmony.node.config import PROPAGATIONS, TX_RELAYS, http_url_problem
+from harmony.node.config import DEFAULT_PROPAGATION, PROPAGATIONS, TX_RELAYS, http_url_problem
 
 PASSPHRASE = "devnet"
 """The development keystores' passphrase (public: these keys protect nothing)."""
@@ -126,7 +126,7 @@ class NodeToml:
     """The other nodes' dashboards, for the dashboard's network view."""
     commit_window_ms: int | None = None
     """A leader's wait for late commits (None: the node's default)."""
-    propagation: str = "gossip"
+    propagation: str = DEFAULT_PROPAGATION
     """How a proposed block reaches the shard: ``gossip`` or ``raptorq``."""
     drop_symbols_percent: int = 0
     """Test-only: coded symbols this node drops on receipt."""
@@ -306,7 +306,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     devnet.add_argument(
         "--propagation",
         choices=PROPAGATIONS,
-        default="gossip",
+        default=DEFAULT_PROPAGATION,
         help="how a proposed block reaches the shard: whole on gossip, or RaptorQ-coded shares "
         "(default %(default)s)",
     )

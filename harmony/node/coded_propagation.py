@@ -29,7 +29,7 @@ import trio
 from harmony.consensus.messages import Message, MsgType
 from harmony.crypto import bls
 from harmony.errors import HarmonyError
-from harmony.node.consensus_driver import ConsensusDriver
+from harmony.node.consensus_driver import ConsensusDriver, propagation_log
 from harmony.node.wire import KIND_CONSENSUS, pack, pack_coded, unpack_coded
 from harmony.p2p.coded_assembly import CommitmentResolver, Round, round_of
 from harmony.p2p.coded_broadcast import CodedBroadcast
@@ -162,11 +162,13 @@ class CodedPropagation:
             log.warning("coded broadcast of block %d failed (%s): sent whole", message.block_num, exc)
             self._publish_whole(message)
             return
-        log.debug(
-            "block %d coded to %d peers: %.2f × its size uploaded, %d failed",
+        # read by bench/propagation.py (the leader's coded upload per block byte)
+        propagation_log.info(
+            "coded block %d %s to %d peers uploaded %d bytes, %d failed",
             message.block_num,
+            message.block_hash.hex()[:16],
             len(round_.members),
-            report.upload_ratio,
+            report.uploaded_bytes,
             len(report.failed_members),
         )
 

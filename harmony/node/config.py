@@ -11,7 +11,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     host = "127.0.0.1"
     port = 9000
     bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2..."]
-    propagation = "gossip"            # how a proposed block reaches the shard: "gossip" or "raptorq" (coded)
+    propagation = "raptorq"           # how a proposed block reaches the shard: "raptorq" (coded) or "gossip"
     tx_relay = "leaders"              # our RPC's transactions: straight to the next leaders, or "gossip"
 
     [rpc]
@@ -102,6 +102,9 @@ MAX_WATCHED_KEYS = 1024
 MAX_NETWORK_VIEW = 256
 PROPAGATIONS = ("gossip", "raptorq")
 """How a proposed block reaches the shard (``[p2p] propagation``)."""
+DEFAULT_PROPAGATION = "raptorq"
+"""``[p2p] propagation`` when unset, and the devnet's and testnet's default: ``bench/propagation.py``
+finalized more with coded blocks at every committee size it ran (issue 16)."""
 TX_RELAYS = ("leaders", "gossip")
 """Where the transactions our RPC took go (``[p2p] tx_relay``, :mod:`harmony.node.tx_routes`)."""
 SYNC_MODES = ("full", "state")
@@ -131,7 +134,7 @@ class NodeConfig:
     p2p_host: str = "127.0.0.1"
     p2p_port: int = 9000
     bootnodes: tuple[str, ...] = ()
-    propagation: str = "gossip"
+    propagation: str = DEFAULT_PROPAGATION
     tx_relay: str = "leaders"
     rpc_enabled: bool = True
     rpc_host: str = "127.0.0.1"

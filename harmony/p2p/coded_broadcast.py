@@ -78,7 +78,14 @@ class CodedConfig:
     """Repair symbols as a percentage of ``K``: the leader uploads about ``1 + overhead`` times the block.
     A receiver decodes while it misses fewer than ``overhead / (1 + overhead)`` of the symbols."""
     max_batch_bytes: int = 128 * 1024
-    """Bytes of symbols per request, so that members start relaying before their whole share is in."""
+    """Bytes of symbols per batch at most."""
+    pipeline_batches: int = 4
+    """A member's share goes in about this many batches (each at least ``min_batch_bytes``), so that the
+    member relays the first while the leader still sends the rest: the relay overlaps the leader's upload
+    instead of following it."""
+    min_batch_bytes: int = 16 * 1024
+    """Bytes of symbols per batch at least: every batch repeats the signed commitment (0.4-1.1 kB for 4-16
+    members), so smaller batches cost the leader's upload more than they gain."""
     send_timeout: float = 10.0
     stream_idle_seconds: float = 30.0
     """A peer's stream is closed after this long without a batch (the receiver allows ``MAX_IDLE``)."""
@@ -94,8 +101,12 @@ class CodedConfig:
             raise ValueError("debug_drop_percent must be in [0, 100]")
         if not 0 <= self.overhead_percent <= 300:
             raise ValueError("overhead_percent must be in [0, 300]")
-        if not 1024 <= self.max_batch_bytes <= MAX_BATCH_BYTES - 4096:
-            raise ValueError(f"max_batch_bytes must be in [1024, {MAX_BATCH_BYTES - 4096}]")
+        if not 1024 <= self.min_batch_bytes <= self.max_batch_bytes <= MAX_BATCH_BYTES - 4096:
+            raise ValueError(
+                f"min_batch_bytes and max_batch_bytes must be in [1024, {MAX_BATCH_BYTES - 4096}], in order"
+            )
+        if not 1 <= self.pipeline_batches <= 64:
+            raise ValueError("pipeline_batches must be in [1, 64]")
         if not 0 < self.stream_idle_seconds <= STREAM_IDLE_LIMIT:
             raise ValueError(f"stream_idle_seconds must be in (0, {STREAM_IDLE_LIMIT}]")
         if self.decode_timeout <= 0 or self.send_timeout <= 0 or self.max_blocks < 1:
@@ -130,13 +141,25 @@ class BroadcastReport:
         return self.uploaded_bytes / self.block_bytes
 
 
+def _symbol_cost(symbol: Symbol) -> int:
+    """About the bytes a symbol takes in a batch: its data, fixed fields and proof."""
+    return len(symbol.data) + 48 + 33 * len(symbol.proof)
+
+
+def batch_bytes(share_bytes: int, config: CodedConfig) -> int:
+    """How many bytes of a ``share_bytes`` share go in one batch: the share in
+    :attr:`CodedConfig.pipeline_batches` pieces, within ``[min_batch_bytes, max_batch_bytes]``."""
+    piece = -(-share_bytes // config.pipeline_batches)
+    return max(config.min_batch_bytes, min(config.max_batch_bytes, piece))
+
+
 def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], max_bytes: int) -> list[bytes]:
     """Split symbols into encoded batches of at most about ``max_bytes`` each (at least one symbol)."""
     out: list[bytes] = []
     current: list[Symbol] = []
     size = 0
     for symbol in symbols:
-        cost = len(symbol.data) + 48 + 33 * len(symbol.proof)
+        cost = _symbol_cost(symbol)
         if current and size + cost > max_bytes:
             out.append(SymbolBatch(signed, tuple(current)).encode())
             current, size = [], 0
@@ -236,20 +259,18 @@ class CodedBroadcast:
             on_signed(signed)
         report = BroadcastReport(signed=signed, block_bytes=len(data))
         count = encoded.commitment.symbol_count
-        per_member = [
-            _batches(
-                signed,
-                [encoded.symbols[i] for i in share(j, len(round_.members), count)],
-                self.config.max_batch_bytes,
-            )
-            for j in range(len(round_.members))
-        ]
+        per_member: list[list[bytes]] = []
+        for j in range(len(round_.members)):
+            symbols = [encoded.symbols[i] for i in share(j, len(round_.members), count)]
+            size = batch_bytes(sum(_symbol_cost(x) for x in symbols), self.config)
+            per_member.append(_batches(signed, symbols, size))
         report.encode_seconds = trio.current_time() - start
         pending: list[trio.Event] = []
-        for member, batches in zip(round_.members, per_member, strict=True):
-            for payload in batches:
-                pending.append(trio.Event())
-                self._streams.send(member, payload, self._finished(report, member, pending[-1]))
+        for rank in range(max(len(batches) for batches in per_member)):  # every member's first batch first
+            for member, batches in zip(round_.members, per_member, strict=True):
+                if rank < len(batches):
+                    pending.append(trio.Event())
+                    self._streams.send(member, batches[rank], self._finished(report, member, pending[-1]))
         for event in pending:
             await event.wait()
         return report

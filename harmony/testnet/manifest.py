@@ -13,7 +13,7 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     external_validators = 1         # created by staking transactions during the run (x0, x1, …: beacon nodes)
     duration_s = 60                 # how long the load runs once every shard has a block
     block_time_ms = 1000
-    propagation = "gossip"          # how blocks travel: "gossip" or "raptorq" (node.toml's [p2p] propagation)
+    propagation = "raptorq"         # how blocks travel: "raptorq" or "gossip" (node.toml's [p2p] propagation)
     tx_relay = "leaders"            # RPC transactions: to the next leaders or on "gossip" ([p2p] tx_relay)
     phase_timeout_ms = 5000         # the view-change timeout
     bandwidth_mbit = 20             # default uplink and downlink of every node
@@ -71,7 +71,7 @@ from typing import Any
 from harmony.chain.fences import FenceError, check_jurisdiction
 from harmony.chain.params import DEVELOPMENT_PRESETS, LOCALNET, NetworkParams, get_preset
 from harmony.errors import HarmonyError
-from harmony.node.config import PROPAGATIONS, TX_RELAYS
+from harmony.node.config import DEFAULT_PROPAGATION, PROPAGATIONS, TX_RELAYS
 
 MAX_MANIFEST_SIZE = 256 * 1024
 MAX_SHARDS = 4
@@ -176,7 +176,7 @@ class Manifest:
     phase_timeout_ms: int = 5000
     full_nodes: int = 0
     external_validators: int = 0
-    propagation: str = "gossip"
+    propagation: str = DEFAULT_PROPAGATION
     tx_relay: str = "leaders"
     fences: tuple[FenceSpec, ...] = ()
     network: str = LOCALNET.name
@@ -270,7 +270,7 @@ def parse_document(raw: dict[str, Any], relative_to: Path = Path()) -> Manifest:
     block_time = _int(raw, "block_time_ms", 1000, 100, 60_000)
     phase_timeout = _int(raw, "phase_timeout_ms", 5000, 500, 600_000)
     bandwidth = _int(raw, "bandwidth_mbit", 100, 1, MAX_MBIT)
-    propagation = _str(raw, "propagation", "gossip")
+    propagation = _str(raw, "propagation", DEFAULT_PROPAGATION)
     if propagation not in PROPAGATIONS:
         raise ManifestError("propagation", f"{propagation[:40]!r} is not one of {', '.join(PROPAGATIONS)}")
     tx_relay = _str(raw, "tx_relay", "leaders")

@@ -78,6 +78,10 @@ ROUTER_TIMEOUT_S = 30.0
 TBF_LATENCY_MS = 100
 """Longest a packet may wait in a rate cap's queue (tbf ``latency``): about one bandwidth-delay product."""
 
+HOST_SYSCTLS = {"net.ipv4.tcp_slow_start_after_idle": "0"}
+"""Set in every host's namespace as on a tuned validator (docs/operators.md §1): a connection idle between
+two blocks keeps its congestion window, so a block's first round trips are not cut to a few packets."""
+
 DATA_TABLE = 100
 """The router namespace's routing table whose default route is the TUN device."""
 
@@ -270,6 +274,8 @@ class Network:
             admin_sysctls[f"net.ipv4.conf.{link}.forwarding"] = "0"
             admin_sysctls[f"net.ipv6.conf.{link}.disable_ipv6"] = "1"
         netlink.sysctl(None, admin_sysctls)
+        for ns in host_nss:
+            netlink.sysctl(ns, HOST_SYSCTLS)
 
     def _address_and_cap(self) -> None:
         """Addresses and routes on every link (hosts reach peers via the router, .254 via adm0); tbf caps."""

@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from harmony.testnet import netlink, probe
-from harmony.testnet.network import HostSpec, Network, NetworkError, down_all, namespaces_available
+from harmony.testnet.network import (
+    HOST_SYSCTLS,
+    HostSpec,
+    Network,
+    NetworkError,
+    down_all,
+    namespaces_available,
+)
 
 UNAVAILABLE = namespaces_available()
 pytestmark = [
@@ -100,6 +107,19 @@ def test_popen_runs_the_program_itself_in_the_host_namespace(three: Network) -> 
     assert f"inet {three.ip('a')} peer" in ip.stdout
     sleeper.send_signal(signal.SIGKILL)
     assert sleeper.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_every_host_keeps_its_tcp_window_between_blocks(three: Network) -> None:
+    """Each host's namespace has the validator tuning of HOST_SYSCTLS; the root namespace is untouched."""
+    for host in ("a", "b", "c"):
+        for key, value in HOST_SYSCTLS.items():
+            out = subprocess.run(
+                ["ip", "netns", "exec", three.namespace(host), "sysctl", "-n", key],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            assert out.stdout.strip() == value, (host, key)
 
 
 def test_partition_blocks_and_heal_restores_without_killing_processes(three: Network) -> None:

@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from harmony.crypto.keccak import keccak256
-from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id
+from harmony.p2p.coded_broadcast import CodedConfig, batch_bytes, coded_protocol_id
 from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
 from harmony.p2p.errors import P2PRemoteError
 from harmony.p2p.fence_gate import REFUSED_PENALTY, P2PFenceRefused
@@ -193,5 +193,40 @@ def test_a_fenced_shards_coded_fetch_and_symbols_refuse_an_outsider(tmp_path: Pa
             # bad input from the outsider is refused by the fence before it is even read
             with pytest.raises(P2PRemoteError, match="outside the fence"):
                 await outsider.request(committee.leader.peer_id, fetch, b"\x00", timeout=10)
+
+    run(body)
+
+
+def test_a_share_is_cut_into_pipeline_batches_within_the_bounds() -> None:
+    cfg = CodedConfig()
+    assert batch_bytes(100_000, cfg) == 25_000  # four pieces: the member relays the first while the rest come
+    assert batch_bytes(10_000, cfg) == cfg.min_batch_bytes  # small shares: few commitments
+    assert batch_bytes(10_000_000, cfg) == cfg.max_batch_bytes
+    assert batch_bytes(45_000, CodedConfig(pipeline_batches=1)) == 45_000
+    assert batch_bytes(45_000, CodedConfig(min_batch_bytes=4096)) == 11_250
+    for bad in (
+        {"pipeline_batches": 0},
+        {"pipeline_batches": 65},
+        {"min_batch_bytes": 512},
+        {"min_batch_bytes": 200_000},  # above max_batch_bytes
+    ):
+        with pytest.raises(ValueError):
+            CodedConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_every_member_gets_its_share_in_several_batches_and_decodes(tmp_path: Path) -> None:
+    async def body() -> None:
+        cfg = CodedConfig(decode_timeout=60.0)
+        async with open_committee(tmp_path, live=4, dead=0, config=cfg) as committee:
+            data = block_bytes(300_000, seed=5)
+            report = await committee.leader_coded.broadcast(
+                data, shard_id=1, block_number=10, view_id=0, round_=committee.round_, sign=committee.sign()
+            )
+            assert report.failed_members == []
+            assert report.batches >= 3 * len(committee.round_.members)
+            with trio.fail_after(60):
+                for coded in committee.coded:
+                    [delivery] = await collect(coded)
+                    assert delivery.data == data and delivery.via == "decoded"
 
     run(body)

@@ -17,6 +17,7 @@ from harmony.p2p.coding import (
     MAX_BATCH_BYTES,
     MAX_SYMBOL_COUNT,
     MIN_SYMBOL_SIZE,
+    TARGET_SOURCE_SYMBOLS,
     EncodedBlock,
     Reject,
     SignedCommitment,
@@ -115,7 +116,7 @@ def test_a_third_lost_still_decodes_at_sixty_percent_overhead() -> None:
 def test_symbol_size_choice() -> None:
     assert choose_symbol_size(1) == MIN_SYMBOL_SIZE
     assert choose_symbol_size(MAX_BLOCK_BYTES) % 8 == 0
-    assert MAX_BLOCK_BYTES // choose_symbol_size(MAX_BLOCK_BYTES) == 64
+    assert MAX_BLOCK_BYTES // choose_symbol_size(MAX_BLOCK_BYTES) == TARGET_SOURCE_SYMBOLS
     assert symbol_count(10, 30, 16) == 16  # every member gets a share
     assert symbol_count(100, 30, 4) == 130
     assert list(share(1, 3, 10)) == [1, 4, 7]
