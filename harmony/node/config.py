@@ -104,7 +104,8 @@ PROPAGATIONS = ("gossip", "raptorq")
 """How a proposed block reaches the shard (``[p2p] propagation``)."""
 DEFAULT_PROPAGATION = "raptorq"
 """``[p2p] propagation`` when unset, and the devnet's and testnet's default: ``bench/propagation.py``
-finalized more with coded blocks at every committee size it ran (issue 16)."""
+finalized as many transactions or more with coded blocks (coded/gossip TPS 1.04-1.8 at 4 and 8
+validators, 25 Mbit/s, 40 ms), while the leader sent 3-8 times fewer bytes per block byte (issue 16)."""
 TX_RELAYS = ("leaders", "gossip")
 """Where the transactions our RPC took go (``[p2p] tx_relay``, :mod:`harmony.node.tx_routes`)."""
 SYNC_MODES = ("full", "state")
