@@ -1,8 +1,9 @@
 """Two-level erasure-coded block broadcast over P2PHost request/response (as Monad's RaptorCast).
 
 The leader encodes a block (:func:`harmony.p2p.coding.encode_block`), signs the commitment with an
-injected signer, and sends member ``j`` of the round its share of the symbols in batches of at most
-``max_batch_bytes`` (one request each, all members at once): it uploads about ``(1 + overhead) × size``.
+injected signer, and sends member ``j`` of the round its share of the symbols in a few batches (every
+member's first batch before anyone's second, :func:`batch_bytes`): it uploads about ``(1 + overhead) ×
+size``.
 A member that receives its share from the leader relays each accepted batch to every other member; it
 decodes once it holds ``K`` plus a few symbols (:class:`harmony.p2p.coded_assembly.Assembly` checks every
 symbol first). A member that has not decoded ``decode_timeout`` seconds after it first heard of the block

@@ -1,0 +1,44 @@
+"""Block cadence: blocks come every block time although each leader sees the previous proposal late
+(:meth:`harmony.node.consensus_driver.ConsensusDriver._track_interval`), on the deterministic network."""
+
+from __future__ import annotations
+
+import statistics
+
+from tests.unit.consensus.harness import Net
+
+
+def _final_times(net: Net, blocks: int) -> list[int]:
+    """When node 0 holds each of the first ``blocks`` final blocks (the network's clock, ms)."""
+    node = net.nodes[0]
+    times: list[int] = []
+
+    def watch() -> bool:
+        while len(times) < len(node.chain):
+            times.append(net.now)
+        return len(times) >= blocks
+
+    net.start()
+    net.run(10 * 60_000, stop=watch)
+    assert len(times) >= blocks, f"only {len(times)} blocks final"
+    return times
+
+
+def test_blocks_come_every_block_time_though_each_proposal_is_seen_a_hop_late() -> None:
+    # 150 ms a hop: counted from when the next leader saw it, the block time ends 150 ms after it was due
+    net = Net(4, latency=150, block_time=1_000, phase_timeout=5_000)
+    times = _final_times(net, 60)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    settled = gaps[30:]
+    assert gaps[0] >= 1_100  # before the lead has learnt anything
+    assert statistics.median(settled) <= 1_030
+    # never faster than the block time on average: header times (whole seconds) must not run ahead
+    assert sum(settled) / len(settled) >= 995
+
+
+def test_a_fast_network_keeps_the_block_time() -> None:
+    net = Net(4, latency=5, block_time=1_000, phase_timeout=5_000)
+    times = _final_times(net, 40)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps[5:]) >= 980
+    assert statistics.median(gaps[5:]) <= 1_010
