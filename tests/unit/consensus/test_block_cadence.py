@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 from tests.unit.consensus.harness import Net
@@ -28,7 +29,7 @@ def test_blocks_come_every_block_time_though_each_proposal_is_seen_a_hop_late() 
     # 150 ms a hop: counted from when the next leader saw it, the block time ends 150 ms after it was due
     net = Net(4, latency=150, block_time=1_000, phase_timeout=5_000)
     times = _final_times(net, 60)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     settled = gaps[30:]
     assert gaps[0] >= 1_100  # before the lead has learnt anything
     assert statistics.median(settled) <= 1_030
@@ -39,7 +40,7 @@ def test_blocks_come_every_block_time_though_each_proposal_is_seen_a_hop_late() 
 def test_a_fast_network_keeps_the_block_time() -> None:
     net = Net(4, latency=5, block_time=1_000, phase_timeout=5_000)
     times = _final_times(net, 40)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps[5:]) >= 980
     assert statistics.median(gaps[5:]) <= 1_010
 
@@ -51,5 +52,5 @@ def test_no_lead_while_header_times_run_ahead_of_the_clock() -> None:
     for node in net.nodes:
         node.ledger._block_time = lambda request, now_ms: max(now_ms // 1000 + 60, request.parent.time + 1)
     times = _final_times(net, 30)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert statistics.median(gaps[10:]) >= 1_100
