@@ -107,8 +107,9 @@ DEFAULT_PROPAGATION = "gossip"
 finalized as many transactions or more with coded blocks (coded/gossip TPS 1.04-1.8 at 4 and 8
 validators, 25 Mbit/s, 40 ms) while the leader sent 3-8 times fewer bytes per block byte, but with coded
 blocks as the default the suite's staking devnets banned honest peers: a node behind the chain refuses
-the commitments of blocks it does not expect yet, and each refused batch costs its sender
-:attr:`~harmony.p2p.coding.Reject.UNANNOUNCED`'s penalty (issue 16, open)."""
+the commitments of blocks it does not expect yet, and each refused batch cost its sender
+:attr:`~harmony.p2p.coding.Reject.UNANNOUNCED`'s penalty (now within an allowance per peer,
+:data:`~harmony.p2p.coded_broadcast.UNEXPECTED_PER_SECOND`; the default is to be tried again with it)."""
 TX_RELAYS = ("leaders", "gossip")
 """Where the transactions our RPC took go (``[p2p] tx_relay``, :mod:`harmony.node.tx_routes`)."""
 SYNC_MODES = ("full", "state")

@@ -61,6 +61,14 @@ MAX_FRAMES_PER_STREAM = 4096
 """Batches one stream carries before the sender opens another (the receiver refuses more)."""
 STREAM_IDLE_LIMIT = 60.0
 """Seconds a receiver keeps a peer's stream open without a batch."""
+UNEXPECTED_PER_SECOND = 8.0
+"""Batches per second a peer may send for blocks this node does not expect (:attr:`Reject.UNANNOUNCED`)
+before each costs it the penalty: an honest leader or member sends a node that is behind the chain, or
+whose committee view is older, four or five such batches a block."""
+UNEXPECTED_BURST = 32.0
+"""How many such batches a peer may send at once (a node a few blocks behind gets them together)."""
+MAX_TRACKED_PEERS = 1024
+"""Peers whose allowance is kept (the oldest is forgotten beyond)."""
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -200,6 +208,8 @@ class CodedBroadcast:
         )
         send, self.deliveries = trio.open_memory_channel[Delivery](4 * config.max_blocks)
         self._deliver_send = send
+        self._allowance: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        """Per peer: (batches it may still send for blocks we do not expect, when that was counted)."""
         self.rejections: Counter[str] = Counter()
         """Dropped batches and symbols by reason."""
         self.relayed_bytes = 0
@@ -307,8 +317,24 @@ class CodedBroadcast:
 
     def _penalize(self, peer: str, exc: SymbolRejected) -> None:
         self.rejections[exc.reject.reason] += 1
+        if exc.reject is Reject.UNANNOUNCED and self._allowed_unexpected(peer):
+            return
         if exc.reject.weight > 0:
             self.host.penalize(peer, exc.reject.reason, exc.reject.weight)
+
+    def _allowed_unexpected(self, peer: str) -> bool:
+        """Whether a batch for a block this node does not expect is within the peer's allowance
+        (:data:`UNEXPECTED_PER_SECOND`, :data:`UNEXPECTED_BURST`): honest peers send those to a node that is
+        behind, and penalizing each banned them within 20 s; a flood past the allowance still ends in a
+        ban."""
+        now = trio.current_time()
+        tokens, since = self._allowance.pop(peer, (UNEXPECTED_BURST, now))
+        tokens = min(UNEXPECTED_BURST, tokens + (now - since) * UNEXPECTED_PER_SECOND)
+        allowed = tokens >= 1.0
+        self._allowance[peer] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._allowance) > MAX_TRACKED_PEERS:
+            self._allowance.popitem(last=False)
+        return allowed
 
     async def handle(self, peer: str, frame: bytes) -> None:
         """The frame handler: check a batch, keep what passes, relay this node's share, deliver a decoded
