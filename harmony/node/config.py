@@ -11,7 +11,7 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     host = "127.0.0.1"
     port = 9000
     bootnodes = ["/ip4/127.0.0.1/tcp/9000/p2p/16Uiu2..."]
-    propagation = "gossip"            # how a proposed block reaches the shard: "gossip" or "raptorq" (coded)
+    propagation = "raptorq"           # how a proposed block reaches the shard: "raptorq" (coded) or "gossip"
     tx_relay = "leaders"              # our RPC's transactions: straight to the next leaders, or "gossip"
 
     [rpc]
@@ -102,14 +102,10 @@ MAX_WATCHED_KEYS = 1024
 MAX_NETWORK_VIEW = 256
 PROPAGATIONS = ("gossip", "raptorq")
 """How a proposed block reaches the shard (``[p2p] propagation``)."""
-DEFAULT_PROPAGATION = "gossip"
-"""``[p2p] propagation`` when unset, and the devnet's and testnet's default. ``bench/propagation.py``
+DEFAULT_PROPAGATION = "raptorq"
+"""``[p2p] propagation`` when unset, and the devnet's and testnet's default: ``bench/propagation.py``
 finalized as many transactions or more with coded blocks (coded/gossip TPS 1.04-1.8 at 4 and 8
-validators, 25 Mbit/s, 40 ms) while the leader sent 3-8 times fewer bytes per block byte, but with coded
-blocks as the default the suite's staking devnets banned honest peers: a node behind the chain refuses
-the commitments of blocks it does not expect yet, and each refused batch cost its sender
-:attr:`~harmony.p2p.coding.Reject.UNANNOUNCED`'s penalty (now within an allowance per peer,
-:data:`~harmony.p2p.coded_broadcast.UNEXPECTED_PER_SECOND`; the default is to be tried again with it)."""
+validators, 25 Mbit/s, 40 ms) while the leader sent 3-8 times fewer bytes per block byte (issue 16)."""
 TX_RELAYS = ("leaders", "gossip")
 """Where the transactions our RPC took go (``[p2p] tx_relay``, :mod:`harmony.node.tx_routes`)."""
 SYNC_MODES = ("full", "state")

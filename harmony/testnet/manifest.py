@@ -13,7 +13,7 @@ manifests). Every field is optional except ``shards`` and ``validators``; every 
     external_validators = 1         # created by staking transactions during the run (x0, x1, …: beacon nodes)
     duration_s = 60                 # how long the load runs once every shard has a block
     block_time_ms = 1000
-    propagation = "gossip"          # how blocks travel: "gossip" or "raptorq" (node.toml's [p2p] propagation)
+    propagation = "raptorq"         # how blocks travel: "raptorq" or "gossip" (node.toml's [p2p] propagation)
     tx_relay = "leaders"            # RPC transactions: to the next leaders or on "gossip" ([p2p] tx_relay)
     phase_timeout_ms = 5000         # the view-change timeout
     bandwidth_mbit = 20             # default uplink and downlink of every node

@@ -97,7 +97,7 @@ def _args(tmp_path: Path, **extra: object) -> argparse.Namespace:
         "alert_webhook": [],
         "fund": None,
         "harmony_localnet": False,
-        "propagation": "gossip",
+        "propagation": "raptorq",
         "drop_symbols_percent": 0,
         "tx_relay": "leaders",
     }

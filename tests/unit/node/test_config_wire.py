@@ -161,8 +161,8 @@ def test_transaction_batches_round_trip_and_refuse_garbage() -> None:
 
 
 def test_propagation_is_checked_and_says_what_it_takes() -> None:
-    assert NodeConfig().propagation == "gossip"
-    assert parse_config({"p2p": {"propagation": "raptorq"}}, Path(".")).propagation == "raptorq"
+    assert NodeConfig().propagation == "raptorq"
+    assert parse_config({"p2p": {"propagation": "gossip"}}, Path(".")).propagation == "gossip"
     with pytest.raises(ConfigError, match="'gossip', 'raptorq'"):
         parse_config({"p2p": {"propagation": "RaptorQ"}}, Path("."))
 

@@ -70,8 +70,8 @@ def test_a_good_manifest_describes_its_network() -> None:
 def test_the_smallest_manifest_takes_defaults() -> None:
     m = parse_manifest("shards = 1\nvalidators = 4\n")
     assert len(m.nodes) == 4 and m.regions == ("default",) and m.perturbations == ()
-    assert m.propagation == "gossip"
-    assert parse_manifest('shards = 1\nvalidators = 4\npropagation = "raptorq"\n').propagation == "raptorq"
+    assert m.propagation == "raptorq"
+    assert parse_manifest('shards = 1\nvalidators = 4\npropagation = "gossip"\n').propagation == "gossip"
     assert m.tx_relay == "leaders"
     assert parse_manifest('shards = 1\nvalidators = 4\ntx_relay = "gossip"\n').tx_relay == "gossip"
 
