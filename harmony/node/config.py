@@ -104,7 +104,7 @@ PROPAGATIONS = ("gossip", "raptorq")
 """How a proposed block reaches the shard (``[p2p] propagation``)."""
 DEFAULT_PROPAGATION = "raptorq"
 """``[p2p] propagation`` when unset, and the devnet's and testnet's default: ``bench/propagation.py``
-finalized as many transactions or more with coded blocks (coded/gossip TPS 1.04-1.8 at 4 and 8
+finalized about as many transactions or more with coded blocks (coded/gossip TPS 0.97-1.8 at 4 and 8
 validators, 25 Mbit/s, 40 ms) while the leader sent 3-8 times fewer bytes per block byte (issue 16)."""
 TX_RELAYS = ("leaders", "gossip")
 """Where the transactions our RPC took go (``[p2p] tx_relay``, :mod:`harmony.node.tx_routes`)."""
