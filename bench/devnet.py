@@ -199,6 +199,11 @@ def main() -> int:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--commit-window-ms",
+        type=int,
+        help="the nodes' [consensus] commit_window_ms (default: the node's)",
+    )
+    parser.add_argument(
         "--window", type=int, default=5, help="unfinalized transactions per sender at most (default 5)"
     )
     parser.add_argument(
@@ -245,6 +250,7 @@ def main() -> int:
         args.tx_relay,
         "--propagation",
         args.propagation,
+        *(() if args.commit_window_ms is None else ("--commit-window-ms", str(args.commit_window_ms))),
     )
     try:
         figures = run(net, txs, args)

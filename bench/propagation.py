@@ -77,17 +77,25 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def block_times(
-    logs: dict[str, str], members: int, since_ms: int
-) -> tuple[list[float], str | None, int, int]:
-    """Per block (by hash) announced after ``since_ms``: ms from its first announce until ``ceil(2n/3)``
-    nodes held it; the leader who announced most; the bytes it announced; how many blocks those were."""
+def first_announces(logs: dict[str, str], since_ms: int) -> dict[str, tuple[str, int, int]]:
+    """Each block (by hash) first announced after ``since_ms`` (not a resend): who announced it, its size
+    and when (Unix ms)."""
     announced: dict[str, tuple[str, int, int]] = {}
-    held: dict[str, list[int]] = {}
     for name, text in logs.items():
         for block, size, at in _ANNOUNCE.findall(text):
-            if int(at) >= since_ms and block not in announced:  # the first announce (not a resend)
+            if int(at) >= since_ms and block not in announced:
                 announced[block] = (name, int(size), int(at))
+    return announced
+
+
+def block_times(
+    logs: dict[str, str], members: int, announced: dict[str, tuple[str, int, int]]
+) -> tuple[list[float], str | None, int, int]:
+    """Per block of ``announced`` (:func:`first_announces`): ms from its first announce until
+    ``ceil(2n/3)`` nodes held it; the leader who announced most; the bytes it announced; how many blocks
+    those were."""
+    held: dict[str, list[int]] = {}
+    for text in logs.values():
         for block, at in _HELD.findall(text):
             held.setdefault(block, []).append(int(at))
     need = math.ceil(2 * members / 3) - 1  # the leader holds it already
@@ -106,21 +114,17 @@ def block_times(
     return times, leader, by_leader[leader], blocks_by[leader]
 
 
-def coded_upload(logs: dict[str, str], since_ms: int) -> float | None:
+def coded_upload(logs: dict[str, str], announced: dict[str, tuple[str, int, int]]) -> float | None:
     """Bytes the leaders' coded broadcasts sent (symbols, proofs and commitments, as the nodes count them)
-    per byte of the blocks they coded, over the blocks first announced after ``since_ms``; None without
-    any (gossip)."""
-    announced: dict[str, int] = {}
-    for text in logs.values():
-        for block, size, at in _ANNOUNCE.findall(text):
-            if int(at) >= since_ms:
-                announced.setdefault(block, int(size))
+    per byte of the blocks they coded, over the blocks of ``announced`` (:func:`first_announces`); None
+    without any (gossip)."""
+    sizes = {block: size for block, (_, size, _) in announced.items()}
     uploaded = block_bytes = 0
     for text in logs.values():
         for block, sent in _CODED.findall(text):
-            if block in announced:
+            if block in sizes:
                 uploaded += int(sent)
-                block_bytes += announced.pop(block)  # a block's first broadcast only
+                block_bytes += sizes.pop(block)  # a block's first broadcast only
     return uploaded / block_bytes if block_bytes else None
 
 
@@ -179,14 +183,15 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         runner.teardown()
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)
-    times, leader, announced_bytes, leader_blocks = block_times(logs, members, since_ms)
+    announced = first_announces(logs, since_ms)
+    times, leader, announced_bytes, leader_blocks = block_times(logs, members, announced)
     ratio = excess = None
     if leader is not None and announced_bytes:
         ratio = sent[leader] / announced_bytes
         others = [v for name, v in sent.items() if name != leader]
         excess = (sent[leader] - statistics.median(others)) / announced_bytes if others else None
     p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
-    coded = coded_upload(logs, since_ms)
+    coded = coded_upload(logs, announced)
     return {
         "tps": load["tps"],
         "coded_upload_ratio": None if coded is None else round(coded, 3),

@@ -1,10 +1,19 @@
 """The FBFT state machine: every consensus state transition, top to bottom (reference §1; style: h11).
 
 One height at a time, in views. In view ``v`` the leader (:mod:`harmony.consensus.leader`) announces a
-block and counts its own PREPARE; validators check the block and send PREPARE (signing
-``hash ‖ view``) to the leader; with votes above 2/3 of the voting power the leader broadcasts PREPARED
-(aggregate ‖ bitmap); validators lock on that certificate (WAL first) and send COMMIT; with a commit quorum
-the leader broadcasts COMMITTED and everyone commits. The next block's header carries this aggregate.
+block and counts its own PREPARE; validators check the block's consensus fields (height, parent, view, the
+parent's commit aggregate) and send PREPARE (signing ``hash ‖ view``) to the leader; with votes above 2/3
+of the voting power the leader broadcasts PREPARED (aggregate ‖ bitmap); validators lock on that
+certificate (WAL first) and send COMMIT; with a commit quorum the leader broadcasts COMMITTED and everyone
+commits. The next block's header carries this aggregate.
+
+**Executed before COMMIT, not before PREPARE** (reference §1.3, as Harmony's validators do): the
+application's check (the driver executes the block) runs while the PREPARE votes travel
+(:meth:`ConsensusCore.execute_announced`, which the node's driver calls once its vote has left) and at the
+latest when PREPARED comes; a node locks and commit-votes only a block that executed. So no honest node
+commits an invalid block, and a prepared certificate for one can never become final: a new leader
+re-proposes the highest certificate whose block executes, never one that does not (a certificate no
+longer proves that honest nodes executed its block).
 
 Safety rules beyond the message flow:
 
@@ -195,6 +204,8 @@ class ConsensusCore:
         """This height's leader rotation (:mod:`harmony.consensus.leader`)."""
         self.lock: Certificate | None = None
         self.known: dict[bytes, Block] = {}
+        self._executed: dict[bytes, bool] = {}
+        """The application's verdict on each of this height's blocks it has checked, by hash."""
         self._encoded: dict[bytes, bytes] = {}
         """Encodings of this height's blocks by hash: a block is encoded once (or kept as received) for every
         message and lock record that carries it, and a block already known is never decoded again."""
@@ -555,7 +566,8 @@ class ConsensusCore:
     # ------------------------------------------------------------------------------------ normal flow
 
     def _on_announce(self, msg: Message, sender: int, now: int) -> list[Effect]:
-        """ANNOUNCE (validator): check the block and the lock rule, then send PREPARE (reference §1.3)."""
+        """ANNOUNCE (validator): check the block's consensus fields and the lock rule, then send PREPARE
+        (reference §1.3); the block is executed after the vote leaves (module docstring)."""
         if msg.view_id < self.view:
             raise _Drop("stale_view")
         self._require_leader(sender, msg.view_id)
@@ -568,7 +580,7 @@ class ConsensusCore:
         if self.block is not None:
             raise _Drop("duplicate" if self.block.hash() == msg.block_hash else "conflicting_announce")
         block = self._block_of(msg)
-        reason = self._check_block(block)
+        reason = self._check_block(block, execute=False)  # executed while the votes travel (docstring)
         if reason is not None:
             raise _Drop(reason)
         justified = self._justification(msg.payload, block) if msg.payload else None
@@ -759,7 +771,8 @@ class ConsensusCore:
         return [effect]
 
     def _on_prepared(self, msg: Message, sender: int, now: int) -> list[Effect]:
-        """PREPARED (validator): check the quorum aggregate, lock (WAL first), send COMMIT."""
+        """PREPARED (validator): check the quorum aggregate and that the block executes, lock (WAL first),
+        send COMMIT."""
         if msg.view_id < self.view:
             raise _Drop("stale_view")
         self._require_leader(sender, msg.view_id)
@@ -771,8 +784,10 @@ class ConsensusCore:
         block = self._block_of(msg)
         if block.hash() not in self.known:
             reason = self._check_block(block, msg.view_id)
-            if reason is not None:
-                raise _Drop(reason)
+        else:
+            reason = None if self._executes(block) else "invalid_block"
+        if reason is not None:
+            raise _Drop(reason)
         if self.lock is not None and self.lock.block_hash != msg.block_hash and msg.view_id <= self.lock.view:
             raise _Drop("locked_on_other")
         out: list[Effect] = []
@@ -940,11 +955,17 @@ class ConsensusCore:
         return self._new_view(msg.view_id, votes, now)
 
     def _new_view(self, view: int, votes: dict[int, _ViewChangeVote], now: int) -> list[Effect]:
-        """m3 above 2/3: broadcast NEWVIEW and re-propose the highest certificate's block, or a new one."""
+        """m3 above 2/3: broadcast NEWVIEW and re-propose the highest certificate's block that executes, or
+        a new one."""
         certs = [v.certificate for v in votes.values() if v.certificate is not None]
         if self.lock is not None:
             certs.append(self.lock)
-        best = max(certs, key=lambda c: c.view) if certs else None
+        # the highest certificate whose block executes: validators prepare before executing, so a
+        # certificate can name a block no honest node could commit (module docstring)
+        best = next(
+            (c for c in sorted(certs, key=lambda c: -c.view) if self._check_block(c.block, view) is None),
+            None,
+        )
         members = sorted(votes)
         nil = [i for i in members if votes[i].nil is not None]
         m2_sig = aggregate_signatures([s for i in nil if (s := votes[i].nil) is not None]) if nil else None
@@ -1145,8 +1166,9 @@ class ConsensusCore:
 
     # ------------------------------------------------------------------------------ checks and proofs
 
-    def _check_block(self, block: Block, view: int | None = None) -> str | None:
-        """Consensus-level header rules, the parent's commit aggregate (reference §1.5), then the app's."""
+    def _check_block(self, block: Block, view: int | None = None, *, execute: bool = True) -> str | None:
+        """Consensus-level header rules, the parent's commit aggregate (reference §1.5), then (with
+        ``execute``) the application's check."""
         header = self.tip.header
         if block.shard_id != self.config.shard_id:
             return "wrong_shard"
@@ -1164,9 +1186,37 @@ class ConsensusCore:
             if not self._commit_quorum(parent, sig, bitmap):
                 return "bad_last_commit"
             self._last_commit_ok = (sig, bitmap)
-        if self.validator is not None and not self.validator(block):
+        if execute and not self._executes(block):
             return "invalid_block"
         return None
+
+    def _executes(self, block: Block) -> bool:
+        """The application's check of one of this height's blocks (the driver executes it), once per block."""
+        if self.validator is None:
+            return True
+        block_hash = block.hash()
+        verdict = self._executed.get(block_hash)
+        if verdict is None:
+            verdict = self._executed[block_hash] = bool(self.validator(block))
+        return verdict
+
+    @property
+    def awaiting_execution(self) -> bool:
+        """Whether this node voted PREPARE for the round's block and has not executed it yet."""
+        block = self.block
+        return (
+            block is not None
+            and self.validator is not None
+            and self.stage is Stage.PREPARE
+            and block.hash() not in self._executed
+        )
+
+    def execute_announced(self) -> None:
+        """The driver's moment to execute the announced block, once its PREPARE has left (module
+        docstring): the verdict is kept for PREPARED, which otherwise executes it itself."""
+        if self.awaiting_execution:
+            assert self.block is not None
+            self._executes(self.block)
 
     def _split_aggregate(self, payload: bytes) -> tuple[Signature, bytes]:
         if len(payload) != SIGNATURE_SIZE + bitmap_size(self.roster.size):

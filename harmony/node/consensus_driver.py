@@ -23,14 +23,17 @@ Effects, in order:
 * ``DoubleSignDetected``: the evidence is kept (:attr:`~ConsensusDriver.evidence`) for the beacon chain.
 * ``Redeliver``: the message goes back to the core after the effects before it (its parent's ``Commit``).
 
-Validators check an announced block through the ledger (the node executes it and keeps the result).
+Validators vote PREPARE on an announced block's consensus fields and execute it through the ledger (the
+node keeps the result) while the votes travel: :meth:`ConsensusDriver.run` gives the vote's writer a few
+scheduler turns, then :meth:`~harmony.consensus.core.ConsensusCore.execute_announced`; the core
+commit-votes only a block that executed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -71,12 +74,17 @@ from harmony.types.slash import Evidence
 
 log = logging.getLogger("harmony.node.consensus")
 propagation_log = logging.getLogger("harmony.node.propagation")
-"""One line when this node announces a block (Unix ms), read by ``bench/propagation.py`` (the node's ledger
-writes one when it first holds an announced block)."""
+"""One line when this node announces a block and one when a leader's message first brings it a block (Unix
+ms), read by ``bench/propagation.py``."""
+HELD_MEMORY = 16
+"""Blocks remembered as held, so that each is logged once."""
 
 CADENCE_MARGIN = 0.01
 """Blocks aim at intervals of the block time plus this share of it, so that jitter never lets header times
 (whole seconds) drift ahead of the clock."""
+EXECUTE_AFTER_CHECKPOINTS = 3
+"""Scheduler turns the node's loop gives the tasks writing this node's PREPARE before it executes the
+announced block (a turn runs every task that was ready: the stream writer takes one or two)."""
 LATE_GAIN = 0.25
 """How much of each block's lateness the proposal timer's lead takes up
 (:meth:`ConsensusDriver._track_interval`): small enough that one slow block barely moves it."""
@@ -151,6 +159,8 @@ class ConsensusDriver:
         """How much later than the block time blocks have lately become final here (ms, a damped running
         excess, see :meth:`_track_interval`): the proposal timer leads by it too."""
         self._last_final_ms: int | None = None
+        self._held: OrderedDict[bytes, None] = OrderedDict()
+        """Blocks a leader's message brought here lately (each logged once, for ``bench/propagation.py``)."""
         self.block_listeners: list[Callable[[Block], None]] = []
         self.sync_wanted = trio.Event()
         self.on_sync_request: Callable[[int], None] = self._wake_sync
@@ -234,6 +244,12 @@ class ConsensusDriver:
             for timer, at in table.due(self.clock_ms()):
                 if table.take(timer, at):
                     self.on_timer(timer)
+            if self.core.awaiting_execution:
+                # the PREPARE is queued for its stream: let it leave, then execute the block while the
+                # votes travel (the core commit-votes only a block that executed)
+                for _ in range(EXECUTE_AFTER_CHECKPOINTS):
+                    await trio.sleep(0)
+                self.core.execute_announced()
 
     def on_message(self, data: bytes, peer: str | None = None) -> None:
         """A consensus message from ``peer`` (hostile bytes); a hostile drop penalizes the peer."""
@@ -248,6 +264,13 @@ class ConsensusDriver:
             assert peer is not None
             (sender,) = decode_bitmap(message.senders, core.roster.size)  # the core checked its envelope
             self.leader_heard(core.roster.key_bytes[sender], peer)
+            if message.block and message.block_hash not in self._held:
+                self._held[message.block_hash] = None
+                while len(self._held) > HELD_MEMORY:
+                    self._held.popitem(last=False)
+                propagation_log.info(
+                    "held block %d %s at %d", message.block_num, message.block_hash.hex()[:16], unix_ms()
+                )
         self._run(effects)
         if peer is None or self.penalize is None:
             return

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -46,8 +45,6 @@ from harmony.types.transaction import Transaction
 from harmony.types.tx_common import TX_GAS
 
 log = logging.getLogger("harmony.node.consensus")
-propagation_log = logging.getLogger("harmony.node.propagation")
-"""One line when this node first holds an announced block (Unix ms), read by ``bench/propagation.py``."""
 
 VERIFIED_CACHE = 16
 """Executed proposals kept for their commit (a few views' worth)."""
@@ -136,9 +133,6 @@ class NodeLedger:
         block_hash = block.hash()
         if block_hash in self.verified:
             return True
-        propagation_log.info(
-            "held block %d %s at %d", block.number, block_hash.hex()[:16], time.time_ns() // 10**6
-        )
         try:
             verified = self.chain.verify(block, now=now_ms // 1000)
         except InvalidBlock as exc:

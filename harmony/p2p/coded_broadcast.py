@@ -46,6 +46,7 @@ from harmony.p2p.host import P2PHost
 from harmony.p2p.peer_streams import Done, PeerStreams
 from harmony.p2p.sync_protocol import MAX_BLOCK_BYTES
 from harmony.p2p.topics import network_prefix
+from harmony.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ whose committee view is older, four or five such batches a block."""
 UNEXPECTED_BURST = 32.0
 """How many such batches a peer may send at once (a node a few blocks behind gets them together)."""
 MAX_TRACKED_PEERS = 1024
-"""Peers whose allowance is kept (the oldest is forgotten beyond)."""
+"""Peers whose allowance is kept (full allowances are forgotten beyond)."""
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -162,13 +163,15 @@ def batch_bytes(share_bytes: int, config: CodedConfig) -> int:
     return max(config.min_batch_bytes, min(config.max_batch_bytes, piece))
 
 
-def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], max_bytes: int) -> list[bytes]:
-    """Split symbols into encoded batches of at most about ``max_bytes`` each (at least one symbol)."""
+def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], config: CodedConfig) -> list[bytes]:
+    """Split a member's share into encoded batches of at most about :func:`batch_bytes` each (at least one
+    symbol)."""
+    costs = [_symbol_cost(symbol) for symbol in symbols]
+    max_bytes = batch_bytes(sum(costs), config)
     out: list[bytes] = []
     current: list[Symbol] = []
     size = 0
-    for symbol in symbols:
-        cost = _symbol_cost(symbol)
+    for symbol, cost in zip(symbols, costs, strict=True):
         if current and size + cost > max_bytes:
             out.append(SymbolBatch(signed, tuple(current)).encode())
             current, size = [], 0
@@ -208,7 +211,11 @@ class CodedBroadcast:
         )
         send, self.deliveries = trio.open_memory_channel[Delivery](4 * config.max_blocks)
         self._deliver_send = send
-        self._allowance: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._unexpected = RateLimiter(
+            UNEXPECTED_PER_SECOND, burst=UNEXPECTED_BURST, clock=trio.current_time, max_keys=MAX_TRACKED_PEERS
+        )
+        """Each peer's allowance of batches for blocks this node does not expect: penalizing each banned
+        honest peers within 20 s; a flood past the allowance still ends in a ban."""
         """Per peer: (batches it may still send for blocks we do not expect, when that was counted)."""
         self.rejections: Counter[str] = Counter()
         """Dropped batches and symbols by reason."""
@@ -273,8 +280,7 @@ class CodedBroadcast:
         per_member: list[list[bytes]] = []
         for j in range(len(round_.members)):
             symbols = [encoded.symbols[i] for i in share(j, len(round_.members), count)]
-            size = batch_bytes(sum(_symbol_cost(x) for x in symbols), self.config)
-            per_member.append(_batches(signed, symbols, size))
+            per_member.append(_batches(signed, symbols, self.config))
         report.encode_seconds = trio.current_time() - start
         pending: list[trio.Event] = []
         for rank in range(max(len(batches) for batches in per_member)):  # every member's first batch first
@@ -317,24 +323,10 @@ class CodedBroadcast:
 
     def _penalize(self, peer: str, exc: SymbolRejected) -> None:
         self.rejections[exc.reject.reason] += 1
-        if exc.reject is Reject.UNANNOUNCED and self._allowed_unexpected(peer):
-            return
+        if exc.reject is Reject.UNANNOUNCED and self._unexpected.allow(peer):
+            return  # honest peers send those to a node that is behind (see UNEXPECTED_PER_SECOND)
         if exc.reject.weight > 0:
             self.host.penalize(peer, exc.reject.reason, exc.reject.weight)
-
-    def _allowed_unexpected(self, peer: str) -> bool:
-        """Whether a batch for a block this node does not expect is within the peer's allowance
-        (:data:`UNEXPECTED_PER_SECOND`, :data:`UNEXPECTED_BURST`): honest peers send those to a node that is
-        behind, and penalizing each banned them within 20 s; a flood past the allowance still ends in a
-        ban."""
-        now = trio.current_time()
-        tokens, since = self._allowance.pop(peer, (UNEXPECTED_BURST, now))
-        tokens = min(UNEXPECTED_BURST, tokens + (now - since) * UNEXPECTED_PER_SECOND)
-        allowed = tokens >= 1.0
-        self._allowance[peer] = (tokens - 1.0 if allowed else tokens, now)
-        while len(self._allowance) > MAX_TRACKED_PEERS:
-            self._allowance.popitem(last=False)
-        return allowed
 
     async def handle(self, peer: str, frame: bytes) -> None:
         """The frame handler: check a batch, keep what passes, relay this node's share, deliver a decoded

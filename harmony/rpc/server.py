@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import trio
 
+from harmony.ratelimit import RateLimiter
 from harmony.rpc.backend import RPCBackend
 from harmony.rpc.context import Method, MethodContext
 from harmony.rpc.dispatch import Dispatcher, error_response
 from harmony.rpc.errors import InvalidParams, LimitExceeded, ServerError
 from harmony.rpc.logs import LogFilter, parse_log_filter
 from harmony.rpc.params import Params
-from harmony.rpc.ratelimit import RateLimiter
 from harmony.rpc.subscriptions import Subscriber, SubscriptionHub
 from harmony.rpc.transport import RPCTransport, WebSocket
 from harmony.types.block import Block
