@@ -785,6 +785,10 @@ class ConsensusCore:
         if block.hash() not in self.known:
             reason = self._check_block(block, msg.view_id)
         else:
+            if self._executed.get(block.hash()) is False:
+                # once more: a refusal right after the announce can be the clock's (a header time just
+                # ahead of it), and a PREPARED carries a quorum proof, so it cannot be sent at will
+                del self._executed[block.hash()]
             reason = None if self._executes(block) else "invalid_block"
         if reason is not None:
             raise _Drop(reason)

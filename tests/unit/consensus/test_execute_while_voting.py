@@ -111,3 +111,35 @@ def test_a_new_leader_does_not_repropose_a_certified_block_that_does_not_execute
     first = honest[0].chain[0]
     assert first.block.header.extra != BAD
     assert first.view_id == 2  # one view lost to the bad block, not more
+
+
+def test_a_block_refused_right_after_its_announce_is_executed_again_when_prepared() -> None:
+    """A refusal can be passing (a header time just ahead of a validator's clock): PREPARED checks once
+    more, so the validator still commit-votes a block that executes by then."""
+    net = Net(4)
+    calls: list[int] = []
+
+    def flaky(block: Block, now_ms: int) -> bool:
+        calls.append(block.number)
+        return calls.count(block.number) > 1  # refused the first time only
+
+    node = net.nodes[0]
+    node.ledger = MemoryLedger(GENESIS, check=flaky)
+    node.driver = net._driver(0, node.config, node.signer_store, node.log_store, node.ledger)
+    commits: list[int] = []
+    sent = node.driver.transport.send
+
+    def send(to: bytes, message) -> None:  # type: ignore[no-untyped-def]
+        if message.type == MsgType.COMMIT:
+            commits.append(message.block_num)
+        sent(to, message)
+
+    node.driver.transport.send = send  # type: ignore[method-assign]
+    net.start()
+    net.run(1_000, stop=lambda: node.core.awaiting_execution)
+    assert node.core.awaiting_execution
+    node.core.execute_announced()  # what the node's driver does once its PREPARE left: refused
+    assert not node.core.awaiting_execution
+    net.run(10_000, stop=lambda: min(net.heights()) >= 1)
+    assert calls[:2] == [1, 1]
+    assert commits[:1] == [1]
