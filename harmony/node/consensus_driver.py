@@ -255,15 +255,16 @@ class ConsensusDriver:
         """A consensus message from ``peer`` (hostile bytes); a hostile drop penalizes the peer."""
         drops = self.core.drops
         before = {reason: drops[reason] for reason in HOSTILE_DROPS}
-        message = _leader_message(data) if peer is not None and self.leader_heard is not None else None
+        message = _leader_message(data) if peer is not None else None
         dropped_before = drops.total()
         core = self.core
         effects = core.on_message(data if message is None else message, self.clock_ms())
-        if message is not None and self.leader_heard is not None and core.drops.total() == dropped_before:
-            # before the effects run: the vote this message asks for goes to the peer just learned
-            assert peer is not None
-            (sender,) = decode_bitmap(message.senders, core.roster.size)  # the core checked its envelope
-            self.leader_heard(core.roster.key_bytes[sender], peer)
+        if message is not None and core.drops.total() == dropped_before:
+            if self.leader_heard is not None:
+                # before the effects run: the vote this message asks for goes to the peer just learned
+                assert peer is not None
+                (sender,) = decode_bitmap(message.senders, core.roster.size)  # the core checked its envelope
+                self.leader_heard(core.roster.key_bytes[sender], peer)
             if message.block and message.block_hash not in self._held:
                 self._held[message.block_hash] = None
                 while len(self._held) > HELD_MEMORY:

@@ -216,7 +216,6 @@ class CodedBroadcast:
         )
         """Each peer's allowance of batches for blocks this node does not expect: penalizing each banned
         honest peers within 20 s; a flood past the allowance still ends in a ban."""
-        """Per peer: (batches it may still send for blocks we do not expect, when that was counted)."""
         self.rejections: Counter[str] = Counter()
         """Dropped batches and symbols by reason."""
         self.relayed_bytes = 0
