@@ -255,11 +255,11 @@ class ConsensusDriver:
         """A consensus message from ``peer`` (hostile bytes); a hostile drop penalizes the peer."""
         drops = self.core.drops
         before = {reason: drops[reason] for reason in HOSTILE_DROPS}
-        message = _leader_message(data) if peer is not None else None
+        message = _decoded(data) if peer is not None else None
         dropped_before = drops.total()
         core = self.core
         effects = core.on_message(data if message is None else message, self.clock_ms())
-        if message is not None and core.drops.total() == dropped_before:
+        if message is not None and message.type in LEADER_TYPES and core.drops.total() == dropped_before:
             if self.leader_heard is not None:
                 # before the effects run: the vote this message asks for goes to the peer just learned
                 assert peer is not None
@@ -521,13 +521,12 @@ LEADER_TYPES = frozenset({MsgType.ANNOUNCE, MsgType.PREPARED, MsgType.COMMITTED,
 """Messages only the view's leader sends, under its envelope signature."""
 
 
-def _leader_message(data: bytes) -> Message | None:
-    """``data`` decoded when it is a leader's message (:data:`LEADER_TYPES`), else None (the core decodes
-    and judges everything else, and anything malformed, itself)."""
+def _decoded(data: bytes) -> Message | None:
+    """``data`` decoded once for both the driver and the core, or None when it is oversized or malformed
+    (the core then decodes the bytes itself and counts the drop under its reason)."""
     if len(data) > MAX_MESSAGE_SIZE:
         return None
     try:
-        message = decode_message(data)
+        return decode_message(data)
     except DecodeError:
         return None
-    return message if message.type in LEADER_TYPES else None
