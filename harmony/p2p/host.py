@@ -226,10 +226,6 @@ class P2PHost:
         self._subscribers: dict[str, list[trio.MemorySendChannel[GossipMessage]]] = {}
         self._gossip_missing: set[ID] = set()
         """Connected peers GossipSub had not registered at the last repair round."""
-        self._gossip_silent: set[ID] = set()
-        """GossipSub peers none of whose subscriptions we knew at the last repair round."""
-        self._gossip_reregistered: set[ID] = set()
-        """Silent peers registered again (once each while they stay GossipSub peers)."""
         self.received_messages: Counter[str] = Counter()
         """Gossip messages delivered to our subscribers, by topic (for metrics and the fence's tests)."""
         self.refused_messages: Counter[str] = Counter()
@@ -435,7 +431,6 @@ class P2PHost:
         """
         pubsub = self._pubsub
         self._drop_stale_gossip_streams()
-        self._register_silent_peers_again()
         missing = {
             peer
             for peer in self._host.get_connected_peers()
@@ -454,31 +449,6 @@ class P2PHost:
                 self._gossip_missing.discard(peer)
                 log.info("peer %s was connected outside gossip; registered again", peer.to_base58())
         return repaired
-
-    def _register_silent_peers_again(self) -> None:
-        """Register again, once, a GossipSub peer none of whose subscriptions arrived in two rounds.
-
-        Both sides of a connection can each hold the other as a GossipSub peer and yet never learn the
-        other's topics: about 1 run in 12 of ``test_discovery_via_one_bootnode_and_gossip_reaches_all``,
-        with one connection between the two, and the two never gossiped to each other. Registering the peer
-        again (a new stream, our subscriptions first) repairs it; both sides see the other silent and do
-        it. Only while we subscribe to something (else there is nothing to exchange), and once per peer
-        while it stays a GossipSub peer (a peer that subscribes to nothing stays silent)."""
-        pubsub = self._pubsub
-        peers = set(pubsub.peers)
-        self._gossip_reregistered &= peers
-        if not self._subscribers:
-            self._gossip_silent = set()
-            return
-        known: set[ID] = set()
-        for subscribed in pubsub.peer_topics.values():
-            known.update(subscribed)
-        silent = peers - known
-        stale, self._gossip_silent = silent & self._gossip_silent - self._gossip_reregistered, silent
-        for peer in stale:
-            self._gossip_reregistered.add(peer)
-            log.info("peer %s: none of its subscriptions arrived; registered again", peer.to_base58())
-            pubsub._handle_dead_peer(peer)
 
     def _drop_stale_gossip_streams(self) -> None:
         """Register again every peer whose gossip stream is on a connection that is no longer the peer's.
@@ -856,6 +826,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
     libp2p_limits.keep_subscriptions_of_connected_peers(pubsub)
     libp2p_limits.serialize_gossip_writes(pubsub)
     libp2p_limits.survive_teardown_races(pubsub)
+    libp2p_limits.announce_subscriptions_made_during_hello(pubsub)
     dht = KadDHT(libp2p_host, DHTMode.SERVER, enable_random_walk=False)
     body_failed = False
     try:

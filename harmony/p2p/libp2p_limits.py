@@ -350,3 +350,35 @@ def survive_teardown_races(pubsub: Any) -> None:
 
     teardown_if_connected._harmony_safe = True  # type: ignore[attr-defined]
     setattr(pubsub, "_teardown_if_connected", teardown_if_connected)  # noqa: B010 (a deliberate patch)
+
+
+def announce_subscriptions_made_during_hello(pubsub: Any) -> None:
+    """Tell a newly registered peer of every subscription we made or dropped while its hello was in flight.
+
+    py-libp2p 0.8.1's ``Pubsub._handle_new_peer`` builds the hello (our topics) and awaits its write before
+    it adds the peer to ``peers``; a ``subscribe`` that runs during that write announces the topic to every
+    peer in ``peers``, so this peer hears of it neither way and never learns we joined the topic: it never
+    grafts us, nor counts us among the topic's peers (about 1 run in 25 of
+    ``test_discovery_via_one_bootnode_and_gossip_reaches_all``, C missing B for good). Here the topics are
+    noted before the registration and the difference is announced to the peer right after its hello (a
+    topic the hello already named is announced twice, which is harmless)."""
+    if getattr(pubsub._handle_new_peer, "_harmony_catch_up", False):
+        return
+    register = pubsub._handle_new_peer
+
+    async def handle_new_peer(peer_id: Any) -> None:
+        known = peer_id in pubsub.peers
+        before = set(pubsub.topic_ids)
+        await register(peer_id)
+        queue = pubsub.peer_queues.get(peer_id)
+        if known or queue is None or peer_id not in pubsub.peers:
+            return
+        after = set(pubsub.topic_ids)
+        changes = [(topic, True) for topic in sorted(after - before)]
+        changes += [(topic, False) for topic in sorted(before - after)]
+        for topic, subscribe in changes:
+            packet, subopt = pubsub._build_announce_rpc(topic, subscribe)
+            pubsub._enqueue_or_retry_announce(peer_id, queue, packet, subopt)
+
+    handle_new_peer._harmony_catch_up = True  # type: ignore[attr-defined]
+    setattr(pubsub, "_handle_new_peer", handle_new_peer)  # noqa: B010 (a deliberate patch)

@@ -79,6 +79,38 @@ def test_discovery_via_one_bootnode_and_gossip_reaches_all(tmp_path: Path) -> No
     run(body)
 
 
+def test_a_subscription_made_while_the_hello_is_written_reaches_the_peer(tmp_path: Path) -> None:
+    """B subscribes while its hello to A is on the wire (the hello already built without the topic, A not
+    yet among B's gossip peers): A still learns B joined the topic (libp2p_limits'
+    announce_subscriptions_made_during_hello; without it A never does)."""
+    topic = "hmy/localnet/0.0.1/node/beacon"
+
+    async def body() -> None:
+        async with hosts(config(tmp_path, "a"), config(tmp_path, "b")) as [a, b]:
+            await a.subscribe(topic)  # (B's topics then are what A misses, not the other way round)
+            hello_built = trio.Event()
+            build = b._pubsub.get_hello_packet
+
+            def hello_then_signal() -> Any:
+                packet = build()
+                hello_built.set()
+                return packet
+
+            b._pubsub.get_hello_packet = hello_then_signal
+            async with trio.open_nursery() as nursery:
+
+                async def subscribe_during_hello() -> None:
+                    await hello_built.wait()
+                    assert a._id not in b._pubsub.peers  # the race's window: the hello not yet written
+                    await b.subscribe(topic)
+
+                nursery.start_soon(subscribe_during_hello)
+                await b.connect(a.listen_addrs()[0])
+            await wait_until(lambda: b.peer_id in a.topic_peers(topic), limit=10, what="A sees B on topic")
+
+    run(body)
+
+
 def _discovery_state(a: P2PHost, b: P2PHost, c: P2PHost) -> str:
     """What A and C know of B, for a discovery failure's message."""
     target = ID.from_base58(b.peer_id)
