@@ -31,7 +31,7 @@ from harmony.crypto import bls
 from harmony.errors import HarmonyError
 from harmony.node.consensus_driver import ConsensusDriver, propagation_log
 from harmony.node.wire import KIND_CONSENSUS, pack, pack_coded, unpack_coded
-from harmony.p2p.coded_assembly import CommitmentResolver, Round, round_of
+from harmony.p2p.coded_assembly import CommitmentResolver, Round
 from harmony.p2p.coded_broadcast import CodedBroadcast
 from harmony.p2p.coding import SignedCommitment
 from harmony.p2p.host import P2PHost
@@ -50,23 +50,21 @@ SEND_QUEUE = 64
 
 def commitment_resolver(driver: ConsensusDriver, shard_id: int) -> CommitmentResolver:
     """The node's check of a coded block's commitment: this shard, a height just above the head, signed by
-    a key of the current committee; the round is the one the commitment names."""
+    a key of the current committee (the round is the one the commitment names by hash)."""
 
-    def resolve(signed: SignedCommitment) -> Round | None:
+    def resolve(signed: SignedCommitment) -> bool:
         c = signed.commitment
         head = driver.ledger.head_number()
         if c.shard_id != shard_id or not head < c.block_number <= head + HEIGHTS_AHEAD:
-            return None
+            return False
         if signed.signer not in set(driver.config.committee.bls_public_keys()):
-            return None
+            return False
         try:
             public = bls.PublicKey.from_bytes(signed.signer)
             signature = bls.Signature.from_bytes(signed.signature)
         except HarmonyError:
-            return None
-        if not bls.verify(public, c.signing_payload(), signature):
-            return None
-        return round_of(c)
+            return False
+        return bls.verify(public, c.signing_payload(), signature)
 
     return resolve
 

@@ -7,8 +7,12 @@ indices each sender may send: the leader only the receiver's own share, member `
 anyone else nothing. With every index taken once, one peer's symbols of one block take at most its share,
 and blocks are kept in a bounded LRU, so memory per block and per peer is bounded by construction.
 
-:class:`Assembly` is pure bookkeeping: the node's check of a commitment (signature, round, committee) is
+:class:`Assembly` is pure bookkeeping: the node's check of a commitment (signature, committee, height) is
 injected as a :data:`CommitmentResolver`; the network side is :mod:`harmony.p2p.coded_broadcast`.
+
+A commitment names its round by hash; the peers come in a batch now and then
+(:attr:`~harmony.p2p.coding.SymbolBatch.round_peers`) and are remembered once a commitment that names them
+passed the resolver, so a forged list never enters the book.
 """
 
 from __future__ import annotations
@@ -28,9 +32,14 @@ from harmony.p2p.coding import (
     SymbolDecoder,
     SymbolRejected,
     check_commitment,
+    check_round_peers,
     check_symbol,
+    hash_round,
     share,
 )
+
+MAX_KNOWN_ROUNDS = 16
+"""Rounds remembered by hash (a committee's round changes when a peer joins, leaves or leads)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +55,18 @@ class Round:
         if not self.members or self.leader in self.members or len(set(self.members)) != len(self.members):
             raise ValueError("a round needs distinct members, the leader not among them")
 
+    def peers(self) -> tuple[bytes, ...]:
+        """The round as a batch names it: the leader first, then the members, ASCII peer IDs."""
+        return tuple(peer.encode("ascii") for peer in (self.leader, *self.members))
 
-def round_of(commitment: SymbolCommitment) -> Round | None:
-    """The round a commitment names (:attr:`SymbolCommitment.round_peers`), or None if it names none."""
-    if not commitment.round_peers:
-        return None
-    peers = [peer.decode("ascii") for peer in commitment.round_peers]
-    try:
-        return Round(peers[0], tuple(peers[1:]))
-    except ValueError:
-        return None
+    def hash(self) -> bytes:
+        """The round hash a commitment names it by (:func:`harmony.p2p.coding.hash_round`)."""
+        return hash_round(self.peers())
 
 
-CommitmentResolver = Callable[[SignedCommitment], "Round | None"]
-"""The node's verdict on a signed commitment: the round if the signature is the round leader's and the block
-is one this node expects (its shard, a current height and view), None to drop it."""
+CommitmentResolver = Callable[[SignedCommitment], bool]
+"""The node's verdict on a signed commitment: whether its signature is a committee key's and the block is
+one this node expects (its shard, a current height); False drops it."""
 
 
 def commitment_key(signed: SignedCommitment) -> bytes:
@@ -120,6 +126,8 @@ class Assembly:
         self.max_blocks = max_blocks
         self._blocks: OrderedDict[bytes, _Block] = OrderedDict()
         self._finished: OrderedDict[bytes, None] = OrderedDict()
+        self._rounds: OrderedDict[bytes, Round] = OrderedDict()
+        """Rounds of commitments that passed the resolver, by round hash (at most MAX_KNOWN_ROUNDS)."""
 
     def __len__(self) -> int:
         return len(self._blocks)
@@ -133,10 +141,18 @@ class Assembly:
         block = self._blocks.get(key)
         return key in self._finished if block is None else block.decoder is None
 
-    def open(self, signed: SignedCommitment) -> tuple[bytes, Round, bool]:
-        """Track the block of a commitment (from an announce or a first batch); returns its key, its round
-        and whether it is new. Raises :class:`SymbolRejected`: :attr:`Reject.BAD_COMMITMENT`,
-        :attr:`Reject.UNANNOUNCED` (the resolver refused it) or :attr:`Reject.LATE` (already finished)."""
+    def known_round(self, round_hash: bytes) -> Round | None:
+        """The round of that hash, if a commitment naming it passed the resolver lately."""
+        return self._rounds.get(round_hash)
+
+    def open(
+        self, signed: SignedCommitment, round_peers: tuple[bytes, ...] = ()
+    ) -> tuple[bytes, Round, bool]:
+        """Track the block of a commitment (from an announce or a first batch, with the round's peers if
+        the batch names them); returns its key, its round and whether it is new. Raises
+        :class:`SymbolRejected`: :attr:`Reject.BAD_COMMITMENT` (also: peers that are not the committed
+        round), :attr:`Reject.UNANNOUNCED` (the resolver refused it), :attr:`Reject.UNKNOWN_ROUND` (no
+        peers and a round not in the book) or :attr:`Reject.STALE` (finished and forgotten)."""
         key = commitment_key(signed)
         block = self._blocks.get(key)
         if block is not None:
@@ -145,15 +161,37 @@ class Assembly:
         if key in self._finished:
             raise SymbolRejected(Reject.STALE, "block finished and forgotten")
         check_commitment(signed.commitment)
-        round_ = self._resolve(signed)
-        if round_ is None:
+        if round_peers:
+            check_round_peers(signed.commitment, round_peers)
+        if not self._resolve(signed):
             raise SymbolRejected(Reject.UNANNOUNCED, "commitment refused: not a block this node expects")
+        round_ = self._round(signed.commitment.round_hash, round_peers)
         decoder = SymbolDecoder(signed.commitment, self._content_hash)
         self._blocks[key] = _Block(signed.commitment, round_, decoder)
         while len(self._blocks) > self.max_blocks:
             old, _ = self._blocks.popitem(last=False)
             self._remember(old)
         return key, round_, True
+
+    def _round(self, round_hash: bytes, peers: tuple[bytes, ...]) -> Round:
+        """The round of an accepted commitment: from the batch's (checked) peers, entered in the book, or
+        from the book."""
+        if not peers:
+            round_ = self._rounds.get(round_hash)
+            if round_ is None:
+                raise SymbolRejected(Reject.UNKNOWN_ROUND, f"round {round_hash.hex()[:16]} not known yet")
+            self._rounds.move_to_end(round_hash)
+            return round_
+        names = [peer.decode("ascii") for peer in peers]
+        try:
+            round_ = Round(names[0], tuple(names[1:]))
+        except ValueError as exc:  # (check_round_peers already refused repeated peers)
+            raise SymbolRejected(Reject.BAD_COMMITMENT, str(exc)) from None
+        self._rounds[round_hash] = round_
+        self._rounds.move_to_end(round_hash)
+        while len(self._rounds) > MAX_KNOWN_ROUNDS:
+            self._rounds.popitem(last=False)
+        return round_
 
     def _remember(self, key: bytes) -> None:
         self._finished[key] = None
@@ -183,7 +221,7 @@ class Assembly:
         rules, plus: the index is in the sender's share, never received before, and the sender has not
         sent more than its share). The first failing symbol drops the rest of the batch. Raises
         :class:`SymbolRejected` when the whole batch is refused (its commitment, or its sender's role)."""
-        key, round_, new = self.open(batch.commitment)
+        key, round_, new = self.open(batch.commitment, batch.round_peers)
         block = self._blocks[key]
         allowed, relay = self._allowed(sender, round_, block.commitment.symbol_count)
         outcome = Outcome(key=key, round=round_, accepted=[], relay=relay, new_block=new)

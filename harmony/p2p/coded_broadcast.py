@@ -10,9 +10,11 @@ symbol first). A member that has not decoded ``decode_timeout`` seconds after it
 (:meth:`CodedBroadcast.expect` from the announce, or a first batch) asks the injected fallback for the whole
 block by its commitment (the node plugs in its request/response sync), so a lossy link never stalls it.
 
-Injected, so the module knows nothing of the node: who the round is and whether a commitment is signed by
-its leader (:data:`~harmony.p2p.coded_assembly.CommitmentResolver`), how a block's hash is computed, the
-leader's signer and the fallback. Decoded and fetched blocks come out of :attr:`CodedBroadcast.deliveries`.
+Injected, so the module knows nothing of the node: whether a commitment is signed by a leader it follows
+(:data:`~harmony.p2p.coded_assembly.CommitmentResolver`), how a block's hash is computed, the leader's signer
+and the fallback. The commitment names its round by hash; a sender adds the round's peers to its first batch
+of a block for a peer it has not named them to within :data:`ROUND_RESEND_SECONDS`. Decoded and fetched
+blocks come out of :attr:`CodedBroadcast.deliveries`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 import trio
 
 from harmony.crypto.keccak import keccak256
-from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round, round_of
+from harmony.p2p.coded_assembly import Assembly, CommitmentResolver, Round, commitment_key
 from harmony.p2p.coding import (
     MAX_BATCH_BYTES,
     ContentHash,
@@ -70,6 +72,9 @@ UNEXPECTED_BURST = 32.0
 """How many such batches a peer may send at once (a node a few blocks behind gets them together)."""
 MAX_TRACKED_PEERS = 1024
 """Peers whose allowance is kept (full allowances are forgotten beyond)."""
+ROUND_RESEND_SECONDS = 10.0
+"""A sender names a round's peers to a peer again after this long, even if the round did not change: a
+receiver that was behind when they came (its resolver refused the block) learns them within that time."""
 
 
 def coded_protocol_id(network: str, shard_id: int) -> str:
@@ -163,9 +168,11 @@ def batch_bytes(share_bytes: int, config: CodedConfig) -> int:
     return max(config.min_batch_bytes, min(config.max_batch_bytes, piece))
 
 
-def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], config: CodedConfig) -> list[bytes]:
+def _batches(
+    signed: SignedCommitment, symbols: Sequence[Symbol], config: CodedConfig, round_peers: tuple[bytes, ...]
+) -> list[bytes]:
     """Split a member's share into encoded batches of at most about :func:`batch_bytes` each (at least one
-    symbol)."""
+    symbol); ``round_peers`` (possibly empty) go in the first."""
     costs = [_symbol_cost(symbol) for symbol in symbols]
     max_bytes = batch_bytes(sum(costs), config)
     out: list[bytes] = []
@@ -173,12 +180,12 @@ def _batches(signed: SignedCommitment, symbols: Sequence[Symbol], config: CodedC
     size = 0
     for symbol, cost in zip(symbols, costs, strict=True):
         if current and size + cost > max_bytes:
-            out.append(SymbolBatch(signed, tuple(current)).encode())
+            out.append(SymbolBatch(signed, tuple(current), () if out else round_peers).encode())
             current, size = [], 0
         current.append(symbol)
         size += cost
     if current:
-        out.append(SymbolBatch(signed, tuple(current)).encode())
+        out.append(SymbolBatch(signed, tuple(current), () if out else round_peers).encode())
     return out
 
 
@@ -225,6 +232,8 @@ class CodedBroadcast:
         """The last blocks this node sent or received, by hash, served to members that fall back."""
         self._signed: OrderedDict[bytes, SignedCommitment] = OrderedDict()
         """The commitments of the last blocks this node broadcast, by content hash."""
+        self._named: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        """The round hash whose peers this node last named to each peer, and when."""
         self._streams = PeerStreams(
             host,
             protocol_id,
@@ -264,7 +273,7 @@ class CodedBroadcast:
             members=len(round_.members),
             overhead_percent=self.config.overhead_percent,
             content_hash=self._content_hash,
-            round_peers=(round_.leader, *round_.members),
+            round_hash=round_.hash(),
         )
         public_key, signature = sign(encoded.commitment.signing_payload())
         signed = SignedCommitment(encoded.commitment, public_key, signature)
@@ -277,9 +286,9 @@ class CodedBroadcast:
         report = BroadcastReport(signed=signed, block_bytes=len(data))
         count = encoded.commitment.symbol_count
         per_member: list[list[bytes]] = []
-        for j in range(len(round_.members)):
+        for j, member in enumerate(round_.members):
             symbols = [encoded.symbols[i] for i in share(j, len(round_.members), count)]
-            per_member.append(_batches(signed, symbols, self.config))
+            per_member.append(_batches(signed, symbols, self.config, self._round_peers_for(member, round_)))
         report.encode_seconds = trio.current_time() - start
         pending: list[trio.Event] = []
         for rank in range(max(len(batches) for batches in per_member)):  # every member's first batch first
@@ -290,6 +299,19 @@ class CodedBroadcast:
         for event in pending:
             await event.wait()
         return report
+
+    def _round_peers_for(self, peer: str, round_: Round) -> tuple[bytes, ...]:
+        """The round's peers if ``peer`` may not know them (never named to it, or not lately), else ()."""
+        now = trio.current_time()
+        digest = round_.hash()
+        named = self._named.get(peer)
+        if named is not None and named[0] == digest and now - named[1] < ROUND_RESEND_SECONDS:
+            return ()
+        self._named[peer] = (digest, now)
+        self._named.move_to_end(peer)
+        while len(self._named) > MAX_TRACKED_PEERS:
+            self._named.popitem(last=False)
+        return round_.peers()
 
     def _finished(self, report: BroadcastReport | None, peer: str, done: trio.Event | None) -> Done:
         """What a written (or failed) batch of ``report`` to ``peer`` (None: a relayed batch) counts."""
@@ -310,12 +332,15 @@ class CodedBroadcast:
     # -- members ---------------------------------------------------------------------------------------
 
     def expect(self, signed: SignedCommitment) -> bool:
-        """The node saw this commitment in an announce: start the fallback timer now, before any symbol.
+        """The node saw this commitment in an announce: start the fallback timer now, before any symbol
+        (also when its round is not known yet: the first batch brings it, or the fallback asks around).
         Returns False (and nothing starts) if the commitment is refused or the block is done."""
         try:
             key, _, new = self.assembly.open(signed)
-        except SymbolRejected:
-            return False
+        except SymbolRejected as exc:
+            if exc.reject is not Reject.UNKNOWN_ROUND:
+                return False
+            key, new = commitment_key(signed), True
         if new:
             self._nursery.start_soon(self._watch, key, signed.commitment)
         return True
@@ -348,7 +373,7 @@ class CodedBroadcast:
                 ]
                 if not kept:
                     return
-                batch = SymbolBatch(batch.commitment, tuple(kept))
+                batch = SymbolBatch(batch.commitment, tuple(kept), batch.round_peers)
             outcome = self.assembly.accept(peer, batch)
         except SymbolRejected as exc:
             self._penalize(peer, exc)
@@ -360,13 +385,28 @@ class CodedBroadcast:
             if outcome.rejected.reject is Reject.DECODE_MISMATCH:
                 self._nursery.start_soon(self._fetch, outcome.key, batch.commitment.commitment)
         if outcome.relay and outcome.accepted:
-            whole = len(outcome.accepted) == len(batch.symbols)
-            payload = request if whole else SymbolBatch(batch.commitment, tuple(outcome.accepted)).encode()
-            for member in outcome.round.members:
-                if member != self.host.peer_id:
-                    self._streams.send(member, payload, self._finished(None, member, None))
+            self._relay(request, batch, outcome.accepted, outcome.round)
         if outcome.block is not None:
             self._deliver(Delivery(batch.commitment.commitment, outcome.block, "decoded"))
+
+    def _relay(self, request: bytes, batch: SymbolBatch, accepted: list[Symbol], round_: Round) -> None:
+        """Send this node's accepted share to every other member, naming the round to those that may not
+        know it (the leader's bytes go as they came when they fit)."""
+        bare = request if len(accepted) == len(batch.symbols) and not batch.round_peers else None
+        named: bytes | None = None
+        for member in round_.members:
+            if member == self.host.peer_id:
+                continue
+            peers = self._round_peers_for(member, round_)
+            if peers:
+                if named is None:
+                    named = SymbolBatch(batch.commitment, tuple(accepted), peers).encode()
+                payload = named
+            else:
+                if bare is None:
+                    bare = SymbolBatch(batch.commitment, tuple(accepted)).encode()
+                payload = bare
+            self._streams.send(member, payload, self._finished(None, member, None))
 
     def _keep(self, block_hash: bytes, data: bytes) -> None:
         self._recent[block_hash] = data
@@ -393,11 +433,14 @@ class CodedBroadcast:
 
     async def fetch_from_round(self, commitment: SymbolCommitment) -> bytes | None:
         """The default fallback: ask the block's leader, then up to three members, for the block by hash
-        (over the fetch protocol); None if none had it."""
-        round_ = round_of(commitment)
-        if round_ is None:
-            return None
-        peers = [round_.leader, *[m for m in round_.members if m != self.host.peer_id][:3]]
+        (over the fetch protocol); four connected peers if the round is not known (this node is none of
+        its members); None if none had it."""
+        round_ = self.assembly.known_round(commitment.round_hash)
+        if round_ is not None:
+            peers = [round_.leader, *[m for m in round_.members if m != self.host.peer_id][:3]]
+        else:
+            connected = self.host.connected_peers()
+            peers = self._random.sample(connected, min(4, len(connected)))
         for peer in peers:
             try:
                 data = await self.host.request(

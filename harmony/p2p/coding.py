@@ -16,7 +16,7 @@ The wire types are frozen dataclasses with RLP schemas, like every wire type (``
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -69,6 +69,9 @@ COMMITMENT_DOMAIN = b"harmony/coded-block-commitment/v1"
 MAX_ROUND_PEERS = 1024
 """Peers of one coded round (leader and members)."""
 MAX_PEER_ID_BYTES = 64
+NO_ROUND = bytes(32)
+"""The round hash of a commitment that names no round (the receiver's resolver knows it otherwise)."""
+ROUND_DOMAIN = b"harmony/coded-round/v1"
 MAX_BATCH_SYMBOLS = 4096
 MAX_BATCH_BYTES = 1024 * 1024 + 64 * 1024
 """Cap on one encoded :class:`SymbolBatch` (checked before decoding it)."""
@@ -104,6 +107,9 @@ class Reject(enum.Enum):
     """The sender has more batches in flight than allowed."""
     LATE = ("coded_late", 0)
     """The block is already decoded; the symbol is dropped unread (relays in flight are normal)."""
+    UNKNOWN_ROUND = ("coded_unknown_round", 0)
+    """The batch names its round by hash only and this node does not know it yet (it was behind when the
+    round's peers last came): dropped; senders name the peers again within a few seconds."""
     STALE = ("coded_stale", 1)
     """The block was finished and forgotten long ago: no relay should still be on its way."""
     DECODE_MISMATCH = ("coded_decode_mismatch", 50)
@@ -146,9 +152,12 @@ class SymbolCommitment(Serializable):
     """``N``: source and repair symbols the leader committed to (indices ``0 .. N-1``)."""
     merkle_root: bytes
     """Root of the Merkle tree over the ``N`` symbols (:mod:`harmony.p2p.merkle`)."""
-    round_peers: tuple[bytes, ...] = ()
-    """Peer IDs (base58, ASCII) of the round: the leader first, then the members in share order. The
-    leader signs who its round is, so every receiver knows each sender's share without a peer map."""
+    round_hash: bytes = NO_ROUND
+    """:func:`hash_round` of the round's peers: the leader signs who its round is, so every receiver
+    knows each sender's share without a peer map. The peers themselves travel in a batch
+    (:attr:`SymbolBatch.round_peers`) only when the receiver may not know them yet: a committee's
+    round stays the same block after block, and sending 17 peer IDs with every batch of a 16-member
+    round cost the leader 15 % of the block."""
 
     rlp_schema: ClassVar[tuple[tuple[str, Sedes[Any]], ...]] = (
         ("shard_id", UINT32),
@@ -159,7 +168,7 @@ class SymbolCommitment(Serializable):
         ("symbol_size", UInt(16)),
         ("symbol_count", UINT32),
         ("merkle_root", HASH32),
-        ("round_peers", ListOf(Binary(1, MAX_PEER_ID_BYTES), MAX_ROUND_PEERS)),
+        ("round_hash", HASH32),
     )
 
     @property
@@ -214,14 +223,19 @@ class Symbol(Serializable):
 
 @dataclass(frozen=True, slots=True)
 class SymbolBatch(Serializable):
-    """What one request of the coded broadcast carries: a signed commitment and symbols of that block."""
+    """What one request of the coded broadcast carries: a signed commitment, symbols of that block and,
+    when the sender is not sure the receiver knows them, the round's peers."""
 
     commitment: SignedCommitment
     symbols: tuple[Symbol, ...]
+    round_peers: tuple[bytes, ...] = ()
+    """Empty, or the peer IDs (base58, ASCII) the commitment's :attr:`SymbolCommitment.round_hash`
+    stands for: the leader first, then the members in share order."""
 
     rlp_schema: ClassVar[tuple[tuple[str, Sedes[Any]], ...]] = (
         ("commitment", Nested(SignedCommitment)),
         ("symbols", ListOf(Nested(Symbol), MAX_BATCH_SYMBOLS)),
+        ("round_peers", ListOf(Binary(1, MAX_PEER_ID_BYTES), MAX_ROUND_PEERS)),
     )
     max_encoded_size: ClassVar[int] = MAX_BATCH_BYTES
 
@@ -271,10 +285,26 @@ def check_commitment(commitment: SymbolCommitment) -> None:
         problem = f"symbol_count {c.symbol_count} outside [K={c.source_symbols}, {MAX_SYMBOL_COUNT}]"
     elif c.symbol_count * c.symbol_size > MAX_CODED_BYTES:
         problem = f"{c.symbol_count} symbols of {c.symbol_size} bytes exceed {MAX_CODED_BYTES} bytes"
-    elif c.round_peers and (len(c.round_peers) < 2 or len(set(c.round_peers)) != len(c.round_peers)):
+    if problem is not None:
+        raise SymbolRejected(Reject.BAD_COMMITMENT, problem)
+
+
+def hash_round(peers: Sequence[bytes]) -> bytes:
+    """The hash a commitment names its round by: Keccak-256 over a domain tag and each peer ID with its
+    length (one byte: a peer ID has at most :data:`MAX_PEER_ID_BYTES`)."""
+    return keccak256(ROUND_DOMAIN + b"".join(len(peer).to_bytes(1, "big") + peer for peer in peers))
+
+
+def check_round_peers(commitment: SymbolCommitment, peers: Sequence[bytes]) -> None:
+    """Refuse a batch's round peers that are not the commitment's round (:attr:`Reject.BAD_COMMITMENT`):
+    the leader and at least one member, each once, base58 peer IDs, hashing to ``round_hash``."""
+    problem = None
+    if len(peers) < 2 or len(set(peers)) != len(peers):
         problem = "round_peers must name the leader and at least one member, each once"
-    elif not all(peer.isascii() and peer.isalnum() for peer in c.round_peers):
+    elif not all(peer.isascii() and peer.isalnum() for peer in peers):
         problem = "round_peers must be base58 peer IDs"
+    elif hash_round(peers) != commitment.round_hash:
+        problem = "round_peers are not the round the commitment names"
     if problem is not None:
         raise SymbolRejected(Reject.BAD_COMMITMENT, problem)
 
@@ -338,7 +368,7 @@ def encode_block(
     overhead_percent: int,
     content_hash: ContentHash = keccak256,
     symbol_size: int | None = None,
-    round_peers: tuple[str, ...] = (),
+    round_hash: bytes = NO_ROUND,
 ) -> EncodedBlock:
     """Encode a block into ``N`` RaptorQ symbols (RFC 6330) and commit to them with a Merkle root.
 
@@ -362,7 +392,7 @@ def encode_block(
         symbol_size=size,
         symbol_count=count,
         merkle_root=root,
-        round_peers=tuple(peer.encode("ascii") for peer in round_peers),
+        round_hash=round_hash,
     )
     check_commitment(commitment)
     symbols = tuple(

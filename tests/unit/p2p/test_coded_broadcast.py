@@ -102,10 +102,18 @@ def test_hostile_batches_are_dropped_and_their_sender_banned(tmp_path: Path) -> 
             victim, victim_coded = committee.members[0], committee.coded[0]
             attacker = committee.members[1]  # a committee member turned hostile
             data = block_bytes(60_000, seed=6)
+            round_ = committee.round_
             encoded = encode_block(
-                data, shard_id=1, block_number=20, view_id=0, members=3, overhead_percent=30
+                data,
+                shard_id=1,
+                block_number=20,
+                view_id=0,
+                members=3,
+                overhead_percent=30,
+                round_hash=round_.hash(),
             )
             signed = sign_commitment(encoded.commitment)
+            peers = round_.peers()
             count = encoded.commitment.symbol_count
             own = [encoded.symbols[i] for i in share(1, 3, count)]
             victims = [encoded.symbols[i] for i in share(0, 3, count)]
@@ -113,17 +121,23 @@ def test_hostile_batches_are_dropped_and_their_sender_banned(tmp_path: Path) -> 
             async def send(payload: bytes) -> None:
                 await attacker.stream_frames(victim.peer_id, PID, frames_of([payload]), timeout=10)
 
-            # Garbage, a forged symbol, someone else's share, a commitment never announced (signed by
-            # another key), then a replay of a good batch: each is dropped with its reason.
+            # Garbage, peers that are not the committed round, a round never named, a forged symbol,
+            # someone else's share, a commitment never announced (signed by another key), then a replay of
+            # a good batch: each is dropped with its reason.
             await send(b"\xff" * 100)
+            await send(SymbolBatch(signed, tuple(own), (*peers, b"Intruder")).encode())
+            elsewhere = sign_commitment(replace(encoded.commitment, round_hash=keccak256(b"another round")))
+            await send(SymbolBatch(elsewhere, tuple(own)).encode())
             forged = replace(own[0], data=bytes(len(own[0].data)))
-            await send(SymbolBatch(signed, (forged,)).encode())
+            await send(SymbolBatch(signed, (forged,), peers).encode())
             await send(SymbolBatch(signed, (victims[0],)).encode())
             await send(SymbolBatch(sign_commitment(encoded.commitment, OTHER_KEY), tuple(own)).encode())
             await send(SymbolBatch(signed, tuple(own[1:3])).encode())
             await send(SymbolBatch(signed, tuple(own[1:3])).encode())
             expected = {
                 Reject.MALFORMED.reason,
+                Reject.BAD_COMMITMENT.reason,
+                Reject.UNKNOWN_ROUND.reason,
                 Reject.FORGED.reason,
                 Reject.WRONG_INDEX.reason,
                 Reject.UNANNOUNCED.reason,
@@ -131,8 +145,11 @@ def test_hostile_batches_are_dropped_and_their_sender_banned(tmp_path: Path) -> 
             }
             assert set(victim_coded.rejections) == expected
             # a block this node does not expect costs nothing within the peer's allowance (an honest
-            # peer sends such batches to a node behind the chain)
-            assert set(victim.penalties) == expected - {Reject.UNANNOUNCED.reason}
+            # peer sends such batches to a node behind the chain), nor does a round it was not told yet
+            assert set(victim.penalties) == expected - {
+                Reject.UNANNOUNCED.reason,
+                Reject.UNKNOWN_ROUND.reason,
+            }
             assert victim_coded.assembly.buffered_symbols() == 2
             # A flood of batches for blocks never announced is dropped unread: the first ones within the
             # allowance, then each is penalized, and it ends in a ban.
@@ -236,5 +253,38 @@ def test_every_member_gets_its_share_in_several_batches_and_decodes(tmp_path: Pa
                 for coded in committee.coded:
                     [delivery] = await collect(coded)
                     assert delivery.data == data and delivery.via == "decoded"
+
+    run(body)
+
+
+def test_the_round_is_named_once_and_later_blocks_of_it_travel_by_hash(tmp_path: Path) -> None:
+    """The leader names the round's peers in its first block to each member; the next block names the
+    round by hash only (the leader uploads that much less) and every member, relays included, decodes."""
+
+    async def body() -> None:
+        cfg = CodedConfig(decode_timeout=60.0)
+        async with open_committee(tmp_path, live=4, config=cfg) as committee:
+            reports = []
+            for number in (10, 11):
+                data = block_bytes(100_000, seed=number)
+                reports.append(
+                    await committee.leader_coded.broadcast(
+                        data,
+                        shard_id=1,
+                        block_number=number,
+                        view_id=0,
+                        round_=committee.round_,
+                        sign=committee.sign(),
+                    )
+                )
+                with trio.fail_after(60):
+                    for coded in committee.coded:
+                        [delivery] = await collect(coded)
+                        assert delivery.data == data and delivery.via == "decoded"
+            named = len(committee.round_.members) * sum(len(p) for p in committee.round_.peers())
+            assert reports[0].uploaded_bytes - reports[1].uploaded_bytes >= named
+            for coded in committee.coded:
+                assert coded.rejections[Reject.UNKNOWN_ROUND.reason] == 0
+                assert coded.assembly.known_round(committee.round_.hash()) == committee.round_
 
     run(body)

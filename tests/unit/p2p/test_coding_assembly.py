@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from harmony.p2p.coded_assembly import Assembly, Round, commitment_key
+from harmony.p2p.coded_assembly import MAX_KNOWN_ROUNDS, Assembly, Round, commitment_key
 from harmony.p2p.coding import (
     EncodedBlock,
     Reject,
@@ -32,20 +32,24 @@ def _block(
         view_id=0,
         members=len(ROUND.members),
         overhead_percent=overhead,
+        round_hash=ROUND.hash(),
     )
     return data, encoded
 
 
-def _share_batch(encoded: EncodedBlock, member: str, signed: SignedCommitment | None = None) -> SymbolBatch:
+def _share_batch(
+    encoded: EncodedBlock, member: str, signed: SignedCommitment | None = None, *, named: bool = True
+) -> SymbolBatch:
+    """Member ``member``'s share of the block, naming the round's peers unless ``named`` is False."""
     j = ROUND.members.index(member)
     count = encoded.commitment.symbol_count
     symbols = tuple(encoded.symbols[i] for i in share(j, len(ROUND.members), count))
-    return SymbolBatch(signed or sign_commitment(encoded.commitment), symbols)
+    return SymbolBatch(signed or sign_commitment(encoded.commitment), symbols, ROUND.peers() if named else ())
 
 
 def test_shares_from_leader_and_members_decode_once() -> None:
     data, encoded = _block()
-    assembly = Assembly("A", resolver(ROUND))
+    assembly = Assembly("A", resolver())
     first = assembly.accept("L", _share_batch(encoded, "A"))
     assert first.relay and first.new_block and first.rejected is None and first.block is None
     assert len(first.accepted) == len(_share_batch(encoded, "A").symbols)
@@ -64,7 +68,7 @@ def test_shares_from_leader_and_members_decode_once() -> None:
 
 def test_senders_may_send_only_their_share() -> None:
     _, encoded = _block()
-    assembly = Assembly("A", resolver(ROUND))
+    assembly = Assembly("A", resolver())
     # B relaying A's share, or the leader sending A someone else's share, is a wrong index.
     for sender, member in (("B", "A"), ("L", "B")):
         outcome = assembly.accept(sender, _share_batch(encoded, member))
@@ -77,14 +81,14 @@ def test_senders_may_send_only_their_share() -> None:
 
 def test_duplicates_and_floods_are_bounded() -> None:
     _, encoded = _block()
-    assembly = Assembly("A", resolver(ROUND))
+    assembly = Assembly("A", resolver())
     batch = _share_batch(encoded, "B")
     assert assembly.accept("B", batch).rejected is None
     again = assembly.accept("B", batch)
     assert again.rejected is not None and again.rejected.reject is Reject.FLOOD
     # A peer that sends single copies again and again is cut off at its share, whatever it sends.
-    other = Assembly("A", resolver(ROUND))
-    one = SymbolBatch(batch.commitment, batch.symbols[:1])
+    other = Assembly("A", resolver())
+    one = SymbolBatch(batch.commitment, batch.symbols[:1], ROUND.peers())
     reasons = [other.accept("B", one).rejected for _ in range(len(batch.symbols) + 3)]
     assert reasons[0] is None
     assert {r.reject for r in reasons[1:] if r is not None} == {Reject.DUPLICATE, Reject.FLOOD}
@@ -94,7 +98,7 @@ def test_duplicates_and_floods_are_bounded() -> None:
 
 def test_unannounced_foreign_and_forged_commitments_are_dropped() -> None:
     _, encoded = _block()
-    assembly = Assembly("A", resolver(ROUND, heights=[5]))
+    assembly = Assembly("A", resolver(heights=[5]))
     cases = [
         sign_commitment(encoded.commitment, OTHER_KEY),  # signed by someone else
         sign_commitment(replace(encoded.commitment, shard_id=2)),  # another shard
@@ -109,7 +113,7 @@ def test_unannounced_foreign_and_forged_commitments_are_dropped() -> None:
 
 
 def test_memory_is_bounded_by_max_blocks_and_finished_blocks_are_stale() -> None:
-    assembly = Assembly("A", resolver(ROUND), max_blocks=3)
+    assembly = Assembly("A", resolver(), max_blocks=3)
     blocks = [_block(size=8_000, number=n, seed=n)[1] for n in range(1, 8)]
     for encoded in blocks:
         assembly.accept("B", _share_batch(encoded, "B"))
@@ -132,8 +136,9 @@ def test_committed_garbage_blames_the_leader() -> None:
         members=4,
         overhead_percent=0,
         content_hash=lambda _: encoded.commitment.block_hash,
+        round_hash=ROUND.hash(),
     )
-    assembly = Assembly("A", resolver(ROUND))
+    assembly = Assembly("A", resolver())
     senders = (("L", "A"), ("B", "B"), ("C", "C"), ("D", "D"))
     outcomes = [assembly.accept(sender, _share_batch(wrong, member)) for sender, member in senders]
     rejected = [o for o in outcomes if o.rejected is not None]
@@ -144,9 +149,76 @@ def test_committed_garbage_blames_the_leader() -> None:
 
 def test_a_node_outside_the_committee_keeps_nothing() -> None:
     _, encoded = _block()
-    assembly = Assembly("Z", resolver(ROUND))
+    assembly = Assembly("Z", resolver())
     with pytest.raises(SymbolRejected) as info:
         assembly.accept("L", _share_batch(encoded, "A"))
     assert info.value.reject.weight == 0
     with pytest.raises(ValueError):
         Round(leader="A", members=("A", "B"))
+
+
+def test_a_round_named_once_serves_the_next_blocks_and_an_unknown_one_costs_nothing() -> None:
+    assembly = Assembly("A", resolver())
+    first, second = _block(number=5, seed=5)[1], _block(number=6, seed=6)[1]
+    # Named by hash only, before anyone named its peers: dropped, the sender not blamed (it may be right).
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("L", _share_batch(first, "A", named=False))
+    assert info.value.reject is Reject.UNKNOWN_ROUND and info.value.reject.weight == 0
+    assert len(assembly) == 0 and assembly.known_round(ROUND.hash()) is None
+    assert assembly.accept("L", _share_batch(first, "A")).rejected is None
+    assert assembly.known_round(ROUND.hash()) == ROUND
+    # The next block of the same round needs no peers, from the leader or a member.
+    outcome = assembly.accept("B", _share_batch(second, "B", named=False))
+    assert outcome.rejected is None and outcome.round == ROUND and outcome.accepted
+
+
+@pytest.mark.parametrize(
+    "peers",
+    [
+        (b"L", b"A", b"B", b"C"),  # another round (D left out)
+        (b"L", b"A", b"B", b"C", b"D", b"E"),
+        (b"L", b"A", b"A", b"C", b"D"),  # a peer twice
+        (b"L",),  # a leader alone
+        (b"L", b"A!", b"B", b"C", b"D"),  # not base58
+    ],
+)
+def test_peers_that_are_not_the_committed_round_are_refused_and_never_booked(
+    peers: tuple[bytes, ...],
+) -> None:
+    _, encoded = _block()
+    assembly = Assembly("A", resolver())
+    batch = replace(_share_batch(encoded, "A"), round_peers=peers)
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("L", batch)
+    assert info.value.reject is Reject.BAD_COMMITMENT and info.value.reject.weight > 0
+    assert len(assembly) == 0 and assembly.known_round(ROUND.hash()) is None
+
+
+def test_peers_of_a_refused_commitment_are_never_booked() -> None:
+    _, encoded = _block(number=7)
+    assembly = Assembly("A", resolver(heights=[5]))
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("L", _share_batch(encoded, "A"))
+    assert info.value.reject is Reject.UNANNOUNCED
+    assert assembly.known_round(ROUND.hash()) is None
+
+
+def test_the_round_book_is_bounded() -> None:
+    assembly = Assembly("A", resolver())
+    for n in range(MAX_KNOWN_ROUNDS + 4):
+        round_ = Round(leader=f"L{n}", members=ROUND.members)
+        encoded = encode_block(
+            block_bytes(4_000, n),
+            shard_id=1,
+            block_number=n + 1,
+            view_id=0,
+            members=4,
+            overhead_percent=30,
+            round_hash=round_.hash(),
+        )
+        symbols = tuple(encoded.symbols[i] for i in share(0, 4, encoded.commitment.symbol_count))
+        batch = SymbolBatch(sign_commitment(encoded.commitment), symbols, round_.peers())
+        assert assembly.accept(f"L{n}", batch).rejected is None
+    assert assembly.known_round(Round(leader="L0", members=ROUND.members).hash()) is None
+    last = Round(leader=f"L{MAX_KNOWN_ROUNDS + 3}", members=ROUND.members)
+    assert assembly.known_round(last.hash()) == last
