@@ -13,8 +13,8 @@ block by its commitment (the node plugs in its request/response sync), so a loss
 Injected, so the module knows nothing of the node: whether a commitment is signed by a leader it follows
 (:data:`~harmony.p2p.coded_assembly.CommitmentResolver`), how a block's hash is computed, the leader's signer
 and the fallback. The commitment names its round by hash; a sender adds the round's peers to its first batch
-of a block for a peer it has not named them to within :data:`ROUND_RESEND_SECONDS`. Decoded and fetched
-blocks come out of :attr:`CodedBroadcast.deliveries`.
+of a block for a peer it has not named them to within :data:`ROUND_RESEND_SECONDS`, or not on the stream
+open to it now. Decoded and fetched blocks come out of :attr:`CodedBroadcast.deliveries`.
 """
 
 from __future__ import annotations
@@ -301,11 +301,17 @@ class CodedBroadcast:
         return report
 
     def _round_peers_for(self, peer: str, round_: Round) -> tuple[bytes, ...]:
-        """The round's peers if ``peer`` may not know them (never named to it, or not lately), else ()."""
+        """The round's peers if ``peer`` may not know them, else (): never named to it, not lately, or not
+        on the stream now open to it (the frame goes on a new stream, perhaps to a restarted process)."""
         now = trio.current_time()
         digest = round_.hash()
         named = self._named.get(peer)
-        if named is not None and named[0] == digest and now - named[1] < ROUND_RESEND_SECONDS:
+        if (
+            named is not None
+            and named[0] == digest
+            and now - named[1] < ROUND_RESEND_SECONDS
+            and self._streams.has_stream(peer)
+        ):
             return ()
         self._named[peer] = (digest, now)
         self._named.move_to_end(peer)

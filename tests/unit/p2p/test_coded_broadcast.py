@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from harmony.crypto.keccak import keccak256
+from harmony.p2p.coded_assembly import Assembly
 from harmony.p2p.coded_broadcast import UNEXPECTED_BURST, CodedConfig, batch_bytes, coded_protocol_id
 from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
 from harmony.p2p.errors import P2PRemoteError
@@ -286,5 +287,48 @@ def test_the_round_is_named_once_and_later_blocks_of_it_travel_by_hash(tmp_path:
             for coded in committee.coded:
                 assert coded.rejections[Reject.UNKNOWN_ROUND.reason] == 0
                 assert coded.assembly.known_round(committee.round_.hash()) == committee.round_
+
+    run(body)
+
+
+def test_a_member_that_forgot_the_round_learns_it_on_the_next_stream(tmp_path: Path) -> None:
+    """A restarted member knows no round; the leader's stream to the old process is gone, so the frame that
+    opens the next stream names the round again, and the member decodes at once (no fallback needed)."""
+
+    async def body() -> None:
+        cfg = CodedConfig(decode_timeout=60.0, stream_idle_seconds=0.5)
+        async with open_committee(tmp_path, live=3, config=cfg) as committee:
+
+            async def broadcast(number: int) -> bytes:
+                data = block_bytes(60_000, seed=number)
+                await committee.leader_coded.broadcast(
+                    data,
+                    shard_id=1,
+                    block_number=number,
+                    view_id=0,
+                    round_=committee.round_,
+                    sign=committee.sign(),
+                )
+                return data
+
+            data = await broadcast(10)
+            with trio.fail_after(60):
+                for coded in committee.coded:
+                    assert (await collect(coded))[0].data == data
+            # the member "restarts": it forgets every round; the streams to it close meanwhile (idle)
+            restarted = committee.coded[0]
+            restarted.assembly = Assembly(
+                restarted.host.peer_id, restarted.assembly._resolve, max_blocks=cfg.max_blocks
+            )
+            await wait_until(lambda: not committee.leader_coded._streams.has_stream(restarted.host.peer_id))
+            await wait_until(
+                lambda: not any(c._streams.has_stream(restarted.host.peer_id) for c in committee.coded)
+            )
+            data = await broadcast(11)
+            with trio.fail_after(60):
+                for coded in committee.coded:
+                    [delivery] = await collect(coded)
+                    assert delivery.data == data and delivery.via == "decoded"
+            assert restarted.rejections[Reject.UNKNOWN_ROUND.reason] == 0
 
     run(body)
