@@ -810,6 +810,7 @@ async def open_host(config: P2PConfig) -> AsyncIterator[P2PHost]:
     libp2p_limits.quiet_pending_queues(gossipsub)
     libp2p_limits.flood_own_messages_while_mesh_thin(gossipsub)
     libp2p_limits.ignore_grafts_for_unjoined_topics(gossipsub)
+    libp2p_limits.back_off_from_peers_we_prune(gossipsub)
     pubsub = Pubsub(
         libp2p_host,
         gossipsub,

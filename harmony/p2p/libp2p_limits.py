@@ -235,6 +235,30 @@ def ignore_grafts_for_unjoined_topics(gossipsub: Any) -> None:
     setattr(gossipsub, "handle_graft", handle)  # noqa: B010 (a deliberate patch)
 
 
+def back_off_from_peers_we_prune(gossipsub: Any) -> None:
+    """Hold back from a peer our heartbeat prunes for the backoff our PRUNE tells it, as GossipSub v1.1 says
+    (and go-libp2p does).
+
+    py-libp2p 0.8.1's heartbeat prunes a mesh grown over ``Dhi`` without noting a backoff of its own, so
+    when the mesh falls under ``Dlo`` it grafts the same peer again at once; that peer, which holds our
+    PRUNE's backoff, refuses the GRAFT as a flood and prunes us back. On 16 hosts (``bench/coding.py``)
+    dozens of such refusals a second churned every mesh. Here each (peer, topic) the heartbeat prunes
+    gets the backoff, so the next grafts pick other peers."""
+    if getattr(gossipsub.mesh_heartbeat, "_harmony_back_off", False):
+        return
+    mesh_heartbeat = gossipsub.mesh_heartbeat
+
+    def heartbeat() -> Any:
+        peers_to_graft, peers_to_prune = mesh_heartbeat()
+        for peer, topics in peers_to_prune.items():
+            for topic in topics:
+                gossipsub._add_back_off(peer, topic, False)
+        return peers_to_graft, peers_to_prune
+
+    heartbeat._harmony_back_off = True  # type: ignore[attr-defined]
+    setattr(gossipsub, "mesh_heartbeat", heartbeat)  # noqa: B010 (a deliberate patch)
+
+
 MALFORMED_GOSSIP_WEIGHT = 50
 """Penalty for a gossip RPC py-libp2p cannot process (two of them ban the peer at the default threshold)."""
 

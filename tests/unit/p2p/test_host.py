@@ -540,6 +540,43 @@ def test_a_graft_before_the_subscription_bars_nobody(tmp_path: Path, ignore: boo
     run(body)
 
 
+@pytest.mark.parametrize("patched", [True, False])
+def test_a_peer_the_heartbeat_prunes_is_not_grafted_again_within_the_backoff(
+    tmp_path: Path, patched: bool
+) -> None:
+    """A mesh over Dhi is cut to D; the peers cut get the backoff our PRUNE gives them, so when the mesh then
+    falls under Dlo, the heartbeat grafts other peers, not the ones that would refuse (py-libp2p noted no
+    backoff and grafted them again: a refusal as a "GRAFT flood" and a PRUNE back, each time)."""
+
+    async def body() -> None:
+        async with open_host(config(tmp_path, "a", discovery_interval_seconds=600.0)) as a:
+            router = a._pubsub.router
+            if not patched:
+                setattr(router, "mesh_heartbeat", type(router).mesh_heartbeat.__get__(router))  # noqa: B010
+            topic = "t"
+            await a.subscribe(topic)
+            peers = [
+                ID.from_base58(peer_id_of(load_or_create_peer_key(tmp_path / f"p{i}.key"))) for i in range(14)
+            ]
+            a._pubsub.peer_topics[topic] = set(peers)
+            for peer in peers:
+                router.peer_protocol[peer] = PROTOCOL_ID_V11
+            router.mesh[topic] = set(peers[:10])  # over Dhi = 8
+            _, pruned = router.mesh_heartbeat()
+            cut = {peer for peer, topics in pruned.items() if topic in topics}
+            assert len(cut) == 10 - a.config.gossip_d
+            assert all(router._check_back_off(peer, topic) for peer in cut) is patched
+            # The mesh loses all but two of its peers: under Dlo, the heartbeat grafts D - 2 of the rest.
+            router.mesh[topic] = set(sorted(router.mesh[topic], key=str)[:2])
+            grafted, _ = router.mesh_heartbeat()
+            chosen = {peer for peer, topics in grafted.items() if topic in topics}
+            assert len(chosen) == a.config.gossip_d - 2
+            if patched:
+                assert not chosen & cut
+
+    run(body)
+
+
 @pytest.mark.parametrize("nanoseconds", [True, False])
 def test_a_restarted_peer_is_heard_at_once(tmp_path: Path, nanoseconds: bool) -> None:
     """A peer started again with the same key (an upgrade) numbers its messages above its previous run's
