@@ -14,6 +14,7 @@ from harmony.crypto import bls
 from harmony.encoding import rlp
 from harmony.p2p import merkle
 from harmony.p2p.coding import (
+    GOOD_SYMBOL_SIZE,
     MAX_BATCH_BYTES,
     MAX_SYMBOL_COUNT,
     MIN_SYMBOL_SIZE,
@@ -117,6 +118,15 @@ def test_symbol_size_choice() -> None:
     assert choose_symbol_size(1) == MIN_SYMBOL_SIZE
     assert choose_symbol_size(MAX_BLOCK_BYTES) % 8 == 0
     assert MAX_BLOCK_BYTES // choose_symbol_size(MAX_BLOCK_BYTES) == TARGET_SOURCE_SYMBOLS
+    # a smaller block: symbols of about GOOD_SYMBOL_SIZE, not 32 small ones whose proofs weigh
+    assert choose_symbol_size(45_000, 4) == GOOD_SYMBOL_SIZE
+    # and enough of them that the repair symbols already give each member one (no symbol added for that)
+    for length in (45_000, 70_000, 100_000):
+        for members in (4, 8, 16, 32):
+            size = choose_symbol_size(length, members, 30)
+            k = -(-length // size)
+            assert symbol_count(k, 30, members) == k + -(-k * 30 // 100), (length, members)
+            assert size >= MIN_SYMBOL_SIZE and size % 8 == 0
     assert symbol_count(10, 30, 16) == 16  # every member gets a share
     assert symbol_count(100, 30, 4) == 130
     assert list(share(1, 3, 10)) == [1, 4, 7]
