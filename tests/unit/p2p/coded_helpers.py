@@ -14,6 +14,7 @@ from harmony.crypto import bls
 from harmony.crypto.keccak import keccak256
 from harmony.p2p.coded_assembly import CommitmentResolver, Round
 from harmony.p2p.coded_broadcast import (
+    BroadcastReport,
     CodedBroadcast,
     CodedConfig,
     CommitmentSigner,
@@ -157,3 +158,16 @@ async def open_committee(
 async def collect(coded: CodedBroadcast, count: int = 1) -> list[Delivery]:
     """The next ``count`` deliveries of one member."""
     return [await coded.deliveries.receive() for _ in range(count)]
+
+
+async def broadcast_everywhere(committee: Committee, data: bytes, number: int) -> BroadcastReport:
+    """The leader broadcasts ``data`` as block ``number`` of shard 1; every live member decodes it (within
+    60 s) from symbols, not through the fallback."""
+    report = await committee.leader_coded.broadcast(
+        data, shard_id=1, block_number=number, view_id=0, round_=committee.round_, sign=committee.sign()
+    )
+    with trio.fail_after(60):
+        for coded in committee.coded:
+            [delivery] = await collect(coded)
+            assert delivery.data == data and delivery.via == "decoded"
+    return report

@@ -16,7 +16,14 @@ from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_blo
 from harmony.p2p.errors import P2PRemoteError
 from harmony.p2p.fence_gate import REFUSED_PENALTY, P2PFenceRefused
 from harmony.p2p.host import P2PHost
-from tests.unit.p2p.coded_helpers import OTHER_KEY, block_bytes, collect, open_committee, sign_commitment
+from tests.unit.p2p.coded_helpers import (
+    OTHER_KEY,
+    block_bytes,
+    broadcast_everywhere,
+    collect,
+    open_committee,
+    sign_commitment,
+)
 from tests.unit.p2p.harness import frames_of, run, wait_until
 
 PID = coded_protocol_id("localnet", 1)
@@ -265,23 +272,10 @@ def test_the_round_is_named_once_and_later_blocks_of_it_travel_by_hash(tmp_path:
     async def body() -> None:
         cfg = CodedConfig(decode_timeout=60.0)
         async with open_committee(tmp_path, live=4, config=cfg) as committee:
-            reports = []
-            for number in (10, 11):
-                data = block_bytes(100_000, seed=number)
-                reports.append(
-                    await committee.leader_coded.broadcast(
-                        data,
-                        shard_id=1,
-                        block_number=number,
-                        view_id=0,
-                        round_=committee.round_,
-                        sign=committee.sign(),
-                    )
-                )
-                with trio.fail_after(60):
-                    for coded in committee.coded:
-                        [delivery] = await collect(coded)
-                        assert delivery.data == data and delivery.via == "decoded"
+            reports = [
+                await broadcast_everywhere(committee, block_bytes(100_000, seed=number), number)
+                for number in (10, 11)
+            ]
             named = len(committee.round_.members) * sum(len(p) for p in committee.round_.peers())
             assert reports[0].uploaded_bytes - reports[1].uploaded_bytes >= named
             for coded in committee.coded:
@@ -298,23 +292,7 @@ def test_a_member_that_forgot_the_round_learns_it_on_the_next_stream(tmp_path: P
     async def body() -> None:
         cfg = CodedConfig(decode_timeout=60.0, stream_idle_seconds=0.5)
         async with open_committee(tmp_path, live=3, config=cfg) as committee:
-
-            async def broadcast(number: int) -> bytes:
-                data = block_bytes(60_000, seed=number)
-                await committee.leader_coded.broadcast(
-                    data,
-                    shard_id=1,
-                    block_number=number,
-                    view_id=0,
-                    round_=committee.round_,
-                    sign=committee.sign(),
-                )
-                return data
-
-            data = await broadcast(10)
-            with trio.fail_after(60):
-                for coded in committee.coded:
-                    assert (await collect(coded))[0].data == data
+            await broadcast_everywhere(committee, block_bytes(60_000, seed=10), 10)
             # the streams to the member close (idle: every relay of block 10 is in), then it "restarts":
             # it forgets every round
             restarted = committee.coded[0]
@@ -322,11 +300,7 @@ def test_a_member_that_forgot_the_round_learns_it_on_the_next_stream(tmp_path: P
             await wait_until(lambda: not committee.leader_coded._streams.has_stream(peer))
             await wait_until(lambda: not any(c._streams.has_stream(peer) for c in committee.coded))
             restarted.assembly = Assembly(peer, restarted.assembly._resolve, max_blocks=cfg.max_blocks)
-            data = await broadcast(11)
-            with trio.fail_after(60):
-                for coded in committee.coded:
-                    [delivery] = await collect(coded)
-                    assert delivery.data == data and delivery.via == "decoded"
+            await broadcast_everywhere(committee, block_bytes(60_000, seed=11), 11)
             assert restarted.rejections[Reject.UNKNOWN_ROUND.reason] == 0
 
     run(body)
