@@ -50,18 +50,24 @@ class Round:
     """Peer ID of the block's leader (the signer of the commitment)."""
     members: tuple[str, ...]
     """Peer IDs of the members receiving shares, in share order, without the leader."""
+    _peers: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+    _hash: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.members or self.leader in self.members or len(set(self.members)) != len(self.members):
             raise ValueError("a round needs distinct members, the leader not among them")
+        # computed once: every batch sent or relayed asks for them
+        peers = tuple(peer.encode("ascii") for peer in (self.leader, *self.members))
+        object.__setattr__(self, "_peers", peers)
+        object.__setattr__(self, "_hash", hash_round(peers))
 
     def peers(self) -> tuple[bytes, ...]:
         """The round as a batch names it: the leader first, then the members, ASCII peer IDs."""
-        return tuple(peer.encode("ascii") for peer in (self.leader, *self.members))
+        return self._peers
 
     def hash(self) -> bytes:
         """The round hash a commitment names it by (:func:`harmony.p2p.coding.hash_round`)."""
-        return hash_round(self.peers())
+        return self._hash
 
 
 CommitmentResolver = Callable[[SignedCommitment], bool]
