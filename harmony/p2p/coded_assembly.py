@@ -134,6 +134,9 @@ class Assembly:
         self._finished: OrderedDict[bytes, None] = OrderedDict()
         self._rounds: OrderedDict[bytes, Round] = OrderedDict()
         """Rounds of commitments that passed the resolver, by round hash (at most MAX_KNOWN_ROUNDS)."""
+        self._resolved: OrderedDict[bytes, None] = OrderedDict()
+        """Keys of commitments that passed the resolver while their round was unknown (a BLS verification
+        each): the block's later batches skip it until one names the round (at most ``max_blocks × 4``)."""
 
     def __len__(self) -> int:
         return len(self._blocks)
@@ -169,9 +172,14 @@ class Assembly:
         check_commitment(signed.commitment)
         if round_peers:
             check_round_peers(signed.commitment, round_peers)
-        if not self._resolve(signed):
-            raise SymbolRejected(Reject.UNANNOUNCED, "commitment refused: not a block this node expects")
+        if key not in self._resolved:
+            if not self._resolve(signed):
+                raise SymbolRejected(Reject.UNANNOUNCED, "commitment refused: not a block this node expects")
+            self._resolved[key] = None
+            while len(self._resolved) > 4 * self.max_blocks:
+                self._resolved.popitem(last=False)
         round_ = self._round(signed.commitment.round_hash, round_peers)
+        self._resolved.pop(key, None)
         decoder = SymbolDecoder(signed.commitment, self._content_hash)
         self._blocks[key] = _Block(signed.commitment, round_, decoder)
         while len(self._blocks) > self.max_blocks:

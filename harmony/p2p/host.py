@@ -104,6 +104,8 @@ class P2PConfig:
     """Where the addresses of the connected peers are kept (each discovery round) and read at the next start,
     which dials them all at once (:func:`harmony.p2p.discovery.dial_remembered`); none: not kept."""
     discovery_interval_seconds: float = 10.0
+    discovery_max_interval_seconds: float = 160.0
+    """The longest pause between discovery rounds, reached by doubling while rounds find nothing new."""
     discovery_timeout: float = 10.0
     gossip_repair_seconds: float = 2.0
     """How often connected peers that GossipSub lost (or never registered) are registered again."""

@@ -49,6 +49,7 @@ def config(tmp: Path, name: str, **overrides: Any) -> P2PConfig:
         port=0,
         bootnode_retry_seconds=0.5,
         discovery_interval_seconds=1.0,
+        discovery_max_interval_seconds=2.0,
         dial_timeout=5.0,
     )
     return replace(base, **overrides)

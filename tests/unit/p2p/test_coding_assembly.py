@@ -172,6 +172,31 @@ def test_a_round_named_once_serves_the_next_blocks_and_an_unknown_one_costs_noth
     assert outcome.rejected is None and outcome.round == ROUND and outcome.accepted
 
 
+def test_a_block_whose_round_is_unknown_is_resolved_once_not_per_batch() -> None:
+    """A restarted member gets a block's batches by round hash until one names the round: the resolver (a
+    BLS verification) runs for the first only; a refused commitment is asked again (the node may catch up)."""
+    calls: list[int] = []
+    check = resolver()
+
+    def counting(signed: SignedCommitment) -> bool:
+        calls.append(signed.commitment.block_number)
+        return check(signed)
+
+    assembly = Assembly("A", counting)
+    encoded = _block(number=5, seed=5)[1]
+    for sender in ("L", "B", "C"):
+        with pytest.raises(SymbolRejected):
+            assembly.accept(sender, _share_batch(encoded, sender if sender != "L" else "A", named=False))
+    assert calls == [5]
+    assert assembly.accept("L", _share_batch(encoded, "A")).rejected is None
+    assert calls == [5]
+    refusing = Assembly("A", resolver(heights=[6]))
+    for _ in range(2):
+        with pytest.raises(SymbolRejected) as info:
+            refusing.accept("L", _share_batch(encoded, "A", named=False))
+        assert info.value.reject is Reject.UNANNOUNCED
+
+
 @pytest.mark.parametrize(
     "peers",
     [

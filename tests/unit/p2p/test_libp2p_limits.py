@@ -11,6 +11,7 @@ import libp2p.pubsub.pubsub as pubsub_module
 import libp2p.pubsub.utils as pubsub_utils
 import pytest
 import trio
+from libp2p.stream_muxer.yamux.yamux import DEFAULT_WINDOW_SIZE, YamuxStream
 
 from harmony.p2p import libp2p_limits
 from harmony.p2p.host import P2PHost
@@ -154,3 +155,56 @@ def test_a_gossip_stream_left_on_a_closed_connection_is_dropped_and_opened_again
     fake = SimpleNamespace(_pubsub=pubsub, _host=SimpleNamespace(get_network=lambda: network))
     P2PHost._drop_stale_gossip_streams(fake)  # type: ignore[arg-type]
     assert dropped == ["restarted"]
+
+
+class _YamuxConn:
+    """What a Yamux stream's reads and window bookkeeping use of its connection: its receive buffer."""
+
+    def __init__(self) -> None:
+        self.stream_buffers: dict[int, bytearray] = {1: bytearray()}
+
+    def rtt(self) -> float:
+        return 0.0
+
+    async def read_stream(self, stream_id: int, n: int) -> bytes:
+        data = bytes(self.stream_buffers[stream_id][:n])
+        del self.stream_buffers[stream_id][:n]
+        return data
+
+
+def _window_updates_for_reads(reads: int, size: int) -> tuple[list[int], YamuxStream]:
+    """Deliver ``reads`` frames of ``size`` bytes to a real ``YamuxStream`` and read each; return the
+    WINDOW_UPDATE increments it sent."""
+    conn = _YamuxConn()
+    stream = YamuxStream(1, conn, is_initiator=False)  # type: ignore[arg-type]
+    sent: list[int] = []
+
+    async def record(increment: int, skip_lock: bool = False) -> None:
+        sent.append(increment)
+
+    stream.send_window_update = record  # type: ignore[method-assign]
+
+    async def main() -> None:
+        for _ in range(reads):
+            assert stream.recv_window >= size, "the sender would have run out of window"
+            stream.recv_window -= size  # what Yamux's frame handler books for a DATA frame
+            conn.stream_buffers[1].extend(b"x" * size)
+            assert await stream.read(size) == b"x" * size
+
+    trio.run(main)
+    return sent, stream
+
+
+def test_yamux_returns_receive_window_once_half_of_it_is_consumed() -> None:
+    """go-yamux's rule: no WINDOW_UPDATE until half the 256 KiB window is consumed, then one for all of
+    it. py-libp2p 0.8.1 sent one after nearly every read, crediting each read twice."""
+    libp2p_limits.batch_yamux_window_updates()
+    libp2p_limits.batch_yamux_window_updates()  # idempotent
+    sent, _ = _window_updates_for_reads(127, 1024)
+    assert sent == []
+    sent, stream = _window_updates_for_reads(1000, 1024)
+    assert 1 <= len(sent) <= 1000 * 1024 // (128 * 1024)
+    assert all(increment >= 128 * 1024 for increment in sent)
+    # nothing is credited twice: what was sent back is what was read, plus the window's growth
+    assert stream.recv_window == DEFAULT_WINDOW_SIZE - 1000 * 1024 + sum(sent)
+    assert stream.recv_window <= stream.target_recv_window
