@@ -59,6 +59,7 @@ test-long: $(STAMP) $(TOOLS) system-tools
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@echo "== bench/coding.py on namespaced links"; $(PY) bench/coding.py --block-kib 100 --mbit 25 --latency-ms 40
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
