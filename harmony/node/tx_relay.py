@@ -37,6 +37,12 @@ TX_RELAY_INTERVAL = 0.1
 """Seconds between relayed transaction batches. Each batch is one gossip message that every peer receives
 from each of its mesh peers; under load, halving the messages (50 ms before) saved more py-libp2p work than
 the 25 ms it adds on average before a transaction reaches the leader's pool."""
+TOPIC_FALLBACK_INTERVAL = 1.0
+"""Seconds between the topic messages of transactions the :attr:`TxRelay.route` handed back (no upcoming
+leader's peer known yet: a node new to the shard, or a committee with leaders it has not heard lead), unless
+a full batch waits. Every node receives each topic message from several mesh peers: at one message per
+:data:`TX_RELAY_INTERVAL`, 16 validators that each took a few transactions a second flooded one another
+with one-transaction batches and stopped finalizing blocks (``bench/propagation.py --members 16``)."""
 REANNOUNCE_INTERVAL = 5.0
 """A transaction our RPC took that is still pending this long after its last relay is relayed again."""
 REANNOUNCE_MAX = 2048
@@ -56,8 +62,9 @@ class Penalize(Protocol):
 class TxRelay:
     """Transaction gossip between our pool and the shard's other pools (module docstring)."""
 
-    def __init__(self, pool: TxPool) -> None:
+    def __init__(self, pool: TxPool, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.pool = pool
+        self._clock = clock
         self.topic: TopicTransport | None = None
         """The shard topic's outbox (set when the node starts); batches wait until there is one."""
         self.route: Callable[[bytes], bool] | None = None
@@ -68,6 +75,11 @@ class TxRelay:
         subscriptions)."""
         self._batch: list[bytes] = []
         self._batch_bytes = 0
+        self._held: list[bytes] = []
+        """Transactions the route handed back, for the next topic message (:data:`TOPIC_FALLBACK_INTERVAL`):
+        their encodings and their bytes, and when the last such message went."""
+        self._held_bytes = 0
+        self._held_sent = float("-inf")
         self.local: OrderedDict[bytes, float] = OrderedDict()
         """Hashes of the transactions our RPC took, oldest relay first, with the time of their last relay."""
 
@@ -87,15 +99,26 @@ class TxRelay:
             self.flush()
 
     def flush(self) -> None:
-        """Send the waiting transactions, in batches a receiver accepts (:func:`batches`), each to the
-        :attr:`route` when it takes it, else as one topic message (kept while there is no topic)."""
-        if not self._batch or self.topic is None:
+        """Send the waiting transactions, in batches a receiver accepts (:func:`batches`): each to the
+        :attr:`route` when it takes it, else as one topic message (kept while there is no topic). What the
+        route hands back goes on the topic at most every :data:`TOPIC_FALLBACK_INTERVAL`, or once a full
+        batch of it waits (as :meth:`submit` flushes one)."""
+        if self.topic is None:
             return
         batch, self._batch, self._batch_bytes = self._batch, [], 0
         for part in batches(batch):
             packed = pack_transactions(part)
-            if self.route is None or not self.route(packed):
+            if self.route is None:
                 self.publish(packed)
+            elif not self.route(packed):
+                self._held += part
+                self._held_bytes += sum(map(len, part))
+        now = self._clock()
+        full = self._held_bytes >= MAX_BATCH_BYTES // 2 or len(self._held) >= MAX_BATCH_TRANSACTIONS
+        if self._held and (full or now - self._held_sent >= TOPIC_FALLBACK_INTERVAL):
+            held, self._held, self._held_bytes, self._held_sent = self._held, [], 0, now
+            for part in batches(held):
+                self.publish(pack_transactions(part))
 
     def publish(self, packed: bytes) -> None:
         """Queue a packed batch as one topic message (dropped with a warning when the outbox is full, or

@@ -96,6 +96,33 @@ def test_a_batch_waits_for_the_topic_and_a_full_batch_goes_at_once() -> None:
     assert _sent(relay) == [tx.encode()] * MAX_BATCH_TRANSACTIONS
 
 
+def test_what_the_route_hands_back_goes_on_the_topic_once_a_second_or_once_a_full_batch_waits() -> None:
+    """No upcoming leader's peer known: the batches the route hands back are merged into one topic message
+    a second (a full batch at once), instead of one every 100 ms that every node gets several times."""
+    now = [100.0]
+    chain = _chain()
+    relay = TxRelay(TxPool(chain.params, 0, chain.accounts()), clock=lambda: now[0])
+    relay.topic = TopicTransport(Counter())
+    handed_back: list[bytes] = []
+    relay.route = lambda packed: bool(handed_back.append(packed))  # always False: no leader known
+    relay.submit(_tx(0))
+    relay.flush()
+    assert _sent(relay) == [_tx(0).encode()]  # the first goes at once
+    for n in (1, 2):
+        now[0] += tx_relay.TX_RELAY_INTERVAL
+        relay.submit(_tx(n))
+        relay.flush()
+        assert _nothing_sent(relay)
+    now[0] += tx_relay.TOPIC_FALLBACK_INTERVAL
+    relay.flush()
+    assert _sent(relay) == [_tx(1).encode(), _tx(2).encode()]  # one message for both
+    assert len(handed_back) == 3  # the route was asked for every batch
+    tx = _tx(3)
+    for _ in range(MAX_BATCH_TRANSACTIONS):
+        relay.submit(tx)  # a full batch is flushed at once, handed back, and then goes at once too
+    assert _sent(relay) == [tx.encode()] * MAX_BATCH_TRANSACTIONS
+
+
 class Penalties:
     """Records what a peer was penalized for, in place of the host's scoring (``P2PHost.penalize``)."""
 
