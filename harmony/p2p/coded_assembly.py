@@ -38,8 +38,10 @@ from harmony.p2p.coding import (
     share,
 )
 
-MAX_KNOWN_ROUNDS = 16
-"""Rounds remembered by hash (a committee's round changes when a peer joins, leaves or leads)."""
+MAX_KNOWN_ROUNDS = 64
+"""Rounds remembered by hash (a committee's round changes when a peer joins, leaves or leads; each of its
+leaders has one): more than a sender's :data:`~harmony.p2p.coded_broadcast.ROUND_RESEND_SECONDS` of 1 s
+blocks, each booking at most one."""
 
 
 @dataclass(frozen=True, slots=True)

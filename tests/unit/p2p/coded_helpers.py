@@ -160,11 +160,18 @@ async def collect(coded: CodedBroadcast, count: int = 1) -> list[Delivery]:
     return [await coded.deliveries.receive() for _ in range(count)]
 
 
-async def broadcast_everywhere(committee: Committee, data: bytes, number: int) -> BroadcastReport:
-    """The leader broadcasts ``data`` as block ``number`` of shard 1; every live member decodes it (within
-    60 s) from symbols, not through the fallback."""
+async def broadcast_everywhere(
+    committee: Committee, data: bytes, number: int, round_: Round | None = None
+) -> BroadcastReport:
+    """The leader broadcasts ``data`` as block ``number`` of shard 1 (in the committee's round, or
+    ``round_``); every live member decodes it (within 60 s) from symbols, not through the fallback."""
     report = await committee.leader_coded.broadcast(
-        data, shard_id=1, block_number=number, view_id=0, round_=committee.round_, sign=committee.sign()
+        data,
+        shard_id=1,
+        block_number=number,
+        view_id=0,
+        round_=committee.round_ if round_ is None else round_,
+        sign=committee.sign(),
     )
     with trio.fail_after(60):
         for coded in committee.coded:

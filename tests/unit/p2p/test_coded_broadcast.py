@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from harmony.crypto.keccak import keccak256
-from harmony.p2p.coded_assembly import Assembly
+from harmony.p2p.coded_assembly import Assembly, Round
 from harmony.p2p.coded_broadcast import UNEXPECTED_BURST, CodedConfig, batch_bytes, coded_protocol_id
 from harmony.p2p.coding import Reject, SymbolBatch, SymbolCommitment, encode_block, share
 from harmony.p2p.errors import P2PRemoteError
@@ -267,20 +267,26 @@ def test_every_member_gets_its_share_in_several_batches_and_decodes(tmp_path: Pa
 
 def test_the_round_is_named_once_and_later_blocks_of_it_travel_by_hash(tmp_path: Path) -> None:
     """The leader names the round's peers in its first block to each member; the next block names the
-    round by hash only (the leader uploads that much less) and every member, relays included, decodes."""
+    round by hash only (the leader uploads that much less) and every member, relays included, decodes.
+    Another round in between (a member relays for every leader of its committee, each with its round) is
+    named once too, and does not make the first one named again."""
 
     async def body() -> None:
         cfg = CodedConfig(decode_timeout=60.0)
         async with open_committee(tmp_path, live=4, config=cfg) as committee:
+            first = committee.round_
+            other = Round(first.leader, tuple(reversed(first.members)))
             reports = [
-                await broadcast_everywhere(committee, block_bytes(100_000, seed=number), number)
-                for number in (10, 11)
+                await broadcast_everywhere(committee, block_bytes(100_000, seed=number), number, round_)
+                for number, round_ in ((10, first), (11, other), (12, first), (13, other))
             ]
-            named = len(committee.round_.members) * sum(len(p) for p in committee.round_.peers())
-            assert reports[0].uploaded_bytes - reports[1].uploaded_bytes >= named
+            named = len(first.members) * sum(len(p) for p in first.peers())
+            assert reports[0].uploaded_bytes - reports[2].uploaded_bytes >= named
+            assert reports[1].uploaded_bytes - reports[3].uploaded_bytes >= named
             for coded in committee.coded:
                 assert coded.rejections[Reject.UNKNOWN_ROUND.reason] == 0
-                assert coded.assembly.known_round(committee.round_.hash()) == committee.round_
+                assert coded.assembly.known_round(first.hash()) == first
+                assert coded.assembly.known_round(other.hash()) == other
 
     run(body)
 
