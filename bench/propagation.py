@@ -168,7 +168,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         runner.start_network()
         cluster = NamespacedCluster(runner)
         pids = {n["name"]: cluster.pid_of(n["name"]) for n in cluster.nodes(0)}
-        warm_up(cluster, args.warmup_blocks)
+        warm_up(cluster, members if args.warmup_blocks is None else args.warmup_blocks)
         before = {name: interface_tx_bytes(pid) for name, pid in pids.items()}
         since_ms = time.time_ns() // 1_000_000
         load = run_load(cluster, txs, args)
@@ -252,8 +252,9 @@ def main() -> int:
     parser.add_argument(
         "--warmup-blocks",
         type=int,
-        default=0,
-        help="blocks the network makes before the load (default %(default)s: load from the first block)",
+        default=None,
+        help="blocks the network makes before the load (default: the committee size, so that every"
+        " validator has led once and the others know its peer as a leader's; 0: load from the first block)",
     )
     parser.add_argument(
         "--modes", default=",".join(MODES), help="propagations to run, comma-separated (default %(default)s)"
@@ -337,7 +338,7 @@ def main() -> int:
                 "latency_ms": args.latency_ms,
                 "tx_bytes": args.tx_bytes,
                 "tx_relay": args.tx_relay,
-                "warmup_blocks": args.warmup_blocks,
+                "warmup_blocks": "committee size" if args.warmup_blocks is None else args.warmup_blocks,
                 "ratio_mbit": nearest,
                 "ratio": ratio,
                 "settings": results,
