@@ -48,6 +48,7 @@ from harmony.p2p.coding import SymbolDecoder, encode_block
 from harmony.p2p.host import GossipMessage, P2PHost
 from harmony.p2p.keys import load_or_create_peer_key, peer_id_of
 from harmony.testnet.network import HostSpec, Network, namespaces_available
+from harmony.testnet.observe import interface_tx_bytes
 from tests.unit.p2p.coded_helpers import Committee, block_bytes, open_committee
 
 TOPIC = "bench/coding/blocks"
@@ -299,8 +300,8 @@ def netns_round(
     """One block from the namespaced leader (see :func:`timed_round`; times on the machine's one clock)."""
     quorum = math.ceil(2 * members / 3)
     expected = keccak256(block_bytes(block, seed=seed))[:8].hex()
-    peers.tell("lead", "tx")
-    before = int(peers.expect("lead", "tx", 30)[1])
+    leader = peers.processes["lead"].pid
+    before = interface_tx_bytes(leader)
     peers.tell("lead", f"{mode} {number} {seed} {block}")
     start = float(peers.expect("lead", "sent", 30)[3])
     arrivals: dict[str, float] = {}
@@ -312,8 +313,7 @@ def netns_round(
             if len(arrivals) == quorum:
                 deadline = min(deadline, time.monotonic() + LATE_GRACE)
     time.sleep(0.5)
-    peers.tell("lead", "tx")
-    uploaded = int(peers.expect("lead", "tx", 30)[1]) - before
+    uploaded = interface_tx_bytes(leader) - before
     times = sorted(arrivals.values())
     return (times[quorum - 1] if len(times) >= quorum else None), len(times), uploaded
 

@@ -52,21 +52,13 @@ from devnet import run as run_load
 from harmony.chain.params import DEVELOPMENT_PRESETS, LOCALNET32, get_preset
 from harmony.testnet.manifest import parse_document
 from harmony.testnet.network import namespaces_available
+from harmony.testnet.observe import interface_tx_bytes
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
 
 MODES = ("gossip", "raptorq")
 _ANNOUNCE = re.compile(r"announce block \d+ ([0-9a-f]+) bytes (\d+) at (\d+)")
 _HELD = re.compile(r"held block \d+ ([0-9a-f]+) at (\d+)")
 _CODED = re.compile(r"coded block \d+ ([0-9a-f]+) to \d+ peers uploaded (\d+) bytes")
-
-
-def interface_tx_bytes(pid: int) -> int:
-    """Bytes sent on ``eth0`` (the data link) of the namespace the process ``pid`` runs in."""
-    for line in Path(f"/proc/{pid}/net/dev").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name.strip() == "eth0":
-            return int(rest.split()[8])
-    return 0
 
 
 def percentile(values: list[float], q: float) -> float | None:

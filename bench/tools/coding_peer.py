@@ -5,13 +5,13 @@ Not for use on its own. Lines it reads:
 
 * ``coded <number> <seed> <bytes>`` / ``gossip <number> <seed> <bytes>`` (the leader): broadcast the block
   ``block_bytes(bytes, seed)`` as block ``number`` by that path;
-* ``tx``: print the bytes this namespace's ``eth0`` has sent (``/proc/net/dev``, everything included);
 * anything else: ``error: ...``, and the next line.
 
 Lines it prints: ``ready`` (connected to the hosts before it and serving; the leader also waits until every
 member is on the topic and the mesh had a few heartbeats), ``sent <mode> <hash> <unix seconds>`` (the
-leader, when it starts a block), ``got <mode> <hash> <unix seconds>`` (a member holds a block), ``tx <n>``.
-``<hash>`` is the block's Keccak-256, first 8 bytes in hex. Every namespace shares this machine's clock.
+leader, when it starts a block), ``got <mode> <hash> <unix seconds>`` (a member holds a block).
+``<hash>`` is the block's Keccak-256, first 8 bytes in hex. (The benchmark reads the leader's upload from
+its namespace's ``/proc/<pid>/net/dev``.) Every namespace shares this machine's clock.
 """
 
 from __future__ import annotations
@@ -50,15 +50,6 @@ def block_id(data: bytes) -> str:
     return keccak256(data)[:8].hex()
 
 
-def eth0_sent() -> int:
-    """Bytes sent on this namespace's ``eth0``."""
-    for line in Path("/proc/net/dev").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name.strip() == "eth0":
-            return int(rest.split()[8])
-    return 0
-
-
 async def _never(_: SymbolCommitment) -> bytes | None:
     return None
 
@@ -92,9 +83,6 @@ async def _lead(host: P2PHost, coded: CodedBroadcast, round_: Round, members: in
     say("ready")
     stdin = trio.wrap_file(sys.stdin)
     while line := (await stdin.readline()).split():
-        if line[0] == "tx":
-            say(f"tx {eth0_sent()}")
-            continue
         try:
             mode, number, seed, size = line[0], int(line[1]), int(line[2]), int(line[3])
             if mode not in ("coded", "gossip") or not 1 <= number < 1000 or not 1 <= size <= 2**21:

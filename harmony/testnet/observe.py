@@ -62,6 +62,16 @@ class Monitor:
                     self.views.append((now, shard, int(best["viewID"])))
 
 
+def interface_tx_bytes(pid: int) -> int:
+    """Bytes sent on ``eth0`` (the data link) of the namespace the process ``pid`` runs in (0 if it has
+    none): everything the node sent to its peers, headers included."""
+    for line in Path(f"/proc/{pid}/net/dev").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name.strip() == "eth0":
+            return int(rest.split()[8])
+    return 0
+
+
 def read_chain(url: str, shard: int, head: int | None = None) -> dict[int, BlockSeen]:
     """Every block a node serves, with its commit signers (addresses) and transaction hashes."""
     if head is None:
