@@ -3,9 +3,9 @@
 Starts ``harmony devnet`` (1 shard, 4 validator processes by default) with many funded accounts, pre-signs
 and pre-encodes Harmony-format transfers (our own signer) before the timed window, and submits them for
 ``--seconds`` at ``--rate`` transactions per second (by default 99.5 % of the nominal capacity, from 1,000
-senders) in JSON-RPC batches of 100: one thread per node, each with a keep-alive connection, every sender's transactions to one node in nonce order. A watcher polls the
-new blocks and records, for each transaction, the time from its submission to the block that includes it
-being final.
+senders) in JSON-RPC batches of 100: one thread per node, each with a keep-alive connection, every sender's
+transactions to one node in nonce order. A watcher polls the new blocks and records, for each transaction,
+the time from its submission to the block that includes it being final.
 
 Prints the figures and, last, one JSON object: ``tps`` (finalized transactions per second over the load
 window), ``p50_latency_s``, ``p99_latency_s``, ``block_time_s`` (median), ``cpu_percent`` and ``rss_mb``
