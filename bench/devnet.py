@@ -235,6 +235,9 @@ def main() -> int:
         help=f"also run on namespaces (root): each node's cap up and down (default {UNCAPPED_MBIT})",
     )
     args = parser.parse_args()
+    if args.block_time_ms < 1 or (args.rate is not None and args.rate <= 0) or args.seconds <= 0:
+        print("--block-time-ms must be at least 1, --rate and --seconds above 0", file=sys.stderr)
+        return 2
     if args.rate is None:
         args.rate = round(0.995 * nominal_tps(args.block_time_ms, 0))
     namespaced = args.latency_ms is not None or args.bandwidth_mbit is not None
