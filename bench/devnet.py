@@ -48,6 +48,7 @@ from harmony.chain.genesis import dev_account_key
 from harmony.chain.params import LOCALNET
 from harmony.crypto.secp256k1 import PrivateKey
 from harmony.node.config import DEFAULT_PROPAGATION, PROPAGATIONS
+from harmony.ops.memory import resident_memory
 from harmony.testnet.manifest import parse_document
 from harmony.testnet.network import namespaces_available
 from harmony.testnet.runner import Runner, RunOptions, make_substrate
@@ -169,14 +170,12 @@ def proc_stats(pid: int) -> tuple[float, float]:
 
 
 def rss_split(pid: int) -> tuple[float, float]:
-    """(anonymous, file-backed) resident MB of a process: heap versus mapped files such as the LMDB map."""
-    values = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("RssAnon", "RssFile", "RssShmem"):
-                values[key] = int(rest.split()[0]) / 1024
-    return values.get("RssAnon", 0.0), values.get("RssFile", 0.0) + values.get("RssShmem", 0.0)
+    """(anonymous, file-backed) resident MB of a process: heap versus mapped files such as the LMDB map
+    (:mod:`harmony.ops.memory`, what the node's metrics export)."""
+    memory = resident_memory(pid)
+    if memory is None:
+        return 0.0, 0.0
+    return memory.anon / 2**20, memory.files / 2**20
 
 
 def main() -> int:

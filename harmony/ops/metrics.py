@@ -9,7 +9,8 @@ last signed height, current missed streak, this epoch's signed and to-sign, elec
 next; per watched key's validator (label ``validator``, bech32; beacon nodes): the lifetime reward in ONE and
 the APR (display figures: the exact ones are the RPC's and the dashboard's). Also the block interval and
 finality histograms, head and sync lag, peers per topic, pool sizes, the VDF prover, the process (RSS, CPU,
-open files: the client library's process collector), the database size and the disk.
+open files: the client library's process collector; RSS split into heap and mapped files,
+:mod:`harmony.ops.memory`), the database size and the disk.
 
 Everything but the two histograms is read from one :class:`~harmony.ops.snapshot.OpsSnapshot`, so a
 rendering costs one snapshot and the client library's text formatting, 5-20 ms on a loaded node: most of
@@ -30,6 +31,7 @@ from prometheus_client.registry import Collector
 
 from harmony.chain.params import ONE
 from harmony.encoding.address import to_bech32
+from harmony.ops.memory import resident_memory
 from harmony.ops.snapshot import OpsSnapshot
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
@@ -67,6 +69,7 @@ class _SnapshotCollector(Collector):
         yield from _key_metrics(snap)
         yield from _reward_metrics(snap)
         yield from _resource_metrics(snap)
+        yield from _memory_metrics()
 
 
 def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
@@ -222,6 +225,22 @@ def _resource_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     yield _gauge("hmy_db_size_bytes", "Bytes the chain database occupies on disk", snap.disk.database)
     yield _gauge("hmy_disk_free_bytes", "Free bytes on the data directory's disk", snap.disk.free)
     yield _gauge("hmy_disk_size_bytes", "Size of the data directory's disk", snap.disk.total)
+
+
+def _memory_metrics() -> Iterator[Metric]:
+    """The process's RSS split (:mod:`harmony.ops.memory`): the heap, and the mapped files whose share
+    follows the database's size."""
+    memory = resident_memory()
+    if memory is None:
+        return
+    yield _gauge(
+        "hmy_process_resident_anon_bytes", "Resident anonymous memory (the heap) of the node", memory.anon
+    )
+    yield _gauge(
+        "hmy_process_resident_file_bytes",
+        "Resident pages of mapped files (the chain database's map, libraries): page cache, reclaimable",
+        memory.files,
+    )
 
 
 class MetricsExporter:

@@ -124,6 +124,8 @@ def test_metrics_and_pages_are_served_read_only(tmp_path: Path) -> None:
         b"hmy_consensus_finality_bucket",
         b"hmy_disk_free_bytes",
         b"process_resident_memory_bytes",
+        b"hmy_process_resident_anon_bytes",
+        b"hmy_process_resident_file_bytes",
     ):
         assert name in metrics, name
     page = answers["page"]
