@@ -35,8 +35,10 @@ churns to reach a shard, the faster that shard is re-mixed. Step 2 keeps every s
 ``move_fraction`` per epoch even when nobody churns. The simulator (``harmony sim resharding``) measures it.
 
 Cost bound: in an epoch, the stayers that change shard number at most ``Σ ⌊move_fraction · stayers_s⌋ +
-evictions_per_join · (new seats) +`` the overflow of step 1; with an unchanged set of winners, at most
-``⌊move_fraction · t_s⌋`` seats leave each shard.
+max(evictions_per_join, 1) · (new seats) +`` the overflow of step 1 (a join into a full shard evicts one
+seat even when ``evictions_per_join`` is 0: no shard exceeds ``t_s`` after steps 1 and 2, so a join needs
+at most one more); with an unchanged set of winners, at most ``⌊move_fraction · t_s⌋`` seats leave each
+shard.
 
 Operator (Harmony-operated) slots come first in each committee, in the order given; the external seats of
 a committee follow in the order of ``winners`` (the auction order). Everything is integer arithmetic.
