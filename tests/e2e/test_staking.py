@@ -294,18 +294,27 @@ def test_rewards_are_earned_and_collected(devnet: Devnet, actors: dict[str, Acto
     def info_at(block: int) -> dict[str, Any]:
         return rpc(beacon, "hmyv2_getValidatorInformationByBlockNumber", [actors["v1"].address, block])
 
+    scanned: list[str] = []
+    """Each finished epoch of the last scan: seated at its end, and earned in it (a failure prints them)."""
+
     def per_key_and_total() -> tuple[list[Any], int] | None:
         head = rpc(beacon, "hmyv2_blockNumber")
         epoch = rpc(beacon, "hmyv2_getBlockByNumber", [head, {"fullTx": False}])["epoch"]
+        scanned.clear()
         for finished in range(epoch - 1, 0, -1):
             at_end = info_at(rpc(beacon, "hmyv2_epochLastBlock", [finished]))
             at_start = info_at(rpc(beacon, "hmyv2_epochLastBlock", [finished - 1]))
             earned = at_end["lifetime"]["reward-accumulated"] - at_start["lifetime"]["reward-accumulated"]
-            if at_end["metrics"]["by-bls-key"] and earned > 0:
-                return at_end["metrics"]["by-bls-key"], earned
+            seated = at_end["metrics"]["by-bls-key"]
+            scanned.append(f"epoch {finished}: seated {bool(seated)}, earned {earned}")
+            if seated and earned > 0:
+                return seated, earned
         return None
 
-    keys, earned = wait_for(devnet, "V1 earning in the current epoch", per_key_and_total)
+    try:
+        keys, earned = wait_for(devnet, "V1 earning in the current epoch", per_key_and_total)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nV1 by finished epoch: {'; '.join(scanned)}") from None
     assert [k["key"]["bls-public-key"] for k in keys] == [actors["v1"].bls_hex.removeprefix("0x")]
     assert sum(k["earned-reward"] for k in keys) == earned
     wait_for(
