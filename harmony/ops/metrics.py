@@ -12,9 +12,10 @@ finality histograms, head and sync lag, peers per topic, pool sizes, the VDF pro
 open files: the client library's process collector; RSS split into heap and mapped files,
 :mod:`harmony.ops.memory`), the database size and the disk.
 
-Everything but the two histograms is read from one :class:`~harmony.ops.snapshot.OpsSnapshot`, so a
-rendering costs one snapshot and the client library's text formatting, 5-20 ms on a loaded node: most of
-it the formatting, and all of it on the node's loop. So the HTTP path does not render when it can help it
+Everything but the two histograms and the process's own figures is read from one
+:class:`~harmony.ops.snapshot.OpsSnapshot`, so a rendering costs one snapshot and the client library's text
+formatting, 5-20 ms on a loaded node: most of it the formatting, and all of it on the node's loop. So the
+HTTP path does not render when it can help it
 (:meth:`MetricsExporter.scrape`): the ops service's tick renders just before a regular scraper's next
 scrape is due (:meth:`MetricsExporter.prepare`), and the scrape sends those bytes, at most
 :data:`MAX_AGE` seconds old. A first or irregular scrape renders at once. ``bench/ops.py`` measures both.
