@@ -139,7 +139,7 @@ def presign(accounts: int, per_account: int, shard: int, data_bytes: int = 0) ->
     """``per_account`` transfers from each of ``accounts`` dev accounts, in nonce order, each carrying
     ``data_bytes`` of non-zero calldata (to make blocks large without more transactions)."""
     data = bytes(1 + i % 255 for i in range(data_bytes))
-    gas = 21_000 + 16 * data_bytes  # Istanbul: 16 gas per non-zero calldata byte
+    gas = transfer_gas(data_bytes)
     out = []
     for a in range(accounts):
         key = dev_account_key(a)
@@ -153,10 +153,15 @@ def presign(accounts: int, per_account: int, shard: int, data_bytes: int = 0) ->
     return out
 
 
+def transfer_gas(data_bytes: int) -> int:
+    """Gas of a transfer carrying ``data_bytes`` of non-zero calldata (Istanbul: 16 gas per byte)."""
+    return TX_GAS + 16 * data_bytes
+
+
 def nominal_tps(block_time_ms: int, data_bytes: int) -> float:
     """What the chain could finalize per second at ``block_time_ms`` if every block were full of transfers
     carrying ``data_bytes`` of non-zero calldata: block gas limit / gas per transfer / block time."""
-    return LOCALNET.gas_limit(0) // (TX_GAS + 16 * data_bytes) / (block_time_ms / 1000)
+    return LOCALNET.gas_limit(0) // transfer_gas(data_bytes) / (block_time_ms / 1000)
 
 
 def proc_stats(pid: int) -> tuple[float, float]:
@@ -439,8 +444,9 @@ def run(net: Cluster, txs: list[list[Transaction]], args: argparse.Namespace) ->
     cpu = {name: 100 * (cpu1[name][0] - cpu0[name]) / elapsed for name in pids}
     rss = {name: cpu1[name][1] for name in pids}
     block_time = statistics.median(block_times) if block_times else float("nan")
-    gas_per_tx = TX_GAS + 16 * getattr(args, "tx_bytes", 0)
-    nominal = nominal_tps(args.block_time_ms, getattr(args, "tx_bytes", 0))
+    data_bytes = getattr(args, "tx_bytes", 0)
+    gas_per_tx = transfer_gas(data_bytes)
+    nominal = nominal_tps(args.block_time_ms, data_bytes)
     cpu_ms = {name: 1000 * (cpu1[name][0] - cpu0[name]) / len(done) for name in pids} if done else {}
     cpu_ms_per_tx = statistics.median(cpu_ms.values()) if cpu_ms else float("nan")  # nothing finalized
     print(f"submitted {len(submitted)} ({rejected} rejected, {retried} resubmissions after 'pool full')")
