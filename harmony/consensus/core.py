@@ -188,6 +188,9 @@ class ConsensusCore:
         """Signature checks that ran (a memoized one does not count)."""
         self._passed: OrderedDict[tuple[bytes, bytes, bytes], None] = OrderedDict()
         """Checks that passed, by (signer key or quorum bitmap, payload, signature): see :meth:`_checked`."""
+        self.vote_book = VoteBook(config.committee, config.epoch, tip.header.number + 1)
+        self.previous_votes: VoteBook | None = None
+        """The commit votes of the height just finished (see :meth:`_late_commit`)."""
         self._enter_height(tip, tip.view_id + 1)
         self._resend: list[Broadcast | Send] = []
         """This node's own messages of the round ``_resend_round``, rebroadcast by the RESEND timer."""
@@ -211,6 +214,8 @@ class ConsensusCore:
         message and lock record that carries it, and a block already known is never decoded again."""
         self._announced_at: dict[bytes, int] = {}
         """When this node announced or accepted the ANNOUNCE of each of this height's blocks (its clock)."""
+        finished = self.vote_book.height == tip.header.number
+        self.previous_votes = self.vote_book if finished else None
         self.vote_book = VoteBook(self.config.committee, self.config.epoch, self.height)
         self.view_changes: dict[int, dict[int, _ViewChangeVote]] = {}
         self.seen_views: dict[int, int] = {}
@@ -484,6 +489,9 @@ class ConsensusCore:
         if msg.shard_id != self.config.shard_id:
             raise _Drop("wrong_shard")
         if msg.block_num < self.height:
+            book = self.previous_votes
+            if msg.msg_type is MsgType.COMMIT and book is not None and msg.block_num == book.height:
+                return self._late_commit(msg, book)
             raise _Drop("stale_height")
         if msg.block_num > self.height + self.config.max_height_gap:
             raise _Drop("far_future")
@@ -764,6 +772,25 @@ class ConsensusCore:
         if not out:
             self.drops["wrong_block"] += 1
         return out
+
+    def _late_commit(self, msg: Message, book: VoteBook) -> list[Effect]:
+        """A COMMIT for the height just finished: checked for a double sign against that height's votes
+        (reference §5.3). An equivocator's second vote can trail its first past the end of the height (the
+        leader finishes as soon as every member voted), so the current height's book alone would miss it.
+        A vote that names no member with a recorded vote for another block is dropped unverified, as the
+        late commits of honest members are."""
+        senders = self._senders(msg)
+        if set(senders) & set(self.my_indices):
+            raise _Drop("own_message")
+        if len(msg.payload) != SIGNATURE_SIZE + 8 or not self.roster.same_owner(senders):
+            raise _Drop("stale_height")
+        header_view = int.from_bytes(msg.payload[SIGNATURE_SIZE:], "little")
+        vote = SeenVote(senders, msg.block_hash, header_view, msg.payload[:SIGNATURE_SIZE])
+        if not book.could_conflict(vote):
+            raise _Drop("stale_height")
+        if not vote_is_valid(self.roster.keys, book.height, vote):
+            raise _Drop("bad_signature")
+        return [effect for found in book.add(vote) for effect in self._report(found)]
 
     def _report(self, found: Evidence) -> list[Effect]:
         effect = DoubleSignDetected(found)

@@ -62,6 +62,16 @@ class VoteBook:
                 seen.append(vote)
         return found
 
+    def could_conflict(self, vote: SeenVote) -> bool:
+        """Whether ``vote`` (not yet verified) names a member with a recorded vote for another block at its
+        view that was not reported yet: only then is it worth a signature check."""
+        for index in vote.indices:
+            slot = (index, vote.header_view)
+            seen = self._votes.get(slot, ())
+            if slot not in self._reported and any(o.block_hash != vote.block_hash for o in seen):
+                return True
+        return False
+
     def _evidence(self, index: int, first: SeenVote, second: SeenVote) -> Evidence:
         keys = self.committee.bls_public_keys()
         return Evidence(

@@ -4,6 +4,8 @@ header's ``last_commit_bitmap``, and its conflicting votes are still checked."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harmony.chain.payloads import commit_payload, u64_le
 from harmony.consensus.api import TimerKind
 from harmony.consensus.core import Stage
@@ -151,3 +153,63 @@ def test_a_late_quorum_still_gets_a_short_window() -> None:
     net.run(30_000, stop=lambda: len(leader.chain) >= 1)
     (window,) = [(at, armed) for t, at, armed in leader.armed if t.kind is TimerKind.COMMIT_WINDOW]
     assert window[0] - window[1] == 300
+
+
+def _conflicting_commit(net: Net, member: int, height: int, view: int, signer: int | None = None) -> Message:
+    """A COMMIT from ``member`` for another block at (``height``, ``view``), signed by ``signer``'s key
+    (default: the member's own)."""
+    fake_hash = b"\x42" * 32
+    key = net.keys[member if signer is None else signer]
+    signature = key.sign(commit_payload(height, fake_hash, view))
+    return Message(
+        MsgType.COMMIT, 0, view, height, fake_hash, encode_bitmap([member], 4), signature.data + u64_le(view)
+    )
+
+
+def _finished_first_height(net: Net) -> Net:
+    net.start()
+    leader = net.nodes[LEADER].core
+    net.run(5_000, stop=lambda: leader.height >= 2)
+    assert leader.previous_votes is not None and leader.previous_votes.height == 1
+    return net
+
+
+def test_a_conflicting_commit_after_the_height_ended_becomes_evidence() -> None:
+    """The leader finishes a height as soon as every member voted, so an equivocator's second COMMIT
+    (gossiped after its first went to the leader) usually arrives after the height ended: it is still
+    checked against that height's votes."""
+    net = _finished_first_height(Net(4, commit_window=1_000))
+    leader = net.nodes[LEADER].core
+    view = net.nodes[LEADER].chain[0].block.header.view_id
+    leader.on_message(_conflicting_commit(net, SLOW, 1, view).encode(), net.now)
+    assert [e.evidence.offender for e in leader.evidence_found] == [net.committee.slots[SLOW].ecdsa_address]
+    assert leader.evidence_found[0].evidence.moment.height == 1
+    # reported once per member and view: a second copy is dropped unverified
+    stale = leader.drops["stale_height"]
+    leader.on_message(_conflicting_commit(net, SLOW, 1, view).encode(), net.now)
+    assert len(leader.evidence_found) == 1 and leader.drops["stale_height"] == stale + 1
+
+
+def test_late_commits_that_cannot_conflict_are_dropped() -> None:
+    """Late commits of the finished height: a forged conflicting one is refused by its signature; an honest
+    late one (the committed block), one from before that height, and malformed ones are stale."""
+    net = _finished_first_height(Net(4, commit_window=1_000))
+    leader = net.nodes[LEADER].core
+    block = net.nodes[LEADER].chain[0].block
+    view = block.header.view_id
+    leader.on_message(_conflicting_commit(net, SLOW, 1, view, signer=0).encode(), net.now)
+    assert leader.drops["bad_signature"] == 1
+    honest = net.keys[SLOW].sign(commit_payload(1, block.hash(), view))
+    stale = [
+        Message(
+            MsgType.COMMIT, 0, view, 1, block.hash(), encode_bitmap([SLOW], 4), honest.data + u64_le(view)
+        ),
+        _conflicting_commit(net, SLOW, 0, view),
+        replace(_conflicting_commit(net, SLOW, 1, view), payload=b"\x00" * 10),
+        _conflicting_commit(net, SLOW, 1, view + 1),
+    ]
+    before = leader.drops["stale_height"]
+    for msg in stale:
+        leader.on_message(msg.encode(), net.now)
+    assert leader.drops["stale_height"] == before + len(stale)
+    assert leader.evidence_found == []
