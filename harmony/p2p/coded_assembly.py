@@ -72,6 +72,11 @@ class Round:
         return self._hash
 
 
+MAX_UNCONFIRMED_ROUNDS = 16
+"""Rounds named by batches whose commitment the resolver refused (the node was behind, or its committee
+view older), by hash: a later commitment it accepts can use them. Kept apart from the confirmed book, so a
+peer naming made-up rounds evicts only these."""
+
 CommitmentResolver = Callable[[SignedCommitment], bool]
 """The node's verdict on a signed commitment: whether its signature is a committee key's and the block is
 one this node expects (its shard, a current height); False drops it."""
@@ -136,6 +141,8 @@ class Assembly:
         self._finished: OrderedDict[bytes, None] = OrderedDict()
         self._rounds: OrderedDict[bytes, Round] = OrderedDict()
         """Rounds of commitments that passed the resolver, by round hash (at most MAX_KNOWN_ROUNDS)."""
+        self._unconfirmed: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
+        """Round peers named with a refused commitment, by round hash (see :data:`MAX_UNCONFIRMED_ROUNDS`)."""
         self._resolved: OrderedDict[bytes, None] = OrderedDict()
         """Keys of commitments that passed the resolver while their round was unknown (a BLS verification
         each): the block's later batches skip it until one names the round (at most ``max_blocks × 4``)."""
@@ -176,6 +183,8 @@ class Assembly:
             check_round_peers(signed.commitment, round_peers)
         if key not in self._resolved:
             if not self._resolve(signed):
+                if round_peers:
+                    self._keep_unconfirmed(signed.commitment.round_hash, round_peers)
                 raise SymbolRejected(Reject.UNANNOUNCED, "commitment refused: not a block this node expects")
             self._resolved[key] = None
             while len(self._resolved) > 4 * self.max_blocks:
@@ -194,10 +203,14 @@ class Assembly:
         from the book."""
         if not peers:
             round_ = self._rounds.get(round_hash)
-            if round_ is None:
+            if round_ is not None:
+                self._rounds.move_to_end(round_hash)
+                return round_
+            # a sender names a round to a peer once a minute: one named while this node was behind counts
+            unconfirmed = self._unconfirmed.pop(round_hash, None)
+            if unconfirmed is None:
                 raise SymbolRejected(Reject.UNKNOWN_ROUND, f"round {round_hash.hex()[:16]} not known yet")
-            self._rounds.move_to_end(round_hash)
-            return round_
+            peers = unconfirmed
         names = [peer.decode("ascii") for peer in peers]
         try:
             round_ = Round(names[0], tuple(names[1:]))
@@ -208,6 +221,14 @@ class Assembly:
         while len(self._rounds) > MAX_KNOWN_ROUNDS:
             self._rounds.popitem(last=False)
         return round_
+
+    def _keep_unconfirmed(self, round_hash: bytes, peers: tuple[bytes, ...]) -> None:
+        """Keep a refused commitment's round peers (checked to hash to its round) for a later accepted one:
+        the hash binds them, so a made-up round can only be one no honest commitment names."""
+        self._unconfirmed[round_hash] = peers
+        self._unconfirmed.move_to_end(round_hash)
+        while len(self._unconfirmed) > MAX_UNCONFIRMED_ROUNDS:
+            self._unconfirmed.popitem(last=False)
 
     def _remember(self, key: bytes) -> None:
         self._finished[key] = None

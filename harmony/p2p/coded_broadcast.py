@@ -74,8 +74,9 @@ MAX_TRACKED_PEERS = 1024
 """Peers whose allowance is kept (full allowances are forgotten beyond)."""
 ROUND_RESEND_SECONDS = 60.0
 """A sender names a round's peers to a peer again after this long, even if the round did not change: a
-receiver that was behind when they came (its resolver refused the block) learns them within that time
-(until then its batches of that round are dropped and it fetches the blocks). Receivers keep
+receiver that lost them (a restart, or made-up rounds pushed them out of its book of rounds named with
+refused commitments) learns them within that time (until then its batches of that round are dropped and it
+fetches the blocks). A receiver that was behind when they came keeps them. Receivers keep
 :data:`~harmony.p2p.coded_assembly.MAX_KNOWN_ROUNDS` rounds, a block's worth at a time, so a round named
 within this time is still known. Each naming is 53 bytes per member: 15 % of a 100 kB block at 16
 members, paid on every block when a leader led less often than this."""

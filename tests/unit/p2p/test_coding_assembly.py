@@ -6,7 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from harmony.p2p.coded_assembly import MAX_KNOWN_ROUNDS, Assembly, Round, commitment_key
+from harmony.p2p.coded_assembly import (
+    MAX_KNOWN_ROUNDS,
+    MAX_UNCONFIRMED_ROUNDS,
+    Assembly,
+    CommitmentResolver,
+    Round,
+    commitment_key,
+)
 from harmony.p2p.coding import (
     EncodedBlock,
     Reject,
@@ -219,31 +226,72 @@ def test_peers_that_are_not_the_committed_round_are_refused_and_never_booked(
     assert len(assembly) == 0 and assembly.known_round(ROUND.hash()) is None
 
 
-def test_peers_of_a_refused_commitment_are_never_booked() -> None:
-    _, encoded = _block(number=7)
-    assembly = Assembly("A", resolver(heights=[5]))
+def _caught_up_later() -> tuple[CommitmentResolver, list[bool]]:
+    """A resolver that refuses every commitment until ``flag[0]`` is set (a node behind the chain)."""
+    check = resolver()
+    flag = [False]
+    return (lambda signed: flag[0] and check(signed)), flag
+
+
+def test_peers_named_with_a_refused_commitment_serve_once_the_node_caught_up() -> None:
+    """A node behind the chain refuses a leader's first batch, the one naming the round (a sender names it
+    once a minute): the peers are kept aside, bound by the round's hash but not in the book, and serve the
+    first block of that round the node accepts (a validator that had synced late missed a whole epoch)."""
+    resolve, caught_up = _caught_up_later()
+    assembly = Assembly("A", resolve)
+    first, second = _block(number=5, seed=5)[1], _block(number=6, seed=6)[1]
     with pytest.raises(SymbolRejected) as info:
-        assembly.accept("L", _share_batch(encoded, "A"))
+        assembly.accept("L", _share_batch(first, "A"))
     assert info.value.reject is Reject.UNANNOUNCED
     assert assembly.known_round(ROUND.hash()) is None
+    caught_up[0] = True
+    outcome = assembly.accept("L", _share_batch(second, "A", named=False))
+    assert outcome.rejected is None and outcome.round == ROUND and outcome.accepted
+    assert assembly.known_round(ROUND.hash()) == ROUND
+
+
+def test_made_up_rounds_push_out_only_unconfirmed_ones() -> None:
+    """Refused commitments are free to forge: the rounds they name evict only others named that way."""
+    resolve, caught_up = _caught_up_later()
+    assembly = Assembly("A", resolve)
+    confirmed = Round(leader="K", members=ROUND.members)
+    caught_up[0] = True
+    assembly.accept("K", _round_batch(confirmed, 1, member=0))
+    caught_up[0] = False
+    for n in range(MAX_UNCONFIRMED_ROUNDS + 1):
+        with pytest.raises(SymbolRejected):
+            assembly.accept(f"L{n}", _round_batch(Round(leader=f"L{n}", members=ROUND.members), n + 2))
+    caught_up[0] = True
+    assert assembly.known_round(confirmed.hash()) == confirmed
+    evicted = Round(leader="L0", members=ROUND.members)
+    with pytest.raises(SymbolRejected) as info:
+        assembly.accept("L0", _round_batch(evicted, 99, named=False))
+    assert info.value.reject is Reject.UNKNOWN_ROUND
+    kept = Round(leader=f"L{MAX_UNCONFIRMED_ROUNDS}", members=ROUND.members)
+    assert assembly.accept(kept.leader, _round_batch(kept, 100, named=False)).rejected is None
+
+
+def _round_batch(round_: Round, number: int, *, member: int = 0, named: bool = True) -> SymbolBatch:
+    """Member ``member``'s share of a small block of ``round_`` at height ``number``."""
+    encoded = encode_block(
+        block_bytes(4_000, number),
+        shard_id=1,
+        block_number=number,
+        view_id=0,
+        members=len(round_.members),
+        overhead_percent=30,
+        round_hash=round_.hash(),
+    )
+    count = encoded.commitment.symbol_count
+    symbols = tuple(encoded.symbols[i] for i in share(member, len(round_.members), count))
+    return SymbolBatch(sign_commitment(encoded.commitment), symbols, round_.peers() if named else ())
 
 
 def test_the_round_book_is_bounded() -> None:
     assembly = Assembly("A", resolver())
     for n in range(MAX_KNOWN_ROUNDS + 4):
         round_ = Round(leader=f"L{n}", members=ROUND.members)
-        encoded = encode_block(
-            block_bytes(4_000, n),
-            shard_id=1,
-            block_number=n + 1,
-            view_id=0,
-            members=4,
-            overhead_percent=30,
-            round_hash=round_.hash(),
-        )
-        symbols = tuple(encoded.symbols[i] for i in share(0, 4, encoded.commitment.symbol_count))
-        batch = SymbolBatch(sign_commitment(encoded.commitment), symbols, round_.peers())
-        assert assembly.accept(f"L{n}", batch).rejected is None
+        assert assembly.accept(f"L{n}", _round_batch(round_, n + 1)).rejected is None
     assert assembly.known_round(Round(leader="L0", members=ROUND.members).hash()) is None
     last = Round(leader=f"L{MAX_KNOWN_ROUNDS + 3}", members=ROUND.members)
     assert assembly.known_round(last.hash()) == last
