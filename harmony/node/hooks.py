@@ -131,7 +131,7 @@ class RuntimeHooks:
         node = self._node
         params, shard_id = node.params, node.config.shard_id
         head = node.chain.head
-        driver, host, syncer, vdf = node.driver, node.host, node.syncer, node.vdf
+        driver, host, syncer, vdf, coded = node.driver, node.host, node.syncer, node.vdf, node.coded
         heads = syncer.status.peer_heads.values() if syncer is not None else ()
         topics = (shard_topic(params.name, shard_id), global_topic(params.name))
         pending, queued = node.pool.stats()
@@ -167,4 +167,7 @@ class RuntimeHooks:
             vdf_failures=vdf.failures if vdf is not None else 0,
             consensus_counters=dict(driver.counters) if driver is not None else {},
             consensus_drops=dict(driver.drops()) if driver is not None else {},
+            coded_received=dict(coded.received) if coded is not None else {},
+            coded_rejected=dict(coded.coded.rejections) if coded is not None else {},
+            coded_sent=coded.sent_coded if coded is not None else 0,
         )

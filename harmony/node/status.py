@@ -60,6 +60,13 @@ class NodeStatus:
     """The consensus driver's event counters (commits, invalid blocks, full queues…)."""
     consensus_drops: dict[str, int] = field(default_factory=dict)
     """Consensus messages the core refused since the node started, by reason (stale view, bad signature…)."""
+    coded_received: dict[str, int] = field(default_factory=dict)
+    """Blocks coded propagation brought this node, by way: ``decoded`` from symbols, ``fallback`` fetched
+    whole (a node that only ever falls back gets its blocks late, and may vote late or not at all)."""
+    coded_rejected: dict[str, int] = field(default_factory=dict)
+    """Coded batches and symbols refused, by reason (unknown round, unannounced block, bad proof…)."""
+    coded_sent: int = 0
+    """Blocks this node sent coded as the leader."""
 
     @property
     def sync_lag(self) -> int:

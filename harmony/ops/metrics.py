@@ -110,6 +110,21 @@ def _node_metrics(snap: OpsSnapshot) -> Iterator[Metric]:
     for reason, count in sorted(st.consensus_drops.items()):
         dropped.add_metric([reason], count)
     yield dropped
+    yield _counters(
+        "hmy_coded_blocks_received",
+        "Blocks coded propagation brought, by way: decoded from symbols or fetched whole (fallback)",
+        "via",
+        {"decoded": 0, "fallback": 0, **st.coded_received},
+    )
+    yield _counters(
+        "hmy_coded_rejections",
+        "Coded symbol batches and symbols refused, by reason",
+        "reason",
+        st.coded_rejected,
+    )
+    yield CounterMetricFamily(
+        "hmy_coded_blocks_sent", "Blocks this node sent coded as the leader", value=st.coded_sent
+    )
     yield _gauge("hmy_chain_head_height", "Head block number", st.head_number)
     yield _gauge("hmy_chain_epoch", "Head block's epoch", st.head_epoch)
     yield _gauge("hmy_chain_blocks_per_epoch", "Blocks in the head's epoch", st.blocks_per_epoch)

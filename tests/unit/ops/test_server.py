@@ -43,6 +43,9 @@ def status_of(chain: Blockchain, data_dir: Path, **changes: Any) -> NodeStatus:
         topic_peers={"hmy/localnet/0.0.1/node/beacon": 0},
         bls_public_keys=(SECRET.public_key.to_bytes(),),
         consensus_drops={"stale_view": 3},
+        coded_received={"fallback": 2},
+        coded_rejected={"coded_unknown_round": 1},
+        coded_sent=4,
     )
     return replace(status, **changes)
 
@@ -117,6 +120,10 @@ def test_metrics_and_pages_are_served_read_only(tmp_path: Path) -> None:
         b"hmy_consensus_bingo_total 0.0",
         b"hmy_p2p_peers 0.0",
         b'hmy_consensus_dropped_messages_total{reason="stale_view"} 3.0',
+        b'hmy_coded_blocks_received_total{via="decoded"} 0.0',
+        b'hmy_coded_blocks_received_total{via="fallback"} 2.0',
+        b'hmy_coded_rejections_total{reason="coded_unknown_round"} 1.0',
+        b"hmy_coded_blocks_sent_total 4.0",
         b"hmy_consensus_blskeys{pubkey=",
         b"hmy_validator_blocks_signed_total{key=",
         b'hmy_validator_elected{epoch="current"',
