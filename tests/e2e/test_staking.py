@@ -289,8 +289,9 @@ def test_rewards_are_earned_and_collected(devnet: Devnet, actors: dict[str, Acto
 
     # each key's earning of an epoch (Harmony's metrics.by-bls-key[].earned-reward) sums to what the
     # validator earned in that epoch, read at the epoch's last block: the newest finished epoch in which V1
-    # held its seat and earned (its node starts only once V1 is elected; on a loaded machine it can miss
-    # more than half of that epoch's blocks, and V1 then loses its seat in the next one)
+    # held its seat and earned (on an overloaded machine V1's nodes can still miss a third of an epoch's
+    # blocks, and V1 then loses its seat in the next one; a node that synced late used to miss its whole
+    # first epoch, until coded propagation kept the round peers named while it was behind)
     def info_at(block: int) -> dict[str, Any]:
         return rpc(beacon, "hmyv2_getValidatorInformationByBlockNumber", [actors["v1"].address, block])
 
