@@ -156,6 +156,16 @@ class _Drop(Exception):
         self.reason = reason
 
 
+def _commit_vote(msg: Message, senders: tuple[int, ...]) -> SeenVote:
+    """A COMMIT of the right size as a vote: its signature and the header view after it (reference §1.3)."""
+    return SeenVote(
+        senders,
+        msg.block_hash,
+        int.from_bytes(msg.payload[SIGNATURE_SIZE:], "little"),
+        msg.payload[:SIGNATURE_SIZE],
+    )
+
+
 class ConsensusCore:
     """One node's FBFT state machine for one shard (inputs and effects: :mod:`harmony.consensus.api`)."""
 
@@ -635,11 +645,10 @@ class ConsensusCore:
         except HarmonyError as exc:
             raise _Drop("bad_signature") from exc
         if commit:
-            header_view = int.from_bytes(msg.payload[SIGNATURE_SIZE:], "little")
-            vote = SeenVote(senders, msg.block_hash, header_view, signature.data)
+            vote = _commit_vote(msg, senders)
             if self.block is None or msg.block_hash != self.block.hash() or self.commits is None:
                 return self._foreign_commit(vote)
-            if header_view != self.block.header.view_id:
+            if vote.header_view != self.block.header.view_id:
                 return self._foreign_commit(vote)
             if not self.commits.add(senders, signature):
                 return []
@@ -784,8 +793,7 @@ class ConsensusCore:
             raise _Drop("own_message")
         if len(msg.payload) != SIGNATURE_SIZE + 8 or not self.roster.same_owner(senders):
             raise _Drop("stale_height")
-        header_view = int.from_bytes(msg.payload[SIGNATURE_SIZE:], "little")
-        vote = SeenVote(senders, msg.block_hash, header_view, msg.payload[:SIGNATURE_SIZE])
+        vote = _commit_vote(msg, senders)
         if not book.could_conflict(vote):
             raise _Drop("stale_height")
         if not vote_is_valid(self.roster.keys, book.height, vote):
