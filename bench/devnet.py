@@ -14,6 +14,9 @@ figures of issue 16: ``nominal_tps`` (block gas limit / gas per transfer / confi
 ``capacity_share`` (``tps`` over it) and ``cpu_ms_per_tx`` (CPU ms per finalized transaction, median over
 the validators, drain included).
 
+The validators run as validators do by default, without the per-address transaction index an explorer
+keeps (``[storage] tx_history``); ``--tx-history`` adds it.
+
 With ``--latency-ms`` or ``--bandwidth-mbit`` (root), the same load then runs a second time on the same
 validators placed on a namespaced network (``harmony.testnet``: each node in its own namespace, the nodes
 alternating between two regions that far apart one way, each capped up and down): both sets of figures
@@ -221,6 +224,12 @@ def main() -> int:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--tx-history",
+        action="store_true",
+        help="the loopback devnet's validators also keep the per-address transaction index, an explorer's "
+        "work (default: not, as a validator does by default)",
+    )
+    parser.add_argument(
         "--commit-window-ms",
         type=int,
         help="the nodes' [consensus] commit_window_ms (default: the node's)",
@@ -277,12 +286,14 @@ def main() -> int:
         args.tx_relay,
         "--propagation",
         args.propagation,
+        "--tx-history" if args.tx_history else "--no-tx-history",
         *(() if args.commit_window_ms is None else ("--commit-window-ms", str(args.commit_window_ms))),
     )
     try:
         figures = run(net, txs, args)
         figures["tx_relay"] = args.tx_relay
         figures["propagation"] = args.propagation
+        figures["tx_history"] = args.tx_history
     finally:
         net.stop()
         if not args.keep_data:

@@ -134,6 +134,8 @@ class NodeToml:
     """Where the transactions the node's RPC took go: ``leaders`` or ``gossip``."""
     archive: bool = False
     """Keep every state and every block (``[storage] archive``) instead of pruning."""
+    tx_history: bool | None = None
+    """Keep the address index (``[storage] tx_history``); ``None``: the node's default (a validator: no)."""
 
 
 def write_genesis(
@@ -183,6 +185,7 @@ def write_node_toml(data: Path, node: NodeToml) -> Path:
     if node.commit_window_ms is not None:
         block_time += f"commit_window_ms = {node.commit_window_ms}\n"
     bls = '[bls]\nkeys = ["keys/bls.json"]\npass_file = "keys/pass.txt"\n\n' if node.bls else ""
+    tx_history = "" if node.tx_history is None else f"tx_history = {'true' if node.tx_history else 'false'}\n"
     path = data / "node.toml"
     path.write_text(
         f"""[general]
@@ -226,7 +229,7 @@ signing_target = 50
 
 [storage]
 archive = {"true" if node.archive else "false"}
-
+{tx_history}
 [log]
 level = "{node.log_level}"
 
@@ -316,6 +319,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="leaders",
         help="where the transactions a node's RPC took go: straight to the shard's next leaders, or on "
         "gossip to every node (default %(default)s)",
+    )
+    devnet.add_argument(
+        "--tx-history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="every node keeps the per-address transaction index (getTransactionsHistory), as an explorer "
+        "does; --no-tx-history: a validator's default, none (default: kept, for the applications a devnet "
+        "serves)",
     )
     devnet.add_argument(
         "--drop-symbols-percent",
@@ -441,6 +452,7 @@ def prepare(args: argparse.Namespace, shards: int) -> tuple[list[DevnetNode], di
                 propagation=args.propagation,
                 drop_symbols_percent=args.drop_symbols_percent,
                 tx_relay=args.tx_relay,
+                tx_history=args.tx_history,
             ),
         )
     manifest = _manifest(root, genesis_file, nodes, shards, 0 if given is not None else args.accounts)

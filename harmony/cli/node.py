@@ -102,6 +102,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="keep every block's state (default: prune to the last 128 blocks' and each epoch boundary's)",
     )
+    node.add_argument(
+        "--tx-history",
+        dest="tx_history",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the per-address transaction index for getTransactionsHistory (default: only on a node "
+        "without validator keys)",
+    )
     node.set_defaults(func=run_node)
 
 
@@ -125,6 +133,8 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         changes["metrics_enabled"] = args.metrics_enabled
     if args.archive is not None:
         changes["archive"] = args.archive
+    if args.tx_history is not None:
+        changes["tx_history"] = args.tx_history
     return check(config.with_changes(**changes)) if changes else check(config)
 
 

@@ -66,6 +66,9 @@ File format (every key optional; unknown keys and wrong types are errors naming 
     background_commits = false        # true: make stored blocks durable on a worker thread, off the event
                                       # loop (harmony.node.background_commits); a kill -9 can then lose
                                       # the last final blocks (sync fetches them again)
+    # tx_history = true               # keep the per-address transaction index behind getTransactionsHistory
+                                      # and getTransactionsCount (an explorer's work); default: kept on a
+                                      # node without validator keys, not on a validator
     wait_s = 0                        # seconds to wait for another process (the old node of an upgrade)
                                       # to close the data directory, instead of refusing at once
 
@@ -153,6 +156,8 @@ class NodeConfig:
     debug_equivocate: bool = False
     archive: bool = False
     background_commits: bool = False
+    tx_history: bool | None = None
+    """Keep the per-address transaction index; ``None``: only on a node without validator keys."""
     db_wait_s: int = 0
     sync_mode: str = "full"
     debug_drop_symbols_percent: int = 0
@@ -174,6 +179,12 @@ class NodeConfig:
     alert_min_peers: int = 2
     alert_disk_free_percent: int = 5
     alert_not_elected: bool = True
+
+    @property
+    def keeps_tx_history(self) -> bool:
+        """Whether this node keeps the address index: as configured, else only when it holds no validator key
+        (Harmony's explorer nodes keep the history, its validators do not)."""
+        return not self.bls_keys if self.tx_history is None else self.tx_history
 
     def with_changes(self, **changes: Any) -> NodeConfig:
         """A copy with ``changes`` applied and checked."""
@@ -212,6 +223,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, type]]] = {
     "storage": {
         "archive": ("archive", bool),
         "background_commits": ("background_commits", bool),
+        "tx_history": ("tx_history", bool),
         "wait_s": ("db_wait_s", int),
     },
     "sync": {"mode": ("sync_mode", str)},

@@ -124,7 +124,12 @@ def open_chain(config: NodeConfig, genesis: Genesis, stack: ExitStack) -> tuple[
         raise ConfigError("general.data_dir", f"cannot create {data}: {exc.strerror or exc}") from exc
     store = open_store(data / "chain", config.db_wait_s)
     stack.callback(store.close)
-    chain = Blockchain.open(ChainDB(store), genesis, config.shard_id)
+    chain = Blockchain.open(ChainDB(store, tx_history=config.keeps_tx_history), genesis, config.shard_id)
+    first = chain.db.record_tx_history()
+    if first is None:
+        log.info("transaction history not kept (a validator's default; [storage] tx_history = true keeps it)")
+    elif first > 0:
+        log.warning("transaction history kept from block %d on: the blocks before it are not indexed", first)
     indexed = chain.db.index_epoch_ends()
     if indexed:
         log.info("indexed the last blocks of %d epochs (a database from an older build)", indexed)

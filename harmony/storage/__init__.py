@@ -9,13 +9,21 @@
 from __future__ import annotations
 
 from harmony.storage.chaindb import ChainDB, StateNodes, TxLocation
-from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError, StorageLocked, StoreClosed
+from harmony.storage.errors import (
+    CorruptData,
+    HistoryNotKept,
+    NotChildOfHead,
+    StorageError,
+    StorageLocked,
+    StoreClosed,
+)
 from harmony.storage.lmdb_store import LMDBStats, LMDBStore
 from harmony.storage.memory import MemoryStore
 
 __all__ = [
     "ChainDB",
     "CorruptData",
+    "HistoryNotKept",
     "LMDBStats",
     "LMDBStore",
     "MemoryStore",

@@ -32,7 +32,7 @@ from harmony.encoding.schema import HASH32, UINT8, UINT64, Sedes, Serializable, 
 from harmony.encoding.trie import EMPTY_TRIE_ROOT
 from harmony.errors import HarmonyError, RLPError
 from harmony.storage import schema
-from harmony.storage.errors import CorruptData, NotChildOfHead, StorageError
+from harmony.storage.errors import CorruptData, HistoryNotKept, NotChildOfHead, StorageError
 from harmony.storage.staged import StagedStore
 from harmony.types.block import BLOCK_TAG, Block
 from harmony.types.crosslink import CrossLink, decode_crosslinks
@@ -134,10 +134,15 @@ class StateNodes:
 
 
 class ChainDB:
-    """The chain database over any :class:`harmony.abc.KVStore` (LMDB in the node, memory in tests)."""
+    """The chain database over any :class:`harmony.abc.KVStore` (LMDB in the node, memory in tests).
 
-    def __init__(self, kv: KVStore) -> None:
+    ``tx_history``: whether each block's transactions go into the address index (schema ``a``/``A``), the
+    history an explorer serves; a validator skips it (:meth:`record_tx_history`).
+    """
+
+    def __init__(self, kv: KVStore, *, tx_history: bool = True) -> None:
         self.kv = kv
+        self.tx_history = tx_history
         self._node_watchers: list[set[bytes]] = []
         self._shard_states: dict[int, tuple[bytes, ShardState]] = {}
         """Decoded shard states by epoch, with the bytes they were decoded from (every synced block looks
@@ -185,8 +190,9 @@ class ChainDB:
         cross-shard receipts (§6.4); ``commit_sig`` the block's own (signature, bitmap) when known;
         ``validator_snapshots`` opaque snapshots keyed by (epoch, validator address); ``senders`` the
         recovered sender of each plain transaction (the state transition's ``TxOutcome.sender``), for the
-        address index. Without ``senders`` each sender is recovered here from the signature (any chain ID:
-        the block was validated for the shard's accepted ones before it got here).
+        address index (written only with ``tx_history``). Without ``senders`` each sender is recovered
+        here from the signature (any chain ID: the block was validated for the shard's accepted ones before
+        it got here).
 
         Derived from the block itself: the parent's commit signature (header ``last_commit_*``), the spent
         markers of the incoming receipt proofs, the crosslinks of a beacon header, and the shard state an
@@ -220,7 +226,8 @@ class ChainDB:
             self._put_canonical(txn, block, header_bytes, block_hash, (tx_encodings, stx_encodings))
             put(schema.receipts_key(block_hash), rlp.encode_list_of_encoded([r.encode() for r in receipts]))
             self._put_tx_lookups(txn, block, block_hash, stx_encodings)
-            self._put_address_index(txn, _address_entries(block, stx_encodings, senders))
+            if self.tx_history:
+                self._put_address_index(txn, _address_entries(block, stx_encodings, senders))
             for to_shard, sent in group_by_destination(cx_receipts).items():
                 put(schema.outgoing_cx_key(to_shard, number), rlp.encode([r.to_rlp() for r in sent]))
             for proof in block.incoming_receipts:
@@ -588,7 +595,10 @@ class ChainDB:
     def address_transaction_count(
         self, address: bytes, *, staking: bool = False, direction: TxDirection = TxDirection.ALL
     ) -> int:
-        """How many (plain or staking) transactions of ``direction`` involve ``address``: one read."""
+        """How many (plain or staking) transactions of ``direction`` involve ``address``: one read;
+        :class:`HistoryNotKept` without ``tx_history``."""
+        if not self.tx_history:
+            raise HistoryNotKept()
         key = schema.address_tx_count_key(_stream(direction, staking), _address(address))
         return _count(key, self.kv.get(key))
 
@@ -626,6 +636,33 @@ class ChainDB:
                 raise CorruptData(f"address index at key {key.hex()}: missing or not a 32-byte hash")
             out.append(value)
         return out
+
+    def record_tx_history(self) -> int | None:
+        """Record which blocks the address index covers after this opening (schema ``mtxhistory``) and
+        return the first, or ``None`` when it is not kept.
+
+        Kept and kept before: unchanged (every block, or from where it last started). Kept now but not
+        before: from the block after the head, because the blocks before it were never indexed (a resync
+        from genesis indexes them all). Not kept: recorded as such, so that keeping it again later starts
+        afresh; the entries written meanwhile stay, until their blocks expire.
+        """
+        raw = self.kv.get(schema.TX_HISTORY_KEY)
+        if raw is not None and raw != b"" and len(raw) != 8:
+            raise CorruptData(f"transaction history marker has {len(raw)} bytes")
+        if not self.tx_history:
+            if raw != b"":
+                with self.kv.write() as txn:
+                    txn.put(schema.TX_HISTORY_KEY, b"")
+            return None
+        if raw is None:
+            return 0
+        if raw:
+            return int.from_bytes(raw, "big")
+        head = self.head_number()
+        first = 0 if head is None else head + 1
+        with self.kv.write() as txn:
+            txn.put(schema.TX_HISTORY_KEY, schema.u64(first))
+        return first
 
     # -- cross-shard, crosslinks, signatures, committees ----------------------------------------------
 

@@ -22,8 +22,18 @@ class CorruptData(StorageError):
     """Bytes read from the store are not what the table holds (decode failure or hash mismatch)."""
 
 
+class HistoryNotKept(StorageError):
+    """The address index was asked for on a node that does not keep it (``[storage] tx_history = false``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this node keeps no transaction history ([storage] tx_history = false, a validator's default): "
+            "ask a node that keeps it, or set tx_history = true (it then indexes the blocks from its head on)"
+        )
+
+
 class NotChildOfHead(StorageError):
     """A block given to ``ChainDB.write_block`` does not extend the current head (or genesis is missing)."""
 
 
-__all__ = ["CorruptData", "NotChildOfHead", "StorageError", "StorageLocked", "StoreClosed"]
+__all__ = ["CorruptData", "HistoryNotKept", "NotChildOfHead", "StorageError", "StorageLocked", "StoreClosed"]

@@ -31,7 +31,8 @@ prefix  key after the prefix                               value
 ``m``   name                                               metadata: ``mhead`` = head block hash,
                                                            ``mgenesis`` = genesis block hash,
                                                            ``mhistory`` = the history floor (8),
-                                                           ``mepochindex`` = ``E`` is complete
+                                                           ``mepochindex`` = ``E`` is complete,
+                                                           ``mtxhistory`` = where ``a``/``A`` start
 ======  =================================================  ==================================================
 
 Cross-shard reads need no table of their own: a block's outgoing receipts are its ``x`` entries for the
@@ -51,7 +52,9 @@ The address index (``a``/``A``, reference §9.2 ``getTransactionsHistory``/``get
 transaction is listed under each address it involves, in one *stream* per (plain or staking) × (all, sent,
 received). Entries of a stream are numbered 0, 1, 2… in chain order (block number, then position in the
 block: the chain is append-only), so page ``k`` of size ``s`` is the ``s`` point reads at sequence ``k·s``
-onwards, from either end, whatever the page number; the count is one read.
+onwards, from either end, whatever the page number; the count is one read. The index is an explorer's work
+that a validator skips by default (``[storage] tx_history``): ``mtxhistory`` absent, it covers every block;
+8 bytes, the blocks from that number on (it was kept only from then); empty, the node keeps none now.
 """
 
 from __future__ import annotations
@@ -105,6 +108,9 @@ HISTORY_KEY = META + b"history"
 """The history floor, 8 bytes: every canonical block from it up to the head is stored whole."""
 EPOCH_INDEX_KEY = META + b"epochindex"
 """Present once the ``E`` index holds every stored epoch end (:meth:`ChainDB.index_epoch_ends`)."""
+TX_HISTORY_KEY = META + b"txhistory"
+"""Which blocks the address index covers (module docstring): absent every one, 8 bytes from that number,
+empty none (:meth:`ChainDB.record_tx_history`)."""
 
 SPENT = b"\x01"
 

@@ -201,12 +201,12 @@ class Devnet:
         os.kill(self.pid_of(name), signal.SIGKILL)
         self.restarted.pop(name, None)
 
-    def restart(self, name: str) -> None:
-        """Start node ``name`` again with its own configuration (as the launcher did)."""
+    def restart(self, name: str, *flags: str) -> None:
+        """Start node ``name`` again with its own configuration (as the launcher did) and ``flags``."""
         data = self.root / name
         out = (data / "node.log").open("ab")
         self.restarted[name] = subprocess.Popen(
-            [sys.executable, "-m", "harmony.cli.main", "node", "--config", str(data / "node.toml")],
+            [sys.executable, "-m", "harmony.cli.main", "node", "--config", str(data / "node.toml"), *flags],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=data,

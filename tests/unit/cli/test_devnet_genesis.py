@@ -100,6 +100,7 @@ def _args(tmp_path: Path, **extra: object) -> argparse.Namespace:
         "propagation": "raptorq",
         "drop_symbols_percent": 0,
         "tx_relay": "leaders",
+        "tx_history": True,
     }
     values.update(extra)
     return argparse.Namespace(**values)

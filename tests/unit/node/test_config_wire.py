@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harmony.cli.main import main
+from harmony.cli.main import build_parser, main
+from harmony.cli.node import config_from_args
 from harmony.encoding import rlp
 from harmony.node.config import ConfigError, NodeConfig, load_config, parse_config
 from harmony.node.wire import (
@@ -110,6 +111,8 @@ def test_defaults_follow_harmony() -> None:
         ({"storage": {"wait_s": -1}}, "storage.wait_s"),
         ({"storage": {"wait_s": 3601}}, "storage.wait_s"),
         ({"storage": {"wait_s": "5"}}, "storage.wait_s"),
+        ({"storage": {"tx_history": "yes"}}, "storage.tx_history"),
+        ({"storage": {"tx_history": 1}}, "storage.tx_history"),
     ],
 )
 def test_bad_values_name_their_field(doc: dict[str, object], field: str) -> None:
@@ -172,6 +175,20 @@ def test_tx_relay_defaults_to_leaders_and_says_what_it_takes() -> None:
     assert parse_config({"p2p": {"tx_relay": "gossip"}}, Path(".")).tx_relay == "gossip"
     with pytest.raises(ConfigError, match="'leaders', 'gossip'"):
         parse_config({"p2p": {"tx_relay": "Leaders"}}, Path("."))
+
+
+def test_tx_history_is_kept_by_default_only_without_validator_keys(tmp_path: Path) -> None:
+    key = (Path("bls.json"),)
+    assert NodeConfig().keeps_tx_history and not NodeConfig(bls_keys=key).keeps_tx_history
+    for kept in (True, False):
+        assert parse_config({"storage": {"tx_history": kept}}, Path(".")).keeps_tx_history is kept
+        assert NodeConfig(bls_keys=key, tx_history=kept).keeps_tx_history is kept
+    args = ["node", "--datadir", str(tmp_path), "--bls.keys", "k.json"]
+    assert config_from_args(build_parser("node").parse_args(args)).keeps_tx_history is False
+    flagged = config_from_args(build_parser("node").parse_args([*args, "--tx-history"]))
+    assert flagged.keeps_tx_history is True
+    unflagged = config_from_args(build_parser("node").parse_args(["node", "--no-tx-history"]))
+    assert unflagged.keeps_tx_history is False
 
 
 def test_sync_mode_defaults_to_full_and_says_what_it_takes() -> None:

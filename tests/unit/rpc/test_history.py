@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 
 from harmony.encoding.address import to_bech32, to_checksum_hex
-from harmony.rpc.errors import INVALID_PARAMS
+from harmony.node.blockchain import Blockchain
+from harmony.rpc.backend import RPCBackend
+from harmony.rpc.dispatch import Dispatcher
+from harmony.rpc.errors import INVALID_PARAMS, SERVER_ERROR
 from harmony.rpc.formats import StakingInBlock, Style, staking_transaction_json
+from harmony.storage.chaindb import ChainDB
 from harmony.types.staking import Delegate, StakingTransaction
-from tests.unit.rpc.conftest import CONTRACT, KEYS, SINK, ChainFixture
+from tests.unit.rpc.conftest import CONTRACT, GENESIS, KEYS, SHARD, SINK, ChainFixture
 from tests.unit.rpc.test_dispatch import error, h, result
 
 
@@ -115,6 +119,24 @@ def test_count_bad_params(built: ChainFixture) -> None:
         assert err["code"] == INVALID_PARAMS
     err = error(d, "hmyv2_getTransactionsHistory", _args(SINK), {"second": 1})
     assert err["code"] == INVALID_PARAMS
+
+
+def test_a_node_without_history_says_how_to_keep_it(built: ChainFixture) -> None:
+    """A validator keeps no address index by default (``[storage] tx_history``): the four methods answer
+    with a server error that names the setting, and the rest of the RPC is unchanged."""
+    chain = Blockchain.open(ChainDB(built.chain.db.kv, tx_history=False), GENESIS, SHARD)
+    d = Dispatcher(RPCBackend(chain, built.pool))
+    for prefix in ("hmy", "hmyv2"):
+        for method, params in (
+            ("getTransactionsHistory", (_args(SINK),)),
+            ("getStakingTransactionsHistory", (_args(SINK),)),
+            ("getTransactionsCount", (to_bech32(SINK), "ALL")),
+            ("getStakingTransactionsCount", (to_bech32(SINK), "SENT")),
+        ):
+            err = error(d, f"{prefix}_{method}", *params)
+            assert err["code"] == SERVER_ERROR and "tx_history = true" in err["message"], err
+    tx = built.blocks[0].transactions[0]
+    assert result(d, "hmyv2_getTransactionByHash", h(tx.hash()))["hash"] == h(tx.hash())
 
 
 def test_staking_transaction_shape() -> None:

@@ -13,7 +13,15 @@ import pytest
 
 from harmony.abc import KVStore, KVWriteTxn
 from harmony.crypto.secp256k1 import PrivateKey
-from harmony.storage import ChainDB, CorruptData, LMDBStore, MemoryStore, StorageError, schema
+from harmony.storage import (
+    ChainDB,
+    CorruptData,
+    HistoryNotKept,
+    LMDBStore,
+    MemoryStore,
+    StorageError,
+    schema,
+)
 from harmony.storage.chaindb import TxDirection
 from harmony.types.block import Block, make_block
 from harmony.types.header import Header
@@ -67,8 +75,8 @@ def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
     store.close()
 
 
-def _filled(kv: KVStore, *, senders: bool = True) -> ChainDB:
-    db = ChainDB(kv)
+def _filled(kv: KVStore, *, senders: bool = True, tx_history: bool = True) -> ChainDB:
+    db = ChainDB(kv, tx_history=tx_history)
     db.write_block(GENESIS, [], {})
     db.write_block(BLOCK1, RECEIPTS1, {}, senders=SENDERS1 if senders else None)
     db.write_block(BLOCK2, RECEIPTS2, {}, senders=[C] if senders else None)
@@ -185,3 +193,46 @@ def test_bad_arguments_and_corrupt_index_are_typed(kv: KVStore) -> None:
         db.address_transaction_count(B)
     with pytest.raises(CorruptData, match="address index"):
         db.address_transactions(C)
+
+
+def _index(kv: KVStore) -> list[tuple[bytes, bytes]]:
+    return list(kv.iterate(schema.ADDRESS_TX)) + list(kv.iterate(schema.ADDRESS_TX_COUNT))
+
+
+def test_a_node_without_tx_history_writes_no_index_and_says_so(kv: KVStore) -> None:
+    db = _filled(kv, tx_history=False)
+    assert _index(kv) == []
+    assert db.get_block_by_number(2) == BLOCK2  # the rest of the block write is unchanged
+    for read in (db.address_transaction_count, db.address_transactions):
+        with pytest.raises(HistoryNotKept, match=r"tx_history = true"):
+            read(A)
+
+
+def test_record_tx_history_across_openings(kv: KVStore) -> None:
+    kept = ChainDB(kv)
+    kept.write_block(GENESIS, [], {})
+    assert kept.record_tx_history() == 0  # kept from the start: every block
+    assert kv.get(schema.TX_HISTORY_KEY) is None
+    kept.write_block(BLOCK1, RECEIPTS1, {}, senders=SENDERS1)
+    # reopened without it: recorded, and block 2 goes unindexed
+    dropped = ChainDB(kv, tx_history=False)
+    assert dropped.record_tx_history() is None
+    assert dropped.record_tx_history() is None
+    assert kv.get(schema.TX_HISTORY_KEY) == b""
+    dropped.write_block(BLOCK2, RECEIPTS2, {}, senders=[C])
+    # kept again: from the block after the head on; the entries of block 1 are still there
+    again = ChainDB(kv)
+    assert again.record_tx_history() == 3
+    assert again.record_tx_history() == 3
+    assert again.address_transactions(C) == [TX_BC.hash()]  # TX_CA of block 2 was never indexed
+
+
+def test_corrupt_tx_history_marker_is_typed(kv: KVStore) -> None:
+    db = ChainDB(kv)
+    db.write_block(GENESIS, [], {})
+    with kv.write() as txn:
+        txn.put(schema.TX_HISTORY_KEY, b"\x01\x02")
+    with pytest.raises(CorruptData, match="history marker"):
+        db.record_tx_history()
+    with pytest.raises(CorruptData, match="history marker"):
+        ChainDB(kv, tx_history=False).record_tx_history()
