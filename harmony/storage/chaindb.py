@@ -224,7 +224,10 @@ class ChainDB:
             self._check_extends_head(txn, header)
             put = txn.put
             self._put_canonical(txn, block, header_bytes, block_hash, (tx_encodings, stx_encodings))
-            put(schema.receipts_key(block_hash), rlp.encode_list_of_encoded([r.encode() for r in receipts]))
+            put(
+                schema.receipts_key(block_hash),
+                rlp.encode_list_of_encoded([r.encode_compact() for r in receipts]),
+            )
             self._put_tx_lookups(txn, block, block_hash, stx_encodings)
             if self.tx_history:
                 self._put_address_index(txn, _address_entries(block, stx_encodings, senders))
@@ -552,12 +555,13 @@ class ChainDB:
     # -- receipts and transactions --------------------------------------------------------------------
 
     def get_receipts(self, block_hash: bytes) -> tuple[Receipt, ...] | None:
-        """A block's receipts (consensus form), plain transactions' first, then staking ones'."""
+        """A block's receipts, plain transactions' first, then staking ones' (stored in compact form, their
+        blooms computed again from their logs)."""
         key = schema.receipts_key(block_hash)
         raw = self.kv.get(key)
         if raw is None:
             return None
-        return _decode("receipts", key, raw, lambda b: _decode_list(b, Receipt.from_rlp))
+        return _decode("receipts", key, raw, lambda b: _decode_list(b, Receipt.from_compact_rlp))
 
     def get_transaction_location(self, tx_hash: bytes) -> TxLocation | None:
         """Where a transaction is, by its hash (or its eth hash for one signed for an Ethereum chain ID)."""

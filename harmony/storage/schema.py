@@ -10,7 +10,10 @@ prefix  key after the prefix                               value
 ``b``   block hash (32)                                    body: RLP ``[txs, staking_txs, uncles, incoming]``
 ``N``   block hash (32)                                    block number, 8 bytes
 ``n``   block number (8)                                   canonical block hash (32)
-``r``   block hash (32)                                    receipts: RLP list of consensus receipts
+``r``   block hash (32)                                    receipts: RLP list of compact receipts
+                                                           ``[status, cumulative gas, logs]`` (the bloom
+                                                           the logs determine left out; older databases:
+                                                           consensus receipts)
 ``l``   transaction hash (32)                              location: RLP ``[block_hash, number, index,
                                                            staking, receipt_index]``; Harmony transactions
                                                            signed for an Ethereum chain ID also under their

@@ -232,6 +232,37 @@ class Receipt(Serializable):
             post_state,
         )
 
+    def encode_compact(self) -> bytes:
+        """``[post_state_or_status, cumulative_gas_used, logs]``: the consensus form without its bloom, which
+        the logs determine (as Go's ``storedReceiptRLP``); the chain database keeps receipts so, 256 bytes
+        fewer each (most of a plain transfer's receipt)."""
+        if self.logs or self.post_state or self.status not in (0, 1):
+            gas = UINT64.serialize(self.cumulative_gas_used)
+            return rlp.encode([_status_item(self.status, self.post_state), gas, _LOGS.serialize(self.logs)])
+        status_rlp = b"\x01" if self.status == RECEIPT_STATUS_SUCCESSFUL else b"\x80"
+        return rlp.encode_list_of_encoded(
+            (status_rlp, rlp.encode(UINT64.serialize(self.cumulative_gas_used)), b"\xc0")
+        )
+
+    @classmethod
+    def from_compact_rlp(cls, item: DecodedItem, field: str | None = None) -> Self:
+        """Decode :meth:`encode_compact`'s form, the bloom computed again from the logs; the consensus form
+        (four fields, as databases written before kept it) is decoded as :meth:`from_rlp` does."""
+        where = field or cls.__name__
+        fields = as_list(item, where)
+        if len(fields) == 4:
+            return cls.from_rlp(item, field)
+        status_item, gas, logs_item = as_list(item, where, 3)
+        status, post_state = _read_status(status_item, f"{where}.status")
+        logs = _LOGS.deserialize(logs_item, f"{where}.logs")
+        return cls(
+            status,
+            UINT64.deserialize(gas, f"{where}.cumulative_gas_used"),
+            logs_bloom(logs) if logs else EMPTY_BLOOM,
+            logs,
+            post_state,
+        )
+
 
 def _encode_without_logs(status: int, cumulative_gas_used: int, bloom: bytes) -> bytes:
     """``rlp([status, cumulative_gas_used, bloom, []])`` for a status of 0 or 1 and a 256-byte bloom."""

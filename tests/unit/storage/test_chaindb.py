@@ -99,6 +99,22 @@ def test_blocks_round_trip(kv: KVStore, blocks: list[BlockData]) -> None:
     assert db.get_block_by_number(head.number + 1) is None
 
 
+def test_receipts_are_kept_compact_and_the_consensus_form_still_read(
+    kv: KVStore, blocks: list[BlockData]
+) -> None:
+    """A block's receipts are stored without their blooms (``Receipt.encode_compact``); a database written
+    before, with consensus receipts, reads the same."""
+    db = ChainDB(kv)
+    for data in blocks:
+        write(db, data)
+    for data in blocks:
+        key = schema.receipts_key(data.block.hash())
+        compact = rlp.encode_list_of_encoded([r.encode_compact() for r in data.receipts])
+        assert kv.get(key) == compact
+        put_raw(kv, key, rlp.encode_list_of_encoded([r.encode() for r in data.receipts]))
+        assert db.get_receipts(data.block.hash()) == tuple(data.receipts)
+
+
 def test_transaction_lookups(kv: KVStore, blocks: list[BlockData]) -> None:
     db = ChainDB(kv)
     for data in blocks:

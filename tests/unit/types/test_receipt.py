@@ -228,3 +228,61 @@ def test_a_receipt_without_logs_encodes_as_the_schema_does(status: int, gas: int
     receipt = Receipt(status, gas, bloom, ())
     assert receipt.encode() == rlp.encode(receipt.to_rlp())
     assert Receipt.decode(receipt.encode()) == receipt
+
+
+# --- the compact form the chain database keeps ------------------------------------------------------
+
+consistent_receipts = st.builds(
+    Receipt.make,
+    success=st.booleans(),
+    cumulative_gas_used=st.integers(0, 2**64 - 1),
+    logs=st.lists(logs, max_size=3),
+)
+
+
+def _from_compact(data: bytes) -> Receipt:
+    return Receipt.from_compact_rlp(rlp.decode(data))
+
+
+def test_compact_form_leaves_the_bloom_out() -> None:
+    ok = Receipt.make(success=True, cumulative_gas_used=21000)
+    assert rlp.decode(ok.encode_compact()) == [b"\x01", b"\x52\x08", []]
+    assert (len(ok.encode_compact()), len(ok.encode())) == (6, 267)  # a plain transfer's, either way
+    with_logs = Receipt.make(success=False, cumulative_gas_used=7, logs=[sample_log()])
+    assert decoded(with_logs.encode_compact())[:2] == [b"", b"\x07"]
+    assert _from_compact(with_logs.encode_compact()) == with_logs  # the bloom computed again
+    root = Receipt(RECEIPT_STATUS_SUCCESSFUL, 1, EMPTY_BLOOM, (), keccak256(b"state"))
+    assert _from_compact(root.encode_compact()) == root
+
+
+@given(consistent_receipts)
+def test_compact_round_trip_and_the_consensus_form_still_read(r: Receipt) -> None:
+    assert _from_compact(r.encode_compact()) == r
+    assert _from_compact(r.encode()) == r  # a database written before keeps the consensus form
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        [b"\x01", b""],
+        [b"\x01", b"", [], []],
+        [b"\x01", b"", [], [], []],
+        [b"\x02", b"", []],
+        [b"\x01", b"\x00\x01", []],
+        [b"\x01", b"", b"not a list"],
+        b"not a list",
+    ],
+)
+def test_compact_form_rejects_bad_shapes(item: rlp.Item) -> None:
+    with pytest.raises(RLPError):
+        _from_compact(rlp.encode(item))
+
+
+@settings(max_examples=300)
+@given(consistent_receipts, st.data())
+def test_mutated_compact_receipt_raises_only_our_errors(r: Receipt, data: st.DataObject) -> None:
+    encoded = bytearray(r.encode_compact())
+    i = data.draw(st.integers(0, len(encoded) - 1))
+    encoded[i] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(HarmonyError):
+        _from_compact(bytes(encoded))
