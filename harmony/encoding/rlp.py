@@ -146,8 +146,26 @@ def _decode_at(buf: bytes, pos: int, limit: int, depth: int) -> tuple[DecodedIte
     if depth <= 0:
         raise RLPError("RLP lists nested too deeply")
     items: list[DecodedItem] = []
+    append = items.append
     cursor = start
     while cursor < end:
-        child, cursor = _decode_at(buf, cursor, end, depth - 1)
-        items.append(child)
+        # byte strings of up to 55 bytes (every field of a transaction or header but the data) read inline:
+        # the same checks as _header, without two calls per item
+        b0 = buf[cursor]
+        if b0 < 0x80:
+            append(buf[cursor : cursor + 1])
+            cursor += 1
+        elif b0 < 0xB8:
+            first = cursor + 1
+            cursor = first + b0 - 0x80
+            if cursor > end:
+                raise RLPError(
+                    f"RLP input truncated: item needs {b0 - 0x80} bytes, {max(end - first, 0)} remain"
+                )
+            if cursor == first + 1 and buf[first] < 0x80:
+                raise RLPError("non-canonical RLP: single byte below 0x80 must not be prefixed")
+            append(buf[first:cursor])
+        else:
+            child, cursor = _decode_at(buf, cursor, end, depth - 1)
+            append(child)
     return items, end
