@@ -78,6 +78,7 @@ class RuntimeHooks:
             "blskey": [k.public_key.to_bytes().hex() for k in node.keys],
             "is-leader": bool(driver is not None and driver.core.is_leader()),
             "role": "Validator" if node.keys else "ExplorerNode",
+            "is-archival": node.config.archive,
             "peerid": self.peer_id,
             "node-unix-start-time": node.started_at,
             "consensus": {

@@ -92,7 +92,7 @@ class NodeHooks(Protocol):
 
     def metadata(self) -> dict[str, object]:
         """The node's own facts for ``hmyv2_getNodeMetadata`` (``node_info.node_metadata_json`` adds the
-        chain's): ``blskey``, ``is-leader``, ``role``, ``peerid``, ``node-unix-start-time``,
+        chain's): ``blskey``, ``is-leader``, ``role``, ``is-archival``, ``peerid``, ``node-unix-start-time``,
         ``consensus {viewId, blocknum, finality}``, ``sync-peers``; any may be left out."""
         ...
 

@@ -115,8 +115,9 @@ def _consensus(value: object) -> JSONMap:
 def node_metadata_json(backend: RPCBackend) -> JSONMap:
     """``getNodeMetadata`` (Go ``NodeMetadata``): the chain's facts with the node's own from the hooks.
 
-    ``p2p-connectivity`` is the ``c`` counters of the hooks' peer info; ``is-archival`` is true (the node
-    keeps every state); ``dns-zone`` is empty (no DNS sync); ``sync-peers`` appears only when known.
+    ``p2p-connectivity`` is the ``c`` counters of the hooks' peer info; ``is-archival`` whether the node
+    keeps every state (``[storage] archive``; a standalone node over a data directory prunes nothing);
+    ``dns-zone`` is empty (no DNS sync); ``sync-peers`` appears only when known.
     """
     params = backend.chain.params
     head = backend.chain.head
@@ -135,7 +136,7 @@ def node_metadata_json(backend: RPCBackend) -> JSONMap:
         "blocks-per-epoch": params.epochs.blocks_in_epoch(head.epoch),
         "role": node.get("role", "Validator" if keys else "ExplorerNode"),
         "dns-zone": "",
-        "is-archival": True,
+        "is-archival": bool(node.get("is-archival", True)),
         "is-backup": False,
         "node-unix-start-time": node.get("node-unix-start-time", 0),
         "peerid": node.get("peerid", ""),

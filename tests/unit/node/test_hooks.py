@@ -13,6 +13,8 @@ from harmony.chain.params import LOCALNET
 from harmony.node.config import NodeConfig
 from harmony.node.peer_info import offline_peer_info
 from harmony.node.runtime import Node
+from harmony.rpc.backend import RPCBackend
+from harmony.rpc.node_info import node_metadata_json
 from harmony.types.transaction import Transaction
 
 GENESIS = make_localnet_genesis(timestamp=1_700_000_000)
@@ -35,6 +37,7 @@ def test_a_node_not_started_has_no_peers_and_does_not_sync(node: Node) -> None:
         "blskey": [],
         "is-leader": False,
         "role": "ExplorerNode",
+        "is-archival": False,
         "peerid": "",
         "node-unix-start-time": node.started_at,
         "consensus": {"viewId": 0, "blocknum": 0, "finality": 0},
@@ -42,6 +45,20 @@ def test_a_node_not_started_has_no_peers_and_does_not_sync(node: Node) -> None:
     }
     assert hooks.pending_cx_proofs() == () and hooks.pending_crosslink_count() == 0
     assert not hooks.inside_fence()  # no seat key
+
+
+def test_metadata_says_whether_the_node_prunes(node: Node, tmp_path: Path) -> None:
+    """``is-archival`` follows ``[storage] archive`` (a node prunes by default)."""
+
+    def is_archival(n: Node) -> object:
+        return node_metadata_json(RPCBackend(n.chain, n.pool, n.hooks))["is-archival"]
+
+    assert is_archival(node) is False
+    archive = Node(NodeConfig(data_dir=tmp_path / "archive", shard_id=0, archive=True), genesis=GENESIS)
+    try:
+        assert is_archival(archive) is True
+    finally:
+        archive.close()
 
 
 def test_status_before_start(node: Node) -> None:
