@@ -91,7 +91,9 @@ def _inspect(args: argparse.Namespace) -> int:
     except StorageError as exc:
         raise CLIError(f"{path}: cannot open the chain database: {exc}") from exc
     with store:
-        floor = ChainDB(store).history_floor()
+        db = ChainDB(store)
+        floor = db.history_floor()
+        history = db.tx_history_from()
         if args.json:
             report = inspect_store(store, path)
         else:
@@ -101,13 +103,23 @@ def _inspect(args: argparse.Namespace) -> int:
                     store, path, lambda done, total: progress.update(task, completed=done, total=total)
                 )
     if args.json:
-        print(json.dumps({**asdict(report), "history_floor": floor}))
+        print(json.dumps({**asdict(report), "history_floor": floor, "tx_history_from": history}))
     else:
         # the path on a line of its own: a long one would wrap a table title (and a narrow pipe the cells)
         print(f"{report.path}: {report.entries} entries, {_human(report.file_bytes)} on disk")
         Console(width=max(100, Console().width)).print(_report_table(report))
         if floor:
             print(f"blocks whole from {floor} on; the older ones are expired (epoch ends keep their headers)")
+        if history is None:
+            print(
+                "transaction history: not kept (a validator's default; [storage] tx_history = true keeps it)"
+            )
+        else:
+            print(
+                f"transaction history: indexed from block {history} on"
+                if history
+                else "transaction history: every block indexed"
+            )
         print(
             f"LMDB pages: {_human(report.used_bytes)}, {_human(report.live_bytes)} of them in use (freed "
             "pages are reused; `harmony db compact` on a stopped node gives them back and fills half-empty "

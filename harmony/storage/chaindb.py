@@ -641,6 +641,18 @@ class ChainDB:
             out.append(value)
         return out
 
+    def tx_history_from(self) -> int | None:
+        """The first block the address index covers as recorded (schema ``mtxhistory``): 0 every block,
+        ``None`` when it is not kept."""
+        raw = self.kv.get(schema.TX_HISTORY_KEY)
+        if raw is None:
+            return 0
+        if raw == b"":
+            return None
+        if len(raw) != 8:
+            raise CorruptData(f"transaction history marker has {len(raw)} bytes")
+        return int.from_bytes(raw, "big")
+
     def record_tx_history(self) -> int | None:
         """Record which blocks the address index covers after this opening (schema ``mtxhistory``) and
         return the first, or ``None`` when it is not kept.
@@ -650,18 +662,14 @@ class ChainDB:
         from genesis indexes them all). Not kept: recorded as such, so that keeping it again later starts
         afresh; the entries written meanwhile stay, until their blocks expire.
         """
-        raw = self.kv.get(schema.TX_HISTORY_KEY)
-        if raw is not None and raw != b"" and len(raw) != 8:
-            raise CorruptData(f"transaction history marker has {len(raw)} bytes")
+        recorded = self.tx_history_from()
         if not self.tx_history:
-            if raw != b"":
+            if recorded is not None:
                 with self.kv.write() as txn:
                     txn.put(schema.TX_HISTORY_KEY, b"")
             return None
-        if raw is None:
-            return 0
-        if raw:
-            return int.from_bytes(raw, "big")
+        if recorded is not None:
+            return recorded
         head = self.head_number()
         first = 0 if head is None else head + 1
         with self.kv.write() as txn:

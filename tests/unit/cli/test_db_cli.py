@@ -59,6 +59,23 @@ def test_inspect_lists_every_table(datadir: Path, capsys: pytest.CaptureFixture[
     assert report["file_bytes"] > 0
 
 
+def test_inspect_says_which_blocks_the_transaction_history_covers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crash_writer.run(tmp_path / "chain", 3)
+    for keep, text, first in (
+        (True, "every block indexed", 0),
+        (False, "not kept", None),
+        (True, "indexed from block 4 on", 4),  # kept again after blocks went unindexed
+    ):
+        with LMDBStore(tmp_path / "chain") as store:
+            ChainDB(store, tx_history=keep).record_tx_history()
+        code, out, _ = run(["db", "inspect", str(tmp_path)], capsys)
+        assert code == 0 and f"transaction history: {text}" in out, out
+        report = json.loads(run(["db", "inspect", "--json", str(tmp_path)], capsys)[1])
+        assert report["tx_history_from"] == first
+
+
 def test_prune_deletes_old_states_and_inspect_sees_it(
     datadir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
