@@ -26,7 +26,7 @@ from harmony.storage.chaindb import ChainDB
 from harmony.storage.compaction import ONLINE_COMPACT_MAX, wasteful
 from harmony.storage.errors import StorageError
 from harmony.storage.lmdb_store import Compaction, LMDBStore
-from harmony.storage.prune import KEEP_RECENT, PruneProgress, Pruner
+from harmony.storage.prune import KEEP_RECENT, PruneProgress, Pruner, can_drop_states
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,8 @@ async def prune_forever(
                     expired.history_floor,
                 )
         if (last_state is not None and head - last_state < every) or trio.current_time() < state_due:
+            continue
+        if not can_drop_states(head):
             continue
         started = time.monotonic()
         worked = [0.0]

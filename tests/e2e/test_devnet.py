@@ -433,8 +433,8 @@ def test_a_late_node_with_only_a_bootnode_finds_its_peers_and_syncs(devnet: Devn
 
 
 PRUNE_TIMEOUT = 240
-"""Seconds to wait for a node's first pruning round (every 64 blocks); the tests above take longer than 64
-block times on an idle machine, and a loaded one is slower."""
+"""Seconds to wait for a node's first pruning round (once its head passes 128 blocks, then every 64); the
+tests above take most of 128 block times on an idle machine, and a loaded one is slower."""
 
 
 def _harmony(*args: str) -> subprocess.CompletedProcess[str]:
@@ -444,8 +444,9 @@ def _harmony(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_running_node_prunes_and_its_directory_is_read_not_pruned(devnet: Devnet) -> None:
-    """A node's loop runs a pruning round once its head passes 64 blocks (its log says what it kept and
-    deleted); ``db inspect`` reads the running node's directory; ``db prune`` refuses it."""
+    """A node's loop runs a pruning round once its head passes 128 blocks, when the first state has left the
+    kept window (its log says what it kept and deleted); ``db inspect`` reads the running node's directory;
+    ``db prune`` refuses it."""
     deadline = time.monotonic() + PRUNE_TIMEOUT
     pruned: dict | None = None
     while pruned is None:

@@ -67,6 +67,36 @@ def test_the_loop_prunes_while_blocks_arrive(tmp_path: Path, monkeypatch: pytest
     store.close()
 
 
+def test_no_state_round_before_a_state_can_leave_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to head KEEP_RECENT every state is kept: a round then would mark every node and delete none."""
+    heads = iter([64, 100, prune.KEEP_RECENT, prune.KEEP_RECENT + 1])
+    rounds: list[int] = []
+
+    class Pruner:
+        def __init__(self, db: object, history: bool) -> None:
+            pass
+
+        def round(self) -> Iterator[prune.PruneProgress]:
+            rounds.append(current)
+            yield prune.PruneProgress(head=current)
+
+    class Head:
+        def head_number(self) -> int:
+            nonlocal current
+            current = next(heads, current)
+            return current
+
+    current = 0
+    monkeypatch.setattr(pruning, "Pruner", Pruner)
+
+    async def main() -> None:
+        with trio.move_on_after(10):
+            await prune_forever(Head(), every=4, interval=1.0, history=False)  # type: ignore[arg-type]
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert rounds == [prune.KEEP_RECENT + 1]
+
+
 def test_rounds_take_at_most_their_share_of_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     # a node fast-syncing: the head moves far between two looks, and each round works 2 s (slices of 0.5 s
     # on a fake clock); with a share of 0.25 the next round starts no sooner than 6 s after a round ends
