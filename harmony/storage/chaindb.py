@@ -143,6 +143,7 @@ class ChainDB:
     def __init__(self, kv: KVStore, *, tx_history: bool = True) -> None:
         self.kv = kv
         self.tx_history = tx_history
+        self._address_index_gone = False
         self._node_watchers: list[set[bytes]] = []
         self._shard_states: dict[int, tuple[bytes, ShardState]] = {}
         """Decoded shard states by epoch, with the bytes they were decoded from (every synced block looks
@@ -897,18 +898,32 @@ class ChainDB:
         if below <= floor:
             return floor
         budget = EXPIRE_TRANSACTIONS if max_transactions is None else max_transactions
+        indexed = self._address_index_stored()
         with self.kv.write() as txn:
             number = floor
             transactions = 0
             first_kept: dict[tuple[int, bytes], int] = {}
             while number < below and transactions < budget and number - floor < EXPIRE_BLOCKS:
-                transactions += self._expire_block(txn, number, first_kept)
+                transactions += self._expire_block(txn, number, first_kept if indexed else None)
                 number += 1
             txn.put(schema.HISTORY_KEY, schema.u64(number))
         return number
 
-    def _expire_block(self, txn: KVWriteTxn, number: int, first_kept: dict[tuple[int, bytes], int]) -> int:
-        """Delete what an expired block no longer keeps; how many transactions it had."""
+    def _address_index_stored(self) -> bool:
+        """Whether expiring blocks must delete address index entries: the index is kept, or it is not but
+        entries written while it was are still stored (none are written again, so once gone it stays so)."""
+        if self.tx_history:
+            return True
+        if self._address_index_gone:
+            return False
+        self._address_index_gone = next(iter(self.kv.iterate(schema.ADDRESS_TX)), None) is None
+        return not self._address_index_gone
+
+    def _expire_block(
+        self, txn: KVWriteTxn, number: int, first_kept: dict[tuple[int, bytes], int] | None
+    ) -> int:
+        """Delete what an expired block no longer keeps; how many transactions it had. ``first_kept`` is
+        None when no address index entry is stored, so none is looked for (each costs a sender recovery)."""
         block_hash = txn.get(schema.canonical_key(number))
         if block_hash is None:
             return 0
@@ -930,14 +945,8 @@ class ChainDB:
                     txn.delete(schema.tx_lookup_key(tx.eth_hash()))
             for encoded in stx_encodings:
                 txn.delete(schema.tx_lookup_key(keccak256(encoded)))
-            for stream, address, tx_hash in _address_entries(block, stx_encodings, None):
-                sequence = first_kept.get((stream, address))
-                if sequence is None:
-                    sequence = _first_stored(txn, stream, address)
-                key = schema.address_tx_key(stream, address, sequence)
-                if txn.get(key) == tx_hash:
-                    txn.delete(key)
-                    first_kept[(stream, address)] = sequence + 1
+            if first_kept is not None:
+                _expire_address_entries(txn, _address_entries(block, stx_encodings, None), first_kept)
             if not sent_receipts:
                 txn.delete(body_key)
             transactions = len(block.transactions) + len(stx_encodings)
@@ -968,6 +977,20 @@ def _address(address: bytes) -> bytes:
     if len(address) != 20:
         raise StorageError(f"an address is 20 bytes, got {len(address)}")
     return address
+
+
+def _expire_address_entries(
+    txn: KVWriteTxn, entries: Sequence[tuple[int, bytes, bytes]], first_kept: dict[tuple[int, bytes], int]
+) -> None:
+    """Delete an expired block's address index entries: each is the first still stored of its stream."""
+    for stream, address, tx_hash in entries:
+        sequence = first_kept.get((stream, address))
+        if sequence is None:
+            sequence = _first_stored(txn, stream, address)
+        key = schema.address_tx_key(stream, address, sequence)
+        if txn.get(key) == tx_hash:
+            txn.delete(key)
+            first_kept[(stream, address)] = sequence + 1
 
 
 def _first_stored(kv: KVReader, stream: int, address: bytes) -> int:

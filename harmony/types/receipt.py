@@ -239,10 +239,7 @@ class Receipt(Serializable):
         if self.logs or self.post_state or self.status not in (0, 1):
             gas = UINT64.serialize(self.cumulative_gas_used)
             return rlp.encode([_status_item(self.status, self.post_state), gas, _LOGS.serialize(self.logs)])
-        status_rlp = b"\x01" if self.status == RECEIPT_STATUS_SUCCESSFUL else b"\x80"
-        return rlp.encode_list_of_encoded(
-            (status_rlp, rlp.encode(UINT64.serialize(self.cumulative_gas_used)), b"\xc0")
-        )
+        return _encode_without_logs(self.status, self.cumulative_gas_used, None)
 
     @classmethod
     def from_compact_rlp(cls, item: DecodedItem, field: str | None = None) -> Self:
@@ -252,7 +249,9 @@ class Receipt(Serializable):
         fields = as_list(item, where)
         if len(fields) == 4:
             return cls.from_rlp(item, field)
-        status_item, gas, logs_item = as_list(item, where, 3)
+        if len(fields) != 3:
+            raise RLPError(f"{where}: expected a list of 3 or 4 items, got {len(fields)}")
+        status_item, gas, logs_item = fields
         status, post_state = _read_status(status_item, f"{where}.status")
         logs = _LOGS.deserialize(logs_item, f"{where}.logs")
         return cls(
@@ -264,10 +263,13 @@ class Receipt(Serializable):
         )
 
 
-def _encode_without_logs(status: int, cumulative_gas_used: int, bloom: bytes) -> bytes:
-    """``rlp([status, cumulative_gas_used, bloom, []])`` for a status of 0 or 1 and a 256-byte bloom."""
+def _encode_without_logs(status: int, cumulative_gas_used: int, bloom: bytes | None) -> bytes:
+    """``rlp([status, cumulative_gas_used, bloom, []])`` for a status of 0 or 1 and a 256-byte bloom, or the
+    stored form ``rlp([status, cumulative_gas_used, []])`` when ``bloom`` is None."""
     status_rlp = b"\x01" if status == RECEIPT_STATUS_SUCCESSFUL else b"\x80"
     gas_rlp = rlp.encode(UINT64.serialize(cumulative_gas_used))
+    if bloom is None:
+        return rlp.encode_list_of_encoded((status_rlp, gas_rlp, b"\xc0"))
     return rlp.encode_list_of_encoded((status_rlp, gas_rlp, rlp.encode(bloom), b"\xc0"))
 
 

@@ -201,3 +201,49 @@ def test_a_database_from_before_the_epoch_index_gets_it_at_open(tmp_path: Path) 
                     txn.delete(key)
             txn.delete(schema.EPOCH_INDEX_KEY)
         assert grown.db.index_epoch_ends() == len(ends) - 1 and list(grown.db.epoch_ends()) == ends
+
+
+def test_expiry_looks_for_address_entries_only_while_some_are_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node that never kept the index recovers no sender to expire a block; one that stopped keeping it
+    still deletes the entries written before, then stops looking once they are gone."""
+    monkeypatch.setattr(prune, "HISTORY_BLOCKS", WINDOW)
+    monkeypatch.setattr(prune, "KEEP_RECENT", 16)
+    recovered: list[bytes] = []
+    real_entries = chaindb._address_entries
+
+    def counting(*args: object) -> list[tuple[int, bytes, bytes]]:
+        entries = real_entries(*args)  # type: ignore[arg-type]
+        recovered.extend(tx_hash for _, _, tx_hash in entries)
+        return entries
+
+    monkeypatch.setattr(chaindb, "_address_entries", counting)
+    never = LMDBStore(tmp_path / "never")
+    chain = Blockchain.open(ChainDB(never, tx_history=False), crash_writer.GENESIS, SHARD)
+    _grow(chain, 7 * EPOCH + 3)
+    recovered.clear()
+    assert Pruner(chain.db).run().expired > 0
+    assert recovered == []
+    never.close()
+
+    stopped = LMDBStore(tmp_path / "stopped")
+    chain = Blockchain.open(ChainDB(stopped), crash_writer.GENESIS, SHARD)
+    _grow(chain, 7 * EPOCH + 3)
+    assert next(iter(stopped.iterate(schema.ADDRESS_TX)), None) is not None
+    switched_at = chain.head.number
+    chain = Blockchain.open(ChainDB(stopped, tx_history=False), crash_writer.GENESIS, SHARD)
+    chain.db.record_tx_history()
+    Pruner(chain.db).run()
+    assert recovered  # the expired blocks' stored entries were looked for
+    stored = [value for _, value in stopped.iterate(schema.ADDRESS_TX)]
+    assert stored and all(chain.db.get_transaction(tx_hash) is not None for tx_hash in stored)
+    _grow(chain, switched_at)  # every block that had entries expires: none is left, and none is looked for
+    Pruner(chain.db).run()
+    assert chain.db.history_floor() > switched_at
+    assert next(iter(stopped.iterate(schema.ADDRESS_TX)), None) is None
+    recovered.clear()
+    _grow(chain, EPOCH)
+    Pruner(chain.db).run()
+    assert recovered == []
+    stopped.close()
