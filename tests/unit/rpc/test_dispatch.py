@@ -401,3 +401,39 @@ def test_header_rlp_hex_decodes_to_the_block_header(built: ChainFixture) -> None
     raw = result(built.dispatcher, "hmyv2_getHeaderByNumberRLPHex", 2)
     assert Header.decode(bytes.fromhex(raw)).hash() == built.blocks[1].hash()
     assert error(built.dispatcher, "hmyv2_getHeaderByNumberRLPHex", 999)["message"] == "header not found"
+
+
+def _json_depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_json_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_json_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+_BRACKETY_TEXT = st.text(alphabet='[]{}"\\ab\n\u00e9', max_size=12)
+_NESTED_JSON = st.recursive(
+    st.none() | st.integers() | _BRACKETY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_BRACKETY_TEXT, inner, max_size=3),
+    max_leaves=200,
+)
+
+
+@given(value=_NESTED_JSON, indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_the_depth_bound_counts_the_brackets_outside_strings_only(
+    value: object, indent: int | None, ascii_only: bool
+) -> None:
+    """Strings full of brackets, quotes and backslashes (escaped every way json writes them) do not count;
+    the value's own nesting does, exactly."""
+    from harmony.rpc.dispatch import MAX_JSON_DEPTH, check_depth
+
+    wrapped: object = value
+    for _ in range(MAX_JSON_DEPTH - 6):  # past the cheap count, so that the scan itself runs
+        wrapped = [wrapped]
+    body = json.dumps(wrapped, indent=indent, ensure_ascii=ascii_only).encode()
+    if _json_depth(wrapped) > MAX_JSON_DEPTH:
+        with pytest.raises(ValueError, match="nested deeper"):
+            check_depth(body)
+    else:
+        check_depth(body)
