@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harmony.encoding.address import to_bech32
-from harmony.rpc.dispatch import Dispatcher
+from harmony.rpc.dispatch import MAX_JSON_DEPTH, Dispatcher, check_depth
 from tests.unit.rpc.conftest import (
     CONTRACT,
     ETH_CHAIN_ID,
@@ -426,7 +426,6 @@ def test_the_depth_bound_counts_the_brackets_outside_strings_only(
 ) -> None:
     """Strings full of brackets, quotes and backslashes (escaped every way json writes them) do not count;
     the value's own nesting does, exactly."""
-    from harmony.rpc.dispatch import MAX_JSON_DEPTH, check_depth
 
     wrapped: object = value
     for _ in range(MAX_JSON_DEPTH - 6):  # past the cheap count, so that the scan itself runs
