@@ -134,7 +134,8 @@ def recover_public_key(msg_hash: bytes, sig: Signature, *, allow_high_s: bool = 
     out = _ffi.new("unsigned char[65]")
     length = _ffi.new("size_t *", 65)
     _lib.secp256k1_ec_pubkey_serialize(ctx, out, length, public, _lib.SECP256K1_EC_UNCOMPRESSED)
-    return _ffi.buffer(out, 65)[1:]
+    public_key: bytes = _ffi.buffer(out, 65)[1:]  # slicing a cffi buffer copies into bytes
+    return public_key
 
 
 def recover_address(msg_hash: bytes, sig: Signature, *, allow_high_s: bool = False) -> bytes:
