@@ -85,6 +85,10 @@ CADENCE_MARGIN = 0.01
 EXECUTE_AFTER_CHECKPOINTS = 3
 """Scheduler turns the node's loop gives the tasks writing this node's PREPARE before it executes the
 announced block (a turn runs every task that was ready: the stream writer takes one or two)."""
+MAX_LEAD = 0.5
+"""Most of a block time the proposal timer leads by (:meth:`ConsensusDriver._track_interval`). A quarter
+was too little at full load on a 2-core devnet: a 148 kB proposal reached the next leader 0.2-0.4 s after
+its announce, the lead stayed at its bound, and blocks came every 1.04 s on average."""
 LATE_GAIN = 0.25
 """How much of each block's lateness the proposal timer's lead takes up
 (:meth:`ConsensusDriver._track_interval`): small enough that one slow block barely moves it."""
@@ -334,7 +338,7 @@ class ConsensusDriver:
                     # start building early by what building took lately, so that the announce (not the
                     # start of building) follows the previous one by the block time, and by how late
                     # blocks have come lately
-                    at -= min(int(self._build_ms + self._late_ms), self.config.block_time_ms // 2)
+                    at -= min(int(self._build_ms + self._late_ms), int(self.config.block_time_ms * MAX_LEAD))
                 self.timers.set(effect.timer, at)
             elif isinstance(effect, CancelTimer):
                 self.timers.cancel(effect.kind)
@@ -418,12 +422,12 @@ class ConsensusDriver:
         proposal, which it sees only after the proposal travelled and waited in busy nodes' queues: so on a
         devnet at 800 tx/s blocks came every 1.19 s at 1 s blocks. Each block final here moves
         :attr:`_late_ms` by a quarter of how far its interval exceeded the block time plus
-        :data:`CADENCE_MARGIN` (down when it came early), within ``[0, block_time / 4]``; an interval over
-        two block times (a view change, a stall) is not a cadence and is skipped. Intervals then average a
-        little over the block time, never less: header times are whole seconds, each after its parent's,
-        and blocks faster than the clock would push them ahead of it. A final block whose header time
-        (``header_time``, seconds; ``clock_origin_unix_ms`` maps it onto the clock) is more than a block time
-        (and a second) ahead of this node's clock stops the lead at once. (Less is usual at 1 s blocks: a
+        :data:`CADENCE_MARGIN` (down when it came early), within ``[0, MAX_LEAD * block_time]``; an interval
+        over two block times (a view change, a stall) is not a cadence and is skipped. Intervals then
+        average a little over the block time, never less: header times are whole seconds, each after its
+        parent's, and blocks faster than the clock would push them ahead of it. A final block whose header
+        time (``header_time``, seconds; ``clock_origin_unix_ms`` maps it onto the clock) is more than a block
+        time (and a second) ahead of this node's clock stops the lead at once. (Less is usual at 1 s blocks: a
         block built late in a second often takes the next second, its parent's plus one.)"""
         block_time = self.config.block_time_ms
         last, self._last_final_ms = self._last_final_ms, now
@@ -433,7 +437,7 @@ class ConsensusDriver:
         if block_time <= 0 or last is None or now - last > 2 * block_time:
             return
         excess = now - last - block_time * (1 + CADENCE_MARGIN)
-        self._late_ms = min(block_time / 4, max(0.0, self._late_ms + LATE_GAIN * excess))
+        self._late_ms = min(block_time * MAX_LEAD, max(0.0, self._late_ms + LATE_GAIN * excess))
 
     def _propose(self, request: RequestProposal) -> Block | None:
         started = self.work_clock()

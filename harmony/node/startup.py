@@ -35,7 +35,7 @@ from harmony.node.consensus_env import TopicTransport
 from harmony.node.consensus_ledger import node_driver
 from harmony.node.consensus_streams import ConsensusStreams, open_consensus_streams
 from harmony.node.fence import open_fence_gate
-from harmony.node.randomness_service import ProcessProver, VDFService
+from harmony.node.randomness_service import MAX_NICE, ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
 from harmony.node.state_download import StateProgress
@@ -270,7 +270,7 @@ def new_vdf_service(chain: Blockchain, config: NodeConfig, keys: Sequence[Secret
         chain.shard_id,
         compute=config.vdf_compute,
         iterations_override=chain.rules.vdf_iterations,
-        prover=ProcessProver(nice=19),
+        prover=ProcessProver(nice=MAX_NICE),
     )
 
 

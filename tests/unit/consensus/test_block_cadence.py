@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import statistics
 
+from harmony.consensus.messages import MsgType
 from tests.unit.consensus.harness import Net
 
 
@@ -54,3 +55,16 @@ def test_no_lead_while_header_times_run_ahead_of_the_clock() -> None:
     times = _final_times(net, 30)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert statistics.median(gaps[10:]) >= 1_100
+
+
+def test_the_lead_takes_up_a_proposal_that_reaches_the_next_leader_a_third_of_a_block_late() -> None:
+    # Votes are quick and the proposal slow (a full block on a busy network): each leader sees the previous
+    # proposal 350 ms after its announce, more than a quarter of the block time.
+    net = Net(4, latency=20, block_time=1_000, phase_timeout=5_000)
+    net.delay = lambda src, dst, msg: 330 if msg.msg_type is MsgType.ANNOUNCE else 0
+    times = _final_times(net, 80)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    settled = gaps[40:]
+    assert gaps[0] >= 1_300
+    assert statistics.median(settled) <= 1_030
+    assert sum(settled) / len(settled) >= 1_000

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -636,3 +639,23 @@ def test_cancelling_the_process_prover_kills_the_child() -> None:
         return trio.current_time() - started
 
     assert trio.run(main) < 10
+
+
+def test_the_lowest_priority_child_runs_on_idle_cpu_and_still_proves() -> None:
+    """At :data:`MAX_NICE` the prover child asks for ``SCHED_IDLE`` (Linux), and its proof is the same."""
+    probe = (
+        "import os\n"
+        "from harmony.node.randomness_service import _idle_priority\n"
+        "_idle_priority()\n"
+        "print(os.sched_getscheduler(0))\n"
+    )
+    policy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    if hasattr(os, "SCHED_IDLE"):
+        assert int(policy.stdout) == os.SCHED_IDLE
+    seed = keccak256(b"idle")
+
+    async def main() -> bytes:
+        with trio.fail_after(60):
+            return await ProcessProver(nice=rs.MAX_NICE)(seed, ITERATIONS)
+
+    assert vdf_verify(seed, ITERATIONS, trio.run(main))
