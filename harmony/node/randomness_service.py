@@ -16,11 +16,10 @@ goes on, with randomness that was predictable once the seed was known.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import trio
 from harmony.chain import randomness as rnd
 from harmony.chain.epoch_randomness import epoch_seed_for, vdf_iterations_for, vdf_published
 from harmony.chain.params import NetworkParams
-from harmony.crypto.vdf import PROOF_SIZE, VDFProof, vdf_prove, vdf_verify
+from harmony.crypto.vdf import PROOF_SIZE, VDFProof, vdf_verify
 from harmony.errors import HarmonyError
 from harmony.storage.chaindb import ChainDB
 from harmony.types.header import Header
@@ -51,11 +50,12 @@ class VDFProverError(HarmonyError):
 
 
 class ProcessProver:
-    """A :data:`Prover` that runs ``python -m harmony.node.randomness_service <seed-hex> <iterations>`` as a
+    """A :data:`Prover` that runs ``python -m harmony.node.vdf_child <seed-hex> <iterations> <nice>`` as a
     child process (``trio.run_process``): the trio loop keeps running while ``chiavdf`` holds the child's
     GIL, and cancelling the await kills the child. ``nice`` lowers the child's CPU priority so consensus
     keeps its share on a small machine (at the risk of missing the window: then the fallback applies); at
-    :data:`MAX_NICE` the child runs only on otherwise idle CPU (``SCHED_IDLE``)."""
+    :data:`~harmony.node.vdf_child.MAX_NICE` the child runs only on otherwise idle CPU (``SCHED_IDLE``), and
+    it lowers its priority before its imports (:mod:`harmony.node.vdf_child`)."""
 
     def __init__(self, *, python: str = sys.executable, nice: int = 0) -> None:
         self.python = python
@@ -66,7 +66,7 @@ class ProcessProver:
         return [
             self.python,
             "-m",
-            "harmony.node.randomness_service",
+            "harmony.node.vdf_child",
             seed.hex(),
             str(iterations),
             str(self.nice),
@@ -277,53 +277,4 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-# -- the child process ----------------------------------------------------------------------------------
-
-
-MAX_NICE = 19
-"""The lowest priority ``nice`` can ask for; the child then also runs under ``SCHED_IDLE``."""
-
-
-def _idle_priority() -> None:
-    """Run only on a CPU nothing else wants (Linux ``SCHED_IDLE``): at nice 19 the prover still took about
-    a quarter of a core from four validators on two cores for the 6-7 s it ran, and the blocks of those
-    seconds came late. Where the scheduler lacks it, nice alone applies."""
-    policy = getattr(os, "SCHED_IDLE", None)
-    if policy is None:
-        return
-    with contextlib.suppress(OSError):
-        os.sched_setscheduler(0, policy, os.sched_param(0))
-
-
-def main(argv: Sequence[str]) -> int:
-    """The prover child: ``<seed-hex> <iterations> [nice]`` → prints ``output ‖ proof`` in hex; exit code
-    2 on bad arguments, 1 if the prover fails."""
-    if len(argv) not in {2, 3}:
-        print(
-            "usage: python -m harmony.node.randomness_service <seed-hex> <iterations> [nice]", file=sys.stderr
-        )
-        return 2
-    try:
-        seed = bytes.fromhex(argv[0])
-        iterations = int(argv[1])
-        nice = int(argv[2]) if len(argv) == 3 else 0
-    except ValueError as exc:
-        print(f"bad argument: {exc}", file=sys.stderr)
-        return 2
-    if nice > 0:
-        os.nice(nice)
-    if nice >= MAX_NICE:
-        _idle_priority()
-    try:
-        proof = vdf_prove(seed, iterations)
-    except HarmonyError as exc:
-        print(f"VDF failed: {exc}", file=sys.stderr)
-        return 1
-    print(proof.to_bytes().hex(), flush=True)
-    return 0
-
-
-__all__ = ["KEPT_PROOFS", "MAX_NICE", "ProcessProver", "Prover", "VDFProverError", "VDFService", "main"]
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+__all__ = ["KEPT_PROOFS", "ProcessProver", "Prover", "VDFProverError", "VDFService"]

@@ -35,7 +35,7 @@ from harmony.node.consensus_env import TopicTransport
 from harmony.node.consensus_ledger import node_driver
 from harmony.node.consensus_streams import ConsensusStreams, open_consensus_streams
 from harmony.node.fence import open_fence_gate
-from harmony.node.randomness_service import MAX_NICE, ProcessProver, VDFService
+from harmony.node.randomness_service import ProcessProver, VDFService
 from harmony.node.services import ShardServices
 from harmony.node.staking_pool import StakingPool
 from harmony.node.state_download import StateProgress
@@ -49,6 +49,7 @@ from harmony.node.tx_routes import (
     relay_targets,
 )
 from harmony.node.txpool import TxPool, TxPoolConfig
+from harmony.node.vdf_child import MAX_NICE
 from harmony.p2p.coded_broadcast import CodedConfig, coded_protocol_id, open_coded_broadcast
 from harmony.p2p.fence_gate import FenceGate
 from harmony.p2p.host import P2PConfig, P2PHost

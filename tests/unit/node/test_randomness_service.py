@@ -28,7 +28,7 @@ from harmony.crypto.bls import SecretKey
 from harmony.crypto.keccak import keccak256
 from harmony.crypto.vdf import VDFProof, vdf_prove, vdf_verify
 from harmony.encoding.fixed import Dec
-from harmony.node import randomness_service as rs
+from harmony.node import vdf_child
 from harmony.node.randomness_service import ProcessProver, VDFProverError, VDFService
 from harmony.storage import ChainDB, LMDBStore, MemoryStore
 from harmony.types.block import make_block
@@ -621,12 +621,12 @@ def test_process_prover_failure_is_typed() -> None:
 
 
 def test_prover_main_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    assert rs.main(["zz", "2000"]) == 2
-    assert rs.main(["ab"]) == 2
-    assert rs.main(["ab", "x"]) == 2
-    assert rs.main(["ab", "0"]) == 1
+    assert vdf_child.main(["zz", "2000"]) == 2
+    assert vdf_child.main(["ab"]) == 2
+    assert vdf_child.main(["ab", "x"]) == 2
+    assert vdf_child.main(["ab", "0"]) == 1
     capsys.readouterr()
-    assert rs.main([keccak256(b"s").hex(), "300"]) == 0
+    assert vdf_child.main([keccak256(b"s").hex(), "300"]) == 0
     out = capsys.readouterr().out.strip()
     assert vdf_verify(keccak256(b"s"), 300, bytes.fromhex(out))
 
@@ -645,17 +645,33 @@ def test_the_lowest_priority_child_runs_on_idle_cpu_and_still_proves() -> None:
     """At :data:`MAX_NICE` the prover child asks for ``SCHED_IDLE`` (Linux), and its proof is the same."""
     probe = (
         "import os\n"
-        "from harmony.node.randomness_service import _idle_priority\n"
-        "_idle_priority()\n"
-        "print(os.sched_getscheduler(0))\n"
+        "from harmony.node.vdf_child import MAX_NICE, lower_priority\n"
+        "lower_priority(MAX_NICE)\n"
+        "print(os.sched_getscheduler(0), os.nice(0))\n"
     )
     policy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    scheduler, nice = map(int, policy.stdout.split())
+    assert nice == vdf_child.MAX_NICE
     if hasattr(os, "SCHED_IDLE"):
-        assert int(policy.stdout) == os.SCHED_IDLE
+        assert scheduler == os.SCHED_IDLE
     seed = keccak256(b"idle")
 
     async def main() -> bytes:
         with trio.fail_after(60):
-            return await ProcessProver(nice=rs.MAX_NICE)(seed, ITERATIONS)
+            return await ProcessProver(nice=vdf_child.MAX_NICE)(seed, ITERATIONS)
 
     assert vdf_verify(seed, ITERATIONS, trio.run(main))
+
+
+def test_the_child_lowers_its_priority_before_importing_more_than_the_standard_library() -> None:
+    """Importing :mod:`harmony.node.vdf_child` loads no third-party or chain module: what the child imports
+    before :func:`~harmony.node.vdf_child.lower_priority` runs at the node's own priority."""
+    probe = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import harmony.node.vdf_child\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    ours = {name for name in loaded.stdout.split() if name.split(".")[0] in {"harmony", "trio", "chiavdf"}}
+    assert ours == {"harmony", "harmony.node", "harmony.node.vdf_child"}
