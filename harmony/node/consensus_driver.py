@@ -95,6 +95,16 @@ its announce, the lead stayed at its bound, and blocks came every 1.04 s on aver
 LATE_GAIN = 0.25
 """How much of each block's lateness the proposal timer's lead takes up
 (:meth:`ConsensusDriver._track_interval`): small enough that one slow block barely moves it."""
+BEHIND_GAIN = 0.02
+"""How much of the time the chain has lost to its cadence (:attr:`ConsensusDriver._behind_ms`) the lead also
+takes up at each final block. By :data:`LATE_GAIN` alone the lead settles where blocks come every block time
+again, and the time lost while it got there stays lost: about four times a rise in the round's delay, as
+when a devnet's first full blocks come (0.15 → 0.45 s), a backlog of a block or more that a chain at full
+load then carries at its 0.2 % margin. With this share the lead overshoots until the time is made up;
+0.02 with 0.25 damps it (critically, near 0.018)."""
+MAX_BEHIND = 4
+"""Block times :attr:`ConsensusDriver._behind_ms` counts at most either way: the most a chain makes up by
+blocks faster than its block time."""
 
 HOSTILE_DROPS = frozenset(
     {
@@ -165,6 +175,11 @@ class ConsensusDriver:
         self._late_ms = 0.0
         """How much later than the block time blocks have lately become final here (ms, a damped running
         excess, see :meth:`_track_interval`): the proposal timer leads by it too."""
+        self._behind_ms = 0.0
+        """How far behind its cadence the chain is (ms): the sum of the intervals' excess over the block time
+        plus :data:`CADENCE_MARGIN`, within ``MAX_BEHIND`` block times either way (ahead when negative: the
+        noise of alternating intervals must average out, not drive the chain faster than the clock;
+        :meth:`_track_interval`)."""
         self._last_final_ms: int | None = None
         self._held: OrderedDict[bytes, None] = OrderedDict()
         """Blocks a leader's message brought here lately (each logged once, for ``bench/propagation.py``)."""
@@ -431,16 +446,24 @@ class ConsensusDriver:
         parent's, and blocks faster than the clock would push them ahead of it. A final block whose header
         time (``header_time``, seconds; ``clock_origin_unix_ms`` maps it onto the clock) is more than a block
         time (and a second) ahead of this node's clock stops the lead at once. (Less is usual at 1 s blocks: a
-        block built late in a second often takes the next second, its parent's plus one.)"""
+        block built late in a second often takes the next second, its parent's plus one.)
+
+        The excess also adds up in :attr:`_behind_ms`, of which the lead takes :data:`BEHIND_GAIN` more at
+        each block: the chain then makes up, by blocks a little faster than the block time, the time it lost
+        while the lead learnt a new delay (only lost time: never more than the intervals' own excess, so
+        over a long run they still average at least the block time)."""
         block_time = self.config.block_time_ms
         last, self._last_final_ms = self._last_final_ms, now
         if header_time * 1000 - self.config.clock_origin_unix_ms > now + max(block_time, 1000):
-            self._late_ms = 0.0
+            self._late_ms = self._behind_ms = 0.0
             return
         if block_time <= 0 or last is None or now - last > 2 * block_time:
             return
         excess = now - last - block_time * (1 + CADENCE_MARGIN)
-        self._late_ms = min(block_time * MAX_LEAD, max(0.0, self._late_ms + LATE_GAIN * excess))
+        bound = block_time * MAX_BEHIND
+        self._behind_ms = min(bound, max(-bound, self._behind_ms + excess))
+        step = LATE_GAIN * excess + BEHIND_GAIN * self._behind_ms
+        self._late_ms = min(block_time * MAX_LEAD, max(0.0, self._late_ms + step))
 
     def _propose(self, request: RequestProposal) -> Block | None:
         started = self.work_clock()

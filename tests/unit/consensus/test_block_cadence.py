@@ -26,6 +26,12 @@ def _final_times(net: Net, blocks: int) -> list[int]:
     return times
 
 
+def _ahead_ms(times: list[int], block_time: int = 1_000) -> int:
+    """How far the chain ran ahead of one block per block time from its first block at most (ms): header
+    times are whole seconds, each after its parent's, so a chain faster than the clock pushes them ahead."""
+    return max(k * block_time - (t - times[0]) for k, t in enumerate(times))
+
+
 def test_blocks_come_every_block_time_though_each_proposal_is_seen_a_hop_late() -> None:
     # 150 ms a hop: counted from when the next leader saw it, the block time ends 150 ms after it was due
     net = Net(4, latency=150, block_time=1_000, phase_timeout=5_000)
@@ -35,7 +41,8 @@ def test_blocks_come_every_block_time_though_each_proposal_is_seen_a_hop_late() 
     assert gaps[0] >= 1_100  # before the lead has learnt anything
     assert statistics.median(settled) <= 1_030
     # never faster than the block time on average: header times (whole seconds) must not run ahead
-    assert sum(settled) / len(settled) >= 1_000
+    assert _ahead_ms(times) <= 50
+    assert times[90] - times[0] <= 90 * 1_002 + 300  # the time lost while the lead learnt is made up
 
 
 def test_a_fast_network_keeps_the_block_time() -> None:
@@ -44,6 +51,7 @@ def test_a_fast_network_keeps_the_block_time() -> None:
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps[5:]) >= 980
     assert statistics.median(gaps[5:]) <= 1_010
+    assert _ahead_ms(times) <= 50
 
 
 def test_no_lead_while_header_times_run_ahead_of_the_clock() -> None:
@@ -67,4 +75,7 @@ def test_the_lead_takes_up_a_proposal_that_reaches_the_next_leader_a_third_of_a_
     settled = gaps[40:100]
     assert gaps[0] >= 1_300
     assert statistics.median(settled) <= 1_030
-    assert sum(settled) / len(settled) >= 1_000
+    assert _ahead_ms(times) <= 50
+    # the second or so lost while the lead learnt the delay is made up by blocks a little faster than the
+    # block time (ConsensusDriver._behind_ms): by the lead alone it stayed lost, a backlog at full load
+    assert times[60] - times[0] <= 60 * 1_002 + 300
