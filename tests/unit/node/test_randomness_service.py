@@ -641,16 +641,21 @@ def test_cancelling_the_process_prover_kills_the_child() -> None:
     assert trio.run(main) < 10
 
 
+def _probe(*lines: str) -> str:
+    """What a fresh interpreter running ``lines`` prints."""
+    code = "".join(line + "\n" for line in lines)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
 def test_the_lowest_priority_child_runs_on_idle_cpu_and_still_proves() -> None:
     """At :data:`MAX_NICE` the prover child asks for ``SCHED_IDLE`` (Linux), and its proof is the same."""
-    probe = (
-        "import os\n"
-        "from harmony.node.vdf_child import MAX_NICE, lower_priority\n"
-        "lower_priority(MAX_NICE)\n"
-        "print(os.sched_getscheduler(0), os.nice(0))\n"
+    policy = _probe(
+        "import os",
+        "from harmony.node.vdf_child import MAX_NICE, lower_priority",
+        "lower_priority(MAX_NICE)",
+        "print(os.sched_getscheduler(0), os.nice(0))",
     )
-    policy = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    scheduler, nice = map(int, policy.stdout.split())
+    scheduler, nice = map(int, policy.split())
     assert nice == vdf_child.MAX_NICE
     if hasattr(os, "SCHED_IDLE"):
         assert scheduler == os.SCHED_IDLE
@@ -666,12 +671,11 @@ def test_the_lowest_priority_child_runs_on_idle_cpu_and_still_proves() -> None:
 def test_the_child_lowers_its_priority_before_importing_more_than_the_standard_library() -> None:
     """Importing :mod:`harmony.node.vdf_child` loads no third-party or chain module: what the child imports
     before :func:`~harmony.node.vdf_child.lower_priority` runs at the node's own priority."""
-    probe = (
-        "import sys\n"
-        "before = set(sys.modules)\n"
-        "import harmony.node.vdf_child\n"
-        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    loaded = _probe(
+        "import sys",
+        "before = set(sys.modules)",
+        "import harmony.node.vdf_child",
+        "print(' '.join(sorted(set(sys.modules) - before)))",
     )
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    ours = {name for name in loaded.stdout.split() if name.split(".")[0] in {"harmony", "trio", "chiavdf"}}
+    ours = {name for name in loaded.split() if name.split(".")[0] in {"harmony", "trio", "chiavdf"}}
     assert ours == {"harmony", "harmony.node", "harmony.node.vdf_child"}
