@@ -15,10 +15,11 @@ Figures per run:
 * ``coded_upload_ratio`` (coded runs): the bytes of symbols, proofs and commitments the leaders' coded
   broadcasts sent per block byte, as the nodes count them (their ``coded block`` log lines): the figure
   for issue 16's goal of at most 1.5;
-* ``two_thirds_p50_ms`` / ``two_thirds_p99_ms``: per block, from the leader's announce until validators
-  holding 2/3 of the voting power (equal stakes: ``ceil(2n/3)`` nodes, the leader among them) hold the
-  block, from the nodes' ``harmony.node.propagation`` log lines (one clock: every namespace is on this
-  machine);
+* ``two_thirds_p50_ms`` / ``two_thirds_p99_ms``: per block first announced in the load window, from the
+  leader's announce until validators holding 2/3 of the voting power (equal stakes: ``ceil(2n/3)`` nodes,
+  the leader among them) hold the block, from the nodes' ``harmony.node.propagation`` log lines (one clock:
+  every namespace is on this machine); a block that never reached them counts until the logs were read
+  (``undelivered`` says how many did);
 * ``tps``: finalized transactions per second over the load window.
 
 ``--tx-relay`` sets the nodes' ``[p2p] tx_relay`` (where the transactions each node's RPC took go: the next
@@ -70,40 +71,50 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def first_announces(logs: dict[str, str], since_ms: int) -> dict[str, tuple[str, int, int]]:
-    """Each block (by hash) first announced after ``since_ms`` (not a resend): who announced it, its size
-    and when (Unix ms)."""
-    announced: dict[str, tuple[str, int, int]] = {}
+    """Each block (by hash) whose first announce, by any node, came at or after ``since_ms``: who announced
+    it, its size and when (Unix ms). A block first announced before (in the warm-up) and announced again
+    in the window (a resend, a new view's leader) is not one: its holders had it already, and counting
+    its later announce read as a 2/3 time near zero."""
+    first: dict[str, tuple[str, int, int]] = {}
     for name, text in logs.items():
         for block, size, at in _ANNOUNCE.findall(text):
-            if int(at) >= since_ms and block not in announced:
-                announced[block] = (name, int(size), int(at))
-    return announced
+            if block not in first or int(at) < first[block][2]:
+                first[block] = (name, int(size), int(at))
+    return {block: seen for block, seen in first.items() if seen[2] >= since_ms}
 
 
 def block_times(
-    logs: dict[str, str], members: int, announced: dict[str, tuple[str, int, int]]
-) -> tuple[list[float], str | None, int, int]:
+    logs: dict[str, str], members: int, announced: dict[str, tuple[str, int, int]], end_ms: int
+) -> tuple[list[float], int, str | None, int, int]:
     """Per block of ``announced`` (:func:`first_announces`): ms from its first announce until
-    ``ceil(2n/3)`` nodes held it; the leader who announced most; the bytes it announced; how many blocks
-    those were."""
+    ``ceil(2n/3)`` nodes held it, or until ``end_ms`` (when the logs were read) for a block that never
+    reached them, so that the blocks a slow propagation never delivered count at least as long as they
+    went undelivered instead of dropping out of its figures; how many blocks those were; the leader who
+    announced most; the bytes it announced; how many blocks those were."""
     held: dict[str, list[int]] = {}
     for text in logs.values():
         for block, at in _HELD.findall(text):
             held.setdefault(block, []).append(int(at))
     need = math.ceil(2 * members / 3) - 1  # the leader holds it already
     times: list[float] = []
+    undelivered = 0
     by_leader: dict[str, int] = {}
     blocks_by: dict[str, int] = {}
     for block, (leader, size, at) in announced.items():
         arrivals = sorted(t - at for t in held.get(block, []))
-        if len(arrivals) >= need:
-            times.append(float(max(0, arrivals[need - 1]) if need > 0 else 0))
+        if need <= 0:
+            times.append(0.0)
+        elif len(arrivals) >= need:
+            times.append(float(max(0, arrivals[need - 1])))
+        else:
+            undelivered += 1
+            times.append(float(max(0, end_ms - at)))
         by_leader[leader] = by_leader.get(leader, 0) + size
         blocks_by[leader] = blocks_by.get(leader, 0) + 1
     if not by_leader:
-        return times, None, 0, 0
+        return times, undelivered, None, 0, 0
     leader = max(by_leader, key=lambda n: by_leader[n])
-    return times, leader, by_leader[leader], blocks_by[leader]
+    return times, undelivered, leader, by_leader[leader], blocks_by[leader]
 
 
 def coded_upload(logs: dict[str, str], announced: dict[str, tuple[str, int, int]]) -> float | None:
@@ -167,6 +178,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         sent = {name: interface_tx_bytes(pid) - before[name] for name, pid in pids.items()}
         fleet = runner.fleet
         assert fleet is not None
+        end_ms = time.time_ns() // 1_000_000
         logs = {
             node.spec.name: (node.data / "node.log").read_text(encoding="utf-8", errors="replace")
             for node in fleet.nodes.values()
@@ -176,7 +188,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)
     announced = first_announces(logs, since_ms)
-    times, leader, announced_bytes, leader_blocks = block_times(logs, members, announced)
+    times, undelivered, leader, announced_bytes, leader_blocks = block_times(logs, members, announced, end_ms)
     ratio = excess = None
     if leader is not None and announced_bytes:
         ratio = sent[leader] / announced_bytes
@@ -194,6 +206,7 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         "two_thirds_p50_ms": p50,
         "two_thirds_p99_ms": p99,
         "blocks": len(times),
+        "undelivered": undelivered,
         "block_time_s": load.get("block_time_s"),
     }
 
