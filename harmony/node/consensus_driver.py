@@ -450,8 +450,8 @@ class ConsensusDriver:
 
         The excess also adds up in :attr:`_behind_ms`, of which the lead takes :data:`BEHIND_GAIN` more at
         each block: the chain then makes up, by blocks a little faster than the block time, the time it lost
-        while the lead learnt a new delay (only lost time: never more than the intervals' own excess, so
-        over a long run they still average at least the block time)."""
+        while the lead learnt a new delay. Early blocks count against it as late ones count for it, so over
+        a long run intervals still average the block time plus the margin."""
         block_time = self.config.block_time_ms
         last, self._last_final_ms = self._last_final_ms, now
         if header_time * 1000 - self.config.clock_origin_unix_ms > now + max(block_time, 1000):

@@ -17,7 +17,6 @@ which takes the window's mean free cores, overstates its TPS by 27 %.
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import math
 import os
@@ -40,6 +39,7 @@ from harmony.sim.calibration import (
 )
 from harmony.sim.network_scale import NodeCosts, simulate
 from harmony.sim.reporting import ParameterError
+from tests.bench_modules import bench_module
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDED = Path(__file__).with_name("data") / "calibration-testnet.json"
@@ -203,18 +203,9 @@ def test_not_an_object() -> None:
         assert caught.value.parameter == "testnet"
 
 
-def _bench_scale() -> Any:
-    """``bench/scale.py`` as a module (it imports its neighbours in ``bench/``)."""
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        return importlib.import_module("scale")
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-
-
 def _scale(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     try:
-        code = _bench_scale().main(list(argv))
+        code = bench_module("scale").main(list(argv))
     except SystemExit as exit_:
         code = int(exit_.code or 0)
     out = capsys.readouterr()

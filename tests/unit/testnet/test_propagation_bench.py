@@ -3,21 +3,14 @@ reach 2/3 of the validators (the benchmark itself needs root and minutes: ``make
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[3]
+from tests.bench_modules import bench_module
 
 
 def _bench() -> Any:
-    """``bench/propagation.py`` as a module (it imports its neighbours in ``bench/``)."""
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        return importlib.import_module("propagation")
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    """``bench/propagation.py`` as a module."""
+    return bench_module("propagation")
 
 
 def _announce(number: int, block: str, size: int, at: int) -> str:
