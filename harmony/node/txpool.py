@@ -374,26 +374,26 @@ class TxPool:
                 f"transaction is {len(raw)} bytes, the pool takes at most "
                 f"{self.config.max_tx_bytes}; send less data",
             )
-        if not eth and keccak256(raw) in self._by_hash:
+        raw_hash = keccak256(raw)  # the Harmony hash of a Harmony transaction (its encoding is ``raw``)
+        if not eth and raw_hash in self._by_hash:
             # a relayed copy of what we hold (gossip repeats, re-announcements): no decoding, no recovery
-            raise self._reject(keccak256(raw), "known", "this transaction is already in the pool")
+            raise self._reject(raw_hash, "known", "this transaction is already in the pool")
         try:
             tx = from_eth(EthTransaction.decode(raw), self.shard_id) if eth else Transaction.decode(raw)
         except (HarmonyError, ValueError, TypeError, IndexError, OverflowError) as exc:
             kind = "Ethereum" if eth else "Harmony"
-            raise self._reject(
-                keccak256(raw), "malformed", f"not an RLP-encoded {kind} transaction: {exc}"
-            ) from exc
+            message = f"not an RLP-encoded {kind} transaction: {exc}"
+            raise self._reject(raw_hash, "malformed", message) from exc
         if eth:
             if not tx.is_protected or not tx.is_eth_compatible:
                 raise self._reject(
-                    keccak256(raw),
+                    raw_hash,
                     "wrong-chain-id",
                     "an Ethereum-format transaction must be signed (EIP-155) for chain ID "
                     f"{self.params.eth_chain_id(self.shard_id)}, shard {self.shard_id}'s Ethereum chain ID",
                 )
-            return self._add(tx, None, keccak256(raw))
-        return self._add(tx, raw)
+            return self._add(tx, None, raw_hash)
+        return self._add(tx, raw, harmony_hash=raw_hash)
 
     def add(self, tx: Transaction) -> bytes:
         """Validate ``tx`` (module docstring, rules 1-7) and pool it; returns its ``hash_by_type()``.
@@ -412,14 +412,23 @@ class TxPool:
             raise self._reject(b"", "malformed", f"not a transaction: {type(tx).__name__}")
         return self._add(tx, None)
 
-    def _add(self, tx: Transaction, encoded: bytes | None, eth_hash: bytes | None = None) -> bytes:
+    def _add(
+        self,
+        tx: Transaction,
+        encoded: bytes | None,
+        eth_hash: bytes | None = None,
+        *,
+        harmony_hash: bytes | None = None,
+    ) -> bytes:
+        """Pool ``tx``; ``harmony_hash`` is ``keccak256(encoded)`` when the caller has it already."""
         cfg = self.config
         if encoded is None:
             try:
                 encoded = tx.encode()
             except (HarmonyError, ValueError, TypeError, OverflowError) as exc:
                 raise self._reject(b"", "malformed", f"transaction does not encode: {exc}") from exc
-        harmony_hash = keccak256(encoded)
+        if harmony_hash is None:
+            harmony_hash = keccak256(encoded)
         if len(encoded) > cfg.max_tx_bytes:
             raise self._reject(
                 harmony_hash,

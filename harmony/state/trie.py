@@ -216,6 +216,9 @@ class _Updater:
             return rlp
         h = keccak256(rlp)
         self.new_nodes[h] = rlp
+        cache = self.cache
+        if cache is not None:  # the next block's reads walk the paths this update made
+            cache[h] = node
         return b"\xa0" + h
 
     def build(self, keys: list[str], vals: list[bytes], lo: int, hi: int, depth: int) -> Node:

@@ -58,6 +58,32 @@ def test_batches_agree_with_trie_root(batches: list[dict[bytes, bytes]], persist
         assert reopened.get(k) == v
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(changes, min_size=1, max_size=5))
+def test_new_nodes_enter_the_shared_cache_as_decoded(batches: list[dict[bytes, bytes]]) -> None:
+    """An update puts each node it makes into the shared cache as ``decode_node`` reads it back, so the
+    next batch walks them undecoded, and reads and roots over the cache are those of a cold store."""
+    store = Store()
+    cache: dict[bytes, object] = {}
+    root = EMPTY_TRIE_ROOT
+    model: dict[bytes, bytes] = {}
+    for batch in batches:
+        root, new = trie_update(store, root, batch, cache=cache)  # type: ignore[arg-type]
+        store.data.update(new)
+        for k, v in batch.items():
+            if v:
+                model[k] = v
+            else:
+                model.pop(k, None)
+        for node_hash, rlp in new.items():
+            if len(rlp) >= 32 or node_hash == root:
+                assert cache[node_hash] == decode_node(rlp)
+        assert root == trie_root(model)
+        for k, v in model.items():
+            assert trie_get(store, root, k, cache=cache) == v  # type: ignore[arg-type]
+            assert trie_get(store, root, k) == v
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.dictionaries(st.binary(min_size=1, max_size=3), st.binary(min_size=1, max_size=3), max_size=40))
 def test_delete_everything_gives_empty_root(items: dict[bytes, bytes]) -> None:
