@@ -95,6 +95,43 @@ class ProposerLimits:
     max_transactions: int = 5_000
 
 
+MAX_HALVINGS = 4
+"""A proposal after view changes takes at least 1/16 of what a block may hold."""
+
+
+def failed_views(header_view: int, parent_view: int) -> int:
+    """Views that ended without a block between a block's parent and the block (its view follows the
+    parent's by one when none did)."""
+    return max(0, header_view - parent_view - 1)
+
+
+def halvings(request: RequestProposal, grandparent_view: int | None) -> int:
+    """How many times a proposal is halved (:func:`lighter`): once per view that failed at this height and
+    per view that failed at the parent's, at most :data:`MAX_HALVINGS`.
+
+    Leader policy, not a validity rule: a view that timed out while its round carried a full block leaves
+    an even larger backlog, so the next leader's full block would take longer still and time out again (16
+    validators on two cores, 900 KB blocks: three views per height). A lighter block fits the round, and the
+    height after a troubled one starts lighter too; a height whose parent needed no view change is full.
+    """
+    here = failed_views(request.view_id, request.parent.view_id)
+    before = 0 if grandparent_view is None else failed_views(request.parent.view_id, grandparent_view)
+    return min(here + before, MAX_HALVINGS)
+
+
+def lighter(candidates: list[Transaction], gas_limit: int, limit: int, times: int) -> list[Transaction]:
+    """The first of ``candidates`` (in the pool's order) within ``gas_limit`` and ``limit`` transactions,
+    each halved ``times`` times (at least one transaction)."""
+    budget, cap = gas_limit >> times, max(1, limit >> times)
+    out: list[Transaction] = []
+    for tx in candidates[:cap]:
+        budget -= tx.gas
+        if budget < 0:
+            break
+        out.append(tx)
+    return out or candidates[:1]
+
+
 class NodeLedger:
     """The driver's :class:`~harmony.node.consensus_env.Ledger` over a :class:`Blockchain` (module
     docstring); ``counters`` is the driver's."""
@@ -162,9 +199,14 @@ class NodeLedger:
             self.counters["propose_not_on_head"] += 1
             return None
         # no block holds more than gas limit / 21,000 transactions: do not try the rest
-        fit = self.chain.params.gas_limit(head.epoch) // TX_GAS
-        limit = min(self.limits.max_transactions, fit)
+        gas_limit = self.chain.params.gas_limit(head.epoch)
+        limit = min(self.limits.max_transactions, gas_limit // TX_GAS)
         candidates = self.pool.executable(limit) if self.pool is not None else []
+        grandparent = self.chain.get_header(head.parent_hash) if head.number > 0 else None
+        times = halvings(request, None if grandparent is None else grandparent.view_id)
+        if times and candidates:
+            candidates = lighter(candidates, gas_limit, limit, times)
+            self.counters["proposals_lighter"] += 1
         try:
             coinbase = committee.address_for_bls_key(request.leader_key)
         except HarmonyError:

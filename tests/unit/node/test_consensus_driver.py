@@ -9,6 +9,7 @@ the pool, and resuming from the stored head after a restart.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import trio
 
@@ -18,6 +19,7 @@ from harmony.consensus.api import (
     ConsensusConfig,
     MemoryLogStore,
     MemorySignerStore,
+    RequestProposal,
     SetTimer,
     Timer,
     TimerKind,
@@ -27,7 +29,17 @@ from harmony.consensus.messages import Message, MsgType
 from harmony.node.blockchain import Blockchain
 from harmony.node.consensus_driver import ConsensusDriver
 from harmony.node.consensus_env import TimerTable, TopicTransport
-from harmony.node.consensus_ledger import BlockExtras, NodeLedger, ProposalInputs, chain_tip, node_driver
+from harmony.node.consensus_ledger import (
+    MAX_HALVINGS,
+    BlockExtras,
+    NodeLedger,
+    ProposalInputs,
+    ProposerLimits,
+    chain_tip,
+    halvings,
+    lighter,
+    node_driver,
+)
 from harmony.node.txpool import TxPool
 from harmony.node.wire import KIND_CONSENSUS, split
 from harmony.storage import ChainDB, MemoryStore
@@ -329,3 +341,58 @@ def test_a_validator_executes_the_announced_block_after_its_prepare_has_left() -
                 assert mine.index("prepare left") < mine.index("execute"), mine
                 checked += 1
     assert checked >= 3 * 3, events[:20]
+
+
+def test_a_proposal_after_view_changes_is_lighter() -> None:
+    """A leader whose view follows failed ones at its height proposes half as many transactions per failed
+    view (at most four times): a round that timed out with a full block must not be followed by a fuller
+    one."""
+    net = Net()
+    chain, pool = net.chains[0], net.pools[0]
+    key, to = dev_account_key(0), b"\x42" * 20
+    for nonce in range(40):
+        tx = Transaction(nonce, 2 * GWEI, 21_000, SHARD, SHARD, to, 1, b"").sign(key, LOCALNET.chain_id)
+        pool.add(tx)
+    driver = net.drivers[0]
+    ledger = driver.ledger
+    assert isinstance(ledger, NodeLedger)
+    ledger.limits = ProposerLimits(max_transactions=16)  # one account: 16 executable nonces
+    parent = chain.head
+    leader = dev_bls_key(SHARD, 0)
+    counts = []
+    for failed in range(7):
+        request = RequestProposal(
+            height=parent.number + 1,
+            view_id=parent.view_id + 1 + failed,
+            shard_id=SHARD,
+            epoch=parent.epoch,
+            parent=parent,
+            last_commit_signature=b"",
+            last_commit_bitmap=b"",
+            leader_key=leader.public_key.to_bytes(),
+        )
+        block = ledger.propose(request, (leader,), driver.config.committee, 1_700_000_010_000)
+        assert block is not None
+        counts.append(len(block.transactions))
+    assert counts == [16, 8, 4, 2, 1, 1, 1]
+    assert driver.counters["proposals_lighter"] == 6
+
+
+def test_lighter_proposals_count_the_parents_failed_views_and_halve_the_gas() -> None:
+    genesis = Blockchain.open(ChainDB(MemoryStore()), GENESIS, SHARD).head
+    parent = replace(genesis, number=1, view_id=10)
+    request = RequestProposal(2, 11, SHARD, 0, parent, b"", b"", b"")
+    assert halvings(request, grandparent_view=9) == 0  # no view failed here or at the parent's height
+    assert halvings(request, grandparent_view=7) == 2  # two failed before the parent
+    assert halvings(replace(request, view_id=13), grandparent_view=7) == 4
+    assert halvings(replace(request, view_id=20), grandparent_view=None) == MAX_HALVINGS
+    assert halvings(replace(request, view_id=5), grandparent_view=12) == 0  # views below: never heavier
+    key = dev_account_key(0)
+    heavy = [
+        Transaction(n, 2 * GWEI, 37_000, SHARD, SHARD, b"\x42" * 20, 1, b"").sign(key, LOCALNET.chain_id)
+        for n in range(900)
+    ]
+    assert len(lighter(heavy, 30_000_000, 1_428, 1)) == 15_000_000 // 37_000  # the gas binds: 405
+    assert len(lighter(heavy, 30_000_000, 1_428, 3)) == 3_750_000 // 37_000  # 101
+    assert len(lighter(heavy[:10], 30_000_000, 16, 4)) == 1  # the count binds
+    assert lighter(heavy[:1], 10_000, 1_428, 1) == heavy[:1]  # never empty: one transaction at least
