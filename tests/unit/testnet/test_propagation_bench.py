@@ -45,3 +45,8 @@ def test_a_block_that_never_reached_two_thirds_counts_until_the_logs_were_read()
     assert times == [200.0, 3_000.0]  # block bb reached one other node only: 3 s until the logs were read
     assert undelivered == 1
     assert (leader, size, blocks) == ("n1", 300, 1)
+
+
+def test_a_larger_committee_gets_a_longer_window() -> None:
+    window = _bench().window_seconds
+    assert [window(20, n) for n in (2, 4, 8, 16)] == [20, 20, 40, 80]
