@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -87,14 +87,29 @@ def first_announces(logs: dict[str, str], since_ms: int) -> dict[str, tuple[str,
     return {block: seen for block, seen in first.items() if seen[2] >= since_ms}
 
 
+class BlockTimes(NamedTuple):
+    """What :func:`block_times` finds in the logs."""
+
+    times: list[float]
+    """Per block: ms from its first announce until ``ceil(2n/3)`` nodes held it (or until the logs were
+    read, for a block that never reached them)."""
+    undelivered: int
+    """How many blocks never reached ``ceil(2n/3)`` nodes."""
+    leader: str | None
+    """The node that announced the most bytes."""
+    leader_bytes: int
+    """The bytes it announced."""
+    leader_blocks: int
+    """How many blocks those were."""
+
+
 def block_times(
     logs: dict[str, str], members: int, announced: dict[str, tuple[str, int, int]], end_ms: int
-) -> tuple[list[float], int, str | None, int, int]:
-    """Per block of ``announced`` (:func:`first_announces`): ms from its first announce until
-    ``ceil(2n/3)`` nodes held it, or until ``end_ms`` (when the logs were read) for a block that never
-    reached them, so that the blocks a slow propagation never delivered count at least as long as they
-    went undelivered instead of dropping out of its figures; how many blocks those were; the leader who
-    announced most; the bytes it announced; how many blocks those were."""
+) -> BlockTimes:
+    """The 2/3 times of the blocks of ``announced`` (:func:`first_announces`) and their leader's share: a
+    block that never reached ``ceil(2n/3)`` nodes counts until ``end_ms`` (when the logs were read), so that
+    the blocks a slow propagation never delivered count at least as long as they went undelivered instead of
+    dropping out of its figures."""
     held: dict[str, list[int]] = {}
     for text in logs.values():
         for block, at in _HELD.findall(text):
@@ -116,9 +131,9 @@ def block_times(
         by_leader[leader] = by_leader.get(leader, 0) + size
         blocks_by[leader] = blocks_by.get(leader, 0) + 1
     if not by_leader:
-        return times, undelivered, None, 0, 0
+        return BlockTimes(times, undelivered, None, 0, 0)
     leader = max(by_leader, key=lambda n: by_leader[n])
-    return times, undelivered, leader, by_leader[leader], blocks_by[leader]
+    return BlockTimes(times, undelivered, leader, by_leader[leader], blocks_by[leader])
 
 
 def coded_upload(logs: dict[str, str], announced: dict[str, tuple[str, int, int]]) -> float | None:
@@ -203,13 +218,14 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         if not args.keep_data:
             shutil.rmtree(root, ignore_errors=True)
     announced = first_announces(logs, since_ms)
-    times, undelivered, leader, announced_bytes, leader_blocks = block_times(logs, members, announced, end_ms)
+    found = block_times(logs, members, announced, end_ms)
+    leader, announced_bytes = found.leader, found.leader_bytes
     ratio = excess = None
     if leader is not None and announced_bytes:
         ratio = sent[leader] / announced_bytes
         others = [v for name, v in sent.items() if name != leader]
         excess = (sent[leader] - statistics.median(others)) / announced_bytes if others else None
-    p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    p50, p99 = percentile(found.times, 0.5), percentile(found.times, 0.99)
     coded = coded_upload(logs, announced)
     return {
         "seconds": seconds,
@@ -218,11 +234,11 @@ def one_run(args: argparse.Namespace, members: int, mbit: int, mode: str, txs: A
         "upload_ratio": None if ratio is None else round(ratio, 3),
         "leader_excess_ratio": None if excess is None else round(excess, 3),
         # the size of the blocks the upload ratio is over (those of the leader who announced most)
-        "announced_kib_per_block": round(announced_bytes / 1024 / max(1, leader_blocks), 1),
+        "announced_kib_per_block": round(announced_bytes / 1024 / max(1, found.leader_blocks), 1),
         "two_thirds_p50_ms": p50,
         "two_thirds_p99_ms": p99,
-        "blocks": len(times),
-        "undelivered": undelivered,
+        "blocks": len(found.times),
+        "undelivered": found.undelivered,
         "block_time_s": load.get("block_time_s"),
     }
 
