@@ -34,7 +34,7 @@ from harmony.errors import HarmonyError, RLPError
 from harmony.storage import schema
 from harmony.storage.errors import CorruptData, HistoryNotKept, NotChildOfHead, StorageError
 from harmony.storage.staged import StagedStore
-from harmony.types.block import BLOCK_TAG, Block
+from harmony.types.block import BLOCK_TAG, Block, encode_body, frame_block
 from harmony.types.crosslink import CrossLink, decode_crosslinks
 from harmony.types.cx import CXReceipt, CXReceiptsProof, build_receipts_proof, group_by_destination
 from harmony.types.header import COMMIT_SIGNATURE_SIZE, Header
@@ -262,7 +262,7 @@ class ChainDB:
         number = header.number
         put = txn.put
         put(schema.header_key(block_hash), header_bytes)
-        put(schema.body_key(block_hash), _encode_body(block, *encodings))
+        put(schema.body_key(block_hash), encode_body(block, *encodings))
         put(schema.number_key(block_hash), schema.u64(number))
         put(schema.canonical_key(number), block_hash)
         if header.cross_links:
@@ -534,12 +534,9 @@ class ChainDB:
         if header_raw is None or body_raw is None:
             raise CorruptData(f"canonical block {number} ({block_hash.hex()}) is missing its header or body")
         try:
-            inner = rlp.encode_list_of_encoded([header_raw, rlp.list_payload(body_raw)])
+            return frame_block(header_raw, body_raw)
         except RLPError as exc:
             raise CorruptData(f"block {number}: stored body is not an RLP list: {exc}") from exc
-        return rlp.encode_list_of_encoded(
-            [rlp.encode(tagged.ENVELOPE_SIGNATURE), rlp.encode(BLOCK_TAG.encode()), inner]
-        )
 
     def get_block_by_number(self, number: int) -> Block | None:
         """The canonical block at ``number``."""
@@ -1093,18 +1090,6 @@ def _plain_location(head: bytes, index: int) -> bytes:
 
 
 _PLAIN_KIND = rlp.encode(rlp.encode_uint(TX_KIND_PLAIN))
-
-
-def _encode_body(block: Block, tx_encodings: list[bytes], stx_encodings: list[bytes]) -> bytes:
-    """The body: RLP ``[txs, staking_txs, uncles, incoming_receipts]``, the block's item minus the header."""
-    return rlp.encode_list_of_encoded(
-        [
-            rlp.encode_list_of_encoded(tx_encodings),
-            rlp.encode_list_of_encoded(stx_encodings),
-            rlp.encode_list_of_encoded([uncle.encode() for uncle in block.uncles]),
-            rlp.encode_list_of_encoded([proof.encode() for proof in block.incoming_receipts]),
-        ]
-    )
 
 
 def _decode_block(raw: tuple[bytes, bytes]) -> Block:

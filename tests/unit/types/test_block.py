@@ -20,6 +20,8 @@ from harmony.types.block import (
     block_incoming_receipts_root,
     block_transactions_root,
     check_body_roots,
+    encode_body,
+    frame_block,
     make_block,
     transactions_root,
 )
@@ -190,6 +192,25 @@ def test_rejects_truncated_extended_oversized() -> None:
         Block.decode(b"\xc0" * (MAX_BLOCK_SIZE + 1))
 
 
+def test_encode_frames_the_parts_own_encodings() -> None:
+    """:meth:`Block.encode` joins the header's, the transactions', the uncles' and the proofs' own
+    encodings: the same bytes as encoding the whole item, and :func:`frame_block` over the header and
+    :func:`encode_body` gives them again (what the chain database serves from its stored parts)."""
+    for block in (
+        sample_block(),
+        Block(Header()),
+        Block(Header(number=5), uncles=(Header(number=4), Header(number=3))),
+    ):
+        whole = rlp.encode(block.to_rlp())
+        assert block.encode() == whole
+        body = encode_body(
+            block, [t.encode() for t in block.transactions], [s.encode() for s in block.staking_transactions]
+        )
+        assert frame_block(block.header.encode(), body) == whole
+    with pytest.raises(RLPError):
+        frame_block(Header().encode(), b"\x80")  # a body must be one RLP list
+
+
 def test_uncles_are_decoded() -> None:
     block = Block(Header(number=5), uncles=(Header(number=4),))
     assert Block.decode(block.encode()).uncles == (Header(number=4),)
@@ -224,6 +245,7 @@ def test_random_bodies_round_trip(nonces: list[int], staking_nonces: list[int]) 
             StakingTransaction(CollectRewards(b"\x01" * 20), n, 1, 1) for n in staking_nonces
         ],
     )
+    assert block.encode() == rlp.encode(block.to_rlp())  # framed from the parts: the same bytes
     decoded = Block.decode(block.encode())
     assert decoded == block
     check_body_roots(decoded)
