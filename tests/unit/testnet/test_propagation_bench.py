@@ -50,3 +50,8 @@ def test_a_block_that_never_reached_two_thirds_counts_until_the_logs_were_read()
 def test_a_larger_committee_gets_a_longer_window() -> None:
     window = _bench().window_seconds
     assert [window(20, n) for n in (2, 4, 8, 16)] == [20, 20, 40, 80]
+
+
+def test_a_larger_committee_gets_a_longer_phase_timeout() -> None:
+    timeout = _bench().phase_timeout_ms
+    assert [timeout(n) for n in (2, 4, 8, 15, 16, 32)] == [5000, 5000, 5000, 5000, 10_000, 20_000]
