@@ -221,19 +221,6 @@ def make_block(
     return Block(sealed, tuple(transactions), tuple(staking_transactions), (), tuple(incoming_receipts))
 
 
-__all__ = [
-    "BLOCK_TAG",
-    "MAX_BLOCK_SIZE",
-    "Block",
-    "InvalidBlockBody",
-    "block_incoming_receipts_root",
-    "block_transactions_root",
-    "check_body_roots",
-    "make_block",
-    "transactions_root",
-]
-
-
 def encode_body(block: Block, tx_encodings: Sequence[bytes], stx_encodings: Sequence[bytes]) -> bytes:
     """The body: RLP ``[txs, staking_txs, uncles, incoming_receipts]``, the block's inner item minus the
     header, from the encodings of ``block``'s plain and staking transactions."""
@@ -255,3 +242,18 @@ def frame_block(header_encoding: bytes, body_encoding: bytes) -> bytes:
     :class:`RLPError` if ``body_encoding`` is not one RLP list."""
     inner = rlp.encode_list_of_encoded([header_encoding, rlp.list_payload(body_encoding)])
     return rlp.encode_list_of_encoded([*_BLOCK_ENVELOPE, inner])
+
+
+__all__ = [
+    "BLOCK_TAG",
+    "MAX_BLOCK_SIZE",
+    "Block",
+    "InvalidBlockBody",
+    "block_incoming_receipts_root",
+    "block_transactions_root",
+    "check_body_roots",
+    "encode_body",
+    "frame_block",
+    "make_block",
+    "transactions_root",
+]
